@@ -1,0 +1,68 @@
+import { readFile, stat } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { BUILTIN_DRIVERS, DriverRegistry, InputInvalidError } from '@switchyard/core';
+import { resolve as resolveModule } from 'import-meta-resolve';
+
+/**
+ * Turns a `--driver-module` value into a URL Node can import: a package name (resolved from the
+ * current directory, as the user would expect), a path to a package directory, or a path to a file.
+ * Node's own `import.meta.resolve` resolves only from the importing module, hence the library.
+ */
+export async function resolveDriverModule(spec: string, cwd: string): Promise<string> {
+  const isPath = spec.startsWith('.') || isAbsolute(spec);
+  if (!isPath) {
+    try {
+      return resolveModule(spec, pathToFileURL(join(cwd, 'package.json')).href);
+    } catch (cause) {
+      throw new InputInvalidError(
+        `cannot find the driver package "${spec}" from ${cwd}; install it there (pnpm add ${spec}) or give its path`,
+        { cause },
+      );
+    }
+  }
+  const path = resolve(cwd, spec);
+  const info = await stat(path).catch((cause: unknown) => {
+    throw new InputInvalidError(
+      `--driver-module ${spec}: nothing at ${path}; give a package directory, a file, or a package name`,
+      { cause },
+    );
+  });
+  if (!info.isDirectory()) return pathToFileURL(path).href;
+  const manifestPath = join(path, 'package.json');
+  let name: unknown;
+  try {
+    name = (JSON.parse(await readFile(manifestPath, 'utf8')) as { name?: unknown }).name;
+  } catch (cause) {
+    throw new InputInvalidError(
+      `--driver-module ${spec}: ${manifestPath} is missing or not JSON; a driver directory must be a package`,
+      { cause },
+    );
+  }
+  if (typeof name !== 'string')
+    throw new InputInvalidError(`--driver-module ${spec}: ${manifestPath} has no "name"`);
+  try {
+    // A package resolves its own name through its "exports": exactly what its users would import.
+    return resolveModule(name, pathToFileURL(manifestPath).href);
+  } catch (cause) {
+    throw new InputInvalidError(
+      `--driver-module ${spec}: the package "${name}" does not export an entry point (is it built? run "pnpm build")`,
+      { cause },
+    );
+  }
+}
+
+/**
+ * A registry with the built-in drivers plus every `--driver-module`, each loaded under the name
+ * the user gave, so messages and `switchyard drivers` show what they typed.
+ */
+export async function registryWith(driverModules: readonly string[], cwd: string): Promise<DriverRegistry> {
+  const urls = new Map<string, string>();
+  for (const spec of driverModules) urls.set(spec, await resolveDriverModule(spec, cwd));
+  const registry = new DriverRegistry({
+    builtins: BUILTIN_DRIVERS,
+    importModule: (specifier) => import(urls.get(specifier) ?? specifier),
+  });
+  for (const spec of driverModules) await registry.load(spec);
+  return registry;
+}

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { cidrContains, parseCidr } from './cidr.js';
+
+describe('parseCidr', () => {
+  it.each([
+    ['10.0.0.0/8', 'ipv4', '10.0.0.0/8'],
+    ['192.168.1.7', 'ipv4', '192.168.1.7/32'],
+    ['FD00::/8', 'ipv6', 'fd00::/8'],
+    ['2001:db8:0:0::1', 'ipv6', '2001:db8::1/128'],
+    ['0.0.0.0/0', 'ipv4', '0.0.0.0/0'],
+    ['::/0', 'ipv6', '::/0'],
+  ])('accepts %s as %s %s', (text, family, canonical) => {
+    expect(parseCidr(text)).toMatchObject({ ok: true, family, text: canonical });
+  });
+
+  it.each([
+    ['10.0.0.1/8', /host bits set; the network for \/8 is "10\.0\.0\.0\/8"/],
+    ['10.0.0.0/33', /not a CIDR/],
+    ['10.1/16', /dotted-quad/],
+    ['fd00::1/8', /"fd00::\/8"/],
+    ['example.com/24', /not a CIDR/],
+    ['', /not a CIDR/],
+  ])('refuses %s', (text, message) => {
+    const result = parseCidr(text);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.message).toMatch(message);
+  });
+});
+
+describe('cidrContains', () => {
+  it('matches addresses of the same family, and IPv4-mapped IPv6 addresses against IPv4 blocks', () => {
+    expect(cidrContains('10.0.0.0/8', '10.1.2.3')).toBe(true);
+    expect(cidrContains('10.0.0.0/8', '11.0.0.1')).toBe(false);
+    expect(cidrContains('10.0.0.0/8', '::ffff:10.0.0.1')).toBe(true);
+    expect(cidrContains('fd00::/8', 'fd12::1')).toBe(true);
+    expect(cidrContains('fd00::/8', '10.0.0.1')).toBe(false);
+  });
+});

@@ -1,0 +1,68 @@
+import ipaddr from 'ipaddr.js';
+import type { IpFamily } from './policy.js';
+
+/** A parsed, canonical CIDR block. */
+export interface Cidr {
+  /** `ipv4` or `ipv6`. */
+  family: IpFamily;
+  /** The network address in canonical text (`10.0.0.0`, `fd00::`). */
+  address: string;
+  /** Prefix length in bits. */
+  prefixLength: number;
+  /** `address/prefixLength`. */
+  text: string;
+}
+
+/** Why a string is not a usable CIDR; the sentence names the fix. */
+export type CidrProblem = { ok: false; message: string };
+
+/**
+ * Parses `10.0.0.0/8`, `fd00::/8`, or a bare address (taken as /32 or /128).
+ * Host bits must be zero: `10.0.0.1/8` is refused with the network the user probably meant.
+ */
+export function parseCidr(text: string): ({ ok: true } & Cidr) | CidrProblem {
+  const trimmed = text.trim();
+  const withPrefix = trimmed.includes('/') ? trimmed : `${trimmed}/${trimmed.includes(':') ? 128 : 32}`;
+  let parsed: [ipaddr.IPv4 | ipaddr.IPv6, number];
+  try {
+    parsed = ipaddr.parseCIDR(withPrefix);
+  } catch {
+    return {
+      ok: false,
+      message: `"${text}" is not a CIDR block; write an address with a prefix length such as "10.0.0.0/8" or "fd00::/8"`,
+    };
+  }
+  const [address, prefixLength] = parsed;
+  // parseCIDR accepts dotted-quad forms such as "10.1/8"; we want exactly four octets for IPv4.
+  if (address.kind() === 'ipv4' && !ipaddr.IPv4.isValidFourPartDecimal(withPrefix.split('/')[0] ?? '')) {
+    return {
+      ok: false,
+      message: `"${text}" is not a dotted-quad IPv4 address; write all four octets, e.g. "10.0.0.0/8"`,
+    };
+  }
+  const family: IpFamily = address.kind() === 'ipv4' ? 'ipv4' : 'ipv6';
+  const network =
+    family === 'ipv4'
+      ? ipaddr.IPv4.networkAddressFromCIDR(withPrefix).toString()
+      : ipaddr.IPv6.networkAddressFromCIDR(withPrefix).toString();
+  const given = address.toString();
+  if (network !== given) {
+    return {
+      ok: false,
+      message: `"${text}" has host bits set; the network for /${prefixLength} is "${network}/${prefixLength}"`,
+    };
+  }
+  return { ok: true, family, address: network, prefixLength, text: `${network}/${prefixLength}` };
+}
+
+/** True when `address` (an IP literal) lies inside `cidr`. Both must be valid; mixed families never match. */
+export function cidrContains(cidr: string, address: string): boolean {
+  const [net, bits] = ipaddr.parseCIDR(cidr);
+  const ip = ipaddr.parse(address);
+  const candidate =
+    ip.kind() === 'ipv6' && net.kind() === 'ipv4' && (ip as ipaddr.IPv6).isIPv4MappedAddress()
+      ? (ip as ipaddr.IPv6).toIPv4Address()
+      : ip;
+  if (candidate.kind() !== net.kind()) return false;
+  return candidate.match(net, bits);
+}

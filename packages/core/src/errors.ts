@@ -1,0 +1,154 @@
+/**
+ * Switchyard's typed errors: one class per condition, all under {@link SwitchyardError}.
+ *
+ * Every error has a stable `code` (`SWY_ERR_…`, listed in `docs/errors.md`), a `name` equal to
+ * its class name, an optional `cause`, and a message that tells the reader what to do next.
+ * Callers branch on `code` (or `instanceof`), never on the message text.
+ *
+ * @module
+ */
+
+import type { PolicyIssue } from './policy-issue.js';
+
+/** Whether an error was caused by what the user gave (exit code 2) or by the host (exit code 1). */
+export type ErrorKind = 'input' | 'failure';
+
+/** Options every Switchyard error accepts. */
+export interface SwitchyardErrorOptions {
+  /** The lower-level error this one wraps, if any. */
+  cause?: unknown;
+}
+
+/**
+ * The base of every error Switchyard throws on purpose.
+ *
+ * @example
+ * ```ts
+ * try { await driver.apply(target, policy); }
+ * catch (e) { if (e instanceof SwitchyardError && e.code === 'SWY_ERR_POLICY_INVALID') … }
+ * ```
+ */
+export abstract class SwitchyardError extends Error {
+  /** Stable machine-readable code, e.g. `SWY_ERR_POLICY_INVALID`. */
+  abstract readonly code: string;
+  /** `input` when the caller can fix it by changing what they passed; `failure` otherwise. */
+  abstract readonly kind: ErrorKind;
+
+  constructor(message: string, options: SwitchyardErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+  }
+
+  /** A plain object for `--json` output and structured logs. */
+  toJSON(): { name: string; code: string; message: string } {
+    return { name: this.name, code: this.code, message: this.message };
+  }
+}
+
+/** A redirection policy failed validation. `issues` lists every problem, each with its field path. */
+export class PolicyInvalidError extends SwitchyardError {
+  readonly code = 'SWY_ERR_POLICY_INVALID';
+  readonly kind = 'input';
+  /** Every problem found, in document order. */
+  readonly issues: readonly PolicyIssue[];
+
+  constructor(issues: readonly PolicyIssue[], options: SwitchyardErrorOptions = {}) {
+    const lines = issues.map((i) => `  - ${i.path || '(policy)'}: ${i.message}`);
+    super(
+      `The redirection policy has ${issues.length} problem${issues.length === 1 ? '' : 's'}; fix ${issues.length === 1 ? 'it' : 'them'} and try again:\n${lines.join('\n')}`,
+      options,
+    );
+    this.issues = issues;
+  }
+
+  override toJSON(): { name: string; code: string; message: string; issues: readonly PolicyIssue[] } {
+    return { ...super.toJSON(), issues: this.issues };
+  }
+}
+
+/** A policy is valid but the chosen driver cannot express it on its platform (e.g. IPv6 on HNS). */
+export class PolicyUnsupportedError extends SwitchyardError {
+  readonly code = 'SWY_ERR_POLICY_UNSUPPORTED';
+  readonly kind = 'input';
+}
+
+/** A target description could not be parsed (e.g. `netns:` with no name). */
+export class TargetInvalidError extends SwitchyardError {
+  readonly code = 'SWY_ERR_TARGET_INVALID';
+  readonly kind = 'input';
+}
+
+/** The target does not exist on this host (no such network namespace, process or endpoint). */
+export class TargetNotFoundError extends SwitchyardError {
+  readonly code = 'SWY_ERR_TARGET_NOT_FOUND';
+  readonly kind = 'input';
+}
+
+/** The driver does not handle this kind of target (e.g. an HNS endpoint given to the tproxy driver). */
+export class TargetUnsupportedError extends SwitchyardError {
+  readonly code = 'SWY_ERR_TARGET_UNSUPPORTED';
+  readonly kind = 'input';
+}
+
+/** No driver of that name is registered or built in. */
+export class DriverNotFoundError extends SwitchyardError {
+  readonly code = 'SWY_ERR_DRIVER_NOT_FOUND';
+  readonly kind = 'input';
+}
+
+/** A driver with the same name is already registered. */
+export class DriverDuplicateError extends SwitchyardError {
+  readonly code = 'SWY_ERR_DRIVER_DUPLICATE';
+  readonly kind = 'input';
+}
+
+/** A driver was written for another major version of the driver API than this core provides. */
+export class DriverIncompatibleError extends SwitchyardError {
+  readonly code = 'SWY_ERR_DRIVER_INCOMPATIBLE';
+  readonly kind = 'input';
+}
+
+/** A driver module could not be imported, or does not export a driver definition. */
+export class DriverLoadError extends SwitchyardError {
+  readonly code = 'SWY_ERR_DRIVER_LOAD';
+  readonly kind = 'failure';
+}
+
+/** The driver cannot run on this platform or host (wrong OS, missing capability or tool). */
+export class UnsupportedPlatformError extends SwitchyardError {
+  readonly code = 'SWY_ERR_UNSUPPORTED_PLATFORM';
+  readonly kind = 'failure';
+}
+
+/** The host refused a change the driver tried to make; nothing was changed. */
+export class ApplyFailedError extends SwitchyardError {
+  readonly code = 'SWY_ERR_APPLY_FAILED';
+  readonly kind = 'failure';
+}
+
+/** A file or command-line value given by the user could not be read or parsed. */
+export class InputInvalidError extends SwitchyardError {
+  readonly code = 'SWY_ERR_INPUT_INVALID';
+  readonly kind = 'input';
+}
+
+/** Every error class, for documentation checks and for mapping codes back to classes. */
+export const ERROR_CLASSES = [
+  PolicyInvalidError,
+  PolicyUnsupportedError,
+  TargetInvalidError,
+  TargetNotFoundError,
+  TargetUnsupportedError,
+  DriverNotFoundError,
+  DriverDuplicateError,
+  DriverIncompatibleError,
+  DriverLoadError,
+  UnsupportedPlatformError,
+  ApplyFailedError,
+  InputInvalidError,
+] as const;
+
+/** True when `error` is a Switchyard error with the given code. */
+export function hasErrorCode(error: unknown, code: string): error is SwitchyardError {
+  return error instanceof SwitchyardError && error.code === code;
+}

@@ -1,0 +1,61 @@
+import type { Server, Socket } from 'node:net';
+import type { IpFamily } from './policy.js';
+
+/** An IP endpoint. */
+export interface SocketAddress {
+  address: string;
+  port: number;
+  family: IpFamily;
+}
+
+/** Options for {@link SocketOps.listen}. */
+export interface TransparentListenOptions {
+  /** Port to listen on (a policy's inbound or outbound proxy port); 0 picks a free one. */
+  port: number;
+  /** Address to bind. Default: the family's wildcard (`0.0.0.0` or `::`). */
+  host?: string;
+  /** Family of the listener. Default `ipv4`, or the family of `host`. */
+  family?: IpFamily;
+  /** Listen backlog. Default 511. */
+  backlog?: number;
+}
+
+/** Options for {@link SocketOps.dial}. */
+export interface DialOptions {
+  /** Where to connect. */
+  destination: { address: string; port: number };
+  /**
+   * Bind this source address (and port, if given) before connecting. With a transparent driver
+   * this may be a non-local address, such as the original client's, so the server sees the real
+   * client. Drivers whose `preservesSource` is false ignore a non-local source and use their own.
+   */
+  source?: { address: string; port?: number };
+  /** Socket mark for the dial. Default: the driver's bypass mark, so the dial is never captured again. */
+  mark?: number;
+  /** Abort the connect. */
+  signal?: AbortSignal;
+}
+
+/**
+ * The data-plane half of a driver: how a proxy listens for captured connections, finds where a
+ * captured connection was going, and connects upstream without being captured again.
+ * Proxies use these and never import a specific driver.
+ */
+export interface SocketOps {
+  /** True when captured connections arrive with their original destination recoverable. */
+  readonly transparent: boolean;
+  /** True when {@link SocketOps.dial} can use a non-local source address (the original client's). */
+  readonly preservesSource: boolean;
+  /**
+   * Starts a listener that accepts captured connections on `options.port`.
+   * Resolves once the server is listening; the caller owns it and closes it.
+   */
+  listen(options: TransparentListenOptions): Promise<Server>;
+  /**
+   * Where an accepted connection was originally going. For a connection that was not captured
+   * (dialled to the listener directly) this is the listener's own address.
+   */
+  originalDestination(socket: Socket): SocketAddress;
+  /** Connects upstream so the connection is not captured again. Resolves once connected. */
+  dial(options: DialOptions): Promise<Socket>;
+}
