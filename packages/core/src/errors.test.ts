@@ -26,7 +26,10 @@ describe('errors', () => {
   });
 
   it('are documented in docs/errors.md, and every documented code exists', () => {
-    const documented = [...docs.matchAll(/^\|\s*`(SWY_ERR_[A-Z_]+)`\s*\|\s*`(\w+)`\s*\|/gm)].map((m) => [m[1], m[2]]);
+    const documented = [...docs.matchAll(/^\|\s*`(SWY_ERR_[A-Z_]+)`\s*\|\s*`(\w+)`\s*\|/gm)].map((m) => [
+      m[1],
+      m[2],
+    ]);
     const actual = instances().map((e) => [e.code, e.name]);
     expect(documented.sort()).toEqual(actual.sort());
   });
