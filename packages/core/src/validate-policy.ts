@@ -248,33 +248,15 @@ export function validatePolicy(input: unknown): PolicyValidation {
   const byObj = c.object(input, 'bypass', '');
   if (byObj) {
     c.knownKeys(byObj, 'bypass', ['mark', 'uid', 'gid', 'userSid']);
-    const mark = c.integer(
-      byObj,
-      'mark',
-      'bypass',
-      1,
-      MAX_U32,
-      'use a whole number from 1 to 4294967295 (0 means "no mark" and cannot be matched)',
-    );
-    if (mark !== undefined) bypass.mark = mark;
-    const uid = c.integer(
-      byObj,
-      'uid',
-      'bypass',
-      0,
-      MAX_U32 - 1,
-      'use a numeric user id from 0 to 4294967294',
-    );
-    if (uid !== undefined) bypass.uid = uid;
-    const gid = c.integer(
-      byObj,
-      'gid',
-      'bypass',
-      0,
-      MAX_U32 - 1,
-      'use a numeric group id from 0 to 4294967294',
-    );
-    if (gid !== undefined) bypass.gid = gid;
+    const limits = {
+      mark: [1, MAX_U32, 'use a whole number from 1 to 4294967295 (0 means "no mark" and cannot be matched)'],
+      uid: [0, MAX_U32 - 1, 'use a numeric user id from 0 to 4294967294'],
+      gid: [0, MAX_U32 - 1, 'use a numeric group id from 0 to 4294967294'],
+    } as const;
+    for (const [key, [min, max, hint]] of Object.entries(limits)) {
+      const value = c.integer(byObj, key, 'bypass', min, max, hint);
+      if (value !== undefined) bypass[key as keyof typeof limits] = value;
+    }
     if (byObj.userSid !== undefined) {
       if (typeof byObj.userSid === 'string' && SID.test(byObj.userSid))
         bypass.userSid = byObj.userSid.toUpperCase();
