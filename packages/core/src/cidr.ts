@@ -66,3 +66,10 @@ export function cidrContains(cidr: string, address: string): boolean {
   if (candidate.kind() !== net.kind()) return false;
   return candidate.match(net, bits);
 }
+
+/** True when every address of `inner` lies in `outer` (both canonical CIDRs of one family). */
+export function cidrCovers(outer: string, inner: string): boolean {
+  const [o, oBits] = ipaddr.parseCIDR(outer);
+  const [i, iBits] = ipaddr.parseCIDR(inner);
+  return o.kind() === i.kind() && oBits <= iBits && i.match(o, oBits);
+}

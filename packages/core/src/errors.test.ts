@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ERROR_CLASSES, PolicyInvalidError, SwitchyardError } from './errors.js';
+import { ApplyFailedError, ERROR_CLASSES, PolicyInvalidError, SwitchyardError } from './errors.js';
 
 const docs = readFileSync(new URL('../../../docs/errors.md', import.meta.url), 'utf8');
 
@@ -36,9 +36,7 @@ describe('errors', () => {
 
   it('carry their cause', () => {
     const cause = new Error('EPERM');
-    const e = new (ERROR_CLASSES[10] as unknown as new (m: string, o: object) => SwitchyardError)('x', {
-      cause,
-    });
+    const e = new ApplyFailedError('nft refused the ruleset', { cause });
     expect(e.cause).toBe(cause);
   });
 });

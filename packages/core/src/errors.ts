@@ -72,6 +72,12 @@ export class PolicyUnsupportedError extends SwitchyardError {
   readonly kind = 'input';
 }
 
+/** The target already holds a policy that the new one cannot sit beside (a driver with one policy per target). */
+export class PolicyConflictError extends SwitchyardError {
+  readonly code = 'SWY_ERR_POLICY_CONFLICT';
+  readonly kind = 'input';
+}
+
 /** A target description could not be parsed (e.g. `netns:` with no name). */
 export class TargetInvalidError extends SwitchyardError {
   readonly code = 'SWY_ERR_TARGET_INVALID';
@@ -136,6 +142,7 @@ export class InputInvalidError extends SwitchyardError {
 export const ERROR_CLASSES = [
   PolicyInvalidError,
   PolicyUnsupportedError,
+  PolicyConflictError,
   TargetInvalidError,
   TargetNotFoundError,
   TargetUnsupportedError,

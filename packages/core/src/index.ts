@@ -16,7 +16,7 @@
  * @module
  */
 
-export { type Cidr, cidrContains, parseCidr } from './cidr.js';
+export { type Cidr, cidrContains, cidrCovers, parseCidr } from './cidr.js';
 export type {
   AppliedPolicy,
   ApplyOptions,
@@ -38,6 +38,7 @@ export {
   type ErrorKind,
   hasErrorCode,
   InputInvalidError,
+  PolicyConflictError,
   PolicyInvalidError,
   PolicyUnsupportedError,
   SwitchyardError,

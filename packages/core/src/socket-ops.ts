@@ -1,5 +1,6 @@
 import type { Server, Socket } from 'node:net';
 import type { IpFamily } from './policy.js';
+import type { Target } from './target.js';
 
 /** An IP endpoint. */
 export interface SocketAddress {
@@ -18,6 +19,12 @@ export interface TransparentListenOptions {
   family?: IpFamily;
   /** Listen backlog. Default 511. */
   backlog?: number;
+  /**
+   * Open the listener inside this target's network (a pod's namespace) rather than the process's
+   * own, as a node-level proxy serving several pods does. Drivers that cannot throw
+   * `TargetUnsupportedError`. Default: the process's own network.
+   */
+  target?: Target;
 }
 
 /** Options for {@link SocketOps.dial}. */
@@ -34,6 +41,10 @@ export interface DialOptions {
   mark?: number;
   /** Abort the connect. */
   signal?: AbortSignal;
+  /** Give up connecting after this many milliseconds. Default 10000. */
+  timeout?: number;
+  /** Dial from inside this target's network; see {@link TransparentListenOptions.target}. */
+  target?: Target;
 }
 
 /**

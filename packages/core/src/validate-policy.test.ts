@@ -28,7 +28,10 @@ describe('validatePolicy', () => {
       id: 'mesh',
       families: ['ipv6', 'ipv4'],
       inbound: { port: 15006, excludePorts: [15021, '15020', 15008, '15000-15010'] },
-      outbound: { excludeCidrs: ['fd00::/8', '10.96.0.0/12', 'fd00::/8'], includePorts: ['80', 443] },
+      outbound: {
+        excludeCidrs: ['fd00::/8', '10.96.0.0/12', 'fd00::/8', '10.96.1.0/24', 'fd12::/16'],
+        includePorts: ['80', 443],
+      },
       bypass: { mark: 0x539, uid: 1337, userSid: 's-1-5-32-556' },
       priority: 3,
     });

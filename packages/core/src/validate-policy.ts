@@ -1,4 +1,4 @@
-import { parseCidr } from './cidr.js';
+import { cidrCovers, parseCidr } from './cidr.js';
 import { PolicyInvalidError } from './errors.js';
 import {
   DEFAULT_POLICY_ID,
@@ -133,7 +133,8 @@ class Checker {
       }
       if (!out.includes(parsed.text)) out.push(parsed.text);
     });
-    return out.sort();
+    // Keep the smallest equal set: a block inside another adds nothing (and nftables refuses overlaps).
+    return out.filter((c) => !out.some((other) => other !== c && cidrCovers(other, c))).sort();
   }
 }
 

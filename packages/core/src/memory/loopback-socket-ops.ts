@@ -1,6 +1,16 @@
 import type { Server, Socket } from 'node:net';
+import { TargetUnsupportedError } from '../errors.js';
 import type { IpFamily } from '../policy.js';
 import type { DialOptions, SocketAddress, SocketOps, TransparentListenOptions } from '../socket-ops.js';
+import { formatTarget, type Target } from '../target.js';
+
+function refuseTarget(target: Target | undefined): void {
+  if (target) {
+    throw new TargetUnsupportedError(
+      `loopback socket ops open sockets only in this process's own network, not in ${formatTarget(target)}; run the proxy inside that network, or use a driver that can (tproxy)`,
+    );
+  }
+}
 
 type NetModule = typeof import('node:net');
 let net: NetModule | undefined;
@@ -30,6 +40,7 @@ export function loopbackSocketOps(): SocketOps {
     transparent: false,
     preservesSource: false,
     async listen(options: TransparentListenOptions): Promise<Server> {
+      refuseTarget(options.target);
       const { createServer } = await loadNet();
       const family = options.family ?? (options.host ? familyOf(options.host) : 'ipv4');
       const host = options.host ?? (family === 'ipv6' ? '::' : '0.0.0.0');
@@ -51,12 +62,23 @@ export function loopbackSocketOps(): SocketOps {
       return { address, port: socket.localPort ?? 0, family: familyOf(address) };
     },
     async dial(options: DialOptions): Promise<Socket> {
+      refuseTarget(options.target);
       const { connect } = await loadNet();
-      const socket = connect({ host: options.destination.address, port: options.destination.port });
+      const socket = connect({
+        host: options.destination.address,
+        port: options.destination.port,
+        timeout: options.timeout ?? 10_000,
+      });
+      const onTimeout = () =>
+        socket.destroy(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' }));
+      socket.once('timeout', onTimeout);
       await new Promise<void>((resolve, reject) => {
         const onAbort = () => socket.destroy(options.signal?.reason ?? new Error('dial aborted'));
         options.signal?.addEventListener('abort', onAbort, { once: true });
         socket.once('connect', () => {
+          // The connect timeout must not become an idle timeout on the open connection.
+          socket.setTimeout(0);
+          socket.off('timeout', onTimeout);
           options.signal?.removeEventListener('abort', onAbort);
           socket.off('error', reject);
           resolve();

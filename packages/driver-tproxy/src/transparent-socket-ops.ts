@@ -1,0 +1,92 @@
+import { createServer, type Server, Socket } from 'node:net';
+import type {
+  DialOptions,
+  IpFamily,
+  NetnsTarget,
+  SocketAddress,
+  SocketOps,
+  Target,
+  TransparentListenOptions,
+} from '@switchyard/core';
+import { assertTargetKind } from '@switchyard/core';
+import { loadAddon } from './native.js';
+import { existingNetns } from './netns.js';
+
+const familyOf = (address: string): IpFamily =>
+  address.includes(':') && !address.includes('.') ? 'ipv6' : 'ipv4';
+const unmap = (address: string) =>
+  address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+
+async function nsPathOf(target: Target | undefined): Promise<string | null> {
+  if (!target) return null;
+  assertTargetKind({ name: 'tproxy', targetKinds: ['netns'] }, target);
+  return existingNetns(target as NetnsTarget);
+}
+
+/**
+ * Socket operations for connections captured by TPROXY rules:
+ * - `listen` opens an IP_TRANSPARENT listener (optionally inside a pod's namespace) that Node adopts;
+ * - `originalDestination` is the accepted socket's local address (TPROXY keeps it), or
+ *   SO_ORIGINAL_DST for connections redirected by NAT rules;
+ * - `dial` connects with the bypass mark, so the rules let it through, and can bind the original
+ *   client's address as source so the workload sees the real client.
+ * Dials run on libuv's thread pool, so a slow connect never blocks the event loop.
+ */
+export function transparentSocketOps(defaultMark: number): SocketOps {
+  return {
+    transparent: true,
+    preservesSource: true,
+
+    async listen(options: TransparentListenOptions): Promise<Server> {
+      const family = options.family ?? (options.host ? familyOf(options.host) : 'ipv4');
+      const host = options.host ?? (family === 'ipv6' ? '::' : '0.0.0.0');
+      const fd = loadAddon().listen(
+        host,
+        options.port,
+        options.backlog ?? 511,
+        await nsPathOf(options.target),
+      );
+      const server = createServer();
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ fd }, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      return server;
+    },
+
+    originalDestination(socket: Socket): SocketAddress {
+      const local = unmap(socket.localAddress ?? '');
+      const family = familyOf(local);
+      // The fd of Node's TCP handle; not public API, but stable for years and the only way to getsockopt.
+      const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+      if (typeof fd === 'number' && fd >= 0) {
+        const natted = loadAddon().originalDst(fd, family === 'ipv6' ? 6 : 4);
+        if (natted)
+          return { address: unmap(natted.address), port: natted.port, family: familyOf(natted.address) };
+      }
+      return { address: local, port: socket.localPort ?? 0, family };
+    },
+
+    async dial(options: DialOptions): Promise<Socket> {
+      options.signal?.throwIfAborted();
+      const fd = await loadAddon().dial(
+        options.destination.address,
+        options.destination.port,
+        options.mark ?? defaultMark,
+        options.source?.address ?? null,
+        options.source?.port ?? 0,
+        await nsPathOf(options.target),
+        options.timeout ?? 10_000,
+      );
+      const socket = new Socket({ fd, readable: true, writable: true });
+      if (options.signal?.aborted) {
+        socket.destroy();
+        options.signal.throwIfAborted();
+      }
+      return socket;
+    },
+  };
+}
