@@ -19,7 +19,11 @@ describe('the built switchyard binary', () => {
       [bin, 'drivers', '--driver-module', './examples/driver-plugin', '--json'],
       { cwd: repo },
     );
-    expect(JSON.parse(ok.stdout).drivers.map((d: { name: string }) => d.name)).toEqual(['files', 'memory']);
+    expect(JSON.parse(ok.stdout).drivers.map((d: { name: string }) => d.name)).toEqual([
+      'files',
+      'memory',
+      'tproxy',
+    ]);
     const bad = await run(process.execPath, [bin, 'policy', 'validate', 'examples/policies/bad.json'], {
       cwd: repo,
     }).catch((e: { code: number; stderr: string }) => e);

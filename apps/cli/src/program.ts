@@ -3,6 +3,12 @@ import { Command, CommanderError, Option } from 'commander';
 import packageJson from '../package.json' with { type: 'json' };
 import { driversCommand } from './commands/drivers.js';
 import { policyValidateCommand } from './commands/policy-validate.js';
+import {
+  type RedirectOptions,
+  redirectApplyCommand,
+  redirectListCommand,
+  redirectRemoveCommand,
+} from './commands/redirect.js';
 import { registryWith } from './driver-modules.js';
 import { EXIT } from './exit-codes.js';
 import { type CliIo, printJson } from './io.js';
@@ -53,6 +59,73 @@ function buildProgram(io: CliIo, done: (code: number) => void): Command {
     .description('check a policy and print every problem with its field path')
     .action(async (file: string, _opts, cmd: Command) => {
       done(await policyValidateCommand(file, io, globals(cmd).json === true));
+    });
+
+  const redirect = program
+    .command('redirect')
+    .description("capture a network namespace's TCP into local proxy ports (Linux: the tproxy driver)");
+  const targetOptions = (cmd: Command) =>
+    cmd
+      .option(
+        '--netns <name|path|pid>',
+        'the network namespace: a name from "ip netns", a path, or a process id',
+      )
+      .option('--driver <name>', 'capture driver (default: tproxy on Linux, hns on Windows)');
+  const policyOptions = (cmd: Command) =>
+    targetOptions(cmd)
+      .option('--policy <file>', 'the policy as a JSON or YAML file (instead of the flags below)')
+      .option('--id <id>', 'policy id (default "default")')
+      .option('--inbound-port [port]', 'capture inbound TCP into this port (default 15006)')
+      .option('--outbound-port [port]', 'capture outbound TCP into this port (default 15001)')
+      .option(
+        '--exclude-port <port>',
+        'never capture this port or range, either direction (repeatable)',
+        collect,
+        [],
+      )
+      .option('--exclude-cidr <cidr>', 'never capture outbound TCP to this CIDR (repeatable)', collect, [])
+      .option('--bypass-mark <mark>', "socket mark of the proxy's own traffic (default 0x539)")
+      .option('--bypass-uid <uid>', 'never capture traffic of this user id')
+      .option('--bypass-gid <gid>', 'never capture traffic of this group id')
+      .option('--ipv4', 'capture IPv4 (default: both families)')
+      .option('--ipv6', 'capture IPv6 (default: both families)');
+  for (const [name, dryRun, about] of [
+    ['plan', true, 'print what apply would write; change nothing'],
+    ['apply', false, 'apply the policy (idempotent, atomic) and print what was written'],
+  ] as const) {
+    policyOptions(redirect.command(name).description(about)).action(async (_o, cmd: Command) => {
+      const g = globals(cmd);
+      const registry = await registryWith(g.driverModule, io.cwd);
+      done(await redirectApplyCommand(registry, cmd.opts() as RedirectOptions, io, g.json === true, dryRun));
+    });
+  }
+  targetOptions(
+    redirect.command('list').description("list Switchyard's policies on the namespace, read from the kernel"),
+  ).action(async (_o, cmd: Command) => {
+    const g = globals(cmd);
+    done(
+      await redirectListCommand(
+        await registryWith(g.driverModule, io.cwd),
+        cmd.opts() as RedirectOptions,
+        io,
+        g.json === true,
+      ),
+    );
+  });
+  targetOptions(
+    redirect.command('remove').description("remove Switchyard's policies (all, or --id) and say how many"),
+  )
+    .option('--id <id>', 'remove only this policy')
+    .action(async (_o, cmd: Command) => {
+      const g = globals(cmd);
+      done(
+        await redirectRemoveCommand(
+          await registryWith(g.driverModule, io.cwd),
+          cmd.opts() as RedirectOptions,
+          io,
+          g.json === true,
+        ),
+      );
     });
 
   return program;

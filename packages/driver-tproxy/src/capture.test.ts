@@ -1,8 +1,8 @@
 import type { Server, Socket } from 'node:net';
 import type { IpFamily, NetnsTarget } from '@switchyard/core';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { createLab, describePrivileged, type Lab } from './test-support/netns-lab.js';
-import { closeAll, echo, exchange, nextConnection } from './test-support/sockets.js';
+import { createLab, describePrivileged, type Lab } from './testing/netns-lab.js';
+import { closeAll, echo, exchange, nextConnection } from './testing/sockets.js';
 import { tproxyDriver } from './tproxy-driver.js';
 
 const families: [IpFamily, 'v4' | 'v6'][] = [

@@ -1,0 +1,104 @@
+import {
+  type DriverRegistry,
+  InputInvalidError,
+  normalizePolicy,
+  type RedirectionPolicy,
+  type Target,
+} from '@switchyard/core';
+import { EXIT } from '../exit-codes.js';
+import { type CliIo, printJson } from '../io.js';
+import { hasPolicyFlags, type PolicyFlags, policyFromFlags } from '../policy-from-flags.js';
+import { readDocument } from '../read-document.js';
+
+/** Options shared by every `redirect` subcommand. */
+export interface RedirectOptions extends PolicyFlags {
+  netns?: string;
+  driver?: string;
+  policy?: string;
+}
+
+/** `--netns NAME|PATH|PID` as a core target. */
+export function netnsTarget(value: string | undefined): Target {
+  if (value === undefined || value === '') {
+    throw new InputInvalidError(
+      'say which network namespace: --netns NAME (as in "ip netns"), --netns /path, or --netns PID',
+    );
+  }
+  if (/^\d+$/.test(value)) return { kind: 'netns', pid: Number(value) };
+  if (value.startsWith('/')) return { kind: 'netns', path: value };
+  return { kind: 'netns', name: value };
+}
+
+/** The driver `redirect` uses when `--driver` is not given: this platform's capture driver. */
+export function defaultDriver(): string {
+  return process.platform === 'win32' ? 'hns' : 'tproxy';
+}
+
+async function policyOf(options: RedirectOptions, cwd: string): Promise<unknown> {
+  if (options.policy !== undefined) {
+    if (hasPolicyFlags(options))
+      throw new InputInvalidError('give the policy either as --policy FILE or as flags, not both');
+    return readDocument(options.policy, cwd);
+  }
+  return policyFromFlags(options);
+}
+
+/** `switchyard redirect plan|apply`: what the driver would write (plan) or wrote (apply); both print the same artifact. */
+export async function redirectApplyCommand(
+  registry: DriverRegistry,
+  options: RedirectOptions,
+  io: CliIo,
+  json: boolean,
+  dryRun: boolean,
+): Promise<number> {
+  const target = netnsTarget(options.netns);
+  const document = (await policyOf(options, io.cwd)) as RedirectionPolicy;
+  normalizePolicy(document); // bad input is reported before any driver loads or touches the host
+  const driver = await registry.create(options.driver ?? defaultDriver());
+  const result = await driver.apply(target, document, { dryRun });
+  if (json) {
+    printJson(io, { driver: driver.name, target, ...result });
+    return EXIT.ok;
+  }
+  io.stdout(result.artifact.content);
+  const what = dryRun
+    ? result.changed
+      ? 'would change'
+      : 'would not change'
+    : result.changed
+      ? 'applied to'
+      : 'already on';
+  io.stderr(`policy "${result.id}" ${what} ${options.netns} (driver ${driver.name})\n`);
+  return EXIT.ok;
+}
+
+/** `switchyard redirect list`: the policies on the target, read back from the host. */
+export async function redirectListCommand(
+  registry: DriverRegistry,
+  options: RedirectOptions,
+  io: CliIo,
+  json: boolean,
+) {
+  const target = netnsTarget(options.netns);
+  const driver = await registry.create(options.driver ?? defaultDriver());
+  const policies = await driver.list(target);
+  if (json) printJson(io, { driver: driver.name, target, policies });
+  else if (policies.length === 0) io.stdout(`no Switchyard policy on ${options.netns}\n`);
+  else for (const p of policies) io.stdout(`${p.id}\n${JSON.stringify(p.policy, null, 2)}\n`);
+  return EXIT.ok;
+}
+
+/** `switchyard redirect remove [--id ID]`: removes Switchyard's policies and says how many. */
+export async function redirectRemoveCommand(
+  registry: DriverRegistry,
+  options: RedirectOptions & { id?: string },
+  io: CliIo,
+  json: boolean,
+) {
+  const target = netnsTarget(options.netns);
+  const driver = await registry.create(options.driver ?? defaultDriver());
+  const removed = await driver.remove(target, options.id);
+  if (json) printJson(io, { driver: driver.name, target, removed });
+  else io.stdout(`Removed ${removed} ${removed === 1 ? 'policy' : 'policies'}\n`);
+  return EXIT.ok;
+}
