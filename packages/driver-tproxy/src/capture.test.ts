@@ -112,4 +112,40 @@ describePrivileged('tproxy capture between two namespaces', () => {
       expect(await exchange(c, 'out and back')).toBe('out and back');
     });
   }
+
+  it('finds the original destination of a connection redirected by a NAT rule (SO_ORIGINAL_DST)', async () => {
+    lab.run(lab.b.name, 'nft', 'add', 'table', 'ip', 'nat');
+    lab.run(
+      lab.b.name,
+      'nft',
+      'add',
+      'chain',
+      'ip',
+      'nat',
+      'pre',
+      '{ type nat hook prerouting priority dstnat; }',
+    );
+    lab.run(
+      lab.b.name,
+      'nft',
+      'add',
+      'rule',
+      'ip',
+      'nat',
+      'pre',
+      'tcp',
+      'dport',
+      '7000',
+      'redirect',
+      'to',
+      ':15099',
+    );
+    const proxy = await listen(lab.b.name, 15099, 'ipv4');
+    const accepted = nextConnection(proxy);
+    await client(lab.a.name, lab.b.v4, 7000);
+    const socket = await accepted;
+    sockets.push(socket);
+    expect(socket.localPort).toBe(15099);
+    expect(ops.originalDestination(socket)).toEqual({ address: lab.b.v4, port: 7000, family: 'ipv4' });
+  });
 });
