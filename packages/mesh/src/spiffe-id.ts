@@ -1,0 +1,55 @@
+import { InputInvalidError } from '@switchyard/core';
+
+/** A Kubernetes-style SPIFFE workload identity: `spiffe://<trustDomain>/ns/<namespace>/sa/<serviceAccount>`. */
+export interface SpiffeId {
+  trustDomain: string;
+  namespace: string;
+  serviceAccount: string;
+}
+
+const TRUST_DOMAIN = /^[a-z0-9._-]{1,255}$/;
+const SEGMENT = /^[A-Za-z0-9._-]{1,253}$/;
+
+/** Formats a {@link SpiffeId} as its URI. */
+export function formatSpiffeId(id: SpiffeId): string {
+  return `spiffe://${id.trustDomain}/ns/${id.namespace}/sa/${id.serviceAccount}`;
+}
+
+/** Parses a workload SPIFFE URI, or returns undefined when it is not one (wrong scheme or path shape). */
+export function parseSpiffeId(uri: string): SpiffeId | undefined {
+  const m = /^spiffe:\/\/([^/]+)\/ns\/([^/]+)\/sa\/([^/]+)$/.exec(uri);
+  if (!m) return undefined;
+  const [, trustDomain = '', namespace = '', serviceAccount = ''] = m;
+  if (!TRUST_DOMAIN.test(trustDomain) || !SEGMENT.test(namespace) || !SEGMENT.test(serviceAccount))
+    return undefined;
+  return { trustDomain, namespace, serviceAccount };
+}
+
+/** Checks the parts of an identity a user typed; throws InputInvalidError naming the bad part. */
+export function checkIdentityParts(id: SpiffeId): SpiffeId {
+  if (!TRUST_DOMAIN.test(id.trustDomain)) {
+    throw new InputInvalidError(
+      `trust domain "${id.trustDomain}" is not valid; use lowercase letters, digits, ".", "-" or "_" (e.g. cluster.local)`,
+    );
+  }
+  for (const [what, value] of [
+    ['namespace', id.namespace],
+    ['service account', id.serviceAccount],
+  ] as const) {
+    if (!SEGMENT.test(value))
+      throw new InputInvalidError(`${what} "${value}" is not valid; use letters, digits, ".", "-" or "_"`);
+  }
+  return id;
+}
+
+/**
+ * The SPIFFE IDs in a certificate's subjectAltName, as Node reports it
+ * (`"URI:spiffe://td/ns/a/sa/b, DNS:x"`). A workload certificate carries exactly one.
+ */
+export function spiffeIdsFromSan(subjectAltName: string | undefined): string[] {
+  if (!subjectAltName) return [];
+  return subjectAltName
+    .split(/,\s*/)
+    .filter((entry) => entry.startsWith('URI:spiffe://'))
+    .map((entry) => entry.slice('URI:'.length));
+}

@@ -1,0 +1,44 @@
+import type { Duplex } from 'node:stream';
+
+/** Bytes moved by a finished {@link splice}. */
+export interface SpliceResult {
+  /** Bytes read from `a` and written to `b`. */
+  aToB: number;
+  /** Bytes read from `b` and written to `a`. */
+  bToA: number;
+  /** The first error on either side, if any. */
+  error?: Error;
+}
+
+/**
+ * Joins two streams both ways with back-pressure (a slow reader pauses the other side's reads)
+ * and half-close (one side's end becomes the other's end, while the other direction keeps
+ * flowing). An error on either side destroys both. Resolves when both sides are closed.
+ * Both streams should be created with `allowHalfOpen: true`.
+ */
+export function splice(a: Duplex, b: Duplex): Promise<SpliceResult> {
+  return new Promise((resolve) => {
+    const result: SpliceResult = { aToB: 0, bToA: 0 };
+    let closed = 0;
+    const count = (key: 'aToB' | 'bToA') => (chunk: Buffer) => {
+      result[key] += chunk.length;
+    };
+    const fail = (error: Error) => {
+      result.error ??= error;
+      a.destroy();
+      b.destroy();
+    };
+    const onClose = () => {
+      closed += 1;
+      if (closed === 2) resolve(result);
+    };
+    a.on('data', count('aToB'));
+    b.on('data', count('bToA'));
+    a.on('error', fail);
+    b.on('error', fail);
+    a.once('close', onClose);
+    b.once('close', onClose);
+    a.pipe(b);
+    b.pipe(a);
+  });
+}
