@@ -59,7 +59,8 @@ export interface SocketOps {
   readonly preservesSource: boolean;
   /**
    * Starts a listener that accepts captured connections on `options.port`.
-   * Resolves once the server is listening; the caller owns it and closes it.
+   * Resolves once the server is listening; the caller owns it and closes it. Accepted sockets are
+   * half-open capable (`allowHalfOpen`), so a proxy can carry one direction's end across.
    */
   listen(options: TransparentListenOptions): Promise<Server>;
   /**
@@ -67,6 +68,6 @@ export interface SocketOps {
    * (dialled to the listener directly) this is the listener's own address.
    */
   originalDestination(socket: Socket): SocketAddress;
-  /** Connects upstream so the connection is not captured again. Resolves once connected. */
+  /** Connects upstream so the connection is not captured again. Resolves once connected; the socket is half-open capable. */
   dial(options: DialOptions): Promise<Socket>;
 }

@@ -46,7 +46,7 @@ export function transparentSocketOps(defaultMark: number): SocketOps {
         options.backlog ?? 511,
         await nsPathOf(options.target),
       );
-      const server = createServer();
+      const server = createServer({ allowHalfOpen: true });
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen({ fd }, () => {
@@ -81,7 +81,7 @@ export function transparentSocketOps(defaultMark: number): SocketOps {
         await nsPathOf(options.target),
         options.timeout ?? 10_000,
       );
-      const socket = new Socket({ fd, readable: true, writable: true });
+      const socket = new Socket({ fd, readable: true, writable: true, allowHalfOpen: true });
       if (options.signal?.aborted) {
         socket.destroy();
         options.signal.throwIfAborted();

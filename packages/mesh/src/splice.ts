@@ -13,7 +13,8 @@ export interface SpliceResult {
 /**
  * Joins two streams both ways with back-pressure (a slow reader pauses the other side's reads)
  * and half-close (one side's end becomes the other's end, while the other direction keeps
- * flowing). An error on either side destroys both. Resolves when both sides are closed.
+ * flowing). An error on either side, or one closing before its data ended, destroys both.
+ * Resolves when both sides are closed.
  * Both streams should be created with `allowHalfOpen: true`.
  */
 export function splice(a: Duplex, b: Duplex): Promise<SpliceResult> {
@@ -28,7 +29,10 @@ export function splice(a: Duplex, b: Duplex): Promise<SpliceResult> {
       a.destroy();
       b.destroy();
     };
-    const onClose = () => {
+    // A side that closes before its data ended (destroyed, reset) takes the other down with it;
+    // one that ended cleanly has already passed its end on through pipe() and lets the other flush.
+    const onClose = (self: Duplex, other: Duplex) => () => {
+      if (!self.readableEnded) other.destroy();
       closed += 1;
       if (closed === 2) resolve(result);
     };
@@ -36,8 +40,8 @@ export function splice(a: Duplex, b: Duplex): Promise<SpliceResult> {
     b.on('data', count('bToA'));
     a.on('error', fail);
     b.on('error', fail);
-    a.once('close', onClose);
-    b.once('close', onClose);
+    a.once('close', onClose(a, b));
+    b.once('close', onClose(b, a));
     a.pipe(b);
     b.pipe(a);
   });

@@ -44,7 +44,7 @@ export function loopbackSocketOps(): SocketOps {
       const { createServer } = await loadNet();
       const family = options.family ?? (options.host ? familyOf(options.host) : 'ipv4');
       const host = options.host ?? (family === 'ipv6' ? '::' : '0.0.0.0');
-      const server = createServer();
+      const server = createServer({ allowHalfOpen: true });
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(
@@ -68,6 +68,7 @@ export function loopbackSocketOps(): SocketOps {
         host: options.destination.address,
         port: options.destination.port,
         timeout: options.timeout ?? 10_000,
+        allowHalfOpen: true,
       });
       const onTimeout = () =>
         socket.destroy(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' }));
