@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Installs the host tools Switchyard's Linux capture (and its tests) use, from Debian's packages:
-# nft (nftables), ip (iproute2) and nsenter (util-linux). Needs root; a no-op when all are present.
+# Installs the host tools Switchyard's Linux capture, its demo and its tests use, from Debian's
+# packages: nft (nftables), ip (iproute2), nsenter (util-linux), and for the demo and interop
+# tests tcpdump, curl and openssl. Needs root; a no-op when all are present.
 set -euo pipefail
 missing=()
 command -v nft >/dev/null || missing+=(nftables)
 command -v ip >/dev/null || missing+=(iproute2)
 command -v nsenter >/dev/null || missing+=(util-linux)
+command -v tcpdump >/dev/null || missing+=(tcpdump)
+command -v curl >/dev/null || missing+=(curl)
+command -v openssl >/dev/null || missing+=(openssl)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "system-deps: missing ${missing[*]}; install them as root (sudo apt-get install ${missing[*]}) — the capture tests skip without them" >&2

@@ -1,8 +1,10 @@
 import { type SwitchyardError, SwitchyardError as SwitchyardErrorClass } from '@switchyard/core';
 import { Command, CommanderError, Option } from 'commander';
 import packageJson from '../package.json' with { type: 'json' };
+import { caInitCommand, caIssueCommand } from './commands/ca.js';
 import { driversCommand } from './commands/drivers.js';
 import { policyValidateCommand } from './commands/policy-validate.js';
+import { type ProxyMtlsOptions, proxyMtlsCommand } from './commands/proxy-mtls.js';
 import {
   type RedirectOptions,
   redirectApplyCommand,
@@ -126,6 +128,73 @@ function buildProgram(io: CliIo, done: (code: number) => void): Command {
           g.json === true,
         ),
       );
+    });
+
+  const ca = program
+    .command('ca')
+    .description('a development certificate authority for SPIFFE workload identities');
+  ca.command('init')
+    .description('create a development CA (ECDSA P-256) for a trust domain')
+    .requiredOption('--dir <dir>', 'where to write ca-cert.pem and ca-key.pem (0600)')
+    .requiredOption('--trust-domain <domain>', 'the trust domain, e.g. cluster.local')
+    .option('--days <days>', 'validity in days (default 365)')
+    .action(async (o, cmd: Command) => done(await caInitCommand(o, io, globals(cmd).json === true)));
+  ca.command('issue')
+    .description('issue a workload certificate: spiffe://DOMAIN/ns/NAMESPACE/sa/SERVICE_ACCOUNT')
+    .requiredOption('--dir <dir>', 'the CA directory from "ca init"')
+    .requiredOption('--namespace <ns>', 'the workload namespace')
+    .requiredOption('--service-account <sa>', 'the workload service account')
+    .requiredOption(
+      '--out <dir>',
+      'where to write cert-chain.pem, key.pem (0600) and root-cert.pem: what --cert-dir reads',
+    )
+    .option('--hours <hours>', 'validity in hours (default 24)')
+    .action(async (o, cmd: Command) => done(await caIssueCommand(o, io, globals(cmd).json === true)));
+
+  const proxy = program.command('proxy').description('run a data-plane proxy');
+  proxy
+    .command('mtls')
+    .description(
+      'the transparent mTLS sidecar: captured TCP out as mTLS, mTLS in as plain TCP (runs until SIGTERM)',
+    )
+    .option(
+      '--inbound-port [port]',
+      'serve inbound on this port (default 15006; with neither port flag, both directions)',
+    )
+    .option('--outbound-port [port]', 'serve outbound on this port (default 15001)')
+    .requiredOption(
+      '--cert-dir <dir>',
+      'certificate directory (cert-chain.pem, key.pem, root-cert.pem); reloaded when it changes',
+    )
+    .option('--mesh-cidr <cidr>', 'destinations that get mTLS (repeatable)', collect, [])
+    .option('--authz <file>', 'inbound allow-list (default: same trust domain and namespace)')
+    .option('--outbound-authz <file>', 'server identities accepted outbound (default: same trust domain)')
+    .option(
+      '--plaintext-source <cidr>',
+      'sources allowed in plain TCP, e.g. the kubelet (repeatable)',
+      collect,
+      [],
+    )
+    .option('--plaintext-port <port>', 'local ports that accept plain TCP (repeatable)', collect, [])
+    .option('--passthrough', 'let connections to destinations outside the mesh through in plain TCP')
+    .option('--driver <name>', 'capture driver whose socket operations to use (default: tproxy on Linux)')
+    .option(
+      '--netns <name|path|pid>',
+      "open the sidecar's sockets in this network namespace (node-level proxy)",
+    )
+    .option(
+      '--bypass-mark <mark>',
+      "socket mark of the sidecar's own dials (default 0x539, as redirect uses)",
+    )
+    .option('--admin-port <port>', 'port of /metrics, /ready, /healthz', '15020')
+    .option('--admin-host <address>', 'address of the admin endpoints', '0.0.0.0')
+    .option('--no-admin', 'do not serve the admin endpoints')
+    .option('--drain-seconds <s>', 'on SIGTERM, how long open connections may finish', '30')
+    .option('--max-connections <n>', 'most open connections per direction', '10000')
+    .option('--access-log', 'log one JSON line per connection (peer identity, destination, bytes)')
+    .action(async (o: ProxyMtlsOptions, cmd: Command) => {
+      const g = globals(cmd);
+      done(await proxyMtlsCommand(await registryWith(g.driverModule, io.cwd), o, io));
     });
 
   return program;

@@ -358,6 +358,7 @@ export class MtlsSidecar {
         destination,
         ...(keepSource && client.remoteAddress ? { source: { address: client.remoteAddress } } : {}),
         ...(this.#o.target ? { target: this.#o.target } : {}),
+        ...(this.#o.bypassMark !== undefined ? { mark: this.#o.bypassMark } : {}),
         timeout: this.#timeouts.connect,
       });
     } catch (error) {
@@ -396,6 +397,7 @@ export class MtlsSidecar {
       upstream = await this.#o.socketOps.dial({
         destination,
         ...(this.#o.target ? { target: this.#o.target } : {}),
+        ...(this.#o.bypassMark !== undefined ? { mark: this.#o.bypassMark } : {}),
         timeout: this.#timeouts.connect,
       });
     } catch (error) {

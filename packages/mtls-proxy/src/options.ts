@@ -64,6 +64,8 @@ export interface MtlsSidecarOptions {
   /** Open the sidecar's sockets inside this target's network (a node-level proxy). Default: our own. */
   target?: Target;
   timeouts?: Partial<Timeouts>;
+  /** Socket mark of the sidecar's upstream dials, which capture lets through. Default: the driver's (0x539 on Linux). */
+  bypassMark?: number;
   /** Most connections open at once, per direction; more are refused. Default 10000. */
   maxConnections?: number;
   /** Metrics to count into. Default: a new registry. */
