@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the host tools Switchyard's Linux capture, its demo and its tests use, from Debian's
 # packages: nft (nftables), ip (iproute2), nsenter (util-linux), and for the demo and interop
-# tests tcpdump, curl and openssl. Needs root; a no-op when all are present.
+# tests tcpdump, curl and openssl, and gcc + libcjson-dev for the HNS stand-in library. Needs root; a no-op when all are present.
 set -euo pipefail
 missing=()
 command -v nft >/dev/null || missing+=(nftables)
@@ -10,6 +10,9 @@ command -v nsenter >/dev/null || missing+=(util-linux)
 command -v tcpdump >/dev/null || missing+=(tcpdump)
 command -v curl >/dev/null || missing+=(curl)
 command -v openssl >/dev/null || missing+=(openssl)
+# The HNS driver's tests build a stand-in computenetwork library against cJSON.
+[ -f /usr/include/cjson/cJSON.h ] || missing+=(libcjson-dev)
+command -v gcc >/dev/null || missing+=(gcc)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "system-deps: missing ${missing[*]}; install them as root (sudo apt-get install ${missing[*]}) — the capture tests skip without them" >&2

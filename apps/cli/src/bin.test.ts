@@ -21,6 +21,7 @@ describe('the built switchyard binary', () => {
     );
     expect(JSON.parse(ok.stdout).drivers.map((d: { name: string }) => d.name)).toEqual([
       'files',
+      'hns',
       'memory',
       'tproxy',
     ]);

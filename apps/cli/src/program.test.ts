@@ -99,7 +99,7 @@ describe('switchyard drivers', () => {
     const r = await cli('drivers', '--driver-module', './examples/driver-plugin', '--json');
     expect(r.code).toBe(0);
     const drivers = JSON.parse(r.stdout).drivers;
-    expect(drivers.map((d: { name: string }) => d.name)).toEqual(['files', 'memory', 'tproxy']);
+    expect(drivers.map((d: { name: string }) => d.name)).toEqual(['files', 'hns', 'memory', 'tproxy']);
     expect(drivers[0]).toMatchObject({
       origin: 'module',
       specifier: './examples/driver-plugin',

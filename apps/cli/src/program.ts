@@ -3,6 +3,13 @@ import { Command, CommanderError, Option } from 'commander';
 import packageJson from '../package.json' with { type: 'json' };
 import { caInitCommand, caIssueCommand } from './commands/ca.js';
 import { driversCommand } from './commands/drivers.js';
+import {
+  type HnsAddOptions,
+  hnsAddCommand,
+  hnsClearCommand,
+  hnsListCommand,
+  hnsLookupCommand,
+} from './commands/hns.js';
 import { policyValidateCommand } from './commands/policy-validate.js';
 import { type ProxyMtlsOptions, proxyMtlsCommand } from './commands/proxy-mtls.js';
 import {
@@ -129,6 +136,75 @@ function buildProgram(io: CliIo, done: (code: number) => void): Command {
         ),
       );
     });
+
+  const hns = program
+    .command('hns')
+    .description('Windows: HNS L4WFPPROXY policies, with hcnproxyctl-compatible verbs');
+  const hnsConnection = (cmd: Command) =>
+    cmd
+      .addOption(new Option('--hcn-library <path>', 'a computenetwork-compatible library (tests)').hideHelp())
+      .addOption(new Option('--state-dir <dir>', 'where policy ids are recorded').hideHelp());
+  hnsConnection(
+    hns
+      .command('add')
+      .argument('<endpoint>', 'HNS endpoint GUID')
+      .description('add an L4WFPPROXY policy to the endpoint')
+      .option('--port <port>', 'outbound proxy port (as hcnproxyctl)')
+      .option('--inbound-port <port>', 'inbound proxy port')
+      .option('--outbound-port <port>', 'outbound proxy port (same as --port)')
+      .option(
+        '--usersid <sid>',
+        'the proxy\'s user SID, prefix-matched, or "system" for LocalSystem (S-1-5-18)',
+      )
+      .option('--localaddr <address>', 'local address filter (not supported yet)')
+      .option('--remoteaddr <addresses>', 'redirect only traffic to these addresses (comma-separated)')
+      .option('--localports <ports>', 'redirect only inbound traffic to these local ports (comma-separated)')
+      .option(
+        '--remoteports <ports>',
+        'redirect only outbound traffic to these remote ports (comma-separated)',
+      )
+      .option('--priority <n>', 'policy priority 0-255')
+      .option('--exclude-port <port>', 'never redirect this port (repeatable)', collect, [])
+      .option(
+        '--exclude-ip <address>',
+        'never redirect outbound traffic to this address (repeatable)',
+        collect,
+        [],
+      )
+      .option('--protocol <protocol>', 'tcp (the only protocol L4WFPPROXY redirects)')
+      .option('--id <id>', 'Switchyard policy id (default "default")')
+      .option('--dry-run', 'print the exact HcnModifyEndpoint request and call nothing'),
+  ).action(async (endpoint: string, o: HnsAddOptions, cmd: Command) => {
+    const g = globals(cmd);
+    done(await hnsAddCommand(await registryWith(g.driverModule, io.cwd), endpoint, o, io, g.json === true));
+  });
+  hnsConnection(
+    hns
+      .command('list')
+      .argument('<endpoint>', 'HNS endpoint GUID')
+      .description('list the L4WFPPROXY policies on the endpoint'),
+  ).action(async (endpoint: string, o, cmd: Command) => {
+    const g = globals(cmd);
+    done(await hnsListCommand(await registryWith(g.driverModule, io.cwd), endpoint, o, io, g.json === true));
+  });
+  hnsConnection(
+    hns
+      .command('clear')
+      .argument('<endpoint>', 'HNS endpoint GUID')
+      .description('remove every L4WFPPROXY policy from the endpoint')
+      .option('--dry-run', 'print the HcnModifyEndpoint request and change nothing'),
+  ).action(async (endpoint: string, o, cmd: Command) => {
+    const g = globals(cmd);
+    done(await hnsClearCommand(await registryWith(g.driverModule, io.cwd), endpoint, o, io, g.json === true));
+  });
+  hns
+    .command('lookup')
+    .argument('<containerId>', 'container id')
+    .description('the HNS endpoint of a container (needs the CRI client)')
+    .option('--runtime-endpoint <endpoint>', 'CRI endpoint')
+    .action(async (containerId: string, _o, cmd: Command) =>
+      done(await hnsLookupCommand(containerId, io, globals(cmd).json === true)),
+    );
 
   const ca = program
     .command('ca')

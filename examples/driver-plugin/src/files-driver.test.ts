@@ -25,7 +25,7 @@ describe('files driver', () => {
   it('registers through the registry as a third-party module', async () => {
     const registry = new DriverRegistry({ importModule: async () => ({ default: plugin }) });
     await registry.load('switchyard-driver-files');
-    expect(registry.names()).toEqual(['files', 'memory', 'tproxy']);
+    expect(registry.names()).toEqual(['files', 'hns', 'memory', 'tproxy']);
     const driver = await registry.create('files', { directory });
     expect(driver.name).toBe('files');
   });

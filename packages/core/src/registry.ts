@@ -15,6 +15,7 @@ import { DRIVER_API_VERSION } from './version.js';
 export const BUILTIN_DRIVERS: Readonly<Record<string, string>> = {
   memory: '@switchyard/core/memory',
   tproxy: '@switchyard/driver-tproxy',
+  hns: '@switchyard/driver-hns',
 };
 
 /** Imports a module by specifier. Inject one to resolve from the caller's location. */

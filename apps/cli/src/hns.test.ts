@@ -1,0 +1,156 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { buildStandIn, standInHooks, standInUnavailable } from '@switchyard/driver-hns/testing';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { CliIo } from './io.js';
+import { run } from './program.js';
+
+const repo = resolve(import.meta.dirname, '../../..');
+const EP = '93f86a7f-e361-4362-b8a4-81bbb6a622dd';
+
+async function cli(...argv: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIo = {
+    stdout: (t) => {
+      stdout += t;
+    },
+    stderr: (t) => {
+      stderr += t;
+    },
+    cwd: repo,
+    env: {},
+  };
+  return { code: await run(argv, io), stdout, stderr };
+}
+
+describe('switchyard hns (no HNS needed)', () => {
+  it('add --dry-run prints the exact HcnModifyEndpoint request and calls nothing, on any OS', async () => {
+    const r = await cli(
+      'hns',
+      'add',
+      EP,
+      '--port',
+      '15001',
+      '--inbound-port',
+      '15006',
+      '--usersid',
+      'system',
+      '--exclude-port',
+      '15020',
+      '--exclude-ip',
+      '169.254.169.254',
+      '--dry-run',
+    );
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({
+      ResourceType: 'Policy',
+      RequestType: 'Add',
+      Settings: {
+        Policies: [
+          {
+            Type: 'L4WFPPROXY',
+            Settings: {
+              InboundProxyPort: '15006',
+              OutboundProxyPort: '15001',
+              FilterTuple: { Protocols: '6' },
+              UserSID: 'S-1-5-18',
+              InboundExceptions: { IpAddressExceptions: ['127.0.0.1'], PortExceptions: ['15020'] },
+              OutboundExceptions: {
+                IpAddressExceptions: ['127.0.0.1', '169.254.169.254'],
+                PortExceptions: ['15020'],
+              },
+            },
+          },
+        ],
+      },
+    });
+  });
+
+  it.each([
+    [['--port', '0'], /outbound\.port: 0 is not a port/],
+    [['--port', '70000'], /outbound\.port: 70000 is not a port/],
+    [['--port', '15001', '--usersid', 'S-1-banana'], /bypass\.userSid/],
+    [['--port', '15001', '--protocol', 'udp'], /TCP only/],
+    [['--port', '15001', '--localaddr', '10.0.0.1'], /--localaddr is not supported/],
+    [[], /--port PORT/],
+  ])('add refuses %j before any HNS call (exit 2)', async (flags, message) => {
+    const r = await cli('hns', 'add', EP, ...flags);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it('refuses a malformed endpoint GUID (exit 2)', async () => {
+    const r = await cli('hns', 'add', 'not-a-guid', '--port', '15001', '--dry-run');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/not an HNS endpoint GUID/);
+  });
+
+  it('clear --dry-run works without HNS, and lookup says it needs the CRI client', async () => {
+    const clear = await cli('hns', 'clear', EP, '--dry-run', '--json');
+    expect(clear.code).toBe(0);
+    expect(JSON.parse(clear.stdout).request.RequestType).toBe('Remove');
+    const lookup = await cli('hns', 'lookup', 'ccaae3aba155');
+    expect(lookup.code).toBe(1);
+    expect(lookup.stderr).toMatch(/CRI client/);
+  });
+});
+
+const reason = standInUnavailable();
+describe.skipIf(reason !== undefined)(
+  `switchyard hns against the stand-in library${reason ? ` (skipped: ${reason})` : ''}`,
+  () => {
+    let library: string;
+    let hooks: ReturnType<typeof standInHooks>;
+    let stateDir: string;
+    const seed = JSON.parse(
+      readFileSync(join(repo, 'packages/driver-hns/test-fixtures/hns-state.json'), 'utf8'),
+    );
+    const conn = () => ['--hcn-library', library, '--state-dir', stateDir];
+
+    beforeAll(() => {
+      library = buildStandIn();
+      hooks = standInHooks(library);
+    });
+    beforeEach(() => {
+      hooks.seed(seed);
+      stateDir = mkdtempSync(join(tmpdir(), 'swy-cli-hns-'));
+    });
+    afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
+
+    it('add, list and clear as hcnproxyctl does ("Removed N policies")', async () => {
+      const add = await cli('hns', 'add', EP, '--port', '15001', '--usersid', 'S-1-5-32-556', ...conn());
+      expect(add.code).toBe(0);
+      expect(add.stdout).toMatch(/Added policy "default"/);
+      const list = await cli('hns', 'list', EP, '--json', ...conn());
+      expect(JSON.parse(list.stdout).policies).toEqual([
+        {
+          Type: 'L4WFPPROXY',
+          Settings: {
+            OutboundProxyPort: '15001',
+            FilterTuple: { Protocols: '6' },
+            UserSID: 'S-1-5-32-556',
+            OutboundExceptions: { IpAddressExceptions: ['127.0.0.1'] },
+          },
+        },
+      ]);
+      const clear = await cli('hns', 'clear', EP, ...conn());
+      expect(clear.stdout).toBe('Removed 1 policy\n');
+      expect((await cli('hns', 'list', EP, ...conn())).stdout).toMatch(/No L4WFPPROXY policies/);
+    });
+
+    it('makes no HNS call at all for invalid input', async () => {
+      const before = hooks.calls();
+      expect((await cli('hns', 'add', EP, '--port', '70000', ...conn())).code).toBe(2);
+      expect((await cli('hns', 'add', EP, '--port', '15001', '--usersid', 'nobody', ...conn())).code).toBe(2);
+      expect(hooks.calls()).toBe(before);
+    });
+
+    it('reports an unknown endpoint with exit 2', async () => {
+      const r = await cli('hns', 'add', '00000000-0000-4000-8000-000000000000', '--port', '15001', ...conn());
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/HNS has no endpoint/);
+    });
+  },
+);

@@ -1,0 +1,10 @@
+import { defineConfig } from 'tsup';
+
+export default defineConfig({
+  entry: ['src/index.ts', 'src/testing/stand-in.ts'],
+  format: ['esm'],
+  target: 'node22',
+  dts: true,
+  clean: true,
+  sourcemap: true,
+});
