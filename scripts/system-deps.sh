@@ -13,6 +13,11 @@ command -v openssl >/dev/null || missing+=(openssl)
 # The HNS driver's tests build a stand-in computenetwork library against cJSON.
 [ -f /usr/include/cjson/cJSON.h ] || missing+=(libcjson-dev)
 command -v gcc >/dev/null || missing+=(gcc)
+# The CRI tests start a real containerd with the CNI bridge plugin and a busybox app image.
+command -v containerd >/dev/null || missing+=(containerd)
+command -v runc >/dev/null || missing+=(runc)
+[ -x /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
+[ -x /bin/busybox ] || missing+=(busybox-static)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "system-deps: missing ${missing[*]}; install them as root (sudo apt-get install ${missing[*]}) — the capture tests skip without them" >&2

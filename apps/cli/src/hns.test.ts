@@ -87,13 +87,21 @@ describe('switchyard hns (no HNS needed)', () => {
     expect(r.stderr).toMatch(/not an HNS endpoint GUID/);
   });
 
-  it('clear --dry-run works without HNS, and lookup says it needs the CRI client', async () => {
+  it('clear --dry-run works without HNS, and lookup explains an unreachable runtime (exit 1)', async () => {
     const clear = await cli('hns', 'clear', EP, '--dry-run', '--json');
     expect(clear.code).toBe(0);
     expect(JSON.parse(clear.stdout).request.RequestType).toBe('Remove');
-    const lookup = await cli('hns', 'lookup', 'ccaae3aba155');
+    const lookup = await cli(
+      'hns',
+      'lookup',
+      'ccaae3aba155',
+      '--runtime-endpoint',
+      'unix:///nonexistent/cri.sock',
+    );
     expect(lookup.code).toBe(1);
-    expect(lookup.stderr).toMatch(/CRI client/);
+    expect(lookup.stderr).toMatch(
+      /no container runtime answered CRI.*nonexistent\/cri\.sock.*\[SWY_ERR_RUNTIME_UNAVAILABLE\]/s,
+    );
   });
 });
 

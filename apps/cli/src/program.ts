@@ -3,13 +3,8 @@ import { Command, CommanderError, Option } from 'commander';
 import packageJson from '../package.json' with { type: 'json' };
 import { caInitCommand, caIssueCommand } from './commands/ca.js';
 import { driversCommand } from './commands/drivers.js';
-import {
-  type HnsAddOptions,
-  hnsAddCommand,
-  hnsClearCommand,
-  hnsListCommand,
-  hnsLookupCommand,
-} from './commands/hns.js';
+import { type HnsAddOptions, hnsAddCommand, hnsClearCommand, hnsListCommand } from './commands/hns.js';
+import { hnsLookupCommand, lookupCommand } from './commands/lookup.js';
 import { policyValidateCommand } from './commands/policy-validate.js';
 import { type ProxyMtlsOptions, proxyMtlsCommand } from './commands/proxy-mtls.js';
 import {
@@ -78,6 +73,11 @@ function buildProgram(io: CliIo, done: (code: number) => void): Command {
       .option(
         '--netns <name|path|pid>',
         'the network namespace: a name from "ip netns", a path, or a process id',
+      )
+      .option('--container <id>', "a container's or pod's network, found through CRI (id or unique prefix)")
+      .option(
+        '--runtime-endpoint <endpoint>',
+        'CRI endpoint for --container (default: containerd, then CRI-O)',
       )
       .option('--driver <name>', 'capture driver (default: tproxy on Linux, hns on Windows)');
   const policyOptions = (cmd: Command) =>
@@ -197,13 +197,26 @@ function buildProgram(io: CliIo, done: (code: number) => void): Command {
     const g = globals(cmd);
     done(await hnsClearCommand(await registryWith(g.driverModule, io.cwd), endpoint, o, io, g.json === true));
   });
-  hns
+  hnsConnection(
+    hns
+      .command('lookup')
+      .argument('<containerId>', 'container id (or unique prefix)')
+      .description("print the HNS endpoint id(s) of a container's pod, through CRI (hcnproxyctl's lookup)")
+      .option('--runtime-endpoint <endpoint>', "CRI endpoint (default: containerd's named pipe)"),
+  ).action(async (containerId: string, o, cmd: Command) =>
+    done(await hnsLookupCommand(containerId, o, io, globals(cmd).json === true)),
+  );
+
+  program
     .command('lookup')
-    .argument('<containerId>', 'container id')
-    .description('the HNS endpoint of a container (needs the CRI client)')
-    .option('--runtime-endpoint <endpoint>', 'CRI endpoint')
-    .action(async (containerId: string, _o, cmd: Command) =>
-      done(await hnsLookupCommand(containerId, io, globals(cmd).json === true)),
+    .argument('<id>', 'container or pod id, or a unique prefix of one')
+    .description(
+      'the pod a container or pod id belongs to, its network namespace (Linux) or HNS endpoints (Windows), and its IPs',
+    )
+    .option('--runtime-endpoint <endpoint>', 'CRI endpoint (default: containerd, then CRI-O)')
+    .addOption(new Option('--hcn-library <path>', 'a computenetwork-compatible library (tests)').hideHelp())
+    .action(async (id: string, o, cmd: Command) =>
+      done(await lookupCommand(id, o, io, globals(cmd).json === true)),
     );
 
   const ca = program

@@ -132,6 +132,12 @@ export class ApplyFailedError extends SwitchyardError {
   readonly kind = 'failure';
 }
 
+/** The container runtime (CRI) could not be reached, or speaks an API version Switchyard does not. */
+export class RuntimeUnavailableError extends SwitchyardError {
+  readonly code = 'SWY_ERR_RUNTIME_UNAVAILABLE';
+  readonly kind = 'failure';
+}
+
 /** A file or command-line value given by the user could not be read or parsed. */
 export class InputInvalidError extends SwitchyardError {
   readonly code = 'SWY_ERR_INPUT_INVALID';
@@ -152,6 +158,7 @@ export const ERROR_CLASSES = [
   DriverLoadError,
   UnsupportedPlatformError,
   ApplyFailedError,
+  RuntimeUnavailableError,
   InputInvalidError,
 ] as const;
 

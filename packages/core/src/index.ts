@@ -41,6 +41,7 @@ export {
   PolicyConflictError,
   PolicyInvalidError,
   PolicyUnsupportedError,
+  RuntimeUnavailableError,
   SwitchyardError,
   type SwitchyardErrorOptions,
   TargetInvalidError,

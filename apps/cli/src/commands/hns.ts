@@ -170,11 +170,3 @@ export async function hnsClearCommand(
   else io.stdout(`Removed ${removed} ${removed === 1 ? 'policy' : 'policies'}\n`);
   return EXIT.ok;
 }
-
-/** `switchyard hns lookup <containerId>`: needs the CRI client, which is not built yet. */
-export async function hnsLookupCommand(containerId: string, io: CliIo, json: boolean) {
-  const message = `hns lookup ${containerId}: container → endpoint lookup arrives with the CRI client (@switchyard/cri), which is not built yet; meanwhile find the endpoint with Get-HnsEndpoint`;
-  if (json) printJson(io, { error: { code: 'SWY_ERR_UNSUPPORTED_PLATFORM', message } });
-  else io.stderr(`switchyard: ${message}\n`);
-  return EXIT.failure;
-}

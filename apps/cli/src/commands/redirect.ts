@@ -9,13 +9,31 @@ import { EXIT } from '../exit-codes.js';
 import { type CliIo, printJson } from '../io.js';
 import { hasPolicyFlags, type PolicyFlags, policyFromFlags } from '../policy-from-flags.js';
 import { readDocument } from '../read-document.js';
+import { containerTarget } from './lookup.js';
 
 /** Options shared by every `redirect` subcommand. */
 export interface RedirectOptions extends PolicyFlags {
   netns?: string;
+  container?: string;
+  runtimeEndpoint?: string;
   driver?: string;
   policy?: string;
 }
+
+/** The target of a `redirect` command: `--netns`, or `--container` resolved through CRI. */
+async function targetOf(options: RedirectOptions): Promise<Target> {
+  if (options.container !== undefined) {
+    if (options.netns !== undefined)
+      throw new InputInvalidError('give either --netns or --container, not both');
+    return containerTarget(
+      options.container,
+      options.runtimeEndpoint ? { runtimeEndpoint: options.runtimeEndpoint } : {},
+    );
+  }
+  return netnsTarget(options.netns);
+}
+
+const where = (o: RedirectOptions) => o.netns ?? `container ${o.container}`;
 
 /** `--netns NAME|PATH|PID` as a core target. */
 export function netnsTarget(value: string | undefined): Target {
@@ -51,9 +69,9 @@ export async function redirectApplyCommand(
   json: boolean,
   dryRun: boolean,
 ): Promise<number> {
-  const target = netnsTarget(options.netns);
   const document = (await policyOf(options, io.cwd)) as RedirectionPolicy;
   normalizePolicy(document); // bad input is reported before any driver loads or touches the host
+  const target = await targetOf(options);
   const driver = await registry.create(options.driver ?? defaultDriver());
   const result = await driver.apply(target, document, { dryRun });
   if (json) {
@@ -68,7 +86,7 @@ export async function redirectApplyCommand(
     : result.changed
       ? 'applied to'
       : 'already on';
-  io.stderr(`policy "${result.id}" ${what} ${options.netns} (driver ${driver.name})\n`);
+  io.stderr(`policy "${result.id}" ${what} ${where(options)} (driver ${driver.name})\n`);
   return EXIT.ok;
 }
 
@@ -79,11 +97,11 @@ export async function redirectListCommand(
   io: CliIo,
   json: boolean,
 ) {
-  const target = netnsTarget(options.netns);
+  const target = await targetOf(options);
   const driver = await registry.create(options.driver ?? defaultDriver());
   const policies = await driver.list(target);
   if (json) printJson(io, { driver: driver.name, target, policies });
-  else if (policies.length === 0) io.stdout(`no Switchyard policy on ${options.netns}\n`);
+  else if (policies.length === 0) io.stdout(`no Switchyard policy on ${where(options)}\n`);
   else for (const p of policies) io.stdout(`${p.id}\n${JSON.stringify(p.policy, null, 2)}\n`);
   return EXIT.ok;
 }
@@ -95,7 +113,7 @@ export async function redirectRemoveCommand(
   io: CliIo,
   json: boolean,
 ) {
-  const target = netnsTarget(options.netns);
+  const target = await targetOf(options);
   const driver = await registry.create(options.driver ?? defaultDriver());
   const removed = await driver.remove(target, options.id);
   if (json) printJson(io, { driver: driver.name, target, removed });
