@@ -1,10 +1,3 @@
-import { defineConfig } from 'tsup';
+import { packageBuild } from '../../tsup.base.js';
 
-export default defineConfig({
-  entry: ['src/index.ts', 'src/bin.ts'],
-  format: ['esm'],
-  target: 'node22',
-  dts: { entry: 'src/index.ts' },
-  clean: true,
-  sourcemap: true,
-});
+export default packageBuild(['src/index.ts', 'src/bin.ts'], { dts: { entry: 'src/index.ts' } });

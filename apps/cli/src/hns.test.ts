@@ -1,29 +1,11 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { buildStandIn, standInHooks, standInUnavailable } from '@switchyard/driver-hns/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { CliIo } from './io.js';
-import { run } from './program.js';
+import { cli, repo } from './testing/run-cli.js';
 
-const repo = resolve(import.meta.dirname, '../../..');
 const EP = '93f86a7f-e361-4362-b8a4-81bbb6a622dd';
-
-async function cli(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-    cwd: repo,
-    env: {},
-  };
-  return { code: await run(argv, io), stdout, stderr };
-}
 
 describe('switchyard hns (no HNS needed)', () => {
   it('add --dry-run prints the exact HcnModifyEndpoint request and calls nothing, on any OS', async () => {

@@ -1,29 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import type { Server, Socket } from 'node:net';
-import { resolve } from 'node:path';
 import { type ContainerdLab, containerdUnavailable, startContainerd } from '@switchyard/cri/testing';
 import { tproxyDriver } from '@switchyard/driver-tproxy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CliIo } from './io.js';
-import { run } from './program.js';
-
-const repo = resolve(import.meta.dirname, '../../..');
-
-async function cli(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-    cwd: repo,
-    env: {},
-  };
-  return { code: await run(argv, io), stdout, stderr };
-}
+import { cli } from './testing/run-cli.js';
 
 const reason = containerdUnavailable();
 if (reason && process.env.CI) {

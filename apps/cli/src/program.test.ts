@@ -1,11 +1,9 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CliIo } from './io.js';
-import { run } from './program.js';
+import { cli } from './testing/run-cli.js';
 
-const repo = resolve(import.meta.dirname, '../../..');
 let scratch: string;
 
 beforeAll(async () => {
@@ -14,23 +12,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(scratch, { recursive: true, force: true });
 });
-
-async function cli(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-    cwd: repo,
-    env: {},
-  };
-  const code = await run(argv, io);
-  return { code, stdout, stderr };
-}
 
 async function writePlugin(name: string, body: string): Promise<string> {
   const file = join(scratch, name);

@@ -1,4 +1,3 @@
-import { resolve } from 'node:path';
 import {
   createLab,
   describePrivileged,
@@ -6,26 +5,7 @@ import {
   privilegedUnavailable,
 } from '@switchyard/driver-tproxy/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CliIo } from './io.js';
-import { run } from './program.js';
-
-const repo = resolve(import.meta.dirname, '../../..');
-
-async function cli(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-    cwd: repo,
-    env: {},
-  };
-  return { code: await run(argv, io), stdout, stderr };
-}
+import { cli } from './testing/run-cli.js';
 
 describe('switchyard redirect (input handling, no host changes)', () => {
   it('plans with the memory driver from flags alone, using the default ports', async () => {
