@@ -18,6 +18,10 @@ command -v containerd >/dev/null || missing+=(containerd)
 command -v runc >/dev/null || missing+=(runc)
 [ -x /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
 [ -x /bin/busybox ] || missing+=(busybox-static)
+# pnpm bench measures against these peers, and drives throughput with iperf3.
+command -v haproxy >/dev/null || missing+=(haproxy)
+command -v stunnel4 >/dev/null || missing+=(stunnel4)
+command -v iperf3 >/dev/null || missing+=(iperf3)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "system-deps: missing ${missing[*]}; install them as root (sudo apt-get install ${missing[*]}) — the capture tests skip without them" >&2

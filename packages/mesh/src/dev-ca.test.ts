@@ -40,6 +40,9 @@ describe('development CA', () => {
     expect((await stat(join(out, CERT_FILES.key))).mode & 0o777).toBe(0o600);
     const loaded = await loadCertificateDir(out);
     expect(loaded).toMatchObject({ spiffeId: issued.spiffeId, serialNumber: issued.serialNumber });
+    // PEM files end with a newline, so they concatenate (haproxy wants certificate + key in one file).
+    expect(loaded.chain.endsWith('-----\n')).toBe(true);
+    expect(loaded.bundle.endsWith('-----\n')).toBe(true);
     const leaf = new X509Certificate(loaded.chain);
     expect(leaf.subjectAltName).toBe('URI:spiffe://cluster.local/ns/web/sa/api');
     expect(leaf.keyUsage).toEqual(expect.arrayContaining(['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2']));

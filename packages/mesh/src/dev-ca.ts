@@ -88,7 +88,7 @@ export async function initCa(options: InitCaOptions): Promise<{ certPath: string
   await mkdir(options.dir, { recursive: true });
   const certPath = join(options.dir, CA_FILES.cert);
   const keyPath = join(options.dir, CA_FILES.key);
-  await writeFile(certPath, cert.toString('pem'));
+  await writeFile(certPath, `${cert.toString('pem').trim()}\n`);
   await writeKey(keyPath, await exportKeyPem(keys.privateKey));
   return { certPath, keyPath };
 }
@@ -186,7 +186,7 @@ export async function issueWorkloadCertificate(options: IssueOptions): Promise<I
   // Key first, chain last: a watcher that reloads on the chain's change then sees a matching pair.
   await writeKey(join(options.outDir, CERT_FILES.key), await exportKeyPem(keys.privateKey));
   await writeFile(join(options.outDir, CERT_FILES.bundle), caPem);
-  await writeFile(join(options.outDir, CERT_FILES.chain), cert.toString('pem'));
+  await writeFile(join(options.outDir, CERT_FILES.chain), `${cert.toString('pem').trim()}\n`);
   return {
     spiffeId,
     serialNumber: new X509Certificate(cert.toString('pem')).serialNumber,

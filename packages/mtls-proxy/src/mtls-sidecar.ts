@@ -262,6 +262,8 @@ export class MtlsSidecar {
     this.#active[direction] += 1;
     this.metrics.active.inc({ direction });
     this.#open.add(socket);
+    // A proxy must not add Nagle's delay to the small writes it relays.
+    socket.setNoDelay(true);
     socket.setTimeout(this.#timeouts.idle, () => socket.destroy());
     socket.once('close', () => {
       this.#open.delete(socket);
@@ -370,6 +372,7 @@ export class MtlsSidecar {
       client.destroy();
       return;
     }
+    upstream.setNoDelay(true);
     await this.#carry(direction, client, upstream, info);
   }
 
@@ -409,6 +412,7 @@ export class MtlsSidecar {
       raw.destroy();
       return;
     }
+    upstream.setNoDelay(true);
     const tls = tlsConnect({
       socket: upstream,
       secureContext: this.#clientContext,

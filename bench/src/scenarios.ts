@@ -1,0 +1,353 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Started, start, stopAll } from './processes.js';
+
+/** What the measures connect to: iperf3's server (throughput) or the bench's sink (everything else). */
+export type UpstreamKind = 'iperf' | 'sink';
+
+/** A scenario's running path from client to server. */
+export interface Running {
+  /** Where the client connects. */
+  entry: { host: string; port: number };
+  /** The client runs inside this network namespace (captured scenarios). */
+  clientNetns?: string;
+  /** The proxies whose CPU and memory are measured. */
+  proxies: Started[];
+  close(): Promise<void>;
+}
+
+/** Everything scenarios share for one bench run. */
+export interface BenchContext {
+  work: string;
+  /** Certificate directories of the two workloads, from the development CA. */
+  certs: { client: string; server: string };
+  /** Node executable and the bench's built files. */
+  node: string;
+  dist: string;
+  /** Node flags for Switchyard's sidecar processes (e.g. --cpu-prof). */
+  nodeFlags: string[];
+}
+
+/** One client → (proxies) → server path. */
+export interface Scenario {
+  name: string;
+  description: string;
+  /** The TLS pairs are the ones whose idle-connection memory is measured. */
+  tlsPair: boolean;
+  /** Why it cannot run here (a binary missing, no root), or undefined. */
+  unavailable(): string | undefined;
+  start(ctx: BenchContext, upstream: UpstreamKind): Promise<Running>;
+}
+
+// Fixed ports for the peers' configs, below the kernel's ephemeral range (32768+), so the
+// thousands of client connections a run opens can never hold a port a listener needs.
+let nextPort = 20000 + (process.pid % 300) * 40;
+const port = () => {
+  nextPort = nextPort >= 32000 ? 20000 : nextPort + 1;
+  return nextPort;
+};
+
+const has = (cmd: string) => {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Starts the server the measures need, on a fresh port, optionally inside a namespace. */
+async function upstream(
+  ctx: BenchContext,
+  kind: UpstreamKind,
+  netns?: string,
+  host = '127.0.0.1',
+): Promise<{ server: Started; port: number }> {
+  const wrap = (cmd: string[]) => (netns ? ['ip', 'netns', 'exec', netns, ...cmd] : cmd);
+  if (kind === 'iperf') {
+    const p = port();
+    const [cmd, ...args] = wrap(['iperf3', '-s', '--forceflush', '-B', host, '-p', String(p)]);
+    return { server: await start('iperf3 server', cmd as string, args, /Server listening/), port: p };
+  }
+  const [cmd, ...args] = wrap([ctx.node, join(ctx.dist, 'sink-process.js'), host]);
+  const server = await start('sink', cmd as string, args, /READY \d+/);
+  return { server, port: Number(/READY (\d+)/.exec(server.output)?.[1]) };
+}
+
+async function sidecar(ctx: BenchContext, name: string, options: object): Promise<Started> {
+  return start(
+    name,
+    ctx.node,
+    [...ctx.nodeFlags, join(ctx.dist, 'sidecar-process.js'), JSON.stringify(options)],
+    /READY/,
+  );
+}
+
+function haproxyConfig(file: string, lines: string[]): string {
+  writeFileSync(
+    file,
+    [
+      'global',
+      '  log stdout format raw local0 emerg',
+      'defaults',
+      '  mode tcp',
+      '  timeout connect 5s',
+      '  timeout client 1h',
+      '  timeout server 1h',
+      ...lines,
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
+function pem(dir: string): string {
+  const combined = `${dir}.haproxy.pem`;
+  if (!existsSync(combined)) {
+    execFileSync('sh', [
+      '-c',
+      `cat "${dir}/cert-chain.pem" "${dir}/key.pem" > "${combined}" && chmod 600 "${combined}"`,
+    ]);
+  }
+  return combined;
+}
+
+const local = (p: number) => ({ host: '127.0.0.1', port: p });
+
+export const SCENARIOS: Scenario[] = [
+  {
+    name: 'direct',
+    description: 'client → server, no proxy (the physical reference)',
+    tlsPair: false,
+    unavailable: () => undefined,
+    async start(ctx, kind) {
+      const up = await upstream(ctx, kind);
+      return { entry: local(up.port), proxies: [], close: () => stopAll([up.server]) };
+    },
+  },
+  {
+    name: 'relay',
+    description: "one plain TCP hop through Switchyard's splice path",
+    tlsPair: false,
+    unavailable: () => undefined,
+    async start(ctx, kind) {
+      const up = await upstream(ctx, kind);
+      const p = port();
+      const relay = await sidecar(ctx, 'switchyard relay', {
+        certDir: ctx.certs.client,
+        outbound: {
+          port: p,
+          host: '127.0.0.1',
+          meshCidrs: [],
+          passthroughOutsideMesh: true,
+          fixedDestination: { address: '127.0.0.1', port: up.port },
+        },
+      });
+      return { entry: local(p), proxies: [relay], close: () => stopAll([relay, up.server]) };
+    },
+  },
+  {
+    name: 'haproxy-relay',
+    description: 'one plain TCP hop through haproxy (the relay baseline)',
+    tlsPair: false,
+    unavailable: () => (has('haproxy') ? undefined : 'haproxy is not installed (apt-get install haproxy)'),
+    async start(ctx, kind) {
+      const up = await upstream(ctx, kind);
+      const p = port();
+      const cfg = haproxyConfig(join(ctx.work, `relay-${p}.cfg`), [
+        `listen relay`,
+        `  bind 127.0.0.1:${p}`,
+        `  server s 127.0.0.1:${up.port}`,
+      ]);
+      const relay = await start('haproxy relay', 'haproxy', ['-f', cfg, '-db'], undefined, 500);
+      return { entry: local(p), proxies: [relay], close: () => stopAll([relay, up.server]) };
+    },
+  },
+  {
+    name: 'mtls',
+    description:
+      'the Switchyard pair: outbound sidecar (plain in, mTLS out) → inbound sidecar (mTLS in, plain out)',
+    tlsPair: true,
+    unavailable: () => undefined,
+    async start(ctx, kind) {
+      const up = await upstream(ctx, kind);
+      const [pa, pb] = [port(), port()];
+      const b = await sidecar(ctx, 'switchyard inbound', {
+        certDir: ctx.certs.server,
+        inbound: { port: pb, host: '127.0.0.1', fixedDestination: { address: '127.0.0.1', port: up.port } },
+      });
+      const a = await sidecar(ctx, 'switchyard outbound', {
+        certDir: ctx.certs.client,
+        outbound: {
+          port: pa,
+          host: '127.0.0.1',
+          meshCidrs: ['127.0.0.0/8'],
+          fixedDestination: { address: '127.0.0.1', port: pb },
+        },
+      });
+      return { entry: local(pa), proxies: [a, b], close: () => stopAll([a, b, up.server]) };
+    },
+  },
+  {
+    name: 'haproxy-mtls',
+    description: 'an haproxy mTLS pair with the same certificates, TLS 1.3',
+    tlsPair: true,
+    unavailable: () => (has('haproxy') ? undefined : 'haproxy is not installed (apt-get install haproxy)'),
+    async start(ctx, kind) {
+      const up = await upstream(ctx, kind);
+      const [pa, pb] = [port(), port()];
+      const ca = join(ctx.certs.server, 'root-cert.pem');
+      const cfgB = haproxyConfig(join(ctx.work, `in-${pb}.cfg`), [
+        'listen inbound',
+        `  bind 127.0.0.1:${pb} ssl crt ${pem(ctx.certs.server)} ca-file ${ca} verify required ssl-min-ver TLSv1.3`,
+        `  server app 127.0.0.1:${up.port}`,
+      ]);
+      const cfgA = haproxyConfig(join(ctx.work, `out-${pa}.cfg`), [
+        'listen outbound',
+        `  bind 127.0.0.1:${pa}`,
+        `  server peer 127.0.0.1:${pb} ssl crt ${pem(ctx.certs.client)} ca-file ${ca} verify required ssl-min-ver TLSv1.3`,
+      ]);
+      const b = await start('haproxy inbound', 'haproxy', ['-f', cfgB, '-db'], undefined, 500);
+      const a = await start('haproxy outbound', 'haproxy', ['-f', cfgA, '-db'], undefined, 500);
+      return { entry: local(pa), proxies: [a, b], close: () => stopAll([a, b, up.server]) };
+    },
+  },
+  {
+    name: 'stunnel-mtls',
+    description: 'a stunnel mTLS pair with the same certificates, TLS 1.3',
+    tlsPair: true,
+    unavailable: () =>
+      has('stunnel4') || has('stunnel') ? undefined : 'stunnel is not installed (apt-get install stunnel4)',
+    async start(ctx, kind) {
+      const up = await upstream(ctx, kind);
+      const [pa, pb] = [port(), port()];
+      const ca = join(ctx.certs.server, 'root-cert.pem');
+      const conf = (file: string, lines: string[]) => {
+        writeFileSync(file, ['foreground = yes', 'debug = 0', 'pid =', ...lines, ''].join('\n'));
+        return file;
+      };
+      const cfgB = conf(join(ctx.work, `stunnel-in-${pb}.conf`), [
+        '[in]',
+        `accept = 127.0.0.1:${pb}`,
+        `connect = 127.0.0.1:${up.port}`,
+        `cert = ${join(ctx.certs.server, 'cert-chain.pem')}`,
+        `key = ${join(ctx.certs.server, 'key.pem')}`,
+        `CAfile = ${ca}`,
+        'verifyChain = yes',
+        'requireCert = yes',
+        'sslVersionMin = TLSv1.3',
+      ]);
+      const cfgA = conf(join(ctx.work, `stunnel-out-${pa}.conf`), [
+        '[out]',
+        'client = yes',
+        `accept = 127.0.0.1:${pa}`,
+        `connect = 127.0.0.1:${pb}`,
+        `cert = ${join(ctx.certs.client, 'cert-chain.pem')}`,
+        `key = ${join(ctx.certs.client, 'key.pem')}`,
+        `CAfile = ${ca}`,
+        'verifyChain = yes',
+        'sslVersionMin = TLSv1.3',
+      ]);
+      const bin = has('stunnel4') ? 'stunnel4' : 'stunnel';
+      const b = await start('stunnel inbound', bin, [cfgB], undefined, 500);
+      const a = await start('stunnel outbound', bin, [cfgA], undefined, 500);
+      return { entry: local(pa), proxies: [a, b], close: () => stopAll([a, b, up.server]) };
+    },
+  },
+  {
+    name: 'mtls-captured',
+    description: 'the mtls pair with real nftables capture in two network namespaces (capture cost included)',
+    tlsPair: false,
+    unavailable: () => {
+      if (process.getuid?.() !== 0) return 'needs root (network namespaces, nftables)';
+      return has('nft') && has('ip') ? undefined : 'needs nft and ip (scripts/system-deps.sh)';
+    },
+    async start(ctx, kind) {
+      const id = `${process.pid % 10000}${port() % 100}`;
+      const [A, B] = [`swy-bench-${id}-a`, `swy-bench-${id}-b`];
+      const [ipA, ipB] = ['10.98.0.1', '10.98.0.2'];
+      const started: Started[] = [];
+      const cli = join(ctx.dist, '..', '..', 'apps', 'cli', 'dist', 'bin.js');
+      const teardown = async () => {
+        await stopAll(started);
+        for (const ns of [A, B]) if (existsSync(`/run/netns/${ns}`)) execFileSync('ip', ['netns', 'del', ns]);
+      };
+      try {
+        for (const ns of [A, B]) execFileSync('ip', ['netns', 'add', ns]);
+        execFileSync('ip', [
+          'link',
+          'add',
+          `vb${id}a`,
+          'netns',
+          A,
+          'type',
+          'veth',
+          'peer',
+          'name',
+          `vb${id}b`,
+          'netns',
+          B,
+        ]);
+        for (const [ns, dev, ip] of [
+          [A, `vb${id}a`, ipA],
+          [B, `vb${id}b`, ipB],
+        ] as const) {
+          execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+          execFileSync('ip', ['-n', ns, 'addr', 'add', `${ip}/24`, 'dev', dev]);
+          execFileSync('ip', ['-n', ns, 'link', 'set', dev, 'up']);
+          execFileSync(ctx.node, [
+            cli,
+            'redirect',
+            'apply',
+            '--netns',
+            ns,
+            '--inbound-port',
+            '--outbound-port',
+            '--ipv4',
+          ]);
+        }
+        const up = await upstream(ctx, kind, B, '0.0.0.0');
+        started.push(up.server);
+        for (const [ns, dir] of [
+          [A, ctx.certs.client],
+          [B, ctx.certs.server],
+        ] as const) {
+          started.push(
+            await start(
+              `switchyard sidecar ${ns}`,
+              'ip',
+              [
+                'netns',
+                'exec',
+                ns,
+                ctx.node,
+                ...ctx.nodeFlags,
+                cli,
+                'proxy',
+                'mtls',
+                '--cert-dir',
+                dir,
+                '--mesh-cidr',
+                '10.98.0.0/24',
+                '--no-admin',
+                '--drain-seconds',
+                '0',
+              ],
+              /mtls sidecar started/,
+            ),
+          );
+        }
+        return {
+          entry: { host: ipB, port: up.port },
+          clientNetns: A,
+          proxies: started.slice(1),
+          close: teardown,
+        };
+      } catch (error) {
+        await teardown();
+        throw error;
+      }
+    },
+  },
+];

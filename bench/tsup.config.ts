@@ -1,0 +1,3 @@
+import { packageBuild } from '../tsup.base.js';
+
+export default packageBuild(['src/run.ts', 'src/sidecar-process.ts', 'src/sink-process.ts'], { dts: false });
