@@ -1,0 +1,251 @@
+import {
+  type ClientHttp2Session,
+  type ClientHttp2Stream,
+  constants as h2,
+  connect as h2connect,
+} from 'node:http2';
+import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
+import type { SocketOps, Target } from '@switchyard/core';
+import {
+  type AuthorizationPolicy,
+  authorize,
+  type CertificateStore,
+  defaultOutboundPolicy,
+  parseSpiffeId,
+  type SpiffeId,
+  spiffeIdsFromSan,
+} from '@switchyard/mesh';
+import { formatAuthority, forwardedFor, type HboneAuthority } from './authority.js';
+import { HBONE_PORT, HBONE_SETTINGS } from './settings.js';
+
+/** A CONNECT that did not get a 200; `status` is the HTTP status (or 0 when the stream failed first). */
+export class HboneConnectError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HboneConnectError';
+  }
+}
+
+/** Options of {@link HboneClient}. */
+export interface HboneClientOptions {
+  socketOps: SocketOps;
+  certificates: CertificateStore;
+  /** Which server identities are accepted. Default: our trust domain. */
+  authorization?: AuthorizationPolicy;
+  /** Open the pool's connections inside this target's network. */
+  target?: Target;
+  /** Socket mark of the pool's connections. Default: the driver's bypass mark. */
+  bypassMark?: number;
+}
+
+/** What one tunnel asks for. */
+export interface TunnelRequest {
+  /** The original destination, sent as `:authority`. */
+  destination: HboneAuthority;
+  /** The HBONE peer to reach it through. Default: the destination's address on port 15008. */
+  peer?: HboneAuthority;
+  /** The client's address, sent as `forwarded: for=`. */
+  client?: HboneAuthority;
+  /** Workload metadata for the `baggage` header, e.g. `{ 'k8s.namespace.name': 'web' }`. */
+  baggage?: Record<string, string>;
+  /** W3C trace context to propagate. */
+  traceparent?: string;
+}
+
+interface Pooled {
+  session: ClientHttp2Session;
+  key: string;
+  streams: number;
+  idleTimer?: NodeJS.Timeout;
+}
+
+const baggageHeader = (b: Record<string, string>) =>
+  Object.entries(b)
+    .map(([k, v]) => `${k}=${encodeURIComponent(v)}`)
+    .join(',');
+
+/**
+ * The HBONE client: each tunnel is one HTTP/2 CONNECT stream on a pooled mTLS connection to the
+ * peer's port 15008. Connections are pooled by (source identity, peer address) and a new one is
+ * opened when every pooled one has reached the peer's stream limit; idle ones close after five
+ * minutes; PING keeps them alive. Written on Node's http2 rather than http2-wrapper's agent, whose
+ * pool is keyed by origin for ordinary requests, not by workload identity for CONNECT tunnels.
+ */
+export class HboneClient {
+  readonly #o: HboneClientOptions;
+  readonly #pools = new Map<string, Pooled[]>();
+  readonly #pending = new Map<string, Promise<Pooled>>();
+
+  constructor(options: HboneClientOptions) {
+    this.#o = options;
+  }
+
+  /** Open pooled connections, for tests and metrics. */
+  get connectionCount(): number {
+    let n = 0;
+    for (const list of this.#pools.values()) n += list.length;
+    return n;
+  }
+
+  /** Opens a tunnel. Resolves with the stream (a Duplex) once the peer answered 200. */
+  async connect(request: TunnelRequest): Promise<ClientHttp2Stream> {
+    const peer = request.peer ?? { address: request.destination.address, port: HBONE_PORT };
+    const pooled = await this.#session(peer); // returns with a stream slot already reserved
+    clearTimeout(pooled.idleTimer);
+    const headers: Record<string, string> = {
+      [h2.HTTP2_HEADER_METHOD]: 'CONNECT',
+      [h2.HTTP2_HEADER_AUTHORITY]: formatAuthority(request.destination),
+    };
+    if (request.client) headers.forwarded = forwardedFor(request.client.address, request.client.port);
+    if (request.baggage) headers.baggage = baggageHeader(request.baggage);
+    if (request.traceparent) headers.traceparent = request.traceparent;
+    let stream: ClientHttp2Stream;
+    try {
+      stream = pooled.session.request(headers, { endStream: false });
+    } catch (error) {
+      this.#release(pooled);
+      throw new HboneConnectError(
+        0,
+        `HBONE connection to ${formatAuthority(peer)} is gone: ${(error as Error).message}`,
+      );
+    }
+    stream.once('close', () => this.#release(pooled));
+    return new Promise((resolve, reject) => {
+      stream.once('response', (h) => {
+        const status = Number(h[h2.HTTP2_HEADER_STATUS]);
+        if (status === 200) resolve(stream);
+        else {
+          stream.destroy();
+          reject(
+            new HboneConnectError(
+              status,
+              `HBONE peer ${formatAuthority(peer)} answered ${status} for ${formatAuthority(request.destination)}`,
+            ),
+          );
+        }
+      });
+      stream.once('error', (e) => reject(new HboneConnectError(0, `HBONE stream failed: ${e.message}`)));
+    });
+  }
+
+  /** Closes every pooled connection (GOAWAY, then close). */
+  close(): void {
+    for (const list of this.#pools.values()) for (const p of list) p.session.close();
+    this.#pools.clear();
+  }
+
+  #release(pooled: Pooled): void {
+    pooled.streams -= 1;
+    if (pooled.streams === 0) {
+      pooled.idleTimer = setTimeout(() => pooled.session.close(), HBONE_SETTINGS.idleTimeoutMs);
+      pooled.idleTimer.unref();
+    }
+  }
+
+  /** A pooled connection with a stream slot reserved for the caller. */
+  async #session(peer: HboneAuthority): Promise<Pooled> {
+    const key = `${this.#o.certificates.current.spiffeId}|${formatAuthority(peer)}`;
+    const limit = (p: Pooled) =>
+      Math.min(
+        p.session.remoteSettings.maxConcurrentStreams ?? HBONE_SETTINGS.maxConcurrentStreams,
+        HBONE_SETTINGS.maxConcurrentStreams,
+      );
+    const usable = (p: Pooled) => !p.session.closed && !p.session.destroyed && p.streams < limit(p);
+    // The slot is reserved in the same synchronous step as the check, so tunnels opened together
+    // never overfill a connection (the peer would queue or refuse the excess).
+    const free = (this.#pools.get(key) ?? []).find(usable);
+    if (free) {
+      free.streams += 1;
+      return free;
+    }
+    // One new connection at a time per key: tunnels opened together share it instead of racing.
+    let pending = this.#pending.get(key);
+    if (!pending) {
+      pending = this.#open(peer, key).finally(() => this.#pending.delete(key));
+      this.#pending.set(key, pending);
+    }
+    const opened = await pending;
+    if (usable(opened)) {
+      opened.streams += 1;
+      return opened;
+    }
+    return this.#session(peer);
+  }
+
+  async #open(peer: HboneAuthority, key: string): Promise<Pooled> {
+    const cert = this.#o.certificates.current;
+    const raw = await this.#o.socketOps.dial({
+      destination: peer,
+      ...(this.#o.target ? { target: this.#o.target } : {}),
+      ...(this.#o.bypassMark !== undefined ? { mark: this.#o.bypassMark } : {}),
+    });
+    raw.setNoDelay(true);
+    const tls: TLSSocket = tlsConnect({
+      socket: raw,
+      cert: cert.chain,
+      key: cert.key,
+      ca: cert.bundle,
+      minVersion: 'TLSv1.3',
+      ALPNProtocols: ['h2'],
+      // The server is named by its SPIFFE ID, checked below.
+      checkServerIdentity: () => undefined,
+    } as ConnectionOptions);
+    await new Promise<void>((resolve, reject) => {
+      tls.once('secureConnect', resolve);
+      tls.once('error', reject);
+    });
+    const self = parseSpiffeId(cert.spiffeId) as SpiffeId;
+    const serverId = spiffeIdsFromSan(tls.getPeerCertificate()?.subjectaltname)[0];
+    const decision = authorize(this.#o.authorization ?? defaultOutboundPolicy(self), self, serverId);
+    if (!decision.allowed || tls.alpnProtocol !== 'h2') {
+      tls.destroy();
+      throw new HboneConnectError(
+        0,
+        decision.allowed
+          ? `HBONE peer ${formatAuthority(peer)} did not agree on h2`
+          : `HBONE peer refused: ${decision.reason}`,
+      );
+    }
+    const session = h2connect(`https://${formatAuthority(peer)}`, {
+      createConnection: () => tls,
+      settings: {
+        initialWindowSize: HBONE_SETTINGS.streamWindow,
+        maxFrameSize: HBONE_SETTINGS.maxFrameSize,
+        enablePush: false,
+      },
+    });
+    session.on('error', () => {});
+    await new Promise<void>((resolve, reject) => {
+      session.once('connect', () => resolve());
+      session.once('error', reject);
+    });
+    session.setLocalWindowSize(HBONE_SETTINGS.connectionWindow);
+    const pooled: Pooled = { session, key, streams: 0 };
+    const keepalive = setInterval(() => {
+      const timer = setTimeout(() => session.destroy(), HBONE_SETTINGS.keepaliveTimeoutMs);
+      session.ping((err) => {
+        clearTimeout(timer);
+        if (err) session.destroy();
+      });
+    }, HBONE_SETTINGS.keepaliveIntervalMs);
+    keepalive.unref();
+    session.once('close', () => {
+      clearInterval(keepalive);
+      clearTimeout(pooled.idleTimer);
+      const list = this.#pools.get(key)?.filter((p) => p !== pooled) ?? [];
+      if (list.length > 0) this.#pools.set(key, list);
+      else this.#pools.delete(key);
+    });
+    session.once('goaway', () =>
+      this.#pools.set(
+        key,
+        (this.#pools.get(key) ?? []).filter((p) => p !== pooled),
+      ),
+    );
+    this.#pools.set(key, [...(this.#pools.get(key) ?? []), pooled]);
+    return pooled;
+  }
+}

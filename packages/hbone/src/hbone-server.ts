@@ -1,0 +1,183 @@
+import {
+  createSecureServer,
+  type Http2SecureServer,
+  constants as h2,
+  type IncomingHttpHeaders,
+  type ServerHttp2Session,
+  type ServerHttp2Stream,
+} from 'node:http2';
+import type { Server, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { SocketOps, Target } from '@switchyard/core';
+import {
+  type AuthorizationPolicy,
+  authorize,
+  type CertificateStore,
+  createProxyMetrics,
+  defaultInboundPolicy,
+  type ProxyMetrics,
+  parseSpiffeId,
+  type SpiffeId,
+  spiffeIdsFromSan,
+  splice,
+  type WorkloadCertificate,
+} from '@switchyard/mesh';
+import { parseAuthority, parseForwardedFor } from './authority.js';
+import { HBONE_PORT, HBONE_SETTINGS, HBONE_STATUS } from './settings.js';
+
+/** Options of {@link HboneServer}. */
+export interface HboneServerOptions {
+  socketOps: SocketOps;
+  certificates: CertificateStore;
+  /** Port to listen on. Default 15008. */
+  port?: number;
+  /** Address to listen on. Default: the IPv4 wildcard. */
+  host?: string;
+  /** Peers allowed to open tunnels. Default: our trust domain and namespace. */
+  authorization?: AuthorizationPolicy;
+  /** Open sockets inside this target's network (node-level proxy). */
+  target?: Target;
+  /** Dial the target from the client's address (from `forwarded`) where the driver can. Default true. */
+  preserveSource?: boolean;
+  /** Send every tunnel here instead of its `:authority` (benchmarks). */
+  fixedDestination?: { address: string; port: number };
+  /** Upstream connect timeout, ms. Default 10000. */
+  connectTimeoutMs?: number;
+  metrics?: ProxyMetrics;
+}
+
+const contextOptions = (cert: WorkloadCertificate) => ({ cert: cert.chain, key: cert.key, ca: cert.bundle });
+
+/**
+ * The HBONE server (ztunnel's inbound on 15008): mTLS with ALPN h2, every tunnel an HTTP/2
+ * CONNECT stream. A stream is answered 200 only after the peer is authorized and the upstream
+ * connect succeeded; 400 for a bad request (not CONNECT, bad `:authority`), 401 for a denied peer
+ * (no byte reaches the target), 503 when the target cannot be reached.
+ */
+export class HboneServer {
+  readonly metrics: ProxyMetrics;
+  readonly #o: HboneServerOptions;
+  readonly #h2: Http2SecureServer;
+  readonly #sessions = new Set<ServerHttp2Session>();
+  #listener: Server | undefined;
+  #self: SpiffeId;
+  readonly #onRotated = (cert: WorkloadCertificate) => {
+    this.#h2.setSecureContext(contextOptions(cert));
+    this.#self = parseSpiffeId(cert.spiffeId) as SpiffeId;
+  };
+
+  constructor(options: HboneServerOptions) {
+    this.#o = options;
+    this.metrics = options.metrics ?? createProxyMetrics();
+    this.#self = parseSpiffeId(options.certificates.current.spiffeId) as SpiffeId;
+    this.#h2 = createSecureServer({
+      ...contextOptions(options.certificates.current),
+      requestCert: true,
+      rejectUnauthorized: true,
+      minVersion: 'TLSv1.3',
+      ALPNProtocols: ['h2'],
+      allowHTTP1: false,
+      settings: {
+        initialWindowSize: HBONE_SETTINGS.streamWindow,
+        maxFrameSize: HBONE_SETTINGS.maxFrameSize,
+        maxConcurrentStreams: HBONE_SETTINGS.maxConcurrentStreams,
+      },
+    });
+    this.#h2.on('session', (session: ServerHttp2Session) => {
+      this.#sessions.add(session);
+      session.once('close', () => this.#sessions.delete(session));
+      session.on('error', () => {});
+      session.setLocalWindowSize(HBONE_SETTINGS.connectionWindow);
+    });
+    this.#h2.on(
+      'stream',
+      (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void this.#onStream(stream, headers),
+    );
+    this.#h2.on('tlsClientError', () => this.metrics.handshakeFailures.inc({ direction: 'inbound' }));
+  }
+
+  /** Open HTTP/2 connections (one per peer's pooled TLS connection). */
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  /** The port listened on. */
+  get port(): number {
+    return (this.#listener?.address() as { port: number } | null)?.port ?? 0;
+  }
+
+  /** Starts listening through the driver's socket ops. */
+  async start(): Promise<void> {
+    this.#listener = await this.#o.socketOps.listen({
+      port: this.#o.port ?? HBONE_PORT,
+      ...(this.#o.host ? { host: this.#o.host } : {}),
+      ...(this.#o.target ? { target: this.#o.target } : {}),
+    });
+    this.#listener.on('connection', (socket: Socket) => {
+      socket.setNoDelay(true);
+      socket.on('error', () => {});
+      this.#h2.emit('connection', socket);
+    });
+    this.#o.certificates.on('rotated', this.#onRotated);
+  }
+
+  /** Stops accepting, sends GOAWAY on every connection, and closes them after `deadlineMs`. */
+  async close(deadlineMs = 0): Promise<void> {
+    this.#o.certificates.off('rotated', this.#onRotated);
+    const closed = new Promise<void>((r) => (this.#listener ? this.#listener.close(() => r()) : r()));
+    for (const s of this.#sessions) s.close(); // GOAWAY: open streams may finish
+    const until = Date.now() + deadlineMs;
+    while (this.#sessions.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    for (const s of this.#sessions) s.destroy();
+    await closed;
+  }
+
+  #deny(stream: ServerHttp2Stream, status: number, outcome: 'denied' | 'refused' | 'failed'): void {
+    this.metrics.connections.inc({ direction: 'inbound', outcome });
+    if (outcome === 'denied') this.metrics.authorizationDenials.inc({ direction: 'inbound' });
+    if (!stream.destroyed && !stream.headersSent) stream.respond({ ':status': status }, { endStream: true });
+  }
+
+  async #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): Promise<void> {
+    stream.on('error', () => {});
+    if (headers[h2.HTTP2_HEADER_METHOD] !== 'CONNECT')
+      return this.#deny(stream, HBONE_STATUS.badRequest, 'refused');
+    const authority = parseAuthority(headers[h2.HTTP2_HEADER_AUTHORITY] as string | undefined);
+    if (!authority) return this.#deny(stream, HBONE_STATUS.badRequest, 'refused');
+    const tls = stream.session?.socket as TLSSocket | undefined;
+    const peer = spiffeIdsFromSan(tls?.getPeerCertificate()?.subjectaltname)[0];
+    const decision = authorize(this.#o.authorization ?? defaultInboundPolicy(this.#self), this.#self, peer);
+    if (!decision.allowed) return this.#deny(stream, HBONE_STATUS.denied, 'denied');
+
+    const client = parseForwardedFor(headers.forwarded);
+    const keepSource =
+      this.#o.preserveSource !== false &&
+      this.#o.socketOps.preservesSource &&
+      client &&
+      !this.#o.fixedDestination;
+    let upstream: Socket;
+    try {
+      upstream = await this.#o.socketOps.dial({
+        destination: this.#o.fixedDestination ?? authority,
+        ...(keepSource ? { source: { address: client.address } } : {}),
+        ...(this.#o.target ? { target: this.#o.target } : {}),
+        timeout: this.#o.connectTimeoutMs ?? 10_000,
+      });
+    } catch {
+      return this.#deny(stream, HBONE_STATUS.unreachable, 'failed');
+    }
+    if (stream.destroyed) {
+      upstream.destroy();
+      return;
+    }
+    upstream.setNoDelay(true);
+    stream.respond({ ':status': HBONE_STATUS.ok });
+    this.metrics.active.inc({ direction: 'inbound' });
+    await splice(stream, upstream);
+    this.metrics.active.dec({ direction: 'inbound' });
+    this.metrics.connections.inc({ direction: 'inbound', outcome: 'spliced' });
+    // An HTTP/2 stream keeps no byte counts; the plain upstream socket does.
+    this.metrics.bytes.inc({ direction: 'inbound', flow: 'up' }, upstream.bytesWritten);
+    this.metrics.bytes.inc({ direction: 'inbound', flow: 'down' }, upstream.bytesRead);
+  }
+}

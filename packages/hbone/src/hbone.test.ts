@@ -1,0 +1,205 @@
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { connect as h2connect } from 'node:http2';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loopbackSocketOps } from '@switchyard/core/memory';
+import { CERT_FILES, CertificateStore, initCa, issueWorkloadCertificate } from '@switchyard/mesh';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { HboneClient, HboneConnectError } from './hbone-client.js';
+import { HboneServer } from './hbone-server.js';
+
+const LOCAL = '127.0.0.1';
+let root: string;
+let dirs: { client: string; server: string; otherNs: string };
+const cleanups: (() => unknown)[] = [];
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'swy-hbone-'));
+  await initCa({ dir: join(root, 'ca'), trustDomain: 'cluster.local' });
+  const issue = async (name: string, ns: string) =>
+    (
+      await issueWorkloadCertificate({
+        caDir: join(root, 'ca'),
+        namespace: ns,
+        serviceAccount: name,
+        outDir: join(root, name),
+      })
+    ).dir;
+  dirs = {
+    client: await issue('client', 'web'),
+    server: await issue('server', 'web'),
+    otherNs: await issue('intruder', 'other'),
+  };
+});
+afterAll(() => rm(root, { recursive: true, force: true }));
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function app(): Promise<{ port: number; received: () => number; sockets: Socket[] }> {
+  let received = 0;
+  const sockets: Socket[] = [];
+  const server: Server = createServer({ allowHalfOpen: true }, (s) => {
+    sockets.push(s);
+    s.on('error', () => {});
+    s.on('data', (d) => {
+      received += d.length;
+      s.write(d);
+    });
+    s.on('end', () => s.end());
+  });
+  await new Promise<void>((r) => server.listen(0, LOCAL, r));
+  cleanups.push(() => {
+    for (const s of sockets) s.destroy();
+    return new Promise((r) => server.close(r));
+  });
+  return { port: (server.address() as { port: number }).port, received: () => received, sockets };
+}
+
+async function hboneServer(certDir = dirs.server) {
+  const certificates = await CertificateStore.open(certDir, { watch: false });
+  const server = new HboneServer({ socketOps: loopbackSocketOps(), certificates, port: 0, host: LOCAL });
+  await server.start();
+  cleanups.push(() => server.close());
+  return server;
+}
+
+async function hboneClient(certDir = dirs.client) {
+  const certificates = await CertificateStore.open(certDir, { watch: false });
+  const client = new HboneClient({ socketOps: loopbackSocketOps(), certificates });
+  cleanups.push(() => client.close());
+  return client;
+}
+
+const collect = (s: NodeJS.ReadableStream) =>
+  new Promise<string>((resolve) => {
+    let text = '';
+    s.on('data', (d) => {
+      text += d.toString();
+    });
+    s.once('end', () => resolve(text));
+  });
+
+describe('HBONE over loopback', () => {
+  it('tunnels bytes both ways as one CONNECT stream, carrying half-close as END_STREAM', async () => {
+    const target = await app();
+    const server = await hboneServer();
+    const client = await hboneClient();
+    const tunnel = await client.connect({
+      destination: { address: LOCAL, port: target.port },
+      peer: { address: LOCAL, port: server.port },
+      client: { address: '10.1.2.3', port: 4567 },
+      baggage: { 'k8s.namespace.name': 'web' },
+    });
+    const reply = collect(tunnel);
+    tunnel.end('through the tunnel');
+    expect(await reply).toBe('through the tunnel');
+    expect(await server.metrics.registry.metrics()).toMatch(
+      /switchyard_connections_total\{direction="inbound",outcome="spliced"\} 1/,
+    );
+  });
+
+  it('pools: 500 concurrent tunnels to one peer use ⌈500/100⌉ = 5 TLS connections', async () => {
+    const target = await app();
+    const server = await hboneServer();
+    const client = await hboneClient();
+    const peer = { address: LOCAL, port: server.port };
+    const tunnels = await Promise.all(
+      Array.from({ length: 500 }, () =>
+        client.connect({ destination: { address: LOCAL, port: target.port }, peer }),
+      ),
+    );
+    expect(client.connectionCount).toBe(5);
+    expect(server.sessionCount).toBe(5);
+    const one = collect(tunnels[499]!);
+    tunnels[499]!.end('x');
+    expect(await one).toBe('x');
+    for (const t of tunnels) t.destroy();
+  });
+
+  it('answers 401 to a denied identity, and the target never sees a byte', async () => {
+    const target = await app();
+    const server = await hboneServer();
+    const intruder = await hboneClient(dirs.otherNs);
+    const error = await intruder
+      .connect({
+        destination: { address: LOCAL, port: target.port },
+        peer: { address: LOCAL, port: server.port },
+      })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HboneConnectError);
+    expect((error as HboneConnectError).status).toBe(401);
+    expect(target.sockets).toHaveLength(0);
+    expect(target.received()).toBe(0);
+  });
+
+  it('answers 503 when the target is unreachable and 400 for a malformed authority', async () => {
+    const server = await hboneServer();
+    const client = await hboneClient();
+    const peer = { address: LOCAL, port: server.port };
+    const closedPort = await app().then(async (a) => {
+      const port = a.port;
+      for (const c of cleanups.splice(-1)) await c();
+      return port;
+    });
+    await expect(
+      client.connect({ destination: { address: LOCAL, port: closedPort }, peer }),
+    ).rejects.toMatchObject({ status: 503 });
+    // A raw HTTP/2 client, to send what Switchyard's own client never would.
+    const session = h2connect(`https://${LOCAL}:${server.port}`, {
+      cert: readFileSync(join(dirs.client, CERT_FILES.chain)),
+      key: readFileSync(join(dirs.client, CERT_FILES.key)),
+      ca: readFileSync(join(dirs.client, CERT_FILES.bundle)),
+      checkServerIdentity: () => undefined,
+    });
+    cleanups.push(() => session.destroy());
+    const status = await new Promise<number>((resolve) => {
+      const stream = session.request({ ':method': 'CONNECT', ':authority': 'not-an-address:80' });
+      stream.on('response', (h) => resolve(Number(h[':status'])));
+      stream.on('error', () => resolve(-1));
+    });
+    expect(status).toBe(400);
+  });
+
+  it('advertises the stream limit, so clients open another connection rather than queueing', async () => {
+    const server = await hboneServer();
+    const session = h2connect(`https://${LOCAL}:${server.port}`, {
+      cert: readFileSync(join(dirs.client, CERT_FILES.chain)),
+      key: readFileSync(join(dirs.client, CERT_FILES.key)),
+      ca: readFileSync(join(dirs.client, CERT_FILES.bundle)),
+      checkServerIdentity: () => undefined,
+    });
+    cleanups.push(() => session.destroy());
+    await new Promise((r) => session.once('remoteSettings', r));
+    expect(session.remoteSettings).toMatchObject({
+      maxConcurrentStreams: 100,
+      initialWindowSize: 4 * 1024 * 1024,
+      maxFrameSize: 1024 * 1024,
+    });
+  });
+
+  it('does not buffer without bound when the client stops reading', async () => {
+    const target = await app();
+    const server = await hboneServer();
+    const client = await hboneClient();
+    const tunnel = await client.connect({
+      destination: { address: LOCAL, port: target.port },
+      peer: { address: LOCAL, port: server.port },
+    });
+    tunnel.pause(); // the client reads nothing from here on
+    tunnel.write('start');
+    await new Promise((r) => setTimeout(r, 100));
+    const appSide = target.sockets[0]!;
+    const chunk = Buffer.alloc(1024 * 1024, 1);
+    let offered = 0;
+    // Bounded: the app offers at most 128 MiB, then stops.
+    while (offered < 128 * 1024 * 1024 && appSide.write(chunk)) offered += chunk.length;
+    await new Promise((r) => setTimeout(r, 1000));
+    // What left the app is bounded by the HTTP/2 windows (4 MiB stream, 16 MiB connection) plus socket buffers.
+    expect(appSide.bytesWritten - appSide.writableLength).toBeLessThan(40 * 1024 * 1024);
+    expect(offered).toBeLessThan(128 * 1024 * 1024);
+    tunnel.destroy();
+  });
+});

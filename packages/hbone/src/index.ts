@@ -1,0 +1,34 @@
+/**
+ * `@switchyard/hbone` — HBONE: each TCP connection is one HTTP/2 CONNECT stream on a pooled mTLS
+ * connection to the peer's port 15008, wire-compatible with Istio ztunnel (ALPN h2, SPIFFE
+ * identities, `:authority` = original destination, `forwarded`/`baggage`/`traceparent` headers,
+ * 200/400/401/503, 4 MiB stream and 16 MiB connection windows, 100 streams per connection).
+ *
+ * @example
+ * ```ts
+ * import { HboneClient, HboneServer } from '@switchyard/hbone';
+ *
+ * const server = new HboneServer({ socketOps, certificates });     // listens on 15008
+ * await server.start();
+ * const client = new HboneClient({ socketOps, certificates });
+ * const tunnel = await client.connect({ destination: { address: '10.0.0.7', port: 8080 } });
+ * tunnel.end('hello');                                              // a Duplex, like a socket
+ * ```
+ *
+ * @module
+ */
+export {
+  formatAuthority,
+  forwardedFor,
+  type HboneAuthority,
+  parseAuthority,
+  parseForwardedFor,
+} from './authority.js';
+export {
+  HboneClient,
+  type HboneClientOptions,
+  HboneConnectError,
+  type TunnelRequest,
+} from './hbone-client.js';
+export { HboneServer, type HboneServerOptions } from './hbone-server.js';
+export { HBONE_PORT, HBONE_SETTINGS, HBONE_STATUS } from './settings.js';

@@ -1,0 +1,30 @@
+/** HBONE's port, as Istio ztunnel listens on it. */
+export const HBONE_PORT = 15008;
+
+/**
+ * The HTTP/2 settings ztunnel uses for HBONE. The stream and connection windows are unequal on
+ * purpose (equal windows can deadlock a connection whose streams each fill the window).
+ */
+export const HBONE_SETTINGS = {
+  /** Initial stream window: 4 MiB. */
+  streamWindow: 4 * 1024 * 1024,
+  /** Connection window: 16 MiB. */
+  connectionWindow: 16 * 1024 * 1024,
+  /** Largest frame: 1 MiB. */
+  maxFrameSize: 1024 * 1024,
+  /** Streams per pooled connection. */
+  maxConcurrentStreams: 100,
+  /** PING every 10 s; a connection that does not answer within 20 s is closed. */
+  keepaliveIntervalMs: 10_000,
+  keepaliveTimeoutMs: 20_000,
+  /** A pooled connection with no stream for 5 minutes is closed. */
+  idleTimeoutMs: 5 * 60_000,
+} as const;
+
+/** Status codes HBONE answers a CONNECT with. */
+export const HBONE_STATUS = {
+  ok: 200,
+  badRequest: 400,
+  denied: 401,
+  unreachable: 503,
+} as const;
