@@ -22,6 +22,8 @@ command -v runc >/dev/null || missing+=(runc)
 command -v haproxy >/dev/null || missing+=(haproxy)
 command -v stunnel4 >/dev/null || missing+=(stunnel4)
 command -v iperf3 >/dev/null || missing+=(iperf3)
+# HBONE's interop tests speak HTTP/2 from an independent implementation (Debian's python3).
+/usr/bin/python3 -c 'import h2' 2>/dev/null || missing+=(python3-h2)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "system-deps: missing ${missing[*]}; install them as root (sudo apt-get install ${missing[*]}) — the capture tests skip without them" >&2

@@ -1,0 +1,113 @@
+"""An independent HBONE client for interop tests, on python3-h2 (not Node's HTTP/2).
+
+usage: hbone_client.py HOST PORT CERT_DIR AUTHORITY tunnel  -> CONNECT, send, half-close, read the echo
+       hbone_client.py HOST PORT CERT_DIR AUTHORITY flood N -> open N streams at once, ignoring the peer's limit
+Prints one JSON object with what happened.
+
+h2 4.x validates every request as if it carried :path and :scheme; a plain CONNECT (RFC 9113
+§8.5, what HBONE sends) has neither, so that one check is turned off.
+"""
+import json
+import socket
+import ssl
+import sys
+
+import h2.config
+import h2.connection
+import h2.events
+import h2.settings
+
+
+def connect(host, port, cert_dir):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx.check_hostname = False  # peers are named by SPIFFE ID, not DNS
+    ctx.load_verify_locations(f"{cert_dir}/root-cert.pem")
+    ctx.load_cert_chain(f"{cert_dir}/cert-chain.pem", f"{cert_dir}/key.pem")
+    ctx.set_alpn_protocols(["h2"])
+    sock = ctx.wrap_socket(socket.create_connection((host, port), timeout=10))
+    assert sock.selected_alpn_protocol() == "h2", sock.selected_alpn_protocol()
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8", validate_outbound_headers=False))
+    conn.initiate_connection()
+    sock.sendall(conn.data_to_send())
+    return sock, conn
+
+
+def pump(sock, conn):
+    data = sock.recv(65536)
+    if not data:
+        raise EOFError("connection closed")
+    events = conn.receive_data(data)
+    out = conn.data_to_send()
+    if out:
+        sock.sendall(out)
+    return events
+
+
+def tunnel(sock, conn, authority):
+    stream = conn.get_next_available_stream_id()
+    conn.send_headers(stream, [(":method", "CONNECT"), (":authority", authority),
+                               ("forwarded", 'for="192.0.2.10:4242"'), ("baggage", "k8s.namespace.name=interop")])
+    sock.sendall(conn.data_to_send())
+    result = {"status": None, "echo": "", "ended": False, "reset": None}
+    sent = False
+    while not result["ended"] and result["reset"] is None:
+        for event in pump(sock, conn):
+            if isinstance(event, h2.events.ResponseReceived) and event.stream_id == stream:
+                result["status"] = int(dict(event.headers)[":status"])
+                if result["status"] == 200 and not sent:
+                    conn.send_data(stream, b"hello from python-h2", end_stream=True)  # half-close
+                    sock.sendall(conn.data_to_send())
+                    sent = True
+                elif result["status"] != 200:
+                    result["ended"] = True
+            elif isinstance(event, h2.events.DataReceived) and event.stream_id == stream:
+                result["echo"] += event.data.decode()
+                conn.acknowledge_received_data(event.flow_controlled_length, stream)
+                sock.sendall(conn.data_to_send())
+            elif isinstance(event, h2.events.StreamEnded) and event.stream_id == stream:
+                result["ended"] = True
+            elif isinstance(event, h2.events.StreamReset) and event.stream_id == stream:
+                result["reset"] = int(event.error_code)
+    return result
+
+
+def flood(sock, conn, authority, count):
+    # Wait for the server's SETTINGS, then pretend its stream limit is far higher, as a hostile
+    # client would, and open every stream at once.
+    advertised = None
+    while advertised is None:
+        for event in pump(sock, conn):
+            if isinstance(event, h2.events.RemoteSettingsChanged):
+                advertised = conn.remote_settings.max_concurrent_streams
+    conn.remote_settings.update({h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: 100000})
+    conn.remote_settings.acknowledge()
+    streams = []
+    for _ in range(count):
+        sid = conn.get_next_available_stream_id()
+        conn.send_headers(sid, [(":method", "CONNECT"), (":authority", authority)])
+        streams.append(sid)
+    sock.sendall(conn.data_to_send())
+    outcome = {}
+    closed = False
+    try:
+        while len(outcome) < count:
+            for event in pump(sock, conn):
+                if isinstance(event, h2.events.ResponseReceived):
+                    outcome[event.stream_id] = dict(event.headers)[":status"]
+                elif isinstance(event, h2.events.StreamReset):
+                    outcome[event.stream_id] = f"reset:{int(event.error_code)}"
+                elif isinstance(event, h2.events.ConnectionTerminated):
+                    closed = True
+    except (EOFError, ConnectionError, OSError):
+        closed = True
+    values = list(outcome.values())
+    return {"advertised": advertised, "ok": values.count("200"), "refused": sum(1 for v in values if v == "reset:7"), "closed": closed}
+
+
+if __name__ == "__main__":
+    host, port, cert_dir, authority, mode = sys.argv[1:6]
+    sock, conn = connect(host, int(port), cert_dir)
+    result = tunnel(sock, conn, authority) if mode == "tunnel" else flood(sock, conn, authority, int(sys.argv[6]))
+    print(json.dumps(result))
+    sock.close()
