@@ -5,6 +5,7 @@
 //
 //   node scripts/demo.mjs           human-readable steps
 //   node scripts/demo.mjs --json    one JSON summary on stdout (the integration test reads it)
+//   node scripts/demo.mjs --hbone   the same over HBONE (HTTP/2 CONNECT on 15008) instead of plain mTLS
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = join(repo, 'apps/cli/dist/bin.js');
 const json = process.argv.includes('--json');
+const hbone = process.argv.includes('--hbone');
 const say = (text) => {
   if (!json) console.log(text);
 };
@@ -116,25 +118,19 @@ async function main() {
   );
 
   step('Capture both workloads with the tproxy driver (nftables TPROXY + policy routing)');
+  // HBONE peers reach each other's 15008 directly, so inbound capture leaves it alone.
+  const excluded = hbone
+    ? ['--exclude-port', '15020', '--exclude-port', '15008']
+    : ['--exclude-port', '15020'];
   for (const host of [A, B]) {
-    cli(
-      'redirect',
-      'apply',
-      '--netns',
-      host.ns,
-      '--inbound-port',
-      '--outbound-port',
-      '--exclude-port',
-      '15020',
-      '--ipv4',
-    );
+    cli('redirect', 'apply', '--netns', host.ns, '--inbound-port', '--outbound-port', ...excluded, '--ipv4');
     say(
-      `  $ switchyard redirect apply --netns ${host.ns} --inbound-port --outbound-port --exclude-port 15020 --ipv4`,
+      `  $ switchyard redirect apply --netns ${host.ns} --inbound-port --outbound-port ${excluded.join(' ')} --ipv4`,
     );
   }
 
   step(
-    "Start each workload's mTLS sidecar, and B's app (an HTTP server on :8080 that reports who called it)",
+    `Start each workload's ${hbone ? 'HBONE' : 'mTLS'} sidecar, and B's app (an HTTP server on :8080 that reports who called it)`,
   );
   const sidecar = (host) =>
     startIn(
@@ -144,7 +140,7 @@ async function main() {
         process.execPath,
         bin,
         'proxy',
-        'mtls',
+        hbone ? 'hbone' : 'mtls',
         '--cert-dir',
         join(work, host === A ? 'a' : 'b'),
         '--mesh-cidr',
@@ -153,7 +149,7 @@ async function main() {
         '--drain-seconds',
         '1',
       ],
-      /mtls sidecar started/,
+      hbone ? /hbone sidecar started/ : /mtls sidecar started/,
     );
   const [, sidecarB] = await Promise.all([sidecar(A), sidecar(B)]);
   const appSource = `require('node:http').createServer((req, res) => {
@@ -194,6 +190,8 @@ async function main() {
   const facts = {
     response: body,
     authorizedIdentity: access?.peer,
+    // HBONE's access lines carry the CONNECT status; plain mTLS ones do not.
+    carriedAs: access?.status === 200 ? 'hbone' : 'mtls',
     appSawSource: body.sawSource,
     wire: {
       bytes: wire.length,
@@ -216,7 +214,7 @@ async function main() {
     facts.appSawSource === A.ip &&
     facts.wire.tlsRecordsSeen &&
     !facts.wire.plaintextMarkerSeen;
-  if (json) console.log(JSON.stringify({ ok, a: A.ip, b: B.ip, ...facts }));
+  if (json) console.log(JSON.stringify({ ok, mode: hbone ? 'hbone' : 'mtls', a: A.ip, b: B.ip, ...facts }));
   step(
     ok
       ? 'Done: plain HTTP for the apps, mutual TLS on the wire. Cleaning up.'

@@ -6,6 +6,7 @@ import { driversCommand } from './commands/drivers.js';
 import { type HnsAddOptions, hnsAddCommand, hnsClearCommand, hnsListCommand } from './commands/hns.js';
 import { hnsLookupCommand, lookupCommand } from './commands/lookup.js';
 import { policyValidateCommand } from './commands/policy-validate.js';
+import { type ProxyHboneOptions, proxyHboneCommand } from './commands/proxy-hbone.js';
 import { type ProxyMtlsOptions, proxyMtlsCommand } from './commands/proxy-mtls.js';
 import {
   type RedirectOptions,
@@ -284,6 +285,40 @@ function buildProgram(io: CliIo, done: (code: number) => void): Command {
     .action(async (o: ProxyMtlsOptions, cmd: Command) => {
       const g = globals(cmd);
       done(await proxyMtlsCommand(await registryWith(g.driverModule, io.cwd), o, io));
+    });
+
+  proxy
+    .command('hbone')
+    .description(
+      "the HBONE sidecar: captured TCP out as HTTP/2 CONNECT over pooled mTLS to the peer's 15008; 15008 in to the app (runs until SIGTERM)",
+    )
+    .option('--outbound-port [port]', 'captured outbound connections arrive here (default 15001)')
+    .option(
+      '--inbound-port [port]',
+      'captured plain inbound arrives here and is refused unless allowed (default 15006)',
+    )
+    .option('--hbone-port <port>', 'the HBONE listener; exclude it from inbound capture', '15008')
+    .requiredOption('--cert-dir <dir>', 'certificate directory (cert-chain.pem, key.pem, root-cert.pem)')
+    .option('--mesh-cidr <cidr>', 'destinations reached through HBONE (repeatable)', collect, [])
+    .option('--authz <file>', 'inbound allow-list (default: same trust domain and namespace)')
+    .option('--outbound-authz <file>', 'server identities accepted outbound (default: same trust domain)')
+    .option(
+      '--plaintext-source <cidr>',
+      'sources allowed in plain TCP, e.g. the kubelet (repeatable)',
+      collect,
+      [],
+    )
+    .option('--passthrough', 'let connections to destinations outside the mesh through in plain TCP')
+    .option('--driver <name>', 'capture driver whose socket operations to use (default: tproxy on Linux)')
+    .option('--netns <name|path|pid>', "open the sidecar's sockets in this network namespace")
+    .option('--admin-port <port>', 'port of /metrics, /ready, /healthz', '15020')
+    .option('--admin-host <address>', 'address of the admin endpoints', '0.0.0.0')
+    .option('--no-admin', 'do not serve the admin endpoints')
+    .option('--drain-seconds <s>', 'on SIGTERM, how long open tunnels may finish', '30')
+    .option('--access-log', 'log one JSON line per tunnel (peer identity, destination)')
+    .action(async (o: ProxyHboneOptions, cmd: Command) => {
+      const g = globals(cmd);
+      done(await proxyHboneCommand(await registryWith(g.driverModule, io.cwd), o, io));
     });
 
   return program;

@@ -44,6 +44,18 @@ export interface HboneServerOptions {
   /** Upstream connect timeout, ms. Default 10000. */
   connectTimeoutMs?: number;
   metrics?: ProxyMetrics;
+  /** Called once per tunnel with what happened (an access log); lifecycle logging is the caller's. */
+  onTunnel?: (event: TunnelEvent) => void;
+}
+
+/** One tunnel the server handled. */
+export interface TunnelEvent {
+  direction: 'inbound';
+  outcome: 'spliced' | 'denied' | 'refused' | 'failed';
+  status: number;
+  peer?: string;
+  authority?: string;
+  source?: string;
 }
 
 const contextOptions = (cert: WorkloadCertificate) => ({ cert: cert.chain, key: cert.key, ca: cert.bundle });
@@ -132,8 +144,14 @@ export class HboneServer {
     await closed;
   }
 
-  #deny(stream: ServerHttp2Stream, status: number, outcome: 'denied' | 'refused' | 'failed'): void {
+  #deny(
+    stream: ServerHttp2Stream,
+    status: number,
+    outcome: 'denied' | 'refused' | 'failed',
+    peer?: string,
+  ): void {
     this.metrics.connections.inc({ direction: 'inbound', outcome });
+    this.#o.onTunnel?.({ direction: 'inbound', outcome, status, ...(peer ? { peer } : {}) });
     if (outcome === 'denied') this.metrics.authorizationDenials.inc({ direction: 'inbound' });
     if (!stream.destroyed && !stream.headersSent) stream.respond({ ':status': status }, { endStream: true });
   }
@@ -147,7 +165,7 @@ export class HboneServer {
     const tls = stream.session?.socket as TLSSocket | undefined;
     const peer = spiffeIdsFromSan(tls?.getPeerCertificate()?.subjectaltname)[0];
     const decision = authorize(this.#o.authorization ?? defaultInboundPolicy(this.#self), this.#self, peer);
-    if (!decision.allowed) return this.#deny(stream, HBONE_STATUS.denied, 'denied');
+    if (!decision.allowed) return this.#deny(stream, HBONE_STATUS.denied, 'denied', peer);
 
     const client = parseForwardedFor(headers.forwarded);
     const keepSource =
@@ -176,6 +194,14 @@ export class HboneServer {
     await splice(stream, upstream);
     this.metrics.active.dec({ direction: 'inbound' });
     this.metrics.connections.inc({ direction: 'inbound', outcome: 'spliced' });
+    this.#o.onTunnel?.({
+      direction: 'inbound',
+      outcome: 'spliced',
+      status: HBONE_STATUS.ok,
+      ...(peer ? { peer } : {}),
+      authority: `${authority.address}:${authority.port}`,
+      ...(client ? { source: client.address } : {}),
+    });
     // An HTTP/2 stream keeps no byte counts; the plain upstream socket does.
     this.metrics.bytes.inc({ direction: 'inbound', flow: 'up' }, upstream.bytesWritten);
     this.metrics.bytes.inc({ direction: 'inbound', flow: 'down' }, upstream.bytesRead);

@@ -30,5 +30,6 @@ export {
   HboneConnectError,
   type TunnelRequest,
 } from './hbone-client.js';
-export { HboneServer, type HboneServerOptions } from './hbone-server.js';
+export { HboneServer, type HboneServerOptions, type TunnelEvent } from './hbone-server.js';
+export { HboneSidecar, type HboneSidecarOptions } from './hbone-sidecar.js';
 export { HBONE_PORT, HBONE_SETTINGS, HBONE_STATUS } from './settings.js';

@@ -1,5 +1,11 @@
 import { createServer, type Server } from 'node:http';
-import type { MtlsSidecar } from './mtls-sidecar.js';
+import type { ProxyMetrics } from '@switchyard/mesh';
+
+/** What the admin endpoints read from a proxy: its metrics and whether it is accepting. */
+export interface AdminTarget {
+  readonly metrics: ProxyMetrics;
+  readonly ready: boolean;
+}
 
 /** Where the admin endpoints listen. */
 export interface AdminServerOptions {
@@ -14,7 +20,7 @@ export interface AdminServerOptions {
  * draining) and `GET /healthz` (200 while the process runs).
  */
 export async function startAdminServer(
-  sidecar: MtlsSidecar,
+  sidecar: AdminTarget,
   options: AdminServerOptions = {},
 ): Promise<Server> {
   const server = createServer(async (req, res) => {

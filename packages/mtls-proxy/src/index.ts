@@ -23,7 +23,7 @@
  *
  * @module
  */
-export { type AdminServerOptions, startAdminServer } from './admin-server.js';
+export { type AdminServerOptions, type AdminTarget, startAdminServer } from './admin-server.js';
 export { type ConnectionEvent, connectionChannel } from './connection-events.js';
 export { MtlsSidecar } from './mtls-sidecar.js';
 export {

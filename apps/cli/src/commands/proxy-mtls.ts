@@ -28,7 +28,8 @@ export interface ProxyMtlsOptions {
   accessLog?: boolean;
 }
 
-function int(flag: string, text: string, min: number, max: number): number {
+/** A whole number flag (decimal or 0x hex) within bounds. @throws InputInvalidError naming the flag. */
+export function int(flag: string, text: string, min: number, max: number): number {
   const n = /^0x[0-9a-f]+$/i.test(text)
     ? Number.parseInt(text, 16)
     : /^\d+$/.test(text)
@@ -44,7 +45,8 @@ function port(flag: string, value: string | boolean | undefined, fallback: numbe
   return value === true ? fallback : int(flag, String(value), 1, 65535);
 }
 
-function cidrs(flag: string, list: string[]): string[] {
+/** CIDR flags, canonical. @throws InputInvalidError naming the flag. */
+export function cidrList(flag: string, list: string[]): string[] {
   return list.map((c) => {
     const parsed = parseCidr(c);
     if (!parsed.ok) throw new InputInvalidError(`${flag} ${parsed.message}`);
@@ -69,8 +71,8 @@ export async function proxyMtlsCommand(
   const outboundPort = both
     ? DEFAULT_PORTS.outbound
     : port('--outbound-port', o.outboundPort, DEFAULT_PORTS.outbound);
-  const meshCidrs = cidrs('--mesh-cidr', o.meshCidr);
-  const plaintextSources = cidrs('--plaintext-source', o.plaintextSource);
+  const meshCidrs = cidrList('--mesh-cidr', o.meshCidr);
+  const plaintextSources = cidrList('--plaintext-source', o.plaintextSource);
   const plaintextPorts = o.plaintextPort.map((p) => int('--plaintext-port', p, 1, 65535));
   const inboundAuthz = o.authz
     ? parseAuthorizationPolicy(await readDocument(o.authz, io.cwd), o.authz)
