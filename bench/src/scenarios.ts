@@ -190,6 +190,36 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'hbone',
+    description: 'the Switchyard pair over HBONE: plain in → HTTP/2 CONNECT over pooled mTLS → plain out',
+    tlsPair: true,
+    unavailable: () => undefined,
+    async start(ctx, kind) {
+      const up = await upstream(ctx, kind);
+      const [pa, pb] = [port(), port()];
+      const run = (name: string, options: object) =>
+        start(
+          name,
+          ctx.node,
+          [...ctx.nodeFlags, join(ctx.dist, 'hbone-process.js'), JSON.stringify(options)],
+          /READY/,
+        );
+      const b = await run('hbone server', {
+        mode: 'server',
+        certDir: ctx.certs.server,
+        port: pb,
+        upstreamPort: up.port,
+      });
+      const a = await run('hbone client', {
+        mode: 'client',
+        certDir: ctx.certs.client,
+        port: pa,
+        hbonePort: pb,
+      });
+      return { entry: local(pa), proxies: [a, b], close: () => stopAll([a, b, up.server]) };
+    },
+  },
+  {
     name: 'haproxy-mtls',
     description: 'an haproxy mTLS pair with the same certificates, TLS 1.3',
     tlsPair: true,

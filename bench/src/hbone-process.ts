@@ -1,0 +1,42 @@
+// One side of the bench's HBONE pair, in a process of its own, with loopback socket ops:
+//   server: an HBONE server on PORT that sends every tunnel to a fixed upstream;
+//   client: a plain listener on PORT whose connections each become a tunnel to the HBONE server.
+// argv[2] is JSON: { mode, certDir, port, upstreamPort } or { mode, certDir, port, hbonePort }.
+import { createServer, type Socket } from 'node:net';
+import { loopbackSocketOps } from '@switchyard/core/memory';
+import { HboneClient, HboneServer } from '@switchyard/hbone';
+import { CertificateStore, splice } from '@switchyard/mesh';
+
+const o = JSON.parse(process.argv[2] ?? '{}');
+const certificates = await CertificateStore.open(o.certDir, { watch: false });
+const LOCAL = '127.0.0.1';
+
+if (o.mode === 'server') {
+  const server = new HboneServer({
+    socketOps: loopbackSocketOps(),
+    certificates,
+    port: o.port,
+    host: LOCAL,
+    fixedDestination: { address: LOCAL, port: o.upstreamPort },
+  });
+  await server.start();
+  process.once('SIGTERM', () => void server.close().then(() => process.exit(0)));
+} else {
+  const client = new HboneClient({ socketOps: loopbackSocketOps(), certificates });
+  const listener = createServer({ allowHalfOpen: true, noDelay: true }, (raw: Socket) => {
+    raw.on('error', () => {});
+    client
+      .connect({
+        destination: { address: LOCAL, port: o.hbonePort },
+        peer: { address: LOCAL, port: o.hbonePort },
+      })
+      .then((tunnel) => splice(raw, tunnel))
+      .catch(() => raw.destroy());
+  });
+  await new Promise<void>((r) => listener.listen(o.port, LOCAL, r));
+  process.once('SIGTERM', () => {
+    client.close();
+    listener.close(() => process.exit(0));
+  });
+}
+process.stdout.write('READY\n');
