@@ -4,6 +4,7 @@ import {
   constants as h2,
   connect as h2connect,
 } from 'node:http2';
+import type { Duplex } from 'node:stream';
 import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import type { SocketOps, Target } from '@switchyard/core';
 import {
@@ -53,6 +54,11 @@ export interface TunnelRequest {
   baggage?: Record<string, string>;
   /** W3C trace context to propagate. */
   traceparent?: string;
+  /**
+   * `connect` (default): an HTTP/2 CONNECT stream, as ztunnel. `post`: a POST naming the target in
+   * `x-tun`, with mTLS end to end inside the stream, for infrastructure that forwards only requests.
+   */
+  mode?: 'connect' | 'post';
 }
 
 interface Pooled {
@@ -91,14 +97,24 @@ export class HboneClient {
   }
 
   /** Opens a tunnel. Resolves with the stream (a Duplex) once the peer answered 200. */
-  async connect(request: TunnelRequest): Promise<ClientHttp2Stream> {
+  async connect(request: TunnelRequest): Promise<Duplex> {
     const peer = request.peer ?? { address: request.destination.address, port: HBONE_PORT };
     const pooled = await this.#session(peer); // returns with a stream slot already reserved
     clearTimeout(pooled.idleTimer);
-    const headers: Record<string, string> = {
-      [h2.HTTP2_HEADER_METHOD]: 'CONNECT',
-      [h2.HTTP2_HEADER_AUTHORITY]: formatAuthority(request.destination),
-    };
+    const post = request.mode === 'post';
+    const headers: Record<string, string> = post
+      ? {
+          // POST mode: an ordinary request that any HTTP/2 infrastructure forwards; the target rides in x-tun.
+          [h2.HTTP2_HEADER_METHOD]: 'POST',
+          [h2.HTTP2_HEADER_SCHEME]: 'https',
+          [h2.HTTP2_HEADER_PATH]: '/',
+          [h2.HTTP2_HEADER_AUTHORITY]: formatAuthority(peer),
+          'x-tun': formatAuthority(request.destination),
+        }
+      : {
+          [h2.HTTP2_HEADER_METHOD]: 'CONNECT',
+          [h2.HTTP2_HEADER_AUTHORITY]: formatAuthority(request.destination),
+        };
     if (request.client) headers.forwarded = forwardedFor(request.client.address, request.client.port);
     if (request.baggage) headers.baggage = baggageHeader(request.baggage);
     if (request.traceparent) headers.traceparent = request.traceparent;
@@ -113,10 +129,10 @@ export class HboneClient {
       );
     }
     stream.once('close', () => this.#release(pooled));
-    return new Promise((resolve, reject) => {
+    await new Promise<void>((resolve, reject) => {
       stream.once('response', (h) => {
         const status = Number(h[h2.HTTP2_HEADER_STATUS]);
-        if (status === 200) resolve(stream);
+        if (status === 200) resolve();
         else {
           stream.destroy();
           reject(
@@ -129,6 +145,32 @@ export class HboneClient {
       });
       stream.once('error', (e) => reject(new HboneConnectError(0, `HBONE stream failed: ${e.message}`)));
     });
+    return post ? this.#innerTls(stream) : stream;
+  }
+
+  /** POST mode: the workloads' own mTLS inside the stream, end to end through any intermediary. */
+  async #innerTls(stream: ClientHttp2Stream): Promise<TLSSocket> {
+    const cert = this.#o.certificates.current;
+    const inner = tlsConnect({
+      socket: stream,
+      cert: cert.chain,
+      key: cert.key,
+      ca: cert.bundle,
+      minVersion: 'TLSv1.3',
+      checkServerIdentity: () => undefined,
+    } as ConnectionOptions);
+    await new Promise<void>((resolve, reject) => {
+      inner.once('secureConnect', resolve);
+      inner.once('error', (e) => reject(new HboneConnectError(0, `inner mTLS failed: ${e.message}`)));
+    });
+    const self = parseSpiffeId(cert.spiffeId) as SpiffeId;
+    const serverId = spiffeIdsFromSan(inner.getPeerCertificate()?.subjectaltname)[0];
+    const decision = authorize(this.#o.authorization ?? defaultOutboundPolicy(self), self, serverId);
+    if (!decision.allowed) {
+      inner.destroy();
+      throw new HboneConnectError(0, `inner peer refused: ${decision.reason}`);
+    }
+    return inner;
   }
 
   /** Closes every pooled connection (GOAWAY, then close). */

@@ -7,7 +7,8 @@ import {
   type ServerHttp2Stream,
 } from 'node:http2';
 import type { Server, Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import type { Duplex } from 'node:stream';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { SocketOps, Target } from '@switchyard/core';
 import {
   type AuthorizationPolicy,
@@ -22,7 +23,7 @@ import {
   splice,
   type WorkloadCertificate,
 } from '@switchyard/mesh';
-import { parseAuthority, parseForwardedFor } from './authority.js';
+import { type HboneAuthority, parseAuthority, parseForwardedFor } from './authority.js';
 import { HBONE_PORT, HBONE_SETTINGS, HBONE_STATUS } from './settings.js';
 
 /** Options of {@link HboneServer}. */
@@ -158,15 +159,75 @@ export class HboneServer {
 
   async #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): Promise<void> {
     stream.on('error', () => {});
-    if (headers[h2.HTTP2_HEADER_METHOD] !== 'CONNECT')
-      return this.#deny(stream, HBONE_STATUS.badRequest, 'refused');
-    const authority = parseAuthority(headers[h2.HTTP2_HEADER_AUTHORITY] as string | undefined);
+    const method = headers[h2.HTTP2_HEADER_METHOD];
+    // POST mode (from the hbone project): for infrastructure that forwards only ordinary requests,
+    // the tunnel is a POST naming its target in `x-tun`, with mTLS end to end inside the stream.
+    const post = method === 'POST';
+    if (!post && method !== 'CONNECT') return this.#deny(stream, HBONE_STATUS.badRequest, 'refused');
+    const authority = parseAuthority(
+      (post ? headers['x-tun'] : headers[h2.HTTP2_HEADER_AUTHORITY]) as string | undefined,
+    );
     if (!authority) return this.#deny(stream, HBONE_STATUS.badRequest, 'refused');
+    if (post) return this.#postTunnel(stream, headers, authority);
     const tls = stream.session?.socket as TLSSocket | undefined;
     const peer = spiffeIdsFromSan(tls?.getPeerCertificate()?.subjectaltname)[0];
     const decision = authorize(this.#o.authorization ?? defaultInboundPolicy(this.#self), this.#self, peer);
     if (!decision.allowed) return this.#deny(stream, HBONE_STATUS.denied, 'denied', peer);
+    await this.#dialAndSplice(stream, stream, headers, authority, peer);
+  }
 
+  /**
+   * POST mode: answer 200 at once (an intermediary may hold the outer connection), then terminate
+   * the workloads' own mTLS inside the stream and authorize that inner identity.
+   */
+  async #postTunnel(
+    stream: ServerHttp2Stream,
+    headers: IncomingHttpHeaders,
+    authority: HboneAuthority,
+  ): Promise<void> {
+    stream.respond({ ':status': HBONE_STATUS.ok });
+    const inner = createTlsServer({
+      ...contextOptions(this.#o.certificates.current),
+      requestCert: true,
+      rejectUnauthorized: true,
+      minVersion: 'TLSv1.3',
+      handshakeTimeout: 10_000,
+    });
+    const secured = await new Promise<TLSSocket | undefined>((resolve) => {
+      inner.once('secureConnection', resolve);
+      inner.once('tlsClientError', () => resolve(undefined));
+      inner.emit('connection', stream);
+    });
+    if (!secured) {
+      this.metrics.handshakeFailures.inc({ direction: 'inbound' });
+      this.#report('denied', HBONE_STATUS.denied);
+      return void stream.destroy();
+    }
+    const peer = spiffeIdsFromSan(secured.getPeerCertificate()?.subjectaltname)[0];
+    const decision = authorize(this.#o.authorization ?? defaultInboundPolicy(this.#self), this.#self, peer);
+    if (!decision.allowed) {
+      this.metrics.authorizationDenials.inc({ direction: 'inbound' });
+      this.#report('denied', HBONE_STATUS.denied, peer);
+      secured.destroy();
+      return void stream.destroy();
+    }
+    await this.#dialAndSplice(stream, secured, headers, authority, peer);
+  }
+
+  #report(outcome: 'denied' | 'failed', status: number, peer?: string): void {
+    this.metrics.connections.inc({ direction: 'inbound', outcome });
+    this.#o.onTunnel?.({ direction: 'inbound', outcome, status, ...(peer ? { peer } : {}) });
+  }
+
+  /** Dials the target and splices it with `carrier` (the stream itself, or the inner TLS in POST mode). */
+  async #dialAndSplice(
+    stream: ServerHttp2Stream,
+    carrier: Duplex,
+    headers: IncomingHttpHeaders,
+    authority: HboneAuthority,
+    peer: string | undefined,
+  ): Promise<void> {
+    const post = carrier !== stream;
     const client = parseForwardedFor(headers.forwarded);
     const keepSource =
       this.#o.preserveSource !== false &&
@@ -182,6 +243,10 @@ export class HboneServer {
         timeout: this.#o.connectTimeoutMs ?? 10_000,
       });
     } catch {
+      if (post) {
+        this.#report('failed', HBONE_STATUS.unreachable, peer);
+        return void carrier.destroy();
+      }
       return this.#deny(stream, HBONE_STATUS.unreachable, 'failed');
     }
     if (stream.destroyed) {
@@ -189,9 +254,9 @@ export class HboneServer {
       return;
     }
     upstream.setNoDelay(true);
-    stream.respond({ ':status': HBONE_STATUS.ok });
+    if (!post) stream.respond({ ':status': HBONE_STATUS.ok });
     this.metrics.active.inc({ direction: 'inbound' });
-    await splice(stream, upstream);
+    await splice(carrier, upstream);
     this.metrics.active.dec({ direction: 'inbound' });
     this.metrics.connections.inc({ direction: 'inbound', outcome: 'spliced' });
     this.#o.onTunnel?.({

@@ -203,3 +203,63 @@ describe('HBONE over loopback', () => {
     tunnel.destroy();
   });
 });
+
+describe('HBONE POST mode (x-tun, mTLS end to end inside the stream)', () => {
+  it('tunnels as a POST with the target in x-tun, authorizing the inner identity', async () => {
+    const target = await app();
+    const events: unknown[] = [];
+    const certificates = await CertificateStore.open(dirs.server, { watch: false });
+    const server = new HboneServer({
+      socketOps: loopbackSocketOps(),
+      certificates,
+      port: 0,
+      host: LOCAL,
+      onTunnel: (e) => events.push(e),
+    });
+    await server.start();
+    cleanups.push(() => server.close());
+    const client = await hboneClient();
+    const tunnel = await client.connect({
+      mode: 'post',
+      destination: { address: LOCAL, port: target.port },
+      peer: { address: LOCAL, port: server.port },
+    });
+    expect((tunnel as unknown as { encrypted?: boolean }).encrypted).toBe(true); // the inner TLS, not the bare stream
+    const reply = collect(tunnel);
+    tunnel.end('posted through');
+    expect(await reply).toBe('posted through');
+    expect(target.received()).toBe('posted through'.length);
+    // The server reports a tunnel once both of its sides have closed.
+    for (let i = 0; i < 50 && events.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(events).toContainEqual(
+      expect.objectContaining({ outcome: 'spliced', peer: 'spiffe://cluster.local/ns/web/sa/client' }),
+    );
+  });
+
+  it('closes a POST tunnel whose inner identity is denied, before a byte reaches the target', async () => {
+    const target = await app();
+    const server = await hboneServer();
+    const intruder = await hboneClient(dirs.otherNs);
+    const outcome = await intruder
+      .connect({
+        mode: 'post',
+        destination: { address: LOCAL, port: target.port },
+        peer: { address: LOCAL, port: server.port },
+      })
+      .then(
+        (t) =>
+          new Promise<string>((resolve) => {
+            t.on('error', () => resolve('error'));
+            t.on('close', () => resolve('closed'));
+            t.write('should never arrive');
+          }),
+        () => 'refused',
+      );
+    expect(['refused', 'closed', 'error']).toContain(outcome);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(target.sockets).toHaveLength(0);
+    expect(await server.metrics.registry.metrics()).toMatch(
+      /switchyard_authorization_denials_total\{direction="inbound"\} 1/,
+    );
+  });
+});

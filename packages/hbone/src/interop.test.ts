@@ -155,7 +155,7 @@ describe.skipIf(reason !== undefined)(
       });
       const reply = new Promise<string>((resolve) => {
         let text = '';
-        tunnel.on('data', (d) => {
+        tunnel.on('data', (d: Buffer) => {
           text += d.toString();
         });
         tunnel.once('end', () => resolve(text));
