@@ -24,6 +24,7 @@ export {
   parseAuthority,
   parseForwardedFor,
 } from './authority.js';
+export { readServerName, type ServerNameResult } from './client-hello.js';
 export {
   HboneClient,
   type HboneClientOptions,
@@ -33,3 +34,4 @@ export {
 export { HboneServer, type HboneServerOptions, type TunnelEvent } from './hbone-server.js';
 export { HboneSidecar, type HboneSidecarOptions } from './hbone-sidecar.js';
 export { HBONE_PORT, HBONE_SETTINGS, HBONE_STATUS } from './settings.js';
+export { SNI_GATEWAY_PORT, SniGateway, type SniGatewayOptions, type SniRoute } from './sni-gateway.js';
