@@ -38,6 +38,8 @@ export interface HboneClientOptions {
   authorization?: AuthorizationPolicy;
   /** Open the pool's connections inside this target's network. */
   target?: Target;
+  /** Close a pooled connection after this long without a stream, ms. Default 5 minutes (ztunnel's). */
+  idleTimeoutMs?: number;
   /** Socket mark of the pool's connections. Default: the driver's bypass mark. */
   bypassMark?: number;
 }
@@ -182,7 +184,10 @@ export class HboneClient {
   #release(pooled: Pooled): void {
     pooled.streams -= 1;
     if (pooled.streams === 0) {
-      pooled.idleTimer = setTimeout(() => pooled.session.close(), HBONE_SETTINGS.idleTimeoutMs);
+      pooled.idleTimer = setTimeout(
+        () => pooled.session.close(),
+        this.#o.idleTimeoutMs ?? HBONE_SETTINGS.idleTimeoutMs,
+      );
       pooled.idleTimer.unref();
     }
   }

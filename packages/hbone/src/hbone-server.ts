@@ -1,4 +1,5 @@
 import {
+  createServer as createPlainServer,
   createSecureServer,
   type Http2SecureServer,
   constants as h2,
@@ -109,6 +110,35 @@ export class HboneServer {
     this.#h2.on('tlsClientError', () => this.metrics.handshakeFailures.inc({ direction: 'inbound' }));
   }
 
+  /**
+   * Serves HBONE over a TLS connection this side dialled (a reverse tunnel, H2R): the peer that
+   * accepted it opens CONNECT streams, which are handled exactly like those on 15008, the peer
+   * being authorized by the certificate it presented to our dial.
+   */
+  serveReverse(tls: TLSSocket): void {
+    // One small HTTP/2 server per reverse connection: its stream handler knows who dialled, which
+    // the session's socket wrapper cannot tell (it has no TLS peer certificate).
+    const peer = spiffeIdsFromSan(tls.getPeerCertificate()?.subjectaltname)[0];
+    const server = createPlainServer({
+      settings: {
+        initialWindowSize: HBONE_SETTINGS.streamWindow,
+        maxFrameSize: HBONE_SETTINGS.maxFrameSize,
+        maxConcurrentStreams: HBONE_SETTINGS.maxConcurrentStreams,
+      },
+    });
+    server.on('session', (session: ServerHttp2Session) => {
+      this.#sessions.add(session);
+      session.once('close', () => this.#sessions.delete(session));
+      session.on('error', () => {});
+    });
+    server.on(
+      'stream',
+      (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) =>
+        void this.#onStream(stream, headers, peer ?? ''),
+    );
+    server.emit('connection', tls);
+  }
+
   /** Open HTTP/2 connections (one per peer's pooled TLS connection). */
   get sessionCount(): number {
     return this.#sessions.size;
@@ -157,7 +187,11 @@ export class HboneServer {
     if (!stream.destroyed && !stream.headersSent) stream.respond({ ':status': status }, { endStream: true });
   }
 
-  async #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): Promise<void> {
+  async #onStream(
+    stream: ServerHttp2Stream,
+    headers: IncomingHttpHeaders,
+    knownPeer?: string,
+  ): Promise<void> {
     stream.on('error', () => {});
     const method = headers[h2.HTTP2_HEADER_METHOD];
     // POST mode (from the hbone project): for infrastructure that forwards only ordinary requests,
@@ -170,7 +204,10 @@ export class HboneServer {
     if (!authority) return this.#deny(stream, HBONE_STATUS.badRequest, 'refused');
     if (post) return this.#postTunnel(stream, headers, authority);
     const tls = stream.session?.socket as TLSSocket | undefined;
-    const peer = spiffeIdsFromSan(tls?.getPeerCertificate()?.subjectaltname)[0];
+    const peer =
+      knownPeer !== undefined
+        ? knownPeer || undefined
+        : spiffeIdsFromSan(tls?.getPeerCertificate()?.subjectaltname)[0];
     const decision = authorize(this.#o.authorization ?? defaultInboundPolicy(this.#self), this.#self, peer);
     if (!decision.allowed) return this.#deny(stream, HBONE_STATUS.denied, 'denied', peer);
     await this.#dialAndSplice(stream, stream, headers, authority, peer);

@@ -263,3 +263,27 @@ describe('HBONE POST mode (x-tun, mTLS end to end inside the stream)', () => {
     );
   });
 });
+
+describe('HBONE pool lifecycle', () => {
+  it('opens a second connection for the 101st stream, and closes idle connections', async () => {
+    const target = await app();
+    const server = await hboneServer();
+    const certificates = await CertificateStore.open(dirs.client, { watch: false });
+    const client = new HboneClient({ socketOps: loopbackSocketOps(), certificates, idleTimeoutMs: 200 });
+    cleanups.push(() => client.close());
+    const peer = { address: LOCAL, port: server.port };
+    const hundred = await Promise.all(
+      Array.from({ length: 100 }, () =>
+        client.connect({ destination: { address: LOCAL, port: target.port }, peer }),
+      ),
+    );
+    expect(client.connectionCount).toBe(1);
+    const extra = await client.connect({ destination: { address: LOCAL, port: target.port }, peer });
+    expect(client.connectionCount).toBe(2);
+    for (const t of [...hundred, extra]) t.destroy();
+    for (let i = 0; i < 100 && client.connectionCount > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(client.connectionCount).toBe(0);
+    for (let i = 0; i < 100 && server.sessionCount > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(server.sessionCount).toBe(0);
+  });
+});

@@ -33,5 +33,12 @@ export {
 } from './hbone-client.js';
 export { HboneServer, type HboneServerOptions, type TunnelEvent } from './hbone-server.js';
 export { HboneSidecar, type HboneSidecarOptions } from './hbone-sidecar.js';
+export {
+  REVERSE_TUNNEL_PORT,
+  ReverseTunnelAcceptor,
+  type ReverseTunnelAcceptorOptions,
+  ReverseTunnelDialer,
+  type ReverseTunnelDialerOptions,
+} from './reverse-tunnel.js';
 export { HBONE_PORT, HBONE_SETTINGS, HBONE_STATUS } from './settings.js';
 export { SNI_GATEWAY_PORT, SniGateway, type SniGatewayOptions, type SniRoute } from './sni-gateway.js';

@@ -1,0 +1,239 @@
+import { type ClientHttp2Session, constants as h2, connect as h2connect } from 'node:http2';
+import type { Server, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import {
+  type ConnectionOptions,
+  createServer as createTlsServer,
+  type TLSSocket,
+  connect as tlsConnect,
+} from 'node:tls';
+import type { SocketOps, Target } from '@switchyard/core';
+import {
+  type AuthorizationPolicy,
+  authorize,
+  type CertificateStore,
+  defaultOutboundPolicy,
+  parseSpiffeId,
+  type SpiffeId,
+  spiffeIdsFromSan,
+} from '@switchyard/mesh';
+import { formatAuthority, type HboneAuthority } from './authority.js';
+import { HboneConnectError } from './hbone-client.js';
+import type { HboneServer } from './hbone-server.js';
+import { HBONE_SETTINGS } from './settings.js';
+
+/** The port reverse tunnels are accepted on. */
+export const REVERSE_TUNNEL_PORT = 15009;
+
+const peerIdentity = (tls: TLSSocket) => spiffeIdsFromSan(tls.getPeerCertificate()?.subjectaltname)[0];
+
+/** Options of {@link ReverseTunnelAcceptor}. */
+export interface ReverseTunnelAcceptorOptions {
+  socketOps: SocketOps;
+  certificates: CertificateStore;
+  port?: number;
+  host?: string;
+  target?: Target;
+  /** Which workloads may register. Default: our trust domain. */
+  authorization?: AuthorizationPolicy;
+}
+
+/**
+ * The gateway side of reverse tunnels (H2R, from the hbone project): workloads that cannot be
+ * dialled (behind NAT) dial in here with mTLS and then *serve* HTTP/2 on that connection; the
+ * gateway keeps one such connection per workload identity and opens CONNECT streams through it.
+ */
+export class ReverseTunnelAcceptor {
+  readonly #o: ReverseTunnelAcceptorOptions;
+  readonly #sessions = new Map<string, ClientHttp2Session>();
+  #listener: Server | undefined;
+
+  constructor(options: ReverseTunnelAcceptorOptions) {
+    this.#o = options;
+  }
+
+  /** The workload identities holding a reverse connection now. */
+  get registered(): string[] {
+    return [...this.#sessions.keys()];
+  }
+
+  get port(): number {
+    return (this.#listener?.address() as { port: number } | null)?.port ?? 0;
+  }
+
+  async start(): Promise<void> {
+    const cert = this.#o.certificates.current;
+    const tlsServer = createTlsServer({
+      cert: cert.chain,
+      key: cert.key,
+      ca: cert.bundle,
+      requestCert: true,
+      rejectUnauthorized: true,
+      minVersion: 'TLSv1.3',
+      ALPNProtocols: ['h2'],
+    });
+    tlsServer.on('secureConnection', (tls: TLSSocket) => this.#register(tls));
+    this.#listener = await this.#o.socketOps.listen({
+      port: this.#o.port ?? REVERSE_TUNNEL_PORT,
+      ...(this.#o.host ? { host: this.#o.host } : {}),
+      ...(this.#o.target ? { target: this.#o.target } : {}),
+    });
+    this.#listener.on('connection', (s: Socket) => {
+      s.on('error', () => {});
+      tlsServer.emit('connection', s);
+    });
+  }
+
+  /** Opens a tunnel to `destination` through the reverse connection of the workload `identity`. */
+  async open(identity: string, destination: HboneAuthority): Promise<Duplex> {
+    const session = this.#sessions.get(identity);
+    if (!session) throw new HboneConnectError(503, `no reverse connection from ${identity}`);
+    const stream = session.request(
+      { [h2.HTTP2_HEADER_METHOD]: 'CONNECT', [h2.HTTP2_HEADER_AUTHORITY]: formatAuthority(destination) },
+      { endStream: false },
+    );
+    await new Promise<void>((resolve, reject) => {
+      stream.once('response', (headers) => {
+        const status = Number(headers[h2.HTTP2_HEADER_STATUS]);
+        if (status === 200) resolve();
+        else {
+          stream.destroy();
+          reject(
+            new HboneConnectError(
+              status,
+              `${identity} answered ${status} for ${formatAuthority(destination)}`,
+            ),
+          );
+        }
+      });
+      stream.once('error', (e) => reject(new HboneConnectError(0, `reverse stream failed: ${e.message}`)));
+    });
+    return stream;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.#sessions.values()) s.destroy();
+    this.#sessions.clear();
+    await new Promise<void>((r) => (this.#listener ? this.#listener.close(() => r()) : r()));
+  }
+
+  #register(tls: TLSSocket): void {
+    const identity = peerIdentity(tls);
+    const self = parseSpiffeId(this.#o.certificates.current.spiffeId) as SpiffeId;
+    if (
+      !authorize(this.#o.authorization ?? defaultOutboundPolicy(self), self, identity).allowed ||
+      !identity ||
+      tls.alpnProtocol !== 'h2'
+    ) {
+      tls.destroy();
+      return;
+    }
+    // The dialled side serves HTTP/2: here we are its client, over the connection it opened.
+    const session = h2connect('https://reverse.hbone', {
+      createConnection: () => tls,
+      settings: {
+        initialWindowSize: HBONE_SETTINGS.streamWindow,
+        maxFrameSize: HBONE_SETTINGS.maxFrameSize,
+        enablePush: false,
+      },
+    });
+    session.on('error', () => {});
+    session.once('connect', () => session.setLocalWindowSize(HBONE_SETTINGS.connectionWindow));
+    this.#sessions.get(identity)?.close(); // a workload's newer connection replaces its older one
+    this.#sessions.set(identity, session);
+    const forget = () => {
+      if (this.#sessions.get(identity) === session) this.#sessions.delete(identity);
+    };
+    session.once('close', forget);
+    // The session does not notice its wrapped socket going away (it stays half-open); the socket does.
+    const gone = () => {
+      forget();
+      session.destroy();
+      tls.destroy();
+    };
+    tls.once('end', gone);
+    tls.once('close', gone);
+  }
+}
+
+/** Options of {@link ReverseTunnelDialer}. */
+export interface ReverseTunnelDialerOptions {
+  socketOps: SocketOps;
+  certificates: CertificateStore;
+  /** The gateway's reverse-tunnel endpoint. */
+  gateway: HboneAuthority;
+  /** The HBONE server whose stream handling serves what arrives (authorization, dial, splice). */
+  server: HboneServer;
+  /** Which gateway identities we accept. Default: our trust domain. */
+  authorization?: AuthorizationPolicy;
+  target?: Target;
+  /** Redial after this long when the connection drops, ms. Default 1000. */
+  retryMs?: number;
+}
+
+/**
+ * The workload side of a reverse tunnel: dials the gateway with mTLS, checks its identity, then
+ * serves HBONE over that connection, so the gateway can reach this workload although nothing can
+ * dial it. Redials when the connection drops, until stopped.
+ */
+export class ReverseTunnelDialer {
+  readonly #o: ReverseTunnelDialerOptions;
+  #tls: TLSSocket | undefined;
+  #raw: Socket | undefined;
+  #stopped = false;
+  #retry: NodeJS.Timeout | undefined;
+
+  constructor(options: ReverseTunnelDialerOptions) {
+    this.#o = options;
+  }
+
+  /** Connects once; resolves when the gateway holds the connection. */
+  async start(): Promise<void> {
+    this.#stopped = false;
+    await this.#connect();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#retry);
+    this.#tls?.destroy();
+    // HTTP/2 holds the TLS socket through a stream wrapper; closing the TCP socket is what ends it.
+    this.#raw?.destroy();
+  }
+
+  async #connect(): Promise<void> {
+    const cert = this.#o.certificates.current;
+    const raw = await this.#o.socketOps.dial({
+      destination: this.#o.gateway,
+      ...(this.#o.target ? { target: this.#o.target } : {}),
+    });
+    const tls = tlsConnect({
+      socket: raw,
+      cert: cert.chain,
+      key: cert.key,
+      ca: cert.bundle,
+      minVersion: 'TLSv1.3',
+      ALPNProtocols: ['h2'],
+      checkServerIdentity: () => undefined,
+    } as ConnectionOptions);
+    await new Promise<void>((resolve, reject) => {
+      tls.once('secureConnect', resolve);
+      tls.once('error', reject);
+    });
+    const self = parseSpiffeId(cert.spiffeId) as SpiffeId;
+    const decision = authorize(this.#o.authorization ?? defaultOutboundPolicy(self), self, peerIdentity(tls));
+    if (!decision.allowed) {
+      tls.destroy();
+      throw new HboneConnectError(0, `gateway refused: ${decision.reason}`);
+    }
+    tls.on('error', () => {});
+    tls.once('close', () => {
+      if (this.#stopped) return;
+      this.#retry = setTimeout(() => void this.#connect().catch(() => {}), this.#o.retryMs ?? 1000);
+      this.#retry.unref();
+    });
+    this.#tls = tls;
+    this.#raw = raw;
+    this.#o.server.serveReverse(tls);
+  }
+}
