@@ -17,18 +17,12 @@ import {
   spiffeIdsFromSan,
 } from '@switchyard/mesh';
 import { formatAuthority, forwardedFor, type HboneAuthority } from './authority.js';
-import { HBONE_PORT, HBONE_SETTINGS } from './settings.js';
+import { HboneConnectError } from './hbone-client-error.js';
+import { dialMtls } from './mtls-dial.js';
 
-/** A CONNECT that did not get a 200; `status` is the HTTP status (or 0 when the stream failed first). */
-export class HboneConnectError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'HboneConnectError';
-  }
-}
+export { HboneConnectError };
+
+import { HBONE_PORT, HBONE_SETTINGS } from './settings.js';
 
 /** Options of {@link HboneClient}. */
 export interface HboneClientOptions {
@@ -223,39 +217,14 @@ export class HboneClient {
   }
 
   async #open(peer: HboneAuthority, key: string): Promise<Pooled> {
-    const cert = this.#o.certificates.current;
-    const raw = await this.#o.socketOps.dial({
-      destination: peer,
-      ...(this.#o.target ? { target: this.#o.target } : {}),
-      ...(this.#o.bypassMark !== undefined ? { mark: this.#o.bypassMark } : {}),
+    const { tls } = await dialMtls({
+      socketOps: this.#o.socketOps,
+      certificates: this.#o.certificates,
+      peer,
+      authorization: this.#o.authorization,
+      target: this.#o.target,
+      mark: this.#o.bypassMark,
     });
-    raw.setNoDelay(true);
-    const tls: TLSSocket = tlsConnect({
-      socket: raw,
-      cert: cert.chain,
-      key: cert.key,
-      ca: cert.bundle,
-      minVersion: 'TLSv1.3',
-      ALPNProtocols: ['h2'],
-      // The server is named by its SPIFFE ID, checked below.
-      checkServerIdentity: () => undefined,
-    } as ConnectionOptions);
-    await new Promise<void>((resolve, reject) => {
-      tls.once('secureConnect', resolve);
-      tls.once('error', reject);
-    });
-    const self = parseSpiffeId(cert.spiffeId) as SpiffeId;
-    const serverId = spiffeIdsFromSan(tls.getPeerCertificate()?.subjectaltname)[0];
-    const decision = authorize(this.#o.authorization ?? defaultOutboundPolicy(self), self, serverId);
-    if (!decision.allowed || tls.alpnProtocol !== 'h2') {
-      tls.destroy();
-      throw new HboneConnectError(
-        0,
-        decision.allowed
-          ? `HBONE peer ${formatAuthority(peer)} did not agree on h2`
-          : `HBONE peer refused: ${decision.reason}`,
-      );
-    }
     const session = h2connect(`https://${formatAuthority(peer)}`, {
       createConnection: () => tls,
       settings: {

@@ -1,39 +1,29 @@
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { connect as h2connect } from 'node:http2';
 import { createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loopbackSocketOps } from '@switchyard/core/memory';
-import { CERT_FILES, CertificateStore, initCa, issueWorkloadCertificate } from '@switchyard/mesh';
+import { CERT_FILES, CertificateStore } from '@switchyard/mesh';
+import { createTestPki, type TestPki } from '@switchyard/mesh/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HboneClient, HboneConnectError } from './hbone-client.js';
 import { HboneServer } from './hbone-server.js';
 
 const LOCAL = '127.0.0.1';
-let root: string;
+let pki: TestPki;
 let dirs: { client: string; server: string; otherNs: string };
 const cleanups: (() => unknown)[] = [];
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'swy-hbone-'));
-  await initCa({ dir: join(root, 'ca'), trustDomain: 'cluster.local' });
-  const issue = async (name: string, ns: string) =>
-    (
-      await issueWorkloadCertificate({
-        caDir: join(root, 'ca'),
-        namespace: ns,
-        serviceAccount: name,
-        outDir: join(root, name),
-      })
-    ).dir;
+  pki = await createTestPki();
+  const issue = (name: string, ns: string) => pki.issue(name, ns);
   dirs = {
     client: await issue('client', 'web'),
     server: await issue('server', 'web'),
     otherNs: await issue('intruder', 'other'),
   };
 });
-afterAll(() => rm(root, { recursive: true, force: true }));
+afterAll(() => pki.dispose());
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });

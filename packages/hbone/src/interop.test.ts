@@ -1,11 +1,10 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { loopbackSocketOps } from '@switchyard/core/memory';
-import { CertificateStore, initCa, issueWorkloadCertificate } from '@switchyard/mesh';
+import { CertificateStore } from '@switchyard/mesh';
+import { createTestPki, type TestPki } from '@switchyard/mesh/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HboneClient } from './hbone-client.js';
 import { HboneServer } from './hbone-server.js';
@@ -43,24 +42,15 @@ if (reason && process.env.CI) {
 describe.skipIf(reason !== undefined)(
   `HBONE interop with an independent HTTP/2 implementation (python3-h2)${reason ? ` (skipped: ${reason})` : ''}`,
   () => {
-    let root: string;
+    let pki: TestPki;
     let dirs: { client: string; server: string; intruder: string };
     let echoPort: number;
     let echo: Server;
     const cleanups: (() => unknown)[] = [];
 
     beforeAll(async () => {
-      root = await mkdtemp(join(tmpdir(), 'swy-hbone-interop-'));
-      await initCa({ dir: join(root, 'ca'), trustDomain: 'cluster.local' });
-      const issue = async (name: string, ns: string) =>
-        (
-          await issueWorkloadCertificate({
-            caDir: join(root, 'ca'),
-            namespace: ns,
-            serviceAccount: name,
-            outDir: join(root, name),
-          })
-        ).dir;
+      pki = await createTestPki();
+      const issue = (name: string, ns: string) => pki.issue(name, ns);
       dirs = {
         client: await issue('client', 'web'),
         server: await issue('server', 'web'),
@@ -75,7 +65,7 @@ describe.skipIf(reason !== undefined)(
     });
     afterAll(async () => {
       echo.close();
-      await rm(root, { recursive: true, force: true });
+      await pki.dispose();
     });
     afterEach(async () => {
       for (const c of cleanups.splice(0).reverse()) await c();

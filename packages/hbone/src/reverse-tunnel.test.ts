@@ -1,37 +1,26 @@
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { loopbackSocketOps } from '@switchyard/core/memory';
-import { CertificateStore, initCa, issueWorkloadCertificate } from '@switchyard/mesh';
+import { CertificateStore } from '@switchyard/mesh';
+import { createTestPki, type TestPki } from '@switchyard/mesh/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HboneServer } from './hbone-server.js';
 import { ReverseTunnelAcceptor, ReverseTunnelDialer } from './reverse-tunnel.js';
 
 const LOCAL = '127.0.0.1';
-let root: string;
+let pki: TestPki;
 let dirs: { gateway: string; workload: string; foreignGateway: string };
 const cleanups: (() => unknown)[] = [];
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'swy-h2r-'));
-  await initCa({ dir: join(root, 'ca'), trustDomain: 'cluster.local' });
-  const issue = async (name: string, ns: string) =>
-    (
-      await issueWorkloadCertificate({
-        caDir: join(root, 'ca'),
-        namespace: ns,
-        serviceAccount: name,
-        outDir: join(root, name),
-      })
-    ).dir;
+  pki = await createTestPki();
+  const issue = (name: string, ns: string) => pki.issue(name, ns);
   dirs = {
     gateway: await issue('gateway', 'web'),
     workload: await issue('natted', 'web'),
     foreignGateway: await issue('foreign-gateway', 'elsewhere'),
   };
 });
-afterAll(() => rm(root, { recursive: true, force: true }));
+afterAll(() => pki.dispose());
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });

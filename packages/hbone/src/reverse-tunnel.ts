@@ -1,12 +1,7 @@
 import { type ClientHttp2Session, constants as h2, connect as h2connect } from 'node:http2';
 import type { Server, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import {
-  type ConnectionOptions,
-  createServer as createTlsServer,
-  type TLSSocket,
-  connect as tlsConnect,
-} from 'node:tls';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { SocketOps, Target } from '@switchyard/core';
 import {
   type AuthorizationPolicy,
@@ -18,8 +13,9 @@ import {
   spiffeIdsFromSan,
 } from '@switchyard/mesh';
 import { formatAuthority, type HboneAuthority } from './authority.js';
-import { HboneConnectError } from './hbone-client.js';
+import { HboneConnectError } from './hbone-client-error.js';
 import type { HboneServer } from './hbone-server.js';
+import { dialMtls } from './mtls-dial.js';
 import { HBONE_SETTINGS } from './settings.js';
 
 /** The port reverse tunnels are accepted on. */
@@ -202,30 +198,13 @@ export class ReverseTunnelDialer {
   }
 
   async #connect(): Promise<void> {
-    const cert = this.#o.certificates.current;
-    const raw = await this.#o.socketOps.dial({
-      destination: this.#o.gateway,
-      ...(this.#o.target ? { target: this.#o.target } : {}),
+    const { tls, raw } = await dialMtls({
+      socketOps: this.#o.socketOps,
+      certificates: this.#o.certificates,
+      peer: this.#o.gateway,
+      authorization: this.#o.authorization,
+      target: this.#o.target,
     });
-    const tls = tlsConnect({
-      socket: raw,
-      cert: cert.chain,
-      key: cert.key,
-      ca: cert.bundle,
-      minVersion: 'TLSv1.3',
-      ALPNProtocols: ['h2'],
-      checkServerIdentity: () => undefined,
-    } as ConnectionOptions);
-    await new Promise<void>((resolve, reject) => {
-      tls.once('secureConnect', resolve);
-      tls.once('error', reject);
-    });
-    const self = parseSpiffeId(cert.spiffeId) as SpiffeId;
-    const decision = authorize(this.#o.authorization ?? defaultOutboundPolicy(self), self, peerIdentity(tls));
-    if (!decision.allowed) {
-      tls.destroy();
-      throw new HboneConnectError(0, `gateway refused: ${decision.reason}`);
-    }
     tls.on('error', () => {});
     tls.once('close', () => {
       if (this.#stopped) return;

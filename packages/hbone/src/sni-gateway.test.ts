@@ -1,16 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createServer as createTlsServer, connect as tlsConnect } from 'node:tls';
 import { loopbackSocketOps } from '@switchyard/core/memory';
-import {
-  CertificateStore,
-  initCa,
-  issueWorkloadCertificate,
-  loadCertificateDir,
-  spiffeIdsFromSan,
-} from '@switchyard/mesh';
+import { CertificateStore, loadCertificateDir, spiffeIdsFromSan } from '@switchyard/mesh';
+import { createTestPki, type TestPki } from '@switchyard/mesh/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readServerName } from './client-hello.js';
 import { HboneClient } from './hbone-client.js';
@@ -18,22 +10,13 @@ import { HboneServer } from './hbone-server.js';
 import { SniGateway } from './sni-gateway.js';
 
 const LOCAL = '127.0.0.1';
-let root: string;
+let pki: TestPki;
 let dirs: { gateway: string; server: string; app: string; outsider: string };
 const cleanups: (() => unknown)[] = [];
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'swy-sni-'));
-  await initCa({ dir: join(root, 'ca'), trustDomain: 'cluster.local' });
-  const issue = async (name: string, ns: string) =>
-    (
-      await issueWorkloadCertificate({
-        caDir: join(root, 'ca'),
-        namespace: ns,
-        serviceAccount: name,
-        outDir: join(root, name),
-      })
-    ).dir;
+  pki = await createTestPki();
+  const issue = (name: string, ns: string) => pki.issue(name, ns);
   dirs = {
     gateway: await issue('gateway', 'web'),
     server: await issue('server', 'web'),
@@ -41,7 +24,7 @@ beforeAll(async () => {
     outsider: await issue('outsider', 'web'),
   };
 });
-afterAll(() => rm(root, { recursive: true, force: true }));
+afterAll(() => pki.dispose());
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });

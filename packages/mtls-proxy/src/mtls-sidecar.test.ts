@@ -6,12 +6,12 @@ import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { loopbackSocketOps } from '@switchyard/core/memory';
 import { CERT_FILES, CertificateStore } from '@switchyard/mesh';
+import { createTestPki, type TestPki } from '@switchyard/mesh/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startAdminServer } from './admin-server.js';
 import type { ConnectionEvent } from './connection-events.js';
 import { MtlsSidecar } from './mtls-sidecar.js';
 import type { MtlsSidecarOptions } from './options.js';
-import { createTestPki, type TestPki } from './testing/pki.js';
 
 const LOCAL = '127.0.0.1';
 let pki: TestPki;
