@@ -115,6 +115,7 @@ function pem(dir: string): string {
 
 const local = (p: number) => ({ host: '127.0.0.1', port: p });
 
+/** Every scenario, in the order the bench runs and reports them. */
 export const SCENARIOS: Scenario[] = [
   {
     name: 'direct',

@@ -19,7 +19,6 @@ import { HcnError } from './hcn-errors.js';
 import {
   field,
   fromHnsPolicies,
-  type L4WfpProxyPolicy,
   modifyRequest,
   REQUIRED_HNS_VERSION,
   toHnsPolicies,
@@ -238,5 +237,3 @@ export function hnsDriver(options: HnsDriverOptions = {}): RedirectionDriver & {
   };
   return driver;
 }
-
-export type { L4WfpProxyPolicy };

@@ -13,7 +13,9 @@ import { join } from 'node:path';
 import { type CriClient, connectCri } from '../cri-client.js';
 import { buildOciImage } from './oci-image.js';
 
+/** The sandbox image the lab builds and imports (a static pause binary). */
 export const PAUSE_IMAGE = 'localhost/switchyard-pause:1';
+/** The app image the lab's containers run (busybox, sleeping). */
 export const APP_IMAGE = 'localhost/switchyard-busybox:1';
 
 function has(command: string): boolean {
