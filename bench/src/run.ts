@@ -35,6 +35,14 @@ const plan = quick
   ? { seconds: 1, runs: 1, roundTrips: 300, rateSeconds: 1, idle: [1000] }
   : // The machine's file limit (20000 here) caps a sidecar at ~9,000 proxied connections (two fds each).
     { seconds: 4, runs: 3, roundTrips: 3000, rateSeconds: 3, idle: [1000, 9000] };
+// --idle=1000,5000 picks the idle-connection counts to measure.
+const idleOverride = args
+  .find((a) => a.startsWith('--idle='))
+  ?.slice('--idle='.length)
+  .split(',')
+  .map(Number)
+  .filter((n) => Number.isInteger(n) && n > 0);
+if (idleOverride?.length) plan.idle = idleOverride;
 
 const hasIperf = (() => {
   try {
