@@ -298,6 +298,17 @@ function buildProgram(io: CliIo, done: (code: number) => void): Command {
       'captured plain inbound arrives here and is refused unless allowed (default 15006)',
     )
     .option('--hbone-port <port>', 'the HBONE listener; exclude it from inbound capture', '15008')
+    .option('--sni-gateway [port]', 'also run the SNI-routing gateway (default port 15443)')
+    .option(
+      '--sni-route <name=dest[@peer]>',
+      'where the gateway sends a server name, e.g. api.web=10.0.0.7:8443 (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--reverse-gateway <ip:port>',
+      'hold a reverse tunnel (H2R) to this gateway, so it can reach us behind NAT',
+    )
     .requiredOption('--cert-dir <dir>', 'certificate directory (cert-chain.pem, key.pem, root-cert.pem)')
     .option('--mesh-cidr <cidr>', 'destinations reached through HBONE (repeatable)', collect, [])
     .option('--authz <file>', 'inbound allow-list (default: same trust domain and namespace)')

@@ -1,8 +1,9 @@
 import { DEFAULT_PORTS, type DriverRegistry } from '@switchyard/core';
-import { HboneSidecar } from '@switchyard/hbone';
+import { HboneSidecar, ReverseTunnelDialer, SNI_GATEWAY_PORT, SniGateway } from '@switchyard/hbone';
 import { CertificateStore, parseAuthorizationPolicy } from '@switchyard/mesh';
 import { startAdminServer } from '@switchyard/mtls-proxy';
 import { EXIT } from '../exit-codes.js';
+import { parseGateway, parseSniRoute } from '../hbone-flags.js';
 import type { CliIo } from '../io.js';
 import { readDocument } from '../read-document.js';
 import { cidrList, int, type ProxyMtlsOptions } from './proxy-mtls.js';
@@ -11,6 +12,11 @@ import { defaultDriver, netnsTarget } from './redirect.js';
 /** Flags of `switchyard proxy hbone`: those of `proxy mtls`, plus the HBONE port. */
 export interface ProxyHboneOptions extends ProxyMtlsOptions {
   hbonePort: string;
+  /** Run the SNI gateway on this port (`true`: 15443). */
+  sniGateway?: string | boolean;
+  sniRoute: string[];
+  /** Hold a reverse tunnel (H2R) to this gateway. */
+  reverseGateway?: string;
 }
 
 /**
@@ -54,7 +60,31 @@ export async function proxyHboneCommand(
     ...(outboundAuthz ? { outboundAuthorization: outboundAuthz } : {}),
     ...(o.netns ? { target: netnsTarget(o.netns) } : {}),
   });
+  const routes = new Map(o.sniRoute.map(parseSniRoute));
+  const gatewayAddress = o.reverseGateway ? parseGateway(o.reverseGateway) : undefined;
   await sidecar.start();
+  const sni =
+    o.sniGateway !== undefined
+      ? new SniGateway({
+          socketOps: driver.socketOps,
+          client: sidecar.client,
+          port:
+            o.sniGateway === true ? SNI_GATEWAY_PORT : int('--sni-gateway', String(o.sniGateway), 1, 65535),
+          route: (name) => routes.get(name.toLowerCase()),
+          onRefused: (reason) => log({ level: 'info', msg: 'sni gateway refused a session', reason }),
+        })
+      : undefined;
+  await sni?.start();
+  const reverse =
+    gatewayAddress && sidecar.server
+      ? new ReverseTunnelDialer({
+          socketOps: driver.socketOps,
+          certificates,
+          server: sidecar.server,
+          gateway: gatewayAddress,
+        })
+      : undefined;
+  await reverse?.start();
   const admin = o.admin
     ? await startAdminServer(sidecar, { port: int('--admin-port', o.adminPort, 1, 65535), host: o.adminHost })
     : undefined;
@@ -63,6 +93,8 @@ export async function proxyHboneCommand(
     process.once('SIGINT', () => resolve());
   });
   log({ level: 'info', msg: 'draining' });
+  reverse?.stop();
+  await sni?.close();
   await sidecar.drain(int('--drain-seconds', o.drainSeconds, 0, 86_400) * 1000);
   admin?.close();
   certificates.close();
