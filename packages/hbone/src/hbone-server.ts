@@ -73,6 +73,7 @@ export class HboneServer {
   readonly #o: HboneServerOptions;
   readonly #h2: Http2SecureServer;
   readonly #sessions = new Set<ServerHttp2Session>();
+  readonly #raw = new Set<Socket>();
   #listener: Server | undefined;
   #self: SpiffeId;
   readonly #onRotated = (cert: WorkloadCertificate) => {
@@ -157,6 +158,8 @@ export class HboneServer {
       ...(this.#o.target ? { target: this.#o.target } : {}),
     });
     this.#listener.on('connection', (socket: Socket) => {
+      this.#raw.add(socket);
+      socket.once('close', () => this.#raw.delete(socket));
       socket.setNoDelay(true);
       socket.on('error', () => {});
       this.#h2.emit('connection', socket);
@@ -172,6 +175,8 @@ export class HboneServer {
     const until = Date.now() + deadlineMs;
     while (this.#sessions.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
     for (const s of this.#sessions) s.destroy();
+    // A peer's half-closed TCP connection would hold the listener open: close what is left.
+    for (const s of this.#raw) s.destroy();
     await closed;
   }
 
