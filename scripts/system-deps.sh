@@ -17,7 +17,8 @@ command -v gcc >/dev/null || missing+=(gcc)
 command -v containerd >/dev/null || missing+=(containerd)
 command -v runc >/dev/null || missing+=(runc)
 [ -x /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
-[ -x /bin/busybox ] || missing+=(busybox-static)
+# The test image copies /bin/busybox and has no libc: it must be the static build.
+dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
 # pnpm bench measures against these peers, and drives throughput with iperf3.
 command -v haproxy >/dev/null || missing+=(haproxy)
 command -v stunnel4 >/dev/null || missing+=(stunnel4)
