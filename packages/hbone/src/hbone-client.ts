@@ -17,7 +17,7 @@ import {
   spiffeIdsFromSan,
 } from '@switchyard/mesh';
 import { formatAuthority, forwardedFor, type HboneAuthority } from './authority.js';
-import { HboneConnectError } from './hbone-client-error.js';
+import { awaitTunnel, HboneConnectError } from './hbone-client-error.js';
 import { dialMtls } from './mtls-dial.js';
 
 export { HboneConnectError };
@@ -125,22 +125,7 @@ export class HboneClient {
       );
     }
     stream.once('close', () => this.#release(pooled));
-    await new Promise<void>((resolve, reject) => {
-      stream.once('response', (h) => {
-        const status = Number(h[h2.HTTP2_HEADER_STATUS]);
-        if (status === 200) resolve();
-        else {
-          stream.destroy();
-          reject(
-            new HboneConnectError(
-              status,
-              `HBONE peer ${formatAuthority(peer)} answered ${status} for ${formatAuthority(request.destination)}`,
-            ),
-          );
-        }
-      });
-      stream.once('error', (e) => reject(new HboneConnectError(0, `HBONE stream failed: ${e.message}`)));
-    });
+    await awaitTunnel(stream, `HBONE peer ${formatAuthority(peer)}`, formatAuthority(request.destination));
     return post ? this.#innerTls(stream) : stream;
   }
 

@@ -13,7 +13,7 @@ import {
   spiffeIdsFromSan,
 } from '@switchyard/mesh';
 import { formatAuthority, type HboneAuthority } from './authority.js';
-import { HboneConnectError } from './hbone-client-error.js';
+import { awaitTunnel, HboneConnectError } from './hbone-client-error.js';
 import type { HboneServer } from './hbone-server.js';
 import { dialMtls } from './mtls-dial.js';
 import { HBONE_SETTINGS } from './settings.js';
@@ -88,22 +88,7 @@ export class ReverseTunnelAcceptor {
       { [h2.HTTP2_HEADER_METHOD]: 'CONNECT', [h2.HTTP2_HEADER_AUTHORITY]: formatAuthority(destination) },
       { endStream: false },
     );
-    await new Promise<void>((resolve, reject) => {
-      stream.once('response', (headers) => {
-        const status = Number(headers[h2.HTTP2_HEADER_STATUS]);
-        if (status === 200) resolve();
-        else {
-          stream.destroy();
-          reject(
-            new HboneConnectError(
-              status,
-              `${identity} answered ${status} for ${formatAuthority(destination)}`,
-            ),
-          );
-        }
-      });
-      stream.once('error', (e) => reject(new HboneConnectError(0, `reverse stream failed: ${e.message}`)));
-    });
+    await awaitTunnel(stream, identity, formatAuthority(destination));
     return stream;
   }
 
