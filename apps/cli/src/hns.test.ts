@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildStandIn, standInHooks, standInUnavailable } from '@switchyard/driver-hns/testing';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { cli, repo } from './testing/run-cli.js';
 
 const EP = '93f86a7f-e361-4362-b8a4-81bbb6a622dd';
@@ -108,7 +108,7 @@ describe.skipIf(reason !== undefined && !process.env.CI)(
       hooks.seed(seed);
       stateDir = mkdtempSync(join(tmpdir(), 'swy-cli-hns-'));
     });
-    afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
+    afterEach(() => rmSync(stateDir, { recursive: true, force: true }));
 
     it('add, list and clear as hcnproxyctl does ("Removed N policies")', async () => {
       const add = await cli('hns', 'add', EP, '--port', '15001', '--usersid', 'S-1-5-32-556', ...conn());

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeDriverCompliance } from '@switchyard/core/testing';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadHcn } from './hcn-binding.js';
 import { hnsDriver } from './hns-driver.js';
 import { namespaceEndpoints } from './namespace-endpoints.js';
@@ -40,7 +40,7 @@ describe.skipIf(reason !== undefined)(
       hooks.seed(seedState);
       stateDir = mkdtempSync(join(tmpdir(), 'swy-hns-state-'));
     });
-    afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
+    afterEach(() => rmSync(stateDir, { recursive: true, force: true }));
 
     describeDriverCompliance({
       title: 'hns (stand-in)',

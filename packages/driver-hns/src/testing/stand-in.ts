@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import koffi from 'koffi';
@@ -52,7 +52,9 @@ export function standInHooks(path = buildStandIn()) {
     seed(state: unknown): void {
       const file = join(tmpdir(), `swy-hns-seed-${process.pid}.json`);
       writeFileSync(file, JSON.stringify(state));
-      if (load(file) !== 0) throw new Error(`the stand-in could not load ${file}`);
+      const loaded = load(file);
+      rmSync(file, { force: true }); // the stand-in has read it; leave nothing behind
+      if (loaded !== 0) throw new Error(`the stand-in could not load ${file}`);
     },
     /** Strings handed to the caller and not yet freed with CoTaskMemFree. */
     outstanding: () => Number(outstanding()),
