@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cidrContains, parseCidr } from './cidr.js';
+import { cidrContains, cidrMatcher, parseCidr } from './cidr.js';
 
 describe('parseCidr', () => {
   it.each([
@@ -34,5 +34,17 @@ describe('cidrContains', () => {
     expect(cidrContains('10.0.0.0/8', '::ffff:10.0.0.1')).toBe(true);
     expect(cidrContains('fd00::/8', 'fd12::1')).toBe(true);
     expect(cidrContains('fd00::/8', '10.0.0.1')).toBe(false);
+  });
+});
+
+describe('cidrMatcher', () => {
+  it('matches against a whole list parsed once, and never matches what is not an address', () => {
+    const inMesh = cidrMatcher(['10.0.0.0/8', 'fd00::/8']);
+    expect(inMesh('10.9.8.7')).toBe(true);
+    expect(inMesh('::ffff:10.0.0.1')).toBe(true);
+    expect(inMesh('fd12::1')).toBe(true);
+    expect(inMesh('192.168.1.1')).toBe(false);
+    expect(inMesh('not-an-ip')).toBe(false);
+    expect(cidrMatcher([])('10.0.0.1')).toBe(false);
   });
 });

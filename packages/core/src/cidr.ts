@@ -55,16 +55,35 @@ export function parseCidr(text: string): ({ ok: true } & Cidr) | CidrProblem {
   return { ok: true, family, address: network, prefixLength, text: `${network}/${prefixLength}` };
 }
 
-/** True when `address` (an IP literal) lies inside `cidr`. Both must be valid; mixed families never match. */
+/**
+ * A matcher for a list of CIDR blocks, parsed once: call it per connection without re-parsing.
+ * IPv4-mapped IPv6 addresses (`::ffff:10.0.0.1`) match IPv4 blocks; mixed families never match;
+ * an address that is not an IP literal matches nothing.
+ */
+export function cidrMatcher(cidrs: readonly string[]): (address: string) => boolean {
+  const blocks = cidrs.map((c) => ipaddr.parseCIDR(c));
+  if (blocks.length === 0) return () => false;
+  return (address) => {
+    let ip: ipaddr.IPv4 | ipaddr.IPv6;
+    try {
+      ip = ipaddr.parse(address);
+    } catch {
+      return false;
+    }
+    const v4 =
+      ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress()
+        ? (ip as ipaddr.IPv6).toIPv4Address()
+        : undefined;
+    return blocks.some(([net, bits]) => {
+      const candidate = net.kind() === 'ipv4' && v4 ? v4 : ip;
+      return candidate.kind() === net.kind() && candidate.match(net, bits);
+    });
+  };
+}
+
+/** True when `address` (an IP literal) lies inside `cidr`. For many checks against one list, use {@link cidrMatcher}. */
 export function cidrContains(cidr: string, address: string): boolean {
-  const [net, bits] = ipaddr.parseCIDR(cidr);
-  const ip = ipaddr.parse(address);
-  const candidate =
-    ip.kind() === 'ipv6' && net.kind() === 'ipv4' && (ip as ipaddr.IPv6).isIPv4MappedAddress()
-      ? (ip as ipaddr.IPv6).toIPv4Address()
-      : ip;
-  if (candidate.kind() !== net.kind()) return false;
-  return candidate.match(net, bits);
+  return cidrMatcher([cidr])(address);
 }
 
 /** True when every address of `inner` lies in `outer` (both canonical CIDRs of one family). */

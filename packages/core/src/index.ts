@@ -16,7 +16,7 @@
  * @module
  */
 
-export { type Cidr, cidrContains, cidrCovers, parseCidr } from './cidr.js';
+export { type Cidr, cidrContains, cidrCovers, cidrMatcher, parseCidr } from './cidr.js';
 export type {
   AppliedPolicy,
   ApplyOptions,

@@ -1,5 +1,5 @@
 import type { Server, Socket } from 'node:net';
-import { cidrContains, type IpFamily, type SocketOps, type Target } from '@switchyard/core';
+import { cidrMatcher, type IpFamily, type SocketOps, type Target } from '@switchyard/core';
 import {
   type AuthorizationPolicy,
   type CertificateStore,
@@ -47,6 +47,8 @@ export class HboneSidecar {
   readonly client: HboneClient;
   readonly server: HboneServer | undefined;
   readonly #o: HboneSidecarOptions;
+  readonly #inMesh: (address: string) => boolean;
+  readonly #plaintextSource: (address: string) => boolean;
   readonly #listeners: Server[] = [];
   readonly #open = new Set<Socket>();
   readonly #log: (line: Record<string, unknown>) => void;
@@ -54,6 +56,9 @@ export class HboneSidecar {
 
   constructor(options: HboneSidecarOptions) {
     this.#o = options;
+    // Parsed once here, not on every connection.
+    this.#inMesh = cidrMatcher(options.meshCidrs ?? []);
+    this.#plaintextSource = cidrMatcher(options.plaintextSources ?? []);
     this.metrics = options.metrics ?? createProxyMetrics();
     this.#log =
       options.log ??
@@ -152,7 +157,7 @@ export class HboneSidecar {
       source: raw.remoteAddress,
       destination: `${destination.address}:${destination.port}`,
     };
-    const inMesh = (this.#o.meshCidrs ?? []).some((c) => cidrContains(c, destination.address));
+    const inMesh = this.#inMesh(destination.address);
     if (!inMesh) {
       if (!this.#o.passthroughOutsideMesh) {
         this.#access({ ...info, outcome: 'refused', reason: 'outside the mesh' });
@@ -192,7 +197,7 @@ export class HboneSidecar {
 
   async #plainInbound(raw: Socket): Promise<void> {
     const source = raw.remoteAddress ?? '';
-    if (!(this.#o.plaintextSources ?? []).some((c) => cidrContains(c, source))) {
+    if (!this.#plaintextSource(source)) {
       this.#access({
         direction: 'inbound',
         outcome: 'refused',

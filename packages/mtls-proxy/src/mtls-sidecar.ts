@@ -8,7 +8,7 @@ import {
   type Server as TlsServer,
   connect as tlsConnect,
 } from 'node:tls';
-import { cidrContains, type IpFamily, type SocketAddress } from '@switchyard/core';
+import { cidrMatcher, type IpFamily, type SocketAddress } from '@switchyard/core';
 import {
   type AuthorizationPolicy,
   authorize,
@@ -62,6 +62,8 @@ const endpoint = (e: Endpoint | SocketAddress) =>
 export class MtlsSidecar {
   readonly metrics: ProxyMetrics;
   readonly #o: MtlsSidecarOptions;
+  readonly #inMesh: (address: string) => boolean;
+  readonly #plaintextSource: (address: string) => boolean;
   readonly #timeouts: Timeouts;
   readonly #log: (line: LogLine) => void;
   readonly #servers: Server[] = [];
@@ -86,6 +88,9 @@ export class MtlsSidecar {
     if (!options.inbound && !options.outbound)
       throw new TypeError('MtlsSidecar needs inbound and/or outbound options');
     this.#o = options;
+    // Parsed once here, not on every connection.
+    this.#inMesh = cidrMatcher(options.outbound?.meshCidrs ?? []);
+    this.#plaintextSource = cidrMatcher(options.inbound?.plaintextSources ?? []);
     this.#timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
     this.#log = options.log ?? jsonLog;
     this.metrics = options.metrics ?? createProxyMetrics();
@@ -303,9 +308,7 @@ export class MtlsSidecar {
     const inbound = this.#o.inbound!;
     const destination = inbound.fixedDestination ?? this.#o.socketOps.originalDestination(raw);
     const source = raw.remoteAddress ?? '';
-    const plaintext =
-      inbound.plaintextPorts?.includes(destination.port) ||
-      inbound.plaintextSources?.some((cidr) => source && cidrContains(cidr, source));
+    const plaintext = inbound.plaintextPorts?.includes(destination.port) || this.#plaintextSource(source);
     if (plaintext) {
       void this.#dialAndCarry('inbound', raw, destination, {
         source,
@@ -380,7 +383,7 @@ export class MtlsSidecar {
     const outbound = this.#o.outbound!;
     const destination = outbound.fixedDestination ?? this.#o.socketOps.originalDestination(raw);
     const info = { source: raw.remoteAddress ?? '', destination: endpoint(destination) };
-    const inMesh = (outbound.meshCidrs ?? []).some((cidr) => cidrContains(cidr, destination.address));
+    const inMesh = this.#inMesh(destination.address);
     if (!inMesh) {
       if (outbound.passthroughOutsideMesh)
         return this.#dialAndCarry('outbound', raw, destination, {
