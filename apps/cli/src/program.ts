@@ -48,13 +48,15 @@ function buildProgram(io: CliIo, done: (code: number) => void): Command {
     );
 
   const globals = (cmd: Command) => cmd.optsWithGlobals() as GlobalOptions;
+  /** The registry with every `--driver-module` loaded, and whether `--json` was given. */
+  const registry = (cmd: Command) => registryWith(globals(cmd).driverModule, io.cwd);
+  const json = (cmd: Command): boolean => globals(cmd).json === true;
 
   program
     .command('drivers')
     .description('list every driver, whether it can work on this host, and if not why and how to fix it')
     .action(async (_opts, cmd: Command) => {
-      const g = globals(cmd);
-      done(await driversCommand(await registryWith(g.driverModule, io.cwd), io, g.json === true));
+      done(await driversCommand(await registry(cmd), io, json(cmd)));
     });
 
   const policy = program.command('policy').description('work with redirection policy files');
@@ -63,7 +65,7 @@ function buildProgram(io: CliIo, done: (code: number) => void): Command {
     .argument('<file>', 'a JSON or YAML policy file ("-" for standard input)')
     .description('check a policy and print every problem with its field path')
     .action(async (file: string, _opts, cmd: Command) => {
-      done(await policyValidateCommand(file, io, globals(cmd).json === true));
+      done(await policyValidateCommand(file, io, json(cmd)));
     });
 
   const redirect = program
@@ -104,38 +106,22 @@ function buildProgram(io: CliIo, done: (code: number) => void): Command {
     ['apply', false, 'apply the policy (idempotent, atomic) and print what was written'],
   ] as const) {
     policyOptions(redirect.command(name).description(about)).action(async (_o, cmd: Command) => {
-      const g = globals(cmd);
-      const registry = await registryWith(g.driverModule, io.cwd);
-      done(await redirectApplyCommand(registry, cmd.opts() as RedirectOptions, io, g.json === true, dryRun));
+      done(
+        await redirectApplyCommand(await registry(cmd), cmd.opts() as RedirectOptions, io, json(cmd), dryRun),
+      );
     });
   }
   targetOptions(
     redirect.command('list').description("list Switchyard's policies on the namespace, read from the kernel"),
   ).action(async (_o, cmd: Command) => {
-    const g = globals(cmd);
-    done(
-      await redirectListCommand(
-        await registryWith(g.driverModule, io.cwd),
-        cmd.opts() as RedirectOptions,
-        io,
-        g.json === true,
-      ),
-    );
+    done(await redirectListCommand(await registry(cmd), cmd.opts() as RedirectOptions, io, json(cmd)));
   });
   targetOptions(
     redirect.command('remove').description("remove Switchyard's policies (all, or --id) and say how many"),
   )
     .option('--id <id>', 'remove only this policy')
     .action(async (_o, cmd: Command) => {
-      const g = globals(cmd);
-      done(
-        await redirectRemoveCommand(
-          await registryWith(g.driverModule, io.cwd),
-          cmd.opts() as RedirectOptions,
-          io,
-          g.json === true,
-        ),
-      );
+      done(await redirectRemoveCommand(await registry(cmd), cmd.opts() as RedirectOptions, io, json(cmd)));
     });
 
   const hns = program
@@ -176,8 +162,7 @@ function buildProgram(io: CliIo, done: (code: number) => void): Command {
       .option('--id <id>', 'Switchyard policy id (default "default")')
       .option('--dry-run', 'print the exact HcnModifyEndpoint request and call nothing'),
   ).action(async (endpoint: string, o: HnsAddOptions, cmd: Command) => {
-    const g = globals(cmd);
-    done(await hnsAddCommand(await registryWith(g.driverModule, io.cwd), endpoint, o, io, g.json === true));
+    done(await hnsAddCommand(await registry(cmd), endpoint, o, io, json(cmd)));
   });
   hnsConnection(
     hns
@@ -185,8 +170,7 @@ function buildProgram(io: CliIo, done: (code: number) => void): Command {
       .argument('<endpoint>', 'HNS endpoint GUID')
       .description('list the L4WFPPROXY policies on the endpoint'),
   ).action(async (endpoint: string, o, cmd: Command) => {
-    const g = globals(cmd);
-    done(await hnsListCommand(await registryWith(g.driverModule, io.cwd), endpoint, o, io, g.json === true));
+    done(await hnsListCommand(await registry(cmd), endpoint, o, io, json(cmd)));
   });
   hnsConnection(
     hns
@@ -195,8 +179,7 @@ function buildProgram(io: CliIo, done: (code: number) => void): Command {
       .description('remove every L4WFPPROXY policy from the endpoint')
       .option('--dry-run', 'print the HcnModifyEndpoint request and change nothing'),
   ).action(async (endpoint: string, o, cmd: Command) => {
-    const g = globals(cmd);
-    done(await hnsClearCommand(await registryWith(g.driverModule, io.cwd), endpoint, o, io, g.json === true));
+    done(await hnsClearCommand(await registry(cmd), endpoint, o, io, json(cmd)));
   });
   hnsConnection(
     hns
@@ -205,7 +188,7 @@ function buildProgram(io: CliIo, done: (code: number) => void): Command {
       .description("print the HNS endpoint id(s) of a container's pod, through CRI (hcnproxyctl's lookup)")
       .option('--runtime-endpoint <endpoint>', "CRI endpoint (default: containerd's named pipe)"),
   ).action(async (containerId: string, o, cmd: Command) =>
-    done(await hnsLookupCommand(containerId, o, io, globals(cmd).json === true)),
+    done(await hnsLookupCommand(containerId, o, io, json(cmd))),
   );
 
   program
@@ -216,9 +199,7 @@ function buildProgram(io: CliIo, done: (code: number) => void): Command {
     )
     .option('--runtime-endpoint <endpoint>', 'CRI endpoint (default: containerd, then CRI-O)')
     .addOption(new Option('--hcn-library <path>', 'a computenetwork-compatible library (tests)').hideHelp())
-    .action(async (id: string, o, cmd: Command) =>
-      done(await lookupCommand(id, o, io, globals(cmd).json === true)),
-    );
+    .action(async (id: string, o, cmd: Command) => done(await lookupCommand(id, o, io, json(cmd))));
 
   const ca = program
     .command('ca')
@@ -228,7 +209,7 @@ function buildProgram(io: CliIo, done: (code: number) => void): Command {
     .requiredOption('--dir <dir>', 'where to write ca-cert.pem and ca-key.pem (0600)')
     .requiredOption('--trust-domain <domain>', 'the trust domain, e.g. cluster.local')
     .option('--days <days>', 'validity in days (default 365)')
-    .action(async (o, cmd: Command) => done(await caInitCommand(o, io, globals(cmd).json === true)));
+    .action(async (o, cmd: Command) => done(await caInitCommand(o, io, json(cmd))));
   ca.command('issue')
     .description('issue a workload certificate: spiffe://DOMAIN/ns/NAMESPACE/sa/SERVICE_ACCOUNT')
     .requiredOption('--dir <dir>', 'the CA directory from "ca init"')
@@ -239,7 +220,7 @@ function buildProgram(io: CliIo, done: (code: number) => void): Command {
       'where to write cert-chain.pem, key.pem (0600) and root-cert.pem: what --cert-dir reads',
     )
     .option('--hours <hours>', 'validity in hours (default 24)')
-    .action(async (o, cmd: Command) => done(await caIssueCommand(o, io, globals(cmd).json === true)));
+    .action(async (o, cmd: Command) => done(await caIssueCommand(o, io, json(cmd))));
 
   const proxy = program.command('proxy').description('run a data-plane proxy');
   proxy
@@ -283,8 +264,7 @@ function buildProgram(io: CliIo, done: (code: number) => void): Command {
     .option('--max-connections <n>', 'most open connections per direction', '10000')
     .option('--access-log', 'log one JSON line per connection (peer identity, destination, bytes)')
     .action(async (o: ProxyMtlsOptions, cmd: Command) => {
-      const g = globals(cmd);
-      done(await proxyMtlsCommand(await registryWith(g.driverModule, io.cwd), o, io));
+      done(await proxyMtlsCommand(await registry(cmd), o, io));
     });
 
   proxy
@@ -328,8 +308,7 @@ function buildProgram(io: CliIo, done: (code: number) => void): Command {
     .option('--drain-seconds <s>', 'on SIGTERM, how long open tunnels may finish', '30')
     .option('--access-log', 'log one JSON line per tunnel (peer identity, destination)')
     .action(async (o: ProxyHboneOptions, cmd: Command) => {
-      const g = globals(cmd);
-      done(await proxyHboneCommand(await registryWith(g.driverModule, io.cwd), o, io));
+      done(await proxyHboneCommand(await registry(cmd), o, io));
     });
 
   return program;
