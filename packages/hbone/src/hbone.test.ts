@@ -72,6 +72,18 @@ const collect = (s: NodeJS.ReadableStream) =>
     s.once('end', () => resolve(text));
   });
 
+/** A bare HTTP/2 client with the client's certificate, to send what Switchyard's own client never would. */
+function rawSession(port: number) {
+  const session = h2connect(`https://${LOCAL}:${port}`, {
+    cert: readFileSync(join(dirs.client, CERT_FILES.chain)),
+    key: readFileSync(join(dirs.client, CERT_FILES.key)),
+    ca: readFileSync(join(dirs.client, CERT_FILES.bundle)),
+    checkServerIdentity: () => undefined,
+  });
+  cleanups.push(() => session.destroy());
+  return session;
+}
+
 describe('HBONE over loopback', () => {
   it('tunnels bytes both ways as one CONNECT stream, carrying half-close as END_STREAM', async () => {
     const target = await app();
@@ -138,13 +150,7 @@ describe('HBONE over loopback', () => {
       client.connect({ destination: { address: LOCAL, port: closedPort }, peer }),
     ).rejects.toMatchObject({ status: 503 });
     // A raw HTTP/2 client, to send what Switchyard's own client never would.
-    const session = h2connect(`https://${LOCAL}:${server.port}`, {
-      cert: readFileSync(join(dirs.client, CERT_FILES.chain)),
-      key: readFileSync(join(dirs.client, CERT_FILES.key)),
-      ca: readFileSync(join(dirs.client, CERT_FILES.bundle)),
-      checkServerIdentity: () => undefined,
-    });
-    cleanups.push(() => session.destroy());
+    const session = rawSession(server.port);
     const status = await new Promise<number>((resolve) => {
       const stream = session.request({ ':method': 'CONNECT', ':authority': 'not-an-address:80' });
       stream.on('response', (h) => resolve(Number(h[':status'])));
@@ -155,13 +161,7 @@ describe('HBONE over loopback', () => {
 
   it('advertises the stream limit, so clients open another connection rather than queueing', async () => {
     const server = await hboneServer();
-    const session = h2connect(`https://${LOCAL}:${server.port}`, {
-      cert: readFileSync(join(dirs.client, CERT_FILES.chain)),
-      key: readFileSync(join(dirs.client, CERT_FILES.key)),
-      ca: readFileSync(join(dirs.client, CERT_FILES.bundle)),
-      checkServerIdentity: () => undefined,
-    });
-    cleanups.push(() => session.destroy());
+    const session = rawSession(server.port);
     await new Promise((r) => session.once('remoteSettings', r));
     expect(session.remoteSettings).toMatchObject({
       maxConcurrentStreams: 100,
