@@ -75,7 +75,14 @@ export {
   type DriverSource,
   type ModuleImporter,
 } from './registry.js';
-export type { DialOptions, SocketAddress, SocketOps, TransparentListenOptions } from './socket-ops.js';
+export { type ConnectSocketOptions, connectSocket } from './connect-socket.js';
+export {
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  type DialOptions,
+  type SocketAddress,
+  type SocketOps,
+  type TransparentListenOptions,
+} from './socket-ops.js';
 export {
   formatTarget,
   type HnsEndpointTarget,
