@@ -37,6 +37,7 @@ export {
   ERROR_CLASSES,
   type ErrorKind,
   hasErrorCode,
+  HboneTunnelError,
   InputInvalidError,
   PolicyConflictError,
   PolicyInvalidError,
@@ -48,6 +49,10 @@ export {
   TargetNotFoundError,
   TargetUnsupportedError,
   UnsupportedPlatformError,
+  UpstreamIdentityError,
+  UpstreamTlsError,
+  WorkloadFailedError,
+  WorkloadInvalidError,
 } from './errors.js';
 export {
   type BypassIdentity,
