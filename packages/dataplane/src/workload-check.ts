@@ -15,7 +15,7 @@ export function checkWorkloadSpec(spec: WorkloadSpec): void {
   if (typeof spec.carrier?.create !== 'function') problems.push('carrier: a carrier factory is required (mtlsCarrier(), hboneCarrier())');
   const { inbound, outbound, ports } = spec.policy ?? {};
   if (!inbound && !outbound && !ports) problems.push('policy: give inbound, outbound or carrier ports');
-  if (inbound && !port(inbound.port)) problems.push(`policy.inbound.port: ${inbound.port} is not a port (0-65535)`);
+  if (inbound?.port !== undefined && !port(inbound.port)) problems.push(`policy.inbound.port: ${inbound.port} is not a port (0-65535)`);
   if (outbound && !port(outbound.port)) problems.push(`policy.outbound.port: ${outbound.port} is not a port (0-65535)`);
   for (const [name, p] of Object.entries(ports ?? {}))
     if (!port(p)) problems.push(`policy.ports.${name}: ${p} is not a port (0-65535)`);

@@ -87,7 +87,7 @@ export class Workload {
   get proxyPorts(): number[] {
     const { inbound, outbound } = this.spec.policy;
     return [
-      ...(inbound ? [inbound.port] : []),
+      ...(inbound?.port !== undefined ? [inbound.port] : []),
       ...(outbound ? [outbound.port] : []),
       ...(this.#carrier?.listeners ?? []).map((l) => l.port),
       ...this.listeners.map((l) => l.port),
@@ -104,7 +104,8 @@ export class Workload {
     this.#carrier = carrier;
     const { inbound, outbound } = this.spec.policy;
     try {
-      if (inbound) await this.#open('inbound', inbound, (c) => this.#inbound(c), inbound.fixedDestination);
+      if (inbound?.port !== undefined)
+        await this.#open('inbound', { ...inbound, port: inbound.port }, (c) => this.#inbound(c), inbound.fixedDestination);
       if (outbound)
         await this.#open('outbound', outbound, (c) => this.#admit('outbound', c, () => void this.#outbound(c)), outbound.fixedDestination);
       for (const l of carrier.listeners ?? [])

@@ -150,7 +150,7 @@ describe('MtlsSidecar over loopback', () => {
 
   it.each([
     ['another namespace (default policy)', 'otherNs', /authorization_denials_total\{[^}]*reason="policy"\} 1/],
-    ['another trust domain', 'otherTd', /authorization_denials_total\{[^}]*reason="policy"\} 1/],
+    ['another trust domain', 'otherTd', /tls_failures_total\{[^}]*direction="inbound"[^}]*\} 1/],
     ['no certificate', undefined, /tls_failures_total\{[^}]*reason="no-certificate"\} 1/],
   ] as const)(
     'denies a peer from %s: counted, and the app never sees a byte',
