@@ -65,7 +65,8 @@ export class TlsTerminator {
   accept(raw: Socket, outcome: TlsOutcome): void {
     this.#outcomes.set(raw, outcome);
     raw.once('close', () => {
-      if (this.#outcomes.delete(raw)) outcome.failed('closed', 'the peer closed the connection during the handshake');
+      if (this.#outcomes.delete(raw))
+        outcome.failed('closed', 'the peer closed the connection during the handshake');
     });
     this.#server.emit('connection', raw);
   }

@@ -43,14 +43,24 @@ export class HboneCarrier implements Carrier {
       certificates: workload.identity,
       logger: context.logger,
       ...(workload.target ? { target: workload.target } : {}),
-      ...(workload.policy.outbound?.authorization ? { authorization: workload.policy.outbound.authorization } : {}),
+      ...(workload.policy.outbound?.authorization
+        ? { authorization: workload.policy.outbound.authorization }
+        : {}),
     });
     this.server = new HboneServer(context);
     const port = workload.policy.ports?.hbone ?? (workload.policy.ports ? undefined : HBONE_PORT);
     this.listeners =
       port === undefined
         ? []
-        : [{ name: 'hbone', port, tls: true, ...(workload.policy.inbound?.host ? { host: workload.policy.inbound.host } : {}), accept: (c) => this.server.accept(c) }];
+        : [
+            {
+              name: 'hbone',
+              port,
+              tls: true,
+              ...(workload.policy.inbound?.host ? { host: workload.policy.inbound.host } : {}),
+              accept: (c) => this.server.accept(c),
+            },
+          ];
   }
 
   async outbound(c: Accepted, destination: Endpoint): Promise<void> {
@@ -63,7 +73,14 @@ export class HboneCarrier implements Carrier {
         destination,
         peer,
         client: c.client,
-        ...(self ? { baggage: { 'k8s.namespace.name': self.namespace, 'k8s.serviceaccount.name': self.serviceAccount } } : {}),
+        ...(self
+          ? {
+              baggage: {
+                'k8s.namespace.name': self.namespace,
+                'k8s.serviceaccount.name': self.serviceAccount,
+              },
+            }
+          : {}),
       });
       await this.#c.relay('outbound', c.socket, tunnel, info);
     } catch (error) {

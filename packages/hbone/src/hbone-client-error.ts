@@ -16,7 +16,11 @@ export function awaitTunnel(stream: ClientHttp2Stream, who: string, target: stri
       stream.destroy();
       reject(new HboneTunnelError(`${who} answered ${status} for ${target}`, status));
     });
-    stream.once('error', (e) => reject(new HboneTunnelError(`HBONE stream to ${who} failed: ${e.message}`, 0)));
-    stream.once('close', () => reject(new HboneTunnelError(`HBONE stream to ${who} closed before an answer`, 0)));
+    stream.once('error', (e) =>
+      reject(new HboneTunnelError(`HBONE stream to ${who} failed: ${e.message}`, 0)),
+    );
+    stream.once('close', () =>
+      reject(new HboneTunnelError(`HBONE stream to ${who} closed before an answer`, 0)),
+    );
   });
 }

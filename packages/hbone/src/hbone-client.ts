@@ -254,10 +254,19 @@ export class HboneClient {
         enablePush: false,
       },
     });
-    session.on('error', (error) => this.#log.debug('HBONE pooled connection error', { peer: formatAuthority(peer), reason: error.message }));
+    session.on('error', (error) =>
+      this.#log.debug('HBONE pooled connection error', {
+        peer: formatAuthority(peer),
+        reason: error.message,
+      }),
+    );
     await new Promise<void>((resolve, reject) => {
       session.once('connect', () => resolve());
-      session.once('close', () => reject(new HboneConnectError(`HBONE connection to ${formatAuthority(peer)} closed before it was ready`)));
+      session.once('close', () =>
+        reject(
+          new HboneConnectError(`HBONE connection to ${formatAuthority(peer)} closed before it was ready`),
+        ),
+      );
     });
     session.setLocalWindowSize(HBONE_SETTINGS.connectionWindow);
     const pooled: Pooled = { session, key, streams: 0 };

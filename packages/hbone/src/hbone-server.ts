@@ -116,7 +116,13 @@ export class HboneServer {
       this.#c.metrics.pendingHandshakes.dec(this.#c.labels);
       if (failure) {
         this.#c.metrics.tlsFailures.inc({ ...labels, reason: failure });
-        this.#c.report({ direction: 'inbound', outcome: 'failed', code: `tls-${failure}`, source: c.client.address, reason: `TLS handshake failed (${failure})` });
+        this.#c.report({
+          direction: 'inbound',
+          outcome: 'failed',
+          code: `tls-${failure}`,
+          source: c.client.address,
+          reason: `TLS handshake failed (${failure})`,
+        });
       }
     };
     // HTTP/2 needs to see its peer's FIN: half-open stays for the relayed byte streams only.
@@ -155,7 +161,9 @@ export class HboneServer {
       maxSessionInvalidFrames: HBONE_LIMITS.maxInvalidFrames,
     });
     server.on('session', (s: ServerHttp2Session) => this.#onSession(s, tls, bigWindow));
-    server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => this.#onStream(stream, headers));
+    server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) =>
+      this.#onStream(stream, headers),
+    );
     server.emit('connection', tls);
   }
 
@@ -218,7 +226,14 @@ export class HboneServer {
     }
   }
 
-  #answer(stream: ServerHttp2Stream, status: number, outcome: 'denied' | 'refused' | 'failed', code: string, reason: string, info: Record<string, string | undefined>): void {
+  #answer(
+    stream: ServerHttp2Stream,
+    status: number,
+    outcome: 'denied' | 'refused' | 'failed',
+    code: string,
+    reason: string,
+    info: Record<string, string | undefined>,
+  ): void {
     this.#c.report({ direction: 'inbound', outcome, code, reason, ...clean(info) });
     if (!stream.destroyed && !stream.headersSent) stream.respond({ ':status': status }, { endStream: true });
   }
@@ -230,14 +245,36 @@ export class HboneServer {
     // the tunnel is a POST naming its target in `x-tun`, with mTLS end to end inside the stream.
     const post = method === 'POST';
     if (!post && method !== 'CONNECT')
-      return this.#answer(stream, HBONE_STATUS.badRequest, 'refused', 'method', `method ${String(method)} is not CONNECT`, info);
+      return this.#answer(
+        stream,
+        HBONE_STATUS.badRequest,
+        'refused',
+        'method',
+        `method ${String(method)} is not CONNECT`,
+        info,
+      );
     // The outer peer is authorized first, in both modes, before anything else is looked at.
     const decision = state.peer
-      ? authorize(this.#c.workload.policy.inbound?.authorization ?? defaultInboundPolicy(this.#self), this.#self, state.peer)
+      ? authorize(
+          this.#c.workload.policy.inbound?.authorization ?? defaultInboundPolicy(this.#self),
+          this.#self,
+          state.peer,
+        )
       : { allowed: false, reason: 'the peer presented no single SPIFFE identity' };
-    if (!decision.allowed) return this.#answer(stream, HBONE_STATUS.denied, 'denied', 'policy', decision.reason, info);
-    const authority = parseAuthority((post ? headers['x-tun'] : headers[h2.HTTP2_HEADER_AUTHORITY]) as string | undefined);
-    if (!authority) return this.#answer(stream, HBONE_STATUS.badRequest, 'refused', 'authority', 'the authority is not IP:port', info);
+    if (!decision.allowed)
+      return this.#answer(stream, HBONE_STATUS.denied, 'denied', 'policy', decision.reason, info);
+    const authority = parseAuthority(
+      (post ? headers['x-tun'] : headers[h2.HTTP2_HEADER_AUTHORITY]) as string | undefined,
+    );
+    if (!authority)
+      return this.#answer(
+        stream,
+        HBONE_STATUS.badRequest,
+        'refused',
+        'authority',
+        'the authority is not IP:port',
+        info,
+      );
     const allowed = decideAuthority({
       authority,
       arrivedOn: state.localAddress,
@@ -245,12 +282,22 @@ export class HboneServer {
       proxyPorts: this.#c.proxyPorts,
     });
     const where = { ...info, destination: formatEndpoint(authority) };
-    if (allowed.kind === 'deny') return this.#answer(stream, allowed.status, 'refused', allowed.code, allowed.reason, where);
+    if (allowed.kind === 'deny')
+      return this.#answer(stream, allowed.status, 'refused', allowed.code, allowed.reason, where);
     const forwarded = parseForwardedFor(headers.forwarded);
-    await this.#dialAndRelay(state, stream, authority, post, { ...where, ...(forwarded ? { forwardedFor: forwarded.address } : {}) });
+    await this.#dialAndRelay(state, stream, authority, post, {
+      ...where,
+      ...(forwarded ? { forwardedFor: forwarded.address } : {}),
+    });
   }
 
-  async #dialAndRelay(state: Session, stream: ServerHttp2Stream, authority: HboneAuthority, post: boolean, info: Record<string, string | undefined>): Promise<void> {
+  async #dialAndRelay(
+    state: Session,
+    stream: ServerHttp2Stream,
+    authority: HboneAuthority,
+    post: boolean,
+    info: Record<string, string | undefined>,
+  ): Promise<void> {
     const inbound = this.#c.workload.policy.inbound;
     const destination = inbound?.fixedDestination ?? authority;
     const keepSource = inbound?.preserveSource !== false && !inbound?.fixedDestination;
@@ -270,7 +317,14 @@ export class HboneServer {
     } catch (error) {
       stream.off('close', onClose);
       if (cancel.signal.aborted) return;
-      return this.#answer(stream, HBONE_STATUS.unreachable, 'failed', 'connect', `connect to ${formatEndpoint(destination)} failed: ${(error as Error).message}`, info);
+      return this.#answer(
+        stream,
+        HBONE_STATUS.unreachable,
+        'failed',
+        'connect',
+        `connect to ${formatEndpoint(destination)} failed: ${(error as Error).message}`,
+        info,
+      );
     }
     stream.off('close', onClose);
     if (stream.destroyed || stream.closed) return void app.destroy();
@@ -291,12 +345,24 @@ export class HboneServer {
     });
     const ok = await new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), this.#c.timeouts.handshake);
-      inner.once('secure', () => (clearTimeout(timer), resolve(true)));
-      inner.once('error', () => (clearTimeout(timer), resolve(false)));
+      const settle = (ok: boolean) => {
+        clearTimeout(timer);
+        resolve(ok);
+      };
+      inner.once('secure', () => settle(true));
+      inner.once('error', () => settle(false));
     });
-    const innerPeer = ok ? singleSpiffeId(spiffeIdsFromSan(inner.getPeerCertificate()?.subjectaltname)).id : undefined;
+    const innerPeer = ok
+      ? singleSpiffeId(spiffeIdsFromSan(inner.getPeerCertificate()?.subjectaltname)).id
+      : undefined;
     if (!ok || innerPeer !== state.peer) {
-      this.#c.report({ direction: 'inbound', outcome: 'denied', code: 'inner-identity', source: state.peerAddress, reason: ok ? `inner identity ${innerPeer} is not the outer ${state.peer}` : 'inner TLS failed' });
+      this.#c.report({
+        direction: 'inbound',
+        outcome: 'denied',
+        code: 'inner-identity',
+        source: state.peerAddress,
+        reason: ok ? `inner identity ${innerPeer} is not the outer ${state.peer}` : 'inner TLS failed',
+      });
       inner.destroy();
       stream.close(h2.NGHTTP2_CANCEL);
     } else {

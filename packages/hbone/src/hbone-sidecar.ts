@@ -5,6 +5,7 @@ import {
   type Endpoint,
   type IdentityFallback,
   type IdentityResolver,
+  type Limits,
   type ListenerStatus,
   type Logger,
   type Timeouts,
@@ -49,6 +50,8 @@ export interface HboneSidecarOptions {
   timeouts?: Partial<Timeouts>;
   /** Most connections per direction. Default 10000. */
   maxConnections?: number;
+  /** Pending-handshake and connection limits (`maxConnections` above wins). Default: the data plane's. */
+  limits?: Partial<Limits>;
   /** Socket mark of upstream dials. Default: the driver's. */
   bypassMark?: number;
   metrics?: DataPlaneMetrics;
@@ -58,9 +61,19 @@ export interface HboneSidecarOptions {
 
 const WORKLOAD = 'sidecar';
 
-function lineLogger(log: (line: Record<string, unknown>) => void, base: Record<string, unknown> = {}): Logger {
-  const at = (level: string) => (msg: string, fields?: Record<string, unknown>) => log({ ...base, ...fields, level, msg });
-  return { debug: () => {}, info: at('info'), warn: at('warn'), error: at('error'), child: (f) => lineLogger(log, { ...base, ...f }) };
+function lineLogger(
+  log: (line: Record<string, unknown>) => void,
+  base: Record<string, unknown> = {},
+): Logger {
+  const at = (level: string) => (msg: string, fields?: Record<string, unknown>) =>
+    log({ ...base, ...fields, level, msg });
+  return {
+    debug: () => {},
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    child: (f) => lineLogger(log, { ...base, ...f }),
+  };
 }
 
 /**
@@ -85,7 +98,10 @@ export class HboneSidecar {
       ...(options.log ? { logger: lineLogger(options.log, { component: 'hbone' }) } : {}),
       ...(options.metrics ? { metrics: options.metrics } : {}),
       ...(options.timeouts ? { timeouts: options.timeouts } : {}),
-      ...(options.maxConnections ? { limits: { maxConnections: options.maxConnections } } : {}),
+      limits: {
+        ...options.limits,
+        ...(options.maxConnections ? { maxConnections: options.maxConnections } : {}),
+      },
       ...(options.bypassMark !== undefined ? { bypassMark: options.bypassMark } : {}),
       accessLog: options.accessLog === true,
     });

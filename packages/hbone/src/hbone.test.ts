@@ -7,7 +7,7 @@ import { CERT_FILES, CertificateStore } from '@switchyard/mesh';
 import { createTestPki, type TestPki } from '@switchyard/mesh/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HboneClient, HboneConnectError } from './hbone-client.js';
-import { startTestServer, type TestServer } from './test-server.js';
+import { startTestServer } from './test-server.js';
 
 const LOCAL = '127.0.0.1';
 let pki: TestPki;
@@ -57,7 +57,11 @@ async function hboneServer(certDir = dirs.server) {
 
 async function hboneClient(certDir = dirs.client) {
   const certificates = await CertificateStore.open(certDir, { watch: false });
-  const client = new HboneClient({ socketOps: loopbackSocketOps(), identityFallback: 'trust-domain', certificates });
+  const client = new HboneClient({
+    socketOps: loopbackSocketOps(),
+    identityFallback: 'trust-domain',
+    certificates,
+  });
   cleanups.push(() => client.close());
   return client;
 }
@@ -198,7 +202,7 @@ describe('HBONE POST mode (x-tun, mTLS end to end inside the stream)', () => {
     const target = await app();
     const events: unknown[] = [];
     const certificates = await CertificateStore.open(dirs.server, { watch: false });
-    const server = await startTestServer(certificates, { onTunnel: (e) => events.push(e), });
+    const server = await startTestServer(certificates, { onTunnel: (e) => events.push(e) });
     cleanups.push(() => server.close());
     const client = await hboneClient();
     const tunnel = await client.connect({
@@ -251,7 +255,12 @@ describe('HBONE pool lifecycle', () => {
     const target = await app();
     const server = await hboneServer();
     const certificates = await CertificateStore.open(dirs.client, { watch: false });
-    const client = new HboneClient({ socketOps: loopbackSocketOps(), identityFallback: 'trust-domain', certificates, idleTimeoutMs: 200 });
+    const client = new HboneClient({
+      socketOps: loopbackSocketOps(),
+      identityFallback: 'trust-domain',
+      certificates,
+      idleTimeoutMs: 200,
+    });
     cleanups.push(() => client.close());
     const peer = { address: LOCAL, port: server.port };
     const hundred = await Promise.all(

@@ -25,13 +25,13 @@ export {
   parseForwardedFor,
 } from './authority.js';
 export { readServerName, type ServerNameResult } from './client-hello.js';
+export { HboneCarrier, type HboneCarrierOptions, hboneCarrier } from './hbone-carrier.js';
 export {
   HboneClient,
   type HboneClientOptions,
   HboneConnectError,
   type TunnelRequest,
 } from './hbone-client.js';
-export { HboneCarrier, type HboneCarrierOptions, hboneCarrier } from './hbone-carrier.js';
 export { HboneServer } from './hbone-server.js';
 export { HboneSidecar, type HboneSidecarOptions } from './hbone-sidecar.js';
 export {

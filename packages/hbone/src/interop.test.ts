@@ -133,7 +133,11 @@ describe.skipIf(reason !== undefined)(
       });
       const port = JSON.parse(await firstLine).port as number;
       const certificates = await CertificateStore.open(dirs.client, { watch: false });
-      const client = new HboneClient({ socketOps: loopbackSocketOps(), identityFallback: 'trust-domain', certificates });
+      const client = new HboneClient({
+        socketOps: loopbackSocketOps(),
+        identityFallback: 'trust-domain',
+        certificates,
+      });
       cleanups.push(() => client.close());
       const tunnel = await client.connect({
         destination: { address: LOCAL, port: echoPort },

@@ -11,7 +11,9 @@ export function keepAlive(session: Http2Session, logger: Logger): void {
   const interval = setInterval(() => {
     if (session.closed || session.destroyed) return clearInterval(interval);
     const deadline = setTimeout(() => {
-      logger.debug('HBONE peer did not answer a PING in time', { timeoutMs: HBONE_SETTINGS.keepaliveTimeoutMs });
+      logger.debug('HBONE peer did not answer a PING in time', {
+        timeoutMs: HBONE_SETTINGS.keepaliveTimeoutMs,
+      });
       session.destroy();
     }, HBONE_SETTINGS.keepaliveTimeoutMs);
     deadline.unref();

@@ -6,8 +6,8 @@ import { createTestPki, type TestPki } from '@switchyard/mesh/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readServerName } from './client-hello.js';
 import { HboneClient } from './hbone-client.js';
-import { startTestServer } from './test-server.js';
 import { SniGateway } from './sni-gateway.js';
+import { startTestServer } from './test-server.js';
 
 const LOCAL = '127.0.0.1';
 let pki: TestPki;

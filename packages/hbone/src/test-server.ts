@@ -25,7 +25,12 @@ export async function startTestServer(
     certificates,
     hbonePort: 0,
     host: '127.0.0.1',
-    ...(onTunnel ? { accessLog: true, log: (line) => line.msg === 'connection' && onTunnel(line as unknown as ConnectionReport) } : {}),
+    ...(onTunnel
+      ? {
+          accessLog: true,
+          log: (line) => line.msg === 'connection' && onTunnel(line as unknown as ConnectionReport),
+        }
+      : {}),
     ...rest,
   });
   await sidecar.start();

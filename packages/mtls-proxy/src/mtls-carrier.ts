@@ -115,16 +115,34 @@ class MtlsCarrier implements Carrier {
       ? authorize(inbound?.authorization ?? defaultInboundPolicy(self), self, one.id)
       : { allowed: false, reason: one.reason ?? 'no identity' };
     if (!decision.allowed) {
-      this.#c.report({ ...info, direction: 'inbound', outcome: 'denied', code: one.id ? 'policy' : 'identity', reason: decision.reason, ...(one.id ? { peer: one.id } : {}) });
+      this.#c.report({
+        ...info,
+        direction: 'inbound',
+        outcome: 'denied',
+        code: one.id ? 'policy' : 'identity',
+        reason: decision.reason,
+        ...(one.id ? { peer: one.id } : {}),
+      });
       return void c.socket.destroy();
     }
     if (!this.#c.established(c.socket, 'inbound', c.client.address)) return void c.socket.destroy();
     const keepSource = inbound?.preserveSource !== false && !inbound?.fixedDestination;
     let app: Socket;
     try {
-      app = await upstream.dial({ destination, source: keepSource ? c.client.address : undefined, target: workload.target });
+      app = await upstream.dial({
+        destination,
+        source: keepSource ? c.client.address : undefined,
+        target: workload.target,
+      });
     } catch (error) {
-      this.#c.report({ ...info, direction: 'inbound', outcome: 'failed', code: 'connect', peer: one.id as string, reason: `connect to ${info.destination} failed: ${(error as Error).message}` });
+      this.#c.report({
+        ...info,
+        direction: 'inbound',
+        outcome: 'failed',
+        code: 'connect',
+        peer: one.id as string,
+        reason: `connect to ${info.destination} failed: ${(error as Error).message}`,
+      });
       return void c.socket.destroy();
     }
     this.#c.track(app, 'inbound');
@@ -133,7 +151,13 @@ class MtlsCarrier implements Carrier {
 
   #tlsFailure(c: Accepted, code: string, reason: string): void {
     this.#c.metrics.tlsFailures.inc({ ...this.#c.labels, direction: 'inbound', reason: code });
-    this.#c.report({ direction: 'inbound', outcome: 'failed', code: `tls-${code}`, source: c.client.address, reason: `TLS handshake failed: ${reason}` });
+    this.#c.report({
+      direction: 'inbound',
+      outcome: 'failed',
+      code: `tls-${code}`,
+      source: c.client.address,
+      reason: `TLS handshake failed: ${reason}`,
+    });
   }
 
   drain(): void {
