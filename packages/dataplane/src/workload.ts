@@ -5,7 +5,7 @@ import { splice, type WorkloadCertificate } from '@switchyard/mesh';
 import type { Accepted, Carrier, CarrierContext, ConnectionReport } from './carrier.js';
 import { ConnectionSet } from './connection-set.js';
 import { decideInbound, decideOutbound, type Endpoint } from './decide.js';
-import type { Limits, Timeouts } from './defaults.js';
+import { DATAPLANE_PORTS, type Limits, type Timeouts } from './defaults.js';
 import { channels } from './diagnostics.js';
 import { HandshakeGate } from './handshake-gate.js';
 import { type BoundListener, closeListeners, listen } from './listen.js';
@@ -83,10 +83,14 @@ export class Workload {
     );
   }
 
-  /** The proxy's own ports on this workload, which are never dialled for a peer. */
+  /**
+   * The proxy's own ports on this workload, which are never dialled for a peer: the well-known
+   * ones (reserved whether this workload listens on them or not) and the ones it listens on.
+   */
   get proxyPorts(): number[] {
     const { inbound, outbound } = this.spec.policy;
     return [
+      ...Object.values(DATAPLANE_PORTS),
       ...(inbound?.port !== undefined ? [inbound.port] : []),
       ...(outbound ? [outbound.port] : []),
       ...(this.#carrier?.listeners ?? []).map((l) => l.port),

@@ -326,6 +326,7 @@ export class HboneServer {
     // A stream reset while its dial is in flight cancels the dial.
     const cancel = new AbortController();
     const onClose = () => cancel.abort(new Error('the stream was reset'));
+    if (stream.closed || stream.destroyed) return;
     stream.once('close', onClose);
     let app: Socket;
     try {
