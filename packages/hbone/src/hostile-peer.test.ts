@@ -143,6 +143,17 @@ describePrivileged('HBONE against a hostile peer (python3-h2 and Go, network nam
     expect(lab.run(lab.b.name, 'ss', '-Htn', 'state', 'established').trim()).toBe('');
   });
 
+  it('a WINDOW_UPDATE flood is cut off (ENHANCE_YOUR_CALM) within seconds, and the legitimate peer is served', async () => {
+    const started = Date.now();
+    const result = await python(`${lab.b.v4}:${APP_PORT}`, 'window-flood', '10');
+    expect(result.closed).toBe(true);
+    expect(Date.now() - started).toBeLessThan(8_000);
+    expect(await plane.metrics.registry.metrics()).toMatch(
+      /switchyard_hbone_stream_resets_total\{[^}]*reason="control-frame-flood"\} 1/,
+    );
+    expect((await python(`${lab.b.v4}:${APP_PORT}`, 'tunnel')).status).toBe(200);
+  });
+
   it('rapid reset: streams reset before their answer are counted, cost no app connections, and close the connection', async () => {
     const result = await python(`${lab.b.v4}:${APP_PORT}`, 'rapid-reset', '500');
     expect(result.closed).toBe(true);
