@@ -58,7 +58,10 @@ describe('DataPlane', () => {
     expect(p.workload('good')?.state).toBe('serving');
     const port = good.listeners[0]?.port ?? 0;
     await new Promise<void>((resolve, reject) => {
-      const s = connect(port, '127.0.0.1', () => (s.destroy(), resolve()));
+      const s = connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve();
+      });
       s.on('error', reject);
     });
     expect(await p.metrics.registry.metrics()).toMatch(/switchyard_workloads\{state="failed"\} 1/);
