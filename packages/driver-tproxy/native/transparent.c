@@ -1,9 +1,9 @@
 // Socket operations Node cannot do itself, for the tproxy driver's data plane:
-// Errors: system calls fail with the errno name as `code` (EPERM, EADDRINUSE…), like Node's own;
-// arguments the TypeScript layer should never pass are a TypeError with Node's ERR_INVALID_ARG_VALUE.
 // transparent (IP_TRANSPARENT) listeners, dials with a socket mark and a non-local source
 // address, SO_ORIGINAL_DST, and creating any of these inside another network namespace.
 // Plain C against Node-API: a stable ABI, no C++ runtime, no dependency beyond node_api.h.
+// Errors: system calls fail with the errno name as `code` (EPERM, EADDRINUSE…), like Node's own;
+// arguments the TypeScript layer should never pass are a TypeError with Node's ERR_INVALID_ARG_VALUE.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
