@@ -9,7 +9,7 @@ import { DataPlane, silentLogger } from '@switchyard/dataplane';
 import { tproxyDriver } from '@switchyard/driver-tproxy';
 import { createLab, describePrivileged, type Lab } from '@switchyard/driver-tproxy/testing';
 import { CertificateStore } from '@switchyard/mesh';
-import { createTestPki, type TestPki } from '@switchyard/mesh/testing';
+import { createTestPki, issueCrafted, type TestPki } from '@switchyard/mesh/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { hboneCarrier } from './hbone-carrier.js';
 
@@ -152,6 +152,31 @@ describePrivileged('HBONE against a hostile peer (python3-h2 and Go, network nam
       /switchyard_hbone_stream_resets_total\{[^}]*reason="control-frame-flood"\} 1/,
     );
     expect((await python(`${lab.b.v4}:${APP_PORT}`, 'tunnel')).status).toBe(200);
+  });
+
+  it('a peer whose certificate carries two SPIFFE IDs (the allowed one first) gets 401, and the app nothing', async () => {
+    const twoIds = await issueCrafted(pki, 'two-ids', [
+      'spiffe://cluster.local/ns/web/sa/peer',
+      'spiffe://cluster.local/ns/admin/sa/root',
+    ]);
+    const { stdout } = await promisify(execFile)(
+      'ip',
+      [
+        'netns',
+        'exec',
+        lab.a.name,
+        PYTHON,
+        CLIENT,
+        lab.b.v4,
+        '15008',
+        twoIds,
+        `${lab.b.v4}:${APP_PORT}`,
+        'tunnel',
+      ],
+      { timeout: 30_000 },
+    );
+    expect(JSON.parse(stdout).status).toBe(401);
+    expect(appSources).toEqual([]);
   });
 
   it('rapid reset: streams reset before their answer are counted, cost no app connections, and close the connection', async () => {
