@@ -22,6 +22,12 @@ const CLIENT = join(import.meta.dirname, '..', 'interop', 'hbone_client.py');
 const GO_SOURCE = join(import.meta.dirname, '..', 'interop', 'go', 'main.go');
 const APP_PORT = 8080;
 
+async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
+  for (const until = Date.now() + ms; Date.now() < until; await new Promise((r) => setTimeout(r, 20)))
+    if (check()) return true;
+  return check();
+}
+
 describePrivileged('HBONE against a hostile peer (python3-h2 and Go, network namespaces)', () => {
   let pki: TestPki;
   let clientDir: string;
@@ -177,6 +183,16 @@ describePrivileged('HBONE against a hostile peer (python3-h2 and Go, network nam
     );
     expect(JSON.parse(stdout).status).toBe(401);
     expect(appSources).toEqual([]);
+  });
+
+  it('tunnels reset while their data is queued (zero window) free their app connections at once; the stream limit holds', async () => {
+    const result = await python(`${lab.b.v4}:${APP_PORT}`, 'zero-window-reset', '150');
+    expect(result.ok).toBeLessThanOrEqual(100);
+    expect(result.ok + result.refused).toBe(150);
+    expect(appSources.length).toBe(result.ok);
+    // The python client has gone; every tunnel's app connection is closed within a second.
+    expect(await waitFor(() => appSockets.every((s) => s.destroyed), 1_000)).toBe(true);
+    expect(plane.workload('web/server')?.active.inbound).toBe(0);
   });
 
   it('rapid reset: streams reset before their answer are counted, cost no app connections, and close the connection', async () => {
