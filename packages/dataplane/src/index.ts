@@ -102,6 +102,12 @@ export {
   type Direction,
 } from './metrics.js';
 export {
+  type LogLine,
+  loggerFromLine,
+  type SidecarPlaneOptions,
+  sidecarPlane,
+} from './sidecar-plane.js';
+export {
   classify as classifyTlsFailure,
   type TlsFailure,
   type TlsOutcome,
