@@ -1,4 +1,4 @@
-import { type SwitchyardError, SwitchyardError as SwitchyardErrorClass } from '@switchyard/core';
+import { InputInvalidError } from '@switchyard/core';
 import { Command, CommanderError, Option } from 'commander';
 import packageJson from '../package.json' with { type: 'json' };
 import { caInitCommand, caIssueCommand } from './commands/ca.js';
@@ -16,7 +16,8 @@ import {
 } from './commands/redirect.js';
 import { registryWith } from './driver-modules.js';
 import { EXIT } from './exit-codes.js';
-import { type CliIo, printJson } from './io.js';
+import type { CliIo } from './io.js';
+import { reportError } from './report-error.js';
 
 interface GlobalOptions {
   json?: boolean;
@@ -39,9 +40,9 @@ function buildProgram(io: CliIo, done: (code: number) => void): Command {
         .argParser(collect)
         .default([]),
     )
-    .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    // Usage mistakes are reported by run() like every other error (one line, or JSON under --json).
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: () => {} })
     .addHelpText(
       'after',
       '\nExit codes: 0 ok, 1 failure on the host or in a driver, 2 bad input (nothing was changed).\nDocs: docs/cli.md, docs/errors.md',
@@ -150,8 +151,13 @@ function buildProgram(io: CliIo, done: (code: number) => void): Command {
         '--remoteports <ports>',
         'redirect only outbound traffic to these remote ports (comma-separated)',
       )
-      .option('--priority <n>', 'policy priority 0-255')
-      .option('--exclude-port <port>', 'never redirect this port (repeatable)', collect, [])
+      .option('--priority <n>', 'policy priority 0-65535, lower first')
+      .option(
+        '--exclude-port <port>',
+        'never redirect this port or range, e.g. 8000-8003 (repeatable)',
+        collect,
+        [],
+      )
       .option(
         '--exclude-ip <address>',
         'never redirect outbound traffic to this address (repeatable)',
@@ -314,18 +320,6 @@ function buildProgram(io: CliIo, done: (code: number) => void): Command {
   return program;
 }
 
-function reportError(io: CliIo, error: SwitchyardError | Error, json: boolean): void {
-  if (json) {
-    printJson(io, {
-      error:
-        error instanceof SwitchyardErrorClass ? error.toJSON() : { name: error.name, message: error.message },
-    });
-  } else {
-    const code = error instanceof SwitchyardErrorClass ? ` [${error.code}]` : '';
-    io.stderr(`switchyard: ${error.message}${code}\n`);
-  }
-}
-
 /**
  * Runs the `switchyard` command line with `argv` (without the node and script paths) and returns
  * the exit code: {@link EXIT}.ok, .failure or .input. Never calls `process.exit`.
@@ -342,13 +336,15 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) {
       // Help and version arrive as "errors" through exitOverride; usage mistakes are bad input.
-      return error.exitCode === 0 ? EXIT.ok : EXIT.input;
+      if (error.exitCode === 0) return EXIT.ok;
+      return reportError(io, usageError(error), json);
     }
-    if (error instanceof SwitchyardErrorClass) {
-      reportError(io, error, json);
-      return error.kind === 'input' ? EXIT.input : EXIT.failure;
-    }
-    reportError(io, error as Error, json);
-    return EXIT.failure;
+    return reportError(io, error, json);
   }
+}
+
+/** A commander usage mistake as a Switchyard input error, its "error: " prefix dropped. */
+function usageError(error: CommanderError): InputInvalidError {
+  const message = error.message.replace(/^error: /, '');
+  return new InputInvalidError(`${message} (run with --help for usage)`, { cause: error });
 }

@@ -93,7 +93,10 @@ describe('switchyard redirect (input handling, no host changes)', () => {
       ],
       /host bits/,
     ],
-    [['redirect', 'apply', '--netns', 'x', '--inbound-port', '--bypass-mark', 'lots'], /--bypass-mark lots/],
+    [
+      ['redirect', 'apply', '--netns', 'x', '--inbound-port', '--bypass-mark', 'lots'],
+      /--bypass-mark "lots"/,
+    ],
     [
       ['redirect', 'apply', '--netns', 'x', '--policy', 'examples/policies/sidecar.yaml', '--inbound-port'],
       /not both/,

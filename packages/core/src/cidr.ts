@@ -1,5 +1,6 @@
 import ipaddr from 'ipaddr.js';
 import type { IpFamily } from './policy.js';
+import { quoteInput } from './quote.js';
 
 /** A parsed, canonical CIDR block. */
 export interface Cidr {
@@ -29,7 +30,7 @@ export function parseCidr(text: string): ({ ok: true } & Cidr) | CidrProblem {
   } catch {
     return {
       ok: false,
-      message: `"${text}" is not a CIDR block; write an address with a prefix length such as "10.0.0.0/8" or "fd00::/8"`,
+      message: `${quoteInput(text)} is not a CIDR block; write an address with a prefix length such as "10.0.0.0/8" or "fd00::/8"`,
     };
   }
   const [address, prefixLength] = parsed;
@@ -37,7 +38,7 @@ export function parseCidr(text: string): ({ ok: true } & Cidr) | CidrProblem {
   if (address.kind() === 'ipv4' && !ipaddr.IPv4.isValidFourPartDecimal(withPrefix.split('/')[0] ?? '')) {
     return {
       ok: false,
-      message: `"${text}" is not a dotted-quad IPv4 address; write all four octets, e.g. "10.0.0.0/8"`,
+      message: `${quoteInput(text)} is not a dotted-quad IPv4 address; write all four octets, e.g. "10.0.0.0/8"`,
     };
   }
   const family: IpFamily = address.kind() === 'ipv4' ? 'ipv4' : 'ipv6';
@@ -49,7 +50,7 @@ export function parseCidr(text: string): ({ ok: true } & Cidr) | CidrProblem {
   if (network !== given) {
     return {
       ok: false,
-      message: `"${text}" has host bits set; the network for /${prefixLength} is "${network}/${prefixLength}"`,
+      message: `${quoteInput(text)} has host bits set; the network for /${prefixLength} is "${network}/${prefixLength}"`,
     };
   }
   return { ok: true, family, address: network, prefixLength, text: `${network}/${prefixLength}` };

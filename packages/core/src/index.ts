@@ -38,10 +38,13 @@ export {
   type ErrorKind,
   hasErrorCode,
   InputInvalidError,
+  InternalError,
+  isSwitchyardError,
   PolicyConflictError,
   PolicyInvalidError,
   PolicyUnsupportedError,
   RuntimeUnavailableError,
+  SWITCHYARD_ERROR_BRAND,
   SwitchyardError,
   type SwitchyardErrorOptions,
   TargetInvalidError,
@@ -68,6 +71,7 @@ export {
 } from './policy.js';
 export type { PolicyIssue } from './policy-issue.js';
 export { formatPortRange, isPort, mergePortRanges, parsePortSpec, portInRanges } from './port-range.js';
+export { QUOTE_LIMIT, quoteInput } from './quote.js';
 export {
   BUILTIN_DRIVERS,
   DriverRegistry,

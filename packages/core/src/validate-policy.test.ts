@@ -79,7 +79,7 @@ describe('validatePolicy', () => {
       outbound: { port: 15006, excludeCidrs: ['10.0.0.1/8', 'nonsense', 'fd00::/8'] },
       families: ['ipv4'],
       bypass: { mark: 0, uid: -1, userSid: 'admin' },
-      priority: 300,
+      priority: 70000,
       protocl: 'tcp',
     });
     expect(issues.map((i) => i.path)).toEqual([

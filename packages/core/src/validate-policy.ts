@@ -12,6 +12,7 @@ import {
 } from './policy.js';
 import type { PolicyIssue } from './policy-issue.js';
 import { isPort, mergePortRanges, parsePortSpec } from './port-range.js';
+import { quoteInput } from './quote.js';
 
 /** The outcome of {@link validatePolicy}: the normalized policy, or every problem found. */
 export type PolicyValidation = { ok: true; policy: NormalizedPolicy } | { ok: false; issues: PolicyIssue[] };
@@ -20,6 +21,8 @@ const FAMILIES: readonly IpFamily[] = ['ipv4', 'ipv6'];
 const POLICY_ID = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 const SID = /^S-1-\d+(-\d+)+$/i;
 const MAX_U32 = 0xffffffff;
+/** HNS's FilterTuple priority is 16 bits wide. */
+const MAX_PRIORITY = 65535;
 
 type Obj = Record<string, unknown>;
 
@@ -45,7 +48,7 @@ class Checker {
       if (!known.includes(key)) {
         this.report(
           join(path, key),
-          `unknown field "${key}"; the fields here are ${known.map((k) => `"${k}"`).join(', ')}`,
+          `unknown field ${quoteInput(key)}; the fields here are ${known.map((k) => `"${k}"`).join(', ')}`,
         );
       }
     }
@@ -142,7 +145,7 @@ function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'an object';
-  return JSON.stringify(value);
+  return quoteInput(value);
 }
 
 /**
@@ -270,8 +273,14 @@ export function validatePolicy(input: unknown): PolicyValidation {
   }
 
   const priority =
-    c.integer(input, 'priority', '', 0, 255, 'use a whole number from 0 to 255 (lower is evaluated first)') ??
-    0;
+    c.integer(
+      input,
+      'priority',
+      '',
+      0,
+      MAX_PRIORITY,
+      `use a whole number from 0 to ${MAX_PRIORITY} (lower is evaluated first)`,
+    ) ?? 0;
 
   if (c.issues.length > 0) return { ok: false, issues: c.issues };
   const policy: NormalizedPolicy = { id, protocol, families, bypass, priority };
