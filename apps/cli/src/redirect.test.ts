@@ -102,6 +102,14 @@ describe('switchyard redirect (input handling, no host changes)', () => {
       /not both/,
     ],
     [['redirect', 'apply', '--netns', 'x', '--policy', 'examples/policies/bad.json'], /3 problems/],
+    [
+      ['redirect', 'plan', '--netns', 'x', '--inbound-port', '--exclude-cidr', 'banana'],
+      /--exclude-cidr only applies to outbound/,
+    ],
+    [
+      ['redirect', 'plan', '--netns', 'x', '--outbound-port', '--exclude-cidr', 'banana'],
+      /"banana" is not a CIDR block/,
+    ],
   ])('exits 2 for %j', async (argv, message) => {
     const r = await cli(...argv);
     expect(r.code).toBe(2);
