@@ -61,7 +61,10 @@ describe('switchyard hns (no HNS needed)', () => {
     [['--inbound-port', '15006', '--remoteports', '443'], /--remoteports filters outbound traffic/],
     [['--inbound-port', '15006', '--exclude-ip', '10.0.0.1'], /--exclude-ip filters outbound traffic/],
     [['--port', '15001', '--outbound-port', '15002'], /give one of them/],
-    [['--port', '15001', '--priority', '70000'], /--priority "70000": expected a whole number from 0 to 65535/],
+    [
+      ['--port', '15001', '--priority', '70000'],
+      /--priority "70000": expected a whole number from 0 to 65535/,
+    ],
   ])('add refuses %j before any HNS call (exit 2)', async (flags, message) => {
     const r = await cli('hns', 'add', EP, ...flags);
     expect(r.code).toBe(2);

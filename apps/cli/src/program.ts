@@ -1,4 +1,5 @@
 import { InputInvalidError } from '@switchyard/core';
+import { DEV_CA_VALIDITY } from '@switchyard/mesh';
 import { Command, CommanderError, Option } from 'commander';
 import packageJson from '../package.json' with { type: 'json' };
 import { caInitCommand, caIssueCommand } from './commands/ca.js';
@@ -214,7 +215,8 @@ function buildProgram(io: CliIo, done: (code: number) => void): Command {
     .description('create a development CA (ECDSA P-256) for a trust domain')
     .requiredOption('--dir <dir>', 'where to write ca-cert.pem and ca-key.pem (0600)')
     .requiredOption('--trust-domain <domain>', 'the trust domain, e.g. cluster.local')
-    .option('--days <days>', 'validity in days (default 365)')
+    .option('--days <days>', `validity in whole days (default ${DEV_CA_VALIDITY.caDays})`)
+    .option('--force', 'replace a CA already in --dir: every certificate it issued stops verifying')
     .action(async (o, cmd: Command) => done(await caInitCommand(o, io, json(cmd))));
   ca.command('issue')
     .description('issue a workload certificate: spiffe://DOMAIN/ns/NAMESPACE/sa/SERVICE_ACCOUNT')
@@ -225,7 +227,10 @@ function buildProgram(io: CliIo, done: (code: number) => void): Command {
       '--out <dir>',
       'where to write cert-chain.pem, key.pem (0600) and root-cert.pem: what --cert-dir reads',
     )
-    .option('--hours <hours>', 'validity in hours (default 24)')
+    .option(
+      '--hours <hours>',
+      `validity in whole hours, at most until the CA expires (default ${DEV_CA_VALIDITY.certificateHours})`,
+    )
     .action(async (o, cmd: Command) => done(await caIssueCommand(o, io, json(cmd))));
 
   const proxy = program.command('proxy').description('run a data-plane proxy');
