@@ -50,10 +50,11 @@ describe('errors', () => {
   it('are recognised by brand and code, also when made by another copy of core', () => {
     // What a second copy of @switchyard/core makes: another class, the same Symbol.for brand.
     class ForeignError extends Error {
-      readonly [Symbol.for('switchyard.error')] = true;
       readonly code = 'SWY_ERR_TARGET_UNSUPPORTED';
     }
-    const foreign = new ForeignError('from a driver with its own core');
+    const foreign = Object.assign(new ForeignError('from a driver with its own core'), {
+      [Symbol.for('switchyard.error')]: true,
+    });
     expect(foreign instanceof SwitchyardError).toBe(false);
     expect(isSwitchyardError(foreign)).toBe(true);
     expect(hasErrorCode(foreign, 'SWY_ERR_TARGET_UNSUPPORTED')).toBe(true);

@@ -16,7 +16,14 @@
  * @module
  */
 
-export { type Cidr, cidrContains, cidrCovers, cidrMatcher, parseCidr } from './cidr.js';
+export {
+  type Cidr,
+  cidrContains,
+  cidrCovers,
+  cidrMatcher,
+  parseCidr,
+  withoutCoveredBlocks,
+} from './cidr.js';
 export type {
   AppliedPolicy,
   ApplyOptions,
@@ -89,5 +96,10 @@ export {
   type Target,
 } from './target.js';
 export { assertTargetKind } from './target-check.js';
-export { normalizePolicy, type PolicyValidation, validatePolicy } from './validate-policy.js';
+export {
+  MAX_LIST_ENTRIES,
+  normalizePolicy,
+  type PolicyValidation,
+  validatePolicy,
+} from './validate-policy.js';
 export { DRIVER_API_VERSION } from './version.js';
