@@ -12,6 +12,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readmeBlocks } from './testing/readme-blocks.js';
 import { repo } from './testing/run-cli.js';
 
 /** Every package a user installs, by directory. */
@@ -25,8 +26,20 @@ const PUBLISHED = [
   'packages/driver-hns',
   'apps/cli',
 ];
-const sh = (cwd: string, file: string, ...args: string[]) =>
-  execFileSync(file, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 240_000 });
+/** Runs a command; a failure says what it printed. */
+function sh(cwd: string, file: string, ...args: string[]): string {
+  try {
+    return execFileSync(file, args, {
+      cwd,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 240_000,
+    });
+  } catch (error) {
+    const e = error as { stdout?: string; stderr?: string };
+    throw new Error(`${file} ${args.join(' ')} failed in ${cwd}:\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+  }
+}
 
 /** Why packing cannot run here (it cross-compiles the addon for arm64), or undefined when it can. */
 function packingUnavailable(): string | undefined {
@@ -152,5 +165,37 @@ describe.skipIf(unavailable !== undefined)(
       },
       300_000,
     );
+
+    it('follows the README\'s "Write a driver" literally in a new directory: builds, passes the compliance suite, loads in the CLI', () => {
+      const blocks = readmeBlocks().filter((b) => b.section === 'Write a driver');
+      const setup = blocks.find((b) => b.language === 'sh')?.code ?? '';
+      const project = join(work, 'switchyard-driver-acme');
+      for (const line of setup.trim().split('\n')) {
+        if (line.startsWith('mkdir ')) {
+          mkdirSync(project);
+          continue;
+        }
+        // Core is not on the registry yet: the README says to install the packed tarball instead.
+        const command = line.replace('@switchyard/core@^0.1.0', tarballs.get('@switchyard/core') as string);
+        sh(project, 'sh', '-c', command);
+      }
+      for (const block of blocks.filter((b) => b.file)) {
+        mkdirSync(join(project, 'src'), { recursive: true });
+        writeFileSync(join(project, block.file as string), block.code);
+      }
+      sh(project, 'npx', 'tsc');
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: vitest colours its summary
+      const tests = sh(project, 'npx', 'vitest', 'run').replace(/\x1b\[[0-9;]*m/g, '');
+      expect(tests).toMatch(/Tests\s+\d+ passed/);
+      // The CLI as the npm project above installed it (tests in a file run in order).
+      const cli = join(work, 'with-npm/node_modules/@switchyard/cli/dist/bin.js');
+      const drivers = JSON.parse(
+        sh(project, process.execPath, cli, '--driver-module', '.', 'drivers', '--json'),
+      );
+      expect(drivers.drivers.find((d: { name: string }) => d.name === 'acme')).toMatchObject({
+        usable: true,
+        origin: 'module',
+      });
+    }, 300_000);
   },
 );
