@@ -19,6 +19,7 @@ import { repo } from './testing/run-cli.js';
 const PUBLISHED = [
   'packages/core',
   'packages/mesh',
+  'packages/dataplane',
   'packages/mtls-proxy',
   'packages/hbone',
   'packages/cri',

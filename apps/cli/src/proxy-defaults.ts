@@ -1,13 +1,21 @@
-/** The defaults of the flags `proxy mtls` and `proxy hbone` share, defined once for both. */
+import { DATAPLANE_PORTS, DEFAULT_LIMITS, DEFAULT_TIMEOUTS } from '@switchyard/dataplane';
+
+/**
+ * The defaults of the flags `proxy mtls` and `proxy hbone` share, as flag text, taken from the
+ * data plane's own defaults so each is defined once.
+ */
 export const PROXY_DEFAULTS = {
   /** Port of /metrics, /ready and /healthz (Istio's merged-metrics port). */
-  adminPort: '15020',
-  /** Address of the admin endpoints: every interface, so Prometheus can scrape the pod. */
+  adminPort: String(DATAPLANE_PORTS.admin),
+  /**
+   * Address of the admin endpoints. The library listens on loopback; the command, which runs as a
+   * pod's sidecar, listens on every interface so Prometheus and the kubelet can reach it.
+   */
   adminHost: '0.0.0.0',
   /** Seconds open connections may finish after SIGTERM. */
-  drainSeconds: '30',
+  drainSeconds: String(DEFAULT_TIMEOUTS.drain / 1000),
   /** Most open connections per direction (`proxy mtls`). */
-  maxConnections: '10000',
+  maxConnections: String(DEFAULT_LIMITS.maxConnections),
   /** Longest drain accepted: a day. */
   maxDrainSeconds: 86_400,
 } as const;

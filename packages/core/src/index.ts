@@ -24,6 +24,7 @@ export {
   parseCidr,
   withoutCoveredBlocks,
 } from './cidr.js';
+export { type ConnectSocketOptions, connectSocket } from './connect-socket.js';
 export type {
   AppliedPolicy,
   ApplyOptions,
@@ -43,6 +44,7 @@ export {
   DriverNotFoundError,
   ERROR_CLASSES,
   type ErrorKind,
+  HboneTunnelError,
   hasErrorCode,
   InputInvalidError,
   InternalError,
@@ -58,6 +60,10 @@ export {
   TargetNotFoundError,
   TargetUnsupportedError,
   UnsupportedPlatformError,
+  UpstreamIdentityError,
+  UpstreamTlsError,
+  WorkloadFailedError,
+  WorkloadInvalidError,
 } from './errors.js';
 export {
   type BypassIdentity,
@@ -86,7 +92,13 @@ export {
   type DriverSource,
   type ModuleImporter,
 } from './registry.js';
-export type { DialOptions, SocketAddress, SocketOps, TransparentListenOptions } from './socket-ops.js';
+export {
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  type DialOptions,
+  type SocketAddress,
+  type SocketOps,
+  type TransparentListenOptions,
+} from './socket-ops.js';
 export {
   formatTarget,
   type HnsEndpointTarget,

@@ -88,7 +88,7 @@ export function adminPart(
       server = await startAdminServer(sidecar, admin);
     },
     stop: async () => {
-      server?.close();
+      await server?.close();
     },
   };
 }
