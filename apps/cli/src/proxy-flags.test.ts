@@ -66,6 +66,15 @@ describe('proxy flags are checked before anything listens', () => {
     expect(r.stderr).toMatch(message);
   });
 
+  it('takes --cert-dir from SWITCHYARD_CERT_DIR', async () => {
+    const r = await runBin(['proxy', 'mtls', '--driver', 'memory', '--admin-port', 'abc'], {
+      env: { SWITCHYARD_CERT_DIR: certs },
+      timeoutMs: 10_000,
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--admin-port "abc"/);
+  });
+
   it('stops what it started and exits 1 when a later part cannot start (admin port taken)', async () => {
     const taken: Server = createServer();
     await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
@@ -98,44 +107,5 @@ describe('proxy flags are checked before anything listens', () => {
     } finally {
       taken.close();
     }
-  });
-});
-
-describe('switchyard ca', () => {
-  it('refuses bad validity periods, writing nothing (exit 2)', async () => {
-    const dir = join(scratch, 'never');
-    for (const days of ['abc', '0', '-5']) {
-      const r = await cli('ca', 'init', '--dir', dir, '--trust-domain', 'cluster.local', '--days', days);
-      expect(r.code).toBe(2);
-      expect(r.stderr).toMatch(/--days .*: expected a whole number from 1 to 36500/);
-    }
-    const hours = await cli(
-      'ca',
-      'issue',
-      '--dir',
-      join(scratch, 'ca'),
-      '--namespace',
-      'web',
-      '--service-account',
-      'x',
-      '--out',
-      dir,
-      '--hours',
-      'abc',
-    );
-    expect(hours.code).toBe(2);
-    expect(await import('node:fs').then((fs) => fs.existsSync(dir))).toBe(false);
-  });
-
-  it('refuses to replace a CA; --force replaces it and says what it destroyed', async () => {
-    const dir = join(scratch, 'ca');
-    const again = await cli('ca', 'init', '--dir', dir, '--trust-domain', 'other.local');
-    expect(again.code).toBe(2);
-    expect(again.stderr).toMatch(/already holds a development CA for cluster\.local/);
-    const forced = await cli('ca', 'init', '--dir', join(scratch, 'ca2'), '--trust-domain', 'a.local');
-    expect(forced.code).toBe(0);
-    const r = await cli('ca', 'init', '--dir', join(scratch, 'ca2'), '--trust-domain', 'b.local', '--force');
-    expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/destroyed the CA .*trust domain a\.local.*no longer verify/);
   });
 });
