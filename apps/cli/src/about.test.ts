@@ -87,6 +87,13 @@ describe('SWITCHYARD_* settings and driver options', () => {
     expect(JSON.parse(r.stdout).drivers.map((d: { name: string }) => d.name)).toContain('files');
   });
 
+  it('uses SWITCHYARD_RUNTIME_ENDPOINT only for --container, so --netns commands still run', async () => {
+    process.env.SWITCHYARD_RUNTIME_ENDPOINT = 'unix:///nowhere.sock';
+    const r = await cli('redirect', 'plan', '--driver', 'memory', '--netns', 'x', '--inbound-port');
+    expect(r.stderr).toMatch(/would change x/);
+    expect(r.code).toBe(0);
+  });
+
   it('hands --driver-option and --driver-config to the driver it creates, flags winning', async () => {
     const plugin = join(scratch, 'echo.mjs');
     await writeFile(

@@ -56,12 +56,25 @@ describe('proxy flags are checked before anything listens', () => {
     ['hbone', ['--drain-seconds', 'abc'], /--drain-seconds "abc"/],
     ['hbone', ['--sni-gateway', 'x'], /--sni-gateway "x"/],
     ['hbone', ['--admin-port', '99999'], /--admin-port "99999"/],
+    ['mtls', ['--outbound-port', '0'], /--outbound-port "0"/],
   ])('proxy %s %j exits 2 at once, naming the flag', async (proxy, flags, message) => {
     const r = await runBin(
       ['proxy', proxy, '--cert-dir', certs, '--driver', 'memory', ...(await loopbackPorts()), ...flags],
       { timeoutMs: 10_000 },
     );
     expect(r.signal, 'the proxy kept running after reporting bad input').toBeNull();
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it.each([
+    [
+      ['--outbound-port', '--plaintext-port', '8080'],
+      /--plaintext-port applies to inbound connections.*add --inbound-port/,
+    ],
+    [['--inbound-port', '--mesh-cidr', '10.0.0.0/8'], /--mesh-cidr applies to outbound connections/],
+  ])('refuses a flag for a direction it does not serve: %j', async (flags, message) => {
+    const r = await cli('proxy', 'mtls', '--cert-dir', certs, '--driver', 'memory', ...flags);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
   });

@@ -103,6 +103,10 @@ describe('switchyard redirect (input handling, no host changes)', () => {
     ],
     [['redirect', 'apply', '--netns', 'x', '--policy', 'examples/policies/bad.json'], /3 problems/],
     [
+      ['redirect', 'plan', '--netns', 'x', '--inbound-port', '--runtime-endpoint', 'unix:///x'],
+      /--runtime-endpoint is for finding a --container/,
+    ],
+    [
       ['redirect', 'plan', '--netns', 'x', '--inbound-port', '--exclude-cidr', 'banana'],
       /--exclude-cidr only applies to outbound/,
     ],

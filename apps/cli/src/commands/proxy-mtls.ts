@@ -1,4 +1,4 @@
-import { DEFAULT_PORTS, type DriverRegistry } from '@switchyard/core';
+import { DEFAULT_PORTS, type DriverRegistry, InputInvalidError } from '@switchyard/core';
 import { type AuthorizationPolicy, CertificateStore, parseAuthorizationPolicy } from '@switchyard/mesh';
 import { MtlsSidecar, startAdminServer } from '@switchyard/mtls-proxy';
 import { EXIT } from '../exit-codes.js';
@@ -93,6 +93,24 @@ export function adminPart(
   };
 }
 
+/** Refuses a flag for a direction the sidecar will not serve, instead of ignoring it. */
+function refuseUnservedDirection(o: ProxyMtlsOptions, inbound: boolean, outbound: boolean): void {
+  const given = [
+    ['--authz', o.authz !== undefined, 'inbound'],
+    ['--plaintext-source', o.plaintextSource.length > 0, 'inbound'],
+    ['--plaintext-port', o.plaintextPort.length > 0, 'inbound'],
+    ['--outbound-authz', o.outboundAuthz !== undefined, 'outbound'],
+    ['--mesh-cidr', o.meshCidr.length > 0, 'outbound'],
+    ['--passthrough', o.passthrough === true, 'outbound'],
+  ] as const;
+  for (const [flag, present, direction] of given) {
+    if (present && !(direction === 'inbound' ? inbound : outbound))
+      throw new InputInvalidError(
+        `${flag} applies to ${direction} connections, which this sidecar does not serve; add --${direction}-port [PORT], or drop ${flag}`,
+      );
+  }
+}
+
 /**
  * `switchyard proxy mtls`: runs the sidecar until SIGTERM or SIGINT, then drains. With neither
  * port flag it serves both directions on the default ports, which are the ones
@@ -110,6 +128,7 @@ export async function proxyMtlsCommand(
   const outboundPort = both
     ? DEFAULT_PORTS.outbound
     : portFlag('--outbound-port', o.outboundPort, DEFAULT_PORTS.outbound);
+  refuseUnservedDirection(o, inboundPort !== undefined, outboundPort !== undefined);
   const common = commonProxySettings(o);
   const plaintextPorts = o.plaintextPort.map((p) => wholeNumber('--plaintext-port', p, 1, 65535));
   const maxConnections = wholeNumber('--max-connections', o.maxConnections, 1, 10_000_000);

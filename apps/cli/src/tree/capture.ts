@@ -59,6 +59,18 @@ const policyOptions = (cmd: Command) =>
     .option('--ipv4', 'capture IPv4 (default: both families)')
     .option('--ipv6', 'capture IPv6 (default: both families)');
 
+/**
+ * The options of a `redirect` command. A CRI endpoint from SWITCHYARD_RUNTIME_ENDPOINT is a
+ * standing setting, used only when a command names a `--container`; given as a flag without one,
+ * it is refused (by `redirect`), never silently ignored.
+ */
+function redirectOptions(cmd: Command): RedirectOptions {
+  const options = { ...cmd.opts() } as RedirectOptions;
+  if (cmd.getOptionValueSource('runtimeEndpoint') === 'env' && options.container === undefined)
+    delete options.runtimeEndpoint;
+  return options;
+}
+
 /** `drivers`, `policy validate`, `redirect …` and `lookup`: finding and capturing workloads. */
 export function addCaptureCommands(program: Command, { io, done, registry, json }: CommandContext): void {
   program
@@ -84,22 +96,20 @@ export function addCaptureCommands(program: Command, { io, done, registry, json 
     ['apply', false, 'apply the policy (idempotent, atomic) and print what was written'],
   ] as const) {
     policyOptions(redirect.command(name).description(about)).action(async (_o, cmd: Command) =>
-      done(
-        await redirectApplyCommand(await registry(cmd), cmd.opts() as RedirectOptions, io, json(cmd), dryRun),
-      ),
+      done(await redirectApplyCommand(await registry(cmd), redirectOptions(cmd), io, json(cmd), dryRun)),
     );
   }
   targetOptions(
     redirect.command('list').description("list Switchyard's policies on the namespace, read from the kernel"),
   ).action(async (_o, cmd: Command) =>
-    done(await redirectListCommand(await registry(cmd), cmd.opts() as RedirectOptions, io, json(cmd))),
+    done(await redirectListCommand(await registry(cmd), redirectOptions(cmd), io, json(cmd))),
   );
   targetOptions(
     redirect.command('remove').description("remove Switchyard's policies (all, or --id) and say how many"),
   )
     .option('--id <id>', 'remove only this policy')
     .action(async (_o, cmd: Command) =>
-      done(await redirectRemoveCommand(await registry(cmd), cmd.opts() as RedirectOptions, io, json(cmd))),
+      done(await redirectRemoveCommand(await registry(cmd), redirectOptions(cmd), io, json(cmd))),
     );
 
   program
