@@ -8,6 +8,7 @@ import { type CliIo, printJson } from '../io.js';
 export const REPORTED_PACKAGES = [
   '@switchyard/core',
   '@switchyard/mesh',
+  '@switchyard/dataplane',
   '@switchyard/mtls-proxy',
   '@switchyard/hbone',
   '@switchyard/cri',
