@@ -27,6 +27,7 @@ export async function runUntilSignal(
       // Counted before it starts: a part that fails half-way (one of two listeners up) is stopped too.
       started.push(part);
       await part.start();
+      log({ level: 'info', msg: `${part.name} started` });
     }
   } catch (error) {
     log({ level: 'error', msg: 'start failed; stopping what was started', error: (error as Error).message });
