@@ -25,6 +25,9 @@ describe('--json failures are one object with code and message', () => {
       code: 'SWY_ERR_INPUT_INVALID',
       message: expect.stringMatching(/unknown option '--bogus'/),
     });
+    const group = await cli('redirect', '--json');
+    expect(group.code).toBe(2);
+    expect(JSON.parse(group.stdout).error.message).toMatch(/say which command to run/);
     const text = await cli('drivers', '--bogus');
     expect(text.stderr).toMatch(/^switchyard: unknown option '--bogus'.*\[SWY_ERR_INPUT_INVALID\]\n$/);
   });

@@ -56,12 +56,14 @@ export function policyFromFlags(f: PolicyFlags): RedirectionPolicy {
     policy.families = [...(f.ipv4 ? (['ipv4'] as const) : []), ...(f.ipv6 ? (['ipv6'] as const) : [])];
   if (f.inboundPort !== undefined) {
     policy.inbound = {};
-    if (typeof f.inboundPort === 'string') policy.inbound.port = number('--inbound-port', f.inboundPort);
+    if (typeof f.inboundPort === 'string')
+      policy.inbound.port = wholeNumber('--inbound-port', f.inboundPort, 0, 65535);
     if (ports.length > 0) policy.inbound.excludePorts = ports;
   }
   if (f.outboundPort !== undefined) {
     policy.outbound = {};
-    if (typeof f.outboundPort === 'string') policy.outbound.port = number('--outbound-port', f.outboundPort);
+    if (typeof f.outboundPort === 'string')
+      policy.outbound.port = wholeNumber('--outbound-port', f.outboundPort, 0, 65535);
     if (ports.length > 0) policy.outbound.excludePorts = ports;
     if (f.excludeCidr.length > 0) policy.outbound.excludeCidrs = f.excludeCidr;
   }

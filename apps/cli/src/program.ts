@@ -114,6 +114,10 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
 
 /** A commander usage mistake as a Switchyard input error, its "error: " prefix dropped. */
 function usageError(error: CommanderError): InputInvalidError {
-  const message = error.message.replace(/^error: /, '');
+  // A group run without a subcommand ("switchyard redirect") has printed its help to stderr.
+  const message =
+    error.code === 'commander.help'
+      ? 'say which command to run: the commands are listed in the help above'
+      : error.message.replace(/^error: /, '');
   return new InputInvalidError(`${message} (run with --help for usage)`, { cause: error });
 }
