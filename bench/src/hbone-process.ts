@@ -4,7 +4,7 @@
 // argv[2] is JSON: { mode, certDir, port, upstreamPort } or { mode, certDir, port, hbonePort }.
 import { createServer, type Socket } from 'node:net';
 import { loopbackSocketOps } from '@switchyard/core/memory';
-import { HboneClient, HboneServer } from '@switchyard/hbone';
+import { HboneClient, HboneSidecar } from '@switchyard/hbone';
 import { CertificateStore, splice } from '@switchyard/mesh';
 
 const o = JSON.parse(process.argv[2] ?? '{}');
@@ -12,17 +12,23 @@ const certificates = await CertificateStore.open(o.certDir, { watch: false });
 const LOCAL = '127.0.0.1';
 
 if (o.mode === 'server') {
-  const server = new HboneServer({
+  const server = new HboneSidecar({
     socketOps: loopbackSocketOps(),
     certificates,
-    port: o.port,
+    hbonePort: o.port,
     host: LOCAL,
     fixedDestination: { address: LOCAL, port: o.upstreamPort },
+    log: () => {},
   });
   await server.start();
   process.once('SIGTERM', () => void server.close().then(() => process.exit(0)));
 } else {
-  const client = new HboneClient({ socketOps: loopbackSocketOps(), certificates });
+  // The bench's peer is known: any identity of the test trust domain is accepted, as before.
+  const client = new HboneClient({
+    socketOps: loopbackSocketOps(),
+    identityFallback: 'trust-domain',
+    certificates,
+  });
   const listener = createServer({ allowHalfOpen: true, noDelay: true }, (raw: Socket) => {
     raw.on('error', () => {});
     client

@@ -50,4 +50,4 @@ export {
   type SpiffeId,
   spiffeIdsFromSan,
 } from './spiffe-id.js';
-export { type SpliceResult, splice } from './splice.js';
+export { abort, type SpliceResult, splice } from './splice.js';
