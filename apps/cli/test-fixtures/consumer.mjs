@@ -51,7 +51,11 @@ try {
   await sidecar.start();
   const listening = sidecar.addresses();
   await sidecar.close();
-  const client = new HboneClient({ socketOps: memory.socketOps, certificates });
+  const client = new HboneClient({
+    socketOps: memory.socketOps,
+    certificates,
+    identityFallback: 'trust-domain',
+  });
   client.close();
   certificates.close();
   process.stdout.write(
