@@ -190,8 +190,8 @@ async function main() {
   const facts = {
     response: body,
     authorizedIdentity: access?.peer,
-    // HBONE's access lines carry the CONNECT status; plain mTLS ones do not.
-    carriedAs: access?.status === 200 ? 'hbone' : 'mtls',
+    // The data plane's access lines name their carrier.
+    carriedAs: access?.carrier,
     appSawSource: body.sawSource,
     wire: {
       bytes: wire.length,
