@@ -38,7 +38,7 @@ export async function caIssueCommand(
   json: boolean,
 ) {
   const hours =
-    o.hours === undefined ? undefined : wholeNumber('--hours', o.hours, 1, Number.MAX_SAFE_INTEGER);
+    o.hours === undefined ? undefined : wholeNumber('--hours', o.hours, 1, DEV_CA_VALIDITY.maxCaDays * 24);
   const issued = await issueWorkloadCertificate({
     caDir: resolve(io.cwd, o.dir),
     namespace: o.namespace,
