@@ -114,7 +114,7 @@ describe('proxy flags are checked before anything listens', () => {
         );
         expect(r.signal, `proxy ${proxy} kept running after its admin server failed`).toBeNull();
         expect(r.code).toBe(1);
-        expect(r.stderr).toMatch(/EADDRINUSE/);
+        expect(r.stderr).toMatch(/admin server could not start: .*EADDRINUSE.*\[SWY_ERR_WORKLOAD_FAILED\]/);
         expect(r.stderr).toMatch(/stopping what was started/);
       }
     } finally {

@@ -1,3 +1,5 @@
+import { isSwitchyardError, WorkloadFailedError } from '@switchyard/core';
+
 /** One thing a proxy command starts: a sidecar, a gateway, a tunnel, the admin server. */
 export interface ProxyPart {
   /** What to call it in logs. */
@@ -32,7 +34,11 @@ export async function runUntilSignal(
   } catch (error) {
     log({ level: 'error', msg: 'start failed; stopping what was started', error: (error as Error).message });
     await stopAll(started, 0, log);
-    throw error;
+    const failed = started[started.length - 1]?.name ?? 'the proxy';
+    // A port taken or a namespace gone is the host's doing, not a bug: say which part it stopped.
+    throw isSwitchyardError(error)
+      ? error
+      : new WorkloadFailedError(`${failed} could not start: ${(error as Error).message}`, { cause: error });
   }
   const signal = await new Promise<string>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
