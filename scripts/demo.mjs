@@ -149,7 +149,7 @@ async function main() {
         '--drain-seconds',
         '1',
       ],
-      hbone ? /hbone sidecar started/ : /mtls sidecar started/,
+      /workload serving/,
     );
   const [, sidecarB] = await Promise.all([sidecar(A), sidecar(B)]);
   const appSource = `require('node:http').createServer((req, res) => {
@@ -190,7 +190,7 @@ async function main() {
   const facts = {
     response: body,
     authorizedIdentity: access?.peer,
-    // The data plane's access lines name their carrier.
+    // The data plane's access lines name the carrier.
     carriedAs: access?.carrier,
     appSawSource: body.sawSource,
     wire: {

@@ -133,9 +133,7 @@ describe('DataPlane', () => {
       ),
     );
     await new Promise((r) => setTimeout(r, 100));
-    expect(await p.metrics.registry.metrics()).toMatch(
-      /switchyard_refusals_total\{[^}]*reason="loop"\} 300/,
-    );
+    expect(await p.metrics.registry.metrics()).toMatch(/switchyard_refusals_total\{[^}]*reason="loop"\} 300/);
     const connectionLines = lines.slice(before).filter((l) => l.includes('"msg":"connection"'));
     expect(connectionLines.length).toBeGreaterThan(0);
     expect(connectionLines.length).toBeLessThanOrEqual(DEFAULT_ACCESS_LOG_RATE * 2);
