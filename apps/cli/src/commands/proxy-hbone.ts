@@ -11,6 +11,7 @@ import {
   authzFile,
   commonProxySettings,
   componentLog,
+  identitiesFlag,
   type ProxyMtlsOptions,
 } from './proxy-mtls.js';
 
@@ -54,6 +55,7 @@ export async function proxyHboneCommand(
   const s = hboneSettings(o);
   const inboundAuthz = await authzFile(o.authz, io.cwd);
   const outboundAuthz = await authzFile(o.outboundAuthz, io.cwd);
+  const identities = await identitiesFlag(o.identities, io.cwd);
   const driver = await registry.create(s.common.driver);
   const certificates = await CertificateStore.open(o.certDir);
   const log = componentLog(io, 'hbone');
@@ -70,31 +72,62 @@ export async function proxyHboneCommand(
     passthroughOutsideMesh: o.passthrough === true,
     ...(inboundAuthz ? { inboundAuthorization: inboundAuthz } : {}),
     ...(outboundAuthz ? { outboundAuthorization: outboundAuthz } : {}),
+    ...(identities ? { identities } : {}),
     ...(s.common.target ? { target: s.common.target } : {}),
   });
   const parts: ProxyPart[] = [
     { name: 'hbone sidecar', start: () => sidecar.start(), stop: (ms) => sidecar.drain(ms) },
   ];
+  // The gateway and the reverse tunnel use the sidecar's client and server, which exist once it
+  // has started: each part is made when it starts.
   if (s.sniPort !== undefined) {
-    const sni = new SniGateway({
-      socketOps: driver.socketOps,
-      client: sidecar.client,
-      port: s.sniPort,
-      route: (name) => s.routes.get(name.toLowerCase()),
-      onRefused: (reason) => log({ level: 'info', msg: 'sni gateway refused a session', reason }),
+    const sniPort = s.sniPort;
+    let sni: SniGateway | undefined;
+    parts.push({
+      name: 'sni gateway',
+      start: () => {
+        sni = new SniGateway({
+          socketOps: driver.socketOps,
+          client: sidecar.client,
+          port: sniPort,
+          // Inside the workload's namespace, beside its other listeners.
+          ...(s.common.target ? { target: s.common.target } : {}),
+          route: (name) => s.routes.get(name.toLowerCase()),
+          onRefused: (reason) => log({ level: 'info', msg: 'sni gateway refused a session', reason }),
+        });
+        return sni.start();
+      },
+      stop: async () => sni?.close(),
     });
-    parts.push({ name: 'sni gateway', start: () => sni.start(), stop: () => sni.close() });
   }
-  if (s.gateway && sidecar.server) {
-    const reverse = new ReverseTunnelDialer({
-      socketOps: driver.socketOps,
-      certificates,
-      server: sidecar.server,
-      gateway: s.gateway,
+  if (s.gateway) {
+    const gateway = s.gateway;
+    let reverse: ReverseTunnelDialer | undefined;
+    parts.push({
+      name: 'reverse tunnel',
+      start: () => {
+        const server = sidecar.server;
+        if (!server) throw new Error('the HBONE server is not running');
+        reverse = new ReverseTunnelDialer({
+          socketOps: driver.socketOps,
+          certificates,
+          server,
+          gateway,
+          ...(s.common.target ? { target: s.common.target } : {}),
+        });
+        return reverse.start();
+      },
+      stop: async () => reverse?.stop(),
     });
-    parts.push({ name: 'reverse tunnel', start: () => reverse.start(), stop: async () => reverse.stop() });
   }
-  if (s.common.admin) parts.push(adminPart(sidecar, s.common.admin));
+  if (s.common.admin)
+    parts.push(
+      adminPart(
+        sidecar,
+        s.common.admin,
+        s.common.target && { target: s.common.target, socketOps: driver.socketOps },
+      ),
+    );
   try {
     await runUntilSignal(parts, s.common.drainMs, log);
   } finally {

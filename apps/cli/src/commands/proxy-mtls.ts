@@ -1,4 +1,6 @@
-import { DEFAULT_PORTS, type DriverRegistry, InputInvalidError } from '@switchyard/core';
+import { resolve } from 'node:path';
+import { DEFAULT_PORTS, type DriverRegistry, InputInvalidError, type SocketOps } from '@switchyard/core';
+import { type IdentityResolver, identitiesFromFile } from '@switchyard/dataplane';
 import { type AuthorizationPolicy, CertificateStore, parseAuthorizationPolicy } from '@switchyard/mesh';
 import { MtlsSidecar, startAdminServer } from '@switchyard/mtls-proxy';
 import { EXIT } from '../exit-codes.js';
@@ -17,6 +19,8 @@ export interface ProxyMtlsOptions {
   meshCidr: string[];
   authz?: string;
   outboundAuthz?: string;
+  /** A JSON/YAML map of address → the SPIFFE IDs it must present. */
+  identities?: string;
   plaintextSource: string[];
   plaintextPort: string[];
   passthrough?: boolean;
@@ -71,21 +75,33 @@ export async function authzFile(
   return file === undefined ? undefined : parseAuthorizationPolicy(await readDocument(file, cwd), file);
 }
 
+/** Reads `--identities`, if given: which SPIFFE IDs each destination must present. */
+export async function identitiesFlag(
+  file: string | undefined,
+  cwd: string,
+): Promise<IdentityResolver | undefined> {
+  return file === undefined ? undefined : identitiesFromFile(resolve(cwd, file));
+}
+
 /** A JSON-lines lifecycle log on stderr for one component. */
 export function componentLog(io: CliIo, component: string): LifecycleLog {
   return (line) => io.stderr(`${JSON.stringify({ time: new Date().toISOString(), component, ...line })}\n`);
 }
 
-/** The admin server as a part that starts after the proxy and stops before it. */
+/**
+ * The admin server as a part that starts after the proxy and stops before it; with `--netns` it
+ * listens inside that namespace, beside the workload it serves.
+ */
 export function adminPart(
   sidecar: Parameters<typeof startAdminServer>[0],
   admin: { port: number; host: string },
+  inside?: { target: NonNullable<CommonProxySettings['target']>; socketOps: SocketOps },
 ): ProxyPart {
   let server: Awaited<ReturnType<typeof startAdminServer>> | undefined;
   return {
     name: 'admin server',
     start: async () => {
-      server = await startAdminServer(sidecar, admin);
+      server = await startAdminServer(sidecar, { ...admin, ...inside });
     },
     stop: async () => {
       await server?.close();
@@ -136,6 +152,7 @@ export async function proxyMtlsCommand(
     o.bypassMark === undefined ? undefined : wholeNumber('--bypass-mark', o.bypassMark, 1, 0xffffffff);
   const inboundAuthz = await authzFile(o.authz, io.cwd);
   const outboundAuthz = await authzFile(o.outboundAuthz, io.cwd);
+  const identities = await identitiesFlag(o.identities, io.cwd);
   const driver = await registry.create(common.driver);
   const certificates = await CertificateStore.open(o.certDir);
   const log = componentLog(io, 'mtls-proxy');
@@ -147,6 +164,7 @@ export async function proxyMtlsCommand(
     log,
     accessLog: o.accessLog === true,
     maxConnections,
+    ...(identities ? { identities } : {}),
     ...(common.target ? { target: common.target } : {}),
     ...(bypassMark !== undefined ? { bypassMark } : {}),
     ...(inboundPort !== undefined
@@ -172,7 +190,15 @@ export async function proxyMtlsCommand(
   });
   const parts: ProxyPart[] = [
     { name: 'mtls sidecar', start: () => sidecar.start(), stop: (ms) => sidecar.drain(ms) },
-    ...(common.admin ? [adminPart(sidecar, common.admin)] : []),
+    ...(common.admin
+      ? [
+          adminPart(
+            sidecar,
+            common.admin,
+            common.target && { target: common.target, socketOps: driver.socketOps },
+          ),
+        ]
+      : []),
   ];
   try {
     await runUntilSignal(parts, common.drainMs, log);

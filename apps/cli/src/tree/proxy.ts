@@ -20,6 +20,10 @@ function sharedProxyOptions(cmd: Command, what: 'connection' | 'tunnel'): Comman
     .option('--authz <file>', 'inbound allow-list (default: same trust domain and namespace)')
     .option('--outbound-authz <file>', 'server identities accepted outbound (default: same trust domain)')
     .option(
+      '--identities <file>',
+      'which SPIFFE IDs each destination address must present (JSON/YAML map); without it any identity of the trust domain is accepted',
+    )
+    .option(
       '--plaintext-source <cidr>',
       'sources allowed in plain TCP, e.g. the kubelet (repeatable)',
       collect,
