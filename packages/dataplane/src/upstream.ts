@@ -52,6 +52,11 @@ export interface UpstreamOptions {
 
 /** TLS 1.3 session tickets kept per (our identity, peer) for resumption; bounded. */
 const SESSION_CACHE_SIZE = 1_024;
+/**
+ * How long a remembered ticket may be resumed: a resumed session shows no certificate, so this
+ * bounds how long a server whose certificate expired or whose CA we dropped stays accepted.
+ */
+const SESSION_MAX_AGE_MS = 5 * 60_000;
 
 /**
  * The one upstream dialer (undici's connector): it owns connect and handshake timeouts, the
@@ -61,7 +66,7 @@ const SESSION_CACHE_SIZE = 1_024;
 export class Upstream {
   readonly #o: UpstreamOptions;
   /** Per (our identity, peer, ALPN): the last session ticket and the SPIFFE IDs its full handshake verified. */
-  readonly #sessions = new Map<string, { ticket: Buffer; presented: string[] }>();
+  readonly #sessions = new Map<string, { ticket: Buffer; presented: string[]; at: number }>();
 
   constructor(options: UpstreamOptions) {
     this.#o = options;
@@ -98,8 +103,11 @@ export class Upstream {
   async tls(d: TlsDial): Promise<VerifiedTls> {
     const raw = await this.dial({ destination: d.peer, target: d.target, signal: d.signal });
     const cert = d.certificates.current;
-    const key = `${cert.spiffeId}|${d.peer.address}|${d.peer.port}|${d.alpn?.join(',') ?? ''}`;
-    const cached = this.#sessions.get(key);
+    // Keyed by our certificate's serial too: a rotation (new certificate, maybe a new bundle)
+    // never resumes what the old one verified.
+    const key = `${cert.serialNumber}|${cert.spiffeId}|${d.peer.address}|${d.peer.port}|${d.alpn?.join(',') ?? ''}`;
+    const remembered = this.#sessions.get(key);
+    const cached = remembered && Date.now() - remembered.at < SESSION_MAX_AGE_MS ? remembered : undefined;
     const tls = tlsConnect({
       socket: raw,
       cert: cert.chain,
@@ -176,7 +184,7 @@ export class Upstream {
   #remember(key: string, ticket: Buffer, presented: string[]): void {
     if (presented.length === 0) return;
     this.#sessions.delete(key);
-    this.#sessions.set(key, { ticket, presented });
+    this.#sessions.set(key, { ticket, presented, at: Date.now() });
     if (this.#sessions.size > SESSION_CACHE_SIZE) {
       const oldest = this.#sessions.keys().next().value;
       if (oldest !== undefined) this.#sessions.delete(oldest);

@@ -177,6 +177,11 @@ export class Workload {
     await closeListeners(all);
   }
 
+  /** Throws when the workload was stopped while it was starting (removed before it served). */
+  #stillStarting(): void {
+    if (this.#state !== 'starting') throw new Error('removed while starting');
+  }
+
   async #open(
     role: string,
     spec: ListenSpec,
@@ -194,6 +199,10 @@ export class Workload {
         onAccepted(c);
       },
     });
+    if (this.#state !== 'starting') {
+      await closeListeners(bound);
+      this.#stillStarting();
+    }
     this.#listeners.push({ role, bound });
   }
 

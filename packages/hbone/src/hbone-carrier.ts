@@ -1,4 +1,10 @@
-import type { Carrier, CarrierContext, CarrierFactory, CarrierListener } from '@switchyard/dataplane';
+import type {
+  Carrier,
+  CarrierContext,
+  CarrierFactory,
+  CarrierListener,
+  Upstream,
+} from '@switchyard/dataplane';
 import { type Accepted, type Endpoint, formatEndpoint } from '@switchyard/dataplane';
 import { parseSpiffeId } from '@switchyard/mesh';
 import { HboneClient } from './hbone-client.js';
@@ -33,10 +39,13 @@ export class HboneCarrier implements Carrier {
   readonly client: HboneClient;
   readonly server: HboneServer;
   readonly listeners: readonly CarrierListener[];
+  /** The data plane's dialer (pinning, timeouts), for reverse tunnels and gateways beside the carrier. */
+  readonly upstream: Upstream;
   readonly #c: CarrierContext;
 
   constructor(context: CarrierContext) {
     this.#c = context;
+    this.upstream = context.upstream;
     const { workload } = context;
     this.client = new HboneClient({
       upstream: context.upstream,

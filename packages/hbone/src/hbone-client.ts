@@ -157,7 +157,12 @@ export class HboneClient {
       );
     }
     stream.once('close', () => this.#release(pooled));
-    await awaitTunnel(stream, `HBONE peer ${formatAuthority(peer)}`, formatAuthority(request.destination));
+    await awaitTunnel(
+      stream,
+      `HBONE peer ${formatAuthority(peer)}`,
+      formatAuthority(request.destination),
+      DEFAULT_TIMEOUTS.connect,
+    );
     return post ? this.#innerTls(stream) : stream;
   }
 

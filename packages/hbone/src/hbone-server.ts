@@ -57,8 +57,9 @@ interface Session {
   localAddress: string;
   /** The authenticated peer identity (undefined: no single SPIFFE ID). */
   peer: string | undefined;
-  /** Streams the peer reset before we answered them (rapid reset). */
+  /** Streams the peer reset before we answered them (rapid reset), in the window since `resetWindowStart`. */
   earlyResets: number;
+  resetWindowStart: number;
   /** The policy refuses this peer: every stream gets 401, and the connection closes soon. */
   denied: boolean;
   /** The app sockets of its tunnels, and the bytes of those already closed: the DATA it carried. */
@@ -218,6 +219,7 @@ export class HboneServer {
       localAddress: unmapAddress(tls.localAddress ?? ''),
       peer: singleSpiffeId(presented).id,
       earlyResets: 0,
+      resetWindowStart: Date.now(),
       denied,
       apps: new Map(),
       closedAppBytes: 0,
@@ -299,6 +301,12 @@ export class HboneServer {
   /** A stream the peer reset before we answered it: counted; too many close the connection (CVE-2023-44487). */
   #earlyReset(state: Session, stream: ServerHttp2Stream): void {
     if (stream.rstCode === h2.NGHTTP2_NO_ERROR) return;
+    const now = Date.now();
+    // Counted per window: a long-lived connection's occasional cancels never add up to a ban.
+    if (now - state.resetWindowStart > HBONE_LIMITS.earlyResetWindowMs) {
+      state.resetWindowStart = now;
+      state.earlyResets = 0;
+    }
     state.earlyResets += 1;
     this.#c.metrics.streamResets.inc({ workload: this.#c.labels.workload, reason: 'reset-before-answer' });
     if (state.earlyResets === HBONE_LIMITS.maxEarlyResets)
