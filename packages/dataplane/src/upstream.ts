@@ -4,7 +4,12 @@ import type { SocketOps, Target } from '@switchyard/core';
 import { UpstreamIdentityError, UpstreamTlsError } from '@switchyard/core';
 import { type CertificateStore, parseSpiffeId, type SpiffeId, spiffeIdsFromSan } from '@switchyard/mesh';
 import type { Endpoint } from './decide.js';
-import { checkServerIdentity, type IdentityFallback, type IdentityResolver } from './identity.js';
+import {
+  checkServerIdentity,
+  type IdentityFallback,
+  type IdentityResolver,
+  type ServerIdentityDecision,
+} from './identity.js';
 import type { Logger } from './logger.js';
 
 /** A plain upstream dial. */
@@ -150,6 +155,32 @@ export class Upstream {
     }
     verified = presented;
     return { tls, raw, peer: presented[0] as string };
+  }
+
+  /**
+   * The check {@link Upstream.tls} makes of a server, for TLS that runs elsewhere (HBONE's POST
+   * mode, end to end inside a stream): exactly one SPIFFE ID, the one expected for `address`,
+   * allowed by `authorization`.
+   */
+  checkServer(
+    address: string,
+    presented: readonly string[],
+    self: SpiffeId,
+    authorization?: import('@switchyard/mesh').AuthorizationPolicy,
+  ): ServerIdentityDecision {
+    return checkServerIdentity({
+      presented,
+      address,
+      resolver: this.#o.identities,
+      fallback: this.#o.identityFallback,
+      self,
+      authorization,
+    });
+  }
+
+  /** How long a TLS handshake may take (the data plane's handshake timeout). */
+  get handshakeTimeout(): number {
+    return this.#o.handshakeTimeout;
   }
 
   #handshake(tls: TLSSocket, d: TlsDial): Promise<void> {

@@ -215,7 +215,9 @@ export class Workload {
     const direction: Direction = as === 'outbound' ? 'outbound' : 'inbound';
     const code =
       this.#state !== 'serving'
-        ? 'draining'
+        ? this.#state === 'starting'
+          ? 'starting'
+          : 'draining'
         : as !== 'pending' && this.#connections.counts[direction] >= this.#in.limits.maxConnections
           ? 'limit'
           : undefined;
@@ -225,7 +227,7 @@ export class Workload {
         outcome: 'refused',
         code,
         source: c.client.address,
-        reason: code === 'limit' ? 'connection limit reached' : 'draining',
+        reason: code === 'limit' ? 'connection limit reached' : `the workload is ${code}`,
       });
       socket.destroy();
       return;
@@ -283,6 +285,17 @@ export class Workload {
   #inbound(c: Accepted): void {
     const inbound = this.spec.policy.inbound!;
     const destination = { address: c.originalDestination.address, port: c.originalDestination.port };
+    if (!inbound.fixedDestination && this.proxyPorts.includes(destination.port)) {
+      // A connection aimed at one of the proxy's own ports is never relayed (no loop).
+      this.report({
+        direction: 'inbound',
+        outcome: 'refused',
+        code: 'loop',
+        source: c.client.address,
+        reason: `${destination.port} is the proxy's own port`,
+      });
+      return void c.socket.destroy();
+    }
     const decision = decideInbound({
       sourceAllowedPlain: this.#plainSource(c.client.address),
       portAllowedPlain: inbound.plaintextPorts?.includes(destination.port) === true,
