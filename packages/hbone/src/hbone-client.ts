@@ -13,14 +13,11 @@ import {
   type IdentityResolver,
   type Logger,
   silentLogger,
-  singleSpiffeId,
   Upstream,
 } from '@switchyard/dataplane';
 import {
   type AuthorizationPolicy,
-  authorize,
   type CertificateStore,
-  defaultOutboundPolicy,
   parseSpiffeId,
   type SpiffeId,
   spiffeIdsFromSan,
