@@ -113,17 +113,28 @@ export class Upstream {
     const key = `${cert.serialNumber}|${cert.spiffeId}|${d.peer.address}|${d.peer.port}|${d.alpn?.join(',') ?? ''}`;
     const remembered = this.#sessions.get(key);
     const cached = remembered && Date.now() - remembered.at < SESSION_MAX_AGE_MS ? remembered : undefined;
-    const tls = tlsConnect({
-      socket: raw,
-      cert: cert.chain,
-      key: cert.key,
-      ca: cert.bundle,
-      minVersion: 'TLSv1.3',
-      ...(d.alpn ? { ALPNProtocols: d.alpn } : {}),
-      ...(cached ? { session: cached.ticket } : {}),
-      // The server is named by its SPIFFE ID, checked below, not by a DNS name.
-      checkServerIdentity: () => undefined,
-    } as ConnectionOptions);
+    let tls: TLSSocket;
+    try {
+      tls = tlsConnect({
+        socket: raw,
+        cert: cert.chain,
+        key: cert.key,
+        ca: cert.bundle,
+        minVersion: 'TLSv1.3',
+        ...(d.alpn ? { ALPNProtocols: d.alpn } : {}),
+        ...(cached ? { session: cached.ticket } : {}),
+        // The server is named by its SPIFFE ID, checked below, not by a DNS name.
+        checkServerIdentity: () => undefined,
+      } as ConnectionOptions);
+    } catch (error) {
+      raw.destroy();
+      throw new UpstreamTlsError(
+        `TLS to ${formatEndpoint(d.peer)} could not start: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
+    }
     // Tickets arrive after the handshake; one is kept only once the identity behind it passed.
     let verified: string[] = [];
     tls.on('session', (ticket: Buffer) => this.#remember(key, ticket, verified));

@@ -98,6 +98,8 @@ export class HboneCarrier implements Carrier {
     } catch (error) {
       const e = error as { code?: string; reason?: string; status?: number; message: string };
       const identity = e.code === 'SWY_ERR_UPSTREAM_IDENTITY';
+      if (e.code === 'SWY_ERR_UPSTREAM_TLS')
+        this.#c.metrics.tlsFailures.inc({ ...this.#c.labels, direction: 'outbound', reason: 'handshake' });
       this.#c.report({
         ...info,
         direction: 'outbound',
