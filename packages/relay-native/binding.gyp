@@ -15,13 +15,13 @@
     {
       "target_name": "switchyard_relay",
       "sources": ["<@(relay_sources)"],
-      "cflags": ["-Wall", "-Wextra", "-O2", "-fstack-protector-strong", "-D_FORTIFY_SOURCE=2", "-fno-strict-aliasing"],
+      "cflags": ["-Wall", "-Wextra", "-O2", "-fvisibility=hidden", "-fstack-protector-strong", "-D_FORTIFY_SOURCE=2", "-fno-strict-aliasing"],
       "defines": ["NAPI_VERSION=8"]
     },
     {
       "target_name": "switchyard_relay_asan",
       "sources": ["<@(relay_sources)"],
-      "cflags": ["-Wall", "-Wextra", "-O1", "-g", "-fsanitize=address", "-fno-omit-frame-pointer"],
+      "cflags": ["-Wall", "-Wextra", "-O1", "-fvisibility=hidden", "-g", "-fsanitize=address", "-fno-omit-frame-pointer"],
       "ldflags": ["-fsanitize=address"],
       "defines": ["NAPI_VERSION=8"]
     }

@@ -238,7 +238,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"reject", NULL, reject_conn, NULL, NULL, NULL, napi_default, NULL},
       {"takeFd", NULL, take_fd, NULL, NULL, NULL, napi_default, NULL},
       {"stats", NULL, stats, NULL, NULL, NULL, napi_default, NULL},
-      {"createTlsContext", NULL, tls_context_create, NULL, NULL, NULL, napi_default, NULL},
+      {"createTlsContext", NULL, relay_tls_context_create, NULL, NULL, NULL, napi_default, NULL},
       {"crashForTesting", NULL, crash_for_testing, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

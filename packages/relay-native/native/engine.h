@@ -153,9 +153,9 @@ void splice_pump(conn *c);
 void splice_release_pipes(conn *c);
 
 /* tls_relay.c */
-void tls_pump(conn *c);
-void tls_handshake(conn *c);
-void tls_free_buffers(conn *c);
+void relay_tls_pump(conn *c);
+void relay_tls_handshake(conn *c);
+void relay_tls_free_buffers(conn *c);
 
 /* peer_identity.c */
 int peer_identity(SSL *ssl, char **spiffe_id, unsigned char **chain, size_t *chain_len, char *why, size_t why_len);
@@ -171,6 +171,6 @@ void crash_guard_enter_thread(int index);
 void crash_guard_leave_thread(void);
 
 /* tls_context.c */
-napi_value tls_context_create(napi_env env, napi_callback_info info);
+napi_value relay_tls_context_create(napi_env env, napi_callback_info info);
 
 #endif

@@ -85,7 +85,7 @@ void conn_close(conn *c, close_reason reason, int err, const char *detail) {
   side_close(&c->a, reset);
   side_close(&c->b, reset);
   if (c->kind == KIND_SPLICE) splice_release_pipes(c);
-  else tls_free_buffers(c);
+  else relay_tls_free_buffers(c);
   if (c->ssl) {
     SSL_free(c->ssl);
     c->ssl = NULL;
@@ -110,8 +110,8 @@ void conn_mark_dirty(conn *c) {
 static void conn_run(conn *c) {
   if (c->state == ST_CLOSED || c->state == ST_AWAIT_DECISION) return;
   if (c->kind == KIND_SPLICE) splice_pump(c);
-  else if (c->state == ST_HANDSHAKE) tls_handshake(c);
-  else tls_pump(c);
+  else if (c->state == ST_HANDSHAKE) relay_tls_handshake(c);
+  else relay_tls_pump(c);
 }
 
 static void command_add(worker *w, conn *c) {

@@ -109,7 +109,7 @@ static SSL_CTX *ctx_new(void) {
 }
 
 /* createTlsContext({ cert, key, ca, groups?, ciphersuites? }) → context handle. */
-napi_value tls_context_create(napi_env env, napi_callback_info info) {
+napi_value relay_tls_context_create(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1], out = NULL;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);

@@ -15,7 +15,7 @@
 /* Four full TLS records: one plain read becomes one SSL_write of several records. */
 #define RELAY_BUFFER (64 * 1024)
 
-void tls_free_buffers(conn *c) {
+void relay_tls_free_buffers(conn *c) {
   free(c->up.buf);
   free(c->down.buf);
   c->up.buf = c->down.buf = NULL;
@@ -147,7 +147,7 @@ static int pump_encrypt(conn *c) {
   }
 }
 
-void tls_pump(conn *c) {
+void relay_tls_pump(conn *c) {
   if (pump_decrypt(c) != 0 || pump_encrypt(c) != 0) return;
   if (c->up.done && c->down.done) conn_close(c, REASON_EOF, 0, NULL);
 }
@@ -170,7 +170,7 @@ static void handshake_done(conn *c) {
   events_push(c->w, &ev);
 }
 
-void tls_handshake(conn *c) {
+void relay_tls_handshake(conn *c) {
   ERR_clear_error();
   int r = SSL_do_handshake(c->ssl);
   conn_touch(c);
