@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type Started, start, stopAll } from './processes.js';
 
 /** What the measures connect to: iperf3's server (throughput) or the bench's sink (everything else). */
@@ -28,6 +29,11 @@ export interface BenchContext {
   /** Node flags for Switchyard's sidecar processes (e.g. --cpu-prof). */
   nodeFlags: string[];
 }
+
+/** The key exchange every TLS row pins, so connection rates compare the same handshake. */
+export const PINNED_GROUP = 'X25519';
+/** The post-quantum hybrid group of the separate post-quantum rows. */
+export const PQ_GROUP = 'X25519MLKEM768';
 
 /** One client → (proxies) → server path. */
 export interface Scenario {
@@ -79,7 +85,11 @@ async function sidecar(ctx: BenchContext, name: string, options: object): Promis
   return start(
     name,
     ctx.node,
-    [...ctx.nodeFlags, join(ctx.dist, 'sidecar-process.js'), JSON.stringify(options)],
+    [
+      ...ctx.nodeFlags,
+      join(ctx.dist, 'sidecar-process.js'),
+      JSON.stringify({ groups: PINNED_GROUP, ...options }),
+    ],
     /READY/,
   );
 }
@@ -115,6 +125,109 @@ function pem(dir: string): string {
 
 const local = (p: number) => ({ host: '127.0.0.1', port: p });
 
+/** Why the native engine cannot run here, or undefined. */
+function nativeUnavailable(): string | undefined {
+  if (process.platform !== 'linux') return 'the native engine needs Linux';
+  return nativeBuilt()
+    ? undefined
+    : 'the native engine is not built (pnpm --filter @switchyard/relay-native build:native)';
+}
+
+function nativeBuilt(): boolean {
+  try {
+    const entry = fileURLToPath(import.meta.resolve('@switchyard/relay-native'));
+    return existsSync(join(dirname(entry), '..', 'build', 'Release', 'switchyard_relay.node'));
+  } catch {
+    return false;
+  }
+}
+
+function nativeProcess(ctx: BenchContext, name: string, options: object): Promise<Started> {
+  return start(
+    name,
+    ctx.node,
+    [...ctx.nodeFlags, join(ctx.dist, 'native-process.js'), JSON.stringify(options)],
+    /READY/,
+  );
+}
+
+/** haproxy's OpenSSL version as it runs, e.g. [3, 0]; undefined when haproxy is missing. */
+function haproxyOpenssl(): [number, number] | undefined {
+  try {
+    const out = execFileSync('haproxy', ['-vv'], { encoding: 'utf8' });
+    const m = /Running on OpenSSL version : OpenSSL (\d+)\.(\d+)/.exec(out);
+    return m ? [Number(m[1]), Number(m[2])] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The native engine as an mTLS pair, like the `mtls` row: plain in → mTLS → plain out. */
+function nativePair(name: string, description: string, group: string): Scenario {
+  return {
+    name,
+    description,
+    tlsPair: true,
+    unavailable: nativeUnavailable,
+    async start(ctx, kind) {
+      const up = await upstream(ctx, kind);
+      const [pa, pb] = [port(), port()];
+      const b = await nativeProcess(ctx, 'native inbound', {
+        mode: 'inbound',
+        certDir: ctx.certs.server,
+        port: pb,
+        upstreamPort: up.port,
+        groups: group,
+      });
+      const a = await nativeProcess(ctx, 'native outbound', {
+        mode: 'outbound',
+        certDir: ctx.certs.client,
+        port: pa,
+        upstreamPort: pb,
+        groups: group,
+      });
+      return { entry: local(pa), proxies: [a, b], close: () => stopAll([a, b, up.server]) };
+    },
+  };
+}
+
+/**
+ * An haproxy mTLS pair. haproxy 2.6 takes `curves` on bind lines only: the inbound side offers
+ * nothing else, so the pair negotiates the group given.
+ */
+function haproxyPair(name: string, description: string, group: string): Scenario {
+  return {
+    name,
+    description,
+    tlsPair: true,
+    unavailable: () => {
+      if (!has('haproxy')) return 'haproxy is not installed (apt-get install haproxy)';
+      const version = haproxyOpenssl();
+      if (group === PQ_GROUP && (!version || version[0] < 3 || (version[0] === 3 && version[1] < 5)))
+        return `haproxy runs on OpenSSL ${version?.join('.') ?? '?'}, which has no ${PQ_GROUP} (needs OpenSSL 3.5)`;
+      return undefined;
+    },
+    async start(ctx, kind) {
+      const up = await upstream(ctx, kind);
+      const [pa, pb] = [port(), port()];
+      const ca = join(ctx.certs.server, 'root-cert.pem');
+      const cfgB = haproxyConfig(join(ctx.work, `in-${pb}.cfg`), [
+        'listen inbound',
+        `  bind 127.0.0.1:${pb} ssl crt ${pem(ctx.certs.server)} ca-file ${ca} verify required ssl-min-ver TLSv1.3 curves ${group}`,
+        `  server app 127.0.0.1:${up.port}`,
+      ]);
+      const cfgA = haproxyConfig(join(ctx.work, `out-${pa}.cfg`), [
+        'listen outbound',
+        `  bind 127.0.0.1:${pa}`,
+        `  server peer 127.0.0.1:${pb} ssl crt ${pem(ctx.certs.client)} ca-file ${ca} verify required ssl-min-ver TLSv1.3`,
+      ]);
+      const b = await start('haproxy inbound', 'haproxy', ['-f', cfgB, '-db'], undefined, 500);
+      const a = await start('haproxy outbound', 'haproxy', ['-f', cfgA, '-db'], undefined, 500);
+      return { entry: local(pa), proxies: [a, b], close: () => stopAll([a, b, up.server]) };
+    },
+  };
+}
+
 /** Every scenario, in the order the bench runs and reports them. */
 export const SCENARIOS: Scenario[] = [
   {
@@ -144,6 +257,22 @@ export const SCENARIOS: Scenario[] = [
           passthroughOutsideMesh: true,
           fixedDestination: { address: '127.0.0.1', port: up.port },
         },
+      });
+      return { entry: local(p), proxies: [relay], close: () => stopAll([relay, up.server]) };
+    },
+  },
+  {
+    name: 'relay-splice',
+    description: "one plain TCP hop through the native engine's splice(2) relay",
+    tlsPair: false,
+    unavailable: nativeUnavailable,
+    async start(ctx, kind) {
+      const up = await upstream(ctx, kind);
+      const p = port();
+      const relay = await nativeProcess(ctx, 'native relay', {
+        mode: 'relay',
+        port: p,
+        upstreamPort: up.port,
       });
       return { entry: local(p), proxies: [relay], close: () => stopAll([relay, up.server]) };
     },
@@ -190,6 +319,11 @@ export const SCENARIOS: Scenario[] = [
       return { entry: local(pa), proxies: [a, b], close: () => stopAll([a, b, up.server]) };
     },
   },
+  nativePair(
+    'mtls-native',
+    'the Switchyard pair on the native engine: decisions in JavaScript, bytes and TLS in C threads',
+    PINNED_GROUP,
+  ),
   {
     name: 'hbone',
     description: 'the Switchyard pair over HBONE: plain in → HTTP/2 CONNECT over pooled mTLS → plain out',
@@ -202,7 +336,11 @@ export const SCENARIOS: Scenario[] = [
         start(
           name,
           ctx.node,
-          [...ctx.nodeFlags, join(ctx.dist, 'hbone-process.js'), JSON.stringify(options)],
+          [
+            ...ctx.nodeFlags,
+            join(ctx.dist, 'hbone-process.js'),
+            JSON.stringify({ groups: PINNED_GROUP, ...options }),
+          ],
           /READY/,
         );
       const b = await run('hbone server', {
@@ -220,33 +358,14 @@ export const SCENARIOS: Scenario[] = [
       return { entry: local(pa), proxies: [a, b], close: () => stopAll([a, b, up.server]) };
     },
   },
-  {
-    name: 'haproxy-mtls',
-    description: 'an haproxy mTLS pair with the same certificates, TLS 1.3',
-    tlsPair: true,
-    unavailable: () => (has('haproxy') ? undefined : 'haproxy is not installed (apt-get install haproxy)'),
-    async start(ctx, kind) {
-      const up = await upstream(ctx, kind);
-      const [pa, pb] = [port(), port()];
-      const ca = join(ctx.certs.server, 'root-cert.pem');
-      const cfgB = haproxyConfig(join(ctx.work, `in-${pb}.cfg`), [
-        'listen inbound',
-        `  bind 127.0.0.1:${pb} ssl crt ${pem(ctx.certs.server)} ca-file ${ca} verify required ssl-min-ver TLSv1.3`,
-        `  server app 127.0.0.1:${up.port}`,
-      ]);
-      const cfgA = haproxyConfig(join(ctx.work, `out-${pa}.cfg`), [
-        'listen outbound',
-        `  bind 127.0.0.1:${pa}`,
-        `  server peer 127.0.0.1:${pb} ssl crt ${pem(ctx.certs.client)} ca-file ${ca} verify required ssl-min-ver TLSv1.3`,
-      ]);
-      const b = await start('haproxy inbound', 'haproxy', ['-f', cfgB, '-db'], undefined, 500);
-      const a = await start('haproxy outbound', 'haproxy', ['-f', cfgA, '-db'], undefined, 500);
-      return { entry: local(pa), proxies: [a, b], close: () => stopAll([a, b, up.server]) };
-    },
-  },
+  haproxyPair(
+    'haproxy-mtls',
+    'an haproxy mTLS pair with the same certificates, TLS 1.3, X25519',
+    PINNED_GROUP,
+  ),
   {
     name: 'stunnel-mtls',
-    description: 'a stunnel mTLS pair with the same certificates, TLS 1.3',
+    description: 'a stunnel mTLS pair with the same certificates, TLS 1.3, X25519',
     tlsPair: true,
     unavailable: () =>
       has('stunnel4') || has('stunnel') ? undefined : 'stunnel is not installed (apt-get install stunnel4)',
@@ -268,6 +387,7 @@ export const SCENARIOS: Scenario[] = [
         'verifyChain = yes',
         'requireCert = yes',
         'sslVersionMin = TLSv1.3',
+        `curves = ${PINNED_GROUP}`,
       ]);
       const cfgA = conf(join(ctx.work, `stunnel-out-${pa}.conf`), [
         '[out]',
@@ -279,6 +399,7 @@ export const SCENARIOS: Scenario[] = [
         `CAfile = ${ca}`,
         'verifyChain = yes',
         'sslVersionMin = TLSv1.3',
+        `curves = ${PINNED_GROUP}`,
       ]);
       const bin = has('stunnel4') ? 'stunnel4' : 'stunnel';
       const b = await start('stunnel inbound', bin, [cfgB], undefined, 500);
@@ -286,6 +407,8 @@ export const SCENARIOS: Scenario[] = [
       return { entry: local(pa), proxies: [a, b], close: () => stopAll([a, b, up.server]) };
     },
   },
+  nativePair('mtls-native-pq', `the native pair with the post-quantum hybrid ${PQ_GROUP}`, PQ_GROUP),
+  haproxyPair('haproxy-mtls-pq', `the haproxy pair with ${PQ_GROUP}, when its OpenSSL has it`, PQ_GROUP),
   {
     name: 'mtls-captured',
     description: 'the mtls pair with real nftables capture in two network namespaces (capture cost included)',

@@ -123,6 +123,7 @@ typedef struct worker {
   int n_spare_pipes;
   uint64_t now;
   int stopping;
+  int trim_pending; /* memory was freed since the last malloc_trim */
   _Atomic int64_t connections;
   _Atomic uint64_t bytes;
 } worker;

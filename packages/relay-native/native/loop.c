@@ -1,6 +1,7 @@
 /* A worker thread: one epoll loop, the commands JavaScript posts, the timers, and closing. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,6 +204,11 @@ static void *worker_main(void *arg) {
   while (!w->stopping) {
     int n = epoll_wait(w->epfd, evs, 256, 250);
     if (n < 0 && errno != EINTR) worker_fatal("epoll_wait", errno);
+    if (n == 0 && w->trim_pending) {
+      /* handshakes leave freed memory spread over the heap: give it back once things are quiet */
+      malloc_trim(0);
+      w->trim_pending = 0;
+    }
     w->now = now_ms();
     for (int i = 0; i < n; i++) {
       side *s = evs[i].data.ptr;

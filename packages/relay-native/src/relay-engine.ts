@@ -205,10 +205,14 @@ export class RelayEngine {
     };
     const timer = setTimeout(() => void decide(undefined), this.#decisionTimeoutMs);
     timer.unref();
+    const der = event.chain;
     pending.resolve({
       ok: true,
       spiffeId: event.spiffeId,
-      chain: parseDerChain(event.chain),
+      // parsed on first use: an X509Certificate costs kilobytes, the DER a connection keeps far less
+      get chain() {
+        return parseDerChain(der);
+      },
       protocol: event.protocol,
       accept: (plain) => decide(plain),
       reject: () => decide(undefined),

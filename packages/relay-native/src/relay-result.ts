@@ -36,8 +36,8 @@ export interface PeerHandshake {
   ok: true;
   /** The peer's one SPIFFE ID (`spiffe://trust-domain/...`). */
   spiffeId: string;
-  /** The verified chain, leaf first. */
-  chain: X509Certificate[];
+  /** The verified chain, leaf first (parsed on each read: keep it if you need it twice). */
+  readonly chain: X509Certificate[];
   /** Protocol, cipher suite and key-exchange group, e.g. `TLSv1.3 TLS_AES_256_GCM_SHA384 X25519`. */
   protocol: string;
   /**
