@@ -144,6 +144,50 @@ export class InputInvalidError extends SwitchyardError {
   readonly kind = 'input';
 }
 
+/** A workload given to the data plane is malformed (no id, a port out of range, an unknown carrier). */
+export class WorkloadInvalidError extends SwitchyardError {
+  readonly code = 'SWY_ERR_WORKLOAD_INVALID';
+  readonly kind = 'input';
+}
+
+/** A workload could not be served: its network is gone, a port is taken. Other workloads go on. */
+export class WorkloadFailedError extends SwitchyardError {
+  readonly code = 'SWY_ERR_WORKLOAD_FAILED';
+  readonly kind = 'failure';
+}
+
+/** A TLS handshake with an upstream peer failed or timed out; nothing was sent in plaintext. */
+export class UpstreamTlsError extends SwitchyardError {
+  readonly code = 'SWY_ERR_UPSTREAM_TLS';
+  readonly kind = 'failure';
+}
+
+/** An upstream peer presented an identity it may not have for that address (pinning, policy). */
+export class UpstreamIdentityError extends SwitchyardError {
+  readonly code = 'SWY_ERR_UPSTREAM_IDENTITY';
+  readonly kind = 'failure';
+  /** Why, as a stable word: `unexpected-identity`, `several-identities`, `no-identity`, `unknown-destination`, `policy`, `alpn`. */
+  readonly reason: string;
+
+  constructor(message: string, reason = 'policy', options: SwitchyardErrorOptions = {}) {
+    super(message, options);
+    this.reason = reason;
+  }
+}
+
+/** An HBONE peer answered a tunnel request with an error status, or the tunnel broke before it opened. */
+export class HboneTunnelError extends SwitchyardError {
+  readonly code = 'SWY_ERR_HBONE_TUNNEL';
+  readonly kind = 'failure';
+  /** The HTTP status the peer answered (400, 401, 503…), or 0 when there was no answer. */
+  readonly status: number;
+
+  constructor(message: string, status = 0, options: SwitchyardErrorOptions = {}) {
+    super(message, options);
+    this.status = status;
+  }
+}
+
 /** Every error class, for documentation checks and for mapping codes back to classes. */
 export const ERROR_CLASSES = [
   PolicyInvalidError,
@@ -160,6 +204,11 @@ export const ERROR_CLASSES = [
   ApplyFailedError,
   RuntimeUnavailableError,
   InputInvalidError,
+  WorkloadInvalidError,
+  WorkloadFailedError,
+  UpstreamTlsError,
+  UpstreamIdentityError,
+  HboneTunnelError,
 ] as const;
 
 /** True when `error` is a Switchyard error with the given code. */

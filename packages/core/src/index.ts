@@ -37,6 +37,7 @@ export {
   ERROR_CLASSES,
   type ErrorKind,
   hasErrorCode,
+  HboneTunnelError,
   InputInvalidError,
   PolicyConflictError,
   PolicyInvalidError,
@@ -48,6 +49,10 @@ export {
   TargetNotFoundError,
   TargetUnsupportedError,
   UnsupportedPlatformError,
+  UpstreamIdentityError,
+  UpstreamTlsError,
+  WorkloadFailedError,
+  WorkloadInvalidError,
 } from './errors.js';
 export {
   type BypassIdentity,
@@ -75,7 +80,14 @@ export {
   type DriverSource,
   type ModuleImporter,
 } from './registry.js';
-export type { DialOptions, SocketAddress, SocketOps, TransparentListenOptions } from './socket-ops.js';
+export { type ConnectSocketOptions, connectSocket } from './connect-socket.js';
+export {
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  type DialOptions,
+  type SocketAddress,
+  type SocketOps,
+  type TransparentListenOptions,
+} from './socket-ops.js';
 export {
   formatTarget,
   type HnsEndpointTarget,

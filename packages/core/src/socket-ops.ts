@@ -27,6 +27,9 @@ export interface TransparentListenOptions {
   target?: Target;
 }
 
+/** How long a dial may take to connect when its caller names no timeout: 10 s. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
 /** Options for {@link SocketOps.dial}. */
 export interface DialOptions {
   /** Where to connect. */
@@ -41,7 +44,7 @@ export interface DialOptions {
   mark?: number;
   /** Abort the connect. */
   signal?: AbortSignal;
-  /** Give up connecting after this many milliseconds. Default 10000. */
+  /** Give up connecting after this many milliseconds. Default {@link DEFAULT_CONNECT_TIMEOUT_MS}. */
   timeout?: number;
   /** Dial from inside this target's network; see {@link TransparentListenOptions.target}. */
   target?: Target;

@@ -10,7 +10,6 @@
 #include <linux/netfilter_ipv6/ip6_tables.h>
 #include <netinet/in.h>
 #include <node_api.h>
-#include <poll.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,115 +175,57 @@ static napi_value OriginalDst(napi_env env, napi_callback_info info) {
   return result;
 }
 
-typedef struct {
-  napi_async_work work;
-  napi_deferred deferred;
-  address_t destination;
-  address_t source;
-  int has_source;
-  int family;
-  uint32_t mark;
-  int timeout_ms;
-  char* ns;
-  int fd;
-  int err;
-  const char* step;
-} dial_t;
+#ifndef IP_BIND_ADDRESS_NO_PORT
+#define IP_BIND_ADDRESS_NO_PORT 24
+#endif
 
-// Runs on a libuv worker thread, so a slow connect never blocks the event loop.
-static void dial_execute(napi_env env, void* data) {
-  (void)env;
-  dial_t* d = data;
-  d->fd = socket_in(d->ns, d->family, &d->step);
-  if (d->fd < 0) { d->err = errno; return; }
-  const char* step = NULL;
-  if (d->mark && setsockopt(d->fd, SOL_SOCKET, SO_MARK, &d->mark, sizeof d->mark) < 0) step = "setsockopt SO_MARK";
-  else if (d->has_source && set_transparent(d->fd, d->family) < 0) step = d->family == AF_INET6 ? "setsockopt IPV6_TRANSPARENT" : "setsockopt IP_TRANSPARENT";
-  else if (d->has_source && bind(d->fd, (struct sockaddr*)&d->source.addr, d->source.len) < 0) step = "bind source";
-  else if (connect(d->fd, (struct sockaddr*)&d->destination.addr, d->destination.len) < 0 && errno != EINPROGRESS) step = "connect";
-  if (!step) {
-    struct pollfd p = { .fd = d->fd, .events = POLLOUT };
-    int ready;
-    do ready = poll(&p, 1, d->timeout_ms); while (ready < 0 && errno == EINTR);
-    int soerr = 0;
-    socklen_t len = sizeof soerr;
-    if (ready == 0) { step = "connect"; errno = ETIMEDOUT; }
-    else if (ready < 0) step = "poll";
-    else if (getsockopt(d->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0) step = "getsockopt SO_ERROR";
-    else if (soerr) { step = "connect"; errno = soerr; }
-  }
-  if (step) {
-    d->err = errno;
-    d->step = step;
-    close(d->fd);
-    d->fd = -1;
-  }
-}
-
-static void dial_complete(napi_env env, napi_status status, void* data) {
-  dial_t* d = data;
-  napi_value value;
-  if (status == napi_ok && d->fd >= 0) {
-    napi_create_int32(env, d->fd, &value);
-    napi_resolve_deferred(env, d->deferred, value);
-  } else {
-    char message[256];
-    int err = d->err ? d->err : ECANCELED;
-    snprintf(message, sizeof message, "%s failed: %s", d->step ? d->step : "dial", strerror(err));
-    napi_value msg, code, syscall;
-    napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg);
-    napi_create_error(env, NULL, msg, &value);
-    napi_create_string_utf8(env, strerrorname_np(err) ? strerrorname_np(err) : "EUNKNOWN", NAPI_AUTO_LENGTH, &code);
-    napi_create_string_utf8(env, d->step ? d->step : "dial", NAPI_AUTO_LENGTH, &syscall);
-    napi_set_named_property(env, value, "code", code);
-    napi_set_named_property(env, value, "syscall", syscall);
-    napi_reject_deferred(env, d->deferred, value);
-  }
-  napi_delete_async_work(env, d->work);
-  free(d->ns);
-  free(d);
-}
-
-// dial(host, port, mark, sourceHost | null, sourcePort, nsPath | null, timeoutMs) -> Promise<fd>
-static napi_value Dial(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7];
+// socket(family, mark, sourceHost | null, sourcePort, nsPath | null) -> fd of a non-blocking TCP
+// socket, created in nsPath's namespace, with SO_MARK `mark` (0: none) and, given a source,
+// IP_TRANSPARENT and bound to it (which may be a non-local address: the original client's).
+// It is not connected: Node adopts the fd and connects it in its event loop, so a slow or
+// black-holed connect holds up nothing else (a blocking connect on libuv's four pool threads did).
+static napi_value Socket(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  dial_t* d = calloc(1, sizeof *d);
-  char* host = get_string(env, argv[0]);
-  int32_t port = 0, source_port = 0, timeout = 10000;
+  int32_t family_number = 0, source_port = 0;
   uint32_t mark = 0;
-  napi_get_value_int32(env, argv[1], &port);
-  napi_get_value_uint32(env, argv[2], &mark);
-  char* source = get_string(env, argv[3]);
-  napi_get_value_int32(env, argv[4], &source_port);
-  d->ns = get_string(env, argv[5]);
-  napi_get_value_int32(env, argv[6], &timeout);
-  d->family = host ? parse_address(host, port, &d->destination) : -1;
-  int source_family = source ? parse_address(source, source_port, &d->source) : d->family;
-  d->has_source = source != NULL;
-  free(host);
+  napi_get_value_int32(env, argv[0], &family_number);
+  napi_get_value_uint32(env, argv[1], &mark);
+  char* source = get_string(env, argv[2]);
+  napi_get_value_int32(env, argv[3], &source_port);
+  char* ns = get_string(env, argv[4]);
+  int family = family_number == 6 ? AF_INET6 : family_number == 4 ? AF_INET : -1;
+  address_t bound;
+  int source_family = source ? parse_address(source, source_port, &bound) : family;
+  int has_source = source != NULL;
   free(source);
-  d->mark = mark;
-  d->timeout_ms = timeout;
-  if (d->family < 0 || source_family != d->family) {
-    free(d->ns);
-    free(d);
-    napi_throw_type_error(env, "SWY_ERR_NATIVE", "dial: destination and source must be IP literals of the same family");
+  if (family < 0 || source_family != family || source_port < 0 || source_port > 65535) {
+    free(ns);
+    napi_throw_type_error(env, "SWY_ERR_NATIVE", "socket: family must be 4 or 6 and the source an IP literal of that family");
     return NULL;
   }
-  napi_value promise, name;
-  CHECK(napi_create_promise(env, &d->deferred, &promise));
-  CHECK(napi_create_string_utf8(env, "switchyard.dial", NAPI_AUTO_LENGTH, &name));
-  CHECK(napi_create_async_work(env, NULL, name, dial_execute, dial_complete, d, &d->work));
-  CHECK(napi_queue_async_work(env, d->work));
-  return promise;
+  const char* step = NULL;
+  int fd = socket_in(ns, family, &step);
+  free(ns);
+  if (fd < 0) return throw_errno(env, step, errno);
+  int one = 1;
+  if (mark && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) < 0) step = "setsockopt SO_MARK";
+  else if (has_source && set_transparent(fd, family) < 0) step = family == AF_INET6 ? "setsockopt IPV6_TRANSPARENT" : "setsockopt IP_TRANSPARENT";
+  // Without a source port, let connect() pick it: many dials from one client address then share
+  // the ephemeral range per destination instead of exhausting it at bind time.
+  else if (has_source && source_port == 0 && setsockopt(fd, SOL_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one) < 0) step = "setsockopt IP_BIND_ADDRESS_NO_PORT";
+  else if (has_source && bind(fd, (struct sockaddr*)&bound.addr, bound.len) < 0) step = "bind source";
+  if (step) { int err = errno; close(fd); return throw_errno(env, step, err); }
+  napi_value result;
+  CHECK(napi_create_int32(env, fd, &result));
+  return result;
 }
 
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     { "listen", NULL, Listen, NULL, NULL, NULL, napi_enumerable, NULL },
-    { "dial", NULL, Dial, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "socket", NULL, Socket, NULL, NULL, NULL, napi_enumerable, NULL },
     { "originalDst", NULL, OriginalDst, NULL, NULL, NULL, napi_enumerable, NULL },
   };
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));

@@ -5,16 +5,12 @@ import { UnsupportedPlatformError } from '@switchyard/core';
 export interface TransparentAddon {
   /** A listening IP_TRANSPARENT socket, created in `nsPath`'s network namespace if given. Returns its fd. */
   listen(host: string, port: number, backlog: number, nsPath: string | null): number;
-  /** Connects from a socket with SO_MARK `mark` (0: none), bound to `sourceHost` if given. Resolves to the connected fd. */
-  dial(
-    host: string,
-    port: number,
-    mark: number,
-    sourceHost: string | null,
-    sourcePort: number,
-    nsPath: string | null,
-    timeoutMs: number,
-  ): Promise<number>;
+  /**
+   * A non-blocking, unconnected TCP socket of `family`, created in `nsPath`'s network namespace if
+   * given, with SO_MARK `mark` (0: none) and, given `sourceHost`, IP_TRANSPARENT and bound to it.
+   * Returns its fd; the caller adopts it into a `net.Socket` and connects it in the event loop.
+   */
+  socket(family: 4 | 6, mark: number, sourceHost: string | null, sourcePort: number, nsPath: string | null): number;
   /** SO_ORIGINAL_DST of a NATed (REDIRECT) connection, or null when it was not NATed. */
   originalDst(fd: number, family: 4 | 6): { address: string; port: number } | null;
 }

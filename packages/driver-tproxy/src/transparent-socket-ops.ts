@@ -8,7 +8,7 @@ import type {
   Target,
   TransparentListenOptions,
 } from '@switchyard/core';
-import { assertTargetKind } from '@switchyard/core';
+import { assertTargetKind, connectSocket, DEFAULT_CONNECT_TIMEOUT_MS } from '@switchyard/core';
 import { loadAddon } from './native.js';
 import { existingNetns } from './netns.js';
 
@@ -30,7 +30,8 @@ async function nsPathOf(target: Target | undefined): Promise<string | null> {
  *   SO_ORIGINAL_DST for connections redirected by NAT rules;
  * - `dial` connects with the bypass mark, so the rules let it through, and can bind the original
  *   client's address as source so the workload sees the real client.
- * Dials run on libuv's thread pool, so a slow connect never blocks the event loop.
+ * The addon only creates, marks and binds a dial's socket; Node connects it in the event loop, so
+ * a slow or black-holed destination holds up no other dial.
  */
 export function transparentSocketOps(defaultMark: number): SocketOps {
   return {
@@ -72,21 +73,17 @@ export function transparentSocketOps(defaultMark: number): SocketOps {
 
     async dial(options: DialOptions): Promise<Socket> {
       options.signal?.throwIfAborted();
-      const fd = await loadAddon().dial(
-        options.destination.address,
-        options.destination.port,
+      const fd = loadAddon().socket(
+        familyOf(options.destination.address) === 'ipv6' ? 6 : 4,
         options.mark ?? defaultMark,
         options.source?.address ?? null,
         options.source?.port ?? 0,
         await nsPathOf(options.target),
-        options.timeout ?? 10_000,
       );
-      const socket = new Socket({ fd, readable: true, writable: true, allowHalfOpen: true });
-      if (options.signal?.aborted) {
-        socket.destroy();
-        options.signal.throwIfAborted();
-      }
-      return socket;
+      return connectSocket(new Socket({ fd, allowHalfOpen: true }), options.destination, {
+        timeout: options.timeout ?? DEFAULT_CONNECT_TIMEOUT_MS,
+        signal: options.signal,
+      });
     },
   };
 }

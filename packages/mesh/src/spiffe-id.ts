@@ -48,8 +48,22 @@ export function checkIdentityParts(id: SpiffeId): SpiffeId {
  */
 export function spiffeIdsFromSan(subjectAltName: string | undefined): string[] {
   if (!subjectAltName) return [];
-  return subjectAltName
-    .split(/,\s*/)
-    .filter((entry) => entry.startsWith('URI:spiffe://'))
-    .map((entry) => entry.slice('URI:'.length));
+  // Node writes each entry as `TYPE:value`, separated by ", ", and JSON-quotes a value that holds
+  // a comma or quote (`URI:"spiffe://x, URI:spiffe://y"`): read quoted values whole, so a crafted
+  // URI cannot smuggle in a second identity.
+  const ids: string[] = [];
+  const entry = /\s*([A-Za-z ]+):("(?:[^"\\]|\\.)*"|[^,]*)(?:,|$)/gy;
+  for (let m = entry.exec(subjectAltName); m && m[0] !== ''; m = entry.exec(subjectAltName)) {
+    const raw = m[2] as string;
+    let value = raw;
+    if (raw.startsWith('"')) {
+      try {
+        value = JSON.parse(raw) as string;
+      } catch {
+        continue;
+      }
+    }
+    if (m[1] === 'URI' && value.startsWith('spiffe://')) ids.push(value);
+  }
+  return ids;
 }

@@ -1,13 +1,15 @@
 /**
- * `@switchyard/mtls-proxy` — the transparent mTLS sidecar. It takes connections captured by any
- * driver's `socketOps` and carries them between workloads as TLS 1.3 with SPIFFE identities
- * checked on both ends. It imports no driver: give it the socket operations of the one you use.
+ * `@switchyard/mtls-proxy` — the mTLS carrier of `@switchyard/dataplane`, and the transparent
+ * mTLS sidecar built on it. It takes connections captured by any driver's `socketOps` and
+ * carries them between workloads as TLS 1.3 with SPIFFE identities checked on both ends. It
+ * imports no driver: give it the socket operations of the one you use.
  *
  * @example
  * ```ts
  * import { DriverRegistry } from '@switchyard/core';
+ * import { startAdminServer } from '@switchyard/dataplane';
  * import { CertificateStore } from '@switchyard/mesh';
- * import { MtlsSidecar, startAdminServer } from '@switchyard/mtls-proxy';
+ * import { MtlsSidecar } from '@switchyard/mtls-proxy';
  *
  * const driver = await new DriverRegistry().create('tproxy');
  * const sidecar = new MtlsSidecar({
@@ -17,21 +19,26 @@
  *   outbound: { port: 15001, meshCidrs: ['10.0.0.0/8'] },
  * });
  * await sidecar.start();
- * await startAdminServer(sidecar);               // /metrics, /ready, /healthz on :15020
+ * await startAdminServer(sidecar);               // /metrics, /readyz, /healthz on 127.0.0.1:15020
  * process.once('SIGTERM', () => sidecar.drain(30_000));
  * ```
  *
  * @module
  */
-export { type AdminServerOptions, type AdminTarget, startAdminServer } from './admin-server.js';
-export { type ConnectionEvent, connectionChannel } from './connection-events.js';
-export { MtlsSidecar } from './mtls-sidecar.js';
 export {
+  type AdminServer,
+  type AdminServerOptions,
+  CHANNELS,
   DEFAULT_TIMEOUTS,
   type Endpoint,
+  startAdminServer,
+  type Timeouts,
+} from '@switchyard/dataplane';
+export { mtlsCarrier } from './mtls-carrier.js';
+export { loggerFromLine, MtlsSidecar } from './mtls-sidecar.js';
+export {
   type InboundOptions,
   type LogLine,
   type MtlsSidecarOptions,
   type OutboundOptions,
-  type Timeouts,
 } from './options.js';

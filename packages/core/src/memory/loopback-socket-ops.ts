@@ -1,7 +1,14 @@
 import type { Server, Socket } from 'node:net';
+import { connectSocket } from '../connect-socket.js';
 import { TargetUnsupportedError } from '../errors.js';
 import type { IpFamily } from '../policy.js';
-import type { DialOptions, SocketAddress, SocketOps, TransparentListenOptions } from '../socket-ops.js';
+import {
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  type DialOptions,
+  type SocketAddress,
+  type SocketOps,
+  type TransparentListenOptions,
+} from '../socket-ops.js';
 import { formatTarget, type Target } from '../target.js';
 
 function refuseTarget(target: Target | undefined): void {
@@ -63,33 +70,11 @@ export function loopbackSocketOps(): SocketOps {
     },
     async dial(options: DialOptions): Promise<Socket> {
       refuseTarget(options.target);
-      const { connect } = await loadNet();
-      const socket = connect({
-        host: options.destination.address,
-        port: options.destination.port,
-        timeout: options.timeout ?? 10_000,
-        allowHalfOpen: true,
+      const { Socket } = await loadNet();
+      return connectSocket(new Socket({ allowHalfOpen: true }), options.destination, {
+        timeout: options.timeout ?? DEFAULT_CONNECT_TIMEOUT_MS,
+        signal: options.signal,
       });
-      const onTimeout = () =>
-        socket.destroy(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' }));
-      socket.once('timeout', onTimeout);
-      await new Promise<void>((resolve, reject) => {
-        const onAbort = () => socket.destroy(options.signal?.reason ?? new Error('dial aborted'));
-        options.signal?.addEventListener('abort', onAbort, { once: true });
-        socket.once('connect', () => {
-          // The connect timeout must not become an idle timeout on the open connection.
-          socket.setTimeout(0);
-          socket.off('timeout', onTimeout);
-          options.signal?.removeEventListener('abort', onAbort);
-          socket.off('error', reject);
-          resolve();
-        });
-        socket.once('error', (error) => {
-          options.signal?.removeEventListener('abort', onAbort);
-          reject(error);
-        });
-      });
-      return socket;
     },
   };
 }

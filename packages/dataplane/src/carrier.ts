@@ -1,0 +1,109 @@
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { SocketAddress, Target } from '@switchyard/core';
+import type { CertificateStore } from '@switchyard/mesh';
+import type { Endpoint } from './decide.js';
+import type { Limits, Timeouts } from './defaults.js';
+import type { HandshakeGate } from './handshake-gate.js';
+import type { Logger } from './logger.js';
+import type { DataPlaneMetrics, Direction } from './metrics.js';
+import type { Upstream } from './upstream.js';
+import type { WorkloadPolicy } from './workload-spec.js';
+
+/** An accepted connection with the facts known at accept time (linkerd's `orig_dst`). */
+export interface Accepted {
+  socket: Socket;
+  /** The client's address and port (IPv4-mapped addresses unmapped). */
+  client: Endpoint;
+  /** Where the client was going: the captured destination, or the listener's own address. */
+  originalDestination: SocketAddress;
+}
+
+/** What a carrier reports for each connection or stream it finished or refused. */
+export interface ConnectionReport {
+  direction: Direction;
+  /** `spliced` (carried and closed), `denied` (identity or authorization), `refused` (policy, limit), `failed` (TLS, connect, peer died). */
+  outcome: 'spliced' | 'denied' | 'refused' | 'failed';
+  /** A stable word for metrics when the outcome is not `spliced` (`limit`, `timeout`, `untrusted`…). */
+  code?: string;
+  reason?: string;
+  source?: string;
+  destination?: string;
+  peer?: string;
+  up?: number;
+  down?: number;
+}
+
+/** A listener a carrier serves itself, beside the captured inbound and outbound ports. */
+export interface CarrierListener {
+  /** A name for logs and status (`hbone`). */
+  name: string;
+  /** Connections start with a TLS handshake: admitted as pending, counted once {@link CarrierContext.established}. */
+  tls?: boolean;
+  port: number;
+  host?: string;
+  /** Takes each accepted connection after the data plane's admission. */
+  accept(connection: Accepted): void;
+}
+
+/** What the data plane gives a carrier for one workload: every shared input, built once. */
+export interface CarrierContext {
+  workload: {
+    id: string;
+    identity: CertificateStore;
+    target?: Target | undefined;
+    policy: WorkloadPolicy;
+    /** Addresses the workload owns (for HBONE's authority rule). */
+    addresses: readonly string[];
+  };
+  upstream: Upstream;
+  timeouts: Readonly<Timeouts>;
+  limits: Readonly<Limits>;
+  logger: Logger;
+  metrics: DataPlaneMetrics;
+  /** The labels of this workload's series. */
+  labels: { workload: string; carrier: string };
+  handshakes: HandshakeGate;
+  /** The data plane's own ports on this workload: never dialled on a peer's behalf. */
+  proxyPorts: readonly number[];
+  /** Counts, publishes and (sampled) logs one finished or refused connection. */
+  report(event: ConnectionReport): void;
+  /**
+   * Tracks a socket the carrier opened (an upstream leg) until it closes, so drain can reset it
+   * at the deadline.
+   */
+  track(socket: Socket, direction: Direction): void;
+  /**
+   * A connection that arrived with a TLS handshake to do (admitted as pending) is now
+   * authenticated: count it against the connection limit. False when the limit is reached (the
+   * refusal is reported; the carrier closes the connection).
+   */
+  established(socket: Socket, direction: Direction, source: string): boolean;
+  /** Joins two streams both ways and reports the result; resolves when both are closed. */
+  relay(direction: Direction, client: Duplex, server: Duplex, info: Omit<ConnectionReport, 'outcome' | 'direction'>): Promise<void>;
+  /** Whether the workload is draining: stop starting new work. */
+  readonly draining: boolean;
+}
+
+/** One workload's carrier: moves accepted connections' bytes to the peer and back. */
+export interface Carrier {
+  /** Listeners the carrier serves itself (HBONE's 15008). */
+  readonly listeners?: readonly CarrierListener[];
+  /** A captured outbound connection to a mesh destination: carry it to the peer. */
+  outbound(connection: Accepted, destination: Endpoint): Promise<void>;
+  /** A captured inbound connection that is not plaintext-allowed: authenticate the peer, then deliver. */
+  inbound(connection: Accepted, destination: Endpoint): Promise<void>;
+  /** Stop starting new work (HTTP/2 GOAWAY); open connections may finish. */
+  drain(): void;
+  /** Frees everything the carrier holds; what is still open is reset. */
+  close(): Promise<void>;
+}
+
+/**
+ * A carrier, as a factory (libp2p's transports): importing a carrier package does nothing, the
+ * data plane calls `create` once per workload.
+ */
+export interface CarrierFactory {
+  readonly name: string;
+  create(context: CarrierContext): Carrier;
+}

@@ -1,0 +1,207 @@
+import type { SocketOps } from '@switchyard/core';
+import { WorkloadFailedError, WorkloadInvalidError } from '@switchyard/core';
+import { DATAPLANE_PORTS, DEFAULT_ACCESS_LOG_RATE, DEFAULT_LIMITS, DEFAULT_TIMEOUTS, type Limits, type Timeouts } from './defaults.js';
+import { channels } from './diagnostics.js';
+import type { IdentityFallback, IdentityResolver } from './identity.js';
+import { jsonLogger, type Logger } from './logger.js';
+import { createDataPlaneMetrics, type DataPlaneMetrics, type Direction } from './metrics.js';
+import { Upstream } from './upstream.js';
+import { type ListenerStatus, Workload } from './workload.js';
+import { checkWorkloadSpec } from './workload-check.js';
+import type { WorkloadSpec } from './workload-spec.js';
+
+/** The shared inputs of a {@link DataPlane}, built once and handed to every workload's carrier. */
+export interface DataPlaneOptions {
+  /** The capture driver's socket operations (any driver's: the data plane imports none). */
+  socketOps: SocketOps;
+  /** Which identities each destination may present. Without one, `identityFallback` must say what to accept. */
+  identities?: IdentityResolver;
+  /**
+   * What a client accepts from a destination the resolver does not know. Default `refuse` with a
+   * resolver; without one it must be given: `trust-domain` (any identity of our trust domain) is
+   * weaker and has to be chosen explicitly.
+   */
+  identityFallback?: IdentityFallback;
+  logger?: Logger;
+  metrics?: DataPlaneMetrics;
+  timeouts?: Partial<Timeouts>;
+  limits?: Partial<Limits>;
+  /** Socket mark of every upstream dial, which capture lets through. Default: the driver's. */
+  bypassMark?: number;
+  /** One log line per connection. Default false (failures are still logged at debug, sampled). */
+  accessLog?: boolean;
+  /** Per-connection log lines per second per workload before they are only counted. Default 50. */
+  accessLogRate?: number;
+  /** The admin port, excluded from what peers may reach. Default 15020. */
+  adminPort?: number;
+}
+
+/** A workload as the data plane sees it. */
+export interface WorkloadStatus {
+  id: string;
+  carrier: string;
+  state: 'starting' | 'serving' | 'draining' | 'stopped' | 'failed';
+  spiffeId: string;
+  listeners: ListenerStatus[];
+  active: Readonly<Record<Direction, number>>;
+  /** Why it failed, when it did. */
+  error?: string;
+}
+
+/**
+ * One data plane for every workload of a node (ztunnel's in-pod model): identity, authorization,
+ * upstream dialing, limits, logs and metrics are built once; workloads are added and removed at
+ * run time, each with its own listeners inside its own network and its own identity. One
+ * workload's failure is reported for it and never stops the others.
+ *
+ * @example
+ * ```ts
+ * const plane = new DataPlane({ socketOps: driver.socketOps, identities, logger });
+ * await plane.addWorkload({ id: 'web/api', target, identity, carrier: hboneCarrier(), policy });
+ * await plane.removeWorkload('web/api');
+ * ```
+ */
+export class DataPlane {
+  readonly metrics: DataPlaneMetrics;
+  readonly logger: Logger;
+  readonly #workloads = new Map<string, Workload>();
+  readonly #failed = new Map<string, { spec: WorkloadSpec; error: string }>();
+  readonly #timeouts: Readonly<Timeouts>;
+  readonly #limits: Readonly<Limits>;
+  readonly #upstream: Upstream;
+  readonly #o: DataPlaneOptions;
+  #closed = false;
+
+  constructor(options: DataPlaneOptions) {
+    if (!options.identities && !options.identityFallback)
+      throw new WorkloadInvalidError(
+        'DataPlane needs an identity resolver (which identity each destination must present), or identityFallback: "trust-domain" chosen explicitly (weaker: any workload of the trust domain can pose as any destination)',
+      );
+    this.#o = options;
+    this.#timeouts = Object.freeze({ ...DEFAULT_TIMEOUTS, ...options.timeouts });
+    this.#limits = Object.freeze({ ...DEFAULT_LIMITS, ...options.limits });
+    this.logger = options.logger ?? jsonLogger({ fields: { component: 'dataplane' } });
+    this.metrics = options.metrics ?? createDataPlaneMetrics();
+    this.#upstream = new Upstream({
+      socketOps: options.socketOps,
+      connectTimeout: this.#timeouts.connect,
+      handshakeTimeout: this.#timeouts.handshake,
+      bypassMark: options.bypassMark,
+      identities: options.identities,
+      identityFallback: options.identityFallback ?? 'refuse',
+      logger: this.logger,
+    });
+  }
+
+  /** The timeouts in force (defaults merged with the options). */
+  get timeouts(): Readonly<Timeouts> {
+    return this.#timeouts;
+  }
+
+  /** True while at least one workload is serving and none is draining because of close(). */
+  get ready(): boolean {
+    return !this.#closed && [...this.#workloads.values()].some((w) => w.state === 'serving');
+  }
+
+  /**
+   * Starts serving a workload: creates its carrier and opens its listeners inside its target.
+   *
+   * @throws WorkloadInvalidError for a malformed spec or a duplicate id (nothing is opened);
+   *   WorkloadFailedError when a listener cannot open (what was opened is closed again; the
+   *   failure shows in {@link DataPlane.workloads} until the workload is added again or removed).
+   */
+  async addWorkload(spec: WorkloadSpec): Promise<WorkloadStatus> {
+    if (this.#closed) throw new WorkloadFailedError('the data plane is closed');
+    checkWorkloadSpec(spec);
+    if (this.#workloads.has(spec.id))
+      throw new WorkloadInvalidError(`workload ${spec.id} is already served; remove it first`);
+    const workload = new Workload(spec, {
+      socketOps: this.#o.socketOps,
+      upstream: this.#upstream,
+      timeouts: this.#timeouts,
+      limits: this.#limits,
+      logger: this.logger,
+      metrics: this.metrics,
+      accessLog: this.#o.accessLog === true,
+      accessLogRate: this.#o.accessLogRate ?? DEFAULT_ACCESS_LOG_RATE,
+      adminPort: this.#o.adminPort ?? DATAPLANE_PORTS.admin,
+    });
+    this.#workloads.set(spec.id, workload);
+    this.#failed.delete(spec.id);
+    try {
+      await workload.start();
+    } catch (error) {
+      this.#workloads.delete(spec.id);
+      this.#failed.set(spec.id, { spec, error: (error as Error).message });
+      this.#publish(spec.id, 'failed', (error as Error).message);
+      this.logger.error('workload failed', { workload: spec.id, reason: (error as Error).message });
+      throw error;
+    }
+    this.#publish(spec.id, 'serving');
+    return this.#status(workload);
+  }
+
+  /**
+   * Stops serving a workload: closes its listeners at once, lets its connections finish for up
+   * to `deadlineMs` (default: the drain timeout), then resets what is left. Unknown ids do nothing.
+   */
+  async removeWorkload(id: string, deadlineMs = this.#timeouts.drain): Promise<void> {
+    this.#failed.delete(id);
+    const workload = this.#workloads.get(id);
+    if (!workload) return this.#count();
+    await workload.stop(deadlineMs);
+    this.#workloads.delete(id);
+    this.#publish(id, 'removed');
+  }
+
+  /** Every workload, serving or failed. */
+  workloads(): WorkloadStatus[] {
+    return [
+      ...[...this.#workloads.values()].map((w) => this.#status(w)),
+      ...[...this.#failed].map(([id, f]) => ({
+        id,
+        carrier: f.spec.carrier.name,
+        state: 'failed' as const,
+        spiffeId: f.spec.identity.current.spiffeId,
+        listeners: [],
+        active: { inbound: 0, outbound: 0 },
+        error: f.error,
+      })),
+    ];
+  }
+
+  /** One workload's status, or undefined. */
+  workload(id: string): WorkloadStatus | undefined {
+    return this.workloads().find((w) => w.id === id);
+  }
+
+  /** Drains and removes every workload (in parallel), then refuses new ones. */
+  async close(deadlineMs = this.#timeouts.drain): Promise<void> {
+    this.#closed = true;
+    await Promise.all([...this.#workloads.keys()].map((id) => this.removeWorkload(id, deadlineMs)));
+    this.#failed.clear();
+    this.#count();
+  }
+
+  #status(w: Workload): WorkloadStatus {
+    return {
+      id: w.spec.id,
+      carrier: w.spec.carrier.name,
+      state: w.state,
+      spiffeId: w.spec.identity.current.spiffeId,
+      listeners: w.listeners,
+      active: w.active,
+    };
+  }
+
+  #publish(workload: string, state: string, reason?: string): void {
+    this.#count();
+    if (channels.workload.hasSubscribers)
+      channels.workload.publish({ workload, state, ...(reason ? { reason } : {}) });
+  }
+
+  #count(): void {
+    this.metrics.workloads.set({ state: 'serving' }, this.#workloads.size);
+    this.metrics.workloads.set({ state: 'failed' }, this.#failed.size);
+  }
+}

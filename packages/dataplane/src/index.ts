@@ -1,0 +1,88 @@
+/**
+ * `@switchyard/dataplane` — one data plane for every workload on a node. A {@link DataPlane}
+ * holds the shared inputs once (socket ops, identity resolver, timeouts and limits, logger,
+ * metrics) and serves workloads added and removed at run time, each inside its own network with
+ * its own identity, through a carrier (`mtlsCarrier()` from `@switchyard/mtls-proxy`,
+ * `hboneCarrier()` from `@switchyard/hbone`, or your own, proven by `@switchyard/dataplane/testing`).
+ *
+ * @example
+ * ```ts
+ * import { DriverRegistry } from '@switchyard/core';
+ * import { DataPlane, startAdminServer, staticIdentities } from '@switchyard/dataplane';
+ * import { hboneCarrier } from '@switchyard/hbone';
+ * import { CertificateStore } from '@switchyard/mesh';
+ *
+ * const driver = await new DriverRegistry().create('tproxy');
+ * const plane = new DataPlane({
+ *   socketOps: driver.socketOps,
+ *   identities: staticIdentities({ '10.0.0.7': ['spiffe://cluster.local/ns/web/sa/api'] }),
+ * });
+ * await plane.addWorkload({
+ *   id: 'web/client',
+ *   target: { kind: 'netns', name: 'pod-a' },
+ *   identity: await CertificateStore.open('certs/client'),
+ *   carrier: hboneCarrier(),
+ *   policy: { inbound: { port: 15006 }, outbound: { port: 15001, meshCidrs: ['10.0.0.0/8'] } },
+ * });
+ * await startAdminServer(plane);                       // /metrics /healthz /readyz on 127.0.0.1:15020
+ * process.once('SIGTERM', () => plane.close());
+ * ```
+ *
+ * @module
+ */
+export { type AdminServer, type AdminServerOptions, type AdminSource, startAdminServer } from './admin-server.js';
+export type {
+  Accepted,
+  Carrier,
+  CarrierContext,
+  CarrierFactory,
+  CarrierListener,
+  ConnectionReport,
+} from './carrier.js';
+export { ConnectionSet, reset } from './connection-set.js';
+export { DataPlane, type DataPlaneOptions, type WorkloadStatus } from './data-plane.js';
+export {
+  type AuthorityDecision,
+  type AuthorityFacts,
+  decideAuthority,
+  decideInbound,
+  decideOutbound,
+  type Endpoint,
+  type InboundDecision,
+  type InboundFacts,
+  type OutboundDecision,
+  type OutboundFacts,
+} from './decide.js';
+export {
+  DATAPLANE_PORTS,
+  DEFAULT_ACCESS_LOG_RATE,
+  DEFAULT_LIMITS,
+  DEFAULT_TIMEOUTS,
+  type Limits,
+  type Timeouts,
+} from './defaults.js';
+export { CHANNELS } from './diagnostics.js';
+export {
+  HboneTunnelError,
+  UpstreamIdentityError,
+  UpstreamTlsError,
+  WorkloadFailedError,
+  WorkloadInvalidError,
+} from './errors.js';
+export { HandshakeGate } from './handshake-gate.js';
+export {
+  checkServerIdentity,
+  type IdentityFallback,
+  type IdentityResolver,
+  identitiesFromFile,
+  type ServerIdentityDecision,
+  type ServerIdentityFacts,
+  singleSpiffeId,
+  staticIdentities,
+} from './identity.js';
+export { type BoundListener, type ListenOptions, listen, unmapAddress } from './listen.js';
+export { type JsonLoggerOptions, jsonLogger, type LogFields, type Logger, type LogLevel, rateLimited, silentLogger } from './logger.js';
+export { type ConnectionLabels, createDataPlaneMetrics, type DataPlaneMetrics, type Direction } from './metrics.js';
+export { formatEndpoint, type PlainDial, type TlsDial, Upstream, type UpstreamOptions, type VerifiedTls } from './upstream.js';
+export type { ListenerStatus } from './workload.js';
+export type { InboundPolicy, ListenSpec, OutboundPolicy, WorkloadPolicy, WorkloadSpec } from './workload-spec.js';

@@ -1,0 +1,174 @@
+import type { Socket } from 'node:net';
+import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
+import type { SocketOps, Target } from '@switchyard/core';
+import { type CertificateStore, parseSpiffeId, type SpiffeId, spiffeIdsFromSan } from '@switchyard/mesh';
+import type { Endpoint } from './decide.js';
+import { UpstreamIdentityError, UpstreamTlsError } from './errors.js';
+import { checkServerIdentity, type IdentityFallback, type IdentityResolver } from './identity.js';
+import type { Logger } from './logger.js';
+
+/** A plain upstream dial. */
+export interface PlainDial {
+  destination: Endpoint;
+  /** Keep this client address as the source (transparent drivers only; ignored otherwise). */
+  source?: string | undefined;
+  target?: Target | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+/** An mTLS upstream dial: the server's identity is checked against what is expected of `peer`. */
+export interface TlsDial {
+  /** Where to connect. */
+  peer: Endpoint;
+  certificates: CertificateStore;
+  target?: Target | undefined;
+  /** ALPN to offer (`['h2']` for HBONE). */
+  alpn?: string[];
+  signal?: AbortSignal | undefined;
+  /** Allow rules on top of pinning. */
+  authorization?: import('@switchyard/mesh').AuthorizationPolicy | undefined;
+}
+
+/** A TLS connection whose server identity was checked. */
+export interface VerifiedTls {
+  tls: TLSSocket;
+  /** The TCP socket under it (to reset at a drain deadline). */
+  raw: Socket;
+  /** The server's SPIFFE ID. */
+  peer: string;
+}
+
+/** The shared inputs of {@link Upstream}. */
+export interface UpstreamOptions {
+  socketOps: SocketOps;
+  connectTimeout: number;
+  handshakeTimeout: number;
+  /** Socket mark of every dial, which capture lets through. Default: the driver's. */
+  bypassMark?: number | undefined;
+  identities?: IdentityResolver | undefined;
+  identityFallback: IdentityFallback;
+  logger: Logger;
+}
+
+/** TLS 1.3 session tickets kept per (our identity, peer) for resumption; bounded. */
+const SESSION_CACHE_SIZE = 1_024;
+
+/**
+ * The one upstream dialer (undici's connector): it owns connect and handshake timeouts, the
+ * bypass mark, keeping the client's address as source, TLS session resumption and server
+ * identity pinning. Callers never set any of these again. Dials never wait on each other.
+ */
+export class Upstream {
+  readonly #o: UpstreamOptions;
+  readonly #sessions = new Map<string, Buffer>();
+
+  constructor(options: UpstreamOptions) {
+    this.#o = options;
+  }
+
+  /** Whether dials can keep a non-local client address as their source. */
+  get preservesSource(): boolean {
+    return this.#o.socketOps.preservesSource;
+  }
+
+  /** Connects in plain TCP. Rejects with the socket error (its `code` intact). */
+  async dial(d: PlainDial): Promise<Socket> {
+    const socket = await this.#o.socketOps.dial({
+      destination: d.destination,
+      timeout: this.#o.connectTimeout,
+      ...(d.source !== undefined && this.preservesSource ? { source: { address: d.source } } : {}),
+      ...(d.target ? { target: d.target } : {}),
+      ...(this.#o.bypassMark !== undefined ? { mark: this.#o.bypassMark } : {}),
+      ...(d.signal ? { signal: d.signal } : {}),
+    });
+    // A proxy must not add Nagle's delay to the small writes it relays.
+    socket.setNoDelay(true);
+    socket.on('error', (error) => this.#o.logger.debug('upstream socket error', { reason: error.message }));
+    return socket;
+  }
+
+  /**
+   * Connects and opens TLS 1.3 with the workload's certificate, then checks the server: exactly
+   * one SPIFFE ID, one the identity resolver expects for `peer.address`, allowed by policy.
+   *
+   * @throws UpstreamTlsError when the handshake fails or times out; UpstreamIdentityError when
+   *   the server is not who it must be.
+   */
+  async tls(d: TlsDial): Promise<VerifiedTls> {
+    const raw = await this.dial({ destination: d.peer, target: d.target, signal: d.signal });
+    const cert = d.certificates.current;
+    const key = `${cert.spiffeId}|${d.peer.address}|${d.peer.port}|${d.alpn?.join(',') ?? ''}`;
+    const session = this.#sessions.get(key);
+    const tls = tlsConnect({
+      socket: raw,
+      cert: cert.chain,
+      key: cert.key,
+      ca: cert.bundle,
+      minVersion: 'TLSv1.3',
+      ...(d.alpn ? { ALPNProtocols: d.alpn } : {}),
+      ...(session ? { session } : {}),
+      // The server is named by its SPIFFE ID, checked below, not by a DNS name.
+      checkServerIdentity: () => undefined,
+    } as ConnectionOptions);
+    tls.on('session', (ticket: Buffer) => this.#remember(key, ticket));
+    await this.#handshake(tls, d);
+    const self = parseSpiffeId(cert.spiffeId) as SpiffeId;
+    const decision = checkServerIdentity({
+      presented: spiffeIdsFromSan(tls.getPeerCertificate()?.subjectaltname),
+      address: d.peer.address,
+      resolver: this.#o.identities,
+      fallback: this.#o.identityFallback,
+      self,
+      authorization: d.authorization,
+    });
+    if (!decision.allowed || (d.alpn && !d.alpn.includes(String(tls.alpnProtocol)))) {
+      tls.destroy();
+      this.#sessions.delete(key);
+      throw new UpstreamIdentityError(
+        decision.allowed
+          ? `${formatEndpoint(d.peer)} did not agree on ${d.alpn?.join(' or ')}`
+          : `${formatEndpoint(d.peer)} refused: ${decision.reason}`,
+        decision.code ?? 'alpn',
+      );
+    }
+    return { tls, raw, peer: spiffeIdsFromSan(tls.getPeerCertificate()?.subjectaltname)[0] as string };
+  }
+
+  #handshake(tls: TLSSocket, d: TlsDial): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const fail = (reason: string, cause?: unknown) => {
+        clearTimeout(timer);
+        tls.destroy();
+        reject(new UpstreamTlsError(`TLS to ${formatEndpoint(d.peer)} failed: ${reason}`, { cause }));
+      };
+      const timer = setTimeout(
+        () => fail(`no handshake within ${this.#o.handshakeTimeout} ms`),
+        this.#o.handshakeTimeout,
+      );
+      tls.once('error', (error) => fail(error.message, error));
+      tls.once('close', () => fail('the server closed the connection'));
+      tls.once('secureConnect', () => {
+        clearTimeout(timer);
+        tls.removeAllListeners('close');
+        tls.removeAllListeners('error');
+        // Whoever takes the socket adds its own handler; until then an error is only logged.
+        tls.on('error', (error) => this.#o.logger.debug('upstream TLS error', { reason: error.message }));
+        resolve();
+      });
+    });
+  }
+
+  #remember(key: string, ticket: Buffer): void {
+    this.#sessions.delete(key);
+    this.#sessions.set(key, ticket);
+    if (this.#sessions.size > SESSION_CACHE_SIZE) {
+      const oldest = this.#sessions.keys().next().value;
+      if (oldest !== undefined) this.#sessions.delete(oldest);
+    }
+  }
+}
+
+/** `10.0.0.1:80` or `[fd00::1]:80`. */
+export function formatEndpoint(e: Endpoint): string {
+  return e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`;
+}

@@ -1,0 +1,320 @@
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { cidrMatcher, type SocketOps, WorkloadFailedError } from '@switchyard/core';
+import { splice, type WorkloadCertificate } from '@switchyard/mesh';
+import type { Accepted, Carrier, CarrierContext, ConnectionReport } from './carrier.js';
+import { ConnectionSet } from './connection-set.js';
+import { decideInbound, decideOutbound, type Endpoint } from './decide.js';
+import type { Limits, Timeouts } from './defaults.js';
+import { channels } from './diagnostics.js';
+import { HandshakeGate } from './handshake-gate.js';
+import { type BoundListener, closeListeners, listen } from './listen.js';
+import { type LogFields, type Logger, rateLimited } from './logger.js';
+import type { DataPlaneMetrics, Direction } from './metrics.js';
+import { formatEndpoint, type Upstream } from './upstream.js';
+import type { ListenSpec, WorkloadSpec } from './workload-spec.js';
+
+/** What a {@link Workload} shares with every other workload of its data plane. */
+export interface WorkloadInputs {
+  socketOps: SocketOps;
+  upstream: Upstream;
+  timeouts: Readonly<Timeouts>;
+  limits: Readonly<Limits>;
+  logger: Logger;
+  metrics: DataPlaneMetrics;
+  accessLog: boolean;
+  accessLogRate: number;
+  adminPort: number;
+}
+
+/** One listener of a workload, for status. */
+export interface ListenerStatus {
+  role: string;
+  address: string;
+  port: number;
+}
+
+/**
+ * One workload served by the data plane: its listeners (captured inbound, captured outbound,
+ * the carrier's own), admission (state, limits), the decisions that do not need the carrier
+ * (outside the mesh, plaintext allowed), and drain.
+ */
+export class Workload {
+  readonly spec: WorkloadSpec;
+  readonly #in: WorkloadInputs;
+  readonly #connections: ConnectionSet;
+  readonly #listeners: { role: string; bound: BoundListener[] }[] = [];
+  readonly #log: Logger;
+  readonly #sample: () => { pass: boolean; dropped: number };
+  readonly #labels: { workload: string; carrier: string };
+  readonly #inMesh: (address: string) => boolean;
+  readonly #plainSource: (address: string) => boolean;
+  #carrier: Carrier | undefined;
+  #state: 'starting' | 'serving' | 'draining' | 'stopped' = 'starting';
+  readonly #onRotated = (cert: WorkloadCertificate) => this.#certificate(cert, 'rotated');
+
+  constructor(spec: WorkloadSpec, inputs: WorkloadInputs) {
+    this.spec = spec;
+    this.#in = inputs;
+    this.#labels = { workload: spec.id, carrier: spec.carrier.name };
+    this.#log = inputs.logger.child({ workload: spec.id, carrier: spec.carrier.name });
+    this.#sample = rateLimited(inputs.accessLogRate);
+    this.#inMesh = cidrMatcher(spec.policy.outbound?.meshCidrs ?? []);
+    this.#plainSource = cidrMatcher(spec.policy.inbound?.plaintextSources ?? []);
+    this.#connections = new ConnectionSet((direction, delta) =>
+      inputs.metrics.active.inc({ ...this.#labels, direction }, delta),
+    );
+  }
+
+  /** `serving` once every listener is up; `draining` after remove; `stopped` when done. */
+  get state(): 'starting' | 'serving' | 'draining' | 'stopped' {
+    return this.#state;
+  }
+
+  /** Open connections per direction. */
+  get active(): Readonly<Record<Direction, number>> {
+    return this.#connections.counts;
+  }
+
+  /** Where this workload listens. */
+  get listeners(): ListenerStatus[] {
+    return this.#listeners.flatMap(({ role, bound }) =>
+      bound.map((b) => ({ role, address: b.address, port: b.port })),
+    );
+  }
+
+  /** The proxy's own ports on this workload, which are never dialled for a peer. */
+  get proxyPorts(): number[] {
+    const { inbound, outbound } = this.spec.policy;
+    return [
+      ...(inbound ? [inbound.port] : []),
+      ...(outbound ? [outbound.port] : []),
+      ...(this.#carrier?.listeners ?? []).map((l) => l.port),
+      ...this.listeners.map((l) => l.port),
+      this.#in.adminPort,
+    ].filter((p, i, all) => p !== 0 && all.indexOf(p) === i);
+  }
+
+  /**
+   * Creates the carrier and opens every listener. On failure closes what it opened and throws
+   * WorkloadFailedError naming the step.
+   */
+  async start(): Promise<void> {
+    const carrier = this.spec.carrier.create(this.#context());
+    this.#carrier = carrier;
+    const { inbound, outbound } = this.spec.policy;
+    try {
+      if (inbound) await this.#open('inbound', inbound, (c) => this.#inbound(c), inbound.fixedDestination);
+      if (outbound)
+        await this.#open('outbound', outbound, (c) => this.#admit('outbound', c, () => void this.#outbound(c)), outbound.fixedDestination);
+      for (const l of carrier.listeners ?? [])
+        await this.#open(l.name, { port: l.port, ...(l.host ? { host: l.host } : {}) }, (c) =>
+          this.#admit(l.tls ? 'pending' : 'inbound', c, () => l.accept(c)),
+        );
+    } catch (cause) {
+      await this.#stopListening();
+      await carrier.close();
+      this.#state = 'stopped';
+      throw new WorkloadFailedError(`workload ${this.spec.id}: ${(cause as Error).message}`, { cause });
+    }
+    this.spec.identity.on('rotated', this.#onRotated);
+    this.#certificate(this.spec.identity.current);
+    this.#state = 'serving';
+    this.#log.info('workload serving', { spiffeId: this.spec.identity.current.spiffeId, listeners: this.listeners });
+  }
+
+  /**
+   * Stops accepting, lets open connections finish for up to `deadlineMs`, then resets what is
+   * left (RST, so a cut transfer never looks complete). Resolves when everything is closed.
+   */
+  async stop(deadlineMs: number): Promise<void> {
+    if (this.#state === 'stopped' || this.#state === 'draining') return;
+    this.#state = 'draining';
+    this.#log.info('draining', { open: this.#connections.size, deadlineMs });
+    const listenersClosed = this.#stopListening();
+    this.#carrier?.drain();
+    const finished = await this.#connections.settle(deadlineMs);
+    const reset = finished ? 0 : this.#connections.resetAll();
+    if (reset > 0) this.#in.metrics.drainResets.inc(this.#labels, reset);
+    await this.#carrier?.close();
+    await listenersClosed;
+    this.spec.identity.off('rotated', this.#onRotated);
+    this.#in.metrics.certificateExpiry.remove({ workload: this.spec.id });
+    this.#state = 'stopped';
+    this.#log.info('workload stopped', { resetAtDeadline: reset });
+  }
+
+  async #stopListening(): Promise<void> {
+    const all = this.#listeners.splice(0).flatMap((l) => l.bound);
+    await closeListeners(all);
+  }
+
+  async #open(
+    role: string,
+    spec: ListenSpec,
+    onAccepted: (c: Accepted) => void,
+    fixedDestination?: Endpoint,
+  ): Promise<void> {
+    const bound = await listen({
+      socketOps: this.#in.socketOps,
+      spec,
+      target: this.spec.target,
+      logger: this.#log,
+      fixedDestination,
+      onAccepted: (c) => {
+        c.socket.on('error', (error) => this.#log.debug('socket error', { role, reason: error.message }));
+        onAccepted(c);
+      },
+    });
+    this.#listeners.push({ role, bound });
+  }
+
+  /**
+   * Admission: refused while draining or over the connection limit (pending TLS handshakes are
+   * not counted here: the carrier's handshake gate caps them, and they count once established).
+   */
+  #admit(as: Direction | 'pending', c: Accepted, handle: () => void): void {
+    const { socket } = c;
+    const direction: Direction = as === 'outbound' ? 'outbound' : 'inbound';
+    const code =
+      this.#state !== 'serving'
+        ? 'draining'
+        : as !== 'pending' && this.#connections.counts[direction] >= this.#in.limits.maxConnections
+          ? 'limit'
+          : undefined;
+    if (code) {
+      this.report({ direction, outcome: 'refused', code, source: c.client.address, reason: code === 'limit' ? 'connection limit reached' : 'draining' });
+      socket.destroy();
+      return;
+    }
+    this.#connections.add(socket, as);
+    socket.setNoDelay(true);
+    socket.setTimeout(this.#in.timeouts.idle, () => socket.destroy());
+    handle();
+  }
+
+  #established(socket: Socket, direction: Direction, source: string): boolean {
+    if (this.#connections.counts[direction] >= this.#in.limits.maxConnections) {
+      this.report({ direction, outcome: 'refused', code: 'limit', source, reason: 'connection limit reached' });
+      return false;
+    }
+    this.#connections.promote(socket, direction);
+    return true;
+  }
+
+  async #outbound(c: Accepted): Promise<void> {
+    const outbound = this.spec.policy.outbound!;
+    const destination = { address: c.originalDestination.address, port: c.originalDestination.port };
+    const decision = decideOutbound({
+      destination,
+      inMesh: this.#inMesh(destination.address),
+      passthroughOutsideMesh: outbound.passthroughOutsideMesh === true,
+      proxyPorts: this.proxyPorts,
+      ownAddresses: this.spec.addresses ?? [],
+    });
+    const info = { source: c.client.address, destination: formatEndpoint(destination) };
+    if (decision.kind === 'deny') {
+      this.report({ direction: 'outbound', outcome: 'refused', code: decision.code, reason: decision.reason, ...info });
+      return void c.socket.destroy();
+    }
+    if (decision.kind === 'passthrough') return this.#plain('outbound', c, destination, undefined, decision.reason);
+    await this.#carrier!.outbound(c, destination);
+  }
+
+  #inbound(c: Accepted): void {
+    const inbound = this.spec.policy.inbound!;
+    const destination = { address: c.originalDestination.address, port: c.originalDestination.port };
+    const decision = decideInbound({
+      sourceAllowedPlain: this.#plainSource(c.client.address),
+      portAllowedPlain: inbound.plaintextPorts?.includes(destination.port) === true,
+    });
+    if (decision.kind === 'plaintext') {
+      const keep = inbound.preserveSource !== false && !inbound.fixedDestination;
+      return this.#admit('inbound', c, () => void this.#plain('inbound', c, destination, keep ? c.client.address : undefined, decision.reason));
+    }
+    this.#admit('pending', c, () => void this.#carrier!.inbound(c, destination));
+  }
+
+  /** Plain TCP where the policy allows it: dial the destination and relay. */
+  async #plain(direction: Direction, c: Accepted, destination: Endpoint, source: string | undefined, why: string): Promise<void> {
+    const info = { source: c.client.address, destination: formatEndpoint(destination), reason: why };
+    let upstream: Socket;
+    try {
+      upstream = await this.#in.upstream.dial({ destination, source, target: this.spec.target });
+    } catch (error) {
+      this.report({ ...info, direction, outcome: 'failed', code: 'connect', reason: `connect to ${info.destination} failed: ${(error as Error).message}` });
+      return void c.socket.destroy();
+    }
+    this.#connections.add(upstream, direction);
+    await this.relay(direction, c.socket, upstream, info);
+  }
+
+  /** Joins two streams and reports the bytes moved. */
+  async relay(direction: Direction, client: Duplex, server: Duplex, info: Omit<ConnectionReport, 'outcome' | 'direction'>): Promise<void> {
+    const result = await splice(client, server);
+    this.report({
+      ...info,
+      direction,
+      outcome: result.error ? 'failed' : 'spliced',
+      ...(result.error ? { code: 'reset', reason: result.error.message } : {}),
+      up: result.aToB,
+      down: result.bToA,
+    });
+  }
+
+  /** Counts, publishes and (sampled) logs one connection's end. */
+  report(event: ConnectionReport): void {
+    const labels = { ...this.#labels, direction: event.direction };
+    const m = this.#in.metrics;
+    m.connections.inc({ ...labels, outcome: event.outcome });
+    if (event.outcome === 'denied') m.denials.inc({ ...labels, reason: event.code ?? 'policy' });
+    if (event.outcome === 'refused') m.refusals.inc({ ...labels, reason: event.code ?? 'policy' });
+    if (event.up) m.bytes.inc({ ...labels, flow: 'up' }, event.up);
+    if (event.down) m.bytes.inc({ ...labels, flow: 'down' }, event.down);
+    if (channels.connection.hasSubscribers) channels.connection.publish({ ...this.#labels, ...event });
+    if (!this.#in.accessLog && event.outcome === 'spliced') return;
+    const sample = this.#sample();
+    if (!sample.pass) return;
+    const fields: LogFields = { ...event, ...(sample.dropped ? { droppedLines: sample.dropped } : {}) };
+    if (event.outcome === 'spliced' || this.#in.accessLog) this.#log.info('connection', fields);
+    else this.#log.debug('connection', fields);
+  }
+
+  #certificate(cert: WorkloadCertificate, why?: string): void {
+    this.#in.metrics.certificateExpiry.set({ workload: this.spec.id }, cert.notAfter.getTime() / 1000);
+    if (!why) return;
+    this.#log.info(`certificate ${why}`, { spiffeId: cert.spiffeId, serialNumber: cert.serialNumber, notAfter: cert.notAfter });
+    if (channels.certificate.hasSubscribers)
+      channels.certificate.publish({ workload: this.spec.id, spiffeId: cert.spiffeId, serialNumber: cert.serialNumber });
+  }
+
+  #context(): CarrierContext {
+    const self = this;
+    return {
+      workload: {
+        id: this.spec.id,
+        identity: this.spec.identity,
+        target: this.spec.target,
+        policy: this.spec.policy,
+        addresses: this.spec.addresses ?? [],
+      },
+      upstream: this.#in.upstream,
+      timeouts: this.#in.timeouts,
+      limits: this.#in.limits,
+      logger: this.#log,
+      metrics: this.#in.metrics,
+      labels: this.#labels,
+      handshakes: new HandshakeGate(this.#in.limits.maxPendingHandshakes, this.#in.limits.maxPendingHandshakesPerSource),
+      get proxyPorts() {
+        return self.proxyPorts;
+      },
+      report: (event) => this.report(event),
+      track: (socket, direction) => this.#connections.add(socket, direction),
+      established: (socket, direction, source) => this.#established(socket, direction, source),
+      relay: (direction, client, server, info) => this.relay(direction, client, server, info),
+      get draining() {
+        return self.#state !== 'serving';
+      },
+    };
+  }
+}

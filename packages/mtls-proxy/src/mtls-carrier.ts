@@ -1,0 +1,175 @@
+import type { Socket } from 'node:net';
+import { createSecureContext, type SecureContext, TLSSocket } from 'node:tls';
+import {
+  type Accepted,
+  type Carrier,
+  type CarrierContext,
+  type CarrierFactory,
+  type Endpoint,
+  formatEndpoint,
+  singleSpiffeId,
+} from '@switchyard/dataplane';
+import {
+  authorize,
+  defaultInboundPolicy,
+  parseSpiffeId,
+  type SpiffeId,
+  spiffeIdsFromSan,
+  type WorkloadCertificate,
+} from '@switchyard/mesh';
+import { classifyTlsFailure } from './tls-failure.js';
+
+/**
+ * The mTLS carrier: a captured outbound connection leaves as TLS 1.3 to its destination (where
+ * the peer's inbound capture takes it), with the server's identity pinned; a captured inbound
+ * connection is TLS terminated here, the client's identity authorized, and the bytes delivered
+ * to the app. Nothing falls back to plaintext.
+ */
+export function mtlsCarrier(): CarrierFactory {
+  return { name: 'mtls', create: (context) => new MtlsCarrier(context) };
+}
+
+const serverOptions = (cert: WorkloadCertificate) => ({
+  cert: cert.chain,
+  key: cert.key,
+  ca: cert.bundle,
+  minVersion: 'TLSv1.3' as const,
+});
+
+class MtlsCarrier implements Carrier {
+  readonly #c: CarrierContext;
+  readonly #tls = new Set<TLSSocket>();
+  #context: SecureContext;
+  readonly #onRotated = (cert: WorkloadCertificate) => {
+    this.#context = createSecureContext(serverOptions(cert));
+  };
+
+  constructor(context: CarrierContext) {
+    this.#c = context;
+    this.#context = createSecureContext(serverOptions(context.workload.identity.current));
+    context.workload.identity.on('rotated', this.#onRotated);
+  }
+
+  async outbound(c: Accepted, destination: Endpoint): Promise<void> {
+    const { workload, upstream } = this.#c;
+    const outbound = workload.policy.outbound;
+    const peerAt = outbound?.route?.(destination) ?? destination;
+    const info = { source: c.client.address, destination: formatEndpoint(destination) };
+    let verified: Awaited<ReturnType<typeof upstream.tls>>;
+    try {
+      verified = await upstream.tls({
+        peer: peerAt,
+        certificates: workload.identity,
+        target: workload.target,
+        authorization: outbound?.authorization,
+      });
+    } catch (error) {
+      const e = error as { code?: string; reason?: string; message: string };
+      const identity = e.code === 'SWY_ERR_UPSTREAM_IDENTITY';
+      this.#c.report({
+        ...info,
+        direction: 'outbound',
+        outcome: identity ? 'denied' : 'failed',
+        code: identity ? (e.reason ?? 'policy') : e.code === 'SWY_ERR_UPSTREAM_TLS' ? 'tls' : 'connect',
+        reason: e.message,
+      });
+      if (e.code === 'SWY_ERR_UPSTREAM_TLS')
+        this.#c.metrics.tlsFailures.inc({ ...this.#c.labels, direction: 'outbound', reason: 'handshake' });
+      return void c.socket.destroy();
+    }
+    this.#c.track(verified.raw, 'outbound');
+    await this.#c.relay('outbound', c.socket, verified.tls, { ...info, peer: verified.peer });
+  }
+
+  inbound(c: Accepted, destination: Endpoint): Promise<void> {
+    const admitted = this.#c.handshakes.admit(c.client.address);
+    if ('refused' in admitted) {
+      this.#tlsFailure(c, admitted.refused, 'too many TLS handshakes in progress');
+      return Promise.resolve(void c.socket.destroy());
+    }
+    this.#c.metrics.pendingHandshakes.inc(this.#c.labels);
+    const done = () => {
+      admitted.release();
+      this.#c.metrics.pendingHandshakes.dec(this.#c.labels);
+    };
+    const tls = new TLSSocket(c.socket, {
+      isServer: true,
+      secureContext: this.#context,
+      requestCert: true,
+      rejectUnauthorized: true,
+    });
+    this.#tls.add(tls);
+    tls.once('close', () => this.#tls.delete(tls));
+    return new Promise<void>((resolve) => {
+      let settled = false;
+      const fail = (code: string, reason: string) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        done();
+        this.#tlsFailure(c, code, reason);
+        c.socket.destroy();
+        resolve();
+      };
+      const timer = setTimeout(
+        () => fail('timeout', `no TLS handshake within ${this.#c.timeouts.handshake} ms`),
+        this.#c.timeouts.handshake,
+      );
+      tls.once('error', (error) => {
+        const { code, reason } = classifyTlsFailure(error, tls);
+        fail(code, reason);
+      });
+      tls.once('close', () => fail('closed', 'the peer closed the connection during the handshake'));
+      tls.once('secure', () => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        done();
+        tls.removeAllListeners('error');
+        tls.removeAllListeners('close');
+        tls.on('error', (error) => this.#c.logger.debug('inbound TLS error', { reason: error.message }));
+        void this.#authorized(c, tls, destination).then(resolve);
+      });
+    });
+  }
+
+  async #authorized(c: Accepted, tls: TLSSocket, destination: Endpoint): Promise<void> {
+    const { workload, upstream } = this.#c;
+    const inbound = workload.policy.inbound;
+    const info = { source: c.client.address, destination: formatEndpoint(destination) };
+    const one = singleSpiffeId(spiffeIdsFromSan(tls.getPeerCertificate()?.subjectaltname));
+    const self = parseSpiffeId(workload.identity.current.spiffeId) as SpiffeId;
+    const decision = one.id
+      ? authorize(inbound?.authorization ?? defaultInboundPolicy(self), self, one.id)
+      : { allowed: false, reason: one.reason ?? 'no identity' };
+    if (!decision.allowed) {
+      this.#c.report({ ...info, direction: 'inbound', outcome: 'denied', code: one.id ? 'policy' : 'identity', reason: decision.reason, ...(one.id ? { peer: one.id } : {}) });
+      return void c.socket.destroy();
+    }
+    if (!this.#c.established(c.socket, 'inbound', c.client.address)) return void c.socket.destroy();
+    const keepSource = inbound?.preserveSource !== false && !inbound?.fixedDestination;
+    let app: Socket;
+    try {
+      app = await upstream.dial({ destination, source: keepSource ? c.client.address : undefined, target: workload.target });
+    } catch (error) {
+      this.#c.report({ ...info, direction: 'inbound', outcome: 'failed', code: 'connect', peer: one.id as string, reason: `connect to ${info.destination} failed: ${(error as Error).message}` });
+      return void c.socket.destroy();
+    }
+    this.#c.track(app, 'inbound');
+    await this.#c.relay('inbound', tls, app, { ...info, peer: one.id as string });
+  }
+
+  #tlsFailure(c: Accepted, code: string, reason: string): void {
+    this.#c.metrics.tlsFailures.inc({ ...this.#c.labels, direction: 'inbound', reason: code });
+    this.#c.report({ direction: 'inbound', outcome: 'failed', code: `tls-${code}`, source: c.client.address, reason: `TLS handshake failed: ${reason}` });
+  }
+
+  drain(): void {
+    // Plain TLS has no GOAWAY: the listeners are closed and open connections finish.
+  }
+
+  async close(): Promise<void> {
+    this.#c.workload.identity.off('rotated', this.#onRotated);
+    for (const tls of this.#tls) tls.destroy();
+  }
+}
