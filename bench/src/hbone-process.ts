@@ -5,7 +5,7 @@
 import { createServer, type Socket } from 'node:net';
 import tls from 'node:tls';
 import { loopbackSocketOps } from '@switchyard/core/memory';
-import { HboneClient, HboneServer } from '@switchyard/hbone';
+import { HboneClient, HboneSidecar } from '@switchyard/hbone';
 import { CertificateStore, splice } from '@switchyard/mesh';
 
 const o = JSON.parse(process.argv[2] ?? '{}');
@@ -15,17 +15,23 @@ const certificates = await CertificateStore.open(o.certDir, { watch: false });
 const LOCAL = '127.0.0.1';
 
 if (o.mode === 'server') {
-  const server = new HboneServer({
+  const server = new HboneSidecar({
     socketOps: loopbackSocketOps(),
     certificates,
-    port: o.port,
+    hbonePort: o.port,
     host: LOCAL,
     fixedDestination: { address: LOCAL, port: o.upstreamPort },
+    log: () => {},
   });
   await server.start();
   process.once('SIGTERM', () => void server.close().then(() => process.exit(0)));
 } else {
-  const client = new HboneClient({ socketOps: loopbackSocketOps(), certificates });
+  // The bench's peer is known: any identity of the test trust domain is accepted, as before.
+  const client = new HboneClient({
+    socketOps: loopbackSocketOps(),
+    identityFallback: 'trust-domain',
+    certificates,
+  });
   const listener = createServer({ allowHalfOpen: true, noDelay: true }, (raw: Socket) => {
     raw.on('error', () => {});
     client

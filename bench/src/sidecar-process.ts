@@ -15,6 +15,8 @@ const sidecar = new MtlsSidecar({
   certificates,
   log: () => {},
   maxConnections: 1_000_000,
+  // The idle scenario opens thousands of connections from one address at once.
+  limits: { maxPendingHandshakes: 100_000, maxPendingHandshakesPerSource: 100_000 },
   ...(options.inbound ? { inbound: options.inbound } : {}),
   ...(options.outbound ? { outbound: options.outbound } : {}),
 });

@@ -17,6 +17,7 @@
  */
 
 export { type Cidr, cidrContains, cidrCovers, cidrMatcher, parseCidr } from './cidr.js';
+export { type ConnectSocketOptions, connectSocket } from './connect-socket.js';
 export type {
   AppliedPolicy,
   ApplyOptions,
@@ -36,8 +37,8 @@ export {
   DriverNotFoundError,
   ERROR_CLASSES,
   type ErrorKind,
-  hasErrorCode,
   HboneTunnelError,
+  hasErrorCode,
   InputInvalidError,
   PolicyConflictError,
   PolicyInvalidError,
@@ -80,7 +81,6 @@ export {
   type DriverSource,
   type ModuleImporter,
 } from './registry.js';
-export { type ConnectSocketOptions, connectSocket } from './connect-socket.js';
 export {
   DEFAULT_CONNECT_TIMEOUT_MS,
   type DialOptions,

@@ -35,13 +35,17 @@ export interface AdminServer {
  * Serves `GET /metrics` (Prometheus text), `/healthz` (200 while the process runs), `/readyz`
  * (200 while ready, 503 while draining; `/ready` is the same), and `/status` (JSON).
  */
-export async function startAdminServer(source: AdminSource, options: AdminServerOptions = {}): Promise<AdminServer> {
+export async function startAdminServer(
+  source: AdminSource,
+  options: AdminServerOptions = {},
+): Promise<AdminServer> {
   const http = createServer((req, res) => void answer(source, req.method, req.url, res));
   const port = options.port ?? DATAPLANE_PORTS.admin;
   const host = options.host ?? '127.0.0.1';
   let listener: Server | HttpServer;
   if (options.target) {
-    if (!options.socketOps) throw new TypeError('startAdminServer: a target needs socketOps to listen inside it');
+    if (!options.socketOps)
+      throw new TypeError('startAdminServer: a target needs socketOps to listen inside it');
     const inside = await options.socketOps.listen({ port, host, target: options.target });
     inside.on('connection', (s: Socket) => http.emit('connection', s));
     listener = inside;
@@ -72,7 +76,8 @@ async function answer(
   res: import('node:http').ServerResponse,
 ): Promise<void> {
   const path = (url ?? '/').split('?')[0];
-  const text = (status: number, body: string) => res.writeHead(status, { 'content-type': 'text/plain' }).end(body);
+  const text = (status: number, body: string) =>
+    res.writeHead(status, { 'content-type': 'text/plain' }).end(body);
   if (method !== 'GET') return void res.writeHead(405, { allow: 'GET' }).end();
   if (path === '/metrics') {
     const body = await source.metrics.registry.metrics();
@@ -82,6 +87,8 @@ async function answer(
   if (path === '/readyz' || path === '/ready')
     return void text(source.ready ? 200 : 503, source.ready ? 'ready\n' : 'not ready\n');
   if (path === '/status')
-    return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(source.status?.() ?? {}));
+    return void res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify(source.status?.() ?? {}));
   text(404, 'endpoints: /metrics /healthz /readyz /status\n');
 }

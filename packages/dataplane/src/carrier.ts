@@ -80,7 +80,12 @@ export interface CarrierContext {
    */
   established(socket: Socket, direction: Direction, source: string): boolean;
   /** Joins two streams both ways and reports the result; resolves when both are closed. */
-  relay(direction: Direction, client: Duplex, server: Duplex, info: Omit<ConnectionReport, 'outcome' | 'direction'>): Promise<void>;
+  relay(
+    direction: Direction,
+    client: Duplex,
+    server: Duplex,
+    info: Omit<ConnectionReport, 'outcome' | 'direction'>,
+  ): Promise<void>;
   /** Whether the workload is draining: stop starting new work. */
   readonly draining: boolean;
 }

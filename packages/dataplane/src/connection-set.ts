@@ -42,7 +42,10 @@ export class ConnectionSet {
 
   /** Counts a pending socket as established in `direction`. */
   promote(socket: Socket, direction: Direction): void {
-    if (this.#open.get(socket) !== 'pending') return this.add(socket, direction);
+    if (this.#open.get(socket) !== 'pending') {
+      this.add(socket, direction);
+      return;
+    }
     this.#open.set(socket, direction);
     this.#counted(direction, 1);
   }

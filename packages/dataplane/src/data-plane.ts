@@ -1,6 +1,13 @@
 import type { SocketOps } from '@switchyard/core';
 import { WorkloadFailedError, WorkloadInvalidError } from '@switchyard/core';
-import { DATAPLANE_PORTS, DEFAULT_ACCESS_LOG_RATE, DEFAULT_LIMITS, DEFAULT_TIMEOUTS, type Limits, type Timeouts } from './defaults.js';
+import {
+  DATAPLANE_PORTS,
+  DEFAULT_ACCESS_LOG_RATE,
+  DEFAULT_LIMITS,
+  DEFAULT_TIMEOUTS,
+  type Limits,
+  type Timeouts,
+} from './defaults.js';
 import { channels } from './diagnostics.js';
 import type { IdentityFallback, IdentityResolver } from './identity.js';
 import { jsonLogger, type Logger } from './logger.js';

@@ -31,7 +31,11 @@ const isLoopback = (address: string) =>
 export function decideOutbound(f: OutboundFacts): OutboundDecision {
   const own = isLoopback(f.destination.address) || f.ownAddresses.includes(f.destination.address);
   if (own && f.proxyPorts.includes(f.destination.port))
-    return { kind: 'deny', code: 'loop', reason: `${f.destination.port} is the proxy's own port: refusing a loop` };
+    return {
+      kind: 'deny',
+      code: 'loop',
+      reason: `${f.destination.port} is the proxy's own port: refusing a loop`,
+    };
   if (f.inMesh) return { kind: 'mesh' };
   if (f.passthroughOutsideMesh) return { kind: 'passthrough', reason: 'outside the mesh: plaintext allowed' };
   return {

@@ -30,7 +30,12 @@
  *
  * @module
  */
-export { type AdminServer, type AdminServerOptions, type AdminSource, startAdminServer } from './admin-server.js';
+export {
+  type AdminServer,
+  type AdminServerOptions,
+  type AdminSource,
+  startAdminServer,
+} from './admin-server.js';
 export type {
   Accepted,
   Carrier,
@@ -81,8 +86,41 @@ export {
   staticIdentities,
 } from './identity.js';
 export { type BoundListener, type ListenOptions, listen, unmapAddress } from './listen.js';
-export { type JsonLoggerOptions, jsonLogger, type LogFields, type Logger, type LogLevel, rateLimited, silentLogger } from './logger.js';
-export { type ConnectionLabels, createDataPlaneMetrics, type DataPlaneMetrics, type Direction } from './metrics.js';
-export { formatEndpoint, type PlainDial, type TlsDial, Upstream, type UpstreamOptions, type VerifiedTls } from './upstream.js';
+export {
+  type JsonLoggerOptions,
+  jsonLogger,
+  type LogFields,
+  type Logger,
+  type LogLevel,
+  rateLimited,
+  silentLogger,
+} from './logger.js';
+export {
+  type ConnectionLabels,
+  createDataPlaneMetrics,
+  type DataPlaneMetrics,
+  type Direction,
+} from './metrics.js';
+export {
+  classify as classifyTlsFailure,
+  type TlsFailure,
+  type TlsOutcome,
+  TlsTerminator,
+  type TlsTerminatorOptions,
+} from './tls-terminator.js';
+export {
+  formatEndpoint,
+  type PlainDial,
+  type TlsDial,
+  Upstream,
+  type UpstreamOptions,
+  type VerifiedTls,
+} from './upstream.js';
 export type { ListenerStatus } from './workload.js';
-export type { InboundPolicy, ListenSpec, OutboundPolicy, WorkloadPolicy, WorkloadSpec } from './workload-spec.js';
+export type {
+  InboundPolicy,
+  ListenSpec,
+  OutboundPolicy,
+  WorkloadPolicy,
+  WorkloadSpec,
+} from './workload-spec.js';

@@ -38,7 +38,8 @@ export interface ListenOptions {
  */
 export async function listen(o: ListenOptions): Promise<BoundListener[]> {
   const { spec } = o;
-  const wanted: (IpFamily | undefined)[] = spec.host !== undefined ? [undefined] : (spec.families ?? FAMILIES);
+  const wanted: (IpFamily | undefined)[] =
+    spec.host !== undefined ? [undefined] : (spec.families ?? FAMILIES);
   const bound: BoundListener[] = [];
   try {
     for (const family of wanted) {
@@ -53,7 +54,10 @@ export async function listen(o: ListenOptions): Promise<BoundListener[]> {
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (family === 'ipv6' && !spec.families && (code === 'EAFNOSUPPORT' || code === 'EADDRNOTAVAIL')) {
-          o.logger.warn('no IPv6 listener: the target has no IPv6', { port: spec.port, reason: (error as Error).message });
+          o.logger.warn('no IPv6 listener: the target has no IPv6', {
+            port: spec.port,
+            reason: (error as Error).message,
+          });
           continue;
         }
         throw error;
@@ -61,7 +65,9 @@ export async function listen(o: ListenOptions): Promise<BoundListener[]> {
       const address = server.address() as { address: string; port: number };
       bound.push({ server, address: address.address, port: address.port });
       server.on('connection', (socket: Socket) => o.onAccepted(accepted(o, socket)));
-      server.on('error', (error) => o.logger.warn('listener error', { port: address.port, reason: error.message }));
+      server.on('error', (error) =>
+        o.logger.warn('listener error', { port: address.port, reason: error.message }),
+      );
     }
   } catch (error) {
     await closeListeners(bound);

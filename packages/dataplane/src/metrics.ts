@@ -59,8 +59,14 @@ export function createDataPlaneMetrics(prefix = 'switchyard'): DataPlaneMetrics 
       ...base,
       'reason',
     ]),
-    streamResets: counter('hbone_stream_resets_total', 'HBONE streams reset, by reason', ['workload', 'reason']),
-    drainResets: counter('drain_resets_total', 'Connections cut at the drain deadline', ['workload', 'carrier']),
+    streamResets: counter('hbone_stream_resets_total', 'HBONE streams reset, by reason', [
+      'workload',
+      'reason',
+    ]),
+    drainResets: counter('drain_resets_total', 'Connections cut at the drain deadline', [
+      'workload',
+      'carrier',
+    ]),
     certificateExpiry: gauge(
       'certificate_expiry_timestamp_seconds',
       'When the workload certificate in use expires (Unix time)',

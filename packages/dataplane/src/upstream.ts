@@ -60,7 +60,8 @@ const SESSION_CACHE_SIZE = 1_024;
  */
 export class Upstream {
   readonly #o: UpstreamOptions;
-  readonly #sessions = new Map<string, Buffer>();
+  /** Per (our identity, peer, ALPN): the last session ticket and the SPIFFE IDs its full handshake verified. */
+  readonly #sessions = new Map<string, { ticket: Buffer; presented: string[] }>();
 
   constructor(options: UpstreamOptions) {
     this.#o = options;
@@ -98,7 +99,7 @@ export class Upstream {
     const raw = await this.dial({ destination: d.peer, target: d.target, signal: d.signal });
     const cert = d.certificates.current;
     const key = `${cert.spiffeId}|${d.peer.address}|${d.peer.port}|${d.alpn?.join(',') ?? ''}`;
-    const session = this.#sessions.get(key);
+    const cached = this.#sessions.get(key);
     const tls = tlsConnect({
       socket: raw,
       cert: cert.chain,
@@ -106,15 +107,23 @@ export class Upstream {
       ca: cert.bundle,
       minVersion: 'TLSv1.3',
       ...(d.alpn ? { ALPNProtocols: d.alpn } : {}),
-      ...(session ? { session } : {}),
+      ...(cached ? { session: cached.ticket } : {}),
       // The server is named by its SPIFFE ID, checked below, not by a DNS name.
       checkServerIdentity: () => undefined,
     } as ConnectionOptions);
-    tls.on('session', (ticket: Buffer) => this.#remember(key, ticket));
+    // Tickets arrive after the handshake; one is kept only once the identity behind it passed.
+    let verified: string[] = [];
+    tls.on('session', (ticket: Buffer) => this.#remember(key, ticket, verified));
     await this.#handshake(tls, d);
+    // A resumed session shows no certificate; it is bound to the full handshake that verified the
+    // identities remembered with its ticket, which are checked again against today's rules.
+    const presented =
+      tls.isSessionReused() && cached
+        ? cached.presented
+        : spiffeIdsFromSan(tls.getPeerCertificate()?.subjectaltname);
     const self = parseSpiffeId(cert.spiffeId) as SpiffeId;
     const decision = checkServerIdentity({
-      presented: spiffeIdsFromSan(tls.getPeerCertificate()?.subjectaltname),
+      presented,
       address: d.peer.address,
       resolver: this.#o.identities,
       fallback: this.#o.identityFallback,
@@ -131,7 +140,8 @@ export class Upstream {
         decision.code ?? 'alpn',
       );
     }
-    return { tls, raw, peer: spiffeIdsFromSan(tls.getPeerCertificate()?.subjectaltname)[0] as string };
+    verified = presented;
+    return { tls, raw, peer: presented[0] as string };
   }
 
   #handshake(tls: TLSSocket, d: TlsDial): Promise<void> {
@@ -158,9 +168,10 @@ export class Upstream {
     });
   }
 
-  #remember(key: string, ticket: Buffer): void {
+  #remember(key: string, ticket: Buffer, presented: string[]): void {
+    if (presented.length === 0) return;
     this.#sessions.delete(key);
-    this.#sessions.set(key, ticket);
+    this.#sessions.set(key, { ticket, presented });
     if (this.#sessions.size > SESSION_CACHE_SIZE) {
       const oldest = this.#sessions.keys().next().value;
       if (oldest !== undefined) this.#sessions.delete(oldest);

@@ -10,13 +10,17 @@ const port = (n: unknown) => Number.isInteger(n) && (n as number) >= 0 && (n as 
  */
 export function checkWorkloadSpec(spec: WorkloadSpec): void {
   const problems: string[] = [];
-  if (typeof spec.id !== 'string' || spec.id.trim() === '') problems.push('id: a non-empty string is required');
+  if (typeof spec.id !== 'string' || spec.id.trim() === '')
+    problems.push('id: a non-empty string is required');
   if (!spec.identity?.current) problems.push('identity: a CertificateStore is required');
-  if (typeof spec.carrier?.create !== 'function') problems.push('carrier: a carrier factory is required (mtlsCarrier(), hboneCarrier())');
+  if (typeof spec.carrier?.create !== 'function')
+    problems.push('carrier: a carrier factory is required (mtlsCarrier(), hboneCarrier())');
   const { inbound, outbound, ports } = spec.policy ?? {};
   if (!inbound && !outbound && !ports) problems.push('policy: give inbound, outbound or carrier ports');
-  if (inbound && !port(inbound.port)) problems.push(`policy.inbound.port: ${inbound.port} is not a port (0-65535)`);
-  if (outbound && !port(outbound.port)) problems.push(`policy.outbound.port: ${outbound.port} is not a port (0-65535)`);
+  if (inbound?.port !== undefined && !port(inbound.port))
+    problems.push(`policy.inbound.port: ${inbound.port} is not a port (0-65535)`);
+  if (outbound && !port(outbound.port))
+    problems.push(`policy.outbound.port: ${outbound.port} is not a port (0-65535)`);
   for (const [name, p] of Object.entries(ports ?? {}))
     if (!port(p)) problems.push(`policy.ports.${name}: ${p} is not a port (0-65535)`);
   for (const p of inbound?.plaintextPorts ?? [])

@@ -14,7 +14,12 @@ export interface ListenSpec {
 }
 
 /** Captured inbound: peers arrive here (mTLS), or plain where the policy allows. */
-export interface InboundPolicy extends ListenSpec {
+export interface InboundPolicy extends Omit<ListenSpec, 'port'> {
+  /**
+   * Port captured inbound connections arrive on. Omit when peers arrive only on the carrier's
+   * own listener (HBONE's 15008): the rest of this policy still governs what they may do.
+   */
+  port?: number;
   /** Which peers may connect. Default: our trust domain and namespace. */
   authorization?: AuthorizationPolicy;
   /** Sources allowed in plain TCP (kubelet probes), as CIDRs. Default none. */

@@ -87,7 +87,7 @@ export class Workload {
   get proxyPorts(): number[] {
     const { inbound, outbound } = this.spec.policy;
     return [
-      ...(inbound ? [inbound.port] : []),
+      ...(inbound?.port !== undefined ? [inbound.port] : []),
       ...(outbound ? [outbound.port] : []),
       ...(this.#carrier?.listeners ?? []).map((l) => l.port),
       ...this.listeners.map((l) => l.port),
@@ -104,9 +104,20 @@ export class Workload {
     this.#carrier = carrier;
     const { inbound, outbound } = this.spec.policy;
     try {
-      if (inbound) await this.#open('inbound', inbound, (c) => this.#inbound(c), inbound.fixedDestination);
+      if (inbound?.port !== undefined)
+        await this.#open(
+          'inbound',
+          { ...inbound, port: inbound.port },
+          (c) => this.#inbound(c),
+          inbound.fixedDestination,
+        );
       if (outbound)
-        await this.#open('outbound', outbound, (c) => this.#admit('outbound', c, () => void this.#outbound(c)), outbound.fixedDestination);
+        await this.#open(
+          'outbound',
+          outbound,
+          (c) => this.#admit('outbound', c, () => void this.#outbound(c)),
+          outbound.fixedDestination,
+        );
       for (const l of carrier.listeners ?? [])
         await this.#open(l.name, { port: l.port, ...(l.host ? { host: l.host } : {}) }, (c) =>
           this.#admit(l.tls ? 'pending' : 'inbound', c, () => l.accept(c)),
@@ -120,7 +131,10 @@ export class Workload {
     this.spec.identity.on('rotated', this.#onRotated);
     this.#certificate(this.spec.identity.current);
     this.#state = 'serving';
-    this.#log.info('workload serving', { spiffeId: this.spec.identity.current.spiffeId, listeners: this.listeners });
+    this.#log.info('workload serving', {
+      spiffeId: this.spec.identity.current.spiffeId,
+      listeners: this.listeners,
+    });
   }
 
   /**
@@ -183,7 +197,13 @@ export class Workload {
           ? 'limit'
           : undefined;
     if (code) {
-      this.report({ direction, outcome: 'refused', code, source: c.client.address, reason: code === 'limit' ? 'connection limit reached' : 'draining' });
+      this.report({
+        direction,
+        outcome: 'refused',
+        code,
+        source: c.client.address,
+        reason: code === 'limit' ? 'connection limit reached' : 'draining',
+      });
       socket.destroy();
       return;
     }
@@ -195,7 +215,13 @@ export class Workload {
 
   #established(socket: Socket, direction: Direction, source: string): boolean {
     if (this.#connections.counts[direction] >= this.#in.limits.maxConnections) {
-      this.report({ direction, outcome: 'refused', code: 'limit', source, reason: 'connection limit reached' });
+      this.report({
+        direction,
+        outcome: 'refused',
+        code: 'limit',
+        source,
+        reason: 'connection limit reached',
+      });
       return false;
     }
     this.#connections.promote(socket, direction);
@@ -214,10 +240,17 @@ export class Workload {
     });
     const info = { source: c.client.address, destination: formatEndpoint(destination) };
     if (decision.kind === 'deny') {
-      this.report({ direction: 'outbound', outcome: 'refused', code: decision.code, reason: decision.reason, ...info });
+      this.report({
+        direction: 'outbound',
+        outcome: 'refused',
+        code: decision.code,
+        reason: decision.reason,
+        ...info,
+      });
       return void c.socket.destroy();
     }
-    if (decision.kind === 'passthrough') return this.#plain('outbound', c, destination, undefined, decision.reason);
+    if (decision.kind === 'passthrough')
+      return this.#plain('outbound', c, destination, undefined, decision.reason);
     await this.#carrier!.outbound(c, destination);
   }
 
@@ -230,19 +263,33 @@ export class Workload {
     });
     if (decision.kind === 'plaintext') {
       const keep = inbound.preserveSource !== false && !inbound.fixedDestination;
-      return this.#admit('inbound', c, () => void this.#plain('inbound', c, destination, keep ? c.client.address : undefined, decision.reason));
+      const source = keep ? c.client.address : undefined;
+      this.#admit('inbound', c, () => void this.#plain('inbound', c, destination, source, decision.reason));
+      return;
     }
     this.#admit('pending', c, () => void this.#carrier!.inbound(c, destination));
   }
 
   /** Plain TCP where the policy allows it: dial the destination and relay. */
-  async #plain(direction: Direction, c: Accepted, destination: Endpoint, source: string | undefined, why: string): Promise<void> {
+  async #plain(
+    direction: Direction,
+    c: Accepted,
+    destination: Endpoint,
+    source: string | undefined,
+    why: string,
+  ): Promise<void> {
     const info = { source: c.client.address, destination: formatEndpoint(destination), reason: why };
     let upstream: Socket;
     try {
       upstream = await this.#in.upstream.dial({ destination, source, target: this.spec.target });
     } catch (error) {
-      this.report({ ...info, direction, outcome: 'failed', code: 'connect', reason: `connect to ${info.destination} failed: ${(error as Error).message}` });
+      this.report({
+        ...info,
+        direction,
+        outcome: 'failed',
+        code: 'connect',
+        reason: `connect to ${info.destination} failed: ${(error as Error).message}`,
+      });
       return void c.socket.destroy();
     }
     this.#connections.add(upstream, direction);
@@ -250,7 +297,12 @@ export class Workload {
   }
 
   /** Joins two streams and reports the bytes moved. */
-  async relay(direction: Direction, client: Duplex, server: Duplex, info: Omit<ConnectionReport, 'outcome' | 'direction'>): Promise<void> {
+  async relay(
+    direction: Direction,
+    client: Duplex,
+    server: Duplex,
+    info: Omit<ConnectionReport, 'outcome' | 'direction'>,
+  ): Promise<void> {
     const result = await splice(client, server);
     this.report({
       ...info,
@@ -283,9 +335,17 @@ export class Workload {
   #certificate(cert: WorkloadCertificate, why?: string): void {
     this.#in.metrics.certificateExpiry.set({ workload: this.spec.id }, cert.notAfter.getTime() / 1000);
     if (!why) return;
-    this.#log.info(`certificate ${why}`, { spiffeId: cert.spiffeId, serialNumber: cert.serialNumber, notAfter: cert.notAfter });
+    this.#log.info(`certificate ${why}`, {
+      spiffeId: cert.spiffeId,
+      serialNumber: cert.serialNumber,
+      notAfter: cert.notAfter,
+    });
     if (channels.certificate.hasSubscribers)
-      channels.certificate.publish({ workload: this.spec.id, spiffeId: cert.spiffeId, serialNumber: cert.serialNumber });
+      channels.certificate.publish({
+        workload: this.spec.id,
+        spiffeId: cert.spiffeId,
+        serialNumber: cert.serialNumber,
+      });
   }
 
   #context(): CarrierContext {
@@ -304,7 +364,10 @@ export class Workload {
       logger: this.#log,
       metrics: this.#in.metrics,
       labels: this.#labels,
-      handshakes: new HandshakeGate(this.#in.limits.maxPendingHandshakes, this.#in.limits.maxPendingHandshakesPerSource),
+      handshakes: new HandshakeGate(
+        this.#in.limits.maxPendingHandshakes,
+        this.#in.limits.maxPendingHandshakesPerSource,
+      ),
       get proxyPorts() {
         return self.proxyPorts;
       },

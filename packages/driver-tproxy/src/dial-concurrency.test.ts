@@ -1,4 +1,4 @@
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import type { NetnsTarget } from '@switchyard/core';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { createLab, describePrivileged, type Lab } from './testing/netns-lab.js';
@@ -29,12 +29,13 @@ describePrivileged('tproxy socket ops: dials run side by side', () => {
     server = live;
     live.on('connection', (s: Socket) => open.push(s));
     const blackHoled = Array.from({ length: 50 }, () =>
-      ops
-        .dial({ destination: { address: lab.b.v4, port: 9 }, target: ns(lab.a.name), timeout: 3_000 })
-        .then(
-          (s) => (open.push(s), 'connected'),
-          (e: NodeJS.ErrnoException) => e.code,
-        ),
+      ops.dial({ destination: { address: lab.b.v4, port: 9 }, target: ns(lab.a.name), timeout: 3_000 }).then(
+        (s) => {
+          open.push(s);
+          return 'connected';
+        },
+        (e: NodeJS.ErrnoException) => e.code,
+      ),
     );
     await new Promise((r) => setTimeout(r, 50));
     const started = performance.now();

@@ -10,7 +10,13 @@ export interface TransparentAddon {
    * given, with SO_MARK `mark` (0: none) and, given `sourceHost`, IP_TRANSPARENT and bound to it.
    * Returns its fd; the caller adopts it into a `net.Socket` and connects it in the event loop.
    */
-  socket(family: 4 | 6, mark: number, sourceHost: string | null, sourcePort: number, nsPath: string | null): number;
+  socket(
+    family: 4 | 6,
+    mark: number,
+    sourceHost: string | null,
+    sourcePort: number,
+    nsPath: string | null,
+  ): number;
   /** SO_ORIGINAL_DST of a NATed (REDIRECT) connection, or null when it was not NATed. */
   originalDst(fd: number, family: 4 | 6): { address: string; port: number } | null;
 }

@@ -1,19 +1,12 @@
 import type { ClientHttp2Stream } from 'node:http2';
+import { HboneTunnelError } from '@switchyard/core';
 
-/** A CONNECT that did not get a 200; `status` is the HTTP status (or 0 when the stream failed first). */
-export class HboneConnectError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'HboneConnectError';
-  }
-}
+/** Former name of {@link HboneTunnelError}, kept for callers that catch it by name. */
+export const HboneConnectError = HboneTunnelError;
 
 /**
  * Waits for the answer to a CONNECT (or POST-mode) request: resolves on 200; otherwise destroys
- * the stream and rejects with the status, `who` naming the peer in the message.
+ * the stream and rejects with an HboneTunnelError carrying the status, `who` naming the peer.
  */
 export function awaitTunnel(stream: ClientHttp2Stream, who: string, target: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -21,10 +14,13 @@ export function awaitTunnel(stream: ClientHttp2Stream, who: string, target: stri
       const status = Number(headers[':status']);
       if (status === 200) return resolve();
       stream.destroy();
-      reject(new HboneConnectError(status, `${who} answered ${status} for ${target}`));
+      reject(new HboneTunnelError(`${who} answered ${status} for ${target}`, status));
     });
     stream.once('error', (e) =>
-      reject(new HboneConnectError(0, `HBONE stream to ${who} failed: ${e.message}`)),
+      reject(new HboneTunnelError(`HBONE stream to ${who} failed: ${e.message}`, 0)),
+    );
+    stream.once('close', () =>
+      reject(new HboneTunnelError(`HBONE stream to ${who} closed before an answer`, 0)),
     );
   });
 }

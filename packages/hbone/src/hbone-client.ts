@@ -8,6 +8,15 @@ import type { Duplex } from 'node:stream';
 import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import type { SocketOps, Target } from '@switchyard/core';
 import {
+  DEFAULT_TIMEOUTS,
+  type IdentityFallback,
+  type IdentityResolver,
+  type Logger,
+  silentLogger,
+  singleSpiffeId,
+  Upstream,
+} from '@switchyard/dataplane';
+import {
   type AuthorizationPolicy,
   authorize,
   type CertificateStore,
@@ -18,7 +27,7 @@ import {
 } from '@switchyard/mesh';
 import { formatAuthority, forwardedFor, type HboneAuthority } from './authority.js';
 import { awaitTunnel, HboneConnectError } from './hbone-client-error.js';
-import { dialMtls } from './mtls-dial.js';
+import { keepAlive } from './keepalive.js';
 
 export { HboneConnectError };
 
@@ -26,16 +35,22 @@ import { HBONE_PORT, HBONE_SETTINGS } from './settings.js';
 
 /** Options of {@link HboneClient}. */
 export interface HboneClientOptions {
-  socketOps: SocketOps;
+  /** The data plane's dialer (pinning, timeouts, bypass mark). Or give `socketOps` and identity options. */
+  upstream?: Upstream;
+  socketOps?: SocketOps;
+  /** Which identity each peer must present (with `socketOps`). */
+  identities?: IdentityResolver;
+  /** What to accept from peers `identities` does not know: must be chosen when there is no resolver. */
+  identityFallback?: IdentityFallback;
   certificates: CertificateStore;
-  /** Which server identities are accepted. Default: our trust domain. */
+  /** Allow rules for server identities, after pinning. Default: our trust domain. */
   authorization?: AuthorizationPolicy;
   /** Open the pool's connections inside this target's network. */
   target?: Target;
   /** Close a pooled connection after this long without a stream, ms. Default 5 minutes (ztunnel's). */
   idleTimeoutMs?: number;
-  /** Socket mark of the pool's connections. Default: the driver's bypass mark. */
-  bypassMark?: number;
+  /** Where failures of pooled connections are logged (debug). Default: nowhere. */
+  logger?: Logger;
 }
 
 /** What one tunnel asks for. */
@@ -81,8 +96,26 @@ export class HboneClient {
   readonly #pools = new Map<string, Pooled[]>();
   readonly #pending = new Map<string, Promise<Pooled>>();
 
+  readonly #upstream: Upstream;
+  readonly #log: Logger;
+
   constructor(options: HboneClientOptions) {
     this.#o = options;
+    this.#log = options.logger ?? silentLogger;
+    if (options.upstream) this.#upstream = options.upstream;
+    else if (options.socketOps && (options.identities || options.identityFallback))
+      this.#upstream = new Upstream({
+        socketOps: options.socketOps,
+        connectTimeout: DEFAULT_TIMEOUTS.connect,
+        handshakeTimeout: DEFAULT_TIMEOUTS.handshake,
+        identities: options.identities,
+        identityFallback: options.identityFallback ?? 'refuse',
+        logger: this.#log,
+      });
+    else
+      throw new TypeError(
+        'HboneClient needs an upstream, or socketOps with identities (or identityFallback: "trust-domain", chosen explicitly)',
+      );
   }
 
   /** Open pooled connections, for tests and metrics. */
@@ -120,7 +153,6 @@ export class HboneClient {
     } catch (error) {
       this.#release(pooled);
       throw new HboneConnectError(
-        0,
         `HBONE connection to ${formatAuthority(peer)} is gone: ${(error as Error).message}`,
       );
     }
@@ -142,14 +174,16 @@ export class HboneClient {
     } as ConnectionOptions);
     await new Promise<void>((resolve, reject) => {
       inner.once('secureConnect', resolve);
-      inner.once('error', (e) => reject(new HboneConnectError(0, `inner mTLS failed: ${e.message}`)));
+      inner.once('error', (e) => reject(new HboneConnectError(`inner mTLS failed: ${e.message}`)));
     });
     const self = parseSpiffeId(cert.spiffeId) as SpiffeId;
-    const serverId = spiffeIdsFromSan(inner.getPeerCertificate()?.subjectaltname)[0];
-    const decision = authorize(this.#o.authorization ?? defaultOutboundPolicy(self), self, serverId);
+    const one = singleSpiffeId(spiffeIdsFromSan(inner.getPeerCertificate()?.subjectaltname));
+    const decision = one.id
+      ? authorize(this.#o.authorization ?? defaultOutboundPolicy(self), self, one.id)
+      : { allowed: false, reason: one.reason };
     if (!decision.allowed) {
       inner.destroy();
-      throw new HboneConnectError(0, `inner peer refused: ${decision.reason}`);
+      throw new HboneConnectError(`inner peer refused: ${decision.reason}`);
     }
     return inner;
   }
@@ -202,14 +236,16 @@ export class HboneClient {
   }
 
   async #open(peer: HboneAuthority, key: string): Promise<Pooled> {
-    const { tls } = await dialMtls({
-      socketOps: this.#o.socketOps,
-      certificates: this.#o.certificates,
+    const { tls, raw } = await this.#upstream.tls({
       peer,
-      authorization: this.#o.authorization,
+      certificates: this.#o.certificates,
       target: this.#o.target,
-      mark: this.#o.bypassMark,
+      alpn: ['h2'],
+      authorization: this.#o.authorization,
     });
+    // HTTP/2 must see its peer's FIN, or a dead peer's session lingers in CLOSE-WAIT.
+    raw.allowHalfOpen = false;
+    tls.allowHalfOpen = false;
     const session = h2connect(`https://${formatAuthority(peer)}`, {
       createConnection: () => tls,
       settings: {
@@ -218,23 +254,24 @@ export class HboneClient {
         enablePush: false,
       },
     });
-    session.on('error', () => {});
+    session.on('error', (error) =>
+      this.#log.debug('HBONE pooled connection error', {
+        peer: formatAuthority(peer),
+        reason: error.message,
+      }),
+    );
     await new Promise<void>((resolve, reject) => {
       session.once('connect', () => resolve());
-      session.once('error', reject);
+      session.once('close', () =>
+        reject(
+          new HboneConnectError(`HBONE connection to ${formatAuthority(peer)} closed before it was ready`),
+        ),
+      );
     });
     session.setLocalWindowSize(HBONE_SETTINGS.connectionWindow);
     const pooled: Pooled = { session, key, streams: 0 };
-    const keepalive = setInterval(() => {
-      const timer = setTimeout(() => session.destroy(), HBONE_SETTINGS.keepaliveTimeoutMs);
-      session.ping((err) => {
-        clearTimeout(timer);
-        if (err) session.destroy();
-      });
-    }, HBONE_SETTINGS.keepaliveIntervalMs);
-    keepalive.unref();
+    keepAlive(session, this.#log);
     session.once('close', () => {
-      clearInterval(keepalive);
       clearTimeout(pooled.idleTimer);
       const list = this.#pools.get(key)?.filter((p) => p !== pooled) ?? [];
       if (list.length > 0) this.#pools.set(key, list);

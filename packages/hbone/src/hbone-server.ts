@@ -1,316 +1,376 @@
 import {
   createServer as createPlainServer,
-  createSecureServer,
-  type Http2SecureServer,
   constants as h2,
   type IncomingHttpHeaders,
   type ServerHttp2Session,
   type ServerHttp2Stream,
 } from 'node:http2';
-import type { Server, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
-import type { SocketOps, Target } from '@switchyard/core';
 import {
-  type AuthorizationPolicy,
+  createSecureContext,
+  type SecureContext,
+  type TLSSocket,
+  TLSSocket as TlsSocketClass,
+} from 'node:tls';
+import {
+  type Accepted,
+  type CarrierContext,
+  decideAuthority,
+  formatEndpoint,
+  singleSpiffeId,
+  TlsTerminator,
+  unmapAddress,
+} from '@switchyard/dataplane';
+import {
   authorize,
-  type CertificateStore,
-  createProxyMetrics,
   defaultInboundPolicy,
-  type ProxyMetrics,
   parseSpiffeId,
   type SpiffeId,
   spiffeIdsFromSan,
-  splice,
   type WorkloadCertificate,
 } from '@switchyard/mesh';
 import { type HboneAuthority, parseAuthority, parseForwardedFor } from './authority.js';
-import { HBONE_PORT, HBONE_SETTINGS, HBONE_STATUS } from './settings.js';
-
-/** Options of {@link HboneServer}. */
-export interface HboneServerOptions {
-  socketOps: SocketOps;
-  certificates: CertificateStore;
-  /** Port to listen on. Default 15008. */
-  port?: number;
-  /** Address to listen on. Default: the IPv4 wildcard. */
-  host?: string;
-  /** Peers allowed to open tunnels. Default: our trust domain and namespace. */
-  authorization?: AuthorizationPolicy;
-  /** Open sockets inside this target's network (node-level proxy). */
-  target?: Target;
-  /** Dial the target from the client's address (from `forwarded`) where the driver can. Default true. */
-  preserveSource?: boolean;
-  /** Send every tunnel here instead of its `:authority` (benchmarks). */
-  fixedDestination?: { address: string; port: number };
-  /** Upstream connect timeout, ms. Default 10000. */
-  connectTimeoutMs?: number;
-  metrics?: ProxyMetrics;
-  /** Called once per tunnel with what happened (an access log); lifecycle logging is the caller's. */
-  onTunnel?: (event: TunnelEvent) => void;
-}
-
-/** One tunnel the server handled. */
-export interface TunnelEvent {
-  direction: 'inbound';
-  outcome: 'spliced' | 'denied' | 'refused' | 'failed';
-  status: number;
-  peer?: string;
-  authority?: string;
-  source?: string;
-}
+import { keepAlive } from './keepalive.js';
+import { HBONE_LIMITS, HBONE_SETTINGS, HBONE_STATUS } from './settings.js';
 
 const contextOptions = (cert: WorkloadCertificate) => ({ cert: cert.chain, key: cert.key, ca: cert.bundle });
 
+const serverContext = (cert: WorkloadCertificate) =>
+  createSecureContext({ ...contextOptions(cert), minVersion: 'TLSv1.3' });
+
+const h2Settings = {
+  initialWindowSize: HBONE_SETTINGS.streamWindow,
+  maxFrameSize: HBONE_SETTINGS.maxFrameSize,
+  maxConcurrentStreams: HBONE_SETTINGS.maxConcurrentStreams,
+};
+
+/** What the server knows of one HTTP/2 connection. */
+interface Session {
+  session: ServerHttp2Session;
+  /** The TCP peer: the only source address the app ever sees. */
+  peerAddress: string;
+  /** The local address the connection arrived on. */
+  localAddress: string;
+  /** The authenticated peer identity (undefined: no single SPIFFE ID). */
+  peer: string | undefined;
+  /** Streams the peer reset before we answered them (rapid reset). */
+  earlyResets: number;
+  streams: Set<ServerHttp2Stream>;
+}
+
 /**
  * The HBONE server (ztunnel's inbound on 15008): mTLS with ALPN h2, every tunnel an HTTP/2
- * CONNECT stream. A stream is answered 200 only after the peer is authorized and the upstream
- * connect succeeded; 400 for a bad request (not CONNECT, bad `:authority`), 401 for a denied peer
- * (no byte reaches the target), 503 when the target cannot be reached.
+ * CONNECT stream, for one workload of a data plane. A stream is answered 200 only after the peer
+ * is authorized, the authority is this workload's and not a proxy port, and the app answered the
+ * connect; 400 for a bad request or an authority not served here, 401 for a denied peer (no byte
+ * reaches the app), 503 when the app cannot be reached or the port is the proxy's own.
  */
 export class HboneServer {
-  readonly metrics: ProxyMetrics;
-  readonly #o: HboneServerOptions;
-  readonly #h2: Http2SecureServer;
-  readonly #sessions = new Set<ServerHttp2Session>();
-  readonly #raw = new Set<Socket>();
-  #listener: Server | undefined;
+  readonly #c: CarrierContext;
+  readonly #sessions = new Map<ServerHttp2Session, Session>();
   #self: SpiffeId;
+  #secureContext: SecureContext;
+  readonly #terminator: TlsTerminator;
   readonly #onRotated = (cert: WorkloadCertificate) => {
-    this.#h2.setSecureContext(contextOptions(cert));
+    this.#secureContext = serverContext(cert);
+    this.#terminator.rotate(cert);
     this.#self = parseSpiffeId(cert.spiffeId) as SpiffeId;
   };
 
-  constructor(options: HboneServerOptions) {
-    this.#o = options;
-    this.metrics = options.metrics ?? createProxyMetrics();
-    this.#self = parseSpiffeId(options.certificates.current.spiffeId) as SpiffeId;
-    this.#h2 = createSecureServer({
-      ...contextOptions(options.certificates.current),
-      requestCert: true,
-      rejectUnauthorized: true,
-      minVersion: 'TLSv1.3',
-      ALPNProtocols: ['h2'],
-      allowHTTP1: false,
-      settings: {
-        initialWindowSize: HBONE_SETTINGS.streamWindow,
-        maxFrameSize: HBONE_SETTINGS.maxFrameSize,
-        maxConcurrentStreams: HBONE_SETTINGS.maxConcurrentStreams,
-      },
+  constructor(context: CarrierContext) {
+    this.#c = context;
+    const identity = context.workload.identity;
+    this.#self = parseSpiffeId(identity.current.spiffeId) as SpiffeId;
+    this.#secureContext = serverContext(identity.current);
+    this.#terminator = new TlsTerminator({
+      certificate: identity.current,
+      handshakeTimeout: context.timeouts.handshake,
+      alpn: ['h2'],
     });
-    this.#h2.on('session', (session: ServerHttp2Session) => {
-      this.#sessions.add(session);
-      session.once('close', () => this.#sessions.delete(session));
-      session.on('error', () => {});
-      session.setLocalWindowSize(HBONE_SETTINGS.connectionWindow);
-    });
-    this.#h2.on(
-      'stream',
-      (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void this.#onStream(stream, headers),
-    );
-    this.#h2.on('tlsClientError', () => this.metrics.handshakeFailures.inc({ direction: 'inbound' }));
+    identity.on('rotated', this.#onRotated);
   }
 
-  /**
-   * Serves HBONE over a TLS connection this side dialled (a reverse tunnel, H2R): the peer that
-   * accepted it opens CONNECT streams, which are handled exactly like those on 15008, the peer
-   * being authorized by the certificate it presented to our dial.
-   */
-  serveReverse(tls: TLSSocket): void {
-    // One small HTTP/2 server per reverse connection: its stream handler knows who dialled, which
-    // the session's socket wrapper cannot tell (it has no TLS peer certificate).
-    const peer = spiffeIdsFromSan(tls.getPeerCertificate()?.subjectaltname)[0];
-    const server = createPlainServer({
-      settings: {
-        initialWindowSize: HBONE_SETTINGS.streamWindow,
-        maxFrameSize: HBONE_SETTINGS.maxFrameSize,
-        maxConcurrentStreams: HBONE_SETTINGS.maxConcurrentStreams,
-      },
-    });
-    server.on('session', (session: ServerHttp2Session) => {
-      this.#sessions.add(session);
-      session.once('close', () => this.#sessions.delete(session));
-      session.on('error', () => {});
-    });
-    server.on(
-      'stream',
-      (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) =>
-        void this.#onStream(stream, headers, peer ?? ''),
-    );
-    server.emit('connection', tls);
-  }
-
-  /** Open HTTP/2 connections (one per peer's pooled TLS connection). */
+  /** Open HTTP/2 connections. */
   get sessionCount(): number {
     return this.#sessions.size;
   }
 
-  /** The port listened on. */
-  get port(): number {
-    return (this.#listener?.address() as { port: number } | null)?.port ?? 0;
-  }
-
-  /** Starts listening through the driver's socket ops. */
-  async start(): Promise<void> {
-    this.#listener = await this.#o.socketOps.listen({
-      port: this.#o.port ?? HBONE_PORT,
-      ...(this.#o.host ? { host: this.#o.host } : {}),
-      ...(this.#o.target ? { target: this.#o.target } : {}),
+  /**
+   * Takes a connection accepted on the HBONE port: a TLS handshake within the handshake timeout,
+   * with pending handshakes capped apart from established connections (per source too).
+   */
+  accept(c: Accepted): void {
+    const admitted = this.#c.handshakes.admit(c.client.address);
+    const labels = { ...this.#c.labels, direction: 'inbound' as const };
+    if ('refused' in admitted) {
+      this.#c.metrics.tlsFailures.inc({ ...labels, reason: admitted.refused });
+      return void c.socket.destroy();
+    }
+    this.#c.metrics.pendingHandshakes.inc(this.#c.labels);
+    let pending = true;
+    const settle = (failure?: string) => {
+      if (!pending) return;
+      pending = false;
+      admitted.release();
+      this.#c.metrics.pendingHandshakes.dec(this.#c.labels);
+      if (failure) {
+        this.#c.metrics.tlsFailures.inc({ ...labels, reason: failure });
+        this.#c.report({
+          direction: 'inbound',
+          outcome: 'failed',
+          code: `tls-${failure}`,
+          source: c.client.address,
+          reason: `TLS handshake failed (${failure})`,
+        });
+      }
+    };
+    // HTTP/2 needs to see its peer's FIN: half-open stays for the relayed byte streams only.
+    c.socket.allowHalfOpen = false;
+    this.#terminator.accept(c.socket, {
+      failed: (failure) => {
+        settle(failure);
+        c.socket.destroy();
+      },
+      secure: (tls) => {
+        settle();
+        tls.on('error', (error) => this.#c.logger.debug('HBONE connection error', { reason: error.message }));
+        if (!this.#c.established(c.socket, 'inbound', c.client.address)) return void c.socket.destroy();
+        this.#serve(tls, true);
+      },
     });
-    this.#listener.on('connection', (socket: Socket) => {
-      this.#raw.add(socket);
-      socket.once('close', () => this.#raw.delete(socket));
-      socket.setNoDelay(true);
-      socket.on('error', () => {});
-      this.#h2.emit('connection', socket);
-    });
-    this.#o.certificates.on('rotated', this.#onRotated);
-  }
-
-  /** Stops accepting, sends GOAWAY on every connection, and closes them after `deadlineMs`. */
-  async close(deadlineMs = 0): Promise<void> {
-    this.#o.certificates.off('rotated', this.#onRotated);
-    const closed = new Promise<void>((r) => (this.#listener ? this.#listener.close(() => r()) : r()));
-    for (const s of this.#sessions) s.close(); // GOAWAY: open streams may finish
-    const until = Date.now() + deadlineMs;
-    while (this.#sessions.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-    for (const s of this.#sessions) s.destroy();
-    // A peer's half-closed TCP connection would hold the listener open: close what is left.
-    for (const s of this.#raw) s.destroy();
-    await closed;
-  }
-
-  #deny(
-    stream: ServerHttp2Stream,
-    status: number,
-    outcome: 'denied' | 'refused' | 'failed',
-    peer?: string,
-  ): void {
-    this.metrics.connections.inc({ direction: 'inbound', outcome });
-    this.#o.onTunnel?.({ direction: 'inbound', outcome, status, ...(peer ? { peer } : {}) });
-    if (outcome === 'denied') this.metrics.authorizationDenials.inc({ direction: 'inbound' });
-    if (!stream.destroyed && !stream.headersSent) stream.respond({ ':status': status }, { endStream: true });
-  }
-
-  async #onStream(
-    stream: ServerHttp2Stream,
-    headers: IncomingHttpHeaders,
-    knownPeer?: string,
-  ): Promise<void> {
-    stream.on('error', () => {});
-    const method = headers[h2.HTTP2_HEADER_METHOD];
-    // POST mode (from the hbone project): for infrastructure that forwards only ordinary requests,
-    // the tunnel is a POST naming its target in `x-tun`, with mTLS end to end inside the stream.
-    const post = method === 'POST';
-    if (!post && method !== 'CONNECT') return this.#deny(stream, HBONE_STATUS.badRequest, 'refused');
-    const authority = parseAuthority(
-      (post ? headers['x-tun'] : headers[h2.HTTP2_HEADER_AUTHORITY]) as string | undefined,
-    );
-    if (!authority) return this.#deny(stream, HBONE_STATUS.badRequest, 'refused');
-    if (post) return this.#postTunnel(stream, headers, authority);
-    const tls = stream.session?.socket as TLSSocket | undefined;
-    const peer =
-      knownPeer !== undefined
-        ? knownPeer || undefined
-        : spiffeIdsFromSan(tls?.getPeerCertificate()?.subjectaltname)[0];
-    const decision = authorize(this.#o.authorization ?? defaultInboundPolicy(this.#self), this.#self, peer);
-    if (!decision.allowed) return this.#deny(stream, HBONE_STATUS.denied, 'denied', peer);
-    await this.#dialAndSplice(stream, stream, headers, authority, peer);
   }
 
   /**
-   * POST mode: answer 200 at once (an intermediary may hold the outer connection), then terminate
-   * the workloads' own mTLS inside the stream and authorize that inner identity.
+   * Serves HBONE over a TLS connection this side dialled (a reverse tunnel, H2R): the peer that
+   * accepted it opens CONNECT streams, handled exactly like those on 15008, the peer being the
+   * identity it presented to our dial.
    */
-  async #postTunnel(
+  serveReverse(tls: TLSSocket): void {
+    this.#serve(tls, false);
+  }
+
+  /**
+   * HTTP/2 over an authenticated TLS connection. One small server object per connection: its
+   * handlers know the TLS socket (and so the peer), which the session's socket wrapper hides.
+   */
+  #serve(tls: TLSSocket, bigWindow: boolean): void {
+    const server = createPlainServer({
+      settings: h2Settings,
+      maxSessionRejectedStreams: HBONE_LIMITS.maxRejectedStreams,
+      maxSessionInvalidFrames: HBONE_LIMITS.maxInvalidFrames,
+    });
+    server.on('session', (s: ServerHttp2Session) => this.#onSession(s, tls, bigWindow));
+    server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) =>
+      this.#onStream(stream, headers),
+    );
+    server.emit('connection', tls);
+  }
+
+  /** GOAWAY on every connection: open streams may finish, no new ones start. */
+  drain(): void {
+    for (const s of this.#sessions.keys()) if (!s.closed) s.close();
+  }
+
+  /** Cancels every stream still open (RST_STREAM CANCEL) and closes every connection. */
+  async close(): Promise<void> {
+    this.#c.workload.identity.off('rotated', this.#onRotated);
+    for (const { session, streams } of this.#sessions.values()) {
+      for (const stream of streams) if (!stream.destroyed) stream.close(h2.NGHTTP2_CANCEL);
+      session.destroy();
+    }
+  }
+
+  #onSession(session: ServerHttp2Session, tls: TLSSocket, bigWindow: boolean): void {
+    const presented = spiffeIdsFromSan(tls.getPeerCertificate?.()?.subjectaltname);
+    const state: Session = {
+      session,
+      peerAddress: unmapAddress(tls.remoteAddress ?? ''),
+      localAddress: unmapAddress(tls.localAddress ?? ''),
+      peer: singleSpiffeId(presented).id,
+      earlyResets: 0,
+      streams: new Set(),
+    };
+    this.#sessions.set(session, state);
+    session.on('error', (error) => this.#c.logger.debug('HBONE session error', { reason: error.message }));
+    session.once('close', () => this.#sessions.delete(session));
+    if (bigWindow) session.once('connect', () => session.setLocalWindowSize(HBONE_SETTINGS.connectionWindow));
+    keepAlive(session, this.#c.logger);
+  }
+
+  #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    const state = stream.session ? this.#sessions.get(stream.session as ServerHttp2Session) : undefined;
+    if (!state) return void stream.close(h2.NGHTTP2_REFUSED_STREAM);
+    stream.on('error', (error) => this.#c.logger.debug('HBONE stream error', { reason: error.message }));
+    state.streams.add(stream);
+    stream.once('close', () => {
+      state.streams.delete(stream);
+      if (!stream.headersSent) this.#earlyReset(state, stream);
+    });
+    void this.#tunnel(state, stream, headers);
+  }
+
+  /** A stream the peer reset before we answered it: counted; too many close the connection (CVE-2023-44487). */
+  #earlyReset(state: Session, stream: ServerHttp2Stream): void {
+    if (stream.rstCode === h2.NGHTTP2_NO_ERROR) return;
+    state.earlyResets += 1;
+    this.#c.metrics.streamResets.inc({ workload: this.#c.labels.workload, reason: 'reset-before-answer' });
+    if (state.earlyResets === HBONE_LIMITS.maxEarlyResets) {
+      this.#c.metrics.streamResets.inc({ workload: this.#c.labels.workload, reason: 'rapid-reset-goaway' });
+      this.#c.logger.warn('closing an HBONE connection that resets streams before they are answered', {
+        source: state.peerAddress,
+        peer: state.peer,
+      });
+      state.session.goaway(h2.NGHTTP2_ENHANCE_YOUR_CALM);
+      setTimeout(() => state.session.destroy(), 100).unref();
+    }
+  }
+
+  #answer(
     stream: ServerHttp2Stream,
-    headers: IncomingHttpHeaders,
+    status: number,
+    outcome: 'denied' | 'refused' | 'failed',
+    code: string,
+    reason: string,
+    info: Record<string, string | undefined>,
+  ): void {
+    this.#c.report({ direction: 'inbound', outcome, code, reason, ...clean(info) });
+    if (!stream.destroyed && !stream.headersSent) stream.respond({ ':status': status }, { endStream: true });
+  }
+
+  async #tunnel(state: Session, stream: ServerHttp2Stream, headers: IncomingHttpHeaders): Promise<void> {
+    const method = headers[h2.HTTP2_HEADER_METHOD];
+    const info = { source: state.peerAddress, peer: state.peer };
+    // POST mode (from the hbone project): for infrastructure that forwards only ordinary requests,
+    // the tunnel is a POST naming its target in `x-tun`, with mTLS end to end inside the stream.
+    const post = method === 'POST';
+    if (!post && method !== 'CONNECT')
+      return this.#answer(
+        stream,
+        HBONE_STATUS.badRequest,
+        'refused',
+        'method',
+        `method ${String(method)} is not CONNECT`,
+        info,
+      );
+    // The outer peer is authorized first, in both modes, before anything else is looked at.
+    const decision = state.peer
+      ? authorize(
+          this.#c.workload.policy.inbound?.authorization ?? defaultInboundPolicy(this.#self),
+          this.#self,
+          state.peer,
+        )
+      : { allowed: false, reason: 'the peer presented no single SPIFFE identity' };
+    if (!decision.allowed)
+      return this.#answer(stream, HBONE_STATUS.denied, 'denied', 'policy', decision.reason, info);
+    const authority = parseAuthority(
+      (post ? headers['x-tun'] : headers[h2.HTTP2_HEADER_AUTHORITY]) as string | undefined,
+    );
+    if (!authority)
+      return this.#answer(
+        stream,
+        HBONE_STATUS.badRequest,
+        'refused',
+        'authority',
+        'the authority is not IP:port',
+        info,
+      );
+    const allowed = decideAuthority({
+      authority,
+      arrivedOn: state.localAddress,
+      workloadAddresses: this.#c.workload.addresses,
+      proxyPorts: this.#c.proxyPorts,
+    });
+    const where = { ...info, destination: formatEndpoint(authority) };
+    if (allowed.kind === 'deny')
+      return this.#answer(stream, allowed.status, 'refused', allowed.code, allowed.reason, where);
+    const forwarded = parseForwardedFor(headers.forwarded);
+    await this.#dialAndRelay(state, stream, authority, post, {
+      ...where,
+      ...(forwarded ? { forwardedFor: forwarded.address } : {}),
+    });
+  }
+
+  async #dialAndRelay(
+    state: Session,
+    stream: ServerHttp2Stream,
     authority: HboneAuthority,
+    post: boolean,
+    info: Record<string, string | undefined>,
   ): Promise<void> {
+    const inbound = this.#c.workload.policy.inbound;
+    const destination = inbound?.fixedDestination ?? authority;
+    const keepSource = inbound?.preserveSource !== false && !inbound?.fixedDestination;
+    // A stream reset while its dial is in flight cancels the dial.
+    const cancel = new AbortController();
+    const onClose = () => cancel.abort(new Error('the stream was reset'));
+    stream.once('close', onClose);
+    let app: Socket;
+    try {
+      app = await this.#c.upstream.dial({
+        destination,
+        // The TCP peer of the HBONE connection, never a header: `forwarded` is only logged.
+        source: keepSource ? state.peerAddress : undefined,
+        target: this.#c.workload.target,
+        signal: cancel.signal,
+      });
+    } catch (error) {
+      stream.off('close', onClose);
+      if (cancel.signal.aborted) return;
+      return this.#answer(
+        stream,
+        HBONE_STATUS.unreachable,
+        'failed',
+        'connect',
+        `connect to ${formatEndpoint(destination)} failed: ${(error as Error).message}`,
+        info,
+      );
+    }
+    stream.off('close', onClose);
+    if (stream.destroyed || stream.closed) return void app.destroy();
+    this.#c.track(app, 'inbound');
     stream.respond({ ':status': HBONE_STATUS.ok });
-    const inner = createTlsServer({
-      ...contextOptions(this.#o.certificates.current),
+    const carrier: Duplex = post ? await this.#innerTls(stream, state) : stream;
+    if (carrier.destroyed) return void app.destroy();
+    await this.#c.relay('inbound', carrier, app, clean(info));
+  }
+
+  /** POST mode: the workloads' own mTLS inside the stream; its identity must match the outer one. */
+  async #innerTls(stream: ServerHttp2Stream, state: Session): Promise<Duplex> {
+    const inner = new TlsSocketClass(stream as unknown as Socket, {
+      isServer: true,
+      secureContext: this.#secureContext,
       requestCert: true,
       rejectUnauthorized: true,
-      minVersion: 'TLSv1.3',
-      handshakeTimeout: 10_000,
     });
-    const secured = await new Promise<TLSSocket | undefined>((resolve) => {
-      inner.once('secureConnection', resolve);
-      inner.once('tlsClientError', () => resolve(undefined));
-      inner.emit('connection', stream);
+    const ok = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), this.#c.timeouts.handshake);
+      const settle = (ok: boolean) => {
+        clearTimeout(timer);
+        resolve(ok);
+      };
+      inner.once('secure', () => settle(true));
+      inner.once('error', () => settle(false));
     });
-    if (!secured) {
-      this.metrics.handshakeFailures.inc({ direction: 'inbound' });
-      this.#report('denied', HBONE_STATUS.denied);
-      return void stream.destroy();
-    }
-    const peer = spiffeIdsFromSan(secured.getPeerCertificate()?.subjectaltname)[0];
-    const decision = authorize(this.#o.authorization ?? defaultInboundPolicy(this.#self), this.#self, peer);
-    if (!decision.allowed) {
-      this.metrics.authorizationDenials.inc({ direction: 'inbound' });
-      this.#report('denied', HBONE_STATUS.denied, peer);
-      secured.destroy();
-      return void stream.destroy();
-    }
-    await this.#dialAndSplice(stream, secured, headers, authority, peer);
-  }
-
-  #report(outcome: 'denied' | 'failed', status: number, peer?: string): void {
-    this.metrics.connections.inc({ direction: 'inbound', outcome });
-    this.#o.onTunnel?.({ direction: 'inbound', outcome, status, ...(peer ? { peer } : {}) });
-  }
-
-  /** Dials the target and splices it with `carrier` (the stream itself, or the inner TLS in POST mode). */
-  async #dialAndSplice(
-    stream: ServerHttp2Stream,
-    carrier: Duplex,
-    headers: IncomingHttpHeaders,
-    authority: HboneAuthority,
-    peer: string | undefined,
-  ): Promise<void> {
-    const post = carrier !== stream;
-    const client = parseForwardedFor(headers.forwarded);
-    const keepSource =
-      this.#o.preserveSource !== false &&
-      this.#o.socketOps.preservesSource &&
-      client &&
-      !this.#o.fixedDestination;
-    let upstream: Socket;
-    try {
-      upstream = await this.#o.socketOps.dial({
-        destination: this.#o.fixedDestination ?? authority,
-        ...(keepSource ? { source: { address: client.address } } : {}),
-        ...(this.#o.target ? { target: this.#o.target } : {}),
-        timeout: this.#o.connectTimeoutMs ?? 10_000,
+    const innerPeer = ok
+      ? singleSpiffeId(spiffeIdsFromSan(inner.getPeerCertificate()?.subjectaltname)).id
+      : undefined;
+    if (!ok || innerPeer !== state.peer) {
+      this.#c.report({
+        direction: 'inbound',
+        outcome: 'denied',
+        code: 'inner-identity',
+        source: state.peerAddress,
+        reason: ok ? `inner identity ${innerPeer} is not the outer ${state.peer}` : 'inner TLS failed',
       });
-    } catch {
-      if (post) {
-        this.#report('failed', HBONE_STATUS.unreachable, peer);
-        return void carrier.destroy();
-      }
-      return this.#deny(stream, HBONE_STATUS.unreachable, 'failed');
+      inner.destroy();
+      stream.close(h2.NGHTTP2_CANCEL);
+    } else {
+      inner.on('error', (error) => this.#c.logger.debug('inner TLS error', { reason: error.message }));
     }
-    if (stream.destroyed) {
-      upstream.destroy();
-      return;
-    }
-    upstream.setNoDelay(true);
-    if (!post) stream.respond({ ':status': HBONE_STATUS.ok });
-    this.metrics.active.inc({ direction: 'inbound' });
-    await splice(carrier, upstream);
-    this.metrics.active.dec({ direction: 'inbound' });
-    this.metrics.connections.inc({ direction: 'inbound', outcome: 'spliced' });
-    this.#o.onTunnel?.({
-      direction: 'inbound',
-      outcome: 'spliced',
-      status: HBONE_STATUS.ok,
-      ...(peer ? { peer } : {}),
-      authority: `${authority.address}:${authority.port}`,
-      ...(client ? { source: client.address } : {}),
-    });
-    // An HTTP/2 stream keeps no byte counts; the plain upstream socket does.
-    this.metrics.bytes.inc({ direction: 'inbound', flow: 'up' }, upstream.bytesWritten);
-    this.metrics.bytes.inc({ direction: 'inbound', flow: 'down' }, upstream.bytesRead);
+    return inner;
   }
 }
+
+const clean = (info: Record<string, string | undefined>) =>
+  Object.fromEntries(Object.entries(info).filter(([, v]) => v !== undefined)) as Record<string, string>;

@@ -1,16 +1,19 @@
-import type { Server, Socket } from 'node:net';
-import { cidrMatcher, type IpFamily, type SocketOps, type Target } from '@switchyard/core';
+import type { IpFamily, SocketOps, Target } from '@switchyard/core';
 import {
-  type AuthorizationPolicy,
-  type CertificateStore,
-  createProxyMetrics,
-  type ProxyMetrics,
-  parseSpiffeId,
-  splice,
-} from '@switchyard/mesh';
-import { HboneClient } from './hbone-client.js';
-import { HboneServer, type TunnelEvent } from './hbone-server.js';
-import { HBONE_PORT } from './settings.js';
+  DataPlane,
+  type DataPlaneMetrics,
+  type Endpoint,
+  type IdentityFallback,
+  type IdentityResolver,
+  type Limits,
+  type ListenerStatus,
+  type Logger,
+  type Timeouts,
+} from '@switchyard/dataplane';
+import type { AuthorizationPolicy, CertificateStore } from '@switchyard/mesh';
+import { type HboneCarrier, hboneCarrier } from './hbone-carrier.js';
+import type { HboneClient } from './hbone-client.js';
+import type { HboneServer } from './hbone-server.js';
 
 /** Options of {@link HboneSidecar}. */
 export interface HboneSidecarOptions {
@@ -18,10 +21,12 @@ export interface HboneSidecarOptions {
   certificates: CertificateStore;
   /** Port captured outbound connections arrive on (15001). Omit for no outbound. */
   outboundPort?: number;
-  /** The HBONE listener (15008). Omit for no inbound. */
+  /** The HBONE listener (15008). Omit for no HBONE server. */
   hbonePort?: number;
   /** Port captured plain inbound connections arrive on (15006): refused unless allowed below. */
   inboundPort?: number;
+  /** Address to listen on. Default: the wildcard of each family. */
+  host?: string;
   /** Destinations reached through HBONE. Others are refused (or passed through with `passthroughOutsideMesh`). */
   meshCidrs?: string[];
   passthroughOutsideMesh?: boolean;
@@ -29,193 +34,153 @@ export interface HboneSidecarOptions {
   plaintextSources?: string[];
   inboundAuthorization?: AuthorizationPolicy;
   outboundAuthorization?: AuthorizationPolicy;
+  /** Which identity each peer must present. Default: none, and any identity of our trust domain is accepted. */
+  identities?: IdentityResolver;
+  /** With `identities`: what to accept from peers it does not know. Default `refuse`. */
+  identityFallback?: IdentityFallback;
+  /** Addresses this workload owns besides the one a tunnel arrives on. */
+  addresses?: string[];
+  /** Deliver every tunnel here instead of its `:authority` (benchmarks). */
+  fixedDestination?: Endpoint;
+  /** Where outbound tunnels go. Default: the destination's address on 15008. */
+  route?: (destination: Endpoint) => Endpoint;
   /** Open sockets inside this target's network (a node-level proxy). */
   target?: Target;
   families?: IpFamily[];
-  metrics?: ProxyMetrics;
+  timeouts?: Partial<Timeouts>;
+  /** Most connections per direction. Default 10000. */
+  maxConnections?: number;
+  /** Pending-handshake and connection limits (`maxConnections` above wins). Default: the data plane's. */
+  limits?: Partial<Limits>;
+  /** Socket mark of upstream dials. Default: the driver's. */
+  bypassMark?: number;
+  metrics?: DataPlaneMetrics;
   log?: (line: Record<string, unknown>) => void;
   accessLog?: boolean;
 }
 
+const WORKLOAD = 'sidecar';
+
+function lineLogger(
+  log: (line: Record<string, unknown>) => void,
+  base: Record<string, unknown> = {},
+): Logger {
+  const at = (level: string) => (msg: string, fields?: Record<string, unknown>) =>
+    log({ ...base, ...fields, level, msg });
+  return {
+    debug: () => {},
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    child: (f) => lineLogger(log, { ...base, ...f }),
+  };
+}
+
 /**
- * The HBONE sidecar: outbound captured TCP becomes a CONNECT stream to the destination's port
- * 15008 over a pooled mTLS connection; inbound, the HBONE server on 15008 authorizes the peer and
- * dials the app. Plain TCP captured inbound is refused unless it comes from an allowed source.
+ * The HBONE sidecar: a one-workload {@link DataPlane} with the hbone carrier. Outbound captured
+ * TCP becomes a CONNECT stream to the destination's port 15008 over a pooled mTLS connection;
+ * inbound, the HBONE server on 15008 authorizes the peer and dials the app. Plain TCP captured
+ * inbound is refused unless it comes from an allowed source.
  */
 export class HboneSidecar {
-  readonly metrics: ProxyMetrics;
-  readonly client: HboneClient;
-  readonly server: HboneServer | undefined;
   readonly #o: HboneSidecarOptions;
-  readonly #inMesh: (address: string) => boolean;
-  readonly #plaintextSource: (address: string) => boolean;
-  readonly #listeners: Server[] = [];
-  readonly #open = new Set<Socket>();
-  readonly #log: (line: Record<string, unknown>) => void;
-  #ready = false;
+  readonly #plane: DataPlane;
+  #carrier: HboneCarrier | undefined;
+  #listeners: ListenerStatus[] = [];
 
   constructor(options: HboneSidecarOptions) {
     this.#o = options;
-    // Parsed once here, not on every connection.
-    this.#inMesh = cidrMatcher(options.meshCidrs ?? []);
-    this.#plaintextSource = cidrMatcher(options.plaintextSources ?? []);
-    this.metrics = options.metrics ?? createProxyMetrics();
-    this.#log =
-      options.log ??
-      ((line) =>
-        process.stderr.write(
-          `${JSON.stringify({ time: new Date().toISOString(), component: 'hbone', ...line })}\n`,
-        ));
-    this.client = new HboneClient({
+    this.#plane = new DataPlane({
       socketOps: options.socketOps,
-      certificates: options.certificates,
-      ...(options.outboundAuthorization ? { authorization: options.outboundAuthorization } : {}),
-      ...(options.target ? { target: options.target } : {}),
+      ...(options.identities
+        ? { identities: options.identities, identityFallback: options.identityFallback ?? 'refuse' }
+        : { identityFallback: 'trust-domain' }),
+      ...(options.log ? { logger: lineLogger(options.log, { component: 'hbone' }) } : {}),
+      ...(options.metrics ? { metrics: options.metrics } : {}),
+      ...(options.timeouts ? { timeouts: options.timeouts } : {}),
+      limits: {
+        ...options.limits,
+        ...(options.maxConnections ? { maxConnections: options.maxConnections } : {}),
+      },
+      ...(options.bypassMark !== undefined ? { bypassMark: options.bypassMark } : {}),
+      accessLog: options.accessLog === true,
     });
-    const onTunnel = options.accessLog
-      ? (e: TunnelEvent) => this.#log({ level: 'info', msg: 'connection', ...e })
-      : undefined;
-    this.server =
-      options.hbonePort !== undefined
-        ? new HboneServer({
-            socketOps: options.socketOps,
-            certificates: options.certificates,
-            port: options.hbonePort,
-            metrics: this.metrics,
-            ...(options.inboundAuthorization ? { authorization: options.inboundAuthorization } : {}),
-            ...(options.target ? { target: options.target } : {}),
-            ...(onTunnel ? { onTunnel } : {}),
-          })
-        : undefined;
+  }
+
+  /** The sidecar's metrics. */
+  get metrics(): DataPlaneMetrics {
+    return this.#plane.metrics;
+  }
+
+  /** The pooled HBONE client (for the SNI gateway). Available after start. */
+  get client(): HboneClient {
+    if (!this.#carrier) throw new Error('HboneSidecar.client is available after start()');
+    return this.#carrier.client;
+  }
+
+  /** The HBONE server (also serves reverse tunnels, with or without an HBONE port). Available after start. */
+  get server(): HboneServer | undefined {
+    return this.#carrier?.server;
   }
 
   /** True while accepting. */
   get ready(): boolean {
-    return this.#ready;
+    return this.#plane.ready;
+  }
+
+  /** Where the sidecar listens (role `hbone`, `inbound`, `outbound`). */
+  get listeners(): ListenerStatus[] {
+    return [...this.#listeners];
+  }
+
+  /** The port of a listener by role (`hbone`, `outbound`, `inbound`), 0 when there is none. */
+  port(role: string): number {
+    return this.#listeners.find((l) => l.role === role)?.port ?? 0;
   }
 
   async start(): Promise<void> {
-    await this.server?.start();
-    if (this.#o.outboundPort !== undefined)
-      await this.#listen(this.#o.outboundPort, (s) => void this.#outbound(s));
-    if (this.#o.inboundPort !== undefined)
-      await this.#listen(this.#o.inboundPort, (s) => void this.#plainInbound(s));
-    this.#ready = true;
-    this.#log({
-      level: 'info',
-      msg: 'hbone sidecar started',
-      spiffeId: this.#o.certificates.current.spiffeId,
-      hbonePort: this.#o.hbonePort ?? null,
-      outboundPort: this.#o.outboundPort ?? null,
-    });
-  }
-
-  /** Stops accepting, lets open tunnels finish for up to `deadlineMs`, then closes everything. */
-  async drain(deadlineMs = 30_000): Promise<void> {
-    this.#ready = false;
-    const closed = Promise.all(this.#listeners.map((l) => new Promise<void>((r) => l.close(() => r()))));
-    const serverDone = this.server?.close(deadlineMs);
-    const until = Date.now() + deadlineMs;
-    while (this.#open.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-    for (const s of this.#open) s.destroy();
-    this.client.close();
-    await Promise.all([closed, serverDone]);
-    this.#log({ level: 'info', msg: 'stopped' });
-  }
-
-  async #listen(port: number, handle: (s: Socket) => void): Promise<void> {
-    for (const family of this.#o.families ?? (['ipv4'] as IpFamily[])) {
-      const server = await this.#o.socketOps.listen({
-        port,
-        family,
-        ...(this.#o.target ? { target: this.#o.target } : {}),
-      });
-      server.on('connection', (s: Socket) => {
-        s.on('error', () => {});
-        s.setNoDelay(true);
-        if (!this.#ready) return void s.destroy();
-        this.#open.add(s);
-        s.once('close', () => this.#open.delete(s));
-        handle(s);
-      });
-      this.#listeners.push(server);
-    }
-  }
-
-  #access(event: Record<string, unknown>): void {
-    this.metrics.connections.inc({
-      direction: event.direction as 'inbound' | 'outbound',
-      outcome: String(event.outcome),
-    });
-    if (this.#o.accessLog) this.#log({ level: 'info', msg: 'connection', ...event });
-  }
-
-  async #outbound(raw: Socket): Promise<void> {
-    const destination = this.#o.socketOps.originalDestination(raw);
-    const info = {
-      direction: 'outbound',
-      source: raw.remoteAddress,
-      destination: `${destination.address}:${destination.port}`,
-    };
-    const inMesh = this.#inMesh(destination.address);
-    if (!inMesh) {
-      if (!this.#o.passthroughOutsideMesh) {
-        this.#access({ ...info, outcome: 'refused', reason: 'outside the mesh' });
-        return void raw.destroy();
-      }
-      const upstream = await this.#o.socketOps
-        .dial({ destination, ...(this.#o.target ? { target: this.#o.target } : {}) })
-        .catch(() => undefined);
-      if (!upstream) return void raw.destroy();
-      await splice(raw, upstream);
-      return this.#access({ ...info, outcome: 'spliced', reason: 'outside the mesh: plaintext allowed' });
-    }
-    const self = parseSpiffeId(this.#o.certificates.current.spiffeId);
-    try {
-      const tunnel = await this.client.connect({
-        destination,
-        peer: { address: destination.address, port: HBONE_PORT },
-        client: { address: raw.remoteAddress ?? '', port: raw.remotePort ?? 0 },
-        ...(self
+    const o = this.#o;
+    const listen = { ...(o.host ? { host: o.host } : {}), ...(o.families ? { families: o.families } : {}) };
+    const status = await this.#plane.addWorkload({
+      id: WORKLOAD,
+      identity: o.certificates,
+      carrier: hboneCarrier({ onCreated: (c) => (this.#carrier = c) }),
+      ...(o.target ? { target: o.target } : {}),
+      ...(o.addresses ? { addresses: o.addresses } : {}),
+      policy: {
+        ports: o.hbonePort !== undefined ? { hbone: o.hbonePort } : {},
+        ...(o.outboundPort !== undefined
           ? {
-              baggage: {
-                'k8s.namespace.name': self.namespace,
-                'k8s.serviceaccount.name': self.serviceAccount,
+              outbound: {
+                port: o.outboundPort,
+                ...listen,
+                meshCidrs: o.meshCidrs ?? [],
+                passthroughOutsideMesh: o.passthroughOutsideMesh === true,
+                ...(o.outboundAuthorization ? { authorization: o.outboundAuthorization } : {}),
+                ...(o.route ? { route: o.route } : {}),
               },
             }
           : {}),
-      });
-      this.metrics.active.inc({ direction: 'outbound' });
-      await splice(raw, tunnel);
-      this.metrics.active.dec({ direction: 'outbound' });
-      this.#access({ ...info, outcome: 'spliced' });
-    } catch (error) {
-      this.#access({ ...info, outcome: 'failed', reason: (error as Error).message });
-      raw.destroy();
-    }
+        inbound: {
+          // Without an inbound port the inbound policy still carries authorization and delivery.
+          ...(o.inboundPort !== undefined ? { port: o.inboundPort } : {}),
+          ...listen,
+          plaintextSources: o.plaintextSources ?? [],
+          ...(o.inboundAuthorization ? { authorization: o.inboundAuthorization } : {}),
+          ...(o.fixedDestination ? { fixedDestination: o.fixedDestination } : {}),
+        },
+      },
+    });
+    this.#listeners = status.listeners;
   }
 
-  async #plainInbound(raw: Socket): Promise<void> {
-    const source = raw.remoteAddress ?? '';
-    if (!this.#plaintextSource(source)) {
-      this.#access({
-        direction: 'inbound',
-        outcome: 'refused',
-        source,
-        reason: 'plain TCP from a source not allowed; peers must use HBONE on 15008',
-      });
-      return void raw.destroy();
-    }
-    const destination = this.#o.socketOps.originalDestination(raw);
-    const upstream = await this.#o.socketOps
-      .dial({
-        destination,
-        source: { address: source },
-        ...(this.#o.target ? { target: this.#o.target } : {}),
-      })
-      .catch(() => undefined);
-    if (!upstream) return void raw.destroy();
-    await splice(raw, upstream);
-    this.#access({ direction: 'inbound', outcome: 'spliced', source, reason: 'plaintext allowed' });
+  /** Stops accepting, lets open tunnels finish for up to `deadlineMs`, then resets what is left. */
+  drain(deadlineMs = this.#plane.timeouts.drain): Promise<void> {
+    return this.#plane.close(deadlineMs);
+  }
+
+  /** Stops at once. */
+  close(): Promise<void> {
+    return this.drain(0);
   }
 }

@@ -25,13 +25,14 @@ export {
   parseForwardedFor,
 } from './authority.js';
 export { readServerName, type ServerNameResult } from './client-hello.js';
+export { HboneCarrier, type HboneCarrierOptions, hboneCarrier } from './hbone-carrier.js';
 export {
   HboneClient,
   type HboneClientOptions,
   HboneConnectError,
   type TunnelRequest,
 } from './hbone-client.js';
-export { HboneServer, type HboneServerOptions, type TunnelEvent } from './hbone-server.js';
+export { HboneServer } from './hbone-server.js';
 export { HboneSidecar, type HboneSidecarOptions } from './hbone-sidecar.js';
 export {
   REVERSE_TUNNEL_PORT,
@@ -40,5 +41,5 @@ export {
   ReverseTunnelDialer,
   type ReverseTunnelDialerOptions,
 } from './reverse-tunnel.js';
-export { HBONE_PORT, HBONE_SETTINGS, HBONE_STATUS } from './settings.js';
+export { HBONE_LIMITS, HBONE_PORT, HBONE_SETTINGS, HBONE_STATUS } from './settings.js';
 export { SNI_GATEWAY_PORT, SniGateway, type SniGatewayOptions, type SniRoute } from './sni-gateway.js';

@@ -7,7 +7,7 @@ import { CertificateStore } from '@switchyard/mesh';
 import { createTestPki, type TestPki } from '@switchyard/mesh/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HboneClient } from './hbone-client.js';
-import { HboneServer } from './hbone-server.js';
+import { startTestServer, type TestServer } from './test-server.js';
 
 // Debian's python3-h2 is installed for /usr/bin/python3 (not the pyenv python first on PATH).
 const PYTHON = '/usr/bin/python3';
@@ -71,10 +71,9 @@ describe.skipIf(reason !== undefined)(
       for (const c of cleanups.splice(0).reverse()) await c();
     });
 
-    async function server(): Promise<HboneServer> {
+    async function server(): Promise<TestServer> {
       const certificates = await CertificateStore.open(dirs.server, { watch: false });
-      const s = new HboneServer({ socketOps: loopbackSocketOps(), certificates, port: 0, host: LOCAL });
-      await s.start();
+      const s = await startTestServer(certificates);
       cleanups.push(() => s.close());
       return s;
     }
@@ -134,7 +133,11 @@ describe.skipIf(reason !== undefined)(
       });
       const port = JSON.parse(await firstLine).port as number;
       const certificates = await CertificateStore.open(dirs.client, { watch: false });
-      const client = new HboneClient({ socketOps: loopbackSocketOps(), certificates });
+      const client = new HboneClient({
+        socketOps: loopbackSocketOps(),
+        identityFallback: 'trust-domain',
+        certificates,
+      });
       cleanups.push(() => client.close());
       const tunnel = await client.connect({
         destination: { address: LOCAL, port: echoPort },

@@ -57,7 +57,6 @@ export async function dialMtls(o: MtlsDialOptions): Promise<{ tls: TLSSocket; ra
   if (!decision.allowed || tls.alpnProtocol !== 'h2') {
     tls.destroy();
     throw new HboneConnectError(
-      0,
       decision.allowed
         ? `${formatAuthority(o.peer)} did not agree on h2`
         : `${formatAuthority(o.peer)} refused: ${decision.reason}`,

@@ -3,7 +3,7 @@ import { loopbackSocketOps } from '@switchyard/core/memory';
 import { CertificateStore } from '@switchyard/mesh';
 import { createTestPki, type TestPki } from '@switchyard/mesh/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { HboneServer } from './hbone-server.js';
+import { HboneSidecar } from './hbone-sidecar.js';
 import { ReverseTunnelAcceptor, ReverseTunnelDialer } from './reverse-tunnel.js';
 
 const LOCAL = '127.0.0.1';
@@ -47,11 +47,13 @@ async function setup(gatewayDir: string) {
   cleanups.push(() => acceptor.close());
   // The NATed workload: its HBONE server listens nowhere; it only serves what comes back over its own dial.
   const certificates = await CertificateStore.open(dirs.workload, { watch: false });
-  const server = new HboneServer({ socketOps: loopbackSocketOps(), certificates });
+  const workload = new HboneSidecar({ socketOps: loopbackSocketOps(), certificates });
+  await workload.start();
+  cleanups.push(() => workload.close());
   const dialer = new ReverseTunnelDialer({
     socketOps: loopbackSocketOps(),
     certificates,
-    server,
+    server: workload.server!,
     gateway: { address: LOCAL, port: acceptor.port },
     authorization: { allow: [{ trustDomain: 'cluster.local' }] },
   });

@@ -83,7 +83,7 @@ export class ReverseTunnelAcceptor {
   /** Opens a tunnel to `destination` through the reverse connection of the workload `identity`. */
   async open(identity: string, destination: HboneAuthority): Promise<Duplex> {
     const session = this.#sessions.get(identity);
-    if (!session) throw new HboneConnectError(503, `no reverse connection from ${identity}`);
+    if (!session) throw new HboneConnectError(`no reverse connection from ${identity}`, 503);
     const stream = session.request(
       { [h2.HTTP2_HEADER_METHOD]: 'CONNECT', [h2.HTTP2_HEADER_AUTHORITY]: formatAuthority(destination) },
       { endStream: false },

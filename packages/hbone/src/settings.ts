@@ -28,3 +28,13 @@ export const HBONE_STATUS = {
   denied: 401,
   unreachable: 503,
 } as const;
+
+/** What one HBONE connection may do before it is closed with ENHANCE_YOUR_CALM. */
+export const HBONE_LIMITS = {
+  /** Streams the peer resets before we answer them (rapid reset, CVE-2023-44487). */
+  maxEarlyResets: 100,
+  /** Streams refused for the concurrency limit (Node's `maxSessionRejectedStreams`). */
+  maxRejectedStreams: 100,
+  /** Invalid frames (Node's `maxSessionInvalidFrames`). */
+  maxInvalidFrames: 1_000,
+} as const;

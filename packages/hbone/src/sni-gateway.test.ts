@@ -6,8 +6,8 @@ import { createTestPki, type TestPki } from '@switchyard/mesh/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readServerName } from './client-hello.js';
 import { HboneClient } from './hbone-client.js';
-import { HboneServer } from './hbone-server.js';
 import { SniGateway } from './sni-gateway.js';
+import { startTestServer } from './test-server.js';
 
 const LOCAL = '127.0.0.1';
 let pki: TestPki;
@@ -71,16 +71,11 @@ describe('SNI gateway on 15443', () => {
     const app = createTlsServer({ cert: appCert.chain, key: appCert.key }, (s) => s.pipe(s));
     await new Promise<void>((r) => app.listen(0, LOCAL, r));
     cleanups.push(() => new Promise((r) => app.close(r)));
-    const server = new HboneServer({
-      socketOps: loopbackSocketOps(),
-      certificates: await CertificateStore.open(dirs.server, { watch: false }),
-      port: 0,
-      host: LOCAL,
-    });
-    await server.start();
+    const server = await startTestServer(await CertificateStore.open(dirs.server, { watch: false }));
     cleanups.push(() => server.close());
     const client = new HboneClient({
       socketOps: loopbackSocketOps(),
+      identityFallback: 'trust-domain',
       certificates: await CertificateStore.open(dirs.gateway, { watch: false }),
     });
     cleanups.push(() => client.close());

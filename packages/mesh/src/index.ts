@@ -47,4 +47,4 @@ export {
   type SpiffeId,
   spiffeIdsFromSan,
 } from './spiffe-id.js';
-export { type SpliceResult, splice } from './splice.js';
+export { abort, type SpliceResult, splice } from './splice.js';

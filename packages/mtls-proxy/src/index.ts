@@ -36,9 +36,9 @@ export {
 } from '@switchyard/dataplane';
 export { mtlsCarrier } from './mtls-carrier.js';
 export { loggerFromLine, MtlsSidecar } from './mtls-sidecar.js';
-export {
-  type InboundOptions,
-  type LogLine,
-  type MtlsSidecarOptions,
-  type OutboundOptions,
+export type {
+  InboundOptions,
+  LogLine,
+  MtlsSidecarOptions,
+  OutboundOptions,
 } from './options.js';

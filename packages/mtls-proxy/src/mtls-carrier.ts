@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { createSecureContext, type SecureContext, TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import {
   type Accepted,
   type Carrier,
@@ -8,6 +8,7 @@ import {
   type Endpoint,
   formatEndpoint,
   singleSpiffeId,
+  TlsTerminator,
 } from '@switchyard/dataplane';
 import {
   authorize,
@@ -17,7 +18,6 @@ import {
   spiffeIdsFromSan,
   type WorkloadCertificate,
 } from '@switchyard/mesh';
-import { classifyTlsFailure } from './tls-failure.js';
 
 /**
  * The mTLS carrier: a captured outbound connection leaves as TLS 1.3 to its destination (where
@@ -29,24 +29,18 @@ export function mtlsCarrier(): CarrierFactory {
   return { name: 'mtls', create: (context) => new MtlsCarrier(context) };
 }
 
-const serverOptions = (cert: WorkloadCertificate) => ({
-  cert: cert.chain,
-  key: cert.key,
-  ca: cert.bundle,
-  minVersion: 'TLSv1.3' as const,
-});
-
 class MtlsCarrier implements Carrier {
   readonly #c: CarrierContext;
   readonly #tls = new Set<TLSSocket>();
-  #context: SecureContext;
-  readonly #onRotated = (cert: WorkloadCertificate) => {
-    this.#context = createSecureContext(serverOptions(cert));
-  };
+  readonly #terminator: TlsTerminator;
+  readonly #onRotated = (cert: WorkloadCertificate) => this.#terminator.rotate(cert);
 
   constructor(context: CarrierContext) {
     this.#c = context;
-    this.#context = createSecureContext(serverOptions(context.workload.identity.current));
+    this.#terminator = new TlsTerminator({
+      certificate: context.workload.identity.current,
+      handshakeTimeout: context.timeouts.handshake,
+    });
     context.workload.identity.on('rotated', this.#onRotated);
   }
 
@@ -92,43 +86,21 @@ class MtlsCarrier implements Carrier {
       admitted.release();
       this.#c.metrics.pendingHandshakes.dec(this.#c.labels);
     };
-    const tls = new TLSSocket(c.socket, {
-      isServer: true,
-      secureContext: this.#context,
-      requestCert: true,
-      rejectUnauthorized: true,
-    });
-    this.#tls.add(tls);
-    tls.once('close', () => this.#tls.delete(tls));
     return new Promise<void>((resolve) => {
-      let settled = false;
-      const fail = (code: string, reason: string) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        done();
-        this.#tlsFailure(c, code, reason);
-        c.socket.destroy();
-        resolve();
-      };
-      const timer = setTimeout(
-        () => fail('timeout', `no TLS handshake within ${this.#c.timeouts.handshake} ms`),
-        this.#c.timeouts.handshake,
-      );
-      tls.once('error', (error) => {
-        const { code, reason } = classifyTlsFailure(error, tls);
-        fail(code, reason);
-      });
-      tls.once('close', () => fail('closed', 'the peer closed the connection during the handshake'));
-      tls.once('secure', () => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        done();
-        tls.removeAllListeners('error');
-        tls.removeAllListeners('close');
-        tls.on('error', (error) => this.#c.logger.debug('inbound TLS error', { reason: error.message }));
-        void this.#authorized(c, tls, destination).then(resolve);
+      this.#terminator.accept(c.socket, {
+        failed: (failure, reason) => {
+          done();
+          this.#tlsFailure(c, failure, reason);
+          c.socket.destroy();
+          resolve();
+        },
+        secure: (tls) => {
+          done();
+          this.#tls.add(tls);
+          tls.once('close', () => this.#tls.delete(tls));
+          tls.on('error', (error) => this.#c.logger.debug('inbound TLS error', { reason: error.message }));
+          void this.#authorized(c, tls, destination).then(resolve);
+        },
       });
     });
   }
@@ -143,16 +115,34 @@ class MtlsCarrier implements Carrier {
       ? authorize(inbound?.authorization ?? defaultInboundPolicy(self), self, one.id)
       : { allowed: false, reason: one.reason ?? 'no identity' };
     if (!decision.allowed) {
-      this.#c.report({ ...info, direction: 'inbound', outcome: 'denied', code: one.id ? 'policy' : 'identity', reason: decision.reason, ...(one.id ? { peer: one.id } : {}) });
+      this.#c.report({
+        ...info,
+        direction: 'inbound',
+        outcome: 'denied',
+        code: one.id ? 'policy' : 'identity',
+        reason: decision.reason,
+        ...(one.id ? { peer: one.id } : {}),
+      });
       return void c.socket.destroy();
     }
     if (!this.#c.established(c.socket, 'inbound', c.client.address)) return void c.socket.destroy();
     const keepSource = inbound?.preserveSource !== false && !inbound?.fixedDestination;
     let app: Socket;
     try {
-      app = await upstream.dial({ destination, source: keepSource ? c.client.address : undefined, target: workload.target });
+      app = await upstream.dial({
+        destination,
+        source: keepSource ? c.client.address : undefined,
+        target: workload.target,
+      });
     } catch (error) {
-      this.#c.report({ ...info, direction: 'inbound', outcome: 'failed', code: 'connect', peer: one.id as string, reason: `connect to ${info.destination} failed: ${(error as Error).message}` });
+      this.#c.report({
+        ...info,
+        direction: 'inbound',
+        outcome: 'failed',
+        code: 'connect',
+        peer: one.id as string,
+        reason: `connect to ${info.destination} failed: ${(error as Error).message}`,
+      });
       return void c.socket.destroy();
     }
     this.#c.track(app, 'inbound');
@@ -161,7 +151,13 @@ class MtlsCarrier implements Carrier {
 
   #tlsFailure(c: Accepted, code: string, reason: string): void {
     this.#c.metrics.tlsFailures.inc({ ...this.#c.labels, direction: 'inbound', reason: code });
-    this.#c.report({ direction: 'inbound', outcome: 'failed', code: `tls-${code}`, source: c.client.address, reason: `TLS handshake failed: ${reason}` });
+    this.#c.report({
+      direction: 'inbound',
+      outcome: 'failed',
+      code: `tls-${code}`,
+      source: c.client.address,
+      reason: `TLS handshake failed: ${reason}`,
+    });
   }
 
   drain(): void {

@@ -5,10 +5,10 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { loopbackSocketOps } from '@switchyard/core/memory';
+import { CHANNELS, type ConnectionReport as ConnectionEvent, startAdminServer } from '@switchyard/dataplane';
 import { CERT_FILES, CertificateStore } from '@switchyard/mesh';
 import { createTestPki, type TestPki } from '@switchyard/mesh/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CHANNELS, type ConnectionReport as ConnectionEvent, startAdminServer } from '@switchyard/dataplane';
 import { MtlsSidecar } from './mtls-sidecar.js';
 import type { MtlsSidecarOptions } from './options.js';
 
@@ -149,8 +149,12 @@ describe('MtlsSidecar over loopback', () => {
   });
 
   it.each([
-    ['another namespace (default policy)', 'otherNs', /authorization_denials_total\{[^}]*reason="policy"\} 1/],
-    ['another trust domain', 'otherTd', /authorization_denials_total\{[^}]*reason="policy"\} 1/],
+    [
+      'another namespace (default policy)',
+      'otherNs',
+      /authorization_denials_total\{[^}]*reason="policy"\} 1/,
+    ],
+    ['another trust domain', 'otherTd', /tls_failures_total\{[^}]*direction="inbound"[^}]*\} 1/],
     ['no certificate', undefined, /tls_failures_total\{[^}]*reason="no-certificate"\} 1/],
   ] as const)(
     'denies a peer from %s: counted, and the app never sees a byte',

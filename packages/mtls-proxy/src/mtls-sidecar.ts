@@ -54,7 +54,10 @@ export class MtlsSidecar {
       ...(options.log ? { logger: loggerFromLine(options.log, { component: 'mtls-proxy' }) } : {}),
       ...(options.metrics ? { metrics: options.metrics } : {}),
       ...(options.timeouts ? { timeouts: options.timeouts } : {}),
-      ...(options.maxConnections ? { limits: { maxConnections: options.maxConnections } } : {}),
+      limits: {
+        ...options.limits,
+        ...(options.maxConnections ? { maxConnections: options.maxConnections } : {}),
+      },
       ...(options.bypassMark !== undefined ? { bypassMark: options.bypassMark } : {}),
       accessLog: options.accessLog === true,
     });

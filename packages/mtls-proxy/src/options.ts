@@ -4,6 +4,7 @@ import type {
   IdentityFallback,
   IdentityResolver,
   InboundPolicy,
+  Limits,
   OutboundPolicy,
   Timeouts,
 } from '@switchyard/dataplane';
@@ -30,6 +31,8 @@ export interface MtlsSidecarOptions {
   bypassMark?: number;
   /** Most connections open at once, per direction; more are refused. Default: the data plane's (10000). */
   maxConnections?: number;
+  /** Pending-handshake and connection limits (`maxConnections` above wins). Default: the data plane's. */
+  limits?: Partial<Limits>;
   /** Metrics to count into. Default: a new registry. */
   metrics?: DataPlaneMetrics;
   /** Which identity each destination must present. Default: none, and any of our trust domain is accepted. */
@@ -48,4 +51,3 @@ export interface LogLine {
   msg: string;
   [field: string]: unknown;
 }
-

@@ -1,0 +1,98 @@
+import type { Socket } from 'node:net';
+import { type TLSSocket, Server as TlsServer } from 'node:tls';
+import type { WorkloadCertificate } from '@switchyard/mesh';
+import { spiffeIdsFromSan } from '@switchyard/mesh';
+
+/** Why an inbound TLS handshake did not finish. */
+export type TlsFailure = 'timeout' | 'no-certificate' | 'untrusted' | 'protocol' | 'closed';
+
+/** What happens to one connection given to {@link TlsTerminator.accept}. */
+export interface TlsOutcome {
+  secure(tls: TLSSocket): void;
+  failed(failure: TlsFailure, reason: string): void;
+}
+
+/** Options of {@link TlsTerminator}. */
+export interface TlsTerminatorOptions {
+  certificate: WorkloadCertificate;
+  handshakeTimeout: number;
+  /** ALPN protocols offered (`['h2']` for HBONE). */
+  alpn?: string[];
+}
+
+const serverOptions = (cert: WorkloadCertificate) => ({
+  cert: cert.chain,
+  key: cert.key,
+  ca: cert.bundle,
+  minVersion: 'TLSv1.3' as const,
+});
+
+/**
+ * Terminates mTLS on connections accepted elsewhere, through a `tls.Server` that never listens
+ * (so session tickets, ALPN and the handshake timeout behave as on a listening server). Each
+ * connection's outcome goes to the callbacks given with it: no lookup by address.
+ */
+export class TlsTerminator {
+  readonly #server: TlsServer;
+  readonly #outcomes = new WeakMap<Socket, TlsOutcome>();
+
+  constructor(o: TlsTerminatorOptions) {
+    this.#server = new TlsServer({
+      ...serverOptions(o.certificate),
+      requestCert: true,
+      rejectUnauthorized: true,
+      handshakeTimeout: o.handshakeTimeout,
+      ...(o.alpn ? { ALPNProtocols: o.alpn } : {}),
+    });
+    this.#server.on('secureConnection', (tls: TLSSocket) => {
+      const outcome = this.#take(tls);
+      outcome?.secure(tls);
+    });
+    this.#server.on('tlsClientError', (error: Error, tls: TLSSocket) => {
+      const outcome = this.#take(tls);
+      if (!outcome) return;
+      const { failure, reason } = classify(error, tls);
+      outcome.failed(failure, reason);
+    });
+  }
+
+  /** Uses a rotated certificate for the handshakes that start from now on. */
+  rotate(certificate: WorkloadCertificate): void {
+    this.#server.setSecureContext(serverOptions(certificate));
+  }
+
+  /** Starts the handshake on `raw`; exactly one of the outcome's callbacks is called. */
+  accept(raw: Socket, outcome: TlsOutcome): void {
+    this.#outcomes.set(raw, outcome);
+    raw.once('close', () => {
+      if (this.#outcomes.delete(raw))
+        outcome.failed('closed', 'the peer closed the connection during the handshake');
+    });
+    this.#server.emit('connection', raw);
+  }
+
+  #take(tls: TLSSocket): TlsOutcome | undefined {
+    const raw = (tls as TLSSocket & { _parent?: Socket })._parent;
+    const outcome = raw ? this.#outcomes.get(raw) : undefined;
+    if (raw) this.#outcomes.delete(raw);
+    return outcome;
+  }
+}
+
+/** Names why a handshake failed: for metrics (`tls_failures_total{reason}`) and logs. */
+export function classify(error: Error, tls: TLSSocket): { failure: TlsFailure; reason: string } {
+  const code = (error as { code?: string }).code ?? '';
+  const text = `${error.message} ${code}`;
+  const why = (tls as TLSSocket & { authorizationError?: string }).authorizationError;
+  const presented = spiffeIdsFromSan(tls.getPeerCertificate?.()?.subjectaltname)[0];
+  if (code === 'ERR_TLS_HANDSHAKE_TIMEOUT') return { failure: 'timeout', reason: 'no TLS handshake in time' };
+  if (/PEER_DID_NOT_RETURN_A_CERTIFICATE|certificate required/i.test(text))
+    return { failure: 'no-certificate', reason: 'the peer presented no certificate' };
+  if (why || /certificate|CERT_|unknown ca|expired/i.test(text))
+    return {
+      failure: 'untrusted',
+      reason: `untrusted peer certificate${why ? ` (${why})` : ''}${presented ? ` for ${presented}` : ''}: ${error.message}`,
+    };
+  if (/ECONNRESET|socket hang up/i.test(text)) return { failure: 'closed', reason: error.message };
+  return { failure: 'protocol', reason: error.message };
+}

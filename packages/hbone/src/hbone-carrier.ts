@@ -1,0 +1,119 @@
+import type { Carrier, CarrierContext, CarrierFactory, CarrierListener } from '@switchyard/dataplane';
+import { type Accepted, type Endpoint, formatEndpoint } from '@switchyard/dataplane';
+import { parseSpiffeId } from '@switchyard/mesh';
+import { HboneClient } from './hbone-client.js';
+import { HboneServer } from './hbone-server.js';
+import { HBONE_PORT } from './settings.js';
+
+/** Options of {@link hboneCarrier}. */
+export interface HboneCarrierOptions {
+  /** Called with each workload's carrier once created (to reach its client or server). */
+  onCreated?: (carrier: HboneCarrier) => void;
+}
+
+/**
+ * The HBONE carrier (ztunnel's wire): a captured outbound connection becomes an HTTP/2 CONNECT
+ * stream on a pooled mTLS connection to the destination's port 15008, the server's identity
+ * pinned; peers reach this workload on its own 15008 (`policy.ports.hbone`). Plain TCP captured
+ * inbound is refused unless the policy allows it: peers must use HBONE.
+ */
+export function hboneCarrier(options: HboneCarrierOptions = {}): CarrierFactory {
+  return {
+    name: 'hbone',
+    create(context) {
+      const carrier = new HboneCarrier(context);
+      options.onCreated?.(carrier);
+      return carrier;
+    },
+  };
+}
+
+/** One workload's HBONE carrier: its pooled client and its 15008 server. */
+export class HboneCarrier implements Carrier {
+  readonly client: HboneClient;
+  readonly server: HboneServer;
+  readonly listeners: readonly CarrierListener[];
+  readonly #c: CarrierContext;
+
+  constructor(context: CarrierContext) {
+    this.#c = context;
+    const { workload } = context;
+    this.client = new HboneClient({
+      upstream: context.upstream,
+      certificates: workload.identity,
+      logger: context.logger,
+      ...(workload.target ? { target: workload.target } : {}),
+      ...(workload.policy.outbound?.authorization
+        ? { authorization: workload.policy.outbound.authorization }
+        : {}),
+    });
+    this.server = new HboneServer(context);
+    const port = workload.policy.ports?.hbone ?? (workload.policy.ports ? undefined : HBONE_PORT);
+    this.listeners =
+      port === undefined
+        ? []
+        : [
+            {
+              name: 'hbone',
+              port,
+              tls: true,
+              ...(workload.policy.inbound?.host ? { host: workload.policy.inbound.host } : {}),
+              accept: (c) => this.server.accept(c),
+            },
+          ];
+  }
+
+  async outbound(c: Accepted, destination: Endpoint): Promise<void> {
+    const route = this.#c.workload.policy.outbound?.route;
+    const peer = route?.(destination) ?? { address: destination.address, port: HBONE_PORT };
+    const self = parseSpiffeId(this.#c.workload.identity.current.spiffeId);
+    const info = { source: c.client.address, destination: formatEndpoint(destination) };
+    try {
+      const tunnel = await this.client.connect({
+        destination,
+        peer,
+        client: c.client,
+        ...(self
+          ? {
+              baggage: {
+                'k8s.namespace.name': self.namespace,
+                'k8s.serviceaccount.name': self.serviceAccount,
+              },
+            }
+          : {}),
+      });
+      await this.#c.relay('outbound', c.socket, tunnel, info);
+    } catch (error) {
+      const e = error as { code?: string; reason?: string; status?: number; message: string };
+      const identity = e.code === 'SWY_ERR_UPSTREAM_IDENTITY';
+      this.#c.report({
+        ...info,
+        direction: 'outbound',
+        outcome: identity ? 'denied' : 'failed',
+        code: identity ? (e.reason ?? 'policy') : e.status ? `status-${e.status}` : 'connect',
+        reason: e.message,
+      });
+      c.socket.destroy();
+    }
+  }
+
+  async inbound(c: Accepted): Promise<void> {
+    this.#c.report({
+      direction: 'inbound',
+      outcome: 'refused',
+      code: 'plain-inbound',
+      source: c.client.address,
+      reason: 'plain TCP from a source not allowed; peers must use HBONE on 15008',
+    });
+    c.socket.destroy();
+  }
+
+  drain(): void {
+    this.server.drain();
+  }
+
+  async close(): Promise<void> {
+    this.client.close();
+    await this.server.close();
+  }
+}
