@@ -121,6 +121,8 @@ typedef struct worker {
   conn *dirty;
   int spare_pipes[64][2];
   int n_spare_pipes;
+  char *spare_buffers[16]; /* relay buffers kept for reuse: no malloc/free per message */
+  int n_spare_buffers;
   uint64_t now;
   int stopping;
   int trim_pending; /* memory was freed since the last malloc_trim */
@@ -157,6 +159,7 @@ void splice_release_pipes(conn *c);
 void relay_tls_pump(conn *c);
 void relay_tls_handshake(conn *c);
 void relay_tls_free_buffers(conn *c);
+void relay_tls_release_spares(worker *w);
 
 /* peer_identity.c */
 int peer_identity(SSL *ssl, char **spiffe_id, unsigned char **chain, size_t *chain_len, char *why, size_t why_len);

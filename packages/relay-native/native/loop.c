@@ -99,6 +99,7 @@ void conn_close(conn *c, close_reason reason, int err, const char *detail) {
   atomic_fetch_add(&w->bytes, c->up.bytes + c->down.bytes);
   c->dead_next = w->dead;
   w->dead = c;
+  w->trim_pending = 1;
 }
 
 void conn_mark_dirty(conn *c) {
@@ -206,6 +207,7 @@ static void *worker_main(void *arg) {
     if (n < 0 && errno != EINTR) worker_fatal("epoll_wait", errno);
     if (n == 0 && w->trim_pending) {
       /* handshakes leave freed memory spread over the heap: give it back once things are quiet */
+      relay_tls_release_spares(w);
       malloc_trim(0);
       w->trim_pending = 0;
     }
@@ -234,6 +236,7 @@ static void *worker_main(void *arg) {
     close(w->spare_pipes[i][0]);
     close(w->spare_pipes[i][1]);
   }
+  relay_tls_release_spares(w);
   crash_guard_leave_thread();
   return NULL;
 }

@@ -15,22 +15,28 @@
 /* Four full TLS records: one plain read becomes one SSL_write of several records. */
 #define RELAY_BUFFER (64 * 1024)
 
-void relay_tls_free_buffers(conn *c) {
-  free(c->up.buf);
-  free(c->down.buf);
-  c->up.buf = c->down.buf = NULL;
-}
-
-static int buffer_ensure(direction *d) {
-  if (d->buf) return 0;
-  d->buf = malloc(RELAY_BUFFER);
-  return d->buf ? 0 : -1;
-}
-
-static void buffer_drop(direction *d) {
-  free(d->buf);
+static void buffer_drop(worker *w, direction *d) {
+  if (d->buf && w->n_spare_buffers < (int)(sizeof w->spare_buffers / sizeof w->spare_buffers[0]))
+    w->spare_buffers[w->n_spare_buffers++] = d->buf;
+  else
+    free(d->buf);
   d->buf = NULL;
   d->off = d->len = 0;
+}
+
+void relay_tls_free_buffers(conn *c) {
+  buffer_drop(c->w, &c->up);
+  buffer_drop(c->w, &c->down);
+}
+
+void relay_tls_release_spares(worker *w) {
+  while (w->n_spare_buffers > 0) free(w->spare_buffers[--w->n_spare_buffers]);
+}
+
+static int buffer_ensure(worker *w, direction *d) {
+  if (d->buf) return 0;
+  d->buf = w->n_spare_buffers > 0 ? w->spare_buffers[--w->n_spare_buffers] : malloc(RELAY_BUFFER);
+  return d->buf ? 0 : -1;
 }
 
 /* The OpenSSL reason for a failure, or the errno text. */
@@ -68,15 +74,15 @@ static int pump_decrypt(conn *c) {
     }
     d->off = d->len = 0;
     if (d->src_eof) {
-      buffer_drop(d);
+      buffer_drop(c->w, d);
       if (!d->done) {
         d->done = 1;
         shutdown(c->b.fd, SHUT_WR);
       }
       return 0;
     }
-    if (!c->a.readable && !SSL_has_pending(c->ssl)) { buffer_drop(d); return 0; }
-    if (buffer_ensure(d) != 0) worker_fatal("relay buffer", ENOMEM);
+    if (!c->a.readable && !SSL_has_pending(c->ssl)) { buffer_drop(c->w, d); return 0; }
+    if (buffer_ensure(c->w, d) != 0) worker_fatal("relay buffer", ENOMEM);
     while (d->len < RELAY_BUFFER) {
       ERR_clear_error();
       int n = SSL_read(c->ssl, d->buf + d->len, RELAY_BUFFER - (int)d->len);
@@ -89,7 +95,7 @@ static int pump_decrypt(conn *c) {
       tls_fail(c, REASON_TLS_ERROR); /* includes EOF without close_notify: a truncation */
       return -1;
     }
-    if (d->len == 0 && !d->src_eof) { buffer_drop(d); return 0; }
+    if (d->len == 0 && !d->src_eof) { buffer_drop(c->w, d); return 0; }
   }
 }
 
@@ -134,11 +140,11 @@ static int pump_encrypt(conn *c) {
     }
     d->off = d->len = 0;
     if (d->src_eof) {
-      buffer_drop(d);
+      buffer_drop(c->w, d);
       return d->done ? 0 : send_close_notify(c);
     }
-    if (!c->b.readable) { buffer_drop(d); return 0; }
-    if (buffer_ensure(d) != 0) worker_fatal("relay buffer", ENOMEM);
+    if (!c->b.readable) { buffer_drop(c->w, d); return 0; }
+    if (buffer_ensure(c->w, d) != 0) worker_fatal("relay buffer", ENOMEM);
     ssize_t n = read(c->b.fd, d->buf, RELAY_BUFFER);
     if (n == 0) d->src_eof = 1;
     else if (n > 0) d->len = (size_t)n;
