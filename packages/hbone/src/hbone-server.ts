@@ -36,6 +36,9 @@ import { HBONE_LIMITS, HBONE_SETTINGS, HBONE_STATUS } from './settings.js';
 
 const contextOptions = (cert: WorkloadCertificate) => ({ cert: cert.chain, key: cert.key, ca: cert.bundle });
 
+/** How long a closing connection may take to flush its resets and GOAWAY before it is destroyed. */
+const CLOSE_GRACE_MS = 200;
+
 const serverContext = (cert: WorkloadCertificate) =>
   createSecureContext({ ...contextOptions(cert), minVersion: 'TLSv1.3' });
 
@@ -70,6 +73,7 @@ export class HboneServer {
   readonly #c: CarrierContext;
   readonly #sessions = new Map<ServerHttp2Session, Session>();
   #self: SpiffeId;
+  #closing = false;
   #secureContext: SecureContext;
   readonly #terminator: TlsTerminator;
   readonly #onRotated = (cert: WorkloadCertificate) => {
@@ -135,7 +139,7 @@ export class HboneServer {
       secure: (tls) => {
         settle();
         tls.on('error', (error) => this.#c.logger.debug('HBONE connection error', { reason: error.message }));
-        if (!this.#c.established(c.socket, 'inbound', c.client.address)) return void c.socket.destroy();
+        if (!this.#c.established(c.socket, 'inbound', c.client.address, tls)) return void c.socket.destroy();
         this.#serve(tls, true);
       },
     });
@@ -172,13 +176,26 @@ export class HboneServer {
     for (const s of this.#sessions.keys()) if (!s.closed) s.close();
   }
 
-  /** Cancels every stream still open (RST_STREAM CANCEL) and closes every connection. */
+  /** Resets every stream still open (RST_STREAM CANCEL) and closes every connection. */
   async close(): Promise<void> {
+    this.#closing = true;
     this.#c.workload.identity.off('rotated', this.#onRotated);
-    for (const { session, streams } of this.#sessions.values()) {
-      for (const stream of streams) if (!stream.destroyed) stream.close(h2.NGHTTP2_CANCEL);
-      session.destroy();
-    }
+    const closed = [...this.#sessions.values()].map(({ session, streams }) => {
+      // destroy() sends RST_STREAM CANCEL alone; close(code) would send END_STREAM first, which
+      // the peer reads as a clean end.
+      for (const stream of streams) if (!stream.destroyed) stream.destroy();
+      // GOAWAY after the RST_STREAMs, so the peer reads every stream's reset before the end.
+      return new Promise<void>((resolve) => {
+        if (session.destroyed) return resolve();
+        const force = setTimeout(() => session.destroy(), CLOSE_GRACE_MS);
+        session.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+        session.once('close', () => resolve());
+      });
+    });
+    await Promise.all(closed);
   }
 
   #onSession(session: ServerHttp2Session, tls: TLSSocket, bigWindow: boolean): void {
@@ -199,13 +216,14 @@ export class HboneServer {
   }
 
   #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    if (this.#closing) return void stream.close(h2.NGHTTP2_REFUSED_STREAM);
     const state = stream.session ? this.#sessions.get(stream.session as ServerHttp2Session) : undefined;
     if (!state) return void stream.close(h2.NGHTTP2_REFUSED_STREAM);
     stream.on('error', (error) => this.#c.logger.debug('HBONE stream error', { reason: error.message }));
     state.streams.add(stream);
     stream.once('close', () => {
       state.streams.delete(stream);
-      if (!stream.headersSent) this.#earlyReset(state, stream);
+      if (!stream.headersSent && !this.#closing) this.#earlyReset(state, stream);
     });
     void this.#tunnel(state, stream, headers);
   }
@@ -215,7 +233,11 @@ export class HboneServer {
     if (stream.rstCode === h2.NGHTTP2_NO_ERROR) return;
     state.earlyResets += 1;
     this.#c.metrics.streamResets.inc({ workload: this.#c.labels.workload, reason: 'reset-before-answer' });
-    if (state.earlyResets === HBONE_LIMITS.maxEarlyResets) {
+    if (
+      state.earlyResets === HBONE_LIMITS.maxEarlyResets &&
+      !state.session.destroyed &&
+      !state.session.closed
+    ) {
       this.#c.metrics.streamResets.inc({ workload: this.#c.labels.workload, reason: 'rapid-reset-goaway' });
       this.#c.logger.warn('closing an HBONE connection that resets streams before they are answered', {
         source: state.peerAddress,
@@ -304,6 +326,7 @@ export class HboneServer {
     // A stream reset while its dial is in flight cancels the dial.
     const cancel = new AbortController();
     const onClose = () => cancel.abort(new Error('the stream was reset'));
+    if (stream.closed || stream.destroyed) return;
     stream.once('close', onClose);
     let app: Socket;
     try {
