@@ -183,6 +183,22 @@ static napi_value decide(napi_env env, napi_callback_info info, command_type typ
 static napi_value accept_conn(napi_env env, napi_callback_info info) { return decide(env, info, CMD_ACCEPT); }
 static napi_value reject_conn(napi_env env, napi_callback_info info) { return decide(env, info, CMD_REJECT); }
 
+/* abort(engine, id): resets a relaying or handshaking connection; every thread looks for it. */
+static napi_value abort_conn(napi_env env, napi_callback_info info) {
+  CHECK_ARGS(2);
+  engine *e = engine_of(env, argv[0]);
+  if (!e) return NULL;
+  double id;
+  napi_get_value_double(env, argv[1], &id);
+  for (int i = 0; i < e->n_workers; i++) {
+    command *cmd = calloc(1, sizeof *cmd);
+    cmd->type = CMD_ABORT;
+    cmd->js_id = id;
+    worker_post(&e->workers[i], cmd);
+  }
+  return NULL;
+}
+
 /* takeFd(fd): a non-blocking close-on-exec duplicate the engine will own. */
 static napi_value take_fd(napi_env env, napi_callback_info info) {
   CHECK_ARGS(1);
@@ -236,6 +252,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"tls", NULL, tls_fd, NULL, NULL, NULL, napi_default, NULL},
       {"accept", NULL, accept_conn, NULL, NULL, NULL, napi_default, NULL},
       {"reject", NULL, reject_conn, NULL, NULL, NULL, napi_default, NULL},
+      {"abort", NULL, abort_conn, NULL, NULL, NULL, napi_default, NULL},
       {"takeFd", NULL, take_fd, NULL, NULL, NULL, napi_default, NULL},
       {"stats", NULL, stats, NULL, NULL, NULL, napi_default, NULL},
       {"createTlsContext", NULL, relay_tls_context_create, NULL, NULL, NULL, napi_default, NULL},

@@ -89,12 +89,13 @@ typedef struct event {
   char detail[160];
 } event;
 
-typedef enum { CMD_ADD, CMD_ACCEPT, CMD_REJECT, CMD_STOP, CMD_CRASH } command_type;
+typedef enum { CMD_ADD, CMD_ACCEPT, CMD_REJECT, CMD_ABORT, CMD_STOP, CMD_CRASH } command_type;
 
 typedef struct command {
   command_type type;
   conn *c;
   int fd; /* CMD_ACCEPT: the plain socket */
+  double js_id; /* CMD_ABORT: the connection to reset */
   struct command *next;
 } command;
 

@@ -65,13 +65,17 @@ int conn_watch(conn *c, side *s) {
   return 0;
 }
 
-static void side_close(side *s, int reset) {
+static void side_close(worker *w, side *s, int reset) {
   if (s->fd < 0) return;
+  /* close() alone leaves the registration behind when another descriptor (Node's, kept as a
+   * stand-in) still refers to the socket, and epoll would report a freed connection */
+  if (s->registered) epoll_ctl(w->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+  s->registered = 0;
   if (reset) {
     struct linger l = {.l_onoff = 1, .l_linger = 0};
     setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
   }
-  close(s->fd); /* closing also removes it from epoll */
+  close(s->fd);
   s->fd = -1;
 }
 
@@ -83,8 +87,8 @@ void conn_close(conn *c, close_reason reason, int err, const char *detail) {
   int reset = reason == REASON_RESET || reason == REASON_TLS_ERROR;
   c->state = ST_CLOSED;
   timer_unlink(c);
-  side_close(&c->a, reset);
-  side_close(&c->b, reset);
+  side_close(w, &c->a, reset);
+  side_close(w, &c->b, reset);
   if (c->kind == KIND_SPLICE) splice_release_pipes(c);
   else relay_tls_free_buffers(c);
   if (c->ssl) {
@@ -142,6 +146,16 @@ static void command_accept(worker *w, conn *c, int fd) {
   conn_mark_dirty(c);
 }
 
+/* Resets one connection by its JavaScript id (rare: a drain deadline); a linear scan suffices. */
+static void command_abort(worker *w, double js_id) {
+  for (int list = 0; list < 2; list++)
+    for (conn *c = w->timers[list].head; c; c = c->next)
+      if (c->js_id == js_id) {
+        conn_close(c, REASON_RESET, 0, "aborted by JavaScript");
+        return;
+      }
+}
+
 static void crash_for_testing(void) {
   volatile int *nowhere = NULL;
   *nowhere = 1;
@@ -160,6 +174,7 @@ static void run_commands(worker *w) {
       case CMD_ADD: command_add(w, cmd->c); break;
       case CMD_ACCEPT: command_accept(w, cmd->c, cmd->fd); break;
       case CMD_REJECT: conn_close(cmd->c, REASON_REJECTED, 0, "refused by the authorization policy"); break;
+      case CMD_ABORT: command_abort(w, cmd->js_id); break;
       case CMD_STOP: w->stopping = 1; break;
       case CMD_CRASH: crash_for_testing(); break;
     }

@@ -35,6 +35,7 @@ export {
 } from './errors.js';
 export {
   createRelayEngine,
+  type HandOffOptions,
   RelayEngine,
   type RelayEngineOptions,
   type RelayEngineStats,

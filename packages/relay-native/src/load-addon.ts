@@ -22,6 +22,7 @@ export interface RelayAddon {
   tls(engine: NativeHandle, id: number, context: NativeHandle, isClient: boolean, fd: number): void;
   accept(engine: NativeHandle, conn: object, plainFd: number): void;
   reject(engine: NativeHandle, conn: object, unused: number): void;
+  abort(engine: NativeHandle, id: number): void;
   takeFd(fd: number): number;
   stats(engine: NativeHandle): { connections: number; bytes: number };
   createTlsContext(options: {

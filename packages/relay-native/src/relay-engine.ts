@@ -28,8 +28,19 @@ export interface RelayEngineOptions {
   pipeSize?: number;
 }
 
+/** How a socket is handed over, and how to stop the relay from outside. */
+export interface HandOffOptions {
+  /**
+   * Leave Node's socket object open (not reading) as a stand-in for whoever tracks it; destroy it
+   * after the relay ends. Default: destroyed at hand-off.
+   */
+  keepSocket?: boolean;
+  /** Aborting resets the connection (RST on both sides), whatever state it is in. */
+  signal?: AbortSignal;
+}
+
 /** What {@link RelayEngine.tls} needs: the socket, which end of TLS it is, and its credentials. */
-export interface TlsHandOff {
+export interface TlsHandOff extends HandOffOptions {
   role: 'server' | 'client';
   /** A connected TCP socket that Node has not read from (servers: `pauseOnConnect: true`). */
   socket: Socket;
@@ -94,13 +105,14 @@ export class RelayEngine {
    * Relays two plain sockets with splice(2) until both directions end (half-close is passed on)
    * or one fails. Both sockets belong to the engine from now on.
    */
-  splice(a: Socket, b: Socket): Promise<RelayResult> {
+  splice(a: Socket, b: Socket, options: HandOffOptions = {}): Promise<RelayResult> {
     this.#assertOpen();
-    const fdA = takeSocket(this.#addon, a);
-    const fdB = takeSocket(this.#addon, b);
+    const fdA = takeSocket(this.#addon, a, options.keepSocket);
+    const fdB = takeSocket(this.#addon, b, options.keepSocket);
     return new Promise((resolve) => {
       const id = this.#track({ stage: 'relay', resolve });
       this.#addon.splice(this.#handle, id, fdA, fdB);
+      this.#abortOn(options.signal, id);
     });
   }
 
@@ -114,10 +126,11 @@ export class RelayEngine {
       handOff.credentials instanceof TlsContext
         ? handOff.credentials
         : this.createTlsContext(handOff.credentials);
-    const fd = takeSocket(this.#addon, handOff.socket);
+    const fd = takeSocket(this.#addon, handOff.socket, handOff.keepSocket);
     return new Promise((resolve) => {
       const id = this.#track({ stage: 'handshake', resolve });
       this.#addon.tls(this.#handle, id, context.handle, handOff.role === 'client', fd);
+      this.#abortOn(handOff.signal, id);
     });
   }
 
@@ -142,6 +155,21 @@ export class RelayEngine {
   /** @internal proves a crash on an engine thread stops the process loudly */
   crashForTesting(): void {
     this.#addon.crashForTesting(this.#handle);
+  }
+
+  /** Resets connection `id` when `signal` aborts; a peer awaiting a decision is rejected instead. */
+  #abortOn(signal: AbortSignal | undefined, id: number): void {
+    if (!signal) return;
+    const abort = () => {
+      if (this.#closed || !this.#pending.has(id)) return;
+      const awaiting = this.#awaiting.get(id);
+      if (awaiting) {
+        this.#awaiting.delete(id);
+        this.#addon.reject(this.#handle, awaiting, 0);
+      } else this.#addon.abort(this.#handle, id);
+    };
+    if (signal.aborted) abort();
+    else signal.addEventListener('abort', abort, { once: true });
   }
 
   #assertOpen(): void {
@@ -189,13 +217,13 @@ export class RelayEngine {
     const { id, conn } = event;
     this.#awaiting.set(id, conn);
     let ended: Promise<RelayResult> | undefined;
-    const decide = (plain: Socket | undefined): Promise<RelayResult> => {
+    const decide = (plain: Socket | undefined, options: HandOffOptions = {}): Promise<RelayResult> => {
       if (ended) return ended;
       if (!this.#awaiting.has(id)) {
         ended = Promise.resolve({ up: 0, down: 0, reason: 'engine-closed', detail: '' });
         return ended;
       }
-      const fd = plain ? takeSocket(this.#addon, plain) : -1; // may throw: the peer still awaits
+      const fd = plain ? takeSocket(this.#addon, plain, options.keepSocket) : -1; // may throw: the peer still awaits
       clearTimeout(timer);
       this.#awaiting.delete(id);
       ended = new Promise((resolve) => this.#pending.set(id, { stage: 'relay', resolve }));
@@ -214,7 +242,7 @@ export class RelayEngine {
         return parseDerChain(der);
       },
       protocol: event.protocol,
-      accept: (plain) => decide(plain),
+      accept: (plain, options) => decide(plain, options),
       reject: () => decide(undefined),
     });
   }

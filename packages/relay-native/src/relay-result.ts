@@ -1,5 +1,6 @@
 import type { X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
+import type { HandOffOptions } from './relay-engine.js';
 
 /** Why the engine ended a connection. */
 export type RelayCloseReason =
@@ -42,9 +43,10 @@ export interface PeerHandshake {
   protocol: string;
   /**
    * Relays between the peer and `plain` (hands `plain` to the engine). Resolves when the
-   * connection ends.
+   * connection ends. `keepSocket` leaves Node's `plain` object open as a stand-in (see
+   * {@link HandOffOptions}).
    */
-  accept(plain: Socket): Promise<RelayResult>;
+  accept(plain: Socket, options?: { keepSocket?: boolean }): Promise<RelayResult>;
   /** Closes the connection; no byte reaches the application. */
   reject(): Promise<RelayResult>;
 }

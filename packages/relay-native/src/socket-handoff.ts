@@ -4,29 +4,48 @@ import type { RelayAddon } from './load-addon.js';
 
 interface HandleWithFd {
   fd?: number;
+  reading?: boolean;
+  readStop?: () => number;
 }
 
 /**
- * Takes a connected socket away from Node: duplicates its descriptor for the engine, then
- * destroys the Node socket (closing Node's copy sends nothing to the peer; the duplicate keeps
- * the connection open). Node never reads the descriptor again.
+ * Stops Node reading a socket now. A socket accepted without `pauseOnConnect` starts reading on
+ * the next turn of the event loop; called in the same turn, no byte has left the kernel yet.
+ */
+export function stopReading(socket: Socket): void {
+  socket.pause();
+  const handle = (socket as unknown as { _handle?: HandleWithFd })._handle;
+  if (handle?.reading && handle.readStop) {
+    handle.reading = false;
+    handle.readStop();
+  }
+}
+
+/**
+ * Takes a connected socket away from Node: duplicates its descriptor for the engine. By default
+ * Node's socket is then destroyed (closing Node's copy sends nothing to the peer; the duplicate
+ * keeps the connection open). With `keep`, Node's socket stays open as a stand-in for whoever
+ * tracks it (a data plane's connection set): Node stops reading it at once, and its owner
+ * destroys it when the engine reports the end. Either way Node never reads the descriptor again.
  *
  * @throws RelayHandOffError when the socket has no descriptor or Node already holds unread bytes.
  */
-export function takeSocket(addon: RelayAddon, socket: Socket): number {
-  const fd = (socket as unknown as { _handle?: HandleWithFd })._handle?.fd;
+export function takeSocket(addon: RelayAddon, socket: Socket, keep = false): number {
+  const handle = (socket as unknown as { _handle?: HandleWithFd })._handle;
+  const fd = handle?.fd;
   if (typeof fd !== 'number' || fd < 0 || socket.destroyed) {
     throw new RelayHandOffError(
       'the socket has no open descriptor to hand to the relay engine; pass a connected net.Socket (not a TLS socket)',
     );
   }
-  socket.pause();
+  stopReading(socket);
   if (socket.readableLength > 0) {
     throw new RelayHandOffError(
       `Node already read ${socket.readableLength} bytes from this socket; create the server with pauseOnConnect: true and hand sockets over before reading`,
     );
   }
   const owned = addon.takeFd(fd);
-  socket.destroy();
+  if (keep) socket.setTimeout(0);
+  else socket.destroy();
   return owned;
 }

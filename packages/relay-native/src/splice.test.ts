@@ -71,6 +71,25 @@ describe('splice relay', () => {
     await clientClosed;
   });
 
+  it('keeps Node sockets as stand-ins when asked, and resets both sides on abort', async () => {
+    const left = await socketPair();
+    const right = await socketPair();
+    const abort = new AbortController();
+    const result = engine.splice(left.inside, right.inside, { keepSocket: true, signal: abort.signal });
+    expect(left.inside.destroyed).toBe(false);
+    const echoed = firstData(right.outside);
+    left.outside.write('through the engine, not Node');
+    expect((await echoed).toString()).toBe('through the engine, not Node');
+    expect(left.inside.readableLength).toBe(0);
+    for (const s of [left.outside, right.outside]) s.on('error', () => undefined);
+    const reset = new Promise((resolve) => left.outside.once('close', resolve));
+    abort.abort();
+    expect(await result).toMatchObject({ reason: 'reset', detail: 'aborted by JavaScript' });
+    left.inside.resetAndDestroy(); // the stand-in's owner closes Node's copy after the end
+    right.inside.resetAndDestroy();
+    await reset;
+  });
+
   it('closes a relay that stays idle past the timeout', async () => {
     const quick = createRelayEngine({ threads: 1, idleTimeoutMs: 300 });
     try {
