@@ -7,6 +7,7 @@ export default packageBuild(
     'src/sink-process.ts',
     'src/hbone-process.ts',
     'src/native-process.ts',
+    'src/dataplane-process.ts',
   ],
   { dts: false },
 );

@@ -168,8 +168,44 @@ function haproxyOpenssl(): [number, number] | undefined {
   }
 }
 
-/** The native engine as an mTLS pair, like the `mtls` row: plain in → mTLS → plain out. */
-function nativePair(name: string, description: string, group: string): Scenario {
+/** Starts one side of a native pair: the data plane with the mtls-native carrier, or the bare engine. */
+function nativeSide(
+  ctx: BenchContext,
+  viaDataPlane: boolean,
+  inbound: boolean,
+  o: { certDir: string; port: number; upstreamPort: number; group: string },
+): Promise<Started> {
+  const name = `native ${inbound ? 'inbound' : 'outbound'}`;
+  if (!viaDataPlane)
+    return nativeProcess(ctx, name, {
+      mode: inbound ? 'inbound' : 'outbound',
+      certDir: o.certDir,
+      port: o.port,
+      upstreamPort: o.upstreamPort,
+      groups: o.group,
+    });
+  const fixedDestination = { address: '127.0.0.1', port: o.upstreamPort };
+  const policy = inbound
+    ? { inbound: { port: o.port, host: '127.0.0.1', fixedDestination } }
+    : { outbound: { port: o.port, host: '127.0.0.1', meshCidrs: ['127.0.0.0/8'], fixedDestination } };
+  return start(
+    name,
+    ctx.node,
+    [
+      ...NATIVE_NODE_FLAGS,
+      ...ctx.nodeFlags,
+      join(ctx.dist, 'dataplane-process.js'),
+      JSON.stringify({ certDir: o.certDir, groups: o.group, ...policy }),
+    ],
+    /READY/,
+  );
+}
+
+/**
+ * A native mTLS pair: plain in → mTLS → plain out. Through the data plane (like the `mtls` row,
+ * with the mtls-native carrier), or the bare engine driven by a few lines of JavaScript.
+ */
+function nativePair(name: string, description: string, group: string, viaDataPlane: boolean): Scenario {
   return {
     name,
     description,
@@ -178,19 +214,17 @@ function nativePair(name: string, description: string, group: string): Scenario 
     async start(ctx, kind) {
       const up = await upstream(ctx, kind);
       const [pa, pb] = [port(), port()];
-      const b = await nativeProcess(ctx, 'native inbound', {
-        mode: 'inbound',
+      const b = await nativeSide(ctx, viaDataPlane, true, {
         certDir: ctx.certs.server,
         port: pb,
         upstreamPort: up.port,
-        groups: group,
+        group,
       });
-      const a = await nativeProcess(ctx, 'native outbound', {
-        mode: 'outbound',
+      const a = await nativeSide(ctx, viaDataPlane, false, {
         certDir: ctx.certs.client,
         port: pa,
         upstreamPort: pb,
-        groups: group,
+        group,
       });
       return { entry: local(pa), proxies: [a, b], close: () => stopAll([a, b, up.server]) };
     },
@@ -327,8 +361,15 @@ export const SCENARIOS: Scenario[] = [
   },
   nativePair(
     'mtls-native',
-    'the Switchyard pair on the native engine: decisions in JavaScript, bytes and TLS in C threads',
+    'the mtls pair with the mtls-native carrier: the same data plane, handshakes and bytes on engine threads',
     PINNED_GROUP,
+    true,
+  ),
+  nativePair(
+    'mtls-engine',
+    "the bare engine as an mTLS pair (no data plane): the engine's own ceiling",
+    PINNED_GROUP,
+    false,
   ),
   {
     name: 'hbone',
@@ -413,7 +454,12 @@ export const SCENARIOS: Scenario[] = [
       return { entry: local(pa), proxies: [a, b], close: () => stopAll([a, b, up.server]) };
     },
   },
-  nativePair('mtls-native-pq', `the native pair with the post-quantum hybrid ${PQ_GROUP}`, PQ_GROUP),
+  nativePair(
+    'mtls-native-pq',
+    `the mtls-native pair with the post-quantum hybrid ${PQ_GROUP}`,
+    PQ_GROUP,
+    true,
+  ),
   haproxyPair('haproxy-mtls-pq', `the haproxy pair with ${PQ_GROUP}, when its OpenSSL has it`, PQ_GROUP),
   {
     name: 'mtls-captured',

@@ -31,9 +31,9 @@ export interface MtlsNativeCarrierOptions {
   identities?: IdentityResolver;
   /** When no identity is known for a peer address. Default: `trust-domain` (any in our trust domain). */
   identityFallback?: IdentityFallback;
+  /** Key-exchange groups (OpenSSL syntax). Default: OpenSSL's, the same as Node's. */
+  groups?: string;
 }
-
-const credentials = (cert: WorkloadCertificate) => ({ cert: cert.chain, key: cert.key, ca: cert.bundle });
 type Info = { source: string; destination: string };
 
 /**
@@ -77,7 +77,7 @@ class MtlsNativeCarrier implements Carrier {
   readonly #open = new Set<AbortController>();
   #tls: TlsContext;
   readonly #onRotated = (cert: WorkloadCertificate) => {
-    this.#tls = this.#engine.createTlsContext(credentials(cert));
+    this.#tls = this.#context(cert);
   };
 
   constructor(
@@ -90,8 +90,18 @@ class MtlsNativeCarrier implements Carrier {
     this.#engine = engine;
     this.#o = o;
     this.#release = release;
-    this.#tls = engine.createTlsContext(credentials(context.workload.identity.current));
+    this.#tls = this.#context(context.workload.identity.current);
     context.workload.identity.on('rotated', this.#onRotated);
+  }
+
+  #context(cert: WorkloadCertificate): TlsContext {
+    const { groups } = this.#o;
+    return this.#engine.createTlsContext({
+      cert: cert.chain,
+      key: cert.key,
+      ca: cert.bundle,
+      ...(groups ? { groups } : {}),
+    });
   }
 
   async outbound(c: Accepted, destination: Endpoint): Promise<void> {
