@@ -25,6 +25,8 @@ command -v stunnel4 >/dev/null || missing+=(stunnel4)
 command -v iperf3 >/dev/null || missing+=(iperf3)
 # HBONE's interop tests speak HTTP/2 from an independent implementation (Debian's python3).
 /usr/bin/python3 -c 'import h2' 2>/dev/null || missing+=(python3-h2)
+# ...and from a second one: a client on Go's standard-library HTTP/2, built offline by the tests.
+command -v go >/dev/null || missing+=(golang-go)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "system-deps: missing ${missing[*]}; install them as root (sudo apt-get install ${missing[*]}) — the capture tests skip without them" >&2

@@ -4,6 +4,7 @@ usage: hbone_client.py HOST PORT CERT_DIR AUTHORITY tunnel  -> CONNECT, send, ha
        hbone_client.py HOST PORT CERT_DIR AUTHORITY flood N -> open N streams at once, ignoring the peer's limit
        hbone_client.py HOST PORT CERT_DIR AUTHORITY abandon -> CONNECT, one echo, then drop the TCP connection
        hbone_client.py HOST PORT CERT_DIR AUTHORITY rapid-reset N -> open and reset N streams at once (CVE-2023-44487)
+       hbone_client.py HOST PORT CERT_DIR AUTHORITY window-flood SECONDS -> WINDOW_UPDATE frames, as fast as possible
 Every tunnel claims `forwarded: for="192.0.2.10:4242"`, an address that is not the client's.
 Prints one JSON object with what happened.
 
@@ -126,6 +127,23 @@ def abandon(sock, conn, authority):
     return result
 
 
+def window_flood(sock, conn, authority, seconds):
+    # WINDOW_UPDATE frames as fast as the socket takes them, for at most `seconds`: each is
+    # cheap to send and, unbounded, costs the server a core.
+    import time
+    until = time.monotonic() + float(seconds)
+    frames = 0
+    try:
+        while time.monotonic() < until:
+            for _ in range(1000):
+                conn.increment_flow_control_window(1)
+            sock.sendall(conn.data_to_send())
+            frames += 1000
+        return {"frames": frames, "closed": False}
+    except (ConnectionError, OSError, ssl.SSLError):
+        return {"frames": frames, "closed": True}
+
+
 def rapid_reset(sock, conn, authority, count):
     # Each stream is opened and reset at once, before any answer: the server must not do the
     # work (dial the app) for each, and must close the connection past its limit.
@@ -154,6 +172,8 @@ if __name__ == "__main__":
         result = tunnel(sock, conn, authority)
     elif mode == "abandon":
         result = abandon(sock, conn, authority)
+    elif mode == "window-flood":
+        result = window_flood(sock, conn, authority, sys.argv[6])
     elif mode == "rapid-reset":
         result = rapid_reset(sock, conn, authority, int(sys.argv[6]))
     else:

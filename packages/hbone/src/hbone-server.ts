@@ -59,6 +59,9 @@ interface Session {
   peer: string | undefined;
   /** Streams the peer reset before we answered them (rapid reset). */
   earlyResets: number;
+  /** The app sockets of its tunnels, and the bytes of those already closed: the DATA it carried. */
+  apps: Map<Socket, ServerHttp2Stream>;
+  closedAppBytes: number;
   streams: Set<ServerHttp2Stream>;
 }
 
@@ -206,6 +209,8 @@ export class HboneServer {
       localAddress: unmapAddress(tls.localAddress ?? ''),
       peer: singleSpiffeId(presented).id,
       earlyResets: 0,
+      apps: new Map(),
+      closedAppBytes: 0,
       streams: new Set(),
     };
     this.#sessions.set(session, state);
@@ -213,6 +218,7 @@ export class HboneServer {
     session.once('close', () => this.#sessions.delete(session));
     if (bigWindow) session.once('connect', () => session.setLocalWindowSize(HBONE_SETTINGS.connectionWindow));
     keepAlive(session, this.#c.logger);
+    this.#budgetControlFrames(state, tls);
   }
 
   #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
@@ -228,24 +234,54 @@ export class HboneServer {
     void this.#tunnel(state, stream, headers);
   }
 
+  /**
+   * Bounds what a peer sends besides DATA (WINDOW_UPDATE, PING, SETTINGS, HEADERS, RST_STREAM):
+   * every second, the plaintext read on the connection minus the DATA delivered to its tunnels'
+   * apps; over {@link HBONE_LIMITS.controlBytesPerSecond} twice in a row closes the connection
+   * with ENHANCE_YOUR_CALM. Node's HTTP/2 has no per-frame hook for WINDOW_UPDATE, so the bytes
+   * are what is counted.
+   */
+  #budgetControlFrames(state: Session, tls: TLSSocket): void {
+    let lastRead = tls.bytesRead;
+    let lastData = 0;
+    let strikes = 0;
+    const timer = setInterval(() => {
+      const read = tls.bytesRead;
+      let data = state.closedAppBytes;
+      // DATA counts once read off the connection: written to the app, or still queued on the way.
+      for (const [app, stream] of state.apps)
+        data += app.bytesWritten + app.writableLength + stream.readableLength;
+      const control = read - lastRead - (data - lastData);
+      lastRead = read;
+      lastData = data;
+      strikes = control > HBONE_LIMITS.controlBytesPerSecond ? strikes + 1 : 0;
+      if (strikes < 2 || state.session.destroyed || state.session.closed) return;
+      clearInterval(timer);
+      this.#calm(state, 'control-frame-flood', 'closing an HBONE connection that floods control frames');
+    }, 1_000);
+    timer.unref();
+    state.session.once('close', () => clearInterval(timer));
+  }
+
+  /** Closes an abusive connection: GOAWAY ENHANCE_YOUR_CALM, then the socket. */
+  #calm(state: Session, reason: string, msg: string): void {
+    this.#c.metrics.streamResets.inc({ workload: this.#c.labels.workload, reason });
+    this.#c.logger.warn(msg, { source: state.peerAddress, peer: state.peer });
+    if (!state.session.destroyed && !state.session.closed) state.session.goaway(h2.NGHTTP2_ENHANCE_YOUR_CALM);
+    setTimeout(() => state.session.destroy(), 100).unref();
+  }
+
   /** A stream the peer reset before we answered it: counted; too many close the connection (CVE-2023-44487). */
   #earlyReset(state: Session, stream: ServerHttp2Stream): void {
     if (stream.rstCode === h2.NGHTTP2_NO_ERROR) return;
     state.earlyResets += 1;
     this.#c.metrics.streamResets.inc({ workload: this.#c.labels.workload, reason: 'reset-before-answer' });
-    if (
-      state.earlyResets === HBONE_LIMITS.maxEarlyResets &&
-      !state.session.destroyed &&
-      !state.session.closed
-    ) {
-      this.#c.metrics.streamResets.inc({ workload: this.#c.labels.workload, reason: 'rapid-reset-goaway' });
-      this.#c.logger.warn('closing an HBONE connection that resets streams before they are answered', {
-        source: state.peerAddress,
-        peer: state.peer,
-      });
-      state.session.goaway(h2.NGHTTP2_ENHANCE_YOUR_CALM);
-      setTimeout(() => state.session.destroy(), 100).unref();
-    }
+    if (state.earlyResets === HBONE_LIMITS.maxEarlyResets)
+      this.#calm(
+        state,
+        'rapid-reset-goaway',
+        'closing an HBONE connection that resets streams before they are answered',
+      );
   }
 
   #answer(
@@ -352,6 +388,11 @@ export class HboneServer {
     stream.off('close', onClose);
     if (stream.destroyed || stream.closed) return void app.destroy();
     this.#c.track(app, 'inbound');
+    state.apps.set(app, stream);
+    app.once('close', () => {
+      state.apps.delete(app);
+      state.closedAppBytes += app.bytesWritten;
+    });
     stream.respond({ ':status': HBONE_STATUS.ok });
     const carrier: Duplex = post ? await this.#innerTls(stream, state) : stream;
     if (carrier.destroyed) return void app.destroy();

@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
 import type { Server, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { NetnsTarget } from '@switchyard/core';
@@ -16,11 +18,15 @@ import { hboneCarrier } from './hbone-carrier.js';
 // with real transparent sockets, the way the agent runs it.
 const PYTHON = '/usr/bin/python3';
 const CLIENT = join(import.meta.dirname, '..', 'interop', 'hbone_client.py');
+// A second independent stack: Go's standard-library HTTP/2, built offline from one file.
+const GO_SOURCE = join(import.meta.dirname, '..', 'interop', 'go', 'main.go');
 const APP_PORT = 8080;
 
-describePrivileged('HBONE against a hostile peer (python3-h2, network namespaces)', () => {
+describePrivileged('HBONE against a hostile peer (python3-h2 and Go, network namespaces)', () => {
   let pki: TestPki;
   let clientDir: string;
+  let goDir: string;
+  let goClient: string;
   let lab: Lab;
   let plane: DataPlane;
   let app: Server;
@@ -33,8 +39,17 @@ describePrivileged('HBONE against a hostile peer (python3-h2, network namespaces
   beforeAll(async () => {
     pki = await createTestPki();
     clientDir = await pki.issue('peer', 'web');
+    goDir = await mkdtemp(join(tmpdir(), 'swy-go-'));
+    goClient = join(goDir, 'hbone-go');
+    await promisify(execFile)('go', ['build', '-o', goClient, GO_SOURCE], {
+      env: { ...process.env, GO111MODULE: 'off', GOPROXY: 'off', GOFLAGS: '', GOCACHE: join(goDir, 'cache') },
+      timeout: 120_000,
+    });
+  }, 150_000);
+  afterAll(async () => {
+    await pki.dispose();
+    await rm(goDir, { recursive: true, force: true });
   });
-  afterAll(() => pki.dispose());
   beforeEach(async () => {
     lab = createLab();
     appSockets = [];
@@ -77,6 +92,22 @@ describePrivileged('HBONE against a hostile peer (python3-h2, network namespaces
     return JSON.parse(stdout);
   };
 
+  const go = async (authority: string) => {
+    const { stdout } = await promisify(execFile)(
+      'ip',
+      ['netns', 'exec', lab.a.name, goClient, `${lab.b.v4}:15008`, clientDir, authority],
+      { timeout: 30_000 },
+    );
+    return JSON.parse(stdout) as { status: number; echo: string; error?: string };
+  };
+
+  it("Go's HTTP/2 client: tunnels (200, echo, half-close), 400 for another workload's address, 503 for the proxy's port", async () => {
+    expect(await go(`${lab.b.v4}:${APP_PORT}`)).toEqual({ status: 200, echo: 'hello from go' });
+    expect((await go(`${lab.a.v4}:${APP_PORT}`)).status).toBe(400);
+    expect((await go(`${lab.b.v4}:15008`)).status).toBe(503);
+    expect(appSources).toEqual([lab.a.v4]);
+  });
+
   it('the app sees the TCP peer as the source, never the address a `forwarded` header claims', async () => {
     const result = await python(`${lab.b.v4}:${APP_PORT}`, 'tunnel');
     expect(result).toMatchObject({ status: 200, echo: 'hello from python-h2', ended: true });
@@ -110,6 +141,17 @@ describePrivileged('HBONE against a hostile peer (python3-h2, network namespaces
     expect(closeWait.trim()).toBe('');
     expect(appSockets.filter((s) => !s.destroyed)).toHaveLength(0);
     expect(lab.run(lab.b.name, 'ss', '-Htn', 'state', 'established').trim()).toBe('');
+  });
+
+  it('a WINDOW_UPDATE flood is cut off (ENHANCE_YOUR_CALM) within seconds, and the legitimate peer is served', async () => {
+    const started = Date.now();
+    const result = await python(`${lab.b.v4}:${APP_PORT}`, 'window-flood', '10');
+    expect(result.closed).toBe(true);
+    expect(Date.now() - started).toBeLessThan(8_000);
+    expect(await plane.metrics.registry.metrics()).toMatch(
+      /switchyard_hbone_stream_resets_total\{[^}]*reason="control-frame-flood"\} 1/,
+    );
+    expect((await python(`${lab.b.v4}:${APP_PORT}`, 'tunnel')).status).toBe(200);
   });
 
   it('rapid reset: streams reset before their answer are counted, cost no app connections, and close the connection', async () => {
