@@ -29,7 +29,7 @@ static engine *engine_of(napi_env env, napi_value v) {
   engine *e = NULL;
   napi_get_value_external(env, v, (void **)&e);
   if (!e || e->closed) {
-    napi_throw_error(env, "SWY_ERR_RELAY_CLOSED", "the relay engine is closed");
+    napi_throw_error(env, "ERR_RELAY_NATIVE_CLOSED", "the relay engine is closed");
     return NULL;
   }
   return e;
@@ -153,7 +153,7 @@ static napi_value tls_fd(napi_env env, napi_callback_info info) {
   int fd = fd_arg(env, argv[4]);
   if (!ssl || SSL_set_fd(ssl, fd) != 1) {
     SSL_free(ssl);
-    napi_throw_error(env, "SWY_ERR_RELAY_CREDENTIALS", "could not start TLS on the socket");
+    napi_throw_error(env, "ERR_RELAY_NATIVE_CREDENTIALS", "could not start TLS on the socket");
     return NULL;
   }
   if (client) SSL_set_connect_state(ssl); else SSL_set_accept_state(ssl);
@@ -204,7 +204,7 @@ static napi_value take_fd(napi_env env, napi_callback_info info) {
   CHECK_ARGS(1);
   int fd = fcntl(fd_arg(env, argv[0]), F_DUPFD_CLOEXEC, 3);
   if (fd < 0 || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) {
-    napi_throw_error(env, "SWY_ERR_RELAY_HANDOFF", strerror(errno));
+    napi_throw_error(env, "ERR_RELAY_NATIVE_HANDOFF", strerror(errno));
     if (fd >= 0) close(fd);
     return NULL;
   }

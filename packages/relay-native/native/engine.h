@@ -9,6 +9,12 @@
 #include <stdint.h>
 #include <openssl/ssl.h>
 
+/* The addon calls the OpenSSL inside the running Node (3.x); building against older headers
+ * would mis-declare it. build-native.mjs points node-gyp at that Node's headers. */
+#if OPENSSL_VERSION_NUMBER < 0x30000000L
+#error "build against the headers of the Node that will load the addon (OpenSSL 3)"
+#endif
+
 #include <node_api.h>
 
 /* Why a connection ended; the strings are the `reason` JavaScript sees. */

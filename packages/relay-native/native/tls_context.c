@@ -18,7 +18,7 @@ static void throw_tls(napi_env env, const char *what) {
   if (e) ERR_error_string_n(e, reason, sizeof reason);
   ERR_clear_error();
   snprintf(msg, sizeof msg, "%s (%s)", what, reason);
-  napi_throw_error(env, "SWY_ERR_RELAY_CREDENTIALS", msg);
+  napi_throw_error(env, "ERR_RELAY_NATIVE_CREDENTIALS", msg);
 }
 
 /* A property of `obj` as a NUL-terminated string (JS strings or Buffers), or NULL if absent. */
@@ -108,7 +108,9 @@ static SSL_CTX *ctx_new(void) {
   /* compressing our certificate (RFC 8879) costs milliseconds of high-quality brotli per
    * handshake (OpenSSL compresses a client certificate on the fly even when a compressed copy is
    * stored): send it uncompressed; compressed ones from peers are still accepted */
+#ifdef SSL_OP_NO_TX_CERTIFICATE_COMPRESSION /* OpenSSL 3.2+ */
   SSL_CTX_set_options(ctx, SSL_OP_NO_TX_CERTIFICATE_COMPRESSION);
+#endif
   return ctx;
 }
 
@@ -121,7 +123,7 @@ napi_value relay_tls_context_create(napi_env env, napi_callback_info info) {
   char *ca = text_property(env, argv[0], "ca"), *groups = text_property(env, argv[0], "groups");
   char *suites = text_property(env, argv[0], "ciphersuites");
   SSL_CTX *ctx = ctx_new();
-  if (!cert || !key || !ca) napi_throw_error(env, "SWY_ERR_RELAY_CREDENTIALS", "cert, key and ca are required (PEM)");
+  if (!cert || !key || !ca) napi_throw_error(env, "ERR_RELAY_NATIVE_CREDENTIALS", "cert, key and ca are required (PEM)");
   else if (!ctx) throw_tls(env, "could not create a TLS context");
   else if (!load_chain(ctx, cert)) throw_tls(env, "the certificate chain could not be used");
   else if (!load_key(ctx, key)) throw_tls(env, "the private key could not be used or does not match the certificate");

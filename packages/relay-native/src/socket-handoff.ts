@@ -44,7 +44,15 @@ export function takeSocket(addon: RelayAddon, socket: Socket, keep = false): num
       `Node already read ${socket.readableLength} bytes from this socket; create the server with pauseOnConnect: true and hand sockets over before reading`,
     );
   }
-  const owned = addon.takeFd(fd);
+  let owned: number;
+  try {
+    owned = addon.takeFd(fd);
+  } catch (cause) {
+    throw new RelayHandOffError(
+      `the socket's descriptor could not be duplicated (${(cause as Error).message}); raise the open-file limit`,
+      { cause },
+    );
+  }
   if (keep) socket.setTimeout(0);
   else socket.destroy();
   return owned;

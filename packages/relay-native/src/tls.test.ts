@@ -1,5 +1,6 @@
 import { type TLSSocket, connect as tlsConnect, createServer as tlsServer } from 'node:tls';
 import { afterAll, describe, expect, it } from 'vitest';
+import { RelayCredentialsError } from './errors.js';
 import { createRelayEngine } from './relay-engine.js';
 import type { PeerHandshake } from './relay-result.js';
 import {
@@ -170,6 +171,15 @@ describe('TLS in the engine', () => {
     client.write('must never arrive');
     expect(await peer.reject()).toMatchObject({ reason: 'rejected', up: 0, down: 0 });
     await closed;
+  });
+
+  it('refuses credentials OpenSSL cannot use, with a stable code', () => {
+    const bad = () => engine.createTlsContext({ ...credentials('server'), key: fixture('client-key.pem') });
+    expect(bad).toThrow(RelayCredentialsError);
+    expect(bad).toThrow(/does not match the certificate/);
+    expect(() => engine.createTlsContext({ cert: 'not PEM', key: 'x', ca: 'y' })).toThrow(
+      expect.objectContaining({ code: 'SWY_ERR_RELAY_CREDENTIALS' }),
+    );
   });
 
   it('uses a replaced context for new connections (rotation)', async () => {
