@@ -49,6 +49,23 @@ const hasIperf = (() => {
   }
 })();
 
+/** The open-file limit the bench's processes inherit: what caps idle connections per proxy. */
+const fileLimit = (() => {
+  try {
+    return Number(execFileSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim());
+  } catch {
+    return Number.NaN;
+  }
+})();
+
+/** The plan's idle counts, capped where a scenario's descriptors per connection would exceed the limit. */
+function idleCounts(scenario: Scenario): number[] {
+  const cap = Number.isFinite(fileLimit)
+    ? Math.floor((fileLimit - 1000) / (scenario.fdsPerConnection ?? 2))
+    : Number.POSITIVE_INFINITY;
+  return [...new Set(plan.idle.map((n) => Math.min(n, cap)))];
+}
+
 function progress(step: number, total: number, label: string): void {
   if (!process.stderr.isTTY) {
     process.stderr.write(`[${step}/${total}] ${label}\n`);
@@ -268,7 +285,7 @@ async function main(): Promise<void> {
           );
           progress(++step, steps, `${scenario.name}: idle connections`);
           if (scenario.tlsPair) {
-            for (const count of plan.idle) {
+            for (const count of idleCounts(scenario)) {
               const held = await idleConnections(running.entry.port, count, running.entry.host, dial);
               await new Promise((r) => setTimeout(r, 500));
               base.idle.push({

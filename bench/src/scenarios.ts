@@ -41,6 +41,8 @@ export interface Scenario {
   description: string;
   /** The TLS pairs are the ones whose idle-connection memory is measured. */
   tlsPair: boolean;
+  /** Descriptors a proxy holds per connection (default 2); idle counts are capped to fit the limit. */
+  fdsPerConnection?: number;
   /** Why it cannot run here (a binary missing, no root), or undefined. */
   unavailable(): string | undefined;
   start(ctx: BenchContext, upstream: UpstreamKind): Promise<Running>;
@@ -210,6 +212,8 @@ function nativePair(name: string, description: string, group: string, viaDataPla
     name,
     description,
     tlsPair: true,
+    // the data plane keeps Node's socket beside the engine's duplicate: two descriptors a socket
+    ...(viaDataPlane ? { fdsPerConnection: 4 } : {}),
     unavailable: nativeUnavailable,
     async start(ctx, kind) {
       const up = await upstream(ctx, kind);

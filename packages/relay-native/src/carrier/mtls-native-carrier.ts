@@ -19,7 +19,7 @@ import {
   type WorkloadCertificate,
 } from '@switchyard/mesh';
 import { createRelayEngine, type RelayEngine } from '../relay-engine.js';
-import type { PeerHandshake, RelayResult } from '../relay-result.js';
+import type { FailedHandshake, PeerHandshake, RelayResult } from '../relay-result.js';
 import { stopReading } from '../socket-handoff.js';
 import type { TlsContext } from '../tls-credentials.js';
 
@@ -124,13 +124,7 @@ class MtlsNativeCarrier implements Carrier {
     }
     this.#c.track(raw, 'outbound');
     const abort = this.#abortWith(c.socket, raw);
-    const peer = await this.#engine.tls({
-      role: 'client',
-      socket: raw,
-      credentials: this.#tls,
-      keepSocket: true,
-      signal: abort.signal,
-    });
+    const peer = await this.#handshake('client', raw, abort);
     if (!peer.ok) {
       this.#c.metrics.tlsFailures.inc({ ...this.#c.labels, direction: 'outbound', reason: 'handshake' });
       this.#c.report({
@@ -174,18 +168,10 @@ class MtlsNativeCarrier implements Carrier {
     }
     this.#c.metrics.pendingHandshakes.inc(this.#c.labels);
     const abort = this.#abortWith(c.socket);
-    const peer = await this.#engine
-      .tls({
-        role: 'server',
-        socket: c.socket,
-        credentials: this.#tls,
-        keepSocket: true,
-        signal: abort.signal,
-      })
-      .finally(() => {
-        admitted.release();
-        this.#c.metrics.pendingHandshakes.dec(this.#c.labels);
-      });
+    const peer = await this.#handshake('server', c.socket, abort).finally(() => {
+      admitted.release();
+      this.#c.metrics.pendingHandshakes.dec(this.#c.labels);
+    });
     if (!peer.ok) {
       if (peer.reason === 'identity') this.#deny(c, destination, 'identity', peer.detail);
       else
@@ -276,6 +262,25 @@ class MtlsNativeCarrier implements Carrier {
       down,
     });
     this.#end(abort, sockets, clean);
+  }
+
+  /** The engine's handshake; a hand-off the engine refused (out of descriptors) is a failure too. */
+  async #handshake(
+    role: 'client' | 'server',
+    socket: Socket,
+    abort: AbortController,
+  ): Promise<PeerHandshake | FailedHandshake> {
+    try {
+      return await this.#engine.tls({
+        role,
+        socket,
+        credentials: this.#tls,
+        keepSocket: true,
+        signal: abort.signal,
+      });
+    } catch (error) {
+      return { ok: false, reason: 'reset', detail: (error as Error).message };
+    }
   }
 
   /** Resets the engine's connection when a stand-in closes first (a drain deadline, a refusal). */
