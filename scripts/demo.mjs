@@ -149,7 +149,7 @@ async function main() {
         '--drain-seconds',
         '1',
       ],
-      hbone ? /hbone sidecar started/ : /mtls sidecar started/,
+      /workload serving/,
     );
   const [, sidecarB] = await Promise.all([sidecar(A), sidecar(B)]);
   const appSource = `require('node:http').createServer((req, res) => {
@@ -190,8 +190,8 @@ async function main() {
   const facts = {
     response: body,
     authorizedIdentity: access?.peer,
-    // HBONE's access lines carry the CONNECT status; plain mTLS ones do not.
-    carriedAs: access?.status === 200 ? 'hbone' : 'mtls',
+    // The data plane's access lines name the carrier.
+    carriedAs: access?.carrier,
     appSawSource: body.sawSource,
     wire: {
       bytes: wire.length,
