@@ -8,7 +8,7 @@ import { decideInbound, decideOutbound, type Endpoint } from './decide.js';
 import { DATAPLANE_PORTS, type Limits, type Timeouts } from './defaults.js';
 import { channels } from './diagnostics.js';
 import { HandshakeGate } from './handshake-gate.js';
-import { type BoundListener, closeListeners, listen } from './listen.js';
+import { type BoundListener, closeListeners, listen, unmapAddress } from './listen.js';
 import { type LogFields, type Logger, rateLimited } from './logger.js';
 import type { DataPlaneMetrics, Direction } from './metrics.js';
 import { formatEndpoint, type Upstream } from './upstream.js';
@@ -104,7 +104,16 @@ export class Workload {
    * WorkloadFailedError naming the step.
    */
   async start(): Promise<void> {
-    const carrier = this.spec.carrier.create(this.#context());
+    let carrier: Carrier;
+    try {
+      carrier = this.spec.carrier.create(this.#context());
+    } catch (cause) {
+      this.#state = 'stopped';
+      throw new WorkloadFailedError(
+        `workload ${this.spec.id}: carrier ${this.spec.carrier.name} failed to start: ${(cause as Error).message}`,
+        { cause },
+      );
+    }
     this.#carrier = carrier;
     const { inbound, outbound } = this.spec.policy;
     try {
@@ -124,7 +133,7 @@ export class Workload {
         );
       for (const l of carrier.listeners ?? [])
         await this.#open(l.name, { port: l.port, ...(l.host ? { host: l.host } : {}) }, (c) =>
-          this.#admit(l.tls ? 'pending' : 'inbound', c, () => l.accept(c)),
+          this.#admit(l.tls ? 'pending' : 'inbound', c, () => l.accept(c), l.idle !== false),
         );
     } catch (cause) {
       await this.#stopListening();
@@ -192,7 +201,7 @@ export class Workload {
    * Admission: refused while draining or over the connection limit (pending TLS handshakes are
    * not counted here: the carrier's handshake gate caps them, and they count once established).
    */
-  #admit(as: Direction | 'pending', c: Accepted, handle: () => void): void {
+  #admit(as: Direction | 'pending', c: Accepted, handle: () => void, idle = true): void {
     const { socket } = c;
     const direction: Direction = as === 'outbound' ? 'outbound' : 'inbound';
     const code =
@@ -214,7 +223,7 @@ export class Workload {
     }
     this.#connections.add(socket, as);
     socket.setNoDelay(true);
-    socket.setTimeout(this.#in.timeouts.idle, () => socket.destroy());
+    if (idle) socket.setTimeout(this.#in.timeouts.idle, () => socket.destroy());
     handle();
   }
 
@@ -242,7 +251,9 @@ export class Workload {
       inMesh: this.#inMesh(destination.address),
       passthroughOutsideMesh: outbound.passthroughOutsideMesh === true,
       proxyPorts: this.proxyPorts,
-      ownAddresses: this.spec.addresses ?? [],
+      // The address the connection arrived on is the workload's own, listed or not: a remote
+      // peer reaching 15001 directly must not make the proxy dial itself.
+      ownAddresses: [...(this.spec.addresses ?? []), unmapAddress(c.socket.localAddress ?? '')],
     });
     const info = { source: c.client.address, destination: formatEndpoint(destination) };
     if (decision.kind === 'deny') {
@@ -298,7 +309,8 @@ export class Workload {
       });
       return void c.socket.destroy();
     }
-    this.#connections.add(upstream, direction);
+    this.#connections.add(upstream, 'held');
+    if (c.socket.destroyed) return void upstream.destroy();
     await this.relay(direction, c.socket, upstream, info);
   }
 
@@ -378,9 +390,9 @@ export class Workload {
         return self.proxyPorts;
       },
       report: (event) => this.report(event),
-      track: (socket, direction, outer) => {
+      track: (socket, outer) => {
         if (outer) this.#connections.layer(socket, outer);
-        this.#connections.add(socket, direction);
+        this.#connections.add(socket, 'held');
       },
       established: (socket, direction, source, outer) => this.#established(socket, direction, source, outer),
       relay: (direction, client, server, info) => this.relay(direction, client, server, info),

@@ -57,6 +57,8 @@ export class HboneCarrier implements Carrier {
               name: 'hbone',
               port,
               tls: true,
+              // HTTP/2 reads the socket in native code; liveness is PING's job (keepalive.ts).
+              idle: false,
               ...(workload.policy.inbound?.host ? { host: workload.policy.inbound.host } : {}),
               accept: (c) => this.server.accept(c),
             },
@@ -82,6 +84,7 @@ export class HboneCarrier implements Carrier {
             }
           : {}),
       });
+      if (c.socket.destroyed) return void tunnel.destroy();
       await this.#c.relay('outbound', c.socket, tunnel, info);
     } catch (error) {
       const e = error as { code?: string; reason?: string; status?: number; message: string };

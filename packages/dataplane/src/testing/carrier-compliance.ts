@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CarrierFactory } from '../carrier.js';
@@ -28,6 +29,15 @@ export interface CarrierComplianceOptions {
 }
 
 const MiB = 1024 * 1024;
+
+/** This process's open file descriptors (Linux), or 0 where /proc is not there. */
+function openDescriptors(): number {
+  try {
+    return readdirSync('/proc/self/fd').length;
+  } catch {
+    return 0;
+  }
+}
 
 /**
  * The carrier compliance suite — the data-plane twin of the driver suite. Every carrier, ours
@@ -198,6 +208,7 @@ export function describeCarrierCompliance(o: CarrierComplianceOptions): void {
     it('sheds handshakes that never finish (per source), times them out, and keeps serving established peers', async () => {
       const p = await pair({ handshakeTimeoutMs: 1_500, limits: { maxPendingHandshakesPerSource: 50 } });
       const target = o.route(p.serverStatus);
+      const baseline = openDescriptors();
       // 200 clients with no certificate that never start TLS, from another loopback address.
       const idle = Array.from({ length: 200 }, () => {
         const s = connect({ host: target.address, port: target.port, localAddress: '127.0.0.2' });
@@ -221,6 +232,8 @@ export function describeCarrierCompliance(o: CarrierComplianceOptions): void {
       const timedOut = Number(
         /switchyard_tls_failures_total\{[^}]*reason="timeout"\} (\d+)/.exec(metrics)?.[1],
       );
+      // Descriptors come back to where they were (within 10 %) once the attack is over.
+      expect(await eventually(() => openDescriptors() <= baseline * 1.1, 2_000)).toBe(true);
       // Each one either waited its turn and timed out, or was shed at once: all 200 accounted for.
       expect(shed + timedOut).toBe(200);
       expect(shed).toBeGreaterThanOrEqual(100);
