@@ -122,7 +122,7 @@ class MtlsNativeCarrier implements Carrier {
       });
       return void c.socket.destroy();
     }
-    this.#c.track(raw, 'outbound');
+    this.#c.track(raw);
     const abort = this.#abortWith(c.socket, raw);
     const peer = await this.#handshake('client', raw, abort);
     if (!peer.ok) {
@@ -221,7 +221,7 @@ class MtlsNativeCarrier implements Carrier {
       });
       return this.#end(abort, [c.socket], false);
     }
-    this.#c.track(app, 'inbound');
+    this.#c.track(app);
     app.once('close', () => abort.abort());
     await this.#relay('inbound', peer, app, [c.socket, app], abort, info);
   }
