@@ -3,11 +3,14 @@
 //   client: a plain listener on PORT whose connections each become a tunnel to the HBONE server.
 // argv[2] is JSON: { mode, certDir, port, upstreamPort } or { mode, certDir, port, hbonePort, upstreamPort }.
 import { createServer, type Socket } from 'node:net';
+import tls from 'node:tls';
 import { loopbackSocketOps } from '@switchyard/core/memory';
 import { HboneClient, HboneSidecar } from '@switchyard/hbone';
 import { CertificateStore, splice } from '@switchyard/mesh';
 
 const o = JSON.parse(process.argv[2] ?? '{}');
+// The bench pins one key exchange for every TLS row (Node's default would be X25519MLKEM768).
+if (o.groups) tls.DEFAULT_ECDH_CURVE = o.groups;
 const certificates = await CertificateStore.open(o.certDir, { watch: false });
 const LOCAL = '127.0.0.1';
 

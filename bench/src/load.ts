@@ -145,6 +145,9 @@ export async function connectionRate(
   return done / ((Date.now() - started) / 1000);
 }
 
+/** How long one idle connection may take to prove itself with an echo. */
+const IDLE_ECHO_TIMEOUT_MS = 15_000;
+
 /** Opens `count` idle connections (each proven with one echo) and returns a closer. */
 export async function idleConnections(
   port: number,
@@ -159,12 +162,21 @@ export async function idleConnections(
       Array.from({ length: Math.min(batch, count - i) }, async () => {
         const s = await open(host, port).catch(() => undefined);
         if (!s) return undefined;
-        await new Promise<void>((resolve) => {
-          s.once('data', () => resolve());
-          s.once('error', () => resolve());
+        // a proxy that refuses or dies must not hold the bench: every wait ends
+        const echoed = await new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => resolve(false), IDLE_ECHO_TIMEOUT_MS);
+          const done = (ok: boolean) => {
+            clearTimeout(timer);
+            resolve(ok);
+          };
+          s.once('data', () => done(true));
+          s.once('error', () => done(false));
+          s.once('close', () => done(false));
           s.write('Ex');
         });
-        return s;
+        if (echoed) return s;
+        s.destroy();
+        return undefined;
       }),
     );
     for (const s of made) if (s) sockets.push(s);

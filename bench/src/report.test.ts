@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { checkTargets, markdownReport, type ScenarioResult, svgChart, terminalTable } from './report.js';
+import { svgChart } from './chart.js';
+import { kbPerConnection, rssAt } from './idle-memory.js';
+import { markdownReport, type ScenarioResult, terminalTable } from './report.js';
+import { checkTargets } from './targets.js';
 
 const row = (scenario: string, over: Partial<ScenarioResult>): ScenarioResult => ({
   scenario,
@@ -18,38 +21,54 @@ const row = (scenario: string, over: Partial<ScenarioResult>): ScenarioResult =>
 
 const results = [
   row('direct', { throughput1Gbps: 40, addedRttP50Us: 0, cpuSecondsPerGB: Number.NaN }),
-  row('relay', { throughput1Gbps: 18 }),
+  row('relay-splice', { throughput1Gbps: 22 }),
   row('haproxy-relay', { throughput1Gbps: 20 }),
-  row('mtls', {
+  row('mtls-native', {
     throughput1Gbps: 12,
     cpuSecondsPerGB: 0.9,
     addedRttP50Us: 25,
-    idle: [{ connections: 9000, rssMb: 310 }],
+    idle: [
+      { connections: 1000, rssMb: 60 },
+      { connections: 9000, rssMb: 140 },
+    ],
   }),
+  row('hbone', { connectionsPerSecond: 4000 }),
   row('haproxy-mtls', { throughput1Gbps: 13, cpuSecondsPerGB: 0.8, addedRttP50Us: 19 }),
   row('stunnel-mtls', { status: 'skipped', note: 'stunnel is not installed' }),
 ];
 
 describe('report', () => {
   it('checks each target as a ratio from the same run, and says which are behind', () => {
-    const targets = checkTargets(results);
-    expect(targets.map((t) => [t.value, t.met])).toEqual([
-      ['0.92', false],
-      ['1.13', false],
-      ['1.32', false],
-      ['0.90', true],
-      ['310', true],
+    expect(checkTargets(results).map((t) => [t.value, t.met])).toEqual([
+      ['0.92×', false],
+      ['1.13×', false],
+      ['1.32×', false],
+      ['1.10×', true],
+      ['4.00×', false],
+      ['140 MB', true],
     ]);
   });
 
-  it('prints a table with ratios to direct and the skipped rows with their reason', () => {
-    const table = terminalTable(results);
-    expect(table).toMatch(/^mtls\s+12\.0\s+0\.30\s+12\.0/m);
-    expect(table).toMatch(/^stunnel-mtls\s+skipped: stunnel is not installed$/m);
-    expect(table).toContain('310@9k');
+  it('derives KB per idle connection from the slope, and extrapolates when 9,000 was not measured', () => {
+    const idle = [
+      { connections: 250, rssMb: 50 },
+      { connections: 1000, rssMb: 65 },
+    ];
+    expect(kbPerConnection(idle)).toBeCloseTo(20.48, 2);
+    expect(rssAt(idle, 9000)).toEqual({ mb: 225, measured: false });
+    expect(checkTargets([row('mtls-native', { idle })]).at(-1)?.value).toBe(
+      '225 MB (extrapolated from the slope)',
+    );
   });
 
-  it('writes Markdown with the targets and an SVG with one bar per measured scenario', () => {
+  it('prints a table with ratios to direct, KB per connection, and skipped rows with their reason', () => {
+    const table = terminalTable(results);
+    expect(table).toMatch(/^mtls-native\s+12\.0\s+0\.30\s+12\.0/m);
+    expect(table).toMatch(/^stunnel-mtls\s+skipped: stunnel is not installed$/m);
+    expect(table).toMatch(/60@1k 140@9k\s+10\.2/);
+  });
+
+  it('writes Markdown with the targets, and an SVG with four panels and the targets marked', () => {
     const md = markdownReport(
       {
         date: 'd',
@@ -65,11 +84,13 @@ describe('report', () => {
       'chart.svg',
     );
     expect(md).toContain(
-      '| mtls throughput ≥ 1.0× haproxy mTLS pair (1 stream) | 0.92 | **no — Switchyard is behind** |',
+      '| mtls-native throughput (1 stream) ≥ 1.0× haproxy-mtls (aim 1.2×) | 0.92× | **no — Switchyard is behind** |',
     );
-    expect(md).toContain('![throughput](chart.svg)');
     const svg = svgChart(results);
-    expect(svg.match(/<rect /g)).toHaveLength(5);
+    for (const title of ['Throughput', 'CPU seconds per GB', 'Round trip added', 'Resident MB'])
+      expect(svg).toContain(title);
+    // throughput: mtls-native and relay-splice; CPU; round trip; idle memory
+    expect(svg.match(/class="target"/g)).toHaveLength(5);
     expect(svg).toContain('>haproxy-mtls</text>');
   });
 });

@@ -1,4 +1,6 @@
+import { kbPerConnection } from './idle-memory.js';
 import { fmt } from './stats.js';
+import { checkTargets } from './targets.js';
 
 /** One scenario's results; NaN where a measure was not taken. */
 export interface ScenarioResult {
@@ -31,13 +33,6 @@ export interface MachineInfo {
   mode: 'quick' | 'full';
 }
 
-/** A target of issue 6, evaluated on this run's ratios. */
-export interface TargetCheck {
-  target: string;
-  value: string;
-  met: boolean | undefined;
-}
-
 const COLUMNS = [
   ['scenario', 16],
   ['Gbit/s 1', 9],
@@ -48,7 +43,8 @@ const COLUMNS = [
   ['p99 µs', 8],
   ['conn/s', 8],
   ['CPU s/GB', 9],
-  ['idle MB', 12],
+  ['idle MB', 14],
+  ['KB/conn', 8],
 ] as const;
 
 /** The rows of the terminal and Markdown tables. */
@@ -73,6 +69,7 @@ export function tableRows(results: ScenarioResult[]): string[][] {
       fmt(r.connectionsPerSecond, 0),
       fmt(r.cpuSecondsPerGB, 2),
       idle || '–',
+      fmt(kbPerConnection(r.idle), 1),
     ];
   });
 }
@@ -86,77 +83,6 @@ export function terminalTable(results: ScenarioResult[]): string {
       : row.map((cell, i) => cell.padEnd(COLUMNS[i]?.[1] ?? 8)).join(' '),
   );
   return [head, '-'.repeat(head.length), ...lines].join('\n');
-}
-
-/** Issue 6's targets, as ratios measured in this run. */
-export function checkTargets(results: ScenarioResult[]): TargetCheck[] {
-  const get = (name: string) => results.find((r) => r.scenario === name && r.status === 'ok');
-  const mtls = get('mtls');
-  const haproxy = get('haproxy-mtls');
-  const relay = get('relay');
-  const haproxyRelay = get('haproxy-relay');
-  const check = (target: string, value: number, ok: (v: number) => boolean, digits = 2): TargetCheck => ({
-    target,
-    value: Number.isFinite(value) ? value.toFixed(digits) : 'not measured',
-    met: Number.isFinite(value) ? ok(value) : undefined,
-  });
-  const biggestIdle = mtls?.idle.at(-1);
-  return [
-    check(
-      'mtls throughput ≥ 1.0× haproxy mTLS pair (1 stream)',
-      (mtls?.throughput1Gbps ?? Number.NaN) / (haproxy?.throughput1Gbps ?? Number.NaN),
-      (v) => v >= 1.0,
-    ),
-    check(
-      'mtls CPU s/GB ≤ 1.1× haproxy mTLS pair',
-      (mtls?.cpuSecondsPerGB ?? Number.NaN) / (haproxy?.cpuSecondsPerGB ?? Number.NaN),
-      (v) => v <= 1.1,
-    ),
-    check(
-      'mtls added round trip ≤ 1.2× haproxy mTLS pair',
-      (mtls?.addedRttP50Us ?? Number.NaN) / (haproxy?.addedRttP50Us ?? Number.NaN),
-      (v) => v <= 1.2,
-    ),
-    check(
-      'relay throughput ≥ 0.9× haproxy relay',
-      (relay?.throughput1Gbps ?? Number.NaN) / (haproxyRelay?.throughput1Gbps ?? Number.NaN),
-      (v) => v >= 0.9,
-    ),
-    check(
-      `mtls sidecar RSS with ${biggestIdle?.connections ?? '?'} idle connections < 400 MB`,
-      biggestIdle?.rssMb ?? Number.NaN,
-      (v) => v < 400,
-      0,
-    ),
-  ];
-}
-
-/** A horizontal SVG bar chart of one-stream throughput per scenario. */
-export function svgChart(results: ScenarioResult[]): string {
-  const rows = results.filter((r) => r.status === 'ok' && Number.isFinite(r.throughput1Gbps));
-  const max = Math.max(1, ...rows.map((r) => r.throughput1Gbps));
-  const barHeight = 22;
-  const width = 640;
-  const left = 140;
-  const height = rows.length * (barHeight + 8) + 40;
-  const bars = rows.map((r, i) => {
-    const y = 30 + i * (barHeight + 8);
-    const w = Math.max(1, ((width - left - 70) * r.throughput1Gbps) / max);
-    const color =
-      r.scenario.includes('haproxy') || r.scenario.includes('stunnel')
-        ? '#9aa5b1'
-        : r.scenario === 'direct'
-          ? '#52606d'
-          : '#2f80ed';
-    return `  <text x="${left - 8}" y="${y + 15}" text-anchor="end">${r.scenario}</text>\n  <rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="${barHeight}" fill="${color}"/>\n  <text x="${(left + w + 6).toFixed(1)}" y="${y + 15}">${r.throughput1Gbps.toFixed(1)}</text>`;
-  });
-  return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
-    `  <text x="${left}" y="18" font-weight="bold">Throughput, one stream (Gbit/s)</text>`,
-    ...bars,
-    '</svg>',
-    '',
-  ].join('\n');
 }
 
 /** The Markdown report: machine, table, targets, and the chart. */
@@ -185,7 +111,7 @@ export function markdownReport(machine: MachineInfo, results: ScenarioResult[], 
         `| ${t.target} | ${t.value} | ${t.met === undefined ? 'not measured' : t.met ? 'yes' : '**no — Switchyard is behind**'} |`,
     ),
     '',
-    `![throughput](${chartFile})`,
+    `![throughput, CPU per GB, added round trip and idle memory](${chartFile})`,
     '',
     'Scenarios:',
     ...results.map((r) => `- \`${r.scenario}\`: ${r.description}`),

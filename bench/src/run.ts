@@ -8,42 +8,38 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { initCa, issueWorkloadCertificate } from '@switchyard/mesh';
+import { svgChart } from './chart.js';
 import { bulkThroughput, connectionRate, type Dialer, idleConnections, roundTrips } from './load.js';
 import { microBenchmarks } from './micro.js';
+import { helpText, parseOptions } from './options.js';
 import { cpuSeconds, rssMb } from './proc-stats.js';
-import {
-  checkTargets,
-  type MachineInfo,
-  markdownReport,
-  type ScenarioResult,
-  svgChart,
-  terminalTable,
-} from './report.js';
+import { type MachineInfo, markdownReport, type ScenarioResult, terminalTable } from './report.js';
 import { type BenchContext, type Running, SCENARIOS, type Scenario } from './scenarios.js';
 import { median, percentile } from './stats.js';
+import { checkTargets } from './targets.js';
 
-const args = process.argv.slice(2);
-const quick = args.includes('--quick');
-const profile = args.includes('--profile');
-const only = args
-  .find((a) => a.startsWith('--only='))
-  ?.slice('--only='.length)
-  .split(',');
+const parsed = parseOptions(
+  process.argv.slice(2),
+  SCENARIOS.map((s) => s.name),
+);
+if (!parsed.ok) {
+  process.stderr.write(`bench: ${parsed.error}\n\n${helpText(SCENARIOS.map((s) => s.name))}`);
+  process.exit(2);
+}
+if (parsed.options.help) {
+  process.stdout.write(helpText(SCENARIOS.map((s) => s.name)));
+  process.exit(0);
+}
+const { quick, profile, only } = parsed.options;
 const dist = import.meta.dirname;
 const resultsDir = join(dist, '..', 'results');
 
 const plan = quick
-  ? { seconds: 1, runs: 1, roundTrips: 300, rateSeconds: 1, idle: [1000] }
+  ? // two idle counts even when quick: the slope between them is the memory per connection
+    { seconds: 1, runs: 1, roundTrips: 300, rateSeconds: 1, idle: [250, 1000] }
   : // The machine's file limit (20000 here) caps a sidecar at ~9,000 proxied connections (two fds each).
     { seconds: 4, runs: 3, roundTrips: 3000, rateSeconds: 3, idle: [1000, 9000] };
-// --idle=1000,5000 picks the idle-connection counts to measure.
-const idleOverride = args
-  .find((a) => a.startsWith('--idle='))
-  ?.slice('--idle='.length)
-  .split(',')
-  .map(Number)
-  .filter((n) => Number.isInteger(n) && n > 0);
-if (idleOverride?.length) plan.idle = idleOverride;
+if (parsed.options.idle) plan.idle = parsed.options.idle;
 
 const hasIperf = (() => {
   try {
@@ -53,6 +49,23 @@ const hasIperf = (() => {
     return false;
   }
 })();
+
+/** The open-file limit the bench's processes inherit: what caps idle connections per proxy. */
+const fileLimit = (() => {
+  try {
+    return Number(execFileSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim());
+  } catch {
+    return Number.NaN;
+  }
+})();
+
+/** The plan's idle counts, capped where a scenario's descriptors per connection would exceed the limit. */
+function idleCounts(scenario: Scenario): number[] {
+  const cap = Number.isFinite(fileLimit)
+    ? Math.floor((fileLimit - 1000) / (scenario.fdsPerConnection ?? 2))
+    : Number.POSITIVE_INFINITY;
+  return [...new Set(plan.idle.map((n) => Math.min(n, cap)))];
+}
 
 function progress(step: number, total: number, label: string): void {
   if (!process.stderr.isTTY) {
@@ -273,7 +286,7 @@ async function main(): Promise<void> {
           );
           progress(++step, steps, `${scenario.name}: idle connections`);
           if (scenario.tlsPair) {
-            for (const count of plan.idle) {
+            for (const count of idleCounts(scenario)) {
               const held = await idleConnections(running.entry.port, count, running.entry.host, dial);
               await new Promise((r) => setTimeout(r, 500));
               base.idle.push({

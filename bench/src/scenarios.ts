@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type Started, start, stopAll } from './processes.js';
 
 /** What the measures connect to: iperf3's server (throughput) or the bench's sink (everything else). */
@@ -29,12 +30,19 @@ export interface BenchContext {
   nodeFlags: string[];
 }
 
+/** The key exchange every TLS row pins, so connection rates compare the same handshake. */
+export const PINNED_GROUP = 'X25519';
+/** The post-quantum hybrid group of the separate post-quantum rows. */
+export const PQ_GROUP = 'X25519MLKEM768';
+
 /** One client → (proxies) → server path. */
 export interface Scenario {
   name: string;
   description: string;
   /** The TLS pairs are the ones whose idle-connection memory is measured. */
   tlsPair: boolean;
+  /** Descriptors a proxy holds per connection (default 2); idle counts are capped to fit the limit. */
+  fdsPerConnection?: number;
   /** Why it cannot run here (a binary missing, no root), or undefined. */
   unavailable(): string | undefined;
   start(ctx: BenchContext, upstream: UpstreamKind): Promise<Running>;
@@ -79,7 +87,11 @@ async function sidecar(ctx: BenchContext, name: string, options: object): Promis
   return start(
     name,
     ctx.node,
-    [...ctx.nodeFlags, join(ctx.dist, 'sidecar-process.js'), JSON.stringify(options)],
+    [
+      ...ctx.nodeFlags,
+      join(ctx.dist, 'sidecar-process.js'),
+      JSON.stringify({ groups: PINNED_GROUP, ...options }),
+    ],
     /READY/,
   );
 }
@@ -115,6 +127,151 @@ function pem(dir: string): string {
 
 const local = (p: number) => ({ host: '127.0.0.1', port: p });
 
+/** Why the native engine cannot run here, or undefined. */
+function nativeUnavailable(): string | undefined {
+  if (process.platform !== 'linux') return 'the native engine needs Linux';
+  return nativeBuilt()
+    ? undefined
+    : 'the native engine is not built (pnpm --filter @switchyard/relay-native build:native)';
+}
+
+function nativeBuilt(): boolean {
+  try {
+    const entry = fileURLToPath(import.meta.resolve('@switchyard/relay-native'));
+    return existsSync(join(dirname(entry), '..', 'build', 'Release', 'switchyard_relay.node'));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * JavaScript in the native processes only accepts, dials and decides: a 1 MB young generation is
+ * plenty, and the default 16 MB one would be resident memory the idle rows count.
+ */
+const NATIVE_NODE_FLAGS = ['--max-semi-space-size=1'];
+
+function nativeProcess(ctx: BenchContext, name: string, options: object): Promise<Started> {
+  return start(
+    name,
+    ctx.node,
+    [...NATIVE_NODE_FLAGS, ...ctx.nodeFlags, join(ctx.dist, 'native-process.js'), JSON.stringify(options)],
+    /READY/,
+  );
+}
+
+/** haproxy's OpenSSL version as it runs, e.g. [3, 0]; undefined when haproxy is missing. */
+function haproxyOpenssl(): [number, number] | undefined {
+  try {
+    const out = execFileSync('haproxy', ['-vv'], { encoding: 'utf8' });
+    const m = /Running on OpenSSL version : OpenSSL (\d+)\.(\d+)/.exec(out);
+    return m ? [Number(m[1]), Number(m[2])] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Starts one side of a native pair: the data plane with the mtls-native carrier, or the bare engine. */
+function nativeSide(
+  ctx: BenchContext,
+  viaDataPlane: boolean,
+  inbound: boolean,
+  o: { certDir: string; port: number; upstreamPort: number; group: string },
+): Promise<Started> {
+  const name = `native ${inbound ? 'inbound' : 'outbound'}`;
+  if (!viaDataPlane)
+    return nativeProcess(ctx, name, {
+      mode: inbound ? 'inbound' : 'outbound',
+      certDir: o.certDir,
+      port: o.port,
+      upstreamPort: o.upstreamPort,
+      groups: o.group,
+    });
+  const fixedDestination = { address: '127.0.0.1', port: o.upstreamPort };
+  const policy = inbound
+    ? { inbound: { port: o.port, host: '127.0.0.1', fixedDestination } }
+    : { outbound: { port: o.port, host: '127.0.0.1', meshCidrs: ['127.0.0.0/8'], fixedDestination } };
+  return start(
+    name,
+    ctx.node,
+    [
+      ...NATIVE_NODE_FLAGS,
+      ...ctx.nodeFlags,
+      join(ctx.dist, 'dataplane-process.js'),
+      JSON.stringify({ certDir: o.certDir, groups: o.group, ...policy }),
+    ],
+    /READY/,
+  );
+}
+
+/**
+ * A native mTLS pair: plain in → mTLS → plain out. Through the data plane (like the `mtls` row,
+ * with the mtls-native carrier), or the bare engine driven by a few lines of JavaScript.
+ */
+function nativePair(name: string, description: string, group: string, viaDataPlane: boolean): Scenario {
+  return {
+    name,
+    description,
+    tlsPair: true,
+    // the data plane keeps Node's socket beside the engine's duplicate: two descriptors a socket
+    ...(viaDataPlane ? { fdsPerConnection: 4 } : {}),
+    unavailable: nativeUnavailable,
+    async start(ctx, kind) {
+      const up = await upstream(ctx, kind);
+      const [pa, pb] = [port(), port()];
+      const b = await nativeSide(ctx, viaDataPlane, true, {
+        certDir: ctx.certs.server,
+        port: pb,
+        upstreamPort: up.port,
+        group,
+      });
+      const a = await nativeSide(ctx, viaDataPlane, false, {
+        certDir: ctx.certs.client,
+        port: pa,
+        upstreamPort: pb,
+        group,
+      });
+      return { entry: local(pa), proxies: [a, b], close: () => stopAll([a, b, up.server]) };
+    },
+  };
+}
+
+/**
+ * An haproxy mTLS pair. haproxy 2.6 takes `curves` on bind lines only: the inbound side offers
+ * nothing else, so the pair negotiates the group given.
+ */
+function haproxyPair(name: string, description: string, group: string): Scenario {
+  return {
+    name,
+    description,
+    tlsPair: true,
+    unavailable: () => {
+      if (!has('haproxy')) return 'haproxy is not installed (apt-get install haproxy)';
+      const version = haproxyOpenssl();
+      if (group === PQ_GROUP && (!version || version[0] < 3 || (version[0] === 3 && version[1] < 5)))
+        return `haproxy runs on OpenSSL ${version?.join('.') ?? '?'}, which has no ${PQ_GROUP} (needs OpenSSL 3.5)`;
+      return undefined;
+    },
+    async start(ctx, kind) {
+      const up = await upstream(ctx, kind);
+      const [pa, pb] = [port(), port()];
+      const ca = join(ctx.certs.server, 'root-cert.pem');
+      const cfgB = haproxyConfig(join(ctx.work, `in-${pb}.cfg`), [
+        'listen inbound',
+        `  bind 127.0.0.1:${pb} ssl crt ${pem(ctx.certs.server)} ca-file ${ca} verify required ssl-min-ver TLSv1.3 curves ${group}`,
+        `  server app 127.0.0.1:${up.port}`,
+      ]);
+      const cfgA = haproxyConfig(join(ctx.work, `out-${pa}.cfg`), [
+        'listen outbound',
+        `  bind 127.0.0.1:${pa}`,
+        `  server peer 127.0.0.1:${pb} ssl crt ${pem(ctx.certs.client)} ca-file ${ca} verify required ssl-min-ver TLSv1.3`,
+      ]);
+      const b = await start('haproxy inbound', 'haproxy', ['-f', cfgB, '-db'], undefined, 500);
+      const a = await start('haproxy outbound', 'haproxy', ['-f', cfgA, '-db'], undefined, 500);
+      return { entry: local(pa), proxies: [a, b], close: () => stopAll([a, b, up.server]) };
+    },
+  };
+}
+
 /** Every scenario, in the order the bench runs and reports them. */
 export const SCENARIOS: Scenario[] = [
   {
@@ -144,6 +301,22 @@ export const SCENARIOS: Scenario[] = [
           passthroughOutsideMesh: true,
           fixedDestination: { address: '127.0.0.1', port: up.port },
         },
+      });
+      return { entry: local(p), proxies: [relay], close: () => stopAll([relay, up.server]) };
+    },
+  },
+  {
+    name: 'relay-splice',
+    description: "one plain TCP hop through the native engine's splice(2) relay",
+    tlsPair: false,
+    unavailable: nativeUnavailable,
+    async start(ctx, kind) {
+      const up = await upstream(ctx, kind);
+      const p = port();
+      const relay = await nativeProcess(ctx, 'native relay', {
+        mode: 'relay',
+        port: p,
+        upstreamPort: up.port,
       });
       return { entry: local(p), proxies: [relay], close: () => stopAll([relay, up.server]) };
     },
@@ -190,6 +363,18 @@ export const SCENARIOS: Scenario[] = [
       return { entry: local(pa), proxies: [a, b], close: () => stopAll([a, b, up.server]) };
     },
   },
+  nativePair(
+    'mtls-native',
+    'the mtls pair with the mtls-native carrier: the same data plane, handshakes and bytes on engine threads',
+    PINNED_GROUP,
+    true,
+  ),
+  nativePair(
+    'mtls-engine',
+    "the bare engine as an mTLS pair (no data plane): the engine's own ceiling",
+    PINNED_GROUP,
+    false,
+  ),
   {
     name: 'hbone',
     description: 'the Switchyard pair over HBONE: plain in → HTTP/2 CONNECT over pooled mTLS → plain out',
@@ -202,7 +387,11 @@ export const SCENARIOS: Scenario[] = [
         start(
           name,
           ctx.node,
-          [...ctx.nodeFlags, join(ctx.dist, 'hbone-process.js'), JSON.stringify(options)],
+          [
+            ...ctx.nodeFlags,
+            join(ctx.dist, 'hbone-process.js'),
+            JSON.stringify({ groups: PINNED_GROUP, ...options }),
+          ],
           /READY/,
         );
       const b = await run('hbone server', {
@@ -222,33 +411,14 @@ export const SCENARIOS: Scenario[] = [
       return { entry: local(pa), proxies: [a, b], close: () => stopAll([a, b, up.server]) };
     },
   },
-  {
-    name: 'haproxy-mtls',
-    description: 'an haproxy mTLS pair with the same certificates, TLS 1.3',
-    tlsPair: true,
-    unavailable: () => (has('haproxy') ? undefined : 'haproxy is not installed (apt-get install haproxy)'),
-    async start(ctx, kind) {
-      const up = await upstream(ctx, kind);
-      const [pa, pb] = [port(), port()];
-      const ca = join(ctx.certs.server, 'root-cert.pem');
-      const cfgB = haproxyConfig(join(ctx.work, `in-${pb}.cfg`), [
-        'listen inbound',
-        `  bind 127.0.0.1:${pb} ssl crt ${pem(ctx.certs.server)} ca-file ${ca} verify required ssl-min-ver TLSv1.3`,
-        `  server app 127.0.0.1:${up.port}`,
-      ]);
-      const cfgA = haproxyConfig(join(ctx.work, `out-${pa}.cfg`), [
-        'listen outbound',
-        `  bind 127.0.0.1:${pa}`,
-        `  server peer 127.0.0.1:${pb} ssl crt ${pem(ctx.certs.client)} ca-file ${ca} verify required ssl-min-ver TLSv1.3`,
-      ]);
-      const b = await start('haproxy inbound', 'haproxy', ['-f', cfgB, '-db'], undefined, 500);
-      const a = await start('haproxy outbound', 'haproxy', ['-f', cfgA, '-db'], undefined, 500);
-      return { entry: local(pa), proxies: [a, b], close: () => stopAll([a, b, up.server]) };
-    },
-  },
+  haproxyPair(
+    'haproxy-mtls',
+    'an haproxy mTLS pair with the same certificates, TLS 1.3, X25519',
+    PINNED_GROUP,
+  ),
   {
     name: 'stunnel-mtls',
-    description: 'a stunnel mTLS pair with the same certificates, TLS 1.3',
+    description: 'a stunnel mTLS pair with the same certificates, TLS 1.3, X25519',
     tlsPair: true,
     unavailable: () =>
       has('stunnel4') || has('stunnel') ? undefined : 'stunnel is not installed (apt-get install stunnel4)',
@@ -270,6 +440,7 @@ export const SCENARIOS: Scenario[] = [
         'verifyChain = yes',
         'requireCert = yes',
         'sslVersionMin = TLSv1.3',
+        `curves = ${PINNED_GROUP}`,
       ]);
       const cfgA = conf(join(ctx.work, `stunnel-out-${pa}.conf`), [
         '[out]',
@@ -281,6 +452,7 @@ export const SCENARIOS: Scenario[] = [
         `CAfile = ${ca}`,
         'verifyChain = yes',
         'sslVersionMin = TLSv1.3',
+        `curves = ${PINNED_GROUP}`,
       ]);
       const bin = has('stunnel4') ? 'stunnel4' : 'stunnel';
       const b = await start('stunnel inbound', bin, [cfgB], undefined, 500);
@@ -288,6 +460,13 @@ export const SCENARIOS: Scenario[] = [
       return { entry: local(pa), proxies: [a, b], close: () => stopAll([a, b, up.server]) };
     },
   },
+  nativePair(
+    'mtls-native-pq',
+    `the mtls-native pair with the post-quantum hybrid ${PQ_GROUP}`,
+    PQ_GROUP,
+    true,
+  ),
+  haproxyPair('haproxy-mtls-pq', `the haproxy pair with ${PQ_GROUP}, when its OpenSSL has it`, PQ_GROUP),
   {
     name: 'mtls-captured',
     description: 'the mtls pair with real nftables capture in two network namespaces (capture cost included)',
@@ -367,7 +546,7 @@ export const SCENARIOS: Scenario[] = [
                 '--drain-seconds',
                 '0',
               ],
-              /mtls sidecar started/,
+              /mtls sidecar started|workload serving/,
             ),
           );
         }

@@ -1,11 +1,14 @@
 // One Switchyard mTLS sidecar in a process of its own, as the bench runs it: loopback socket ops
 // and a fixed upstream, so it does exactly the work a peer proxy does (no capture involved).
 // argv[2] is the JSON of the sidecar's inbound/outbound options and the certificate directory.
+import tls from 'node:tls';
 import { loopbackSocketOps } from '@switchyard/core/memory';
 import { CertificateStore } from '@switchyard/mesh';
 import { MtlsSidecar } from '@switchyard/mtls-proxy';
 
 const options = JSON.parse(process.argv[2] ?? '{}');
+// The bench pins one key exchange for every TLS row (Node's default would be X25519MLKEM768).
+if (options.groups) tls.DEFAULT_ECDH_CURVE = options.groups;
 const certificates = await CertificateStore.open(options.certDir, { watch: false });
 const sidecar = new MtlsSidecar({
   socketOps: loopbackSocketOps(),

@@ -1,0 +1,187 @@
+/* The relay engine's shared types. Worker threads own connections; the JavaScript thread only
+ * creates them and posts commands (accept, reject, stop) through a queue. */
+#ifndef SWITCHYARD_RELAY_ENGINE_H
+#define SWITCHYARD_RELAY_ENGINE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <openssl/ssl.h>
+
+/* The addon calls the OpenSSL inside the running Node (3.x); building against older headers
+ * would mis-declare it. build-native.mjs points node-gyp at that Node's headers. */
+#if OPENSSL_VERSION_NUMBER < 0x30000000L
+#error "build against the headers of the Node that will load the addon (OpenSSL 3)"
+#endif
+
+#include <node_api.h>
+
+/* Why a connection ended; the strings are the `reason` JavaScript sees. */
+typedef enum {
+  REASON_EOF = 0,         /* both directions ended with FIN / close_notify */
+  REASON_RESET,           /* a socket reported an error (ECONNRESET, EPIPE, ...) */
+  REASON_IDLE_TIMEOUT,    /* nothing moved for the idle timeout */
+  REASON_HANDSHAKE_TIMEOUT,
+  REASON_HANDSHAKE_FAILED, /* TLS alert, bad certificate, truncated handshake */
+  REASON_IDENTITY,        /* the peer's certificate has no, or more than one, SPIFFE ID */
+  REASON_REJECTED,        /* JavaScript refused the peer */
+  REASON_ENGINE_CLOSED,   /* the engine was closed with the connection open */
+  REASON_TLS_ERROR,       /* TLS failed after the handshake (bad record, truncation) */
+  REASON_COUNT
+} close_reason;
+
+extern const char *const CLOSE_REASON_NAMES[REASON_COUNT];
+
+typedef enum { KIND_SPLICE, KIND_TLS } conn_kind;
+typedef enum { ST_HANDSHAKE, ST_AWAIT_DECISION, ST_RELAY, ST_CLOSED } conn_state;
+
+struct conn;
+
+/* One socket of a connection, and what epoll last told us about it (edge-triggered). */
+typedef struct side {
+  struct conn *conn;
+  int fd;
+  unsigned readable : 1;
+  unsigned writable : 1;
+  unsigned registered : 1;
+} side;
+
+/* One direction of bytes. Splice directions hold a pipe only while bytes are in flight; TLS
+ * directions hold a buffer only while bytes are in flight, so idle connections hold neither. */
+typedef struct direction {
+  int pipe_r, pipe_w;
+  size_t in_pipe;
+  char *buf;
+  size_t off, len;
+  uint64_t bytes;
+  unsigned src_eof : 1; /* the source said it will send nothing more */
+  unsigned done : 1;    /* ...and that end was passed on to the destination */
+} direction;
+
+typedef struct conn {
+  double js_id;
+  struct worker *w;
+  conn_kind kind;
+  conn_state state;
+  side a; /* splice: first socket; TLS: the encrypted socket */
+  side b; /* splice: second socket; TLS: the plain socket (after accept) */
+  direction up;   /* a → b (TLS: decrypted from the peer, written in plain) */
+  direction down; /* b → a (TLS: read in plain, encrypted to the peer) */
+  SSL *ssl;
+  int err; /* errno or 0, for the close detail */
+  char detail[160];
+  uint64_t last_active;
+  struct conn *prev, *next; /* the timer list this connection is on (by last activity) */
+  int timer_list;           /* -1: none, else index into worker->timers */
+  struct conn *dead_next;
+  unsigned dirty : 1;
+  struct conn *dirty_next;
+} conn;
+
+/* An event for JavaScript, queued by a worker and delivered in batches. */
+typedef enum { EV_HANDSHAKE, EV_CLOSED } event_type;
+
+typedef struct event {
+  event_type type;
+  double js_id;
+  conn *c;            /* EV_HANDSHAKE: the connection awaiting accept/reject */
+  char *spiffe_id;    /* EV_HANDSHAKE */
+  unsigned char *chain; /* EV_HANDSHAKE: DER certificates, each prefixed by a 4-byte length */
+  size_t chain_len;
+  char *protocol;     /* EV_HANDSHAKE: e.g. "TLSv1.3 TLS_AES_256_GCM_SHA384 X25519" */
+  uint64_t up, down;  /* EV_CLOSED */
+  close_reason reason;
+  char detail[160];
+} event;
+
+typedef enum { CMD_ADD, CMD_ACCEPT, CMD_REJECT, CMD_ABORT, CMD_STOP, CMD_CRASH } command_type;
+
+typedef struct command {
+  command_type type;
+  conn *c;
+  int fd; /* CMD_ACCEPT: the plain socket */
+  double js_id; /* CMD_ABORT: the connection to reset */
+  struct command *next;
+} command;
+
+#define TIMER_HANDSHAKE 0
+#define TIMER_IDLE 1
+
+typedef struct worker {
+  struct engine *engine;
+  int index;
+  pthread_t thread;
+  int epfd;
+  int wakefd;
+  side wake_side;
+  /* commands from JavaScript */
+  pthread_mutex_t lock;
+  command *cmd_head, *cmd_tail;
+  /* events for JavaScript */
+  event *events;
+  size_t n_events, cap_events;
+  int signalled;
+  /* owned by the worker thread */
+  struct { conn *head, *tail; } timers[2];
+  conn *dead;
+  conn *dirty;
+  int spare_pipes[64][2];
+  int n_spare_pipes;
+  char *spare_buffers[16]; /* relay buffers kept for reuse: no malloc/free per message */
+  int n_spare_buffers;
+  uint64_t now;
+  int stopping;
+  int trim_pending; /* memory was freed since the last malloc_trim */
+  _Atomic int64_t connections;
+  _Atomic uint64_t bytes;
+} worker;
+
+typedef struct engine {
+  worker *workers;
+  int n_workers;
+  _Atomic unsigned next_worker;
+  napi_threadsafe_function tsfn;
+  uint32_t idle_timeout_ms;
+  uint32_t handshake_timeout_ms;
+  int pipe_size;
+  int closed;
+} engine;
+
+/* loop.c */
+int worker_start(worker *w);
+void worker_post(worker *w, command *cmd);
+void worker_fatal(const char *what, int err) __attribute__((noreturn));
+void conn_touch(conn *c);
+void conn_timer_set(conn *c, int list);
+void conn_close(conn *c, close_reason reason, int err, const char *detail);
+int conn_watch(conn *c, side *s);
+void conn_mark_dirty(conn *c);
+
+/* splice_relay.c */
+void splice_pump(conn *c);
+void splice_release_pipes(conn *c);
+
+/* tls_relay.c */
+void relay_tls_pump(conn *c);
+void relay_tls_handshake(conn *c);
+void relay_tls_free_buffers(conn *c);
+void relay_tls_release_spares(worker *w);
+
+/* peer_identity.c */
+int peer_identity(SSL *ssl, char **spiffe_id, unsigned char **chain, size_t *chain_len, char *why, size_t why_len);
+
+/* events.c */
+void events_push(worker *w, const event *ev);
+void events_flush(worker *w);
+void events_deliver(napi_env env, napi_value js_cb, void *context, void *data);
+
+/* crash.c */
+void crash_guard_install(void);
+void crash_guard_enter_thread(int index);
+void crash_guard_leave_thread(void);
+
+/* tls_context.c */
+napi_value relay_tls_context_create(napi_env env, napi_callback_info info);
+
+#endif

@@ -1,0 +1,196 @@
+/* TLS relay: the handshake, then decrypt (TLS socket → plain socket) and encrypt (plain → TLS).
+ * Buffers exist only while bytes are in flight; with SSL_MODE_RELEASE_BUFFERS OpenSSL drops its
+ * record buffers too, so an idle connection holds the SSL object and nothing else. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <openssl/err.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "engine.h"
+
+/* Four full TLS records: one plain read becomes one SSL_write of several records. */
+#define RELAY_BUFFER (64 * 1024)
+
+static void buffer_drop(worker *w, direction *d) {
+  if (d->buf && w->n_spare_buffers < (int)(sizeof w->spare_buffers / sizeof w->spare_buffers[0]))
+    w->spare_buffers[w->n_spare_buffers++] = d->buf;
+  else
+    free(d->buf);
+  d->buf = NULL;
+  d->off = d->len = 0;
+}
+
+void relay_tls_free_buffers(conn *c) {
+  buffer_drop(c->w, &c->up);
+  buffer_drop(c->w, &c->down);
+}
+
+void relay_tls_release_spares(worker *w) {
+  while (w->n_spare_buffers > 0) free(w->spare_buffers[--w->n_spare_buffers]);
+}
+
+static int buffer_ensure(worker *w, direction *d) {
+  if (d->buf) return 0;
+  d->buf = w->n_spare_buffers > 0 ? w->spare_buffers[--w->n_spare_buffers] : malloc(RELAY_BUFFER);
+  return d->buf ? 0 : -1;
+}
+
+/* The OpenSSL reason for a failure, or the errno text. */
+static void tls_reason(char *out, size_t len, int err) {
+  unsigned long e = ERR_peek_last_error();
+  if (e) ERR_error_string_n(e, out, len);
+  else snprintf(out, len, "%s", err ? strerror(err) : "the peer closed the connection");
+  ERR_clear_error();
+}
+
+static void tls_fail(conn *c, close_reason reason) {
+  char why[160];
+  int err = errno;
+  tls_reason(why, sizeof why, err);
+  conn_close(c, reason, err, why);
+}
+
+/* TLS socket → plain socket. Returns 0, or -1 after closing the connection. */
+static int pump_decrypt(conn *c) {
+  direction *d = &c->up;
+  for (;;) {
+    if (d->len > d->off) {
+      if (!c->b.writable) return 0;
+      ssize_t n = write(c->b.fd, d->buf + d->off, d->len - d->off);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN) { c->b.writable = 0; return 0; }
+        conn_close(c, REASON_RESET, errno, NULL);
+        return -1;
+      }
+      d->off += (size_t)n;
+      d->bytes += (uint64_t)n;
+      conn_touch(c);
+      continue;
+    }
+    d->off = d->len = 0;
+    if (d->src_eof) {
+      buffer_drop(c->w, d);
+      if (!d->done) {
+        d->done = 1;
+        shutdown(c->b.fd, SHUT_WR);
+      }
+      return 0;
+    }
+    if (!c->a.readable && !SSL_has_pending(c->ssl)) { buffer_drop(c->w, d); return 0; }
+    if (buffer_ensure(c->w, d) != 0) worker_fatal("relay buffer", ENOMEM);
+    while (d->len < RELAY_BUFFER) {
+      ERR_clear_error();
+      int n = SSL_read(c->ssl, d->buf + d->len, RELAY_BUFFER - (int)d->len);
+      if (n > 0) { d->len += (size_t)n; continue; }
+      int e = SSL_get_error(c->ssl, n);
+      if (e == SSL_ERROR_WANT_READ) { c->a.readable = 0; break; }
+      if (e == SSL_ERROR_WANT_WRITE) break;
+      if (e == SSL_ERROR_ZERO_RETURN) { d->src_eof = 1; break; }
+      if (e == SSL_ERROR_SYSCALL && errno == ECONNRESET) { conn_close(c, REASON_RESET, errno, NULL); return -1; }
+      tls_fail(c, REASON_TLS_ERROR); /* includes EOF without close_notify: a truncation */
+      return -1;
+    }
+    if (d->len == 0 && !d->src_eof) { buffer_drop(c->w, d); return 0; }
+  }
+}
+
+/* Sends close_notify, then FIN: the peer reads the end of this direction, and can still send. */
+static int send_close_notify(conn *c) {
+  ERR_clear_error();
+  int r = SSL_shutdown(c->ssl);
+  if (r < 0) {
+    int e = SSL_get_error(c->ssl, r);
+    if (e == SSL_ERROR_WANT_WRITE) { c->a.writable = 0; return 0; }
+    if (e == SSL_ERROR_WANT_READ) return 0;
+    conn_close(c, REASON_RESET, errno, NULL);
+    return -1;
+  }
+  c->down.done = 1;
+  shutdown(c->a.fd, SHUT_WR);
+  return 0;
+}
+
+/* Plain socket → TLS socket. Returns 0, or -1 after closing the connection. */
+static int pump_encrypt(conn *c) {
+  direction *d = &c->down;
+  for (;;) {
+    if (d->len > d->off) {
+      ERR_clear_error();
+      int n = SSL_write(c->ssl, d->buf + d->off, (int)(d->len - d->off));
+      if (n > 0) {
+        d->off += (size_t)n;
+        d->bytes += (uint64_t)n;
+        conn_touch(c);
+        continue;
+      }
+      int e = SSL_get_error(c->ssl, n);
+      if (e == SSL_ERROR_WANT_WRITE) { c->a.writable = 0; return 0; }
+      if (e == SSL_ERROR_WANT_READ) return 0;
+      if (e == SSL_ERROR_SYSCALL && (errno == EPIPE || errno == ECONNRESET)) {
+        conn_close(c, REASON_RESET, errno, NULL);
+        return -1;
+      }
+      tls_fail(c, REASON_TLS_ERROR);
+      return -1;
+    }
+    d->off = d->len = 0;
+    if (d->src_eof) {
+      buffer_drop(c->w, d);
+      return d->done ? 0 : send_close_notify(c);
+    }
+    if (!c->b.readable) { buffer_drop(c->w, d); return 0; }
+    if (buffer_ensure(c->w, d) != 0) worker_fatal("relay buffer", ENOMEM);
+    ssize_t n = read(c->b.fd, d->buf, RELAY_BUFFER);
+    if (n == 0) d->src_eof = 1;
+    else if (n > 0) d->len = (size_t)n;
+    else if (errno == EAGAIN) c->b.readable = 0;
+    else if (errno != EINTR) { conn_close(c, REASON_RESET, errno, NULL); return -1; }
+  }
+}
+
+void relay_tls_pump(conn *c) {
+  if (pump_decrypt(c) != 0 || pump_encrypt(c) != 0) return;
+  if (c->up.done && c->down.done) conn_close(c, REASON_EOF, 0, NULL);
+}
+
+static void handshake_done(conn *c) {
+  event ev = {.type = EV_HANDSHAKE, .js_id = c->js_id, .c = c};
+  char why[160] = "";
+  if (peer_identity(c->ssl, &ev.spiffe_id, &ev.chain, &ev.chain_len, why, sizeof why) != 0) {
+    conn_close(c, REASON_IDENTITY, 0, why);
+    return;
+  }
+  char protocol[128];
+  const SSL_CIPHER *cipher = SSL_get_current_cipher(c->ssl);
+  const char *group = SSL_group_to_name(c->ssl, SSL_get_negotiated_group(c->ssl));
+  snprintf(protocol, sizeof protocol, "%s %s %s", SSL_get_version(c->ssl),
+           cipher ? SSL_CIPHER_standard_name(cipher) : "?", group ? group : "?");
+  ev.protocol = strdup(protocol);
+  c->state = ST_AWAIT_DECISION;
+  c->w->trim_pending = 1;
+  conn_timer_set(c, -1); /* JavaScript's decision timer owns it now */
+  events_push(c->w, &ev);
+}
+
+void relay_tls_handshake(conn *c) {
+  ERR_clear_error();
+  int r = SSL_do_handshake(c->ssl);
+  conn_touch(c);
+  if (r == 1) { handshake_done(c); return; }
+  int e = SSL_get_error(c->ssl, r);
+  if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return;
+  char why[160];
+  long verify = SSL_get_verify_result(c->ssl);
+  if (verify != X509_V_OK) {
+    snprintf(why, sizeof why, "certificate verification failed: %s", X509_verify_cert_error_string(verify));
+    ERR_clear_error();
+  } else {
+    tls_reason(why, sizeof why, errno);
+  }
+  conn_close(c, REASON_HANDSHAKE_FAILED, 0, why);
+}

@@ -1,0 +1,335 @@
+import type { Socket } from 'node:net';
+import {
+  type Accepted,
+  type Carrier,
+  type CarrierContext,
+  type CarrierFactory,
+  checkServerIdentity,
+  type Direction,
+  type Endpoint,
+  formatEndpoint,
+  type IdentityFallback,
+  type IdentityResolver,
+} from '@switchyard/dataplane';
+import {
+  authorize,
+  defaultInboundPolicy,
+  parseSpiffeId,
+  type SpiffeId,
+  type WorkloadCertificate,
+} from '@switchyard/mesh';
+import { createRelayEngine, type RelayEngine } from '../relay-engine.js';
+import type { FailedHandshake, PeerHandshake, RelayResult } from '../relay-result.js';
+import { stopReading } from '../socket-handoff.js';
+import type { TlsContext } from '../tls-credentials.js';
+
+/** Options of {@link mtlsNativeCarrier}. */
+export interface MtlsNativeCarrierOptions {
+  /** The engine to use. Default: one per factory, started on first use, closed with the last workload. */
+  engine?: RelayEngine;
+  /** Expected server identities per peer address (outbound pinning), as the data plane's. */
+  identities?: IdentityResolver;
+  /** When no identity is known for a peer address. Default: `trust-domain` (any in our trust domain). */
+  identityFallback?: IdentityFallback;
+  /** Key-exchange groups (OpenSSL syntax). Default: OpenSSL's, the same as Node's. */
+  groups?: string;
+}
+type Info = { source: string; destination: string };
+
+/**
+ * The mtls carrier on the native engine: the same wire protocol, identities and decisions as
+ * the JavaScript `mtls` carrier, but the handshake and the bytes run on engine threads. The data
+ * plane's sockets stay open as stand-ins (not reading) so its connection set counts and drains
+ * them; closing one resets the engine's connection.
+ *
+ * @example
+ * ```ts
+ * await plane.addWorkload({ id: 'web/api', identity, carrier: mtlsNativeCarrier(), policy });
+ * ```
+ */
+export function mtlsNativeCarrier(options: MtlsNativeCarrierOptions = {}): CarrierFactory {
+  let engine = options.engine;
+  let users = 0;
+  const release = () => {
+    if (--users === 0 && !options.engine) {
+      engine?.close();
+      engine = undefined;
+    }
+  };
+  return {
+    name: 'mtls-native',
+    create(context) {
+      engine ??= createRelayEngine({
+        handshakeTimeoutMs: context.timeouts.handshake,
+        idleTimeoutMs: context.timeouts.idle,
+      });
+      users++;
+      return new MtlsNativeCarrier(context, engine, options, release);
+    },
+  };
+}
+
+class MtlsNativeCarrier implements Carrier {
+  readonly #c: CarrierContext;
+  readonly #engine: RelayEngine;
+  readonly #o: MtlsNativeCarrierOptions;
+  readonly #release: () => void;
+  readonly #open = new Set<AbortController>();
+  #tls: TlsContext;
+  readonly #onRotated = (cert: WorkloadCertificate) => {
+    this.#tls = this.#context(cert);
+  };
+
+  constructor(
+    context: CarrierContext,
+    engine: RelayEngine,
+    o: MtlsNativeCarrierOptions,
+    release: () => void,
+  ) {
+    this.#c = context;
+    this.#engine = engine;
+    this.#o = o;
+    this.#release = release;
+    this.#tls = this.#context(context.workload.identity.current);
+    context.workload.identity.on('rotated', this.#onRotated);
+  }
+
+  #context(cert: WorkloadCertificate): TlsContext {
+    const { groups } = this.#o;
+    return this.#engine.createTlsContext({
+      cert: cert.chain,
+      key: cert.key,
+      ca: cert.bundle,
+      ...(groups ? { groups } : {}),
+    });
+  }
+
+  async outbound(c: Accepted, destination: Endpoint): Promise<void> {
+    stopReading(c.socket); // before any await: the engine will read it, never Node
+    const { workload, upstream } = this.#c;
+    const peerAt = workload.policy.outbound?.route?.(destination) ?? destination;
+    const info = { source: c.client.address, destination: formatEndpoint(destination) };
+    let raw: Socket;
+    try {
+      raw = await upstream.dial({ destination: peerAt, target: workload.target });
+    } catch (error) {
+      this.#c.report({
+        ...info,
+        direction: 'outbound',
+        outcome: 'failed',
+        code: 'connect',
+        reason: (error as Error).message,
+      });
+      return void c.socket.destroy();
+    }
+    this.#c.track(raw);
+    const abort = this.#abortWith(c.socket, raw);
+    const peer = await this.#handshake('client', raw, abort);
+    if (!peer.ok) {
+      this.#c.metrics.tlsFailures.inc({ ...this.#c.labels, direction: 'outbound', reason: 'handshake' });
+      this.#c.report({
+        ...info,
+        direction: 'outbound',
+        outcome: 'failed',
+        code: 'tls',
+        reason: `TLS to ${formatEndpoint(peerAt)} failed: ${peer.reason} ${peer.detail}`,
+      });
+      return this.#end(abort, [c.socket, raw], false);
+    }
+    const decision = checkServerIdentity({
+      presented: [peer.spiffeId],
+      address: peerAt.address,
+      resolver: this.#o.identities,
+      fallback: this.#o.identityFallback ?? 'trust-domain',
+      self: parseSpiffeId(workload.identity.current.spiffeId) as SpiffeId,
+      authorization: workload.policy.outbound?.authorization,
+    });
+    if (!decision.allowed) {
+      await peer.reject();
+      this.#c.report({
+        ...info,
+        direction: 'outbound',
+        outcome: 'denied',
+        code: decision.code ?? 'policy',
+        reason: decision.reason,
+        peer: peer.spiffeId,
+      });
+      return this.#end(abort, [c.socket, raw], false);
+    }
+    await this.#relay('outbound', peer, c.socket, [c.socket, raw], abort, info);
+  }
+
+  async inbound(c: Accepted, destination: Endpoint): Promise<void> {
+    stopReading(c.socket);
+    const admitted = this.#c.handshakes.admit(c.client.address);
+    if ('refused' in admitted) {
+      this.#tlsFailure(c, admitted.refused, 'too many TLS handshakes in progress');
+      return void c.socket.destroy();
+    }
+    this.#c.metrics.pendingHandshakes.inc(this.#c.labels);
+    const abort = this.#abortWith(c.socket);
+    const peer = await this.#handshake('server', c.socket, abort).finally(() => {
+      admitted.release();
+      this.#c.metrics.pendingHandshakes.dec(this.#c.labels);
+    });
+    if (!peer.ok) {
+      if (peer.reason === 'identity') this.#deny(c, destination, 'identity', peer.detail);
+      else
+        this.#tlsFailure(
+          c,
+          peer.reason === 'handshake-timeout' ? 'timeout' : 'handshake',
+          `${peer.reason} ${peer.detail}`,
+        );
+      return this.#end(abort, [c.socket], false);
+    }
+    await this.#authorized(c, destination, peer, abort);
+  }
+
+  async #authorized(
+    c: Accepted,
+    destination: Endpoint,
+    peer: PeerHandshake,
+    abort: AbortController,
+  ): Promise<void> {
+    const { workload, upstream } = this.#c;
+    const inbound = workload.policy.inbound;
+    const self = parseSpiffeId(workload.identity.current.spiffeId) as SpiffeId;
+    const decision = authorize(inbound?.authorization ?? defaultInboundPolicy(self), self, peer.spiffeId);
+    if (!decision.allowed || !this.#c.established(c.socket, 'inbound', c.client.address)) {
+      await peer.reject();
+      if (!decision.allowed) this.#deny(c, destination, 'policy', decision.reason, peer.spiffeId);
+      return this.#end(abort, [c.socket], false);
+    }
+    const info = { source: c.client.address, destination: formatEndpoint(destination) };
+    const keepSource = inbound?.preserveSource !== false && !inbound?.fixedDestination;
+    let app: Socket;
+    try {
+      app = await upstream.dial({
+        destination,
+        source: keepSource ? c.client.address : undefined,
+        target: workload.target,
+      });
+    } catch (error) {
+      await peer.reject();
+      this.#c.report({
+        ...info,
+        direction: 'inbound',
+        outcome: 'failed',
+        code: 'connect',
+        peer: peer.spiffeId,
+        reason: (error as Error).message,
+      });
+      return this.#end(abort, [c.socket], false);
+    }
+    this.#c.track(app);
+    app.once('close', () => abort.abort());
+    await this.#relay('inbound', peer, app, [c.socket, app], abort, info);
+  }
+
+  /** Hands the plain side to the engine, waits for the end, reports it, and closes the stand-ins. */
+  async #relay(
+    direction: Direction,
+    peer: PeerHandshake,
+    plain: Socket,
+    sockets: Socket[],
+    abort: AbortController,
+    info: Info,
+  ): Promise<void> {
+    let result: RelayResult;
+    try {
+      result = await peer.accept(plain, { keepSocket: true });
+    } catch (error) {
+      await peer.reject();
+      this.#c.report({
+        ...info,
+        direction,
+        outcome: 'failed',
+        code: 'handoff',
+        reason: (error as Error).message,
+      });
+      return this.#end(abort, sockets, false);
+    }
+    const clean = result.reason === 'eof';
+    // the engine's `up` runs from the TLS peer to the plain socket
+    const [up, down] = direction === 'outbound' ? [result.down, result.up] : [result.up, result.down];
+    this.#c.report({
+      ...info,
+      direction,
+      outcome: clean ? 'spliced' : 'failed',
+      ...(clean ? {} : { code: result.reason, reason: result.detail }),
+      peer: peer.spiffeId,
+      up,
+      down,
+    });
+    this.#end(abort, sockets, clean);
+  }
+
+  /** The engine's handshake; a hand-off the engine refused (out of descriptors) is a failure too. */
+  async #handshake(
+    role: 'client' | 'server',
+    socket: Socket,
+    abort: AbortController,
+  ): Promise<PeerHandshake | FailedHandshake> {
+    try {
+      return await this.#engine.tls({
+        role,
+        socket,
+        credentials: this.#tls,
+        keepSocket: true,
+        signal: abort.signal,
+      });
+    } catch (error) {
+      return { ok: false, reason: 'reset', detail: (error as Error).message };
+    }
+  }
+
+  /** Resets the engine's connection when a stand-in closes first (a drain deadline, a refusal). */
+  #abortWith(...sockets: Socket[]): AbortController {
+    const abort = new AbortController();
+    this.#open.add(abort);
+    for (const s of sockets) s.once('close', () => abort.abort());
+    return abort;
+  }
+
+  #end(abort: AbortController, sockets: Socket[], clean: boolean): void {
+    this.#open.delete(abort);
+    for (const s of sockets) {
+      if (clean) s.destroy();
+      else s.resetAndDestroy();
+    }
+  }
+
+  #deny(c: Accepted, destination: Endpoint, code: string, reason: string, peer?: string): void {
+    this.#c.report({
+      direction: 'inbound',
+      outcome: 'denied',
+      code,
+      reason,
+      source: c.client.address,
+      destination: formatEndpoint(destination),
+      ...(peer ? { peer } : {}),
+    });
+  }
+
+  #tlsFailure(c: Accepted, code: string, reason: string): void {
+    this.#c.metrics.tlsFailures.inc({ ...this.#c.labels, direction: 'inbound', reason: code });
+    this.#c.report({
+      direction: 'inbound',
+      outcome: 'failed',
+      code: `tls-${code}`,
+      source: c.client.address,
+      reason: `TLS handshake failed: ${reason}`,
+    });
+  }
+
+  drain(): void {
+    // Plain TLS has no GOAWAY: the listeners are closed and open connections finish.
+  }
+
+  async close(): Promise<void> {
+    this.#c.workload.identity.off('rotated', this.#onRotated);
+    for (const abort of this.#open) abort.abort();
+    this.#open.clear();
+    this.#release();
+  }
+}

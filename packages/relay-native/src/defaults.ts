@@ -1,0 +1,19 @@
+import { availableParallelism } from 'node:os';
+
+/** Engine threads when `threads` is not given: one per core. */
+export const defaultThreads = (): number => availableParallelism();
+
+/** Idle timeout of a relayed connection, in milliseconds (0 disables it). */
+export const DEFAULT_IDLE_TIMEOUT_MS = 3_600_000;
+
+/** How long a TLS handshake may take, in milliseconds. */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** How long JavaScript may take to accept or reject a handshaken peer before it is rejected. */
+export const DEFAULT_DECISION_TIMEOUT_MS = 10_000;
+
+/** Pipe size for splice relays, in bytes: larger pipes move more per system call. */
+export const DEFAULT_PIPE_SIZE = 256 * 1024;
+
+/** Environment variable that selects the AddressSanitizer build of the addon (`asan`). */
+export const ADDON_BUILD_ENV = 'SWITCHYARD_RELAY_NATIVE_BUILD';

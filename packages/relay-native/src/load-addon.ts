@@ -1,0 +1,65 @@
+import { createRequire } from 'node:module';
+import { UnsupportedPlatformError } from '@switchyard/core';
+import { ADDON_BUILD_ENV } from './defaults.js';
+
+/** One event from an engine thread, as the addon delivers it. */
+export type NativeEvent =
+  | { type: 'closed'; id: number; up: number; down: number; reason: string; detail: string }
+  | { type: 'handshake'; id: number; conn: object; spiffeId: string; protocol: string; chain: Buffer };
+
+/** An engine or TLS context handle: opaque to JavaScript. */
+export type NativeHandle = object & { readonly __native: unique symbol };
+
+/** The functions of the native addon (`native/addon.c`). */
+export interface RelayAddon {
+  createEngine(
+    options: { threads: number; idleTimeoutMs: number; handshakeTimeoutMs: number; pipeSize: number },
+    onEvents: (events: NativeEvent[]) => void,
+  ): NativeHandle;
+  closeEngine(engine: NativeHandle): void;
+  setRef(engine: NativeHandle, on: boolean): void;
+  splice(engine: NativeHandle, id: number, fdA: number, fdB: number): void;
+  tls(engine: NativeHandle, id: number, context: NativeHandle, isClient: boolean, fd: number): void;
+  accept(engine: NativeHandle, conn: object, plainFd: number): void;
+  reject(engine: NativeHandle, conn: object, unused: number): void;
+  abort(engine: NativeHandle, id: number): void;
+  takeFd(fd: number): number;
+  stats(engine: NativeHandle): { connections: number; bytes: number };
+  createTlsContext(options: {
+    cert: string | Buffer;
+    key: string | Buffer;
+    ca: string | Buffer;
+    groups?: string;
+    ciphersuites?: string;
+  }): NativeHandle;
+  crashForTesting(engine: NativeHandle): void;
+}
+
+let addon: RelayAddon | undefined;
+
+/**
+ * Loads the addon on first use, so importing the package does nothing. The build lands in
+ * `build/Release/` at the package root, one level above both `src/` and `dist/`. With
+ * `SWITCHYARD_RELAY_NATIVE_BUILD=asan` it loads the AddressSanitizer build instead (Node itself
+ * is not built with ASan, so the process must start with libasan in `LD_PRELOAD`).
+ *
+ * @throws UnsupportedPlatformError off Linux, or when the addon was not built.
+ */
+export function loadRelayAddon(): RelayAddon {
+  if (addon) return addon;
+  if (process.platform !== 'linux') {
+    throw new UnsupportedPlatformError(
+      `the native relay engine needs Linux (this is ${process.platform}); use the JavaScript carriers on this platform`,
+    );
+  }
+  const file = process.env[ADDON_BUILD_ENV] === 'asan' ? 'switchyard_relay_asan' : 'switchyard_relay';
+  try {
+    addon = createRequire(import.meta.url)(`../build/Release/${file}.node`) as RelayAddon;
+    return addon;
+  } catch (cause) {
+    throw new UnsupportedPlatformError(
+      `the native relay engine is not built (${(cause as Error).message.split('\n')[0]}); build it with "pnpm --filter @switchyard/relay-native build:native" (needs python3, make, a C compiler and Node's headers)`,
+      { cause },
+    );
+  }
+}

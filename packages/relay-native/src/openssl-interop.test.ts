@@ -1,0 +1,128 @@
+// Interop with an independent TLS implementation's tools: openssl s_client and s_server.
+import { execFileSync, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createRelayEngine } from './relay-engine.js';
+import {
+  credentials,
+  dial,
+  firstData,
+  fixturePath,
+  pausedServer,
+  socketPair,
+} from './test-support/loopback.js';
+
+const hasOpenssl = (() => {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+
+const pemArgs = (leaf: string) => [
+  '-cert',
+  fixturePath(`${leaf}.pem`),
+  '-key',
+  fixturePath(`${leaf}-key.pem`),
+];
+
+describe.skipIf(!hasOpenssl)('openssl interop (install openssl to run)', () => {
+  const engine = createRelayEngine({ threads: 1 });
+  const creds = (leaf: string) => engine.createTlsContext(credentials(leaf));
+  afterAll(() => engine.close());
+
+  it('serves openssl s_client with a client certificate', async () => {
+    const listener = await pausedServer();
+    const child = spawn(
+      'openssl',
+      [
+        's_client',
+        '-connect',
+        `127.0.0.1:${listener.port}`,
+        ...pemArgs('client'),
+        '-CAfile',
+        fixturePath('ca.pem'),
+        '-verify_return_error',
+        '-groups',
+        'X25519',
+        '-quiet',
+        '-ign_eof',
+      ],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    const peer = await engine.tls({
+      role: 'server',
+      socket: await listener.next(),
+      credentials: creds('server'),
+    });
+    listener.server.close();
+    if (!peer.ok) throw new Error(peer.detail);
+    expect(peer.spiffeId).toBe('spiffe://cluster.local/ns/test/sa/client');
+    const app = await socketPair();
+    const result = peer.accept(app.inside);
+    const got = firstData(app.outside);
+    child.stdin.write('hello from s_client\n');
+    expect((await got).toString()).toBe('hello from s_client\n');
+    app.outside.end('hello from the app\n');
+    await new Promise((resolve) => child.once('exit', resolve));
+    expect(out).toContain('hello from the app');
+    expect((await result).up).toBe('hello from s_client\n'.length);
+  });
+
+  it('dials openssl s_server as a client', async () => {
+    const port = await freePort();
+    const child = spawn(
+      'openssl',
+      [
+        's_server',
+        '-accept',
+        String(port),
+        ...pemArgs('server'),
+        '-CAfile',
+        fixturePath('ca.pem'),
+        '-Verify',
+        '1',
+        '-verify_return_error',
+        '-tls1_3',
+        '-naccept',
+        '1',
+        '-rev',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    try {
+      await new Promise((resolve) =>
+        child.stdout.on('data', (d) => String(d).includes('ACCEPT') && resolve(d)),
+      );
+      const peer = await engine.tls({
+        role: 'client',
+        socket: await dial(port),
+        credentials: creds('client'),
+      });
+      if (!peer.ok) throw new Error(peer.detail);
+      expect(peer.spiffeId).toBe('spiffe://cluster.local/ns/test/sa/server');
+      const app = await socketPair();
+      void peer.accept(app.inside);
+      const reversed = firstData(app.outside);
+      app.outside.write('olleh\n');
+      expect((await reversed).toString()).toContain('hello');
+      app.outside.destroy();
+    } finally {
+      child.kill();
+    }
+  });
+});

@@ -1,0 +1,263 @@
+import type { Socket } from 'node:net';
+import {
+  DEFAULT_DECISION_TIMEOUT_MS,
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_PIPE_SIZE,
+  defaultThreads,
+} from './defaults.js';
+import { parseDerChain } from './der-chain.js';
+import { RELAY_CHANNELS } from './diagnostics.js';
+import { RelayEngineClosedError } from './errors.js';
+import { loadRelayAddon, type NativeEvent, type NativeHandle, type RelayAddon } from './load-addon.js';
+import type { FailedHandshake, PeerHandshake, RelayCloseReason, RelayResult } from './relay-result.js';
+import { takeSocket } from './socket-handoff.js';
+import { TlsContext, type TlsCredentials } from './tls-credentials.js';
+
+/** Options of {@link createRelayEngine}. */
+export interface RelayEngineOptions {
+  /** Engine threads, each with its own epoll loop. Default: one per core. */
+  threads?: number;
+  /** Close a relay after this long without a byte in either direction (ms; 0: never). Default: 1 hour. */
+  idleTimeoutMs?: number;
+  /** Fail a TLS handshake that takes longer (ms). Default: 10 s. */
+  handshakeTimeoutMs?: number;
+  /** Reject a handshaken peer JavaScript has not accepted or rejected within this (ms). Default: 10 s. */
+  decisionTimeoutMs?: number;
+  /** Pipe size of splice relays (bytes). Default: 256 KiB. */
+  pipeSize?: number;
+}
+
+/** How a socket is handed over, and how to stop the relay from outside. */
+export interface HandOffOptions {
+  /**
+   * Leave Node's socket object open (not reading) as a stand-in for whoever tracks it; destroy it
+   * after the relay ends. Default: destroyed at hand-off.
+   */
+  keepSocket?: boolean;
+  /** Aborting resets the connection (RST on both sides), whatever state it is in. */
+  signal?: AbortSignal;
+}
+
+/** What {@link RelayEngine.tls} needs: the socket, which end of TLS it is, and its credentials. */
+export interface TlsHandOff extends HandOffOptions {
+  role: 'server' | 'client';
+  /** A connected TCP socket that Node has not read from (servers: `pauseOnConnect: true`). */
+  socket: Socket;
+  /** A context from {@link RelayEngine.createTlsContext}, or credentials to build one. */
+  credentials: TlsContext | TlsCredentials;
+}
+
+/** Engine-wide counters. */
+export interface RelayEngineStats {
+  /** Connections the engine holds now (handshaking, awaiting a decision, or relaying). */
+  connections: number;
+  /** Bytes moved by connections that have closed. */
+  bytes: number;
+}
+
+type Pending =
+  | { stage: 'relay'; resolve: (r: RelayResult) => void }
+  | { stage: 'handshake'; resolve: (r: PeerHandshake | FailedHandshake) => void };
+
+const toResult = (e: Extract<NativeEvent, { type: 'closed' }>): RelayResult => ({
+  up: e.up,
+  down: e.down,
+  reason: e.reason as RelayCloseReason,
+  detail: e.detail,
+});
+
+/**
+ * The native relay engine: threads with their own epoll loops that move bytes between
+ * descriptors JavaScript hands them, with splice(2) for plain relays and OpenSSL for TLS. Every
+ * decision (who, where, whether) stays in JavaScript; the engine reports back in batches.
+ */
+export class RelayEngine {
+  readonly #addon: RelayAddon;
+  readonly #handle: NativeHandle;
+  readonly #decisionTimeoutMs: number;
+  readonly #pending = new Map<number, Pending>();
+  readonly #awaiting = new Map<number, object>();
+  #nextId = 1;
+  #closed = false;
+
+  /** @internal use {@link createRelayEngine} */
+  constructor(addon: RelayAddon, options: RelayEngineOptions) {
+    this.#addon = addon;
+    this.#decisionTimeoutMs = options.decisionTimeoutMs ?? DEFAULT_DECISION_TIMEOUT_MS;
+    this.#handle = addon.createEngine(
+      {
+        threads: options.threads ?? defaultThreads(),
+        idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+        handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+        pipeSize: options.pipeSize ?? DEFAULT_PIPE_SIZE,
+      },
+      (events) => this.#onEvents(events),
+    );
+  }
+
+  /** Builds a TLS context once; give it to many {@link RelayEngine.tls} calls, replace it to rotate. */
+  createTlsContext(credentials: TlsCredentials): TlsContext {
+    return new TlsContext(this.#addon, credentials);
+  }
+
+  /**
+   * Relays two plain sockets with splice(2) until both directions end (half-close is passed on)
+   * or one fails. Both sockets belong to the engine from now on.
+   */
+  splice(a: Socket, b: Socket, options: HandOffOptions = {}): Promise<RelayResult> {
+    this.#assertOpen();
+    const fdA = takeSocket(this.#addon, a, options.keepSocket);
+    const fdB = takeSocket(this.#addon, b, options.keepSocket);
+    return new Promise((resolve) => {
+      const id = this.#track({ stage: 'relay', resolve });
+      this.#addon.splice(this.#handle, id, fdA, fdB);
+      this.#abortOn(options.signal, id);
+    });
+  }
+
+  /**
+   * Runs a TLS 1.3 handshake on the socket in the engine (peer certificate required and verified).
+   * Resolves with the peer's identity for JavaScript to accept or reject, or with why it failed.
+   */
+  tls(handOff: TlsHandOff): Promise<PeerHandshake | FailedHandshake> {
+    this.#assertOpen();
+    const context =
+      handOff.credentials instanceof TlsContext
+        ? handOff.credentials
+        : this.createTlsContext(handOff.credentials);
+    const fd = takeSocket(this.#addon, handOff.socket, handOff.keepSocket);
+    return new Promise((resolve) => {
+      const id = this.#track({ stage: 'handshake', resolve });
+      this.#addon.tls(this.#handle, id, context.handle, handOff.role === 'client', fd);
+      this.#abortOn(handOff.signal, id);
+    });
+  }
+
+  /** Engine-wide counters, read without stopping the threads. */
+  stats(): RelayEngineStats {
+    this.#assertOpen();
+    return this.#addon.stats(this.#handle);
+  }
+
+  /**
+   * Stops every thread. Peers awaiting a decision are rejected; open relays end with
+   * `engine-closed`, and their promises resolve.
+   */
+  close(): void {
+    if (this.#closed) return;
+    for (const conn of this.#awaiting.values()) this.#addon.reject(this.#handle, conn, 0);
+    this.#awaiting.clear();
+    this.#closed = true;
+    this.#addon.closeEngine(this.#handle);
+  }
+
+  /** @internal proves a crash on an engine thread stops the process loudly */
+  crashForTesting(): void {
+    this.#addon.crashForTesting(this.#handle);
+  }
+
+  /** Resets connection `id` when `signal` aborts; a peer awaiting a decision is rejected instead. */
+  #abortOn(signal: AbortSignal | undefined, id: number): void {
+    if (!signal) return;
+    const abort = () => {
+      if (this.#closed || !this.#pending.has(id)) return;
+      const awaiting = this.#awaiting.get(id);
+      if (awaiting) {
+        this.#awaiting.delete(id);
+        this.#addon.reject(this.#handle, awaiting, 0);
+      } else this.#addon.abort(this.#handle, id);
+    };
+    if (signal.aborted) abort();
+    else signal.addEventListener('abort', abort, { once: true });
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new RelayEngineClosedError('the relay engine is closed; create a new one');
+  }
+
+  #track(pending: Pending): number {
+    const id = this.#nextId++;
+    if (this.#pending.size === 0) this.#addon.setRef(this.#handle, true);
+    this.#pending.set(id, pending);
+    return id;
+  }
+
+  #settle(id: number): Pending | undefined {
+    const pending = this.#pending.get(id);
+    this.#pending.delete(id);
+    if (this.#pending.size === 0 && !this.#closed) this.#addon.setRef(this.#handle, false);
+    return pending;
+  }
+
+  #onEvents(events: NativeEvent[]): void {
+    const closed: (RelayResult & { id: number })[] = [];
+    const handshakes: { id: number; spiffeId: string; protocol: string }[] = [];
+    for (const event of events) {
+      if (event.type === 'handshake') {
+        handshakes.push({ id: event.id, spiffeId: event.spiffeId, protocol: event.protocol });
+        this.#onHandshake(event);
+        continue;
+      }
+      const result = toResult(event);
+      closed.push({ id: event.id, ...result });
+      this.#awaiting.delete(event.id);
+      const pending = this.#settle(event.id);
+      if (pending?.stage === 'relay') pending.resolve(result);
+      else pending?.resolve({ ok: false, reason: result.reason, detail: result.detail });
+    }
+    if (closed.length > 0 && RELAY_CHANNELS.closed.hasSubscribers) RELAY_CHANNELS.closed.publish({ closed });
+    if (handshakes.length > 0 && RELAY_CHANNELS.handshakes.hasSubscribers)
+      RELAY_CHANNELS.handshakes.publish({ handshakes });
+  }
+
+  #onHandshake(event: Extract<NativeEvent, { type: 'handshake' }>): void {
+    const pending = this.#pending.get(event.id);
+    if (pending?.stage !== 'handshake') return;
+    const { id, conn } = event;
+    this.#awaiting.set(id, conn);
+    let ended: Promise<RelayResult> | undefined;
+    const decide = (plain: Socket | undefined, options: HandOffOptions = {}): Promise<RelayResult> => {
+      if (ended) return ended;
+      if (!this.#awaiting.has(id)) {
+        ended = Promise.resolve({ up: 0, down: 0, reason: 'engine-closed', detail: '' });
+        return ended;
+      }
+      const fd = plain ? takeSocket(this.#addon, plain, options.keepSocket) : -1; // may throw: the peer still awaits
+      clearTimeout(timer);
+      this.#awaiting.delete(id);
+      ended = new Promise((resolve) => this.#pending.set(id, { stage: 'relay', resolve }));
+      if (fd >= 0) this.#addon.accept(this.#handle, conn, fd);
+      else this.#addon.reject(this.#handle, conn, 0);
+      return ended;
+    };
+    const timer = setTimeout(() => void decide(undefined), this.#decisionTimeoutMs);
+    timer.unref();
+    const der = event.chain;
+    pending.resolve({
+      ok: true,
+      spiffeId: event.spiffeId,
+      // parsed on first use: an X509Certificate costs kilobytes, the DER a connection keeps far less
+      get chain() {
+        return parseDerChain(der);
+      },
+      protocol: event.protocol,
+      accept: (plain, options) => decide(plain, options),
+      reject: () => decide(undefined),
+    });
+  }
+}
+
+/**
+ * Starts a relay engine (the addon loads on first call).
+ *
+ * @example
+ * ```ts
+ * const engine = createRelayEngine({ threads: 2 });
+ * const { up, down, reason } = await engine.splice(clientSocket, upstreamSocket);
+ * ```
+ * @throws UnsupportedPlatformError off Linux or when the addon is not built.
+ */
+export function createRelayEngine(options: RelayEngineOptions = {}): RelayEngine {
+  return new RelayEngine(loadRelayAddon(), options);
+}

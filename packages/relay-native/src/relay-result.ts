@@ -1,0 +1,59 @@
+import type { X509Certificate } from 'node:crypto';
+import type { Socket } from 'node:net';
+import type { HandOffOptions } from './relay-engine.js';
+
+/** Why the engine ended a connection. */
+export type RelayCloseReason =
+  /** both directions ended in order (FIN, or close_notify then FIN) */
+  | 'eof'
+  /** a socket failed (reset by the peer, broken pipe); the other side is reset too */
+  | 'reset'
+  /** nothing moved for the engine's idle timeout */
+  | 'idle-timeout'
+  | 'handshake-timeout'
+  /** a TLS alert, an unverifiable certificate, or a truncated handshake */
+  | 'handshake-failed'
+  /** the peer's certificate carries no SPIFFE ID, or more than one */
+  | 'identity'
+  /** JavaScript rejected the peer (or did not decide within the decision timeout) */
+  | 'rejected'
+  | 'engine-closed'
+  /** TLS failed after the handshake: a bad record, or the peer's FIN without close_notify */
+  | 'tls-error';
+
+/** How a relayed connection ended. */
+export interface RelayResult {
+  /** Bytes moved from the first socket to the second (TLS: from the peer to the plain socket). */
+  up: number;
+  /** Bytes moved from the second socket to the first (TLS: from the plain socket to the peer). */
+  down: number;
+  reason: RelayCloseReason;
+  /** The system or OpenSSL error text, when there is one; else empty. */
+  detail: string;
+}
+
+/** A TLS peer the engine verified: JavaScript decides with {@link PeerHandshake.accept} or `reject`. */
+export interface PeerHandshake {
+  ok: true;
+  /** The peer's one SPIFFE ID (`spiffe://trust-domain/...`). */
+  spiffeId: string;
+  /** The verified chain, leaf first (parsed on each read: keep it if you need it twice). */
+  readonly chain: X509Certificate[];
+  /** Protocol, cipher suite and key-exchange group, e.g. `TLSv1.3 TLS_AES_256_GCM_SHA384 X25519`. */
+  protocol: string;
+  /**
+   * Relays between the peer and `plain` (hands `plain` to the engine). Resolves when the
+   * connection ends. `keepSocket` leaves Node's `plain` object open as a stand-in (see
+   * {@link HandOffOptions}).
+   */
+  accept(plain: Socket, options?: { keepSocket?: boolean }): Promise<RelayResult>;
+  /** Closes the connection; no byte reaches the application. */
+  reject(): Promise<RelayResult>;
+}
+
+/** A handshake that did not complete; the engine already closed the socket. */
+export interface FailedHandshake {
+  ok: false;
+  reason: RelayCloseReason;
+  detail: string;
+}
