@@ -97,7 +97,6 @@ export class Agent {
       undo.push(() => plane.close(0));
       const metrics = createAgentMetrics(plane.metrics.registry);
       const journal = new AppliedJournal(config.stateDir);
-      await journal.load();
       const resolver = networkResolver(config.criEndpoint);
       undo.push(() => resolver.close());
       reconciler = new Reconciler({

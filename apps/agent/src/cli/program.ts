@@ -7,6 +7,7 @@ import { checkCommand } from './check-command.js';
 import { EXIT } from './exit-codes.js';
 import { runCommand } from './run-command.js';
 import { statusCommand } from './status-command.js';
+import { validateCommand } from './validate-command.js';
 
 /**
  * `switchyard-agent [run] [--config FILE] [--uninstall]`, `status [--json]`, `check [--json]`,
@@ -55,10 +56,7 @@ export async function run(argv: readonly string[], io: AgentIo): Promise<number>
       .command('validate')
       .description('check the config (and the workload file) without starting anything'),
   ).action(async (o) => {
-    const config = await loadConfig(configPath(o));
-    io.stdout(
-      `${configPath(o)}: valid (source ${config.source.kind}, driver ${config.driver}, carrier ${config.carrier})\n`,
-    );
+    code = await validateCommand(configPath(o), io);
   });
   try {
     await program.parseAsync([...argv], { from: 'user' });

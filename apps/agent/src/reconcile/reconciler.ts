@@ -59,6 +59,7 @@ export class Reconciler {
    */
   async snapshot(workloads: readonly Workload[], first = false): Promise<void> {
     const next = new Map(workloads.map((w) => [w.id, w]));
+    if (first) await this.#in.journal.load();
     const touched = new Set<string>(first ? this.#in.journal.entries().map(([id]) => id) : []);
     for (const [id, w] of next)
       if (first || JSON.stringify(this.#desired.get(id)) !== JSON.stringify(w)) touched.add(id);
