@@ -126,6 +126,7 @@ export class Reconciler {
       if (!workload) return await this.#remove(record);
       const network = await this.#in.resolver.resolve(workload);
       const planned = plan(workload, network, this.#in.config);
+      if (JSON.stringify(planned) !== JSON.stringify(record.plan)) this.#phase(record, 'pending');
       record.plan = planned;
       await this.#ensureRules(record, planned);
       await this.#ensureServed(record, planned);
