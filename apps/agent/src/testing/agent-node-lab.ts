@@ -86,7 +86,7 @@ export async function createAgentNodeLab(config: Record<string, unknown> = {}): 
       const rules = lab.run(ns, 'ip', 'rule', 'list').trim().split('\n').length;
       const ss = lab.run(ns, 'ss', '-Htln').trim().split('\n').filter(Boolean);
       const listening = ss
-        .map((l) => Number(/:(\d+)\s/.exec(l.split(/\s+/)[3] + ' ')?.[1]))
+        .map((l) => Number(/:(\d+)$/.exec(l.split(/\s+/)[3] ?? '')?.[1]))
         .sort((a, b) => a - b);
       return { tables, rules, listening };
     },
