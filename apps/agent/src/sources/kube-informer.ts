@@ -30,31 +30,68 @@ export async function informer<T extends KubernetesObject>(
   const k8s = await import('@kubernetes/client-node');
   const watch = new k8s.Watch(kc);
   const withBookmarks = {
-    watch: (p: string, query: Record<string, unknown>, cb: Parameters<typeof watch.watch>[2], done: Parameters<typeof watch.watch>[3]) =>
-      watch.watch(p, { ...query, allowWatchBookmarks: true, timeoutSeconds: WATCH_TIMEOUT_SECONDS }, cb, done),
+    watch: (
+      p: string,
+      query: Record<string, unknown>,
+      cb: Parameters<typeof watch.watch>[2],
+      done: Parameters<typeof watch.watch>[3],
+    ) =>
+      watch.watch(
+        p,
+        { ...query, allowWatchBookmarks: true, timeoutSeconds: WATCH_TIMEOUT_SECONDS },
+        cb,
+        done,
+      ),
   };
-  const lw: ListWatch<T> = new k8s.ListWatch<T>(path, withBookmarks as typeof watch, list, false, undefined, fieldSelector);
+  const lw: ListWatch<T> = new k8s.ListWatch<T>(
+    path,
+    withBookmarks as typeof watch,
+    list,
+    false,
+    undefined,
+    fieldSelector,
+  );
   let failures = 0;
   let stopped = false;
+  let first = true;
+  let lastError: unknown;
   let timer: NodeJS.Timeout | undefined;
+  const delay = () => backoffDelay(++failures, RETRY.initialMs, RETRY.maxMs);
   lw.on('add', onChange);
   lw.on('update', onChange);
   lw.on('delete', onChange);
   lw.on('connect', () => logger.debug('watch connected', { path }));
   lw.on('error', (error: unknown) => {
-    if (stopped) return;
-    failures += 1;
-    const delay = backoffDelay(failures, RETRY.initialMs, RETRY.maxMs);
-    logger.warn('list/watch failed; retrying', { path, reason: (error as Error)?.message ?? String(error), retryInMs: delay });
-    timer = setTimeout(() => void lw.start().then(() => (failures = 0)), delay);
+    lastError = error;
+    if (stopped || first) return;
+    const ms = delay();
+    logger.warn('list/watch failed; retrying', { path, reason: reasonOf(error), retryInMs: ms });
+    timer = setTimeout(() => void lw.start().then(() => (failures = 0)), ms);
   });
   return {
     list: () => lw.list(),
-    start: () => lw.start(),
+    // Until the first list succeeds there is no snapshot: an unreachable API must never read as "no pods".
+    async start() {
+      for (;;) {
+        lastError = undefined;
+        await lw.start();
+        if (lastError === undefined || stopped) break;
+        const ms = delay();
+        logger.warn('cannot list yet; retrying', { path, reason: reasonOf(lastError), retryInMs: ms });
+        await new Promise((resolve) => setTimeout(resolve, ms));
+      }
+      first = false;
+      failures = 0;
+    },
     async stop() {
       stopped = true;
       clearTimeout(timer);
       await lw.stop();
     },
   };
+}
+
+function reasonOf(error: unknown): string {
+  const e = error as { message?: string; statusCode?: number; code?: number };
+  return e?.message || ((e?.statusCode ?? e?.code) ? `HTTP ${e.statusCode ?? e.code}` : String(error));
 }

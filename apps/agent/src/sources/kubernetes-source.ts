@@ -1,4 +1,4 @@
-import type { KubeConfig, V1Namespace, V1Pod } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesListObject, V1Namespace, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '@switchyard/dataplane';
 import { AGENT_DEFAULTS } from '../config/defaults.js';
 import type { PeerIdentity } from '../ops/peer-identities.js';
@@ -49,15 +49,27 @@ export function kubernetesSource(options: KubernetesSourceOptions, logger: Logge
         timer = setTimeout(() => emit(), SETTLE_MS);
       };
       const fieldSelector = `spec.nodeName=${options.node}`;
-      const local = await informer<V1Pod>(kc, '/api/v1/pods', () => api.listPodForAllNamespaces({ fieldSelector }), changed, logger, fieldSelector);
-      const namespaces = await informer<V1Namespace>(kc, '/api/v1/namespaces', () => api.listNamespace(), changed, logger);
-      const all = await informer<V1Pod>(kc, '/api/v1/pods', () => api.listPodForAllNamespaces(), changed, logger);
+      const watchOf = <T extends V1Pod | V1Namespace>(
+        path: string,
+        list: () => Promise<KubernetesListObject<T>>,
+        selector?: string,
+      ) => informer<T>(kc, path, list, changed, logger, selector);
+      const local = await watchOf<V1Pod>(
+        '/api/v1/pods',
+        () => api.listPodForAllNamespaces({ fieldSelector }),
+        fieldSelector,
+      );
+      const namespaces = await watchOf<V1Namespace>('/api/v1/namespaces', () => api.listNamespace());
+      const all = await watchOf<V1Pod>('/api/v1/pods', () => api.listPodForAllNamespaces());
       informers.push(local, namespaces, all);
       const emit = () => snapshot(sink, options, local.list(), namespaces.list(), all.list());
       await Promise.all([local.start(), namespaces.start(), all.start()]);
       ready = true;
       emit();
-      logger.info('watching pods', { node: options.node, optIn: `${options.label}=${AGENT_DEFAULTS.optInValue}` });
+      logger.info('watching pods', {
+        node: options.node,
+        optIn: `${options.label}=${AGENT_DEFAULTS.optInValue}`,
+      });
     },
     async close() {
       clearTimeout(timer);
@@ -78,12 +90,17 @@ function snapshot(
   const peers = new Map<string, PeerIdentity>();
   for (const pod of all) {
     if (pod.spec?.hostNetwork || !pod.metadata?.namespace) continue;
-    const identity = { namespace: pod.metadata.namespace, serviceAccount: pod.spec?.serviceAccountName || 'default' };
+    const identity = {
+      namespace: pod.metadata.namespace,
+      serviceAccount: pod.spec?.serviceAccountName || 'default',
+    };
     for (const { ip } of pod.status?.podIPs ?? []) if (ip) peers.set(ip, identity);
   }
   sink.peers?.(peers);
   const workloads = local
-    .filter((pod) => pod.spec?.nodeName === o.node && optedIn(pod, byName.get(pod.metadata?.namespace), optIn))
+    .filter(
+      (pod) => pod.spec?.nodeName === o.node && optedIn(pod, byName.get(pod.metadata?.namespace), optIn),
+    )
     .map(podWorkload)
     .filter((w): w is Workload => w !== undefined);
   sink.snapshot(workloads);

@@ -16,7 +16,20 @@ const pod = (over: Partial<V1Pod> = {}): V1Pod => ({
       },
     ],
   },
-  status: { phase: 'Running', podIPs: [{ ip: '10.0.0.7' }], containerStatuses: [{ name: 'app', containerID: 'containerd://4f2a9c', image: '', imageID: '', ready: true, restartCount: 0 }] },
+  status: {
+    phase: 'Running',
+    podIPs: [{ ip: '10.0.0.7' }],
+    containerStatuses: [
+      {
+        name: 'app',
+        containerID: 'containerd://4f2a9c',
+        image: '',
+        imageID: '',
+        ready: true,
+        restartCount: 0,
+      },
+    ],
+  },
   ...over,
 });
 const optIn = { label: 'switchyard.io/capture', value: 'enabled' };
@@ -44,14 +57,18 @@ describe('podWorkload', () => {
 });
 
 describe('optedIn', () => {
-  const ns = (value?: string) => ({ metadata: { name: 'web', labels: value ? { [optIn.label]: value } : {} } });
+  const ns = (value?: string) => ({
+    metadata: { name: 'web', labels: value ? { [optIn.label]: value } : {} },
+  });
   it.each([
     ['the namespace label', undefined, 'enabled', true],
     ['the pod label', 'enabled', undefined, true],
     ['the pod opting out of an enabled namespace', 'disabled', 'enabled', false],
     ['no label', undefined, undefined, false],
   ])('%s', (_what, podValue, nsValue, expected) => {
-    const p = pod({ metadata: { name: 'a', namespace: 'web', labels: podValue ? { [optIn.label]: podValue } : {} } });
+    const p = pod({
+      metadata: { name: 'a', namespace: 'web', labels: podValue ? { [optIn.label]: podValue } : {} },
+    });
     expect(optedIn(p, ns(nsValue), optIn)).toBe(expected);
   });
 });
