@@ -25,6 +25,8 @@ command -v stunnel4 >/dev/null || missing+=(stunnel4)
 command -v iperf3 >/dev/null || missing+=(iperf3)
 # HBONE's interop tests speak HTTP/2 from an independent implementation (Debian's python3).
 /usr/bin/python3 -c 'import h2' 2>/dev/null || missing+=(python3-h2)
+# ...and from a second one: a client on Go's standard-library HTTP/2, built offline by the tests.
+command -v go >/dev/null || missing+=(golang-go)
 # Debian's kubectl (kubernetes-client) proves the agent tests' Kubernetes API fake faithful. Where
 # another package already owns /usr/bin/kubectl, Debian's is unpacked into /opt/debian-kubernetes-client.
 if ! dpkg-query -W -f='${Status}' kubernetes-client 2>/dev/null | grep -q 'ok installed' && [ ! -x /opt/debian-kubernetes-client/usr/bin/kubectl ]; then

@@ -32,7 +32,11 @@ const PROTO = fileURLToPath(new URL('../proto/runtime-v1-subset.proto', import.m
 type RuntimeServiceCtor = new (
   target: string,
   creds: ReturnType<typeof credentials.createInsecure>,
+  options?: Record<string, number>,
 ) => Client;
+
+/** The largest CRI answer read, as kubelet allows: 16 MiB (a node with many pods lists a lot). */
+export const CRI_MAX_RECEIVE_BYTES = 16 * 1024 * 1024;
 let serviceCtor: RuntimeServiceCtor | undefined;
 
 function runtimeService(): RuntimeServiceCtor {
@@ -70,7 +74,9 @@ function invoke<T>(client: Client, method: string, request: unknown, timeoutMs: 
 
 async function tryEndpoint(endpoint: string, timeoutMs: number) {
   const Service = runtimeService();
-  const client = new Service(grpcTarget(endpoint), credentials.createInsecure());
+  const client = new Service(grpcTarget(endpoint), credentials.createInsecure(), {
+    'grpc.max_receive_message_length': CRI_MAX_RECEIVE_BYTES,
+  });
   try {
     const version = await invoke<{ runtimeName: string; runtimeVersion: string; runtimeApiVersion: string }>(
       client,

@@ -8,6 +8,10 @@ import { captureTarget, lookupPod, lookupWorkload } from './lookup.js';
 
 const fixtures = join(import.meta.dirname, '..', 'test-fixtures');
 const windowsInfo = readFileSync(join(fixtures, 'windows-sandbox-info.json'), 'utf8');
+const linuxInfo = JSON.stringify({
+  pid: 4242,
+  runtimeSpec: { linux: { namespaces: [{ type: 'network', path: '/var/run/netns/cni-1' }] } },
+});
 
 /** A recorded runtime: answers List/Status calls from fixed data, in the shapes grpc-js decodes. */
 function recordedRuntime(
@@ -41,9 +45,9 @@ function recordedRuntime(
 describe('lookup (prefixes, ambiguity, Windows)', () => {
   it('accepts a unique prefix and refuses an ambiguous one, listing the candidates', async () => {
     const cri = recordedRuntime([
-      { id: 'abc111', info: '{}' },
-      { id: 'abc222', info: '{}' },
-      { id: 'def333', info: '{}' },
+      { id: 'abc111', info: linuxInfo },
+      { id: 'abc222', info: linuxInfo },
+      { id: 'def333', info: linuxInfo },
     ]);
     expect((await lookupPod(cri, 'def')).podSandboxId).toBe('def333');
     await expect(lookupPod(cri, 'abc')).rejects.toMatchObject({
@@ -51,6 +55,31 @@ describe('lookup (prefixes, ambiguity, Windows)', () => {
       message: /2 pod ids \(abc111, abc222\)/,
     });
     await expect(lookupWorkload(cri, 'fff')).rejects.toMatchObject({ code: 'SWY_ERR_TARGET_NOT_FOUND' });
+  });
+
+  it('asks the runtime to filter by id, and reads the whole list only when the filtered one is empty', async () => {
+    const requests: unknown[] = [];
+    const cri = recordedRuntime([{ id: 'def333', info: linuxInfo }]);
+    const call = cri.call.bind(cri);
+    cri.call = async (method, request) => {
+      requests.push([method, request]);
+      return call(method, request);
+    };
+    await lookupPod(cri, 'def');
+    expect(requests[0]).toEqual(['ListPodSandbox', { filter: { id: 'def' } }]);
+    expect(requests).toHaveLength(2); // the filtered list, then the status: no unfiltered list
+  });
+
+  it.each([
+    ['empty info (some CRI-O versions)', '{}', /info without a runtime spec/],
+    ['unparsable info', 'not json', /unparsable info \("not json"\)/],
+    ['no info at all', '', /no info/],
+  ])('refuses %s: an unknown network is never the host network', async (_name, info, message) => {
+    const cri = recordedRuntime([{ id: 'p1', info }]);
+    await expect(lookupPod(cri, 'p1')).rejects.toMatchObject({
+      code: 'SWY_ERR_RUNTIME_UNAVAILABLE',
+      message,
+    });
   });
 
   const reason = standInUnavailable();

@@ -1,4 +1,5 @@
 import {
+  RuntimeUnavailableError,
   type Target,
   TargetInvalidError,
   TargetNotFoundError,
@@ -38,6 +39,22 @@ interface Listed {
   id: string;
 }
 
+/**
+ * Lists with the runtime filtering by id (containerd resolves unique prefixes itself), so a node
+ * with thousands of pods does not send them all; falls back to the whole list when the filtered
+ * answer is empty (a runtime that matches only full ids), where the prefix is matched here.
+ */
+async function listFiltered<T extends Listed>(
+  cri: CriClient,
+  method: 'ListPodSandbox' | 'ListContainers',
+  field: 'items' | 'containers',
+  idOrPrefix: string,
+): Promise<T[]> {
+  const filtered = await cri.call<Record<string, T[]>>(method, { filter: { id: idOrPrefix.toLowerCase() } });
+  if ((filtered[field] ?? []).length > 0) return filtered[field] as T[];
+  return (await cri.call<Record<string, T[]>>(method, {}))[field] ?? [];
+}
+
 /** Finds the one id that equals `prefix` or starts with it, as crictl accepts short ids. */
 function pick(kind: string, items: Listed[], prefix: string): string | undefined {
   const wanted = prefix.toLowerCase();
@@ -50,6 +67,30 @@ function pick(kind: string, items: Listed[], prefix: string): string | undefined
     );
   }
   return matches[0]?.id;
+}
+
+/**
+ * The runtime's verbose sandbox info, which must be a JSON object that names the runtime spec:
+ * empty or unparsable info (some CRI-O versions answer `{"info":"{}"}`) says nothing about the
+ * pod's network, and must never be read as "host network".
+ *
+ * @throws RuntimeUnavailableError naming the pod and what came back.
+ */
+function parseSandboxInfo(cri: CriClient, podSandboxId: string, text: string | undefined): unknown {
+  const refuse = (what: string) =>
+    new RuntimeUnavailableError(
+      `${cri.endpoint} gave ${what} for pod ${podSandboxId.slice(0, 12)}'s verbose status, so its network namespace is unknown; Switchyard needs the runtime spec there (containerd 1.6+, or CRI-O with verbose sandbox info)`,
+    );
+  let info: unknown;
+  try {
+    info = JSON.parse(text ?? '');
+  } catch {
+    throw refuse(text ? `unparsable info (${JSON.stringify(text.slice(0, 80))})` : 'no info');
+  }
+  const root = typeof info === 'object' && info !== null ? (info as Record<string, unknown>) : {};
+  if (typeof root.runtimeSpec !== 'object' || root.runtimeSpec === null)
+    throw refuse('info without a runtime spec');
+  return info;
 }
 
 async function podNetwork(cri: CriClient, podSandboxId: string, options: LookupOptions): Promise<PodNetwork> {
@@ -68,13 +109,7 @@ async function podNetwork(cri: CriClient, podSandboxId: string, options: LookupO
     labels: Record<string, string>;
     annotations: Record<string, string>;
   };
-  let info: unknown = {};
-  try {
-    info = JSON.parse(response.info?.info ?? '{}');
-  } catch {
-    info = {};
-  }
-  const network = sandboxNetworkFromInfo(info);
+  const network = sandboxNetworkFromInfo(parseSandboxInfo(cri, podSandboxId, response.info?.info));
   const ips = [status.network?.ip, ...(status.network?.additionalIps ?? []).map((p) => p.ip)].filter(
     (ip): ip is string => !!ip,
   );
@@ -100,7 +135,7 @@ export async function lookupPod(
   idOrPrefix: string,
   options: LookupOptions = {},
 ): Promise<PodNetwork> {
-  const { items } = await cri.call<{ items: Listed[] }>('ListPodSandbox', {});
+  const items = await listFiltered<Listed>(cri, 'ListPodSandbox', 'items', idOrPrefix);
   const id = pick('pod', items, idOrPrefix);
   if (!id)
     throw new TargetNotFoundError(
@@ -115,9 +150,12 @@ export async function lookupContainer(
   idOrPrefix: string,
   options: LookupOptions = {},
 ): Promise<ContainerNetwork> {
-  const { containers } = await cri.call<{
-    containers: (Listed & { podSandboxId: string; metadata: { name: string } })[];
-  }>('ListContainers', {});
+  const containers = await listFiltered<Listed & { podSandboxId: string; metadata: { name: string } }>(
+    cri,
+    'ListContainers',
+    'containers',
+    idOrPrefix,
+  );
   const id = pick('container', containers, idOrPrefix);
   if (!id) {
     throw new TargetNotFoundError(

@@ -69,16 +69,16 @@ export interface CarrierContext {
   /** Counts, publishes and (sampled) logs one finished or refused connection. */
   report(event: ConnectionReport): void;
   /**
-   * Tracks a socket the carrier opened (an upstream leg) until it closes, so drain can reset it
-   * at the deadline.
+   * Tracks a socket the carrier opened (an upstream leg) until it closes, so drain can abort it
+   * at the deadline (through `outer`, the TLS layered on it, when there is one).
    */
-  track(socket: Socket, direction: Direction): void;
+  track(socket: Socket, direction: Direction, outer?: Duplex): void;
   /**
    * A connection that arrived with a TLS handshake to do (admitted as pending) is now
    * authenticated: count it against the connection limit. False when the limit is reached (the
    * refusal is reported; the carrier closes the connection).
    */
-  established(socket: Socket, direction: Direction, source: string): boolean;
+  established(socket: Socket, direction: Direction, source: string, outer?: Duplex): boolean;
   /** Joins two streams both ways and reports the result; resolves when both are closed. */
   relay(
     direction: Direction,

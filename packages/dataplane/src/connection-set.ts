@@ -1,4 +1,6 @@
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { abort } from '@switchyard/mesh';
 import type { Direction } from './metrics.js';
 
 /**
@@ -7,6 +9,8 @@ import type { Direction } from './metrics.js';
  */
 export class ConnectionSet {
   readonly #open = new Map<Socket, Direction | 'pending'>();
+  /** The stream layered on a socket (its TLS), which is what an abort must go through. */
+  readonly #outer = new WeakMap<Socket, Duplex>();
   readonly #count: Record<Direction, number> = { inbound: 0, outbound: 0 };
   readonly #onChange: (direction: Direction, delta: 1 | -1) => void;
   #emptied: (() => void) | undefined;
@@ -38,6 +42,11 @@ export class ConnectionSet {
       this.#open.delete(socket);
       if (this.#open.size === 0) this.#emptied?.();
     });
+  }
+
+  /** Records that `outer` (a TLS socket) runs over `socket`: aborts go through it. */
+  layer(socket: Socket, outer: Duplex): void {
+    this.#outer.set(socket, outer);
   }
 
   /** Counts a pending socket as established in `direction`. */
@@ -72,20 +81,10 @@ export class ConnectionSet {
     return done;
   }
 
-  /** Resets (TCP RST) every socket still open and returns how many there were. */
+  /** Aborts every connection still open (RST, or a TLS error) and returns how many there were. */
   resetAll(): number {
     const n = this.#open.size;
-    for (const socket of [...this.#open.keys()]) reset(socket);
+    for (const socket of [...this.#open.keys()]) abort(this.#outer.get(socket) ?? socket);
     return n;
-  }
-}
-
-/** Ends a TCP connection with RST, so the far end knows it was cut, not finished. */
-export function reset(socket: Socket): void {
-  try {
-    socket.resetAndDestroy();
-  } catch {
-    // Not a TCP handle (a TLS or HTTP/2 wrapper): destroying it is the closest we can do.
-    socket.destroy();
   }
 }

@@ -177,6 +177,11 @@ export class DataPlane {
     ];
   }
 
+  /** The workloads as JSON, for the admin server's `/status`. */
+  status(): { ready: boolean; workloads: WorkloadStatus[] } {
+    return { ready: this.ready, workloads: this.workloads() };
+  }
+
   /** One workload's status, or undefined. */
   workload(id: string): WorkloadStatus | undefined {
     return this.workloads().find((w) => w.id === id);

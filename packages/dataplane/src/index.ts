@@ -44,7 +44,7 @@ export type {
   CarrierListener,
   ConnectionReport,
 } from './carrier.js';
-export { ConnectionSet, reset } from './connection-set.js';
+export { ConnectionSet } from './connection-set.js';
 export { DataPlane, type DataPlaneOptions, type WorkloadStatus } from './data-plane.js';
 export {
   type AuthorityDecision,

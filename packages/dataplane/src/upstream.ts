@@ -146,8 +146,15 @@ export class Upstream {
 
   #handshake(tls: TLSSocket, d: TlsDial): Promise<void> {
     return new Promise((resolve, reject) => {
-      const fail = (reason: string, cause?: unknown) => {
+      const onError = (error: Error) => fail(error.message, error);
+      const onClose = () => fail('the server closed the connection');
+      const settle = () => {
         clearTimeout(timer);
+        tls.off('error', onError);
+        tls.off('close', onClose);
+      };
+      const fail = (reason: string, cause?: unknown) => {
+        settle();
         tls.destroy();
         reject(new UpstreamTlsError(`TLS to ${formatEndpoint(d.peer)} failed: ${reason}`, { cause }));
       };
@@ -155,12 +162,10 @@ export class Upstream {
         () => fail(`no handshake within ${this.#o.handshakeTimeout} ms`),
         this.#o.handshakeTimeout,
       );
-      tls.once('error', (error) => fail(error.message, error));
-      tls.once('close', () => fail('the server closed the connection'));
+      tls.once('error', onError);
+      tls.once('close', onClose);
       tls.once('secureConnect', () => {
-        clearTimeout(timer);
-        tls.removeAllListeners('close');
-        tls.removeAllListeners('error');
+        settle();
         // Whoever takes the socket adds its own handler; until then an error is only logged.
         tls.on('error', (error) => this.#o.logger.debug('upstream TLS error', { reason: error.message }));
         resolve();

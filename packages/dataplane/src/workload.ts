@@ -5,7 +5,7 @@ import { splice, type WorkloadCertificate } from '@switchyard/mesh';
 import type { Accepted, Carrier, CarrierContext, ConnectionReport } from './carrier.js';
 import { ConnectionSet } from './connection-set.js';
 import { decideInbound, decideOutbound, type Endpoint } from './decide.js';
-import type { Limits, Timeouts } from './defaults.js';
+import { DATAPLANE_PORTS, type Limits, type Timeouts } from './defaults.js';
 import { channels } from './diagnostics.js';
 import { HandshakeGate } from './handshake-gate.js';
 import { type BoundListener, closeListeners, listen } from './listen.js';
@@ -83,10 +83,14 @@ export class Workload {
     );
   }
 
-  /** The proxy's own ports on this workload, which are never dialled for a peer. */
+  /**
+   * The proxy's own ports on this workload, which are never dialled for a peer: the well-known
+   * ones (reserved whether this workload listens on them or not) and the ones it listens on.
+   */
   get proxyPorts(): number[] {
     const { inbound, outbound } = this.spec.policy;
     return [
+      ...Object.values(DATAPLANE_PORTS),
       ...(inbound?.port !== undefined ? [inbound.port] : []),
       ...(outbound ? [outbound.port] : []),
       ...(this.#carrier?.listeners ?? []).map((l) => l.port),
@@ -148,9 +152,10 @@ export class Workload {
     const listenersClosed = this.#stopListening();
     this.#carrier?.drain();
     const finished = await this.#connections.settle(deadlineMs);
+    // The carrier cancels what it multiplexes (HTTP/2 streams) first; then every socket left is aborted.
+    await this.#carrier?.close();
     const reset = finished ? 0 : this.#connections.resetAll();
     if (reset > 0) this.#in.metrics.drainResets.inc(this.#labels, reset);
-    await this.#carrier?.close();
     await listenersClosed;
     this.spec.identity.off('rotated', this.#onRotated);
     this.#in.metrics.certificateExpiry.remove({ workload: this.spec.id });
@@ -213,7 +218,8 @@ export class Workload {
     handle();
   }
 
-  #established(socket: Socket, direction: Direction, source: string): boolean {
+  #established(socket: Socket, direction: Direction, source: string, outer?: Duplex): boolean {
+    if (outer) this.#connections.layer(socket, outer);
     if (this.#connections.counts[direction] >= this.#in.limits.maxConnections) {
       this.report({
         direction,
@@ -372,8 +378,11 @@ export class Workload {
         return self.proxyPorts;
       },
       report: (event) => this.report(event),
-      track: (socket, direction) => this.#connections.add(socket, direction),
-      established: (socket, direction, source) => this.#established(socket, direction, source),
+      track: (socket, direction, outer) => {
+        if (outer) this.#connections.layer(socket, outer);
+        this.#connections.add(socket, direction);
+      },
+      established: (socket, direction, source, outer) => this.#established(socket, direction, source, outer),
       relay: (direction, client, server, info) => this.relay(direction, client, server, info),
       get draining() {
         return self.#state !== 'serving';

@@ -2,6 +2,8 @@
 // transparent (IP_TRANSPARENT) listeners, dials with a socket mark and a non-local source
 // address, SO_ORIGINAL_DST, and creating any of these inside another network namespace.
 // Plain C against Node-API: a stable ABI, no C++ runtime, no dependency beyond node_api.h.
+// Errors: system calls fail with the errno name as `code` (EPERM, EADDRINUSE…), like Node's own;
+// arguments the TypeScript layer should never pass are a TypeError with Node's ERR_INVALID_ARG_VALUE.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,7 +22,7 @@
 #define CHECK(call)                                                   \
   do {                                                                \
     if ((call) != napi_ok) {                                          \
-      napi_throw_error(env, "SWY_ERR_NATIVE", "Node-API call failed"); \
+      napi_throw_error(env, "ERR_NAPI_CALL_FAILED", "Node-API call failed"); \
       return NULL;                                                    \
     }                                                                 \
   } while (0)
@@ -119,7 +121,7 @@ static napi_value Listen(napi_env env, napi_callback_info info) {
   address_t addr;
   int family = host ? parse_address(host, port, &addr) : -1;
   free(host);
-  if (family < 0) { free(ns); napi_throw_type_error(env, "SWY_ERR_NATIVE", "listen: host must be an IPv4 or IPv6 literal"); return NULL; }
+  if (family < 0) { free(ns); napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE", "listen: host must be an IPv4 or IPv6 literal"); return NULL; }
   const char* step = NULL;
   int fd = socket_in(ns, family, &step);
   free(ns);
@@ -202,7 +204,7 @@ static napi_value Socket(napi_env env, napi_callback_info info) {
   free(source);
   if (family < 0 || source_family != family || source_port < 0 || source_port > 65535) {
     free(ns);
-    napi_throw_type_error(env, "SWY_ERR_NATIVE", "socket: family must be 4 or 6 and the source an IP literal of that family");
+    napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE", "socket: family must be 4 or 6 and the source an IP literal of that family");
     return NULL;
   }
   const char* step = NULL;

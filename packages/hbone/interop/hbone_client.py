@@ -2,6 +2,10 @@
 
 usage: hbone_client.py HOST PORT CERT_DIR AUTHORITY tunnel  -> CONNECT, send, half-close, read the echo
        hbone_client.py HOST PORT CERT_DIR AUTHORITY flood N -> open N streams at once, ignoring the peer's limit
+       hbone_client.py HOST PORT CERT_DIR AUTHORITY abandon -> CONNECT, one echo, then drop the TCP connection
+       hbone_client.py HOST PORT CERT_DIR AUTHORITY rapid-reset N -> open and reset N streams at once (CVE-2023-44487)
+       hbone_client.py HOST PORT CERT_DIR AUTHORITY window-flood SECONDS -> WINDOW_UPDATE frames, as fast as possible
+Every tunnel claims `forwarded: for="192.0.2.10:4242"`, an address that is not the client's.
 Prints one JSON object with what happened.
 
 h2 4.x validates every request as if it carried :path and :scheme; a plain CONNECT (RFC 9113
@@ -105,9 +109,74 @@ def flood(sock, conn, authority, count):
     return {"advertised": advertised, "ok": values.count("200"), "refused": sum(1 for v in values if v == "reset:7"), "closed": closed}
 
 
+def abandon(sock, conn, authority):
+    stream = conn.get_next_available_stream_id()
+    conn.send_headers(stream, [(":method", "CONNECT"), (":authority", authority)])
+    sock.sendall(conn.data_to_send())
+    result = {"status": None, "echo": ""}
+    while not result["echo"]:
+        for event in pump(sock, conn):
+            if isinstance(event, h2.events.ResponseReceived):
+                result["status"] = int(dict(event.headers)[":status"])
+                conn.send_data(stream, b"ping")
+                sock.sendall(conn.data_to_send())
+            elif isinstance(event, h2.events.DataReceived):
+                result["echo"] += event.data.decode()
+    # Gone without END_STREAM, RST_STREAM or GOAWAY: only the TCP FIN tells.
+    sock.close()
+    return result
+
+
+def window_flood(sock, conn, authority, seconds):
+    # WINDOW_UPDATE frames as fast as the socket takes them, for at most `seconds`: each is
+    # cheap to send and, unbounded, costs the server a core.
+    import time
+    until = time.monotonic() + float(seconds)
+    frames = 0
+    try:
+        while time.monotonic() < until:
+            for _ in range(1000):
+                conn.increment_flow_control_window(1)
+            sock.sendall(conn.data_to_send())
+            frames += 1000
+        return {"frames": frames, "closed": False}
+    except (ConnectionError, OSError, ssl.SSLError):
+        return {"frames": frames, "closed": True}
+
+
+def rapid_reset(sock, conn, authority, count):
+    # Each stream is opened and reset at once, before any answer: the server must not do the
+    # work (dial the app) for each, and must close the connection past its limit.
+    sent = 0
+    closed = False
+    try:
+        for _ in range(count):
+            sid = conn.get_next_available_stream_id()
+            conn.send_headers(sid, [(":method", "CONNECT"), (":authority", authority)])
+            conn.reset_stream(sid, error_code=8)
+            sock.sendall(conn.data_to_send())
+            sent += 1
+        while True:
+            for event in pump(sock, conn):
+                if isinstance(event, h2.events.ConnectionTerminated):
+                    return {"sent": sent, "closed": True, "error_code": int(event.error_code)}
+    except (EOFError, ConnectionError, OSError):
+        closed = True
+    return {"sent": sent, "closed": closed, "error_code": None}
+
+
 if __name__ == "__main__":
     host, port, cert_dir, authority, mode = sys.argv[1:6]
     sock, conn = connect(host, int(port), cert_dir)
-    result = tunnel(sock, conn, authority) if mode == "tunnel" else flood(sock, conn, authority, int(sys.argv[6]))
+    if mode == "tunnel":
+        result = tunnel(sock, conn, authority)
+    elif mode == "abandon":
+        result = abandon(sock, conn, authority)
+    elif mode == "window-flood":
+        result = window_flood(sock, conn, authority, sys.argv[6])
+    elif mode == "rapid-reset":
+        result = rapid_reset(sock, conn, authority, int(sys.argv[6]))
+    else:
+        result = flood(sock, conn, authority, int(sys.argv[6]))
     print(json.dumps(result))
     sock.close()

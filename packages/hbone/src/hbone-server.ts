@@ -36,6 +36,9 @@ import { HBONE_LIMITS, HBONE_SETTINGS, HBONE_STATUS } from './settings.js';
 
 const contextOptions = (cert: WorkloadCertificate) => ({ cert: cert.chain, key: cert.key, ca: cert.bundle });
 
+/** How long a closing connection may take to flush its resets and GOAWAY before it is destroyed. */
+const CLOSE_GRACE_MS = 200;
+
 const serverContext = (cert: WorkloadCertificate) =>
   createSecureContext({ ...contextOptions(cert), minVersion: 'TLSv1.3' });
 
@@ -56,6 +59,9 @@ interface Session {
   peer: string | undefined;
   /** Streams the peer reset before we answered them (rapid reset). */
   earlyResets: number;
+  /** The app sockets of its tunnels, and the bytes of those already closed: the DATA it carried. */
+  apps: Map<Socket, ServerHttp2Stream>;
+  closedAppBytes: number;
   streams: Set<ServerHttp2Stream>;
 }
 
@@ -70,6 +76,7 @@ export class HboneServer {
   readonly #c: CarrierContext;
   readonly #sessions = new Map<ServerHttp2Session, Session>();
   #self: SpiffeId;
+  #closing = false;
   #secureContext: SecureContext;
   readonly #terminator: TlsTerminator;
   readonly #onRotated = (cert: WorkloadCertificate) => {
@@ -135,7 +142,7 @@ export class HboneServer {
       secure: (tls) => {
         settle();
         tls.on('error', (error) => this.#c.logger.debug('HBONE connection error', { reason: error.message }));
-        if (!this.#c.established(c.socket, 'inbound', c.client.address)) return void c.socket.destroy();
+        if (!this.#c.established(c.socket, 'inbound', c.client.address, tls)) return void c.socket.destroy();
         this.#serve(tls, true);
       },
     });
@@ -172,13 +179,26 @@ export class HboneServer {
     for (const s of this.#sessions.keys()) if (!s.closed) s.close();
   }
 
-  /** Cancels every stream still open (RST_STREAM CANCEL) and closes every connection. */
+  /** Resets every stream still open (RST_STREAM CANCEL) and closes every connection. */
   async close(): Promise<void> {
+    this.#closing = true;
     this.#c.workload.identity.off('rotated', this.#onRotated);
-    for (const { session, streams } of this.#sessions.values()) {
-      for (const stream of streams) if (!stream.destroyed) stream.close(h2.NGHTTP2_CANCEL);
-      session.destroy();
-    }
+    const closed = [...this.#sessions.values()].map(({ session, streams }) => {
+      // destroy() sends RST_STREAM CANCEL alone; close(code) would send END_STREAM first, which
+      // the peer reads as a clean end.
+      for (const stream of streams) if (!stream.destroyed) stream.destroy();
+      // GOAWAY after the RST_STREAMs, so the peer reads every stream's reset before the end.
+      return new Promise<void>((resolve) => {
+        if (session.destroyed) return resolve();
+        const force = setTimeout(() => session.destroy(), CLOSE_GRACE_MS);
+        session.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+        session.once('close', () => resolve());
+      });
+    });
+    await Promise.all(closed);
   }
 
   #onSession(session: ServerHttp2Session, tls: TLSSocket, bigWindow: boolean): void {
@@ -189,6 +209,8 @@ export class HboneServer {
       localAddress: unmapAddress(tls.localAddress ?? ''),
       peer: singleSpiffeId(presented).id,
       earlyResets: 0,
+      apps: new Map(),
+      closedAppBytes: 0,
       streams: new Set(),
     };
     this.#sessions.set(session, state);
@@ -196,18 +218,57 @@ export class HboneServer {
     session.once('close', () => this.#sessions.delete(session));
     if (bigWindow) session.once('connect', () => session.setLocalWindowSize(HBONE_SETTINGS.connectionWindow));
     keepAlive(session, this.#c.logger);
+    this.#budgetControlFrames(state, tls);
   }
 
   #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    if (this.#closing) return void stream.close(h2.NGHTTP2_REFUSED_STREAM);
     const state = stream.session ? this.#sessions.get(stream.session as ServerHttp2Session) : undefined;
     if (!state) return void stream.close(h2.NGHTTP2_REFUSED_STREAM);
     stream.on('error', (error) => this.#c.logger.debug('HBONE stream error', { reason: error.message }));
     state.streams.add(stream);
     stream.once('close', () => {
       state.streams.delete(stream);
-      if (!stream.headersSent) this.#earlyReset(state, stream);
+      if (!stream.headersSent && !this.#closing) this.#earlyReset(state, stream);
     });
     void this.#tunnel(state, stream, headers);
+  }
+
+  /**
+   * Bounds what a peer sends besides DATA (WINDOW_UPDATE, PING, SETTINGS, HEADERS, RST_STREAM):
+   * every second, the plaintext read on the connection minus the DATA delivered to its tunnels'
+   * apps; over {@link HBONE_LIMITS.controlBytesPerSecond} twice in a row closes the connection
+   * with ENHANCE_YOUR_CALM. Node's HTTP/2 has no per-frame hook for WINDOW_UPDATE, so the bytes
+   * are what is counted.
+   */
+  #budgetControlFrames(state: Session, tls: TLSSocket): void {
+    let lastRead = tls.bytesRead;
+    let lastData = 0;
+    let strikes = 0;
+    const timer = setInterval(() => {
+      const read = tls.bytesRead;
+      let data = state.closedAppBytes;
+      // DATA counts once read off the connection: written to the app, or still queued on the way.
+      for (const [app, stream] of state.apps)
+        data += app.bytesWritten + app.writableLength + stream.readableLength;
+      const control = read - lastRead - (data - lastData);
+      lastRead = read;
+      lastData = data;
+      strikes = control > HBONE_LIMITS.controlBytesPerSecond ? strikes + 1 : 0;
+      if (strikes < 2 || state.session.destroyed || state.session.closed) return;
+      clearInterval(timer);
+      this.#calm(state, 'control-frame-flood', 'closing an HBONE connection that floods control frames');
+    }, 1_000);
+    timer.unref();
+    state.session.once('close', () => clearInterval(timer));
+  }
+
+  /** Closes an abusive connection: GOAWAY ENHANCE_YOUR_CALM, then the socket. */
+  #calm(state: Session, reason: string, msg: string): void {
+    this.#c.metrics.streamResets.inc({ workload: this.#c.labels.workload, reason });
+    this.#c.logger.warn(msg, { source: state.peerAddress, peer: state.peer });
+    if (!state.session.destroyed && !state.session.closed) state.session.goaway(h2.NGHTTP2_ENHANCE_YOUR_CALM);
+    setTimeout(() => state.session.destroy(), 100).unref();
   }
 
   /** A stream the peer reset before we answered it: counted; too many close the connection (CVE-2023-44487). */
@@ -215,15 +276,12 @@ export class HboneServer {
     if (stream.rstCode === h2.NGHTTP2_NO_ERROR) return;
     state.earlyResets += 1;
     this.#c.metrics.streamResets.inc({ workload: this.#c.labels.workload, reason: 'reset-before-answer' });
-    if (state.earlyResets === HBONE_LIMITS.maxEarlyResets) {
-      this.#c.metrics.streamResets.inc({ workload: this.#c.labels.workload, reason: 'rapid-reset-goaway' });
-      this.#c.logger.warn('closing an HBONE connection that resets streams before they are answered', {
-        source: state.peerAddress,
-        peer: state.peer,
-      });
-      state.session.goaway(h2.NGHTTP2_ENHANCE_YOUR_CALM);
-      setTimeout(() => state.session.destroy(), 100).unref();
-    }
+    if (state.earlyResets === HBONE_LIMITS.maxEarlyResets)
+      this.#calm(
+        state,
+        'rapid-reset-goaway',
+        'closing an HBONE connection that resets streams before they are answered',
+      );
   }
 
   #answer(
@@ -304,6 +362,7 @@ export class HboneServer {
     // A stream reset while its dial is in flight cancels the dial.
     const cancel = new AbortController();
     const onClose = () => cancel.abort(new Error('the stream was reset'));
+    if (stream.closed || stream.destroyed) return;
     stream.once('close', onClose);
     let app: Socket;
     try {
@@ -329,6 +388,11 @@ export class HboneServer {
     stream.off('close', onClose);
     if (stream.destroyed || stream.closed) return void app.destroy();
     this.#c.track(app, 'inbound');
+    state.apps.set(app, stream);
+    app.once('close', () => {
+      state.apps.delete(app);
+      state.closedAppBytes += app.bytesWritten;
+    });
     stream.respond({ ':status': HBONE_STATUS.ok });
     const carrier: Duplex = post ? await this.#innerTls(stream, state) : stream;
     if (carrier.destroyed) return void app.destroy();

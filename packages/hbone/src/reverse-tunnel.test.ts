@@ -98,4 +98,46 @@ describe('reverse tunnels (H2R)', () => {
     await until(() => acceptor.registered.length === 0);
     expect(acceptor.registered).toEqual([]);
   });
+
+  it('redials with backoff until the gateway is back, however many dials fail meanwhile', async () => {
+    const certificates = await CertificateStore.open(dirs.gateway, { watch: false });
+    const first = new ReverseTunnelAcceptor({
+      socketOps: loopbackSocketOps(),
+      certificates,
+      port: 0,
+      host: LOCAL,
+    });
+    await first.start();
+    const port = first.port;
+    const workload = new HboneSidecar({
+      socketOps: loopbackSocketOps(),
+      certificates: await CertificateStore.open(dirs.workload, { watch: false }),
+    });
+    await workload.start();
+    cleanups.push(() => workload.close());
+    const dialer = new ReverseTunnelDialer({
+      socketOps: loopbackSocketOps(),
+      certificates: await CertificateStore.open(dirs.workload, { watch: false }),
+      server: workload.server!,
+      gateway: { address: LOCAL, port },
+      retryMs: 50,
+      maxRetryMs: 200,
+    });
+    await dialer.start();
+    cleanups.push(() => dialer.stop());
+    await until(() => first.registered.length === 1);
+    // The gateway goes away: several redials fail while it is down.
+    await first.close();
+    await new Promise((r) => setTimeout(r, 800));
+    const second = new ReverseTunnelAcceptor({
+      socketOps: loopbackSocketOps(),
+      certificates,
+      port,
+      host: LOCAL,
+    });
+    await second.start();
+    cleanups.push(() => second.close());
+    await until(() => second.registered.length === 1, 3_000);
+    expect(second.registered).toEqual(['spiffe://cluster.local/ns/web/sa/natted']);
+  });
 });

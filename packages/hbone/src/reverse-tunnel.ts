@@ -3,6 +3,7 @@ import type { Server, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { SocketOps, Target } from '@switchyard/core';
+import { DEFAULT_TIMEOUTS, type Logger, silentLogger } from '@switchyard/dataplane';
 import {
   type AuthorizationPolicy,
   authorize,
@@ -32,6 +33,8 @@ export interface ReverseTunnelAcceptorOptions {
   target?: Target;
   /** Which workloads may register. Default: our trust domain. */
   authorization?: AuthorizationPolicy;
+  /** Where per-connection failures are logged (debug). Default: nowhere. */
+  logger?: Logger;
 }
 
 /**
@@ -41,11 +44,13 @@ export interface ReverseTunnelAcceptorOptions {
  */
 export class ReverseTunnelAcceptor {
   readonly #o: ReverseTunnelAcceptorOptions;
+  readonly #log: Logger;
   readonly #sessions = new Map<string, ClientHttp2Session>();
   #listener: Server | undefined;
 
   constructor(options: ReverseTunnelAcceptorOptions) {
     this.#o = options;
+    this.#log = options.logger ?? silentLogger;
   }
 
   /** The workload identities holding a reverse connection now. */
@@ -67,6 +72,7 @@ export class ReverseTunnelAcceptor {
       rejectUnauthorized: true,
       minVersion: 'TLSv1.3',
       ALPNProtocols: ['h2'],
+      handshakeTimeout: DEFAULT_TIMEOUTS.handshake,
     });
     tlsServer.on('secureConnection', (tls: TLSSocket) => this.#register(tls));
     this.#listener = await this.#o.socketOps.listen({
@@ -75,7 +81,7 @@ export class ReverseTunnelAcceptor {
       ...(this.#o.target ? { target: this.#o.target } : {}),
     });
     this.#listener.on('connection', (s: Socket) => {
-      s.on('error', () => {});
+      s.on('error', (error) => this.#log.debug('reverse tunnel socket error', { reason: error.message }));
       tlsServer.emit('connection', s);
     });
   }
@@ -118,7 +124,9 @@ export class ReverseTunnelAcceptor {
         enablePush: false,
       },
     });
-    session.on('error', () => {});
+    session.on('error', (error) =>
+      this.#log.debug('reverse tunnel session error', { identity, reason: error.message }),
+    );
     session.once('connect', () => session.setLocalWindowSize(HBONE_SETTINGS.connectionWindow));
     this.#sessions.get(identity)?.close(); // a workload's newer connection replaces its older one
     this.#sessions.set(identity, session);
@@ -148,8 +156,12 @@ export interface ReverseTunnelDialerOptions {
   /** Which gateway identities we accept. Default: our trust domain. */
   authorization?: AuthorizationPolicy;
   target?: Target;
-  /** Redial after this long when the connection drops, ms. Default 1000. */
+  /** First redial delay when the connection drops or a dial fails, ms; doubles per failure. Default 1000. */
   retryMs?: number;
+  /** Longest redial delay, ms. Default 30000. */
+  maxRetryMs?: number;
+  /** Where dial failures are logged (debug). Default: nowhere. */
+  logger?: Logger;
 }
 
 /**
@@ -159,16 +171,19 @@ export interface ReverseTunnelDialerOptions {
  */
 export class ReverseTunnelDialer {
   readonly #o: ReverseTunnelDialerOptions;
+  readonly #log: Logger;
   #tls: TLSSocket | undefined;
   #raw: Socket | undefined;
   #stopped = false;
+  #failures = 0;
   #retry: NodeJS.Timeout | undefined;
 
   constructor(options: ReverseTunnelDialerOptions) {
     this.#o = options;
+    this.#log = options.logger ?? silentLogger;
   }
 
-  /** Connects once; resolves when the gateway holds the connection. */
+  /** Connects once; resolves when the gateway holds the connection. Redials from then on, until stopped. */
   async start(): Promise<void> {
     this.#stopped = false;
     await this.#connect();
@@ -182,6 +197,32 @@ export class ReverseTunnelDialer {
     this.#raw?.destroy();
   }
 
+  /** How long until the next redial: capped exponential backoff with jitter, so a fleet spreads out. */
+  #delay(): number {
+    const base = this.#o.retryMs ?? DEFAULT_REDIAL.firstMs;
+    const capped = Math.min(
+      this.#o.maxRetryMs ?? DEFAULT_REDIAL.maxMs,
+      base * 2 ** Math.min(this.#failures, 16),
+    );
+    return capped / 2 + Math.random() * (capped / 2);
+  }
+
+  #scheduleRedial(): void {
+    if (this.#stopped) return;
+    const delay = this.#delay();
+    this.#failures += 1;
+    this.#retry = setTimeout(() => {
+      this.#connect().catch((error: Error) => {
+        this.#log.debug('reverse tunnel redial failed', {
+          gateway: formatAuthority(this.#o.gateway),
+          reason: error.message,
+        });
+        this.#scheduleRedial();
+      });
+    }, delay);
+    this.#retry.unref();
+  }
+
   async #connect(): Promise<void> {
     const { tls, raw } = await dialMtls({
       socketOps: this.#o.socketOps,
@@ -190,14 +231,14 @@ export class ReverseTunnelDialer {
       authorization: this.#o.authorization,
       target: this.#o.target,
     });
-    tls.on('error', () => {});
-    tls.once('close', () => {
-      if (this.#stopped) return;
-      this.#retry = setTimeout(() => void this.#connect().catch(() => {}), this.#o.retryMs ?? 1000);
-      this.#retry.unref();
-    });
+    this.#failures = 0;
+    tls.on('error', (error) => this.#log.debug('reverse tunnel connection error', { reason: error.message }));
+    tls.once('close', () => this.#scheduleRedial());
     this.#tls = tls;
     this.#raw = raw;
     this.#o.server.serveReverse(tls);
   }
 }
+
+/** Redial timing of {@link ReverseTunnelDialer}. */
+export const DEFAULT_REDIAL = { firstMs: 1_000, maxMs: 30_000 } as const;

@@ -37,4 +37,6 @@ export const HBONE_LIMITS = {
   maxRejectedStreams: 100,
   /** Invalid frames (Node's `maxSessionInvalidFrames`). */
   maxInvalidFrames: 1_000,
+  /** Bytes per second of frames other than DATA (WINDOW_UPDATE, PING, HEADERS…), two seconds running. */
+  controlBytesPerSecond: 1024 * 1024,
 } as const;

@@ -1,5 +1,6 @@
 import type { Server, Socket } from 'node:net';
 import type { SocketOps, Target } from '@switchyard/core';
+import { DEFAULT_TIMEOUTS, type Logger, silentLogger } from '@switchyard/dataplane';
 import { createProxyMetrics, type ProxyMetrics, splice } from '@switchyard/mesh';
 import type { HboneAuthority } from './authority.js';
 import { readServerName } from './client-hello.js';
@@ -27,8 +28,10 @@ export interface SniGatewayOptions {
   metrics?: ProxyMetrics;
   /** Told why a connection was refused (no ClientHello, not TLS, no SNI, no route). */
   onRefused?: (reason: string) => void;
-  /** Give up on a client that has not sent its ClientHello after this long, ms. Default 10000. */
+  /** Give up on a client that has not sent its ClientHello after this long, ms. Default: the data plane's handshake timeout. */
   helloTimeoutMs?: number;
+  /** Where per-connection failures are logged (debug). Default: nowhere. */
+  logger?: Logger;
 }
 
 /**
@@ -42,9 +45,11 @@ export class SniGateway {
   readonly #o: SniGatewayOptions;
   #listener: Server | undefined;
   readonly #open = new Set<Socket>();
+  readonly #log: Logger;
 
   constructor(options: SniGatewayOptions) {
     this.#o = options;
+    this.#log = options.logger ?? silentLogger;
     this.metrics = options.metrics ?? createProxyMetrics();
   }
 
@@ -73,7 +78,7 @@ export class SniGateway {
   }
 
   async #handle(socket: Socket): Promise<void> {
-    socket.on('error', () => {});
+    socket.on('error', (error) => this.#log.debug('SNI gateway socket error', { reason: error.message }));
     socket.setNoDelay(true);
     this.#open.add(socket);
     socket.once('close', () => this.#open.delete(socket));
@@ -81,7 +86,10 @@ export class SniGateway {
     // Gather the first record, holding on to every byte: it is forwarded as it came.
     const chunks: Buffer[] = [];
     const hello = await new Promise<Buffer | undefined>((resolve) => {
-      const timer = setTimeout(() => resolve(undefined), this.#o.helloTimeoutMs ?? 10_000);
+      const timer = setTimeout(
+        () => resolve(undefined),
+        this.#o.helloTimeoutMs ?? DEFAULT_TIMEOUTS.handshake,
+      );
       const onData = (chunk: Buffer) => {
         chunks.push(chunk);
         const buffered = Buffer.concat(chunks);

@@ -1,42 +1,66 @@
 import type { Duplex } from 'node:stream';
 
-/** Bytes a stream delivered to us; for TLS sockets Node counts plaintext, which is what we want. */
-function bytesRead(stream: Duplex): number {
-  return (stream as Duplex & { bytesRead?: number }).bytesRead ?? Number.NaN;
-}
-
 /** Bytes moved by a finished {@link splice}. */
 export interface SpliceResult {
   /** Bytes read from `a` and written to `b`. */
   aToB: number;
   /** Bytes read from `b` and written to `a`. */
   bToA: number;
-  /** The first error on either side, if any. */
+  /** The first error on either side, or why one side was cut, if any. */
   error?: Error;
 }
 
+/** A TLS 1.3 application-data record the peer cannot decrypt (bad MAC): its TLS fails loudly. */
+const POISON_RECORD = Buffer.from([0x17, 0x03, 0x03, 0x00, 0x13, ...new Array(19).fill(0xee)]);
+
 /**
- * Ends a stream so its far end sees an error: a TCP socket is reset (RST), anything else
- * (a TLS socket, an HTTP/2 stream) destroyed. A cut transfer must never look like a clean end.
+ * Ends a stream so its far end sees an error, never a clean end: a TCP socket is reset (RST);
+ * a TLS socket gets, under its encryption, a record its peer cannot decrypt — TLS has no abort
+ * that Node exposes, a TCP reset under a live TLS layer crashes Node, and a bare close looks
+ * like a clean end because Node ignores a missing close_notify; anything else (an HTTP/2
+ * stream: RST_STREAM CANCEL) is destroyed.
  */
 export function abort(stream: Duplex): void {
-  const reset = (stream as Duplex & { resetAndDestroy?: () => void }).resetAndDestroy;
-  if (typeof reset === 'function') {
+  const tcp = stream as Duplex & { resetAndDestroy?: () => void; encrypted?: boolean; _parent?: Duplex };
+  if (tcp.encrypted === true) {
+    // `_parent` is the socket under the TLS layer (not public API, stable since Node 0.11).
+    const raw = tcp._parent;
+    if (raw && !raw.destroyed && raw.writable) {
+      raw.write(POISON_RECORD, () => stream.destroy());
+      return;
+    }
+    stream.destroy();
+    return;
+  }
+  if (typeof tcp.resetAndDestroy === 'function') {
     try {
-      reset.call(stream);
+      tcp.resetAndDestroy();
       return;
     } catch {
-      // Not a TCP handle (TLS over a socket): fall through.
+      // Not a TCP handle: fall through.
     }
   }
   stream.destroy();
 }
 
+/** An HTTP/2 stream reset by its peer (RST_STREAM) may still read as ended: `aborted` tells. */
+const aborted = (stream: Duplex) => (stream as Duplex & { aborted?: boolean }).aborted === true;
+
+type Counted = Duplex & { bytesRead?: number; bytesWritten?: number };
+
+/**
+ * Bytes that went from `from` to `to`: what `from` read (for TLS sockets Node counts plaintext,
+ * which is what we want), or, for a stream that keeps no count (an HTTP/2 stream), what `to` wrote.
+ */
+function moved(from: Duplex, to: Duplex): number {
+  return (from as Counted).bytesRead ?? (to as Counted).bytesWritten ?? 0;
+}
+
 /**
  * Joins two streams both ways with back-pressure (a slow reader pauses the other side's reads)
  * and half-close (one side's end becomes the other's end, while the other direction keeps
- * flowing). An error on either side, or one closing before its data ended, aborts both (a TCP
- * side is reset, so the app learns the transfer was cut).
+ * flowing). An error on either side, or one closing before its data ended, aborts the other
+ * (a TCP side is reset, a TLS side fails), so the app learns the transfer was cut.
  * Resolves when both sides are closed.
  * Both streams should be created with `allowHalfOpen: true`.
  */
@@ -49,18 +73,17 @@ export function splice(a: Duplex, b: Duplex): Promise<SpliceResult> {
       abort(a);
       abort(b);
     };
-    // A side that closes before its data ended (destroyed, reset) takes the other down with it;
-    // one that ended cleanly has already passed its end on through pipe() and lets the other flush.
+    // A side that closes before its data ended (destroyed, reset) takes the other down with it.
     const onClose = (self: Duplex, other: Duplex) => () => {
-      if (!self.readableEnded) {
+      if (!self.readableEnded || aborted(self)) {
         result.error ??= new Error('the other side closed before its data ended');
         abort(other);
       }
       closed += 1;
       if (closed === 2) {
         // Counted from the sockets at the end, not per chunk: a 'data' listener on a hot path costs.
-        result.aToB = bytesRead(a);
-        result.bToA = bytesRead(b);
+        result.aToB = moved(a, b);
+        result.bToA = moved(b, a);
         resolve(result);
       }
     };
@@ -68,7 +91,12 @@ export function splice(a: Duplex, b: Duplex): Promise<SpliceResult> {
     b.on('error', fail);
     a.once('close', onClose(a, b));
     b.once('close', onClose(b, a));
-    a.pipe(b);
-    b.pipe(a);
+    // The end is passed on by hand: an HTTP/2 stream reset by its peer also ends its readable
+    // side, and that must reach the other side as an abort, not as a clean end.
+    const passEnd = (from: Duplex, to: Duplex) => () => (aborted(from) ? abort(to) : to.end());
+    a.on('end', passEnd(a, b));
+    b.on('end', passEnd(b, a));
+    a.pipe(b, { end: false });
+    b.pipe(a, { end: false });
   });
 }

@@ -31,7 +31,6 @@ export function mtlsCarrier(): CarrierFactory {
 
 class MtlsCarrier implements Carrier {
   readonly #c: CarrierContext;
-  readonly #tls = new Set<TLSSocket>();
   readonly #terminator: TlsTerminator;
   readonly #onRotated = (cert: WorkloadCertificate) => this.#terminator.rotate(cert);
 
@@ -71,7 +70,7 @@ class MtlsCarrier implements Carrier {
         this.#c.metrics.tlsFailures.inc({ ...this.#c.labels, direction: 'outbound', reason: 'handshake' });
       return void c.socket.destroy();
     }
-    this.#c.track(verified.raw, 'outbound');
+    this.#c.track(verified.raw, 'outbound', verified.tls);
     await this.#c.relay('outbound', c.socket, verified.tls, { ...info, peer: verified.peer });
   }
 
@@ -96,8 +95,6 @@ class MtlsCarrier implements Carrier {
         },
         secure: (tls) => {
           done();
-          this.#tls.add(tls);
-          tls.once('close', () => this.#tls.delete(tls));
           tls.on('error', (error) => this.#c.logger.debug('inbound TLS error', { reason: error.message }));
           void this.#authorized(c, tls, destination).then(resolve);
         },
@@ -125,7 +122,7 @@ class MtlsCarrier implements Carrier {
       });
       return void c.socket.destroy();
     }
-    if (!this.#c.established(c.socket, 'inbound', c.client.address)) return void c.socket.destroy();
+    if (!this.#c.established(c.socket, 'inbound', c.client.address, tls)) return void c.socket.destroy();
     const keepSource = inbound?.preserveSource !== false && !inbound?.fixedDestination;
     let app: Socket;
     try {
@@ -165,7 +162,7 @@ class MtlsCarrier implements Carrier {
   }
 
   async close(): Promise<void> {
+    // Open connections are the data plane's to abort (through their TLS, so the peer sees an error).
     this.#c.workload.identity.off('rotated', this.#onRotated);
-    for (const tls of this.#tls) tls.destroy();
   }
 }

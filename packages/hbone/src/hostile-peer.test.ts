@@ -1,0 +1,168 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { Server, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { NetnsTarget } from '@switchyard/core';
+import { DataPlane, silentLogger } from '@switchyard/dataplane';
+import { tproxyDriver } from '@switchyard/driver-tproxy';
+import { createLab, describePrivileged, type Lab } from '@switchyard/driver-tproxy/testing';
+import { CertificateStore } from '@switchyard/mesh';
+import { createTestPki, type TestPki } from '@switchyard/mesh/testing';
+import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { hboneCarrier } from './hbone-carrier.js';
+
+// A hostile but authenticated workload, written on an independent HTTP/2 stack (Debian's
+// python3-h2), talks to an HBONE server that serves one workload in its own network namespace,
+// with real transparent sockets, the way the agent runs it.
+const PYTHON = '/usr/bin/python3';
+const CLIENT = join(import.meta.dirname, '..', 'interop', 'hbone_client.py');
+// A second independent stack: Go's standard-library HTTP/2, built offline from one file.
+const GO_SOURCE = join(import.meta.dirname, '..', 'interop', 'go', 'main.go');
+const APP_PORT = 8080;
+
+describePrivileged('HBONE against a hostile peer (python3-h2 and Go, network namespaces)', () => {
+  let pki: TestPki;
+  let clientDir: string;
+  let goDir: string;
+  let goClient: string;
+  let lab: Lab;
+  let plane: DataPlane;
+  let app: Server;
+  let appSockets: Socket[];
+  let appSources: string[];
+  const driver = tproxyDriver();
+  const ops = driver.socketOps;
+  const ns = (name: string): NetnsTarget => ({ kind: 'netns', name });
+
+  beforeAll(async () => {
+    pki = await createTestPki();
+    clientDir = await pki.issue('peer', 'web');
+    goDir = await mkdtemp(join(tmpdir(), 'swy-go-'));
+    goClient = join(goDir, 'hbone-go');
+    await promisify(execFile)('go', ['build', '-o', goClient, GO_SOURCE], {
+      env: { ...process.env, GO111MODULE: 'off', GOPROXY: 'off', GOFLAGS: '', GOCACHE: join(goDir, 'cache') },
+      timeout: 120_000,
+    });
+  }, 150_000);
+  afterAll(async () => {
+    await pki.dispose();
+    await rm(goDir, { recursive: true, force: true });
+  });
+  beforeEach(async () => {
+    lab = createLab();
+    appSockets = [];
+    appSources = [];
+    // The capture rules also route replies to dials that keep the client's address back to the proxy.
+    await driver.apply(ns(lab.b.name), {
+      families: ['ipv4'],
+      inbound: { port: 15006, excludePorts: [15008] },
+    });
+    app = await ops.listen({ port: APP_PORT, target: ns(lab.b.name) });
+    app.on('connection', (s: Socket) => {
+      appSockets.push(s);
+      appSources.push(s.remoteAddress ?? '');
+      s.on('error', () => undefined);
+      s.on('data', (d) => s.write(d));
+      s.on('end', () => s.end());
+    });
+    plane = new DataPlane({ socketOps: ops, identityFallback: 'trust-domain', logger: silentLogger });
+    await plane.addWorkload({
+      id: 'web/server',
+      target: ns(lab.b.name),
+      identity: await CertificateStore.open(await pki.issue('server', 'web'), { watch: false }),
+      carrier: hboneCarrier(),
+      addresses: [lab.b.v4],
+      policy: { ports: { hbone: 15008 }, inbound: {} },
+    });
+  });
+  afterEach(async () => {
+    await plane.close(0);
+    await new Promise((r) => app.close(r));
+    lab.destroy();
+  });
+
+  const python = async (authority: string, ...mode: string[]) => {
+    const { stdout } = await promisify(execFile)(
+      'ip',
+      ['netns', 'exec', lab.a.name, PYTHON, CLIENT, lab.b.v4, '15008', clientDir, authority, ...mode],
+      { timeout: 30_000 },
+    );
+    return JSON.parse(stdout);
+  };
+
+  const go = async (authority: string) => {
+    const { stdout } = await promisify(execFile)(
+      'ip',
+      ['netns', 'exec', lab.a.name, goClient, `${lab.b.v4}:15008`, clientDir, authority],
+      { timeout: 30_000 },
+    );
+    return JSON.parse(stdout) as { status: number; echo: string; error?: string };
+  };
+
+  it("Go's HTTP/2 client: tunnels (200, echo, half-close), 400 for another workload's address, 503 for the proxy's port", async () => {
+    expect(await go(`${lab.b.v4}:${APP_PORT}`)).toEqual({ status: 200, echo: 'hello from go' });
+    expect((await go(`${lab.a.v4}:${APP_PORT}`)).status).toBe(400);
+    expect((await go(`${lab.b.v4}:15008`)).status).toBe(503);
+    expect(appSources).toEqual([lab.a.v4]);
+  });
+
+  it('the app sees the TCP peer as the source, never the address a `forwarded` header claims', async () => {
+    const result = await python(`${lab.b.v4}:${APP_PORT}`, 'tunnel');
+    expect(result).toMatchObject({ status: 200, echo: 'hello from python-h2', ended: true });
+    // The client claimed for="192.0.2.10:4242"; the app saw the client's own address.
+    expect(appSources).toEqual([lab.a.v4]);
+  });
+
+  it('answers 400 to an authority that is not an address of the workload: no open relay', async () => {
+    expect((await python(`${lab.a.v4}:${APP_PORT}`, 'tunnel')).status).toBe(400);
+    expect((await python('10.99.0.1:80', 'tunnel')).status).toBe(400);
+    expect((await python('127.0.0.1:22', 'tunnel')).status).toBe(400);
+    expect(appSockets).toHaveLength(0);
+    expect(await plane.metrics.registry.metrics()).toMatch(
+      /switchyard_refusals_total\{[^}]*reason="not-this-workload"\} 3/,
+    );
+  });
+
+  it('answers 503 to a tunnel aimed at the proxy itself (15008, 15006, 15001, admin): no loop', async () => {
+    for (const port of [15008, 15006, 15001, 15020])
+      expect((await python(`${lab.b.v4}:${port}`, 'tunnel')).status).toBe(503);
+    expect(await plane.metrics.registry.metrics()).toMatch(
+      /switchyard_refusals_total\{[^}]*reason="proxy-port"\} 4/,
+    );
+  });
+
+  it('a peer that drops its TCP connection leaves no session in CLOSE-WAIT and no app connection 1 s later', async () => {
+    const result = await python(`${lab.b.v4}:${APP_PORT}`, 'abandon');
+    expect(result).toEqual({ status: 200, echo: 'ping' });
+    await new Promise((r) => setTimeout(r, 1_000));
+    const closeWait = lab.run(lab.b.name, 'ss', '-Htn', 'state', 'close-wait');
+    expect(closeWait.trim()).toBe('');
+    expect(appSockets.filter((s) => !s.destroyed)).toHaveLength(0);
+    expect(lab.run(lab.b.name, 'ss', '-Htn', 'state', 'established').trim()).toBe('');
+  });
+
+  it('a WINDOW_UPDATE flood is cut off (ENHANCE_YOUR_CALM) within seconds, and the legitimate peer is served', async () => {
+    const started = Date.now();
+    const result = await python(`${lab.b.v4}:${APP_PORT}`, 'window-flood', '10');
+    expect(result.closed).toBe(true);
+    expect(Date.now() - started).toBeLessThan(8_000);
+    expect(await plane.metrics.registry.metrics()).toMatch(
+      /switchyard_hbone_stream_resets_total\{[^}]*reason="control-frame-flood"\} 1/,
+    );
+    expect((await python(`${lab.b.v4}:${APP_PORT}`, 'tunnel')).status).toBe(200);
+  });
+
+  it('rapid reset: streams reset before their answer are counted, cost no app connections, and close the connection', async () => {
+    const result = await python(`${lab.b.v4}:${APP_PORT}`, 'rapid-reset', '500');
+    expect(result.closed).toBe(true);
+    expect(result.error_code).toBe(11); // ENHANCE_YOUR_CALM
+    expect(appSockets.length).toBeLessThan(50);
+    expect(await plane.metrics.registry.metrics()).toMatch(
+      /switchyard_hbone_stream_resets_total\{[^}]*reason="rapid-reset-goaway"\} 1/,
+    );
+    // The legitimate peer is still served.
+    expect((await python(`${lab.b.v4}:${APP_PORT}`, 'tunnel')).status).toBe(200);
+  });
+});
