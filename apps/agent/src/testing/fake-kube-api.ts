@@ -41,6 +41,8 @@ export class FakeKubeApi {
   readonly requests: string[] = [];
   /** How many watches were answered 410 Gone. */
   expired = 0;
+  /** Kinds this client may not read (answered 403, as RBAC does). */
+  readonly forbidden = new Set<Kind>();
   /** While true, every request is answered 503 (the API server is down). */
   unavailable = false;
   #rv = 100;
@@ -141,6 +143,13 @@ export class FakeKubeApi {
         404,
         'NotFound',
         `the server could not find the requested resource (${url.pathname})`,
+      );
+    if (this.forbidden.has(route.kind))
+      return status(
+        res,
+        403,
+        'Forbidden',
+        `${route.kind} is forbidden: User cannot list resource "${route.kind}"`,
       );
     if (route.name) {
       const found = this.#store[route.kind].get(
