@@ -1,21 +1,17 @@
 import { DriverRegistry, type RedirectionDriver, UnsupportedPlatformError } from '@switchyard/core';
 import {
   type AdminServer,
-  DataPlane,
+  type DataPlane,
   jsonLogger,
   type Logger,
   startAdminServer,
 } from '@switchyard/dataplane';
+import { type AgentCore, buildCore } from './agent-core.js';
 import type { AgentConfig } from './config/agent-config.js';
-import { identityProvider } from './identity/identity-provider.js';
-import { createAgentMetrics } from './ops/agent-metrics.js';
 import { acquireLock, type InstanceLock } from './ops/instance-lock.js';
-import { PeerIdentities } from './ops/peer-identities.js';
-import { AppliedJournal } from './reconcile/applied-journal.js';
-import { Reconciler } from './reconcile/reconciler.js';
+import type { Reconciler } from './reconcile/reconciler.js';
 import type { WorkloadReport } from './reconcile/workload-record.js';
 import { createSource } from './sources/create-source.js';
-import { networkResolver } from './sources/resolve-network.js';
 import type { WorkloadSource } from './sources/workload.js';
 
 /** Options of {@link Agent.start}. */
@@ -82,35 +78,13 @@ export class Agent {
     const undo: (() => unknown)[] = [() => lock.release()];
     try {
       const driver = options.driver ?? (await loadDriver(config.driver));
-      let reconciler: Reconciler | undefined;
-      const peers = new PeerIdentities(config.trustDomain, () => reconciler?.plans() ?? []);
-      const plane = new DataPlane({
-        socketOps: driver.socketOps,
-        identities: peers,
-        identityFallback: config.identityFallback,
-        logger,
-        bypassMark: config.bypass.mark,
-        accessLog: config.log.accessLog,
-        timeouts: { drain: config.drainSeconds * 1000 },
-        adminPort: config.admin.port,
-      });
-      undo.push(() => plane.close(0));
-      const metrics = createAgentMetrics(plane.metrics.registry);
-      const journal = new AppliedJournal(config.stateDir);
-      const resolver = networkResolver(config.criEndpoint);
-      undo.push(() => resolver.close());
-      reconciler = new Reconciler({
-        config,
-        driver,
-        plane,
-        resolver,
-        identities: identityProvider(config.identity, config.stateDir, logger),
-        journal,
-        logger,
-        metrics,
-      });
-      const r = reconciler;
-      undo.push(() => r.stop());
+      const core = buildCore(config, driver, logger);
+      const { plane, reconciler: r, metrics } = core;
+      undo.push(
+        () => core.close(),
+        () => plane.close(0),
+        () => r.stop(),
+      );
       let agent: Agent | undefined;
       const admin = await startAdminServer(
         {
@@ -124,18 +98,8 @@ export class Agent {
       );
       undo.push(() => admin.close());
       const source = createSource(config, logger);
-      let first: Promise<void> | undefined;
-      await source.start({
-        snapshot: (workloads) => {
-          const done = r.snapshot(workloads, first === undefined);
-          first ??= done;
-        },
-        peers: (map) => peers.replace(map),
-        problem: (message) =>
-          logger.error('workload source problem; keeping the workloads as they are', { reason: message }),
-      });
       undo.push(() => source.close());
-      await first;
+      await followSource(source, core, logger);
       const resync = setInterval(() => void r.resync(), config.resyncSeconds * 1000);
       resync.unref();
       agent = new Agent(config, logger, {
@@ -145,7 +109,10 @@ export class Agent {
         reconciler: r,
         source,
         admin,
-        close: () => clearInterval(resync),
+        close: () => {
+          clearInterval(resync);
+          core.close();
+        },
       });
       agent.#ready = true;
       metrics.ready.set(1);
@@ -203,6 +170,24 @@ export class Agent {
     })();
     return this.#stopping;
   }
+}
+
+/**
+ * Starts the source with the reconciler as its sink; resolves once the first snapshot is
+ * reconciled (every workload captured or failed).
+ */
+async function followSource(source: WorkloadSource, core: AgentCore, logger: Logger): Promise<void> {
+  let first: Promise<void> | undefined;
+  await source.start({
+    snapshot: (workloads) => {
+      const done = core.reconciler.snapshot(workloads, first === undefined);
+      first ??= done;
+    },
+    peers: (map) => core.peers.replace(map),
+    problem: (reason) =>
+      logger.error('workload source problem; keeping the workloads as they are', { reason }),
+  });
+  await first;
 }
 
 /** Loads the configured driver and checks that it can work on this host. */
