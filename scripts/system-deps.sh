@@ -23,6 +23,9 @@ dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
 command -v haproxy >/dev/null || missing+=(haproxy)
 command -v stunnel4 >/dev/null || missing+=(stunnel4)
 command -v iperf3 >/dev/null || missing+=(iperf3)
+# The tproxy driver's tarball ships prebuilt addons for linux-x64 and linux-arm64 (cross-compiled).
+command -v aarch64-linux-gnu-gcc >/dev/null || missing+=(gcc-aarch64-linux-gnu)
+command -v aarch64-linux-gnu-g++ >/dev/null || missing+=(g++-aarch64-linux-gnu)
 # HBONE's interop tests speak HTTP/2 from an independent implementation (Debian's python3).
 /usr/bin/python3 -c 'import h2' 2>/dev/null || missing+=(python3-h2)
 # ...and from a second one: a client on Go's standard-library HTTP/2, built offline by the tests.

@@ -1,7 +1,7 @@
 // One side of the bench's HBONE pair, in a process of its own, with loopback socket ops:
 //   server: an HBONE server on PORT that sends every tunnel to a fixed upstream;
 //   client: a plain listener on PORT whose connections each become a tunnel to the HBONE server.
-// argv[2] is JSON: { mode, certDir, port, upstreamPort } or { mode, certDir, port, hbonePort }.
+// argv[2] is JSON: { mode, certDir, port, upstreamPort } or { mode, certDir, port, hbonePort, upstreamPort }.
 import { createServer, type Socket } from 'node:net';
 import { loopbackSocketOps } from '@switchyard/core/memory';
 import { HboneClient, HboneSidecar } from '@switchyard/hbone';
@@ -33,7 +33,7 @@ if (o.mode === 'server') {
     raw.on('error', () => {});
     client
       .connect({
-        destination: { address: LOCAL, port: o.hbonePort },
+        destination: { address: LOCAL, port: o.upstreamPort },
         peer: { address: LOCAL, port: o.hbonePort },
       })
       .then((tunnel) => splice(raw, tunnel))

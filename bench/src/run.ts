@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { initCa, issueWorkloadCertificate } from '@switchyard/mesh';
 import { bulkThroughput, connectionRate, type Dialer, idleConnections, roundTrips } from './load.js';
+import { microBenchmarks } from './micro.js';
 import { cpuSeconds, rssMb } from './proc-stats.js';
 import {
   checkTargets,
@@ -307,6 +308,8 @@ async function main(): Promise<void> {
     process.stdout.write(`\n${terminalTable(results)}\n\nTargets (ratios from this run):\n`);
     for (const t of checkTargets(results))
       process.stdout.write(`  ${t.met === undefined ? '·' : t.met ? '✓' : '✗'} ${t.target}: ${t.value}\n`);
+    process.stdout.write('\nMicro (single functions; also pnpm bench:micro):\n');
+    for (const row of microBenchmarks()) process.stdout.write(`  ${row.measure}: ${row.ms.toFixed(0)} ms\n`);
     process.stdout.write(
       `\nReport: bench/results/bench-${stamp}.md${profile ? ` (CPU profiles in bench/results/profiles/)` : ''}\n`,
     );

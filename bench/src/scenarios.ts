@@ -216,6 +216,8 @@ export const SCENARIOS: Scenario[] = [
         certDir: ctx.certs.client,
         port: pa,
         hbonePort: pb,
+        // The tunnel names the real target: an HBONE server never dials its own port.
+        upstreamPort: up.port,
       });
       return { entry: local(pa), proxies: [a, b], close: () => stopAll([a, b, up.server]) };
     },

@@ -31,4 +31,10 @@ describe('the built switchyard binary', () => {
     expect('code' in bad && bad.code).toBe(2);
     expect(bad.stderr).toContain('3 problems');
   });
+
+  it('runs as "pnpm exec switchyard" from the repository root with nothing but its own output (| jq works)', async () => {
+    const run = promisify(execFile);
+    const r = await run('pnpm', ['exec', 'switchyard', 'drivers', '--json'], { cwd: repo });
+    expect(JSON.parse(r.stdout).drivers.map((d: { name: string }) => d.name)).toContain('memory');
+  });
 });

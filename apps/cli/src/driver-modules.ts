@@ -1,7 +1,13 @@
 import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { BUILTIN_DRIVERS, DriverRegistry, InputInvalidError } from '@switchyard/core';
+import {
+  BUILTIN_DRIVERS,
+  DriverRegistry,
+  type DriverRegistryOptions,
+  InputInvalidError,
+  type RedirectionDriver,
+} from '@switchyard/core';
 import { resolve as resolveModule } from 'import-meta-resolve';
 
 /**
@@ -52,17 +58,39 @@ export async function resolveDriverModule(spec: string, cwd: string): Promise<st
   }
 }
 
+/** A registry that hands the user's `--driver-option`s to the driver a command creates. */
+class CliDriverRegistry extends DriverRegistry {
+  readonly #options: Readonly<Record<string, unknown>>;
+
+  constructor(options: DriverRegistryOptions, driverOptions: Readonly<Record<string, unknown>>) {
+    super(options);
+    this.#options = driverOptions;
+  }
+
+  override create(name: string, options?: Record<string, unknown>): Promise<RedirectionDriver> {
+    return super.create(name, { ...this.#options, ...options });
+  }
+}
+
 /**
  * A registry with the built-in drivers plus every `--driver-module`, each loaded under the name
- * the user gave, so messages and `switchyard drivers` show what they typed.
+ * the user gave, so messages and `switchyard drivers` show what they typed. Drivers it creates
+ * get `driverOptions` (from `--driver-option` and `--driver-config`).
  */
-export async function registryWith(driverModules: readonly string[], cwd: string): Promise<DriverRegistry> {
+export async function registryWith(
+  driverModules: readonly string[],
+  cwd: string,
+  driverOptions: Readonly<Record<string, unknown>> = {},
+): Promise<DriverRegistry> {
   const urls = new Map<string, string>();
   for (const spec of driverModules) urls.set(spec, await resolveDriverModule(spec, cwd));
-  const registry = new DriverRegistry({
-    builtins: BUILTIN_DRIVERS,
-    importModule: (specifier) => import(urls.get(specifier) ?? specifier),
-  });
+  const registry = new CliDriverRegistry(
+    {
+      builtins: BUILTIN_DRIVERS,
+      importModule: (specifier) => import(urls.get(specifier) ?? specifier),
+    },
+    driverOptions,
+  );
   for (const spec of driverModules) await registry.load(spec);
   return registry;
 }

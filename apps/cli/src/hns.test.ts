@@ -57,10 +57,41 @@ describe('switchyard hns (no HNS needed)', () => {
     [['--port', '15001', '--protocol', 'udp'], /TCP only/],
     [['--port', '15001', '--localaddr', '10.0.0.1'], /--localaddr is not supported/],
     [[], /--port PORT/],
+    [['--port', '15001', '--localports', '80'], /--localports filters inbound traffic.*add --inbound-port/],
+    [['--inbound-port', '15006', '--remoteports', '443'], /--remoteports filters outbound traffic/],
+    [['--inbound-port', '15006', '--exclude-ip', '10.0.0.1'], /--exclude-ip filters outbound traffic/],
+    [['--port', '15001', '--outbound-port', '15002'], /give one of them/],
+    [
+      ['--port', '15001', '--priority', '70000'],
+      /--priority "70000": expected a whole number from 0 to 65535/,
+    ],
   ])('add refuses %j before any HNS call (exit 2)', async (flags, message) => {
     const r = await cli('hns', 'add', EP, ...flags);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
+  });
+
+  it('carries every filter through: port ranges, priorities up to 65535, local ports with inbound', async () => {
+    const r = await cli(
+      'hns',
+      'add',
+      EP,
+      '--port',
+      '15001',
+      '--inbound-port',
+      '15006',
+      '--localports',
+      '80',
+      '--exclude-port',
+      '8000-8003',
+      '--priority',
+      '65535',
+      '--dry-run',
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const settings = JSON.parse(r.stdout).Settings.Policies.map((p: { Settings: unknown }) => p.Settings);
+    expect(settings[0].FilterTuple).toMatchObject({ Priority: 65535, LocalPorts: '80' });
+    expect(settings[0].InboundExceptions.PortExceptions).toEqual(['8000', '8001', '8002', '8003']);
   });
 
   it('refuses a malformed endpoint GUID (exit 2)', async () => {

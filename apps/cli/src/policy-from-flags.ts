@@ -1,4 +1,5 @@
 import { InputInvalidError, type RedirectionPolicy } from '@switchyard/core';
+import { wholeNumber } from './flag-values.js';
 
 /** The `redirect` flags that describe a policy without a file. */
 export interface PolicyFlags {
@@ -14,16 +15,8 @@ export interface PolicyFlags {
   ipv6?: boolean;
 }
 
-function number(flag: string, text: string): number {
-  const value = /^0x[0-9a-f]+$/i.test(text)
-    ? Number.parseInt(text, 16)
-    : /^\d+$/.test(text)
-      ? Number(text)
-      : Number.NaN;
-  if (!Number.isSafeInteger(value))
-    throw new InputInvalidError(`${flag} ${text}: expected a whole number (decimal or 0x hex)`);
-  return value;
-}
+/** Numbers the policy checks again with its own ranges; here they only have to be numbers. */
+const number = (flag: string, text: string) => wholeNumber(flag, text, 0, 0xffffffff);
 
 /** True when any flag that describes a policy was given. */
 export function hasPolicyFlags(f: PolicyFlags): boolean {
@@ -52,6 +45,10 @@ export function policyFromFlags(f: PolicyFlags): RedirectionPolicy {
       'say what to capture: --inbound-port [PORT] and/or --outbound-port [PORT] (default ports 15006 and 15001), or --policy FILE',
     );
   }
+  if (f.excludeCidr.length > 0 && f.outboundPort === undefined)
+    throw new InputInvalidError(
+      '--exclude-cidr only applies to outbound capture; add --outbound-port [PORT], or drop --exclude-cidr',
+    );
   const ports = f.excludePort.map((p) => (/^\d+$/.test(p) ? Number(p) : p));
   const policy: RedirectionPolicy = {};
   if (f.id !== undefined) policy.id = f.id;
@@ -59,12 +56,14 @@ export function policyFromFlags(f: PolicyFlags): RedirectionPolicy {
     policy.families = [...(f.ipv4 ? (['ipv4'] as const) : []), ...(f.ipv6 ? (['ipv6'] as const) : [])];
   if (f.inboundPort !== undefined) {
     policy.inbound = {};
-    if (typeof f.inboundPort === 'string') policy.inbound.port = number('--inbound-port', f.inboundPort);
+    if (typeof f.inboundPort === 'string')
+      policy.inbound.port = wholeNumber('--inbound-port', f.inboundPort, 0, 65535);
     if (ports.length > 0) policy.inbound.excludePorts = ports;
   }
   if (f.outboundPort !== undefined) {
     policy.outbound = {};
-    if (typeof f.outboundPort === 'string') policy.outbound.port = number('--outbound-port', f.outboundPort);
+    if (typeof f.outboundPort === 'string')
+      policy.outbound.port = wholeNumber('--outbound-port', f.outboundPort, 0, 65535);
     if (ports.length > 0) policy.outbound.excludePorts = ports;
     if (f.excludeCidr.length > 0) policy.outbound.excludeCidrs = f.excludeCidr;
   }

@@ -93,12 +93,27 @@ describe('switchyard redirect (input handling, no host changes)', () => {
       ],
       /host bits/,
     ],
-    [['redirect', 'apply', '--netns', 'x', '--inbound-port', '--bypass-mark', 'lots'], /--bypass-mark lots/],
+    [
+      ['redirect', 'apply', '--netns', 'x', '--inbound-port', '--bypass-mark', 'lots'],
+      /--bypass-mark "lots"/,
+    ],
     [
       ['redirect', 'apply', '--netns', 'x', '--policy', 'examples/policies/sidecar.yaml', '--inbound-port'],
       /not both/,
     ],
     [['redirect', 'apply', '--netns', 'x', '--policy', 'examples/policies/bad.json'], /3 problems/],
+    [
+      ['redirect', 'plan', '--netns', 'x', '--inbound-port', '--runtime-endpoint', 'unix:///x'],
+      /--runtime-endpoint is for finding a --container/,
+    ],
+    [
+      ['redirect', 'plan', '--netns', 'x', '--inbound-port', '--exclude-cidr', 'banana'],
+      /--exclude-cidr only applies to outbound/,
+    ],
+    [
+      ['redirect', 'plan', '--netns', 'x', '--outbound-port', '--exclude-cidr', 'banana'],
+      /"banana" is not a CIDR block/,
+    ],
   ])('exits 2 for %j', async (argv, message) => {
     const r = await cli(...argv);
     expect(r.code).toBe(2);

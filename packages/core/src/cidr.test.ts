@@ -1,5 +1,6 @@
+import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
-import { cidrContains, cidrMatcher, parseCidr } from './cidr.js';
+import { cidrContains, cidrCovers, cidrMatcher, parseCidr, withoutCoveredBlocks } from './cidr.js';
 
 describe('parseCidr', () => {
   it.each([
@@ -46,5 +47,31 @@ describe('cidrMatcher', () => {
     expect(inMesh('192.168.1.1')).toBe(false);
     expect(inMesh('not-an-ip')).toBe(false);
     expect(cidrMatcher([])('10.0.0.1')).toBe(false);
+  });
+});
+
+describe('withoutCoveredBlocks', () => {
+  // The obvious quadratic definition, to check the sort-and-sweep against.
+  const reference = (cidrs: string[]) =>
+    [...new Set(cidrs)].filter((c) => !cidrs.some((o) => o !== c && cidrCovers(o, c))).sort();
+  let seed = 7;
+  const random = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  /** A random canonical block, often nested in or equal to another of the same round. */
+  const block = (): string => {
+    const v6 = random(3) === 0;
+    const bits = v6 ? 100 + random(29) : 8 + random(25);
+    const address = v6 ? `fd00:${random(4)}::${random(4)}` : `10.${random(3)}.${random(4)}.${random(256)}`;
+    const network = (v6 ? ipaddr.IPv6 : ipaddr.IPv4).networkAddressFromCIDR(`${address}/${bits}`);
+    return `${network.toString()}/${bits}`;
+  };
+
+  it('keeps exactly the blocks no other block covers, across families, duplicates and nesting', () => {
+    for (let round = 0; round < 50; round++) {
+      const cidrs = Array.from({ length: 40 }, block);
+      expect(withoutCoveredBlocks(cidrs)).toEqual(reference(cidrs));
+    }
   });
 });

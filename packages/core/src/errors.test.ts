@@ -1,6 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ApplyFailedError, ERROR_CLASSES, PolicyInvalidError, SwitchyardError } from './errors.js';
+import {
+  ApplyFailedError,
+  ERROR_CLASSES,
+  hasErrorCode,
+  isSwitchyardError,
+  PolicyInvalidError,
+  SwitchyardError,
+} from './errors.js';
 
 const docs = readFileSync(new URL('../../../docs/errors.md', import.meta.url), 'utf8');
 
@@ -38,5 +45,22 @@ describe('errors', () => {
     const cause = new Error('EPERM');
     const e = new ApplyFailedError('nft refused the ruleset', { cause });
     expect(e.cause).toBe(cause);
+  });
+
+  it('are recognised by brand and code, also when made by another copy of core', () => {
+    // What a second copy of @switchyard/core makes: another class, the same Symbol.for brand.
+    class ForeignError extends Error {
+      readonly code = 'SWY_ERR_TARGET_UNSUPPORTED';
+    }
+    const foreign = Object.assign(new ForeignError('from a driver with its own core'), {
+      [Symbol.for('switchyard.error')]: true,
+    });
+    expect(foreign instanceof SwitchyardError).toBe(false);
+    expect(isSwitchyardError(foreign)).toBe(true);
+    expect(hasErrorCode(foreign, 'SWY_ERR_TARGET_UNSUPPORTED')).toBe(true);
+    expect(isSwitchyardError(new ApplyFailedError('x'))).toBe(true);
+    expect(isSwitchyardError(Object.assign(new Error('x'), { code: 'SWY_ERR_APPLY_FAILED' }))).toBe(false);
+    expect(isSwitchyardError({ [Symbol.for('switchyard.error')]: true, code: 'ENOENT' })).toBe(false);
+    expect(isSwitchyardError(null)).toBe(false);
   });
 });

@@ -3,7 +3,8 @@
  *
  * Every error has a stable `code` (`SWY_ERR_…`, listed in `docs/errors.md`), a `name` equal to
  * its class name, an optional `cause`, and a message that tells the reader what to do next.
- * Callers branch on `code` (or `instanceof`), never on the message text.
+ * Callers branch on `code` through {@link isSwitchyardError}, never on the message text and never
+ * on `instanceof` alone: a driver package may bring its own copy of core, whose classes differ.
  *
  * @module
  */
@@ -12,6 +13,12 @@ import type { PolicyIssue } from './policy-issue.js';
 
 /** Whether an error was caused by what the user gave (exit code 2) or by the host (exit code 1). */
 export type ErrorKind = 'input' | 'failure';
+
+/**
+ * The brand every {@link SwitchyardError} carries. `Symbol.for` returns one symbol per process, so
+ * errors from a second copy of `@switchyard/core` (a driver's own) carry the same brand.
+ */
+export const SWITCHYARD_ERROR_BRAND: unique symbol = Symbol.for('switchyard.error') as never;
 
 /** Options every Switchyard error accepts. */
 export interface SwitchyardErrorOptions {
@@ -25,10 +32,12 @@ export interface SwitchyardErrorOptions {
  * @example
  * ```ts
  * try { await driver.apply(target, policy); }
- * catch (e) { if (e instanceof SwitchyardError && e.code === 'SWY_ERR_POLICY_INVALID') … }
+ * catch (e) { if (isSwitchyardError(e) && e.code === 'SWY_ERR_POLICY_INVALID') … }
  * ```
  */
 export abstract class SwitchyardError extends Error {
+  /** The brand {@link isSwitchyardError} checks; the same in every copy of core. */
+  readonly [SWITCHYARD_ERROR_BRAND] = true;
   /** Stable machine-readable code, e.g. `SWY_ERR_POLICY_INVALID`. */
   abstract readonly code: string;
   /** `input` when the caller can fix it by changing what they passed; `failure` otherwise. */
@@ -144,6 +153,12 @@ export class InputInvalidError extends SwitchyardError {
   readonly kind = 'input';
 }
 
+/** Something Switchyard did not expect went wrong: a bug. The message says what, without a stack trace. */
+export class InternalError extends SwitchyardError {
+  readonly code = 'SWY_ERR_INTERNAL';
+  readonly kind = 'failure';
+}
+
 /** A workload given to the data plane is malformed (no id, a port out of range, an unknown carrier). */
 export class WorkloadInvalidError extends SwitchyardError {
   readonly code = 'SWY_ERR_WORKLOAD_INVALID';
@@ -204,6 +219,7 @@ export const ERROR_CLASSES = [
   ApplyFailedError,
   RuntimeUnavailableError,
   InputInvalidError,
+  InternalError,
   WorkloadInvalidError,
   WorkloadFailedError,
   UpstreamTlsError,
@@ -211,7 +227,18 @@ export const ERROR_CLASSES = [
   HboneTunnelError,
 ] as const;
 
-/** True when `error` is a Switchyard error with the given code. */
+/**
+ * True when `error` is a Switchyard error from any copy of `@switchyard/core`: it carries the
+ * {@link SWITCHYARD_ERROR_BRAND} and a `SWY_ERR_` code. Use it instead of `instanceof`, which fails
+ * for errors thrown by a driver that brings its own core.
+ */
+export function isSwitchyardError(error: unknown): error is SwitchyardError {
+  if (typeof error !== 'object' || error === null) return false;
+  const e = error as { [SWITCHYARD_ERROR_BRAND]?: unknown; code?: unknown };
+  return e[SWITCHYARD_ERROR_BRAND] === true && typeof e.code === 'string' && e.code.startsWith('SWY_ERR_');
+}
+
+/** True when `error` is a Switchyard error (from any copy of core) with the given code. */
 export function hasErrorCode(error: unknown, code: string): error is SwitchyardError {
-  return error instanceof SwitchyardError && error.code === code;
+  return isSwitchyardError(error) && error.code === code;
 }

@@ -16,7 +16,14 @@
  * @module
  */
 
-export { type Cidr, cidrContains, cidrCovers, cidrMatcher, parseCidr } from './cidr.js';
+export {
+  type Cidr,
+  cidrContains,
+  cidrCovers,
+  cidrMatcher,
+  parseCidr,
+  withoutCoveredBlocks,
+} from './cidr.js';
 export { type ConnectSocketOptions, connectSocket } from './connect-socket.js';
 export type {
   AppliedPolicy,
@@ -40,10 +47,13 @@ export {
   HboneTunnelError,
   hasErrorCode,
   InputInvalidError,
+  InternalError,
+  isSwitchyardError,
   PolicyConflictError,
   PolicyInvalidError,
   PolicyUnsupportedError,
   RuntimeUnavailableError,
+  SWITCHYARD_ERROR_BRAND,
   SwitchyardError,
   type SwitchyardErrorOptions,
   TargetInvalidError,
@@ -74,6 +84,7 @@ export {
 } from './policy.js';
 export type { PolicyIssue } from './policy-issue.js';
 export { formatPortRange, isPort, mergePortRanges, parsePortSpec, portInRanges } from './port-range.js';
+export { QUOTE_LIMIT, quoteInput } from './quote.js';
 export {
   BUILTIN_DRIVERS,
   DriverRegistry,
@@ -97,5 +108,10 @@ export {
   type Target,
 } from './target.js';
 export { assertTargetKind } from './target-check.js';
-export { normalizePolicy, type PolicyValidation, validatePolicy } from './validate-policy.js';
+export {
+  MAX_LIST_ENTRIES,
+  normalizePolicy,
+  type PolicyValidation,
+  validatePolicy,
+} from './validate-policy.js';
 export { DRIVER_API_VERSION } from './version.js';

@@ -97,7 +97,10 @@ export interface RedirectionPolicy {
   outbound?: OutboundCapture;
   /** The proxy's own identity, whose traffic is let through. */
   bypass?: BypassIdentity;
-  /** 0–255; when policies overlap, the lower number is evaluated first (HNS semantics). Default 0. */
+  /**
+   * 0–65535; when policies overlap, the lower number is evaluated first (HNS semantics). Default 0.
+   * The tproxy driver records it but keeps one policy per namespace, so it has no effect there.
+   */
   priority?: number;
 }
 

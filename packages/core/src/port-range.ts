@@ -1,4 +1,5 @@
 import type { PortRange, PortSpec } from './policy.js';
+import { quoteInput } from './quote.js';
 
 /** True when `value` is a whole number from 1 to 65535. */
 export function isPort(value: unknown): value is number {
@@ -23,10 +24,10 @@ export function parsePortSpec(spec: unknown): PortRange | string {
       const to = m[2] === undefined ? from : Number(m[2]);
       if (isPort(from) && isPort(to) && from <= to) return { from, to };
       if (isPort(from) && isPort(to))
-        return `range "${spec}" runs backwards; write it low-high, e.g. "${to}-${from}"`;
+        return `range ${quoteInput(spec)} runs backwards; write it low-high, e.g. "${to}-${from}"`;
     }
   }
-  return `${JSON.stringify(spec)} is not a port; use a whole number from 1 to 65535 or a range such as "8000-8100"`;
+  return `${quoteInput(spec)} is not a port; use a whole number from 1 to 65535 or a range such as "8000-8100"`;
 }
 
 /** Sorts ranges and merges overlapping or adjacent ones, so equal sets compare equal. */

@@ -1,4 +1,5 @@
 import { TargetInvalidError } from './errors.js';
+import { quoteInput } from './quote.js';
 
 /** A Linux network namespace, named as `ip netns` names it, by a path, or by a process in it. */
 export type NetnsTarget =
@@ -40,7 +41,7 @@ const TARGET_HELP =
 export function parseTarget(text: string): Target {
   const at = text.indexOf(':');
   if (at <= 0 || at === text.length - 1)
-    throw new TargetInvalidError(`"${text}" is not a target; ${TARGET_HELP}`);
+    throw new TargetInvalidError(`${quoteInput(text)} is not a target; ${TARGET_HELP}`);
   const kind = text.slice(0, at);
   const value = text.slice(at + 1);
   switch (kind) {
@@ -48,20 +49,20 @@ export function parseTarget(text: string): Target {
       if (value.startsWith('/')) return { kind: 'netns', path: value };
       if (NETNS_NAME.test(value) && value !== '.' && value !== '..') return { kind: 'netns', name: value };
       throw new TargetInvalidError(
-        `"${value}" is not a network namespace name; use letters, digits, ".", "_" or "-", or an absolute path`,
+        `${quoteInput(value)} is not a network namespace name; use letters, digits, ".", "_" or "-", or an absolute path`,
       );
     case 'pid': {
       const pid = Number(value);
       if (Number.isInteger(pid) && pid > 0 && /^\d+$/.test(value)) return { kind: 'netns', pid };
       throw new TargetInvalidError(
-        `"${value}" is not a process id; write a positive whole number, e.g. "pid:1234"`,
+        `${quoteInput(value)} is not a process id; write a positive whole number, e.g. "pid:1234"`,
       );
     }
     case 'hns':
     case 'hns-endpoint':
       if (GUID.test(value)) return { kind: 'hns-endpoint', id: value.toLowerCase() };
       throw new TargetInvalidError(
-        `"${value}" is not an HNS endpoint GUID; it looks like "93f86a7f-e361-4362-b8a4-81bbb6a622dd"`,
+        `${quoteInput(value)} is not an HNS endpoint GUID; it looks like "93f86a7f-e361-4362-b8a4-81bbb6a622dd"`,
       );
     default:
       return { kind: `${kind}:target`, value };

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAdminServer } from './admin-server.js';
 import type { CarrierFactory } from './carrier.js';
 import { DataPlane } from './data-plane.js';
-import { silentLogger } from './logger.js';
+import { DEFAULT_ACCESS_LOG_RATE } from './defaults.js';
+import { jsonLogger, silentLogger } from './logger.js';
 
 // A carrier that refuses everything: these tests are about the data plane around it.
 const refuser: CarrierFactory = {
@@ -107,5 +108,35 @@ describe('DataPlane', () => {
     await p.close(0);
     expect((await fetch(`http://127.0.0.1:${admin.port}/readyz`)).status).toBe(503);
     await admin.close();
+  });
+
+  it('a flood of refused connections is counted in full but logged at a bounded rate', async () => {
+    const lines: string[] = [];
+    const p = new DataPlane({
+      socketOps: loopbackSocketOps(),
+      identityFallback: 'trust-domain',
+      logger: jsonLogger({ level: 'debug', write: (line) => lines.push(line) }),
+    });
+    // Each connection reaches the proxy port itself on loopback: a loop, refused.
+    const status = await p.addWorkload(spec('w', 0));
+    const port = status.listeners[0]?.port ?? 0;
+    const before = lines.length;
+    await Promise.all(
+      Array.from(
+        { length: 300 },
+        () =>
+          new Promise<void>((resolve) => {
+            const s = connect(port, '127.0.0.1');
+            s.on('error', () => resolve());
+            s.on('close', () => resolve());
+          }),
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await p.metrics.registry.metrics()).toMatch(/switchyard_refusals_total\{[^}]*reason="loop"\} 300/);
+    const connectionLines = lines.slice(before).filter((l) => l.includes('"msg":"connection"'));
+    expect(connectionLines.length).toBeGreaterThan(0);
+    expect(connectionLines.length).toBeLessThanOrEqual(DEFAULT_ACCESS_LOG_RATE * 2);
+    await p.close(0);
   });
 });

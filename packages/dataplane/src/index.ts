@@ -30,6 +30,14 @@
  *
  * @module
  */
+
+export {
+  HboneTunnelError,
+  UpstreamIdentityError,
+  UpstreamTlsError,
+  WorkloadFailedError,
+  WorkloadInvalidError,
+} from '@switchyard/core';
 export {
   type AdminServer,
   type AdminServerOptions,
@@ -67,13 +75,6 @@ export {
   type Timeouts,
 } from './defaults.js';
 export { CHANNELS } from './diagnostics.js';
-export {
-  HboneTunnelError,
-  UpstreamIdentityError,
-  UpstreamTlsError,
-  WorkloadFailedError,
-  WorkloadInvalidError,
-} from './errors.js';
 export { HandshakeGate } from './handshake-gate.js';
 export {
   checkServerIdentity,
@@ -101,6 +102,12 @@ export {
   type DataPlaneMetrics,
   type Direction,
 } from './metrics.js';
+export {
+  type LogLine,
+  loggerFromLine,
+  type SidecarPlaneOptions,
+  sidecarPlane,
+} from './sidecar-plane.js';
 export {
   classify as classifyTlsFailure,
   type TlsFailure,

@@ -1,9 +1,9 @@
 import type { Socket } from 'node:net';
 import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import type { SocketOps, Target } from '@switchyard/core';
+import { UpstreamIdentityError, UpstreamTlsError } from '@switchyard/core';
 import { type CertificateStore, parseSpiffeId, type SpiffeId, spiffeIdsFromSan } from '@switchyard/mesh';
 import type { Endpoint } from './decide.js';
-import { UpstreamIdentityError, UpstreamTlsError } from './errors.js';
 import { checkServerIdentity, type IdentityFallback, type IdentityResolver } from './identity.js';
 import type { Logger } from './logger.js';
 

@@ -104,7 +104,16 @@ export class Workload {
    * WorkloadFailedError naming the step.
    */
   async start(): Promise<void> {
-    const carrier = this.spec.carrier.create(this.#context());
+    let carrier: Carrier;
+    try {
+      carrier = this.spec.carrier.create(this.#context());
+    } catch (cause) {
+      this.#state = 'stopped';
+      throw new WorkloadFailedError(
+        `workload ${this.spec.id}: carrier ${this.spec.carrier.name} failed to start: ${(cause as Error).message}`,
+        { cause },
+      );
+    }
     this.#carrier = carrier;
     const { inbound, outbound } = this.spec.policy;
     try {

@@ -1,5 +1,9 @@
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { UnsupportedPlatformError } from '@switchyard/core';
+
+/** node-gyp-build's one function (the package is CommonJS and ships no types). */
+type NodeGypBuild = (packageRoot: string) => unknown;
 
 /** The functions of the native addon (`native/transparent.c`). Addresses are IP literals. */
 export interface TransparentAddon {
@@ -23,11 +27,16 @@ export interface TransparentAddon {
 
 let addon: TransparentAddon | undefined;
 
+/** What to run when neither a prebuilt addon nor a local build loads; works in any project. */
+export const ADDON_BUILD_HINT =
+  'rebuild it from source in your project: "npm rebuild @switchyard/driver-tproxy" (npm) or "pnpm rebuild @switchyard/driver-tproxy" (pnpm); that needs python3, make and a C compiler (apt-get install python3 make gcc)';
+
 /**
- * Loads the addon on first use, so importing the driver does nothing. The build lands in
- * `build/Release/` at the package root, one level above both `src/` and `dist/`.
+ * Loads the addon on first use, so importing the driver does nothing. node-gyp-build picks a local
+ * build (`build/Release/`, made by the install script or `node-gyp rebuild`) first, then the
+ * prebuilt binary the package ships for linux-x64 and linux-arm64 (`prebuilds/`).
  *
- * @throws UnsupportedPlatformError off Linux, or when the addon was not built.
+ * @throws UnsupportedPlatformError off Linux, or when no build fits this machine, saying what to run.
  */
 export function loadAddon(): TransparentAddon {
   if (addon) return addon;
@@ -37,11 +46,13 @@ export function loadAddon(): TransparentAddon {
     );
   }
   try {
-    addon = createRequire(import.meta.url)('../build/Release/switchyard_tproxy.node') as TransparentAddon;
+    // The package root is one level above both src/ and dist/.
+    const nodeGypBuild = createRequire(import.meta.url)('node-gyp-build') as NodeGypBuild;
+    addon = nodeGypBuild(fileURLToPath(new URL('..', import.meta.url))) as TransparentAddon;
     return addon;
   } catch (cause) {
     throw new UnsupportedPlatformError(
-      `the tproxy native addon is not built (${(cause as Error).message.split('\n')[0]}); build it with "pnpm --filter @switchyard/driver-tproxy build:native" (needs python3, make and a C compiler)`,
+      `the tproxy native addon has no prebuilt binary for linux-${process.arch} and was not built here (${(cause as Error).message.split('\n')[0]}); ${ADDON_BUILD_HINT}`,
       { cause },
     );
   }

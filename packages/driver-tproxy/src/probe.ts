@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { ProbeProblem, ProbeResult } from '@switchyard/core';
-import { loadAddon } from './native.js';
+import { ADDON_BUILD_HINT, loadAddon } from './native.js';
 import { runCommand } from './run-command.js';
 import type { RoutingSettings } from './settings.js';
 
@@ -64,7 +64,7 @@ export async function probeHost(settings: RoutingSettings): Promise<ProbeResult>
   } catch (error) {
     problems.push({
       message: (error as Error).message,
-      fix: 'pnpm --filter @switchyard/driver-tproxy build:native',
+      fix: ADDON_BUILD_HINT,
     });
   }
   if (nft && problems.length === 0) {

@@ -13,6 +13,7 @@ import {
   type SocketOps,
   type Target,
 } from '@switchyard/core';
+import { assertFamiliesRoutable, ensureLoopbackUp } from './namespace-readiness.js';
 import { existingNetns, runIn } from './netns.js';
 import { policyFromListing } from './parse-ruleset.js';
 import { addRouting, deleteRouting, FAMILIES, type RoutingState, routingMatches } from './policy-routing.js';
@@ -66,6 +67,7 @@ export function tproxyDriver(options: TproxyDriverOptions = {}): RedirectionDriv
         );
       }
       const nsPath = await existingNetns(target as NetnsTarget);
+      await assertFamiliesRoutable(nsPath, policy.families);
       const script = renderRuleset(policy, settings);
       const artifact = { format: 'nft' as const, content: script };
       const current = await readPolicy(nsPath);
@@ -84,6 +86,7 @@ export function tproxyDriver(options: TproxyDriverOptions = {}): RedirectionDriv
 
       // Routing first: without the table it routes nothing, so a crash here captures nothing.
       const added = new Map<(typeof FAMILIES)[number], RoutingState>();
+      await ensureLoopbackUp(nsPath);
       try {
         for (const family of policy.families) added.set(family, await addRouting(nsPath, family, settings));
         const r = await runIn(nsPath, 'nft', ['-f', '-'], script);

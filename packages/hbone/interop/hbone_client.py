@@ -5,6 +5,7 @@ usage: hbone_client.py HOST PORT CERT_DIR AUTHORITY tunnel  -> CONNECT, send, ha
        hbone_client.py HOST PORT CERT_DIR AUTHORITY abandon -> CONNECT, one echo, then drop the TCP connection
        hbone_client.py HOST PORT CERT_DIR AUTHORITY rapid-reset N -> open and reset N streams at once (CVE-2023-44487)
        hbone_client.py HOST PORT CERT_DIR AUTHORITY window-flood SECONDS -> WINDOW_UPDATE frames, as fast as possible
+       hbone_client.py HOST PORT CERT_DIR AUTHORITY zero-window-reset N -> N tunnels with data queued, then reset
 Every tunnel claims `forwarded: for="192.0.2.10:4242"`, an address that is not the client's.
 Prints one JSON object with what happened.
 
@@ -144,6 +145,41 @@ def window_flood(sock, conn, authority, seconds):
         return {"frames": frames, "closed": True}
 
 
+def zero_window_reset(sock, conn, authority, count):
+    # Open `count` tunnels with a receive window of zero, so everything the server sends back
+    # queues; send data the echo app answers, then reset every stream. The server must free each
+    # tunnel and its app connection at once.
+    import time
+    conn.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 0})
+    sock.sendall(conn.data_to_send())
+    conn.remote_settings.update({h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: 100000})
+    conn.remote_settings.acknowledge()
+    streams = []
+    for _ in range(count):
+        sid = conn.get_next_available_stream_id()
+        conn.send_headers(sid, [(":method", "CONNECT"), (":authority", authority)])
+        streams.append(sid)
+    sock.sendall(conn.data_to_send())
+    status = {}
+    until = time.monotonic() + 10
+    while len(status) < count and time.monotonic() < until:
+        for event in pump(sock, conn):
+            if isinstance(event, h2.events.ResponseReceived):
+                status[event.stream_id] = int(dict(event.headers)[":status"])
+            elif isinstance(event, h2.events.StreamReset):
+                status[event.stream_id] = f"reset:{int(event.error_code)}"
+    ok = [sid for sid, st in status.items() if st == 200]
+    for sid in ok:
+        conn.send_data(sid, b"x" * 16384)
+    sock.sendall(conn.data_to_send())
+    time.sleep(0.5)
+    for sid in ok:
+        conn.reset_stream(sid, error_code=8)
+    sock.sendall(conn.data_to_send())
+    time.sleep(0.3)
+    return {"ok": len(ok), "refused": sum(1 for st in status.values() if st != 200)}
+
+
 def rapid_reset(sock, conn, authority, count):
     # Each stream is opened and reset at once, before any answer: the server must not do the
     # work (dial the app) for each, and must close the connection past its limit.
@@ -172,6 +208,8 @@ if __name__ == "__main__":
         result = tunnel(sock, conn, authority)
     elif mode == "abandon":
         result = abandon(sock, conn, authority)
+    elif mode == "zero-window-reset":
+        result = zero_window_reset(sock, conn, authority, int(sys.argv[6]))
     elif mode == "window-flood":
         result = window_flood(sock, conn, authority, sys.argv[6])
     elif mode == "rapid-reset":

@@ -1,23 +1,19 @@
-import type { IpFamily, SocketOps, Target } from '@switchyard/core';
+import type { IpFamily, Target } from '@switchyard/core';
 import {
-  DataPlane,
+  type DataPlane,
   type DataPlaneMetrics,
   type Endpoint,
-  type IdentityFallback,
-  type IdentityResolver,
-  type Limits,
   type ListenerStatus,
-  type Logger,
-  type Timeouts,
+  type SidecarPlaneOptions,
+  sidecarPlane,
 } from '@switchyard/dataplane';
 import type { AuthorizationPolicy, CertificateStore } from '@switchyard/mesh';
 import { type HboneCarrier, hboneCarrier } from './hbone-carrier.js';
 import type { HboneClient } from './hbone-client.js';
 import type { HboneServer } from './hbone-server.js';
 
-/** Options of {@link HboneSidecar}. */
-export interface HboneSidecarOptions {
-  socketOps: SocketOps;
+/** Options of {@link HboneSidecar}: those every sidecar takes (socket ops, identities, limits, logging), and: */
+export interface HboneSidecarOptions extends SidecarPlaneOptions {
   certificates: CertificateStore;
   /** Port captured outbound connections arrive on (15001). Omit for no outbound. */
   outboundPort?: number;
@@ -34,10 +30,6 @@ export interface HboneSidecarOptions {
   plaintextSources?: string[];
   inboundAuthorization?: AuthorizationPolicy;
   outboundAuthorization?: AuthorizationPolicy;
-  /** Which identity each peer must present. Default: none, and any identity of our trust domain is accepted. */
-  identities?: IdentityResolver;
-  /** With `identities`: what to accept from peers it does not know. Default `refuse`. */
-  identityFallback?: IdentityFallback;
   /** Addresses this workload owns besides the one a tunnel arrives on. */
   addresses?: string[];
   /** Deliver every tunnel here instead of its `:authority` (benchmarks). */
@@ -47,34 +39,9 @@ export interface HboneSidecarOptions {
   /** Open sockets inside this target's network (a node-level proxy). */
   target?: Target;
   families?: IpFamily[];
-  timeouts?: Partial<Timeouts>;
-  /** Most connections per direction. Default 10000. */
-  maxConnections?: number;
-  /** Pending-handshake and connection limits (`maxConnections` above wins). Default: the data plane's. */
-  limits?: Partial<Limits>;
-  /** Socket mark of upstream dials. Default: the driver's. */
-  bypassMark?: number;
-  metrics?: DataPlaneMetrics;
-  log?: (line: Record<string, unknown>) => void;
-  accessLog?: boolean;
 }
 
 const WORKLOAD = 'sidecar';
-
-function lineLogger(
-  log: (line: Record<string, unknown>) => void,
-  base: Record<string, unknown> = {},
-): Logger {
-  const at = (level: string) => (msg: string, fields?: Record<string, unknown>) =>
-    log({ ...base, ...fields, level, msg });
-  return {
-    debug: () => {},
-    info: at('info'),
-    warn: at('warn'),
-    error: at('error'),
-    child: (f) => lineLogger(log, { ...base, ...f }),
-  };
-}
 
 /**
  * The HBONE sidecar: a one-workload {@link DataPlane} with the hbone carrier. Outbound captured
@@ -90,21 +57,7 @@ export class HboneSidecar {
 
   constructor(options: HboneSidecarOptions) {
     this.#o = options;
-    this.#plane = new DataPlane({
-      socketOps: options.socketOps,
-      ...(options.identities
-        ? { identities: options.identities, identityFallback: options.identityFallback ?? 'refuse' }
-        : { identityFallback: 'trust-domain' }),
-      ...(options.log ? { logger: lineLogger(options.log, { component: 'hbone' }) } : {}),
-      ...(options.metrics ? { metrics: options.metrics } : {}),
-      ...(options.timeouts ? { timeouts: options.timeouts } : {}),
-      limits: {
-        ...options.limits,
-        ...(options.maxConnections ? { maxConnections: options.maxConnections } : {}),
-      },
-      ...(options.bypassMark !== undefined ? { bypassMark: options.bypassMark } : {}),
-      accessLog: options.accessLog === true,
-    });
+    this.#plane = sidecarPlane(options, 'hbone');
   }
 
   /** The sidecar's metrics. */

@@ -9,7 +9,7 @@ import { DataPlane, silentLogger } from '@switchyard/dataplane';
 import { tproxyDriver } from '@switchyard/driver-tproxy';
 import { createLab, describePrivileged, type Lab } from '@switchyard/driver-tproxy/testing';
 import { CertificateStore } from '@switchyard/mesh';
-import { createTestPki, type TestPki } from '@switchyard/mesh/testing';
+import { createTestPki, issueCrafted, type TestPki } from '@switchyard/mesh/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { hboneCarrier } from './hbone-carrier.js';
 
@@ -21,6 +21,12 @@ const CLIENT = join(import.meta.dirname, '..', 'interop', 'hbone_client.py');
 // A second independent stack: Go's standard-library HTTP/2, built offline from one file.
 const GO_SOURCE = join(import.meta.dirname, '..', 'interop', 'go', 'main.go');
 const APP_PORT = 8080;
+
+async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
+  for (const until = Date.now() + ms; Date.now() < until; await new Promise((r) => setTimeout(r, 20)))
+    if (check()) return true;
+  return check();
+}
 
 describePrivileged('HBONE against a hostile peer (python3-h2 and Go, network namespaces)', () => {
   let pki: TestPki;
@@ -152,6 +158,41 @@ describePrivileged('HBONE against a hostile peer (python3-h2 and Go, network nam
       /switchyard_hbone_stream_resets_total\{[^}]*reason="control-frame-flood"\} 1/,
     );
     expect((await python(`${lab.b.v4}:${APP_PORT}`, 'tunnel')).status).toBe(200);
+  });
+
+  it('a peer whose certificate carries two SPIFFE IDs (the allowed one first) gets 401, and the app nothing', async () => {
+    const twoIds = await issueCrafted(pki, 'two-ids', [
+      'spiffe://cluster.local/ns/web/sa/peer',
+      'spiffe://cluster.local/ns/admin/sa/root',
+    ]);
+    const { stdout } = await promisify(execFile)(
+      'ip',
+      [
+        'netns',
+        'exec',
+        lab.a.name,
+        PYTHON,
+        CLIENT,
+        lab.b.v4,
+        '15008',
+        twoIds,
+        `${lab.b.v4}:${APP_PORT}`,
+        'tunnel',
+      ],
+      { timeout: 30_000 },
+    );
+    expect(JSON.parse(stdout).status).toBe(401);
+    expect(appSources).toEqual([]);
+  });
+
+  it('tunnels reset while their data is queued (zero window) free their app connections at once; the stream limit holds', async () => {
+    const result = await python(`${lab.b.v4}:${APP_PORT}`, 'zero-window-reset', '150');
+    expect(result.ok).toBeLessThanOrEqual(100);
+    expect(result.ok + result.refused).toBe(150);
+    expect(appSources.length).toBe(result.ok);
+    // The python client has gone; every tunnel's app connection is closed within a second.
+    expect(await waitFor(() => appSockets.every((s) => s.destroyed), 1_000)).toBe(true);
+    expect(plane.workload('web/server')?.active.inbound).toBe(0);
   });
 
   it('rapid reset: streams reset before their answer are counted, cost no app connections, and close the connection', async () => {

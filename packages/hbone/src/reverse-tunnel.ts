@@ -3,7 +3,7 @@ import type { Server, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { SocketOps, Target } from '@switchyard/core';
-import { DEFAULT_TIMEOUTS, type Logger, silentLogger } from '@switchyard/dataplane';
+import { DEFAULT_TIMEOUTS, type Logger, silentLogger, Upstream } from '@switchyard/dataplane';
 import {
   type AuthorizationPolicy,
   authorize,
@@ -16,7 +16,6 @@ import {
 import { formatAuthority, type HboneAuthority } from './authority.js';
 import { awaitTunnel, HboneConnectError } from './hbone-client-error.js';
 import type { HboneServer } from './hbone-server.js';
-import { dialMtls } from './mtls-dial.js';
 import { HBONE_SETTINGS } from './settings.js';
 
 /** The port reverse tunnels are accepted on. */
@@ -172,6 +171,7 @@ export interface ReverseTunnelDialerOptions {
 export class ReverseTunnelDialer {
   readonly #o: ReverseTunnelDialerOptions;
   readonly #log: Logger;
+  readonly #upstream: Upstream;
   #tls: TLSSocket | undefined;
   #raw: Socket | undefined;
   #stopped = false;
@@ -181,6 +181,15 @@ export class ReverseTunnelDialer {
   constructor(options: ReverseTunnelDialerOptions) {
     this.#o = options;
     this.#log = options.logger ?? silentLogger;
+    // The gateway is checked by `authorization` (default: our trust domain), as a pinned
+    // identity would be: the dialer knows one gateway, named by its address.
+    this.#upstream = new Upstream({
+      socketOps: options.socketOps,
+      connectTimeout: DEFAULT_TIMEOUTS.connect,
+      handshakeTimeout: DEFAULT_TIMEOUTS.handshake,
+      identityFallback: 'trust-domain',
+      logger: this.#log,
+    });
   }
 
   /** Connects once; resolves when the gateway holds the connection. Redials from then on, until stopped. */
@@ -224,12 +233,12 @@ export class ReverseTunnelDialer {
   }
 
   async #connect(): Promise<void> {
-    const { tls, raw } = await dialMtls({
-      socketOps: this.#o.socketOps,
-      certificates: this.#o.certificates,
+    const { tls, raw } = await this.#upstream.tls({
       peer: this.#o.gateway,
-      authorization: this.#o.authorization,
+      certificates: this.#o.certificates,
       target: this.#o.target,
+      alpn: ['h2'],
+      authorization: this.#o.authorization,
     });
     this.#failures = 0;
     tls.on('error', (error) => this.#log.debug('reverse tunnel connection error', { reason: error.message }));

@@ -1,5 +1,7 @@
-/** HBONE's port, as Istio ztunnel listens on it. */
-export const HBONE_PORT = 15008;
+import { DEFAULT_PORTS } from '@switchyard/core';
+
+/** HBONE's port, as Istio ztunnel listens on it (15008; core's table of ports is where it is defined). */
+export const HBONE_PORT = DEFAULT_PORTS.hbone;
 
 /**
  * The HTTP/2 settings ztunnel uses for HBONE. The stream and connection windows are unequal on

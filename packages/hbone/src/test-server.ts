@@ -25,12 +25,11 @@ export async function startTestServer(
     certificates,
     hbonePort: 0,
     host: '127.0.0.1',
-    ...(onTunnel
-      ? {
-          accessLog: true,
-          log: (line) => line.msg === 'connection' && onTunnel(line as unknown as ConnectionReport),
-        }
-      : {}),
+    accessLog: onTunnel !== undefined,
+    // Tests read events, not log lines: only access lines go anywhere, to `onTunnel`.
+    log: (line) => {
+      if (line.msg === 'connection') onTunnel?.(line as unknown as ConnectionReport);
+    },
     ...rest,
   });
   await sidecar.start();

@@ -33,7 +33,10 @@ export {
   type WorkloadCertificate,
 } from './cert-store.js';
 export {
+  DEV_CA_VALIDITY,
+  type ExistingCa,
   type InitCaOptions,
+  type InitializedCa,
   type IssuedCertificate,
   type IssueOptions,
   initCa,

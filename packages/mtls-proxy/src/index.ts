@@ -31,14 +31,11 @@ export {
   CHANNELS,
   DEFAULT_TIMEOUTS,
   type Endpoint,
+  type LogLine,
+  loggerFromLine,
   startAdminServer,
   type Timeouts,
 } from '@switchyard/dataplane';
 export { mtlsCarrier } from './mtls-carrier.js';
-export { loggerFromLine, MtlsSidecar } from './mtls-sidecar.js';
-export type {
-  InboundOptions,
-  LogLine,
-  MtlsSidecarOptions,
-  OutboundOptions,
-} from './options.js';
+export { MtlsSidecar } from './mtls-sidecar.js';
+export type { InboundOptions, MtlsSidecarOptions, OutboundOptions } from './options.js';

@@ -1,28 +1,15 @@
 import {
-  DataPlane,
+  type DataPlane,
   type DataPlaneMetrics,
   type Direction,
-  type Logger,
+  sidecarPlane,
   type WorkloadStatus,
 } from '@switchyard/dataplane';
 import { mtlsCarrier } from './mtls-carrier.js';
-import type { LogLine, MtlsSidecarOptions } from './options.js';
+import type { MtlsSidecarOptions } from './options.js';
 
 /** The workload id a sidecar serves (one workload per sidecar). */
 const SIDECAR_WORKLOAD = 'sidecar';
-
-/** Adapts the sidecar's `log(line)` callback to the data plane's {@link Logger}. */
-export function loggerFromLine(log: (line: LogLine) => void, base: Record<string, unknown> = {}): Logger {
-  const at = (level: LogLine['level']) => (msg: string, fields?: Record<string, unknown>) =>
-    log({ ...base, ...fields, level, msg });
-  return {
-    debug: () => {},
-    info: at('info'),
-    warn: at('warn'),
-    error: at('error'),
-    child: (fields) => loggerFromLine(log, { ...base, ...fields }),
-  };
-}
 
 /**
  * The transparent mTLS sidecar: a one-workload {@link DataPlane} with the mtls carrier.
@@ -46,21 +33,7 @@ export class MtlsSidecar {
     if (!options.inbound && !options.outbound)
       throw new TypeError('MtlsSidecar needs inbound and/or outbound options');
     this.#o = options;
-    this.#plane = new DataPlane({
-      socketOps: options.socketOps,
-      ...(options.identities
-        ? { identities: options.identities, identityFallback: options.identityFallback ?? 'refuse' }
-        : { identityFallback: 'trust-domain' }),
-      ...(options.log ? { logger: loggerFromLine(options.log, { component: 'mtls-proxy' }) } : {}),
-      ...(options.metrics ? { metrics: options.metrics } : {}),
-      ...(options.timeouts ? { timeouts: options.timeouts } : {}),
-      limits: {
-        ...options.limits,
-        ...(options.maxConnections ? { maxConnections: options.maxConnections } : {}),
-      },
-      ...(options.bypassMark !== undefined ? { bypassMark: options.bypassMark } : {}),
-      accessLog: options.accessLog === true,
-    });
+    this.#plane = sidecarPlane(options, 'mtls-proxy');
   }
 
   /** The sidecar's metrics (one registry; series labelled `workload="sidecar"`). */

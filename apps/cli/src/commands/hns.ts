@@ -8,6 +8,7 @@ import {
 } from '@switchyard/core';
 import { type hnsDriver, LOCAL_SYSTEM_SID, modifyRequest, toHnsPolicies } from '@switchyard/driver-hns';
 import { EXIT } from '../exit-codes.js';
+import { wholeNumber } from '../flag-values.js';
 import { type CliIo, printJson } from '../io.js';
 
 /** Flags every `hns` command takes to reach HNS (the library flags exist for tests against the stand-in). */
@@ -40,8 +41,22 @@ function endpointOf(text: string): string {
   return (parseTarget(`hns:${text}`) as HnsEndpointTarget).id;
 }
 
-function number(flag: string, text: string): number | string {
-  return /^\d+$/.test(text) ? Number(text) : `${flag} ${text}`;
+/** A port list item: a number, or a range string the policy's own checks read ("8000-8003"). */
+const portSpec = (text: string): number | string => (/^\d+$/.test(text) ? Number(text) : text);
+
+/** Refuses a filter flag whose direction was not asked for, instead of dropping it. */
+function needsDirection(o: HnsAddOptions, inbound: boolean, outbound: boolean): void {
+  const filters = [
+    ['--localports', o.localports, inbound, '--inbound-port PORT'],
+    ['--remoteports', o.remoteports, outbound, '--port PORT'],
+    ['--remoteaddr', o.remoteaddr, outbound, '--port PORT'],
+    ['--exclude-ip', o.excludeIp.length > 0 ? 'x' : undefined, outbound, '--port PORT'],
+  ] as const;
+  for (const [flag, value, present, add] of filters)
+    if (value !== undefined && !present)
+      throw new InputInvalidError(
+        `${flag} filters ${add.startsWith('--inbound') ? 'inbound' : 'outbound'} traffic, which this command does not redirect; add ${add}, or drop ${flag}`,
+      );
 }
 
 /** Builds the policy from hcnproxyctl-style flags; every mistake is reported before HNS is called. */
@@ -56,28 +71,32 @@ export function policyFromHnsFlags(o: HnsAddOptions): RedirectionPolicy {
       `--protocol ${o.protocol}: L4WFPPROXY redirects TCP only; use --protocol tcp (or 6)`,
     );
   }
+  if (o.port !== undefined && o.outboundPort !== undefined && o.port !== o.outboundPort)
+    throw new InputInvalidError('--port and --outbound-port name the same port; give one of them');
   const outbound = o.outboundPort ?? o.port;
   if (outbound === undefined && o.inboundPort === undefined) {
     throw new InputInvalidError(
       'say which proxy port: --port PORT (outbound, as hcnproxyctl) and/or --inbound-port PORT',
     );
   }
+  needsDirection(o, o.inboundPort !== undefined, outbound !== undefined);
   const list = (text: string | undefined) =>
     (text ?? '')
       .split(',')
       .map((p) => p.trim())
       .filter(Boolean)
-      .map((p) => number('', p));
-  const excluded = o.excludePort.map((p) => number('--exclude-port', p));
+      .map(portSpec);
+  const excluded = o.excludePort.map(portSpec);
   const policy: RedirectionPolicy = { families: ['ipv4'] };
   if (o.id !== undefined) policy.id = o.id;
   if (o.inboundPort !== undefined) {
-    policy.inbound = { port: number('--inbound-port', o.inboundPort) as number };
+    // The policy checks ports itself, so flag and file mistakes read the same ("outbound.port: 0 is not a port").
+    policy.inbound = { port: portSpec(o.inboundPort) as number };
     if (o.localports) policy.inbound.includePorts = list(o.localports);
     if (excluded.length > 0) policy.inbound.excludePorts = excluded;
   }
   if (outbound !== undefined) {
-    policy.outbound = { port: number('--port', outbound) as number };
+    policy.outbound = { port: portSpec(outbound) as number };
     if (o.remoteports) policy.outbound.includePorts = list(o.remoteports);
     if (o.remoteaddr) policy.outbound.includeCidrs = o.remoteaddr.split(',').map((a) => a.trim());
     if (o.excludeIp.length > 0) policy.outbound.excludeCidrs = o.excludeIp;
@@ -85,7 +104,7 @@ export function policyFromHnsFlags(o: HnsAddOptions): RedirectionPolicy {
   }
   if (o.usersid !== undefined)
     policy.bypass = { userSid: o.usersid.toLowerCase() === 'system' ? LOCAL_SYSTEM_SID : o.usersid };
-  if (o.priority !== undefined) policy.priority = number('--priority', o.priority) as number;
+  if (o.priority !== undefined) policy.priority = wholeNumber('--priority', o.priority, 0, 65535);
   return policy;
 }
 

@@ -1,22 +1,45 @@
 import { DEFAULT_PORTS, type DriverRegistry } from '@switchyard/core';
 import { HboneSidecar, ReverseTunnelDialer, SNI_GATEWAY_PORT, SniGateway } from '@switchyard/hbone';
-import { CertificateStore, parseAuthorizationPolicy } from '@switchyard/mesh';
-import { startAdminServer } from '@switchyard/mtls-proxy';
+import { CertificateStore } from '@switchyard/mesh';
 import { EXIT } from '../exit-codes.js';
+import { portFlag, wholeNumber } from '../flag-values.js';
 import { parseGateway, parseSniRoute } from '../hbone-flags.js';
 import type { CliIo } from '../io.js';
-import { readDocument } from '../read-document.js';
-import { cidrList, int, type ProxyMtlsOptions } from './proxy-mtls.js';
-import { defaultDriver, netnsTarget } from './redirect.js';
+import { type ProxyPart, runUntilSignal } from '../proxy-lifecycle.js';
+import {
+  adminPart,
+  authzFile,
+  commonProxySettings,
+  componentLog,
+  identitiesFlag,
+  type ProxyMtlsOptions,
+} from './proxy-mtls.js';
 
-/** Flags of `switchyard proxy hbone`: those of `proxy mtls`, plus the HBONE port. */
-export interface ProxyHboneOptions extends ProxyMtlsOptions {
+/**
+ * Flags of `switchyard proxy hbone`: those of `proxy mtls` except `--plaintext-port`,
+ * `--bypass-mark` and `--max-connections`, plus the HBONE port, the SNI gateway and reverse tunnels.
+ */
+export interface ProxyHboneOptions
+  extends Omit<ProxyMtlsOptions, 'plaintextPort' | 'bypassMark' | 'maxConnections'> {
   hbonePort: string;
   /** Run the SNI gateway on this port (`true`: 15443). */
   sniGateway?: string | boolean;
   sniRoute: string[];
   /** Hold a reverse tunnel (H2R) to this gateway. */
   reverseGateway?: string;
+}
+
+/** Every `proxy hbone` flag, checked before anything listens. @throws InputInvalidError naming the flag. */
+function hboneSettings(o: ProxyHboneOptions) {
+  return {
+    common: commonProxySettings(o),
+    outboundPort: portFlag('--outbound-port', o.outboundPort ?? true, DEFAULT_PORTS.outbound) as number,
+    inboundPort: portFlag('--inbound-port', o.inboundPort ?? true, DEFAULT_PORTS.inbound) as number,
+    hbonePort: wholeNumber('--hbone-port', o.hbonePort, 1, 65535),
+    sniPort: portFlag('--sni-gateway', o.sniGateway, SNI_GATEWAY_PORT),
+    routes: new Map(o.sniRoute.map(parseSniRoute)),
+    gateway: o.reverseGateway === undefined ? undefined : parseGateway(o.reverseGateway),
+  };
 }
 
 /**
@@ -29,74 +52,86 @@ export async function proxyHboneCommand(
   o: ProxyHboneOptions,
   io: CliIo,
 ): Promise<number> {
-  const log = (line: object) =>
-    io.stderr(`${JSON.stringify({ time: new Date().toISOString(), component: 'hbone', ...line })}\n`);
-  const inboundAuthz = o.authz
-    ? parseAuthorizationPolicy(await readDocument(o.authz, io.cwd), o.authz)
-    : undefined;
-  const outboundAuthz = o.outboundAuthz
-    ? parseAuthorizationPolicy(await readDocument(o.outboundAuthz, io.cwd), o.outboundAuthz)
-    : undefined;
+  const s = hboneSettings(o);
+  const inboundAuthz = await authzFile(o.authz, io.cwd);
+  const outboundAuthz = await authzFile(o.outboundAuthz, io.cwd);
+  const identities = await identitiesFlag(o.identities, io.cwd);
+  const driver = await registry.create(s.common.driver);
   const certificates = await CertificateStore.open(o.certDir);
-  const driver = await registry.create(o.driver ?? defaultDriver());
+  const log = componentLog(io, 'hbone');
   const sidecar = new HboneSidecar({
     socketOps: driver.socketOps,
     certificates,
     log,
     accessLog: o.accessLog === true,
-    outboundPort:
-      o.outboundPort === undefined || o.outboundPort === true
-        ? DEFAULT_PORTS.outbound
-        : int('--outbound-port', String(o.outboundPort), 1, 65535),
-    inboundPort:
-      o.inboundPort === undefined || o.inboundPort === true
-        ? DEFAULT_PORTS.inbound
-        : int('--inbound-port', String(o.inboundPort), 1, 65535),
-    hbonePort: int('--hbone-port', o.hbonePort, 1, 65535),
-    meshCidrs: cidrList('--mesh-cidr', o.meshCidr),
-    plaintextSources: cidrList('--plaintext-source', o.plaintextSource),
+    outboundPort: s.outboundPort,
+    inboundPort: s.inboundPort,
+    hbonePort: s.hbonePort,
+    meshCidrs: s.common.meshCidrs,
+    plaintextSources: s.common.plaintextSources,
     passthroughOutsideMesh: o.passthrough === true,
     ...(inboundAuthz ? { inboundAuthorization: inboundAuthz } : {}),
     ...(outboundAuthz ? { outboundAuthorization: outboundAuthz } : {}),
-    ...(o.netns ? { target: netnsTarget(o.netns) } : {}),
+    ...(identities ? { identities } : {}),
+    ...(s.common.target ? { target: s.common.target } : {}),
   });
-  const routes = new Map(o.sniRoute.map(parseSniRoute));
-  const gatewayAddress = o.reverseGateway ? parseGateway(o.reverseGateway) : undefined;
-  await sidecar.start();
-  const sni =
-    o.sniGateway !== undefined
-      ? new SniGateway({
+  const parts: ProxyPart[] = [
+    { name: 'hbone sidecar', start: () => sidecar.start(), stop: (ms) => sidecar.drain(ms) },
+  ];
+  // The gateway and the reverse tunnel use the sidecar's client and server, which exist once it
+  // has started: each part is made when it starts.
+  if (s.sniPort !== undefined) {
+    const sniPort = s.sniPort;
+    let sni: SniGateway | undefined;
+    parts.push({
+      name: 'sni gateway',
+      start: () => {
+        sni = new SniGateway({
           socketOps: driver.socketOps,
           client: sidecar.client,
-          port:
-            o.sniGateway === true ? SNI_GATEWAY_PORT : int('--sni-gateway', String(o.sniGateway), 1, 65535),
-          route: (name) => routes.get(name.toLowerCase()),
+          port: sniPort,
+          // Inside the workload's namespace, beside its other listeners.
+          ...(s.common.target ? { target: s.common.target } : {}),
+          route: (name) => s.routes.get(name.toLowerCase()),
           onRefused: (reason) => log({ level: 'info', msg: 'sni gateway refused a session', reason }),
-        })
-      : undefined;
-  await sni?.start();
-  const reverse =
-    gatewayAddress && sidecar.server
-      ? new ReverseTunnelDialer({
+        });
+        return sni.start();
+      },
+      stop: async () => sni?.close(),
+    });
+  }
+  if (s.gateway) {
+    const gateway = s.gateway;
+    let reverse: ReverseTunnelDialer | undefined;
+    parts.push({
+      name: 'reverse tunnel',
+      start: () => {
+        const server = sidecar.server;
+        if (!server) throw new Error('the HBONE server is not running');
+        reverse = new ReverseTunnelDialer({
           socketOps: driver.socketOps,
           certificates,
-          server: sidecar.server,
-          gateway: gatewayAddress,
-        })
-      : undefined;
-  await reverse?.start();
-  const admin = o.admin
-    ? await startAdminServer(sidecar, { port: int('--admin-port', o.adminPort, 1, 65535), host: o.adminHost })
-    : undefined;
-  await new Promise<void>((resolve) => {
-    process.once('SIGTERM', () => resolve());
-    process.once('SIGINT', () => resolve());
-  });
-  log({ level: 'info', msg: 'draining' });
-  reverse?.stop();
-  await sni?.close();
-  await sidecar.drain(int('--drain-seconds', o.drainSeconds, 0, 86_400) * 1000);
-  admin?.close();
-  certificates.close();
+          server,
+          gateway,
+          ...(s.common.target ? { target: s.common.target } : {}),
+        });
+        return reverse.start();
+      },
+      stop: async () => reverse?.stop(),
+    });
+  }
+  if (s.common.admin)
+    parts.push(
+      adminPart(
+        sidecar,
+        s.common.admin,
+        s.common.target && { target: s.common.target, socketOps: driver.socketOps },
+      ),
+    );
+  try {
+    await runUntilSignal(parts, s.common.drainMs, log);
+  } finally {
+    certificates.close();
+  }
   return EXIT.ok;
 }

@@ -1,8 +1,13 @@
-import { DEFAULT_PORTS, type DriverRegistry, InputInvalidError, parseCidr } from '@switchyard/core';
-import { CertificateStore, parseAuthorizationPolicy } from '@switchyard/mesh';
+import { resolve } from 'node:path';
+import { DEFAULT_PORTS, type DriverRegistry, InputInvalidError, type SocketOps } from '@switchyard/core';
+import { type IdentityResolver, identitiesFromFile } from '@switchyard/dataplane';
+import { type AuthorizationPolicy, CertificateStore, parseAuthorizationPolicy } from '@switchyard/mesh';
 import { MtlsSidecar, startAdminServer } from '@switchyard/mtls-proxy';
 import { EXIT } from '../exit-codes.js';
+import { addressFlag, cidrFlags, portFlag, wholeNumber } from '../flag-values.js';
 import type { CliIo } from '../io.js';
+import { PROXY_DEFAULTS } from '../proxy-defaults.js';
+import { type LifecycleLog, type ProxyPart, runUntilSignal } from '../proxy-lifecycle.js';
 import { readDocument } from '../read-document.js';
 import { defaultDriver, netnsTarget } from './redirect.js';
 
@@ -14,6 +19,8 @@ export interface ProxyMtlsOptions {
   meshCidr: string[];
   authz?: string;
   outboundAuthz?: string;
+  /** A JSON/YAML map of address → the SPIFFE IDs it must present. */
+  identities?: string;
   plaintextSource: string[];
   plaintextPort: string[];
   passthrough?: boolean;
@@ -28,36 +35,102 @@ export interface ProxyMtlsOptions {
   accessLog?: boolean;
 }
 
-/** A whole number flag (decimal or 0x hex) within bounds. @throws InputInvalidError naming the flag. */
-export function int(flag: string, text: string, min: number, max: number): number {
-  const n = /^0x[0-9a-f]+$/i.test(text)
-    ? Number.parseInt(text, 16)
-    : /^\d+$/.test(text)
-      ? Number(text)
-      : Number.NaN;
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new InputInvalidError(`${flag} ${text}: expected a whole number from ${min} to ${max}`);
-  return n;
+/** The flags both proxies share, checked: everything a proxy needs before anything listens. */
+export interface CommonProxySettings {
+  admin: { port: number; host: string } | undefined;
+  drainMs: number;
+  meshCidrs: string[];
+  plaintextSources: string[];
+  driver: string;
+  target: ReturnType<typeof netnsTarget> | undefined;
 }
 
-function port(flag: string, value: string | boolean | undefined, fallback: number): number | undefined {
-  if (value === undefined) return undefined;
-  return value === true ? fallback : int(flag, String(value), 1, 65535);
+/** Checks the flags `proxy mtls` and `proxy hbone` share. @throws InputInvalidError naming the flag. */
+export function commonProxySettings(
+  o: Pick<
+    ProxyMtlsOptions,
+    'admin' | 'adminPort' | 'adminHost' | 'drainSeconds' | 'meshCidr' | 'plaintextSource' | 'driver' | 'netns'
+  >,
+): CommonProxySettings {
+  return {
+    admin: o.admin
+      ? {
+          port: wholeNumber('--admin-port', o.adminPort, 1, 65535),
+          host: addressFlag('--admin-host', o.adminHost),
+        }
+      : undefined,
+    drainMs: wholeNumber('--drain-seconds', o.drainSeconds, 0, PROXY_DEFAULTS.maxDrainSeconds) * 1000,
+    meshCidrs: cidrFlags('--mesh-cidr', o.meshCidr),
+    plaintextSources: cidrFlags('--plaintext-source', o.plaintextSource),
+    driver: o.driver ?? defaultDriver(),
+    target: o.netns === undefined ? undefined : netnsTarget(o.netns),
+  };
 }
 
-/** CIDR flags, canonical. @throws InputInvalidError naming the flag. */
-export function cidrList(flag: string, list: string[]): string[] {
-  return list.map((c) => {
-    const parsed = parseCidr(c);
-    if (!parsed.ok) throw new InputInvalidError(`${flag} ${parsed.message}`);
-    return parsed.text;
-  });
+/** Reads an `--authz` / `--outbound-authz` file, if given. */
+export async function authzFile(
+  file: string | undefined,
+  cwd: string,
+): Promise<AuthorizationPolicy | undefined> {
+  return file === undefined ? undefined : parseAuthorizationPolicy(await readDocument(file, cwd), file);
+}
+
+/** Reads `--identities`, if given: which SPIFFE IDs each destination must present. */
+export async function identitiesFlag(
+  file: string | undefined,
+  cwd: string,
+): Promise<IdentityResolver | undefined> {
+  return file === undefined ? undefined : identitiesFromFile(resolve(cwd, file));
+}
+
+/** A JSON-lines lifecycle log on stderr for one component. */
+export function componentLog(io: CliIo, component: string): LifecycleLog {
+  return (line) => io.stderr(`${JSON.stringify({ time: new Date().toISOString(), component, ...line })}\n`);
+}
+
+/**
+ * The admin server as a part that starts after the proxy and stops before it; with `--netns` it
+ * listens inside that namespace, beside the workload it serves.
+ */
+export function adminPart(
+  sidecar: Parameters<typeof startAdminServer>[0],
+  admin: { port: number; host: string },
+  inside?: { target: NonNullable<CommonProxySettings['target']>; socketOps: SocketOps },
+): ProxyPart {
+  let server: Awaited<ReturnType<typeof startAdminServer>> | undefined;
+  return {
+    name: 'admin server',
+    start: async () => {
+      server = await startAdminServer(sidecar, { ...admin, ...inside });
+    },
+    stop: async () => {
+      await server?.close();
+    },
+  };
+}
+
+/** Refuses a flag for a direction the sidecar will not serve, instead of ignoring it. */
+function refuseUnservedDirection(o: ProxyMtlsOptions, inbound: boolean, outbound: boolean): void {
+  const given = [
+    ['--authz', o.authz !== undefined, 'inbound'],
+    ['--plaintext-source', o.plaintextSource.length > 0, 'inbound'],
+    ['--plaintext-port', o.plaintextPort.length > 0, 'inbound'],
+    ['--outbound-authz', o.outboundAuthz !== undefined, 'outbound'],
+    ['--mesh-cidr', o.meshCidr.length > 0, 'outbound'],
+    ['--passthrough', o.passthrough === true, 'outbound'],
+  ] as const;
+  for (const [flag, present, direction] of given) {
+    if (present && !(direction === 'inbound' ? inbound : outbound))
+      throw new InputInvalidError(
+        `${flag} applies to ${direction} connections, which this sidecar does not serve; add --${direction}-port [PORT], or drop ${flag}`,
+      );
+  }
 }
 
 /**
  * `switchyard proxy mtls`: runs the sidecar until SIGTERM or SIGINT, then drains. With neither
  * port flag it serves both directions on the default ports, which are the ones
- * `switchyard redirect apply` captures into.
+ * `switchyard redirect apply` captures into. Every flag is checked before anything listens.
  */
 export async function proxyMtlsCommand(
   registry: DriverRegistry,
@@ -67,24 +140,22 @@ export async function proxyMtlsCommand(
   const both = o.inboundPort === undefined && o.outboundPort === undefined;
   const inboundPort = both
     ? DEFAULT_PORTS.inbound
-    : port('--inbound-port', o.inboundPort, DEFAULT_PORTS.inbound);
+    : portFlag('--inbound-port', o.inboundPort, DEFAULT_PORTS.inbound);
   const outboundPort = both
     ? DEFAULT_PORTS.outbound
-    : port('--outbound-port', o.outboundPort, DEFAULT_PORTS.outbound);
-  const meshCidrs = cidrList('--mesh-cidr', o.meshCidr);
-  const plaintextSources = cidrList('--plaintext-source', o.plaintextSource);
-  const plaintextPorts = o.plaintextPort.map((p) => int('--plaintext-port', p, 1, 65535));
-  const inboundAuthz = o.authz
-    ? parseAuthorizationPolicy(await readDocument(o.authz, io.cwd), o.authz)
-    : undefined;
-  const outboundAuthz = o.outboundAuthz
-    ? parseAuthorizationPolicy(await readDocument(o.outboundAuthz, io.cwd), o.outboundAuthz)
-    : undefined;
-  const drainMs = int('--drain-seconds', o.drainSeconds, 0, 86_400) * 1000;
+    : portFlag('--outbound-port', o.outboundPort, DEFAULT_PORTS.outbound);
+  refuseUnservedDirection(o, inboundPort !== undefined, outboundPort !== undefined);
+  const common = commonProxySettings(o);
+  const plaintextPorts = o.plaintextPort.map((p) => wholeNumber('--plaintext-port', p, 1, 65535));
+  const maxConnections = wholeNumber('--max-connections', o.maxConnections, 1, 10_000_000);
+  const bypassMark =
+    o.bypassMark === undefined ? undefined : wholeNumber('--bypass-mark', o.bypassMark, 1, 0xffffffff);
+  const inboundAuthz = await authzFile(o.authz, io.cwd);
+  const outboundAuthz = await authzFile(o.outboundAuthz, io.cwd);
+  const identities = await identitiesFlag(o.identities, io.cwd);
+  const driver = await registry.create(common.driver);
   const certificates = await CertificateStore.open(o.certDir);
-  const driver = await registry.create(o.driver ?? defaultDriver());
-  const log = (line: object) =>
-    io.stderr(`${JSON.stringify({ time: new Date().toISOString(), component: 'mtls-proxy', ...line })}\n`);
+  const log = componentLog(io, 'mtls-proxy');
   certificates.on('error', (e) => log({ level: 'warn', msg: `certificate change not loaded: ${e.message}` }));
 
   const sidecar = new MtlsSidecar({
@@ -92,14 +163,15 @@ export async function proxyMtlsCommand(
     certificates,
     log,
     accessLog: o.accessLog === true,
-    maxConnections: int('--max-connections', o.maxConnections, 1, 10_000_000),
-    ...(o.netns ? { target: netnsTarget(o.netns) } : {}),
-    ...(o.bypassMark ? { bypassMark: int('--bypass-mark', o.bypassMark, 1, 0xffffffff) } : {}),
+    maxConnections,
+    ...(identities ? { identities } : {}),
+    ...(common.target ? { target: common.target } : {}),
+    ...(bypassMark !== undefined ? { bypassMark } : {}),
     ...(inboundPort !== undefined
       ? {
           inbound: {
             port: inboundPort,
-            plaintextSources,
+            plaintextSources: common.plaintextSources,
             plaintextPorts,
             ...(inboundAuthz ? { authorization: inboundAuthz } : {}),
           },
@@ -109,27 +181,29 @@ export async function proxyMtlsCommand(
       ? {
           outbound: {
             port: outboundPort,
-            meshCidrs,
+            meshCidrs: common.meshCidrs,
             passthroughOutsideMesh: o.passthrough === true,
             ...(outboundAuthz ? { authorization: outboundAuthz } : {}),
           },
         }
       : {}),
   });
-  await sidecar.start();
-  const admin = o.admin
-    ? await startAdminServer(sidecar, { port: int('--admin-port', o.adminPort, 1, 65535), host: o.adminHost })
-    : undefined;
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      log({ level: 'info', msg: `${signal} received` });
-      resolve();
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
-  await sidecar.drain(drainMs);
-  admin?.close();
-  certificates.close();
+  const parts: ProxyPart[] = [
+    { name: 'mtls sidecar', start: () => sidecar.start(), stop: (ms) => sidecar.drain(ms) },
+    ...(common.admin
+      ? [
+          adminPart(
+            sidecar,
+            common.admin,
+            common.target && { target: common.target, socketOps: driver.socketOps },
+          ),
+        ]
+      : []),
+  ];
+  try {
+    await runUntilSignal(parts, common.drainMs, log);
+  } finally {
+    certificates.close();
+  }
   return EXIT.ok;
 }

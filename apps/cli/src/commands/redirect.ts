@@ -30,6 +30,10 @@ async function targetOf(options: RedirectOptions): Promise<Target> {
       options.runtimeEndpoint ? { runtimeEndpoint: options.runtimeEndpoint } : {},
     );
   }
+  if (options.runtimeEndpoint !== undefined)
+    throw new InputInvalidError(
+      '--runtime-endpoint is for finding a --container through CRI; add --container ID, or drop it',
+    );
   return netnsTarget(options.netns);
 }
 

@@ -1,3 +1,5 @@
+import { readdirSync } from 'node:fs';
+import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CarrierFactory } from '../carrier.js';
 import type { WorkloadStatus } from '../data-plane.js';
@@ -27,6 +29,15 @@ export interface CarrierComplianceOptions {
 }
 
 const MiB = 1024 * 1024;
+
+/** This process's open file descriptors (Linux), or 0 where /proc is not there. */
+function openDescriptors(): number {
+  try {
+    return readdirSync('/proc/self/fd').length;
+  } catch {
+    return 0;
+  }
+}
 
 /**
  * The carrier compliance suite — the data-plane twin of the driver suite. Every carrier, ours
@@ -192,6 +203,40 @@ export function describeCarrierCompliance(o: CarrierComplianceOptions): void {
       expect(await p.client.metrics.registry.metrics()).toMatch(
         /switchyard_drain_resets_total\{[^}]*\} [1-9]/,
       );
+    });
+
+    it('sheds handshakes that never finish (per source), times them out, and keeps serving established peers', async () => {
+      const p = await pair({ handshakeTimeoutMs: 1_500, limits: { maxPendingHandshakesPerSource: 50 } });
+      const target = o.route(p.serverStatus);
+      const baseline = openDescriptors();
+      // 200 clients with no certificate that never start TLS, from another loopback address.
+      const idle = Array.from({ length: 200 }, () => {
+        const s = connect({ host: target.address, port: target.port, localAddress: '127.0.0.2' });
+        s.on('error', () => undefined);
+        return s;
+      });
+      await eventually(() => idle.every((s) => !s.connecting), 2_000);
+      // Meanwhile, established peers are served.
+      for (let i = 0; i < 10; i++) {
+        const s = dialOutbound(p.outboundPort);
+        s.end(`peer ${i}`);
+        expect((await readAll(s)).bytes).toBe(`peer ${i}`.length);
+      }
+      // Every idle one is gone after the handshake timeout.
+      expect(await eventually(() => idle.every((s) => s.destroyed), 4_000)).toBe(true);
+      const metrics = await p.server.metrics.registry.metrics();
+      expect(metrics).toMatch(/switchyard_tls_handshakes_pending\{[^}]*\} 0/);
+      const shed = Number(
+        /switchyard_tls_failures_total\{[^}]*reason="pending-per-source"\} (\d+)/.exec(metrics)?.[1],
+      );
+      const timedOut = Number(
+        /switchyard_tls_failures_total\{[^}]*reason="timeout"\} (\d+)/.exec(metrics)?.[1],
+      );
+      // Descriptors come back to where they were (within 10 %) once the attack is over.
+      expect(await eventually(() => openDescriptors() <= baseline * 1.1, 2_000)).toBe(true);
+      // Each one either waited its turn and timed out, or was shed at once: all 200 accounted for.
+      expect(shed + timedOut).toBe(200);
+      expect(shed).toBeGreaterThanOrEqual(100);
     });
 
     it('detects a peer that dies, frees its resources within 1 s, and counts it', async () => {

@@ -7,6 +7,7 @@ import type { CarrierFactory } from '../carrier.js';
 import type { WorkloadStatus } from '../data-plane.js';
 import { DataPlane } from '../data-plane.js';
 import type { Endpoint } from '../decide.js';
+import type { Limits } from '../defaults.js';
 import { silentLogger } from '../logger.js';
 import type { InboundPolicy } from '../workload-spec.js';
 
@@ -80,6 +81,8 @@ export interface PairOptions {
   /** Route the client somewhere else (a plain server, to prove TLS never falls back). */
   routeTo?: Endpoint;
   handshakeTimeoutMs?: number;
+  /** Limits of both data planes. */
+  limits?: Partial<Limits>;
 }
 
 /** Builds a {@link CarrierPair} on loopback. */
@@ -96,6 +99,7 @@ export async function startPair(o: PairOptions): Promise<CarrierPair> {
       identityFallback: 'trust-domain',
       logger: silentLogger,
       timeouts,
+      ...(o.limits ? { limits: o.limits } : {}),
     });
   const server = plane();
   const client = plane();

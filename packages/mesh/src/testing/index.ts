@@ -4,4 +4,5 @@
  *
  * @module
  */
+export { issueCrafted } from './crafted.js';
 export { createTestPki, type TestPki } from './pki.js';

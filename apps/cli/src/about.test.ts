@@ -1,0 +1,136 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import packageJson from '../package.json' with { type: 'json' };
+import { cli } from './testing/run-cli.js';
+
+let scratch: string;
+beforeAll(async () => {
+  scratch = await mkdtemp(join(tmpdir(), 'swy-about-'));
+});
+afterAll(async () => {
+  await rm(scratch, { recursive: true, force: true });
+});
+
+describe('switchyard version', () => {
+  it('reports the CLI, every package, Node, OpenSSL and the driver API, also as JSON', async () => {
+    const r = await cli('version', '--json');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      cli: packageJson.version,
+      packages: {
+        '@switchyard/core': '0.1.0',
+        '@switchyard/mesh': '0.1.0',
+        '@switchyard/driver-tproxy': '0.1.0',
+      },
+      node: process.versions.node,
+      openssl: process.versions.openssl,
+      driverApi: 1,
+    });
+    const text = await cli('version');
+    expect(text.stdout).toMatch(/^switchyard \d+\.\d+\.\d+\n/);
+    expect(text.stdout).toMatch(/driver API v1/);
+  });
+});
+
+describe('switchyard completion', () => {
+  /** What bash offers after the words typed so far, through the generated script. */
+  async function bashOffers(...typed: string[]): Promise<string[]> {
+    const script = join(scratch, 'completion.bash');
+    await writeFile(script, (await cli('completion', 'bash')).stdout);
+    const words = ['switchyard', ...typed].map((w) => `'${w}'`).join(' ');
+    const out = execFileSync(
+      'bash',
+      [
+        '-c',
+        `source ${script}; COMP_WORDS=(${words}); COMP_CWORD=${typed.length}; _switchyard; echo "\${COMPREPLY[@]}"`,
+      ],
+      { encoding: 'utf8' },
+    );
+    return out.trim().split(/\s+/).filter(Boolean);
+  }
+
+  it('bash completes commands, subcommands and their flags, skipping flag values', async () => {
+    expect(await bashOffers('re')).toEqual(['redirect']);
+    expect(await bashOffers('redirect', 'ap')).toEqual(['apply']);
+    expect(await bashOffers('redirect', 'apply', '--net')).toEqual(['--netns']);
+    expect(await bashOffers('--driver-module', 'x', 'proxy', 'hbone', '--sni-')).toEqual([
+      '--sni-gateway',
+      '--sni-route',
+    ]);
+  });
+
+  it('writes zsh and fish scripts and refuses other shells (exit 2)', async () => {
+    expect((await cli('completion', 'zsh')).stdout).toMatch(
+      /bashcompinit[\s\S]*complete -o default -F _switchyard switchyard/,
+    );
+    expect((await cli('completion', 'fish')).stdout).toContain(
+      "complete -c switchyard -n '__fish_seen_subcommand_from redirect' -a 'plan apply list remove'",
+    );
+    const bad = await cli('completion', 'tcsh', '--json');
+    expect(bad.code).toBe(2);
+    expect(JSON.parse(bad.stdout).error.message).toMatch(/one of bash, zsh, fish/);
+  });
+});
+
+describe('SWITCHYARD_* settings and driver options', () => {
+  const saved = { ...process.env };
+  afterEach(() => {
+    for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+  });
+
+  it('takes --driver-module from SWITCHYARD_DRIVER_MODULE', async () => {
+    process.env.SWITCHYARD_DRIVER_MODULE = './examples/driver-plugin';
+    const r = await cli('drivers', '--json');
+    expect(JSON.parse(r.stdout).drivers.map((d: { name: string }) => d.name)).toContain('files');
+  });
+
+  it('uses SWITCHYARD_RUNTIME_ENDPOINT only for --container, so --netns commands still run', async () => {
+    process.env.SWITCHYARD_RUNTIME_ENDPOINT = 'unix:///nowhere.sock';
+    const r = await cli('redirect', 'plan', '--driver', 'memory', '--netns', 'x', '--inbound-port');
+    expect(r.stderr).toMatch(/would change x/);
+    expect(r.code).toBe(0);
+  });
+
+  it('hands --driver-option and --driver-config to the driver it creates, flags winning', async () => {
+    const plugin = join(scratch, 'echo.mjs');
+    await writeFile(
+      plugin,
+      `export default { name: 'echo', apiVersion: 1, description: 'echoes its options', create(options) {
+  return { name: 'echo', targetKinds: ['netns'], capabilities: { multiplePolicies: false },
+    async apply(_t, _p, o) { return { id: 'default', changed: true, dryRun: o?.dryRun === true, artifact: { format: 'json', content: JSON.stringify(options) } }; } };
+} };`,
+    );
+    const config = join(scratch, 'driver.yaml');
+    await writeFile(config, 'directory: /var/lib/x\nretries: 2\n');
+    const r = await cli(
+      '--driver-module',
+      plugin,
+      '--driver-config',
+      config,
+      '--driver-option',
+      'retries=5',
+      '--driver-option',
+      'tags=["a"]',
+      'redirect',
+      'plan',
+      '--driver',
+      'echo',
+      '--netns',
+      'n',
+      '--inbound-port',
+      '--json',
+    );
+    expect(r.code, r.stdout).toBe(0);
+    expect(JSON.parse(JSON.parse(r.stdout).artifact.content)).toEqual({
+      directory: '/var/lib/x',
+      retries: 5,
+      tags: ['a'],
+    });
+    const bad = await cli('--driver-option', 'novalue', 'drivers');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--driver-option "novalue": write KEY=VALUE/);
+  });
+});

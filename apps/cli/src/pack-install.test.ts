@@ -1,0 +1,202 @@
+import { execFileSync } from 'node:child_process';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readmeBlocks } from './testing/readme-blocks.js';
+import { repo } from './testing/run-cli.js';
+
+/** Every package a user installs, by directory. */
+const PUBLISHED = [
+  'packages/core',
+  'packages/mesh',
+  'packages/dataplane',
+  'packages/mtls-proxy',
+  'packages/hbone',
+  'packages/cri',
+  'packages/driver-tproxy',
+  'packages/driver-hns',
+  'apps/cli',
+];
+/** Runs a command; a failure says what it printed. */
+function sh(cwd: string, file: string, ...args: string[]): string {
+  try {
+    return execFileSync(file, args, {
+      cwd,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 240_000,
+    });
+  } catch (error) {
+    const e = error as { stdout?: string; stderr?: string };
+    throw new Error(`${file} ${args.join(' ')} failed in ${cwd}:\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+  }
+}
+
+/** Why packing cannot run here (it cross-compiles the addon for arm64), or undefined when it can. */
+function packingUnavailable(): string | undefined {
+  try {
+    execFileSync('sh', ['-c', 'command -v aarch64-linux-gnu-gcc && command -v aarch64-linux-gnu-g++'], {
+      stdio: 'ignore',
+    });
+    return undefined;
+  } catch {
+    return 'the arm64 cross-compiler is missing (apt-get install gcc-aarch64-linux-gnu g++-aarch64-linux-gnu; ./run test installs it as root)';
+  }
+}
+const unavailable = process.env.CI ? undefined : packingUnavailable();
+
+let work: string;
+/** Package name → tarball path. */
+const tarballs = new Map<string, string>();
+
+beforeAll(() => {
+  if (unavailable) return;
+  work = mkdtempSync(join(tmpdir(), 'swy-pack-'));
+  const out = join(work, 'tarballs');
+  mkdirSync(out);
+  for (const dir of PUBLISHED) {
+    const name = (JSON.parse(readFileSync(join(repo, dir, 'package.json'), 'utf8')) as { name: string }).name;
+    const before = new Set(readdirSync(out));
+    sh(join(repo, dir), 'pnpm', 'pack', '--pack-destination', out);
+    const file = readdirSync(out).find((f) => !before.has(f)) as string;
+    tarballs.set(name, join(out, file));
+  }
+}, 240_000);
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+/** A tarball's file list and its package.json. */
+function contents(tarball: string): { files: string[]; manifest: Record<string, unknown> } {
+  const files = sh(work, 'tar', 'tzf', tarball).trim().split('\n');
+  const manifest = JSON.parse(sh(work, 'tar', 'xzf', tarball, '-O', 'package/package.json'));
+  return { files, manifest };
+}
+
+/** Every path an `exports` map points at. */
+function targets(exportsField: unknown): string[] {
+  if (typeof exportsField === 'string') return [exportsField];
+  if (typeof exportsField !== 'object' || exportsField === null) return [];
+  return Object.values(exportsField).flatMap(targets);
+}
+
+describe.skipIf(unavailable !== undefined)(
+  `the published tarballs${unavailable ? ` (skipped: ${unavailable})` : ''}`,
+  () => {
+    it('carry the root LICENSE, point exports only at shipped files with a default condition, and share core as a peer', () => {
+      const license = readFileSync(join(repo, 'LICENSE'), 'utf8');
+      expect(license).toMatch(/Apache License\s+Version 2\.0/);
+      for (const [name, tarball] of tarballs) {
+        const { files, manifest } = contents(tarball);
+        expect(manifest.license, name).toBe('Apache-2.0');
+        expect(
+          sh(work, 'tar', 'xzf', tarball, '-O', 'package/LICENSE'),
+          `${name} ships the root LICENSE`,
+        ).toBe(license);
+        expect(JSON.stringify(manifest.exports), name).not.toContain('@switchyard/source');
+        for (const target of targets(manifest.exports))
+          expect(files, `${name} exports ${target}, which it does not ship`).toContain(
+            `package/${target.replace(/^\.\//, '')}`,
+          );
+        for (const [entry, conditions] of Object.entries(manifest.exports as Record<string, unknown>))
+          if (typeof conditions === 'object')
+            expect(conditions, `${name} "${entry}"`).toHaveProperty('default');
+        const deps = { ...(manifest.dependencies as object), ...(manifest.peerDependencies as object) };
+        expect(JSON.stringify(deps), name).not.toContain('workspace:');
+        if (name !== '@switchyard/core' && name !== '@switchyard/cli')
+          expect((manifest.peerDependencies as Record<string, string>)['@switchyard/core'], name).toMatch(
+            /^\^\d/,
+          );
+      }
+      const tproxy = contents(tarballs.get('@switchyard/driver-tproxy') as string).files;
+      expect(tproxy).toEqual(
+        expect.arrayContaining([
+          'package/prebuilds/linux-x64/node.napi.glibc.node',
+          'package/prebuilds/linux-arm64/node.napi.glibc.node',
+          'package/native/transparent.c',
+        ]),
+      );
+    });
+
+    /** A new project outside the repository that depends on every tarball, each pinned to its file. */
+    function consumerProject(manager: 'npm' | 'pnpm'): string {
+      const dir = join(work, `with-${manager}`);
+      mkdirSync(dir);
+      const files = Object.fromEntries([...tarballs].map(([name, file]) => [name, `file:${file}`]));
+      writeFileSync(
+        join(dir, 'package.json'),
+        JSON.stringify({
+          name: `consumer-${manager}`,
+          private: true,
+          type: 'module',
+          dependencies: files,
+          overrides: files,
+          pnpm: { overrides: files },
+        }),
+      );
+      copyFileSync(join(repo, 'apps/cli/test-fixtures/consumer.mjs'), join(dir, 'consumer.mjs'));
+      return dir;
+    }
+
+    it.each(['npm', 'pnpm'] as const)(
+      'install into a new project with %s: it validates a policy, creates drivers through the registry, runs a sidecar on loopback, and the CLI reports every package',
+      (manager) => {
+        const dir = consumerProject(manager);
+        if (manager === 'npm') sh(dir, 'npm', 'install', '--no-audit', '--no-fund', '--loglevel=error');
+        else sh(dir, 'pnpm', 'install', '--config.node-linker=isolated');
+        const out = JSON.parse(sh(dir, process.execPath, 'consumer.mjs'));
+        expect(out).toMatchObject({ refused: 'SWY_ERR_POLICY_INVALID', tproxyAddon: 'loaded' });
+        expect(out.listening.length).toBeGreaterThan(0);
+        // No compiler ran: the addon came from the prebuilt binaries the tarball ships.
+        expect(existsSync(join(dir, 'node_modules/@switchyard/driver-tproxy/build'))).toBe(false);
+        const version = JSON.parse(
+          sh(dir, process.execPath, 'node_modules/@switchyard/cli/dist/bin.js', 'version', '--json'),
+        );
+        expect(Object.values(version.packages)).not.toContain(null);
+      },
+      300_000,
+    );
+
+    it('follows the README\'s "Write a driver" literally in a new directory: builds, passes the compliance suite, loads in the CLI', () => {
+      const blocks = readmeBlocks().filter((b) => b.section === 'Write a driver');
+      const setup = blocks.find((b) => b.language === 'sh')?.code ?? '';
+      const project = join(work, 'switchyard-driver-acme');
+      for (const line of setup.trim().split('\n')) {
+        if (line.startsWith('mkdir ')) {
+          mkdirSync(project);
+          continue;
+        }
+        // Core is not on the registry yet: the README says to install the packed tarball instead.
+        const command = line.replace('@switchyard/core@^0.1.0', tarballs.get('@switchyard/core') as string);
+        sh(project, 'sh', '-c', command);
+      }
+      for (const block of blocks.filter((b) => b.file)) {
+        mkdirSync(join(project, 'src'), { recursive: true });
+        writeFileSync(join(project, block.file as string), block.code);
+      }
+      sh(project, 'npx', 'tsc');
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: vitest colours its summary
+      const tests = sh(project, 'npx', 'vitest', 'run').replace(/\x1b\[[0-9;]*m/g, '');
+      expect(tests).toMatch(/Tests\s+\d+ passed/);
+      // The CLI as the npm project above installed it (tests in a file run in order).
+      const cli = join(work, 'with-npm/node_modules/@switchyard/cli/dist/bin.js');
+      const drivers = JSON.parse(
+        sh(project, process.execPath, cli, '--driver-module', '.', 'drivers', '--json'),
+      );
+      expect(drivers.drivers.find((d: { name: string }) => d.name === 'acme')).toMatchObject({
+        usable: true,
+        origin: 'module',
+      });
+    }, 300_000);
+  },
+);

@@ -1,0 +1,124 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runBin } from './testing/run-bin.js';
+import { cli } from './testing/run-cli.js';
+
+let scratch: string;
+let certs: string;
+beforeAll(async () => {
+  scratch = await mkdtemp(join(tmpdir(), 'swy-proxy-flags-'));
+  certs = join(scratch, 'certs');
+  expect(
+    (await cli('ca', 'init', '--dir', join(scratch, 'ca'), '--trust-domain', 'cluster.local')).code,
+  ).toBe(0);
+  const issued = await cli(
+    'ca',
+    'issue',
+    '--dir',
+    join(scratch, 'ca'),
+    '--namespace',
+    'web',
+    '--service-account',
+    'api',
+    '--out',
+    certs,
+  );
+  expect(issued.code).toBe(0);
+});
+afterAll(async () => {
+  await rm(scratch, { recursive: true, force: true });
+});
+
+/** A port nobody listens on right now. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+const loopbackPorts = async () => [
+  '--inbound-port',
+  String(await freePort()),
+  '--outbound-port',
+  String(await freePort()),
+];
+
+describe('proxy flags are checked before anything listens', () => {
+  it.each([
+    ['mtls', ['--admin-port', 'abc'], /--admin-port "abc"/],
+    ['mtls', ['--admin-host', 'everywhere'], /--admin-host "everywhere"/],
+    ['mtls', ['--max-connections', '0'], /--max-connections "0"/],
+    ['hbone', ['--drain-seconds', 'abc'], /--drain-seconds "abc"/],
+    ['hbone', ['--sni-gateway', 'x'], /--sni-gateway "x"/],
+    ['hbone', ['--admin-port', '99999'], /--admin-port "99999"/],
+    ['mtls', ['--outbound-port', '0'], /--outbound-port "0"/],
+  ])('proxy %s %j exits 2 at once, naming the flag', async (proxy, flags, message) => {
+    const r = await runBin(
+      ['proxy', proxy, '--cert-dir', certs, '--driver', 'memory', ...(await loopbackPorts()), ...flags],
+      { timeoutMs: 10_000 },
+    );
+    expect(r.signal, 'the proxy kept running after reporting bad input').toBeNull();
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it.each([
+    [
+      ['--outbound-port', '--plaintext-port', '8080'],
+      /--plaintext-port applies to inbound connections.*add --inbound-port/,
+    ],
+    [['--inbound-port', '--mesh-cidr', '10.0.0.0/8'], /--mesh-cidr applies to outbound connections/],
+  ])('refuses a flag for a direction it does not serve: %j', async (flags, message) => {
+    const r = await cli('proxy', 'mtls', '--cert-dir', certs, '--driver', 'memory', ...flags);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it('takes --cert-dir from SWITCHYARD_CERT_DIR', async () => {
+    const r = await runBin(['proxy', 'mtls', '--driver', 'memory', '--admin-port', 'abc'], {
+      env: { SWITCHYARD_CERT_DIR: certs },
+      timeoutMs: 10_000,
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--admin-port "abc"/);
+  });
+
+  it('stops what it started and exits 1 when a later part cannot start (admin port taken)', async () => {
+    const taken: Server = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    const adminPort = String((taken.address() as { port: number }).port);
+    try {
+      for (const proxy of ['mtls', 'hbone']) {
+        const extra = proxy === 'hbone' ? ['--hbone-port', String(await freePort())] : [];
+        const r = await runBin(
+          [
+            'proxy',
+            proxy,
+            '--cert-dir',
+            certs,
+            '--driver',
+            'memory',
+            ...(await loopbackPorts()),
+            ...extra,
+            '--admin-port',
+            adminPort,
+            '--admin-host',
+            '127.0.0.1',
+          ],
+          { timeoutMs: 10_000 },
+        );
+        expect(r.signal, `proxy ${proxy} kept running after its admin server failed`).toBeNull();
+        expect(r.code).toBe(1);
+        expect(r.stderr).toMatch(/admin server could not start: .*EADDRINUSE.*\[SWY_ERR_WORKLOAD_FAILED\]/);
+        expect(r.stderr).toMatch(/stopping what was started/);
+      }
+    } finally {
+      taken.close();
+    }
+  });
+});

@@ -1,0 +1,25 @@
+import type { DriverRegistry } from '@switchyard/core';
+import { type Command, Option } from 'commander';
+import type { CliIo } from '../io.js';
+
+/** What every command's action needs: where to write, how to finish, and the global flags. */
+export interface CommandContext {
+  io: CliIo;
+  /** Records the command's exit code. */
+  done: (code: number) => void;
+  /** The driver registry with `--driver-module`s loaded and `--driver-option`s applied. */
+  registry: (cmd: Command) => Promise<DriverRegistry>;
+  /** Whether `--json` was given. */
+  json: (cmd: Command) => boolean;
+}
+
+/** Argument parser of a repeatable flag: each use adds to the list. */
+export const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/**
+ * A flag that can also be set by a `SWITCHYARD_*` environment variable, for settings that live as
+ * long as a deployment (a flag on the command line wins). docs/cli.md lists them.
+ */
+export function envOption(flags: string, description: string, env: string): Option {
+  return new Option(flags, description).env(env);
+}
