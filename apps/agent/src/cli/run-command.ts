@@ -4,6 +4,9 @@ import { uninstall } from '../uninstall.js';
 import type { AgentIo } from './agent-io.js';
 import { EXIT } from './exit-codes.js';
 
+/** How long the process may take to exit on its own once the agent has stopped, ms. */
+const EXIT_GRACE_MS = 2_000;
+
 /**
  * Runs the agent until SIGTERM or SIGINT, then drains and stops (rules kept). With `uninstall`,
  * removes everything the agent put on the node instead, and exits.
@@ -27,5 +30,10 @@ export async function runCommand(
   });
   agent.logger.info('stopping', { signal, drainSeconds: config.drainSeconds });
   await agent.stop();
+  // Everything is closed; should a handle still hold the event loop, say which, and exit anyway.
+  setTimeout(() => {
+    agent.logger.warn('exiting with handles still open', { handles: process.getActiveResourcesInfo() });
+    process.exit(EXIT.ok);
+  }, EXIT_GRACE_MS).unref();
   return EXIT.ok;
 }

@@ -82,23 +82,28 @@ describe.skipIf(!!reason && !process.env.CI)(
     }, 120_000);
 
     afterAll(async () => {
-      const within = <T>(ms: number, what: string, p: Promise<T>) =>
+      // Each step bounded; on a timeout the error says which, and what the process had printed.
+      const within = <T>(ms: number, what: () => string, p: Promise<T>) =>
         Promise.race([
           p,
           new Promise<T>((_, reject) =>
-            setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms),
+            setTimeout(() => reject(new Error(`${what()}\ntook over ${ms} ms`)), ms),
           ),
         ]);
       try {
         if (agent && agent.child.exitCode === null) {
           agent.child.kill('SIGTERM');
-          await within(15_000, `the agent's SIGTERM stop:\n${agent.output().slice(-3000)}`, agent.exited);
+          await within(
+            15_000,
+            () => `the agent's SIGTERM stop:\n${agent.output().slice(-3000)}`,
+            agent.exited,
+          );
           const uninstall = startAgentProcess(['--uninstall', '--config', join(dir, 'agent.yaml')]);
-          await within(15_000, `--uninstall:\n${uninstall.output()}`, uninstall.exited);
+          await within(15_000, () => `--uninstall:\n${uninstall.output()}`, uninstall.exited);
         }
       } finally {
         if (agent?.child.exitCode === null) agent.child.kill('SIGKILL');
-        await within(60_000, 'the containerd lab stop', lab?.stop() ?? Promise.resolve());
+        await within(60_000, () => 'the containerd lab stop', lab?.stop() ?? Promise.resolve());
         await api?.close();
         rmSync(dir, { recursive: true, force: true });
       }

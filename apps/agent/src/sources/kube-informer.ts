@@ -66,13 +66,17 @@ export async function informer<T extends KubernetesObject>(
     if (stopped || first) return;
     const ms = delay();
     logger.warn('list/watch failed; retrying', { path, reason: reasonOf(error), retryInMs: ms });
-    timer = setTimeout(() => void lw.start().then(() => (failures = 0)), ms);
+    clearTimeout(timer);
+    // ListWatch.start() clears its own stopped flag: a restart must never outlive stop().
+    timer = setTimeout(() => {
+      if (!stopped) void lw.start().then(() => (failures = 0));
+    }, ms);
   });
   return {
     list: () => lw.list(),
     // Until the first list succeeds there is no snapshot: an unreachable API must never read as "no pods".
     async start() {
-      for (;;) {
+      while (!stopped) {
         lastError = undefined;
         await lw.start();
         if (lastError === undefined || stopped) break;

@@ -139,4 +139,15 @@ describe('the kubernetes source, through @kubernetes/client-node, against the li
     expect(api.expired).toBeGreaterThan(0);
     expect(api.requests.some((r) => r.includes('/api/v1/pods?') && r.includes('watch=true'))).toBe(true);
   });
+
+  it('once closed, asks the API for nothing more, even with restarts pending', async () => {
+    api.unavailable = true;
+    api.dropWatches();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await source.close();
+    api.unavailable = false;
+    const asked = api.requests.length;
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(api.requests.slice(asked)).toEqual([]);
+  });
 });
