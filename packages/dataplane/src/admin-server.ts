@@ -39,7 +39,9 @@ export async function startAdminServer(
   source: AdminSource,
   options: AdminServerOptions = {},
 ): Promise<AdminServer> {
-  const http = createServer((req, res) => void answer(source, req.method, req.url, res));
+  const http = createServer((req, res) =>
+    answer(source, req.method, req.url, res).catch(() => res.destroy()),
+  );
   const port = options.port ?? DATAPLANE_PORTS.admin;
   const host = options.host ?? '127.0.0.1';
   let listener: Server | HttpServer;

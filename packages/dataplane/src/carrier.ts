@@ -40,6 +40,12 @@ export interface CarrierListener {
   name: string;
   /** Connections start with a TLS handshake: admitted as pending, counted once {@link CarrierContext.established}. */
   tls?: boolean;
+  /**
+   * Close an accepted connection after the idle timeout. Default true. A carrier whose protocol
+   * reads the socket in native code (HTTP/2) sets false and keeps idleness itself: the socket's
+   * own timer would never see that traffic and would cut busy connections.
+   */
+  idle?: boolean;
   port: number;
   host?: string;
   /** Takes each accepted connection after the data plane's admission. */
@@ -69,10 +75,11 @@ export interface CarrierContext {
   /** Counts, publishes and (sampled) logs one finished or refused connection. */
   report(event: ConnectionReport): void;
   /**
-   * Tracks a socket the carrier opened (an upstream leg) until it closes, so drain can abort it
-   * at the deadline (through `outer`, the TLS layered on it, when there is one).
+   * Holds a socket the carrier opened (an upstream leg of a connection already counted) until it
+   * closes, so drain can abort it at the deadline (through `outer`, the TLS layered on it, when
+   * there is one). It does not count against the connection limit.
    */
-  track(socket: Socket, direction: Direction, outer?: Duplex): void;
+  track(socket: Socket, outer?: Duplex): void;
   /**
    * A connection that arrived with a TLS handshake to do (admitted as pending) is now
    * authenticated: count it against the connection limit. False when the limit is reached (the

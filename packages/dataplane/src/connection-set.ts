@@ -8,7 +8,7 @@ import type { Direction } from './metrics.js';
  * waits for, then resets at the deadline so the app sees an incomplete transfer as an error.
  */
 export class ConnectionSet {
-  readonly #open = new Map<Socket, Direction | 'pending'>();
+  readonly #open = new Map<Socket, Direction | 'pending' | 'held'>();
   /** The stream layered on a socket (its TLS), which is what an abort must go through. */
   readonly #outer = new WeakMap<Socket, Duplex>();
   readonly #count: Record<Direction, number> = { inbound: 0, outbound: 0 };
@@ -31,9 +31,10 @@ export class ConnectionSet {
 
   /**
    * Holds `socket` until it closes. `pending` sockets (a TLS handshake not yet done) are held for
-   * drain but not counted against the connection limit until {@link ConnectionSet.promote}.
+   * drain but not counted against the connection limit until {@link ConnectionSet.promote};
+   * `held` ones (the upstream leg of a connection already counted) are never counted.
    */
-  add(socket: Socket, direction: Direction | 'pending'): void {
+  add(socket: Socket, direction: Direction | 'pending' | 'held'): void {
     if (this.#open.has(socket) || socket.destroyed) return;
     this.#open.set(socket, direction);
     this.#counted(direction, 1);
@@ -59,8 +60,8 @@ export class ConnectionSet {
     this.#counted(direction, 1);
   }
 
-  #counted(direction: Direction | 'pending' | undefined, delta: 1 | -1): void {
-    if (direction === undefined || direction === 'pending') return;
+  #counted(direction: Direction | 'pending' | 'held' | undefined, delta: 1 | -1): void {
+    if (direction === undefined || direction === 'pending' || direction === 'held') return;
     this.#count[direction] += delta;
     this.#onChange(direction, delta);
   }

@@ -59,6 +59,15 @@ describe('checkServerIdentity', () => {
   });
 });
 
+describe('staticIdentities', () => {
+  it('finds an entry under any spelling of its address, and refuses keys that are not addresses', () => {
+    const r = staticIdentities({ 'fd00:0::7': [API], '10.0.0.7': [DB] });
+    expect(r.expected('fd00::7')).toEqual([API]);
+    expect(r.expected('::ffff:10.0.0.7')).toEqual([DB]);
+    expect(() => staticIdentities({ 'api.web.svc': [API] })).toThrow(/not an IP address/);
+  });
+});
+
 describe('singleSpiffeId', () => {
   it('takes exactly one', () => {
     expect(singleSpiffeId([API])).toEqual({ id: API });

@@ -7,6 +7,7 @@ import {
   parseSpiffeId,
   type SpiffeId,
 } from '@switchyard/mesh';
+import ipaddr from 'ipaddr.js';
 import { parse as parseYaml } from 'yaml';
 
 /**
@@ -17,10 +18,25 @@ export interface IdentityResolver {
   expected(address: string): readonly string[] | undefined;
 }
 
-/** A resolver from a fixed map: `{ "10.0.0.7": ["spiffe://cluster.local/ns/web/sa/api"] }`. */
+/** An IP address in one spelling (`fd00:0::7` → `fd00::7`, `::ffff:10.0.0.7` → `10.0.0.7`), or undefined. */
+export function canonicalAddress(address: string): string | undefined {
+  return ipaddr.isValid(address) ? ipaddr.process(address).toString() : undefined;
+}
+
+/**
+ * A resolver from a fixed map: `{ "10.0.0.7": ["spiffe://cluster.local/ns/web/sa/api"] }`.
+ * Addresses are compared in canonical form, so any spelling of an address finds its entry.
+ *
+ * @throws InputInvalidError for a key that is not an IP address (a hostname would never match).
+ */
 export function staticIdentities(map: Record<string, readonly string[]>): IdentityResolver {
-  const table = new Map(Object.entries(map).map(([address, ids]) => [address.toLowerCase(), [...ids]]));
-  return { expected: (address) => table.get(address.toLowerCase()) };
+  const table = new Map<string, string[]>();
+  for (const [address, ids] of Object.entries(map)) {
+    const key = canonicalAddress(address);
+    if (!key) throw new InputInvalidError(`identity map: "${address.slice(0, 80)}" is not an IP address`);
+    table.set(key, [...ids]);
+  }
+  return { expected: (address) => table.get(canonicalAddress(address) ?? '') };
 }
 
 /**
@@ -41,6 +57,7 @@ export async function identitiesFromFile(path: string): Promise<IdentityResolver
     throw new InputInvalidError(`${path}: expected a map of address → [SPIFFE IDs]`);
   const problems: string[] = [];
   for (const [address, ids] of Object.entries(document)) {
+    if (!canonicalAddress(address)) problems.push(`${address}: not an IP address`);
     if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string' || !parseSpiffeId(id)))
       problems.push(`${address}: expected a list of spiffe://DOMAIN/ns/NS/sa/SA`);
   }

@@ -77,6 +77,7 @@ export {
 export { CHANNELS } from './diagnostics.js';
 export { HandshakeGate } from './handshake-gate.js';
 export {
+  canonicalAddress,
   checkServerIdentity,
   type IdentityFallback,
   type IdentityResolver,

@@ -4,7 +4,12 @@ import type { SocketOps, Target } from '@switchyard/core';
 import { UpstreamIdentityError, UpstreamTlsError } from '@switchyard/core';
 import { type CertificateStore, parseSpiffeId, type SpiffeId, spiffeIdsFromSan } from '@switchyard/mesh';
 import type { Endpoint } from './decide.js';
-import { checkServerIdentity, type IdentityFallback, type IdentityResolver } from './identity.js';
+import {
+  checkServerIdentity,
+  type IdentityFallback,
+  type IdentityResolver,
+  type ServerIdentityDecision,
+} from './identity.js';
 import type { Logger } from './logger.js';
 
 /** A plain upstream dial. */
@@ -52,6 +57,11 @@ export interface UpstreamOptions {
 
 /** TLS 1.3 session tickets kept per (our identity, peer) for resumption; bounded. */
 const SESSION_CACHE_SIZE = 1_024;
+/**
+ * How long a remembered ticket may be resumed: a resumed session shows no certificate, so this
+ * bounds how long a server whose certificate expired or whose CA we dropped stays accepted.
+ */
+const SESSION_MAX_AGE_MS = 5 * 60_000;
 
 /**
  * The one upstream dialer (undici's connector): it owns connect and handshake timeouts, the
@@ -61,7 +71,7 @@ const SESSION_CACHE_SIZE = 1_024;
 export class Upstream {
   readonly #o: UpstreamOptions;
   /** Per (our identity, peer, ALPN): the last session ticket and the SPIFFE IDs its full handshake verified. */
-  readonly #sessions = new Map<string, { ticket: Buffer; presented: string[] }>();
+  readonly #sessions = new Map<string, { ticket: Buffer; presented: string[]; at: number }>();
 
   constructor(options: UpstreamOptions) {
     this.#o = options;
@@ -98,19 +108,33 @@ export class Upstream {
   async tls(d: TlsDial): Promise<VerifiedTls> {
     const raw = await this.dial({ destination: d.peer, target: d.target, signal: d.signal });
     const cert = d.certificates.current;
-    const key = `${cert.spiffeId}|${d.peer.address}|${d.peer.port}|${d.alpn?.join(',') ?? ''}`;
-    const cached = this.#sessions.get(key);
-    const tls = tlsConnect({
-      socket: raw,
-      cert: cert.chain,
-      key: cert.key,
-      ca: cert.bundle,
-      minVersion: 'TLSv1.3',
-      ...(d.alpn ? { ALPNProtocols: d.alpn } : {}),
-      ...(cached ? { session: cached.ticket } : {}),
-      // The server is named by its SPIFFE ID, checked below, not by a DNS name.
-      checkServerIdentity: () => undefined,
-    } as ConnectionOptions);
+    // Keyed by our certificate's serial too: a rotation (new certificate, maybe a new bundle)
+    // never resumes what the old one verified.
+    const key = `${cert.serialNumber}|${cert.spiffeId}|${d.peer.address}|${d.peer.port}|${d.alpn?.join(',') ?? ''}`;
+    const remembered = this.#sessions.get(key);
+    const cached = remembered && Date.now() - remembered.at < SESSION_MAX_AGE_MS ? remembered : undefined;
+    let tls: TLSSocket;
+    try {
+      tls = tlsConnect({
+        socket: raw,
+        cert: cert.chain,
+        key: cert.key,
+        ca: cert.bundle,
+        minVersion: 'TLSv1.3',
+        ...(d.alpn ? { ALPNProtocols: d.alpn } : {}),
+        ...(cached ? { session: cached.ticket } : {}),
+        // The server is named by its SPIFFE ID, checked below, not by a DNS name.
+        checkServerIdentity: () => undefined,
+      } as ConnectionOptions);
+    } catch (error) {
+      raw.destroy();
+      throw new UpstreamTlsError(
+        `TLS to ${formatEndpoint(d.peer)} could not start: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
+    }
     // Tickets arrive after the handshake; one is kept only once the identity behind it passed.
     let verified: string[] = [];
     tls.on('session', (ticket: Buffer) => this.#remember(key, ticket, verified));
@@ -142,6 +166,32 @@ export class Upstream {
     }
     verified = presented;
     return { tls, raw, peer: presented[0] as string };
+  }
+
+  /**
+   * The check {@link Upstream.tls} makes of a server, for TLS that runs elsewhere (HBONE's POST
+   * mode, end to end inside a stream): exactly one SPIFFE ID, the one expected for `address`,
+   * allowed by `authorization`.
+   */
+  checkServer(
+    address: string,
+    presented: readonly string[],
+    self: SpiffeId,
+    authorization?: import('@switchyard/mesh').AuthorizationPolicy,
+  ): ServerIdentityDecision {
+    return checkServerIdentity({
+      presented,
+      address,
+      resolver: this.#o.identities,
+      fallback: this.#o.identityFallback,
+      self,
+      authorization,
+    });
+  }
+
+  /** How long a TLS handshake may take (the data plane's handshake timeout). */
+  get handshakeTimeout(): number {
+    return this.#o.handshakeTimeout;
   }
 
   #handshake(tls: TLSSocket, d: TlsDial): Promise<void> {
@@ -176,7 +226,7 @@ export class Upstream {
   #remember(key: string, ticket: Buffer, presented: string[]): void {
     if (presented.length === 0) return;
     this.#sessions.delete(key);
-    this.#sessions.set(key, { ticket, presented });
+    this.#sessions.set(key, { ticket, presented, at: Date.now() });
     if (this.#sessions.size > SESSION_CACHE_SIZE) {
       const oldest = this.#sessions.keys().next().value;
       if (oldest !== undefined) this.#sessions.delete(oldest);

@@ -1,4 +1,5 @@
-import { WorkloadInvalidError } from '@switchyard/core';
+import { parseCidr, WorkloadInvalidError } from '@switchyard/core';
+import { canonicalAddress } from './identity.js';
 import type { WorkloadSpec } from './workload-spec.js';
 
 const port = (n: unknown) => Number.isInteger(n) && (n as number) >= 0 && (n as number) <= 65535;
@@ -25,6 +26,17 @@ export function checkWorkloadSpec(spec: WorkloadSpec): void {
     if (!port(p)) problems.push(`policy.ports.${name}: ${p} is not a port (0-65535)`);
   for (const p of inbound?.plaintextPorts ?? [])
     if (!port(p) || p === 0) problems.push(`policy.inbound.plaintextPorts: ${p} is not a port (1-65535)`);
+  for (const [field, list] of [
+    ['policy.outbound.meshCidrs', outbound?.meshCidrs],
+    ['policy.inbound.plaintextSources', inbound?.plaintextSources],
+  ] as const)
+    for (const cidr of list ?? []) {
+      const parsed = parseCidr(cidr);
+      if (!parsed.ok) problems.push(`${field}: ${parsed.message}`);
+    }
+  for (const address of spec.addresses ?? [])
+    if (!canonicalAddress(address))
+      problems.push(`addresses: "${String(address).slice(0, 80)}" is not an IP address`);
   if (problems.length > 0)
     throw new WorkloadInvalidError(`workload ${String(spec.id)}: ${problems.join('; ')}`);
 }

@@ -8,7 +8,7 @@ import { decideInbound, decideOutbound, type Endpoint } from './decide.js';
 import { DATAPLANE_PORTS, type Limits, type Timeouts } from './defaults.js';
 import { channels } from './diagnostics.js';
 import { HandshakeGate } from './handshake-gate.js';
-import { type BoundListener, closeListeners, listen } from './listen.js';
+import { type BoundListener, closeListeners, listen, unmapAddress } from './listen.js';
 import { type LogFields, type Logger, rateLimited } from './logger.js';
 import type { DataPlaneMetrics, Direction } from './metrics.js';
 import { formatEndpoint, type Upstream } from './upstream.js';
@@ -133,7 +133,7 @@ export class Workload {
         );
       for (const l of carrier.listeners ?? [])
         await this.#open(l.name, { port: l.port, ...(l.host ? { host: l.host } : {}) }, (c) =>
-          this.#admit(l.tls ? 'pending' : 'inbound', c, () => l.accept(c)),
+          this.#admit(l.tls ? 'pending' : 'inbound', c, () => l.accept(c), l.idle !== false),
         );
     } catch (cause) {
       await this.#stopListening();
@@ -177,6 +177,11 @@ export class Workload {
     await closeListeners(all);
   }
 
+  /** Throws when the workload was stopped while it was starting (removed before it served). */
+  #stillStarting(): void {
+    if (this.#state !== 'starting') throw new Error('removed while starting');
+  }
+
   async #open(
     role: string,
     spec: ListenSpec,
@@ -194,6 +199,10 @@ export class Workload {
         onAccepted(c);
       },
     });
+    if (this.#state !== 'starting') {
+      await closeListeners(bound);
+      this.#stillStarting();
+    }
     this.#listeners.push({ role, bound });
   }
 
@@ -201,12 +210,14 @@ export class Workload {
    * Admission: refused while draining or over the connection limit (pending TLS handshakes are
    * not counted here: the carrier's handshake gate caps them, and they count once established).
    */
-  #admit(as: Direction | 'pending', c: Accepted, handle: () => void): void {
+  #admit(as: Direction | 'pending', c: Accepted, handle: () => void, idle = true): void {
     const { socket } = c;
     const direction: Direction = as === 'outbound' ? 'outbound' : 'inbound';
     const code =
       this.#state !== 'serving'
-        ? 'draining'
+        ? this.#state === 'starting'
+          ? 'starting'
+          : 'draining'
         : as !== 'pending' && this.#connections.counts[direction] >= this.#in.limits.maxConnections
           ? 'limit'
           : undefined;
@@ -216,14 +227,14 @@ export class Workload {
         outcome: 'refused',
         code,
         source: c.client.address,
-        reason: code === 'limit' ? 'connection limit reached' : 'draining',
+        reason: code === 'limit' ? 'connection limit reached' : `the workload is ${code}`,
       });
       socket.destroy();
       return;
     }
     this.#connections.add(socket, as);
     socket.setNoDelay(true);
-    socket.setTimeout(this.#in.timeouts.idle, () => socket.destroy());
+    if (idle) socket.setTimeout(this.#in.timeouts.idle, () => socket.destroy());
     handle();
   }
 
@@ -251,7 +262,9 @@ export class Workload {
       inMesh: this.#inMesh(destination.address),
       passthroughOutsideMesh: outbound.passthroughOutsideMesh === true,
       proxyPorts: this.proxyPorts,
-      ownAddresses: this.spec.addresses ?? [],
+      // The address the connection arrived on is the workload's own, listed or not: a remote
+      // peer reaching 15001 directly must not make the proxy dial itself.
+      ownAddresses: [...(this.spec.addresses ?? []), unmapAddress(c.socket.localAddress ?? '')],
     });
     const info = { source: c.client.address, destination: formatEndpoint(destination) };
     if (decision.kind === 'deny') {
@@ -272,6 +285,17 @@ export class Workload {
   #inbound(c: Accepted): void {
     const inbound = this.spec.policy.inbound!;
     const destination = { address: c.originalDestination.address, port: c.originalDestination.port };
+    if (!inbound.fixedDestination && this.proxyPorts.includes(destination.port)) {
+      // A connection aimed at one of the proxy's own ports is never relayed (no loop).
+      this.report({
+        direction: 'inbound',
+        outcome: 'refused',
+        code: 'loop',
+        source: c.client.address,
+        reason: `${destination.port} is the proxy's own port`,
+      });
+      return void c.socket.destroy();
+    }
     const decision = decideInbound({
       sourceAllowedPlain: this.#plainSource(c.client.address),
       portAllowedPlain: inbound.plaintextPorts?.includes(destination.port) === true,
@@ -307,7 +331,8 @@ export class Workload {
       });
       return void c.socket.destroy();
     }
-    this.#connections.add(upstream, direction);
+    this.#connections.add(upstream, 'held');
+    if (c.socket.destroyed) return void upstream.destroy();
     await this.relay(direction, c.socket, upstream, info);
   }
 
@@ -387,9 +412,9 @@ export class Workload {
         return self.proxyPorts;
       },
       report: (event) => this.report(event),
-      track: (socket, direction, outer) => {
+      track: (socket, outer) => {
         if (outer) this.#connections.layer(socket, outer);
-        this.#connections.add(socket, direction);
+        this.#connections.add(socket, 'held');
       },
       established: (socket, direction, source, outer) => this.#established(socket, direction, source, outer),
       relay: (direction, client, server, info) => this.relay(direction, client, server, info),

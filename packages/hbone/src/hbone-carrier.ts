@@ -1,4 +1,10 @@
-import type { Carrier, CarrierContext, CarrierFactory, CarrierListener } from '@switchyard/dataplane';
+import type {
+  Carrier,
+  CarrierContext,
+  CarrierFactory,
+  CarrierListener,
+  Upstream,
+} from '@switchyard/dataplane';
 import { type Accepted, type Endpoint, formatEndpoint } from '@switchyard/dataplane';
 import { parseSpiffeId } from '@switchyard/mesh';
 import { HboneClient } from './hbone-client.js';
@@ -33,10 +39,13 @@ export class HboneCarrier implements Carrier {
   readonly client: HboneClient;
   readonly server: HboneServer;
   readonly listeners: readonly CarrierListener[];
+  /** The data plane's dialer (pinning, timeouts), for reverse tunnels and gateways beside the carrier. */
+  readonly upstream: Upstream;
   readonly #c: CarrierContext;
 
   constructor(context: CarrierContext) {
     this.#c = context;
+    this.upstream = context.upstream;
     const { workload } = context;
     this.client = new HboneClient({
       upstream: context.upstream,
@@ -57,6 +66,8 @@ export class HboneCarrier implements Carrier {
               name: 'hbone',
               port,
               tls: true,
+              // HTTP/2 reads the socket in native code; liveness is PING's job (keepalive.ts).
+              idle: false,
               ...(workload.policy.inbound?.host ? { host: workload.policy.inbound.host } : {}),
               accept: (c) => this.server.accept(c),
             },
@@ -82,10 +93,13 @@ export class HboneCarrier implements Carrier {
             }
           : {}),
       });
+      if (c.socket.destroyed) return void tunnel.destroy();
       await this.#c.relay('outbound', c.socket, tunnel, info);
     } catch (error) {
       const e = error as { code?: string; reason?: string; status?: number; message: string };
       const identity = e.code === 'SWY_ERR_UPSTREAM_IDENTITY';
+      if (e.code === 'SWY_ERR_UPSTREAM_TLS')
+        this.#c.metrics.tlsFailures.inc({ ...this.#c.labels, direction: 'outbound', reason: 'handshake' });
       this.#c.report({
         ...info,
         direction: 'outbound',

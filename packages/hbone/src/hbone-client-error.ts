@@ -1,16 +1,29 @@
-import type { ClientHttp2Stream } from 'node:http2';
+import { type ClientHttp2Stream, constants as h2constants } from 'node:http2';
 import { HboneTunnelError } from '@switchyard/core';
 
 /** Former name of {@link HboneTunnelError}, kept for callers that catch it by name. */
 export const HboneConnectError = HboneTunnelError;
 
 /**
- * Waits for the answer to a CONNECT (or POST-mode) request: resolves on 200; otherwise destroys
- * the stream and rejects with an HboneTunnelError carrying the status, `who` naming the peer.
+ * Waits for the answer to a CONNECT (or POST-mode) request, at most `timeoutMs`: resolves on
+ * 200; otherwise destroys the stream and rejects with an HboneTunnelError carrying the status,
+ * `who` naming the peer.
  */
-export function awaitTunnel(stream: ClientHttp2Stream, who: string, target: string): Promise<void> {
+export function awaitTunnel(
+  stream: ClientHttp2Stream,
+  who: string,
+  target: string,
+  timeoutMs: number,
+): Promise<void> {
   return new Promise((resolve, reject) => {
+    // A peer that takes the stream and never answers must not hold it (or the app) forever.
+    const timer = setTimeout(() => {
+      stream.close(h2constants.NGHTTP2_CANCEL);
+      reject(new HboneTunnelError(`${who} did not answer for ${target} within ${timeoutMs} ms`, 0));
+    }, timeoutMs);
+    stream.once('close', () => clearTimeout(timer));
     stream.once('response', (headers) => {
+      clearTimeout(timer);
       const status = Number(headers[':status']);
       if (status === 200) return resolve();
       stream.destroy();

@@ -13,14 +13,11 @@ import {
   type IdentityResolver,
   type Logger,
   silentLogger,
-  singleSpiffeId,
   Upstream,
 } from '@switchyard/dataplane';
 import {
   type AuthorizationPolicy,
-  authorize,
   type CertificateStore,
-  defaultOutboundPolicy,
   parseSpiffeId,
   type SpiffeId,
   spiffeIdsFromSan,
@@ -157,12 +154,21 @@ export class HboneClient {
       );
     }
     stream.once('close', () => this.#release(pooled));
-    await awaitTunnel(stream, `HBONE peer ${formatAuthority(peer)}`, formatAuthority(request.destination));
-    return post ? this.#innerTls(stream) : stream;
+    await awaitTunnel(
+      stream,
+      `HBONE peer ${formatAuthority(peer)}`,
+      formatAuthority(request.destination),
+      DEFAULT_TIMEOUTS.connect,
+    );
+    return post ? this.#innerTls(stream, request.destination.address) : stream;
   }
 
-  /** POST mode: the workloads' own mTLS inside the stream, end to end through any intermediary. */
-  async #innerTls(stream: ClientHttp2Stream): Promise<TLSSocket> {
+  /**
+   * POST mode: the workloads' own mTLS inside the stream, end to end through any intermediary.
+   * The inner server is pinned to the destination, as a direct tunnel's would be: an
+   * intermediary must not choose who answers.
+   */
+  async #innerTls(stream: ClientHttp2Stream, destination: string): Promise<TLSSocket> {
     const cert = this.#o.certificates.current;
     const inner = tlsConnect({
       socket: stream,
@@ -173,14 +179,24 @@ export class HboneClient {
       checkServerIdentity: () => undefined,
     } as ConnectionOptions);
     await new Promise<void>((resolve, reject) => {
-      inner.once('secureConnect', resolve);
-      inner.once('error', (e) => reject(new HboneConnectError(`inner mTLS failed: ${e.message}`)));
+      const fail = (why: string) => {
+        clearTimeout(timer);
+        inner.destroy();
+        reject(new HboneConnectError(`inner mTLS failed: ${why}`));
+      };
+      const timer = setTimeout(() => fail('no handshake in time'), this.#upstream.handshakeTimeout);
+      inner.once('secureConnect', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      inner.once('error', (e) => fail(e.message));
     });
-    const self = parseSpiffeId(cert.spiffeId) as SpiffeId;
-    const one = singleSpiffeId(spiffeIdsFromSan(inner.getPeerCertificate()?.subjectaltname));
-    const decision = one.id
-      ? authorize(this.#o.authorization ?? defaultOutboundPolicy(self), self, one.id)
-      : { allowed: false, reason: one.reason };
+    const decision = this.#upstream.checkServer(
+      destination,
+      spiffeIdsFromSan(inner.getPeerCertificate()?.subjectaltname),
+      parseSpiffeId(cert.spiffeId) as SpiffeId,
+      this.#o.authorization,
+    );
     if (!decision.allowed) {
       inner.destroy();
       throw new HboneConnectError(`inner peer refused: ${decision.reason}`);

@@ -57,8 +57,11 @@ interface Session {
   localAddress: string;
   /** The authenticated peer identity (undefined: no single SPIFFE ID). */
   peer: string | undefined;
-  /** Streams the peer reset before we answered them (rapid reset). */
+  /** Streams the peer reset before we answered them (rapid reset), in the window since `resetWindowStart`. */
   earlyResets: number;
+  resetWindowStart: number;
+  /** The policy refuses this peer: every stream gets 401, and the connection closes soon. */
+  denied: boolean;
   /** The app sockets of its tunnels, and the bytes of those already closed: the DATA it carried. */
   apps: Map<Socket, ServerHttp2Stream>;
   closedAppBytes: number;
@@ -142,8 +145,15 @@ export class HboneServer {
       secure: (tls) => {
         settle();
         tls.on('error', (error) => this.#c.logger.debug('HBONE connection error', { reason: error.message }));
-        if (!this.#c.established(c.socket, 'inbound', c.client.address, tls)) return void c.socket.destroy();
-        this.#serve(tls, true);
+        // A peer the policy refuses is still answered 401 per stream (ztunnel's wire), but its
+        // connection never counts as established and lives only briefly: holding connections
+        // open cannot lock others out.
+        const allowed = this.#allowed(
+          singleSpiffeId(spiffeIdsFromSan(tls.getPeerCertificate()?.subjectaltname)).id,
+        );
+        if (allowed && !this.#c.established(c.socket, 'inbound', c.client.address, tls))
+          return void c.socket.destroy();
+        this.#serve(tls, true, !allowed);
       },
     });
   }
@@ -154,20 +164,20 @@ export class HboneServer {
    * identity it presented to our dial.
    */
   serveReverse(tls: TLSSocket): void {
-    this.#serve(tls, false);
+    this.#serve(tls, false, false);
   }
 
   /**
    * HTTP/2 over an authenticated TLS connection. One small server object per connection: its
    * handlers know the TLS socket (and so the peer), which the session's socket wrapper hides.
    */
-  #serve(tls: TLSSocket, bigWindow: boolean): void {
+  #serve(tls: TLSSocket, bigWindow: boolean, denied: boolean): void {
     const server = createPlainServer({
       settings: h2Settings,
       maxSessionRejectedStreams: HBONE_LIMITS.maxRejectedStreams,
       maxSessionInvalidFrames: HBONE_LIMITS.maxInvalidFrames,
     });
-    server.on('session', (s: ServerHttp2Session) => this.#onSession(s, tls, bigWindow));
+    server.on('session', (s: ServerHttp2Session) => this.#onSession(s, tls, bigWindow, denied));
     server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) =>
       this.#onStream(stream, headers),
     );
@@ -201,7 +211,7 @@ export class HboneServer {
     await Promise.all(closed);
   }
 
-  #onSession(session: ServerHttp2Session, tls: TLSSocket, bigWindow: boolean): void {
+  #onSession(session: ServerHttp2Session, tls: TLSSocket, bigWindow: boolean, denied: boolean): void {
     const presented = spiffeIdsFromSan(tls.getPeerCertificate?.()?.subjectaltname);
     const state: Session = {
       session,
@@ -209,6 +219,8 @@ export class HboneServer {
       localAddress: unmapAddress(tls.localAddress ?? ''),
       peer: singleSpiffeId(presented).id,
       earlyResets: 0,
+      resetWindowStart: Date.now(),
+      denied,
       apps: new Map(),
       closedAppBytes: 0,
       streams: new Set(),
@@ -219,6 +231,7 @@ export class HboneServer {
     if (bigWindow) session.once('connect', () => session.setLocalWindowSize(HBONE_SETTINGS.connectionWindow));
     keepAlive(session, this.#c.logger);
     this.#budgetControlFrames(state, tls);
+    if (denied) setTimeout(() => session.destroy(), this.#c.timeouts.handshake).unref();
   }
 
   #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
@@ -271,9 +284,29 @@ export class HboneServer {
     setTimeout(() => state.session.destroy(), 100).unref();
   }
 
+  #decide(peer: string | undefined): { allowed: boolean; reason: string } {
+    return peer
+      ? authorize(
+          this.#c.workload.policy.inbound?.authorization ?? defaultInboundPolicy(this.#self),
+          this.#self,
+          peer,
+        )
+      : { allowed: false, reason: 'the peer presented no single SPIFFE identity' };
+  }
+
+  #allowed(peer: string | undefined): boolean {
+    return this.#decide(peer).allowed;
+  }
+
   /** A stream the peer reset before we answered it: counted; too many close the connection (CVE-2023-44487). */
   #earlyReset(state: Session, stream: ServerHttp2Stream): void {
     if (stream.rstCode === h2.NGHTTP2_NO_ERROR) return;
+    const now = Date.now();
+    // Counted per window: a long-lived connection's occasional cancels never add up to a ban.
+    if (now - state.resetWindowStart > HBONE_LIMITS.earlyResetWindowMs) {
+      state.resetWindowStart = now;
+      state.earlyResets = 0;
+    }
     state.earlyResets += 1;
     this.#c.metrics.streamResets.inc({ workload: this.#c.labels.workload, reason: 'reset-before-answer' });
     if (state.earlyResets === HBONE_LIMITS.maxEarlyResets)
@@ -312,15 +345,13 @@ export class HboneServer {
         info,
       );
     // The outer peer is authorized first, in both modes, before anything else is looked at.
-    const decision = state.peer
-      ? authorize(
-          this.#c.workload.policy.inbound?.authorization ?? defaultInboundPolicy(this.#self),
-          this.#self,
-          state.peer,
-        )
-      : { allowed: false, reason: 'the peer presented no single SPIFFE identity' };
-    if (!decision.allowed)
+    const decision = this.#decide(state.peer);
+    if (!decision.allowed) {
+      // A refused peer's connection is told to go away once its answer has gone out (GOAWAY
+      // before the HEADERS would hide the 401 from strict clients).
+      if (state.denied) stream.once('close', () => state.session.closed || state.session.close());
       return this.#answer(stream, HBONE_STATUS.denied, 'denied', 'policy', decision.reason, info);
+    }
     const authority = parseAuthority(
       (post ? headers['x-tun'] : headers[h2.HTTP2_HEADER_AUTHORITY]) as string | undefined,
     );
@@ -387,7 +418,7 @@ export class HboneServer {
     }
     stream.off('close', onClose);
     if (stream.destroyed || stream.closed) return void app.destroy();
-    this.#c.track(app, 'inbound');
+    this.#c.track(app);
     state.apps.set(app, stream);
     app.once('close', () => {
       state.apps.delete(app);

@@ -6,6 +6,7 @@ import {
   type ListenerStatus,
   type SidecarPlaneOptions,
   sidecarPlane,
+  type Upstream,
 } from '@switchyard/dataplane';
 import type { AuthorizationPolicy, CertificateStore } from '@switchyard/mesh';
 import { type HboneCarrier, hboneCarrier } from './hbone-carrier.js';
@@ -74,6 +75,11 @@ export class HboneSidecar {
   /** The HBONE server (also serves reverse tunnels, with or without an HBONE port). Available after start. */
   get server(): HboneServer | undefined {
     return this.#carrier?.server;
+  }
+
+  /** The data plane's dialer (identity pinning included), for a reverse tunnel. Available after start. */
+  get upstream(): Upstream | undefined {
+    return this.#carrier?.upstream;
   }
 
   /** True while accepting. */

@@ -4,12 +4,14 @@ import { HBONE_SETTINGS } from './settings.js';
 
 /**
  * PINGs a session every 10 s and destroys it when an answer takes more than 20 s, on both ends
- * (ztunnel's keepalive). Never pings a session that is closing or gone: a ping on a destroyed
- * session throws, and that throw used to kill the process.
+ * (ztunnel's keepalive). Never pings a session that is gone: a ping on a destroyed session throws,
+ * and that throw used to kill the process.
  */
 export function keepAlive(session: Http2Session, logger: Logger): void {
   const interval = setInterval(() => {
-    if (session.closed || session.destroyed) return clearInterval(interval);
+    // A closing session (GOAWAY sent, streams finishing) is still pinged: a dead peer must not
+    // hold a drain to its deadline.
+    if (session.destroyed) return clearInterval(interval);
     const deadline = setTimeout(() => {
       logger.debug('HBONE peer did not answer a PING in time', {
         timeoutMs: HBONE_SETTINGS.keepaliveTimeoutMs,

@@ -3,7 +3,7 @@ import type { Server, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { SocketOps, Target } from '@switchyard/core';
-import { DEFAULT_TIMEOUTS, type Logger, silentLogger, Upstream } from '@switchyard/dataplane';
+import { DEFAULT_TIMEOUTS, type Logger, silentLogger, singleSpiffeId, Upstream } from '@switchyard/dataplane';
 import {
   type AuthorizationPolicy,
   authorize,
@@ -16,12 +16,14 @@ import {
 import { formatAuthority, type HboneAuthority } from './authority.js';
 import { awaitTunnel, HboneConnectError } from './hbone-client-error.js';
 import type { HboneServer } from './hbone-server.js';
+import { keepAlive } from './keepalive.js';
 import { HBONE_SETTINGS } from './settings.js';
 
 /** The port reverse tunnels are accepted on. */
 export const REVERSE_TUNNEL_PORT = 15009;
 
-const peerIdentity = (tls: TLSSocket) => spiffeIdsFromSan(tls.getPeerCertificate()?.subjectaltname)[0];
+const peerIdentity = (tls: TLSSocket) =>
+  singleSpiffeId(spiffeIdsFromSan(tls.getPeerCertificate()?.subjectaltname)).id;
 
 /** Options of {@link ReverseTunnelAcceptor}. */
 export interface ReverseTunnelAcceptorOptions {
@@ -93,7 +95,7 @@ export class ReverseTunnelAcceptor {
       { [h2.HTTP2_HEADER_METHOD]: 'CONNECT', [h2.HTTP2_HEADER_AUTHORITY]: formatAuthority(destination) },
       { endStream: false },
     );
-    await awaitTunnel(stream, identity, formatAuthority(destination));
+    await awaitTunnel(stream, identity, formatAuthority(destination), DEFAULT_TIMEOUTS.connect);
     return stream;
   }
 
@@ -123,6 +125,7 @@ export class ReverseTunnelAcceptor {
         enablePush: false,
       },
     });
+    keepAlive(session, this.#log);
     session.on('error', (error) =>
       this.#log.debug('reverse tunnel session error', { identity, reason: error.message }),
     );
@@ -161,6 +164,11 @@ export interface ReverseTunnelDialerOptions {
   maxRetryMs?: number;
   /** Where dial failures are logged (debug). Default: nowhere. */
   logger?: Logger;
+  /**
+   * The dialer to use, with its identity pinning (the data plane's: `HboneSidecar.upstream`).
+   * Default: one that accepts any gateway identity of our trust domain that `authorization` allows.
+   */
+  upstream?: Upstream;
 }
 
 /**
@@ -183,13 +191,15 @@ export class ReverseTunnelDialer {
     this.#log = options.logger ?? silentLogger;
     // The gateway is checked by `authorization` (default: our trust domain), as a pinned
     // identity would be: the dialer knows one gateway, named by its address.
-    this.#upstream = new Upstream({
-      socketOps: options.socketOps,
-      connectTimeout: DEFAULT_TIMEOUTS.connect,
-      handshakeTimeout: DEFAULT_TIMEOUTS.handshake,
-      identityFallback: 'trust-domain',
-      logger: this.#log,
-    });
+    this.#upstream =
+      options.upstream ??
+      new Upstream({
+        socketOps: options.socketOps,
+        connectTimeout: DEFAULT_TIMEOUTS.connect,
+        handshakeTimeout: DEFAULT_TIMEOUTS.handshake,
+        identityFallback: 'trust-domain',
+        logger: this.#log,
+      });
   }
 
   /** Connects once; resolves when the gateway holds the connection. Redials from then on, until stopped. */

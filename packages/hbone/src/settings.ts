@@ -33,8 +33,10 @@ export const HBONE_STATUS = {
 
 /** What one HBONE connection may do before it is closed with ENHANCE_YOUR_CALM. */
 export const HBONE_LIMITS = {
-  /** Streams the peer resets before we answer them (rapid reset, CVE-2023-44487). */
+  /** Streams the peer resets before we answer them (rapid reset, CVE-2023-44487), per window. */
   maxEarlyResets: 100,
+  /** The window those resets are counted in, ms. */
+  earlyResetWindowMs: 10_000,
   /** Streams refused for the concurrency limit (Node's `maxSessionRejectedStreams`). */
   maxRejectedStreams: 100,
   /** Invalid frames (Node's `maxSessionInvalidFrames`). */

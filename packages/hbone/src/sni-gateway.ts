@@ -1,6 +1,13 @@
 import type { Server, Socket } from 'node:net';
 import type { SocketOps, Target } from '@switchyard/core';
-import { DEFAULT_TIMEOUTS, type Logger, silentLogger } from '@switchyard/dataplane';
+import {
+  DEFAULT_LIMITS,
+  DEFAULT_TIMEOUTS,
+  HandshakeGate,
+  type Logger,
+  silentLogger,
+  unmapAddress,
+} from '@switchyard/dataplane';
 import { createProxyMetrics, type ProxyMetrics, splice } from '@switchyard/mesh';
 import type { HboneAuthority } from './authority.js';
 import { readServerName } from './client-hello.js';
@@ -32,6 +39,8 @@ export interface SniGatewayOptions {
   helloTimeoutMs?: number;
   /** Where per-connection failures are logged (debug). Default: nowhere. */
   logger?: Logger;
+  /** Most connections at once. Default: the data plane's connection limit. */
+  maxConnections?: number;
 }
 
 /**
@@ -46,6 +55,10 @@ export class SniGateway {
   #listener: Server | undefined;
   readonly #open = new Set<Socket>();
   readonly #log: Logger;
+  readonly #hellos = new HandshakeGate(
+    DEFAULT_LIMITS.maxPendingHandshakes,
+    DEFAULT_LIMITS.maxPendingHandshakesPerSource,
+  );
 
   constructor(options: SniGatewayOptions) {
     this.#o = options;
@@ -79,7 +92,16 @@ export class SniGateway {
 
   async #handle(socket: Socket): Promise<void> {
     socket.on('error', (error) => this.#log.debug('SNI gateway socket error', { reason: error.message }));
+    const source = unmapAddress(socket.remoteAddress ?? '');
+    if (this.#open.size >= (this.#o.maxConnections ?? DEFAULT_LIMITS.maxConnections))
+      return this.#refuse(socket, 'connection limit reached');
+    // Clients that have not sent their ClientHello yet are capped apart, per source too.
+    const waiting = this.#hellos.admit(source);
+    if ('refused' in waiting)
+      return this.#refuse(socket, `too many clients waiting to say hello (${waiting.refused})`);
+    socket.once('close', () => waiting.release());
     socket.setNoDelay(true);
+    socket.setTimeout(DEFAULT_TIMEOUTS.idle, () => socket.destroy());
     this.#open.add(socket);
     socket.once('close', () => this.#open.delete(socket));
     socket.pause();
@@ -90,9 +112,11 @@ export class SniGateway {
         () => resolve(undefined),
         this.#o.helloTimeoutMs ?? DEFAULT_TIMEOUTS.handshake,
       );
+      let size = 0;
       const onData = (chunk: Buffer) => {
         chunks.push(chunk);
-        const buffered = Buffer.concat(chunks);
+        size += chunk.length;
+        const buffered = Buffer.concat(chunks, size);
         if (readServerName(buffered).kind !== 'incomplete') {
           clearTimeout(timer);
           socket.off('data', onData);
@@ -104,6 +128,7 @@ export class SniGateway {
       socket.once('close', () => resolve(undefined));
       socket.resume();
     });
+    waiting.release();
     if (!hello) return this.#refuse(socket, 'no ClientHello');
     const parsed = readServerName(hello);
     if (parsed.kind !== 'found')
@@ -115,12 +140,13 @@ export class SniGateway {
       tunnel = await this.#o.client.connect({
         destination: route.destination,
         peer: route.peer,
-        client: { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 },
+        client: { address: source, port: socket.remotePort ?? 0 },
       });
     } catch {
       this.metrics.connections.inc({ direction: 'inbound', outcome: 'failed' });
       return void socket.destroy();
     }
+    if (socket.destroyed) return void tunnel.destroy();
     tunnel.write(hello);
     await splice(socket, tunnel);
     this.metrics.connections.inc({ direction: 'inbound', outcome: 'spliced' });

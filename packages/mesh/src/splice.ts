@@ -67,6 +67,13 @@ function moved(from: Duplex, to: Duplex): number {
 export function splice(a: Duplex, b: Duplex): Promise<SpliceResult> {
   return new Promise((resolve) => {
     const result: SpliceResult = { aToB: 0, bToA: 0 };
+    // A side already gone will never emit 'close' again: abort the other now, or it leaks.
+    if (a.destroyed || b.destroyed) {
+      abort(a);
+      abort(b);
+      resolve({ ...result, error: new Error('one side closed before the two were joined') });
+      return;
+    }
     let closed = 0;
     const fail = (error: Error) => {
       result.error ??= error;

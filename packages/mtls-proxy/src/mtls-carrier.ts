@@ -70,7 +70,8 @@ class MtlsCarrier implements Carrier {
         this.#c.metrics.tlsFailures.inc({ ...this.#c.labels, direction: 'outbound', reason: 'handshake' });
       return void c.socket.destroy();
     }
-    this.#c.track(verified.raw, 'outbound', verified.tls);
+    this.#c.track(verified.raw, verified.tls);
+    if (c.socket.destroyed) return void verified.tls.destroy();
     await this.#c.relay('outbound', c.socket, verified.tls, { ...info, peer: verified.peer });
   }
 
@@ -142,7 +143,8 @@ class MtlsCarrier implements Carrier {
       });
       return void c.socket.destroy();
     }
-    this.#c.track(app, 'inbound');
+    this.#c.track(app);
+    if (tls.destroyed) return void app.destroy();
     await this.#c.relay('inbound', tls, app, { ...info, peer: one.id as string });
   }
 

@@ -113,6 +113,7 @@ export async function proxyHboneCommand(
           certificates,
           server,
           gateway,
+          ...(sidecar.upstream ? { upstream: sidecar.upstream } : {}),
           ...(s.common.target ? { target: s.common.target } : {}),
         });
         return reverse.start();
