@@ -1,20 +1,25 @@
-// The README's demo: two workloads in their own network namespaces, joined by a veth link,
-// talk HTTP in plain text — and on the wire it is mutual TLS with SPIFFE identities, added
-// transparently by Switchyard's capture and sidecars. Everything it makes it removes, also on
-// Ctrl-C or failure. Needs root (namespaces, nftables); without it, says so.
+// The README's demo: the node agent (switchyard-agent) on its embedded default, a workload file.
+// It creates two network namespaces on a veth link, describes them as two workloads in a file,
+// and starts ONE agent, which captures both and carries their traffic: the apps talk plain HTTP,
+// on the wire it is mutual TLS (or HBONE) with SPIFFE identities, and the server app sees the
+// client's real address. Then it kills the agent with -9 and restarts it (nothing duplicated,
+// traffic flows again), removes one workload from the file (its rules go), and cleans up —
+// also on Ctrl-C or failure. Needs root (namespaces, nftables); without it, says so.
 //
 //   node scripts/demo.mjs           human-readable steps
-//   node scripts/demo.mjs --json    one JSON summary on stdout (the integration test reads it)
-//   node scripts/demo.mjs --hbone   the same over HBONE (HTTP/2 CONNECT on 15008) instead of plain mTLS
+//   node scripts/demo.mjs --json    one JSON summary on stdout (the integration tests read it)
+//   node scripts/demo.mjs --hbone   HBONE (HTTP/2 CONNECT on 15008) instead of plain mTLS
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
-const bin = join(repo, 'apps/cli/dist/bin.js');
+const cliBin = join(repo, 'apps/cli/dist/bin.js');
+const agentBin = join(repo, 'apps/agent/dist/bin.js');
 const json = process.argv.includes('--json');
 const hbone = process.argv.includes('--hbone');
 const say = (text) => {
@@ -42,17 +47,21 @@ const id = `${process.pid % 100000}`;
 const A = { ns: `swy-demo-${id}-a`, dev: `sd${id}a`, ip: '10.99.0.1' };
 const B = { ns: `swy-demo-${id}-b`, dev: `sd${id}b`, ip: '10.99.0.2' };
 const work = mkdtempSync(join(tmpdir(), 'swy-demo-'));
+const config = join(work, 'agent.yaml');
 const children = [];
 const marker = `PLAINTEXT-MARKER-${randomBytes(6).toString('hex')}`;
 
 const sh = (...args) =>
   execFileSync(args[0], args.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 const inNs = (ns, ...args) => sh('ip', 'netns', 'exec', ns, ...args);
-const cli = (...args) => sh(process.execPath, bin, ...args);
+const cli = (...args) => sh(process.execPath, cliBin, ...args);
+const agentCli = (...args) => sh(process.execPath, agentBin, ...args, '--config', config);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Starts a long-running process inside a namespace; resolves once `ready` matches its output. */
-function startIn(ns, name, args, ready) {
-  const child = spawn('ip', ['netns', 'exec', ns, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts a long-running process (inside a namespace when `ns` is given); resolves once `ready` matches its output. */
+function start(ns, name, args, ready) {
+  const argv = ns ? ['ip', ['netns', 'exec', ns, ...args]] : [args[0], args.slice(1)];
+  const child = spawn(argv[0], argv[1], { stdio: ['ignore', 'pipe', 'pipe'] });
   const record = { name, child, output: '' };
   children.push(record);
   const onData = (d) => {
@@ -61,7 +70,7 @@ function startIn(ns, name, args, ready) {
   child.stdout.on('data', onData);
   child.stderr.on('data', onData);
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${record.output}`)), 15_000);
+    const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${record.output}`)), 20_000);
     const check = () => {
       if (ready.test(record.output)) {
         clearTimeout(timer);
@@ -77,17 +86,63 @@ function startIn(ns, name, args, ready) {
   });
 }
 
+const startAgent = () =>
+  start(
+    undefined,
+    'switchyard-agent',
+    [process.execPath, agentBin, '--config', config],
+    /"msg":"agent ready"/,
+  );
+
+/** What Switchyard holds in a namespace: its nft tables and policy-routing rules. */
+const held = (ns) => ({
+  tables: inNs(ns, 'nft', 'list', 'tables').trim().split('\n').filter(Boolean),
+  rules: inNs(ns, 'ip', 'rule', 'list').trim().split('\n').length,
+});
+
+/** A's app asks B's app; resolves with the body, or undefined when the request fails. */
+function request(seconds = 10) {
+  try {
+    return inNs(
+      A.ns,
+      'curl',
+      '-sS',
+      '--max-time',
+      String(seconds),
+      '-H',
+      `x-marker: ${marker}`,
+      `http://${B.ip}:8080/`,
+    );
+  } catch {
+    return undefined;
+  }
+}
+
+function writeWorkloads(hosts) {
+  const lines = hosts.map(
+    (h) => `  - { name: ${h.name}, namespace: demo, serviceAccount: ${h.name}, network: { netns: ${h.ns} } }`,
+  );
+  writeFileSync(`${join(work, 'workloads.yaml')}.next`, `workloads:\n${lines.join('\n')}\n`);
+  renameSync(`${join(work, 'workloads.yaml')}.next`, join(work, 'workloads.yaml'));
+}
+
+async function freePort() {
+  const server = createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  const { port } = server.address();
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
 let cleaned = false;
 function cleanup() {
   if (cleaned) return;
   cleaned = true;
-  for (const { child } of children.reverse()) if (child.exitCode === null) child.kill('SIGTERM');
-  for (const host of [A, B]) {
-    if (existsSync(`/run/netns/${host.ns}`)) {
-      spawnSync(process.execPath, [bin, 'redirect', 'remove', '--netns', host.ns], { stdio: 'ignore' });
-      spawnSync('ip', ['netns', 'del', host.ns]);
-    }
-  }
+  for (const { child } of children.reverse()) if (child.exitCode === null) child.kill('SIGKILL');
+  if (existsSync(config))
+    spawnSync(process.execPath, [agentBin, '--uninstall', '--config', config], { stdio: 'ignore' });
+  for (const host of [A, B])
+    if (existsSync(`/run/netns/${host.ns}`)) spawnSync('ip', ['netns', 'del', host.ns]);
   rmSync(work, { recursive: true, force: true });
 }
 for (const signal of ['SIGINT', 'SIGTERM']) {
@@ -108,89 +163,60 @@ async function main() {
   }
   say(`  A = ${A.ip} (${A.ns}), B = ${B.ip} (${B.ns})`);
 
-  step('Identities from a development CA (ECDSA P-256, SPIFFE IDs in the URI SAN)');
+  step('A development CA, and the agent config: the embedded default, a workload file');
   cli('ca', 'init', '--dir', join(work, 'ca'), '--trust-domain', 'cluster.local');
-  say(
-    `  ${cli('ca', 'issue', '--dir', join(work, 'ca'), '--namespace', 'demo', '--service-account', 'client', '--out', join(work, 'a')).trim()}`,
+  const carrier = hbone ? 'hbone' : 'mtls';
+  writeFileSync(
+    config,
+    `# switchyard-agent: issue each workload's identity from this CA, carry the mesh over ${carrier}\n` +
+      `identity: { caDir: ca }\ncarrier: ${carrier}\nmeshCidrs: [10.99.0.0/24]\nfamilies: [ipv4]\n` +
+      `stateDir: state\nadmin: { port: ${await freePort()} }\ndrainSeconds: 1\nlog: { accessLog: true }\n`,
   );
-  say(
-    `  ${cli('ca', 'issue', '--dir', join(work, 'ca'), '--namespace', 'demo', '--service-account', 'server', '--out', join(work, 'b')).trim()}`,
-  );
+  A.name = 'client';
+  B.name = 'server';
+  writeWorkloads([A, B]);
+  say(readFileSync(config, 'utf8').replace(/^/gm, '  '));
+  say(readFileSync(join(work, 'workloads.yaml'), 'utf8').replace(/^/gm, '  '));
 
-  step('Capture both workloads with the tproxy driver (nftables TPROXY + policy routing)');
-  // HBONE peers reach each other's 15008 directly, so inbound capture leaves it alone.
-  const excluded = hbone
-    ? ['--exclude-port', '15020', '--exclude-port', '15008']
-    : ['--exclude-port', '15020'];
-  for (const host of [A, B]) {
-    cli('redirect', 'apply', '--netns', host.ns, '--inbound-port', '--outbound-port', ...excluded, '--ipv4');
-    say(
-      `  $ switchyard redirect apply --netns ${host.ns} --inbound-port --outbound-port ${excluded.join(' ')} --ipv4`,
-    );
-  }
+  step('Start ONE agent for the node: it captures both namespaces and serves both workloads');
+  let agent = await startAgent();
+  say(agentCli('status').replace(/^/gm, '  '));
 
   step(
-    `Start each workload's ${hbone ? 'HBONE' : 'mTLS'} sidecar, and B's app (an HTTP server on :8080 that reports who called it)`,
+    `B's app (HTTP on :8080, reports who called it); tcpdump on B's link; A requests http://${B.ip}:8080/`,
   );
-  const sidecar = (host) =>
-    startIn(
-      host.ns,
-      `sidecar ${host.ns}`,
-      [
-        process.execPath,
-        bin,
-        'proxy',
-        hbone ? 'hbone' : 'mtls',
-        '--cert-dir',
-        join(work, host === A ? 'a' : 'b'),
-        '--mesh-cidr',
-        '10.99.0.0/24',
-        '--access-log',
-        '--drain-seconds',
-        '1',
-      ],
-      /workload serving/,
-    );
-  const [, sidecarB] = await Promise.all([sidecar(A), sidecar(B)]);
   const appSource = `require('node:http').createServer((req, res) => {
     res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ sawSource: req.socket.remoteAddress, marker: req.headers['x-marker'] }));
+    res.end(JSON.stringify({ sawSource: req.socket.remoteAddress.replace('::ffff:', ''), marker: req.headers['x-marker'] }));
   }).listen(8080, '0.0.0.0', () => console.log('app listening'));`;
-  await startIn(B.ns, 'app B', [process.execPath, '-e', appSource], /app listening/);
+  await start(B.ns, 'app B', [process.execPath, '-e', appSource], /app listening/);
   const pcap = join(work, 'link.pcap');
-  const capture = await startIn(
+  const capture = await start(
     B.ns,
     'tcpdump',
     ['tcpdump', '-Z', 'root', '--immediate-mode', '-i', B.dev, '-U', '-w', pcap, 'tcp'],
     /listening on/,
   );
-
-  step(`A's app requests http://${B.ip}:8080/ in plain HTTP, with a marker in its headers`);
-  const response = inNs(
-    A.ns,
-    'curl',
-    '-sS',
-    '--max-time',
-    '10',
-    '-H',
-    `x-marker: ${marker}`,
-    `http://${B.ip}:8080/`,
-  );
-  await new Promise((r) => setTimeout(r, 300));
+  const response = request();
+  await sleep(300);
   capture.child.kill('SIGINT');
   await new Promise((r) => capture.child.once('exit', r));
-
-  const body = JSON.parse(response);
-  const access = sidecarB.output
+  const body = JSON.parse(response ?? '{}');
+  const access = agent.output
     .split('\n')
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l))
-    .find((l) => l.msg === 'connection' && l.direction === 'inbound' && l.outcome === 'spliced');
+    .find(
+      (l) =>
+        l.msg === 'connection' &&
+        l.workload === 'demo/server' &&
+        l.direction === 'inbound' &&
+        l.outcome === 'spliced',
+    );
   const wire = readFileSync(pcap);
   const facts = {
     response: body,
     authorizedIdentity: access?.peer,
-    // The data plane's access lines name the carrier.
     carriedAs: access?.carrier,
     appSawSource: body.sawSource,
     wire: {
@@ -201,23 +227,57 @@ async function main() {
         wire.includes(Buffer.from([0x17, 0x03, 0x03])) && wire.includes(Buffer.from([0x16, 0x03, 0x01])),
     },
   };
-
-  say(`  response from B's app:         ${response.trim()}`);
-  say(`  identity B's sidecar authorized: ${facts.authorizedIdentity}`);
-  say(`  source address B's app saw:    ${facts.appSawSource} (A's address, not a proxy's)`);
+  say(`  response from B's app:           ${response?.trim()}`);
+  say(`  identity the agent authorized:   ${facts.authorizedIdentity} (carried over ${facts.carriedAs})`);
+  say(`  source address B's app saw:     ${facts.appSawSource} (A's address, not a proxy's)`);
   say(
     `  on the link (tcpdump: ${facts.wire.packets} packets, ${wire.length} bytes): TLS records ${facts.wire.tlsRecordsSeen ? 'present' : 'MISSING'}, plaintext marker ${facts.wire.plaintextMarkerSeen ? 'VISIBLE' : 'not visible'}`,
   );
+
+  step('kill -9 the agent: the rules stay (fail closed), then restart it');
+  const before = { a: held(A.ns), b: held(B.ns) };
+  agent.child.kill('SIGKILL');
+  await new Promise((r) => agent.child.once('exit', r));
+  const whileDown = request(1);
+  say(
+    `  while no agent runs, A's request: ${whileDown === undefined ? 'refused (never sent in plaintext)' : 'ANSWERED'}`,
+  );
+  agent = await startAgent();
+  const after = { a: held(A.ns), b: held(B.ns) };
+  const again = request();
+  const restart = {
+    refusedWhileDown: whileDown === undefined,
+    nothingDuplicated: JSON.stringify(before) === JSON.stringify(after),
+    tables: after.a.tables.length + after.b.tables.length,
+    flowsAgain: again !== undefined && JSON.parse(again).marker === marker,
+  };
+  say(
+    `  after the restart: ${restart.tables} nft tables for 2 workloads, policy rules ${restart.nothingDuplicated ? 'unchanged' : 'CHANGED'}; A → B ${restart.flowsAgain ? 'flows again' : 'FAILS'}`,
+  );
+
+  step('Remove B from the workload file: its rules and listeners go');
+  const removedAt = Date.now();
+  writeWorkloads([A]);
+  while (held(B.ns).tables.length > 0 && Date.now() - removedAt < 5000) await sleep(20);
+  const removal = { rulesGone: held(B.ns).tables.length === 0, ms: Date.now() - removedAt };
+  say(`  B's nft table gone after ${removal.ms} ms; A keeps its own: ${held(A.ns).tables.join(', ')}`);
+  say(agentCli('status').replace(/^/gm, '  '));
+
   const ok =
     body.marker === marker &&
     facts.authorizedIdentity === 'spiffe://cluster.local/ns/demo/sa/client' &&
+    facts.carriedAs === carrier &&
     facts.appSawSource === A.ip &&
     facts.wire.tlsRecordsSeen &&
-    !facts.wire.plaintextMarkerSeen;
-  if (json) console.log(JSON.stringify({ ok, mode: hbone ? 'hbone' : 'mtls', a: A.ip, b: B.ip, ...facts }));
+    !facts.wire.plaintextMarkerSeen &&
+    restart.refusedWhileDown &&
+    restart.nothingDuplicated &&
+    restart.flowsAgain &&
+    removal.rulesGone;
+  if (json) console.log(JSON.stringify({ ok, mode: carrier, a: A.ip, b: B.ip, ...facts, restart, removal }));
   step(
     ok
-      ? 'Done: plain HTTP for the apps, mutual TLS on the wire. Cleaning up.'
+      ? 'Done: plain HTTP for the apps, mutual TLS on the wire, one agent for the node. Cleaning up.'
       : 'Something did not hold; see above. Cleaning up.',
   );
   return ok;

@@ -30,6 +30,17 @@ command -v aarch64-linux-gnu-g++ >/dev/null || missing+=(g++-aarch64-linux-gnu)
 /usr/bin/python3 -c 'import h2' 2>/dev/null || missing+=(python3-h2)
 # ...and from a second one: a client on Go's standard-library HTTP/2, built offline by the tests.
 command -v go >/dev/null || missing+=(golang-go)
+# Debian's kubectl (kubernetes-client) proves the agent tests' Kubernetes API fake faithful. Where
+# another package already owns /usr/bin/kubectl, Debian's is unpacked into /opt/debian-kubernetes-client.
+if ! dpkg-query -W -f='${Status}' kubernetes-client 2>/dev/null | grep -q 'ok installed' && [ ! -x /opt/debian-kubernetes-client/usr/bin/kubectl ]; then
+  if ! dpkg -S /usr/bin/kubectl >/dev/null 2>&1; then
+    missing+=(kubernetes-client)
+  elif [ "$(id -u)" = 0 ]; then
+    echo "system-deps: unpacking Debian's kubernetes-client into /opt/debian-kubernetes-client" >&2
+    (cd "$(mktemp -d)" && { apt-get download -qq kubernetes-client 2>/dev/null || { apt-get update -qq && apt-get download -qq kubernetes-client; }; } &&
+      dpkg-deb -x kubernetes-client_*.deb /opt/debian-kubernetes-client) >&2
+  fi
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "system-deps: missing ${missing[*]}; install them as root (sudo apt-get install ${missing[*]}) — the capture tests skip without them" >&2

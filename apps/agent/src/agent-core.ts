@@ -1,0 +1,51 @@
+import type { RedirectionDriver } from '@switchyard/core';
+import { DataPlane, type Logger } from '@switchyard/dataplane';
+import type { AgentConfig } from './config/agent-config.js';
+import { identityProvider } from './identity/identity-provider.js';
+import { type AgentMetrics, createAgentMetrics } from './ops/agent-metrics.js';
+import { PeerIdentities } from './ops/peer-identities.js';
+import { AppliedJournal } from './reconcile/applied-journal.js';
+import { Reconciler } from './reconcile/reconciler.js';
+import { networkResolver } from './sources/resolve-network.js';
+
+/** The agent's working parts, built once from the config: the one data plane and what drives it. */
+export interface AgentCore {
+  plane: DataPlane;
+  reconciler: Reconciler;
+  peers: PeerIdentities;
+  metrics: AgentMetrics;
+  /** Closes what the core opened that the data plane and reconciler do not (the CRI client). */
+  close(): void;
+}
+
+/**
+ * Builds the data plane with the shared inputs (the driver's socket ops, the identity resolver,
+ * the bypass mark the rules also use, limits, logger) and the reconciler over it.
+ */
+export function buildCore(config: AgentConfig, driver: RedirectionDriver, logger: Logger): AgentCore {
+  let reconciler: Reconciler | undefined;
+  const peers = new PeerIdentities(config.trustDomain, () => reconciler?.plans() ?? []);
+  const plane = new DataPlane({
+    socketOps: driver.socketOps,
+    identities: peers,
+    identityFallback: config.identityFallback,
+    logger,
+    bypassMark: config.bypass.mark,
+    accessLog: config.log.accessLog,
+    timeouts: { drain: config.drainSeconds * 1000 },
+    adminPort: config.admin.port,
+  });
+  const metrics = createAgentMetrics(plane.metrics.registry);
+  const resolver = networkResolver(config.criEndpoint);
+  reconciler = new Reconciler({
+    config,
+    driver,
+    plane,
+    resolver,
+    identities: identityProvider(config.identity, config.stateDir, logger),
+    journal: new AppliedJournal(config.stateDir),
+    logger,
+    metrics,
+  });
+  return { plane, reconciler, peers, metrics, close: () => resolver.close() };
+}

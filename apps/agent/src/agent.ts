@@ -1,0 +1,202 @@
+import { DriverRegistry, type RedirectionDriver, UnsupportedPlatformError } from '@switchyard/core';
+import {
+  type AdminServer,
+  type DataPlane,
+  jsonLogger,
+  type Logger,
+  startAdminServer,
+} from '@switchyard/dataplane';
+import { type AgentCore, buildCore } from './agent-core.js';
+import type { AgentConfig } from './config/agent-config.js';
+import { acquireLock, type InstanceLock } from './ops/instance-lock.js';
+import type { Reconciler } from './reconcile/reconciler.js';
+import type { WorkloadReport } from './reconcile/workload-record.js';
+import { createSource } from './sources/create-source.js';
+import type { WorkloadSource } from './sources/workload.js';
+
+/** Options of {@link Agent.start}. */
+export interface AgentOptions {
+  /** Default: JSON lines on standard error at the configured level. */
+  logger?: Logger;
+  /** A driver instance instead of the configured one (tests, embedding). */
+  driver?: RedirectionDriver;
+}
+
+interface AgentParts {
+  lock: InstanceLock;
+  driver: RedirectionDriver;
+  plane: DataPlane;
+  reconciler: Reconciler;
+  source: WorkloadSource;
+  admin: AdminServer;
+  close: () => void;
+}
+
+/** What `/status` and `switchyard-agent status` show. */
+export interface AgentStatus {
+  node: string;
+  pid: number;
+  source: string;
+  driver: string;
+  ready: boolean;
+  workloads: WorkloadReport[];
+}
+
+/**
+ * The node agent: one process that takes workloads from a source, captures each with the
+ * driver, serves them all from one {@link DataPlane}, and keeps the node matching the source.
+ * Stopping leaves the capture rules in place (fail closed); {@link uninstall} removes them.
+ *
+ * @example
+ * ```ts
+ * const agent = await Agent.start(await loadConfig('/etc/switchyard/agent.yaml'));
+ * process.once('SIGTERM', () => void agent.stop());
+ * ```
+ */
+export class Agent {
+  readonly config: AgentConfig;
+  readonly logger: Logger;
+  #ready = false;
+  #stopping: Promise<void> | undefined;
+  readonly #parts: AgentParts;
+
+  private constructor(config: AgentConfig, logger: Logger, parts: AgentParts) {
+    this.config = config;
+    this.logger = logger;
+    this.#parts = parts;
+  }
+
+  /**
+   * Takes the node's lock, loads the driver, starts the admin server and the source, and
+   * reconciles the first snapshot; `/readyz` turns ready after it. Whatever was started is
+   * stopped again when a step fails.
+   */
+  static async start(config: AgentConfig, options: AgentOptions = {}): Promise<Agent> {
+    const logger = options.logger ?? jsonLogger({ level: config.log.level, fields: { component: 'agent' } });
+    const adminAt = `${config.admin.host}:${config.admin.port}`;
+    const lock = await acquireLock(config.stateDir, { admin: adminAt });
+    const undo: (() => unknown)[] = [() => lock.release()];
+    try {
+      const driver = options.driver ?? (await loadDriver(config.driver));
+      const core = buildCore(config, driver, logger);
+      const { plane, reconciler: r, metrics } = core;
+      undo.push(
+        () => core.close(),
+        () => plane.close(0),
+        () => r.stop(),
+      );
+      let agent: Agent | undefined;
+      const admin = await startAdminServer(
+        {
+          metrics: plane.metrics,
+          get ready() {
+            return agent?.ready ?? false;
+          },
+          status: () => agent?.status(),
+        },
+        { host: config.admin.host, port: config.admin.port },
+      );
+      undo.push(() => admin.close());
+      const source = createSource(config, logger);
+      undo.push(() => source.close());
+      await followSource(source, core, logger);
+      const resync = setInterval(() => void r.resync(), config.resyncSeconds * 1000);
+      resync.unref();
+      agent = new Agent(config, logger, {
+        lock,
+        driver,
+        plane,
+        reconciler: r,
+        source,
+        admin,
+        close: () => {
+          clearInterval(resync);
+          core.close();
+        },
+      });
+      agent.#ready = true;
+      metrics.ready.set(1);
+      logger.info('agent ready', {
+        node: config.node,
+        source: source.kind,
+        driver: driver.name,
+        admin: `${adminAt}`,
+        pid: process.pid,
+      });
+      return agent;
+    } catch (error) {
+      for (const step of undo.reverse())
+        await Promise.resolve()
+          .then(step)
+          .catch(() => {});
+      throw error;
+    }
+  }
+
+  /** True once the first snapshot was reconciled, until stop. */
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  /** What is captured where, and why not. */
+  status(): AgentStatus {
+    const p = this.#parts;
+    return {
+      node: this.config.node,
+      pid: process.pid,
+      source: p.source.kind,
+      driver: p.driver.name,
+      ready: this.#ready,
+      workloads: p.reconciler.report(),
+    };
+  }
+
+  /**
+   * Stops: the source, then the data plane with a drain of `drainSeconds` (open connections
+   * finish, then are reset), the admin server, the lock. Capture rules stay: while no agent runs,
+   * captured traffic is refused, never sent in plaintext.
+   */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      const p = this.#parts;
+      this.#ready = false;
+      p.close();
+      await p.source.close();
+      await p.reconciler.stop();
+      await p.plane.close(this.config.drainSeconds * 1000);
+      await p.admin.close();
+      await p.lock.release();
+      this.logger.info('agent stopped; capture rules kept (fail closed)', { node: this.config.node });
+    })();
+    return this.#stopping;
+  }
+}
+
+/**
+ * Starts the source with the reconciler as its sink; resolves once the first snapshot is
+ * reconciled (every workload captured or failed).
+ */
+async function followSource(source: WorkloadSource, core: AgentCore, logger: Logger): Promise<void> {
+  let first: Promise<void> | undefined;
+  await source.start({
+    snapshot: (workloads) => {
+      const done = core.reconciler.snapshot(workloads, first === undefined);
+      first ??= done;
+    },
+    peers: (map) => core.peers.replace(map),
+    problem: (reason) =>
+      logger.error('workload source problem; keeping the workloads as they are', { reason }),
+  });
+  await first;
+}
+
+/** Loads the configured driver and checks that it can work on this host. */
+export async function loadDriver(name: string): Promise<RedirectionDriver> {
+  const driver = await new DriverRegistry({ importModule: (specifier) => import(specifier) }).create(name);
+  const probe = await driver.probe();
+  if (!probe.usable)
+    throw new UnsupportedPlatformError(
+      `the ${name} driver cannot work here:\n${probe.problems.map((p) => `  - ${p.message}; fix: ${p.fix}`).join('\n')}`,
+    );
+  return driver;
+}

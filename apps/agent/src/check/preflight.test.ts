@@ -1,0 +1,69 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../testing/agent-node-lab.js';
+import { FakeKubeApi } from '../testing/fake-kube-api.js';
+import { writeKubeconfig } from '../testing/kube-fixtures.js';
+import { preflight } from './preflight.js';
+
+describe('switchyard-agent check', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'swy-check-'));
+  let api: FakeKubeApi;
+  let config: string;
+  const byName = async () => Object.fromEntries((await preflight(config)).map((r) => [r.name, r]));
+
+  beforeAll(async () => {
+    api = await new FakeKubeApi().start();
+    config = join(dir, 'agent.yaml');
+    const kubeconfig = writeKubeconfig(dir, api.url);
+    writeFileSync(
+      config,
+      JSON.stringify({
+        node: 'n1',
+        identity: { caDir: 'ca' },
+        stateDir: 'state',
+        admin: { port: await freePort() },
+        source: { kind: 'kubernetes', kubeconfig },
+      }),
+    );
+  });
+  afterAll(async () => {
+    await api.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('checks the config, the driver, the state directory, the admin port and the Kubernetes API', async () => {
+    const results = await byName();
+    expect(results.config?.ok).toBe(true);
+    expect(results['state directory']?.ok).toBe(true);
+    expect(results['admin port']?.ok).toBe(true);
+    expect(results['driver tproxy']).toBeDefined();
+    expect(results['kubernetes: list pods on n1']).toMatchObject({
+      ok: true,
+      message: `allowed at ${api.url}`,
+    });
+    expect(
+      api.requests.some((r) => r.includes('fieldSelector=spec.nodeName%3Dn1') && r.includes('limit=1')),
+    ).toBe(true);
+  });
+
+  it('says what RBAC is missing, with its fix, and that it blocks', async () => {
+    api.forbidden.add('namespaces');
+    const refused = (await byName())['kubernetes: list namespaces'];
+    expect(refused).toMatchObject({
+      ok: false,
+      blocking: true,
+      message: expect.stringMatching(/refused \(403\)/),
+    });
+    expect(refused?.fix).toMatch(/deploy\/kubernetes\/rbac\.yaml/);
+  });
+
+  it('reports a broken config as the one blocking problem', async () => {
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'identity: {}\n');
+    const results = await preflight(bad);
+    expect(results).toHaveLength(1);
+    expect(results[0]).toMatchObject({ name: 'config', ok: false, blocking: true });
+  });
+});

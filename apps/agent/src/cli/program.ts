@@ -1,0 +1,70 @@
+import { SwitchyardError } from '@switchyard/core';
+import { Command, CommanderError } from 'commander';
+import { AGENT_DEFAULTS } from '../config/defaults.js';
+import { loadConfig } from '../config/validate-config.js';
+import type { AgentIo } from './agent-io.js';
+import { checkCommand } from './check-command.js';
+import { EXIT } from './exit-codes.js';
+import { runCommand } from './run-command.js';
+import { statusCommand } from './status-command.js';
+import { validateCommand } from './validate-command.js';
+
+/**
+ * `switchyard-agent [run] [--config FILE] [--uninstall]`, `status [--json]`, `check [--json]`,
+ * `validate`. Returns the exit code; errors are printed as one sentence, never a stack trace.
+ */
+export async function run(argv: readonly string[], io: AgentIo): Promise<number> {
+  let code: number = EXIT.ok;
+  const configPath = (o: { config?: string }) =>
+    o.config ?? io.env.SWITCHYARD_AGENT_CONFIG ?? AGENT_DEFAULTS.configPath;
+  const program = new Command('switchyard-agent')
+    .description(
+      "The Switchyard node agent: captures the node's workloads and carries their traffic over mTLS or HBONE",
+    )
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+  const withConfig = (c: Command) =>
+    c.option(
+      '-c, --config <file>',
+      `the agent config (default $SWITCHYARD_AGENT_CONFIG or ${AGENT_DEFAULTS.configPath})`,
+    );
+  withConfig(
+    program.command('run', { isDefault: true }).description('run the agent until SIGTERM (the default)'),
+  )
+    .option('--uninstall', 'remove every capture rule and certificate the agent put on this node, then exit')
+    .action(async (o) => {
+      code = await runCommand(await loadConfig(configPath(o)), o, io);
+    });
+  withConfig(
+    program.command('status').description('what is captured where, and why not (asks the running agent)'),
+  )
+    .option('--json', 'print JSON')
+    .action(async (o) => {
+      code = await statusCommand(await loadConfig(configPath(o)), o, io);
+    });
+  withConfig(
+    program
+      .command('check')
+      .description('preflight: can the agent work on this node? each problem with its fix'),
+  )
+    .option('--json', 'print JSON')
+    .action(async (o) => {
+      code = await checkCommand(configPath(o), o, io);
+    });
+  withConfig(
+    program
+      .command('validate')
+      .description('check the config (and the workload file) without starting anything'),
+  ).action(async (o) => {
+    code = await validateCommand(configPath(o), io);
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.input;
+    const known = error instanceof SwitchyardError;
+    io.stderr(`switchyard-agent: ${known ? error.message : String((error as Error).message ?? error)}\n`);
+    return known && error.kind === 'input' ? EXIT.input : EXIT.failure;
+  }
+}

@@ -1,0 +1,67 @@
+import { RuntimeUnavailableError } from '@switchyard/core';
+import type { AgentStatus } from '../agent.js';
+import type { AgentConfig } from '../config/agent-config.js';
+import type { WorkloadReport } from '../reconcile/workload-record.js';
+import type { AgentIo } from './agent-io.js';
+import { EXIT } from './exit-codes.js';
+
+/** Asks the running agent (its admin `/status`) what is captured where, and why not. */
+export async function statusCommand(
+  config: AgentConfig,
+  options: { json?: boolean },
+  io: AgentIo,
+): Promise<number> {
+  const url = `http://${config.admin.host.includes(':') ? `[${config.admin.host}]` : config.admin.host}:${config.admin.port}/status`;
+  let status: AgentStatus;
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
+    status = (await response.json()) as AgentStatus;
+  } catch (cause) {
+    throw new RuntimeUnavailableError(
+      `no agent answers at ${url} (${(cause as Error).message}); is switchyard-agent running with this config?`,
+      { cause },
+    );
+  }
+  if (options.json) io.stdout(`${JSON.stringify(status, null, 2)}\n`);
+  else io.stdout(formatStatus(status));
+  return status.workloads.some((w) => w.phase !== 'captured') ? EXIT.failure : EXIT.ok;
+}
+
+/** The human form of a status: one line per workload, and why it is not captured. */
+export function formatStatus(s: AgentStatus): string {
+  const head = `node ${s.node} · source ${s.source} · driver ${s.driver} · pid ${s.pid} · ${s.ready ? 'ready' : 'not ready'}\n`;
+  if (s.workloads.length === 0) return `${head}no workloads\n`;
+  const rows = s.workloads.map((w) => [
+    w.id,
+    w.phase,
+    w.carrier ?? '-',
+    w.target ?? '-',
+    listeners(w),
+    why(w),
+  ]);
+  const table = [['WORKLOAD', 'PHASE', 'CARRIER', 'TARGET', 'LISTENERS', 'WHY NOT'], ...rows];
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => (r[i] ?? '').length)));
+  return (
+    head +
+    table
+      .map((r) =>
+        r
+          .map((c, i) => c.padEnd(widths[i] ?? 0))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') +
+    '\n'
+  );
+}
+
+function listeners(w: WorkloadReport): string {
+  const ports = [...new Set((w.listeners ?? []).map((l) => `${l.role}:${l.port}`))];
+  return ports.length > 0 ? ports.join(',') : '-';
+}
+
+function why(w: WorkloadReport): string {
+  if (!w.error) return '';
+  const retry = w.nextRetry ? ` (attempt ${w.attempts}, next ${w.nextRetry})` : '';
+  return `${w.error.code}: ${w.error.message.split('\n')[0]}${retry}`;
+}

@@ -1,0 +1,21 @@
+import { dirname } from 'node:path';
+import { readDocument } from '../config/read-document.js';
+import { loadConfig } from '../config/validate-config.js';
+import { parseWorkloadFile } from '../sources/parse-workload-file.js';
+import type { AgentIo } from './agent-io.js';
+import { EXIT } from './exit-codes.js';
+
+/** Checks the config, and the workload file of the `file` source, without starting anything. */
+export async function validateCommand(configPath: string, io: AgentIo): Promise<number> {
+  const config = await loadConfig(configPath);
+  const s = config.source;
+  const workloads =
+    s.kind === 'file'
+      ? parseWorkloadFile(await readDocument(s.path, 'workload file'), dirname(s.path), s.path)
+      : undefined;
+  const counted = workloads ? `; ${workloads.length} workload${workloads.length === 1 ? '' : 's'}` : '';
+  io.stdout(
+    `${configPath}: valid (source ${s.kind}, driver ${config.driver}, carrier ${config.carrier}${counted})\n`,
+  );
+  return EXIT.ok;
+}

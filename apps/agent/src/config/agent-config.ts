@@ -1,0 +1,72 @@
+import type { IpFamily } from '@switchyard/core';
+import type { IdentityFallback, LogLevel } from '@switchyard/dataplane';
+
+/** The carriers the agent can run a workload on. */
+export type CarrierName = 'mtls' | 'hbone';
+
+/** Where workloads come from: a watched file, or the Kubernetes API. */
+export type SourceConfig =
+  | {
+      kind: 'file';
+      /** The workload file (YAML or JSON), watched for changes. Relative to the config file. */
+      path: string;
+    }
+  | {
+      kind: 'kubernetes';
+      /** A kubeconfig file. Default: the in-cluster service account. */
+      kubeconfig?: string;
+      /** The label, on a pod or its namespace, whose value `enabled` opts the pod in. */
+      label: string;
+    };
+
+/** Where workload certificates come from. */
+export type IdentityConfig =
+  | {
+      /** The agent issues and rotates each workload's certificate from this CA directory. */
+      caDir: string;
+      /** Validity of issued certificates, hours; reissued when a third is left. */
+      certHours: number;
+    }
+  | {
+      /**
+       * A certificate directory per workload; `{namespace}`, `{serviceAccount}` and `{name}` are
+       * replaced (e.g. `/etc/switchyard/certs/{namespace}/{serviceAccount}`).
+       */
+      certDir: string;
+    };
+
+/** The agent's configuration, every default filled in (see `AGENT_DEFAULTS`). */
+export interface AgentConfig {
+  /** This node's name (the Kubernetes source selects pods by it). */
+  node: string;
+  /** The SPIFFE trust domain: peers' expected identities are `spiffe://DOMAIN/ns/NS/sa/SA`. */
+  trustDomain: string;
+  source: SourceConfig;
+  /** The capture driver by registry name: `tproxy` (Linux) or `hns` (Windows), or a plugin's. */
+  driver: string;
+  /** How workloads' traffic is carried when a workload does not say. */
+  carrier: CarrierName;
+  identity: IdentityConfig;
+  /** The container runtime's CRI endpoint, for `containerId` networks and pods. Default: containerd's, then CRI-O's. */
+  criEndpoint?: string;
+  /** Destinations inside the mesh: carried over mTLS/HBONE. */
+  meshCidrs: string[];
+  /** Let outbound connections outside `meshCidrs` through in plain TCP (else refuse them). */
+  passthroughOutsideMesh: boolean;
+  /** What a client accepts from a destination whose identity is unknown. */
+  identityFallback: IdentityFallback;
+  ports: { inbound: number; outbound: number; hbone: number };
+  admin: { host: string; port: number };
+  /** How the proxy's own traffic is let through capture: a socket mark (Linux), a user SID (Windows). */
+  bypass: { mark: number; userSid?: string };
+  families: IpFamily[];
+  /** Where the agent keeps its lock, its record of what it applied, and issued certificates. */
+  stateDir: string;
+  log: { level: LogLevel; accessLog: boolean };
+  /** How long a removed workload's connections may finish, seconds; also the SIGTERM drain. */
+  drainSeconds: number;
+  /** How often every captured workload is checked against the node, seconds. */
+  resyncSeconds: number;
+  /** Backoff of a failed workload: first retry, and the most it grows to, milliseconds. */
+  retry: { initialMs: number; maxMs: number };
+}

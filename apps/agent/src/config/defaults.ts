@@ -1,0 +1,43 @@
+import { DEFAULT_BYPASS_MARK } from '@switchyard/core';
+import { DATAPLANE_PORTS } from '@switchyard/dataplane';
+
+/**
+ * Every default of the agent's configuration, defined once: the loader fills these in, the docs
+ * list them, the manifests rely on them. Ports and the bypass mark come from the data plane and
+ * core, where the capture rules and the dials read them too.
+ */
+export const AGENT_DEFAULTS = Object.freeze({
+  /** Where `switchyard-agent` reads its config unless `--config` or SWITCHYARD_AGENT_CONFIG says. */
+  configPath:
+    process.platform === 'win32'
+      ? 'C:\\ProgramData\\switchyard-agent\\agent.yaml'
+      : '/etc/switchyard/agent.yaml',
+  trustDomain: 'cluster.local',
+  sourceKind: 'file' as const,
+  /** The embedded default: a workload file beside the config. */
+  workloadFile: 'workloads.yaml',
+  /** The opt-in label (pod or namespace) of the Kubernetes source; value `enabled`. */
+  optInLabel: 'switchyard.io/capture',
+  optInValue: 'enabled',
+  driver: process.platform === 'win32' ? 'hns' : 'tproxy',
+  carrier: 'hbone' as const,
+  certHours: 24,
+  identityFallback: 'refuse' as const,
+  ports: {
+    inbound: DATAPLANE_PORTS.inbound,
+    outbound: DATAPLANE_PORTS.outbound,
+    hbone: DATAPLANE_PORTS.hbone,
+  },
+  admin: { host: '127.0.0.1', port: DATAPLANE_PORTS.admin },
+  bypassMark: DEFAULT_BYPASS_MARK,
+  /** Windows: LocalSystem, the account a HostProcess container runs as. */
+  bypassUserSid: 'S-1-5-18',
+  families: ['ipv4', 'ipv6'] as ('ipv4' | 'ipv6')[],
+  stateDir: process.platform === 'win32' ? 'C:\\ProgramData\\switchyard-agent' : '/var/lib/switchyard-agent',
+  logLevel: 'info' as const,
+  drainSeconds: 5,
+  resyncSeconds: 10,
+  retry: { initialMs: 250, maxMs: 30_000 },
+  /** The agent's own policy id on every target it captures. */
+  policyId: 'switchyard-agent',
+});

@@ -1,0 +1,160 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describePrivileged } from '@switchyard/driver-tproxy/testing';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type AgentNodeLab, createAgentNodeLab, sh } from '../testing/agent-node-lab.js';
+import { type AgentProcess, agentStatus } from '../testing/agent-process.js';
+
+const READY = /"msg":"agent ready"/;
+
+describePrivileged('switchyard-agent on a node (namespaces, nftables, the addon)', () => {
+  let node: AgentNodeLab;
+  let agent: AgentProcess;
+  const workloads = () => [
+    { name: 'client', namespace: 'demo', serviceAccount: 'client', network: { netns: node.lab.a.name } },
+    { name: 'server', namespace: 'demo', serviceAccount: 'server', network: { netns: node.lab.b.name } },
+  ];
+
+  const metrics = async () => (await fetch(`http://127.0.0.1:${node.adminPort}/metrics`)).text();
+
+  beforeAll(async () => {
+    node = await createAgentNodeLab({ carrier: 'hbone' });
+    node.writeWorkloads(workloads());
+    await node.startApp();
+  });
+  afterAll(() => node?.destroy());
+
+  it('one process captures two namespaces and carries their traffic over HBONE; the app sees the client', async () => {
+    agent = node.startAgent();
+    await agent.waitFor(READY);
+    const status = await agentStatus(node.adminPort);
+    expect(status.ready).toBe(true);
+    expect(status.workloads.map((w) => [w.id, w.phase, w.carrier])).toEqual([
+      ['demo/client', 'captured', 'hbone'],
+      ['demo/server', 'captured', 'hbone'],
+    ]);
+    expect(node.request()).toBe(node.lab.a.v4);
+    await expect
+      .poll(metrics)
+      .toMatch(
+        /switchyard_connections_total\{workload="demo\/server",carrier="hbone",direction="inbound",outcome="spliced"\} 1/,
+      );
+    expect(await metrics()).toMatch(/switchyard_agent_workload_captured\{workload="demo\/client"\} 1/);
+    expect((await fetch(`http://127.0.0.1:${node.adminPort}/readyz`)).status).toBe(200);
+  });
+
+  it('switches both workloads to plain mTLS when the file says so, and traffic flows over it', async () => {
+    node.writeWorkloads(workloads().map((w) => ({ ...w, carrier: 'mtls' })));
+    await expect
+      .poll(async () => (await agentStatus(node.adminPort)).workloads.map((w) => `${w.carrier} ${w.phase}`), {
+        timeout: 5000,
+      })
+      .toEqual(['mtls captured', 'mtls captured']);
+    expect(node.request()).toBe(node.lab.a.v4);
+    // Counted when the connection ends.
+    await expect
+      .poll(metrics)
+      .toMatch(
+        /switchyard_connections_total\{workload="demo\/server",carrier="mtls",direction="inbound",outcome="spliced"\} 1/,
+      );
+    node.writeWorkloads(workloads());
+    await expect
+      .poll(async () => (await agentStatus(node.adminPort)).workloads.map((w) => `${w.carrier} ${w.phase}`), {
+        timeout: 5000,
+      })
+      .toEqual(['hbone captured', 'hbone captured']);
+  });
+
+  it('a second agent on the node refuses to start, naming the first', async () => {
+    const second = node.startAgent();
+    expect(await second.exited).toBe(1);
+    expect(second.output()).toContain(
+      `another switchyard-agent is running on this node: pid ${agent.child.pid}`,
+    );
+  });
+
+  it('after kill -9 and a restart: nothing duplicated, nothing leaked, traffic flows again', async () => {
+    const before = { a: node.inspect(node.lab.a.name), b: node.inspect(node.lab.b.name) };
+    agent.child.kill('SIGKILL');
+    await agent.exited;
+    // Fail closed: the rules stay, so A's request is refused rather than sent in plaintext.
+    expect(() => node.request(1)).toThrow();
+    agent = node.startAgent();
+    await agent.waitFor(READY);
+    expect({ a: node.inspect(node.lab.a.name), b: node.inspect(node.lab.b.name) }).toEqual(before);
+    expect(before.a.tables).toEqual(['table inet switchyard']);
+    expect(node.request()).toBe(node.lab.a.v4);
+    expect(await metrics()).toMatch(/switchyard_agent_reconcile_actions_total\{action="kept"\} 2/);
+    expect(await metrics()).not.toMatch(/action="applied"/);
+  });
+
+  it('a malformed workload file is reported and changes nothing', async () => {
+    node.writeWorkloads('workloads:\n  - name: Server\n    network: { netns: x, pid: 3 }\n');
+    await agent.waitFor(/workload source problem.*workloads\[0\]\.name.*workloads\[0\]\.network/);
+    expect((await agentStatus(node.adminPort)).workloads.map((w) => w.phase)).toEqual([
+      'captured',
+      'captured',
+    ]);
+    expect(node.request()).toBe(node.lab.a.v4);
+  });
+
+  it('a workload whose namespace does not exist is reported and retried while the others work, and captured once it appears', async () => {
+    const late = `${node.lab.b.name}-late`;
+    node.writeWorkloads([...workloads(), { name: 'late', namespace: 'demo', network: { netns: late } }]);
+    await expect
+      .poll(
+        async () =>
+          (await agentStatus(node.adminPort)).workloads.find((w) => w.id === 'demo/late')?.error?.code,
+      )
+      .toBe('SWY_ERR_TARGET_NOT_FOUND');
+    expect(node.request()).toBe(node.lab.a.v4);
+    try {
+      sh('ip', 'netns', 'add', late);
+      await expect
+        .poll(
+          async () => {
+            const late = (await agentStatus(node.adminPort)).workloads.find((w) => w.id === 'demo/late');
+            return `${late?.phase} ${late?.error?.message ?? ''}`;
+          },
+          { timeout: 5000 },
+        )
+        .toBe('captured ');
+      node.writeWorkloads(workloads());
+      await expect
+        .poll(() => existsSync(`/run/netns/${late}`) && node.inspect(late).tables, { timeout: 3000 })
+        .toEqual([]);
+    } finally {
+      if (existsSync(`/run/netns/${late}`)) sh('ip', 'netns', 'del', late);
+    }
+  });
+
+  it('a workload removed from the file loses its rules and listeners within 2 s', async () => {
+    const started = Date.now();
+    node.writeWorkloads(workloads().slice(0, 1));
+    await expect
+      .poll(() => node.inspect(node.lab.b.name), { timeout: 2000, interval: 20 })
+      .toEqual({ tables: [], rules: 3, listening: [8080] });
+    expect(Date.now() - started).toBeLessThan(2000);
+    node.writeWorkloads(workloads());
+    await expect
+      .poll(() => node.inspect(node.lab.b.name).tables, { timeout: 5000 })
+      .toEqual(['table inet switchyard']);
+  });
+
+  it('SIGTERM drains and exits 0 with the rules kept; --uninstall then removes everything the agent put there', async () => {
+    agent.child.kill('SIGTERM');
+    expect(await agent.exited).toBe(0);
+    expect(agent.output()).toMatch(/agent stopped; capture rules kept/);
+    expect(node.inspect(node.lab.a.name).tables).toEqual(['table inet switchyard']);
+    const uninstall = node.startAgent(['--uninstall']);
+    expect(await uninstall.exited).toBe(0);
+    expect(uninstall.output()).toMatch(/Removed the capture rules of 2 targets/);
+    for (const ns of [node.lab.a.name, node.lab.b.name])
+      expect(node.inspect(ns)).toEqual({
+        tables: [],
+        rules: 3,
+        listening: ns === node.lab.b.name ? [8080] : [],
+      });
+    expect(existsSync(join(node.dir, 'state', 'applied.json'))).toBe(false);
+  });
+});

@@ -1,0 +1,90 @@
+import type { RedirectionPolicy, Target } from '@switchyard/core';
+import type { WorkloadPolicy } from '@switchyard/dataplane';
+import { formatSpiffeId } from '@switchyard/mesh';
+import type { AgentConfig, CarrierName } from '../config/agent-config.js';
+import { AGENT_DEFAULTS } from '../config/defaults.js';
+import type { Workload } from '../sources/workload.js';
+
+/** Where a workload's network was found: the capture target and its addresses. */
+export interface ResolvedNetwork {
+  target: Target;
+  addresses: string[];
+}
+
+/** Everything the node must hold for one workload, derived once from the workload and the config. */
+export interface WorkloadPlan {
+  id: string;
+  target: Target;
+  /** The capture rules (the driver's input). */
+  policy: RedirectionPolicy;
+  /** The data plane's listeners and admission for it (the carrier's input). */
+  serve: WorkloadPolicy;
+  carrier: CarrierName;
+  identity: { spiffeId: string; namespace: string; serviceAccount: string; certDir?: string };
+  addresses: string[];
+  /** The mark the rules let through and the data plane's dials carry: one number, from here. */
+  bypassMark: number;
+}
+
+/**
+ * The pure plan: workload + where its network is + config → target, redirection policy, serving
+ * policy, identity and carrier. The proxy's own ports (HBONE, admin) and the app's probe ports
+ * are excluded from inbound capture here, so kubelet probes reach the app and peers reach
+ * 15008; the bypass mark in the rules is the one the dials use.
+ */
+export function plan(workload: Workload, network: ResolvedNetwork, config: AgentConfig): WorkloadPlan {
+  const carrier = workload.carrier ?? config.carrier;
+  const { ports, families } = config;
+  const proxyPorts = carrier === 'hbone' ? [ports.hbone, config.admin.port] : [config.admin.port];
+  const excludePorts = [...new Set([...proxyPorts, ...workload.probePorts])].sort((a, b) => a - b);
+  const windows = network.target.kind === 'hns-endpoint';
+  const policy: RedirectionPolicy = {
+    id: AGENT_DEFAULTS.policyId,
+    families,
+    inbound: { port: ports.inbound, excludePorts },
+    outbound: { port: ports.outbound },
+    // HNS matches the proxy by the account it runs as; Linux by the socket mark of its dials.
+    bypass: windows
+      ? { userSid: config.bypass.userSid ?? AGENT_DEFAULTS.bypassUserSid }
+      : { mark: config.bypass.mark },
+  };
+  const serve: WorkloadPolicy = {
+    inbound: { port: ports.inbound, families },
+    outbound: {
+      port: ports.outbound,
+      families,
+      meshCidrs: config.meshCidrs,
+      passthroughOutsideMesh: config.passthroughOutsideMesh,
+    },
+    ports: carrier === 'hbone' ? { hbone: ports.hbone } : {},
+  };
+  const certDir = workload.certDir ?? certDirFor(workload, config);
+  return {
+    id: workload.id,
+    target: network.target,
+    policy,
+    serve,
+    carrier,
+    identity: {
+      spiffeId: formatSpiffeId({
+        trustDomain: config.trustDomain,
+        namespace: workload.namespace,
+        serviceAccount: workload.serviceAccount,
+      }),
+      namespace: workload.namespace,
+      serviceAccount: workload.serviceAccount,
+      ...(certDir ? { certDir } : {}),
+    },
+    addresses: network.addresses,
+    bypassMark: config.bypass.mark,
+  };
+}
+
+/** The configured certificate directory with the workload's names filled in (none in CA mode). */
+function certDirFor(w: Workload, config: AgentConfig): string | undefined {
+  if (!('certDir' in config.identity)) return undefined;
+  return config.identity.certDir
+    .replaceAll('{namespace}', w.namespace)
+    .replaceAll('{serviceAccount}', w.serviceAccount)
+    .replaceAll('{name}', w.name);
+}

@@ -1,0 +1,67 @@
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Target } from '@switchyard/core';
+
+/** One workload whose capture the agent may have applied. */
+export interface JournalEntry {
+  target: Target;
+  driver: string;
+}
+
+/**
+ * The agent's record of every target it may have put rules on, written *before* it applies them,
+ * so a restart after `kill -9` at any point finds (and removes) rules of workloads that are gone.
+ * The rules themselves stay the truth: this only says where to look.
+ */
+export class AppliedJournal {
+  readonly path: string;
+  #entries: Record<string, JournalEntry> = {};
+  #saving: Promise<void> = Promise.resolve();
+  #writes = 0;
+
+  constructor(stateDir: string) {
+    this.path = join(stateDir, 'applied.json');
+  }
+
+  /** Reads the journal (an unreadable one is treated as empty). */
+  async load(): Promise<void> {
+    try {
+      this.#entries = JSON.parse(await readFile(this.path, 'utf8')) as Record<string, JournalEntry>;
+    } catch {
+      this.#entries = {};
+    }
+  }
+
+  entries(): [string, JournalEntry][] {
+    return Object.entries(this.#entries);
+  }
+
+  get(id: string): JournalEntry | undefined {
+    return this.#entries[id];
+  }
+
+  async record(id: string, entry: JournalEntry): Promise<void> {
+    if (JSON.stringify(this.#entries[id]) === JSON.stringify(entry)) return;
+    this.#entries[id] = entry;
+    await this.#save();
+  }
+
+  async drop(id: string): Promise<void> {
+    if (!(id in this.#entries)) return;
+    delete this.#entries[id];
+    await this.#save();
+  }
+
+  // Write then rename: a crash leaves the old journal or the new one, never half of one. Saves
+  // run one after another, each writing the entries as they are when it starts.
+  #save(): Promise<void> {
+    const next = this.#saving.then(async () => {
+      await mkdir(join(this.path, '..'), { recursive: true });
+      const temporary = `${this.path}.${process.pid}.${this.#writes++}.tmp`;
+      await writeFile(temporary, JSON.stringify(this.#entries, null, 2));
+      await rename(temporary, this.path);
+    });
+    this.#saving = next.catch(() => {});
+    return next;
+  }
+}

@@ -1,0 +1,39 @@
+import type { CertificateStore } from '@switchyard/mesh';
+import type { WorkloadPlan } from '../plan/plan.js';
+
+/** Where a workload stands. */
+export type Phase = 'pending' | 'captured' | 'failed';
+
+/** What the reconciler knows of one workload it serves or tries to. */
+export interface WorkloadRecord {
+  id: string;
+  phase: Phase;
+  plan?: WorkloadPlan;
+  /** The plan the data plane serves now (JSON), to see when it changed. */
+  servedKey?: string;
+  store?: CertificateStore;
+  error?: { code: string; message: string };
+  /** Failures in a row. */
+  attempts: number;
+  retryAt?: number;
+  retryTimer?: NodeJS.Timeout;
+  /** When the phase last changed. */
+  since: string;
+}
+
+/** A workload's line in `status`. */
+export interface WorkloadReport {
+  id: string;
+  phase: Phase;
+  target?: string;
+  carrier?: string;
+  spiffeId?: string;
+  addresses?: string[];
+  excludedPorts?: number[];
+  listeners?: { role: string; address: string; port: number }[];
+  active?: { inbound: number; outbound: number };
+  error?: { code: string; message: string };
+  attempts: number;
+  nextRetry?: string;
+  since: string;
+}

@@ -1,0 +1,86 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** A pod object as the API server holds it. */
+export function podObject(o: {
+  name: string;
+  namespace: string;
+  node: string;
+  ip?: string;
+  containerId?: string;
+  serviceAccount?: string;
+  labels?: Record<string, string>;
+  probePort?: number;
+}) {
+  return {
+    metadata: { name: o.name, namespace: o.namespace, labels: o.labels ?? {} },
+    spec: {
+      nodeName: o.node,
+      serviceAccountName: o.serviceAccount ?? 'default',
+      containers: [
+        {
+          name: 'app',
+          image: 'app',
+          ...(o.probePort ? { readinessProbe: { httpGet: { path: '/', port: o.probePort } } } : {}),
+        },
+      ],
+    },
+    status: {
+      phase: 'Running',
+      ...(o.ip ? { podIP: o.ip, podIPs: [{ ip: o.ip }] } : {}),
+      containerStatuses: o.containerId
+        ? [
+            {
+              name: 'app',
+              ready: true,
+              restartCount: 0,
+              image: 'app',
+              imageID: 'app',
+              containerID: `containerd://${o.containerId}`,
+            },
+          ]
+        : [],
+    },
+  };
+}
+
+/** A namespace object, with labels. */
+export function namespaceObject(name: string, labels: Record<string, string> = {}) {
+  return { metadata: { name, labels } };
+}
+
+/** Writes a kubeconfig pointing at `server` (no credentials) and returns its path. */
+export function writeKubeconfig(dir: string, server: string): string {
+  const path = join(dir, 'kubeconfig');
+  writeFileSync(
+    path,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      // The fake speaks plain HTTP on loopback, which clients accept only with TLS checks off.
+      clusters: [{ name: 'fake', cluster: { server, 'insecure-skip-tls-verify': true } }],
+      users: [{ name: 'agent', user: {} }],
+      contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'agent', namespace: 'default' } }],
+      'current-context': 'fake',
+    }),
+  );
+  return path;
+}
+
+/**
+ * Debian's kubectl (package kubernetes-client): installed, or unpacked by scripts/system-deps.sh
+ * where another kubectl package owns /usr/bin/kubectl. Undefined when neither is there.
+ */
+export function debianKubectl(): string | undefined {
+  if (existsSync('/opt/debian-kubernetes-client/usr/bin/kubectl'))
+    return '/opt/debian-kubernetes-client/usr/bin/kubectl';
+  try {
+    const status = execFileSync('dpkg-query', ['-W', `-f=\${Status}`, 'kubernetes-client'], {
+      encoding: 'utf8',
+    });
+    return status.includes('ok installed') ? '/usr/bin/kubectl' : undefined;
+  } catch {
+    return undefined;
+  }
+}
