@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { SocketAddress, Target } from '@switchyard/core';
+import type { IpFamily, SocketAddress, Target } from '@switchyard/core';
 import type { CertificateStore } from '@switchyard/mesh';
 import type { Endpoint } from './decide.js';
 import type { Limits, Timeouts } from './defaults.js';
@@ -47,6 +47,8 @@ export interface CarrierListener {
    */
   idle?: boolean;
   port: number;
+  /** Families to listen on. Default: both (IPv6 skipped where the target has none). */
+  families?: IpFamily[];
   host?: string;
   /** Takes each accepted connection after the data plane's admission. */
   accept(connection: Accepted): void;

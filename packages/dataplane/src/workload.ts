@@ -132,8 +132,14 @@ export class Workload {
           outbound.fixedDestination,
         );
       for (const l of carrier.listeners ?? [])
-        await this.#open(l.name, { port: l.port, ...(l.host ? { host: l.host } : {}) }, (c) =>
-          this.#admit(l.tls ? 'pending' : 'inbound', c, () => l.accept(c), l.idle !== false),
+        await this.#open(
+          l.name,
+          {
+            port: l.port,
+            ...(l.host ? { host: l.host } : {}),
+            ...(l.families ? { families: l.families } : {}),
+          },
+          (c) => this.#admit(l.tls ? 'pending' : 'inbound', c, () => l.accept(c), l.idle !== false),
         );
     } catch (cause) {
       await this.#stopListening();

@@ -69,6 +69,7 @@ export class HboneCarrier implements Carrier {
               // HTTP/2 reads the socket in native code; liveness is PING's job (keepalive.ts).
               idle: false,
               ...(workload.policy.inbound?.host ? { host: workload.policy.inbound.host } : {}),
+              ...(workload.policy.inbound?.families ? { families: workload.policy.inbound.families } : {}),
               accept: (c) => this.server.accept(c),
             },
           ];
