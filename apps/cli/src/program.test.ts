@@ -151,3 +151,14 @@ describe('switchyard usage', () => {
     expect(missing.stderr).toMatch(/missing required argument 'file'/);
   });
 });
+
+describe('switchyard agent', () => {
+  it('is the node agent: its own flags pass through, its errors and exit codes are its own', async () => {
+    const help = await cli('agent', '--help');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/Usage: switchyard-agent/);
+    const missing = await cli('agent', 'validate', '--config', join(scratch, 'no-such-agent.yaml'));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/cannot read the agent config .*no-such-agent\.yaml/);
+  });
+});

@@ -7,6 +7,7 @@ import { EXIT } from './exit-codes.js';
 import type { CliIo } from './io.js';
 import { reportError } from './report-error.js';
 import { addAboutCommands } from './tree/about.js';
+import { addAgentCommand, runAgent } from './tree/agent.js';
 import { addCaCommands } from './tree/ca.js';
 import { addCaptureCommands } from './tree/capture.js';
 import { type CommandContext, collect, envOption } from './tree/context.js';
@@ -85,6 +86,7 @@ export function buildProgram(io: CliIo, done: (code: number) => void): Command {
   addHnsCommands(program, context);
   addCaCommands(program, context);
   addProxyCommands(program, context);
+  addAgentCommand(program, context);
   addAboutCommands(program, context);
   return program;
 }
@@ -94,6 +96,8 @@ export function buildProgram(io: CliIo, done: (code: number) => void): Command {
  * the exit code: {@link EXIT}.ok, .failure or .input. Never calls `process.exit`.
  */
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {
+  // The agent parses its own flags (`switchyard agent status --json`): hand it everything after.
+  if (argv[0] === 'agent') return runAgent(argv.slice(1), io);
   let code: number = EXIT.ok;
   const program = buildProgram(io, (c) => {
     code = c;
