@@ -77,6 +77,11 @@ export interface CarrierContext {
   /** Counts, publishes and (sampled) logs one finished or refused connection. */
   report(event: ConnectionReport): void;
   /**
+   * A TLS handshake that did not succeed (`failure`: timeout, no-certificate, untrusted, protocol,
+   * closed, pending-limit, pending-per-source, handshake): counted by reason and reported.
+   */
+  tlsFailure(direction: Direction, failure: string, reason: string, source?: string): void;
+  /**
    * Holds a socket the carrier opened (an upstream leg of a connection already counted) until it
    * closes, so drain can abort it at the deadline (through `outer`, the TLS layered on it, when
    * there is one). It does not count against the connection limit.

@@ -418,6 +418,16 @@ export class Workload {
         return self.proxyPorts;
       },
       report: (event) => this.report(event),
+      tlsFailure: (direction, failure, reason, source) => {
+        this.#in.metrics.tlsFailures.inc({ ...this.#labels, direction, reason: failure });
+        this.report({
+          direction,
+          outcome: 'failed',
+          code: `tls-${failure}`,
+          ...(source ? { source } : {}),
+          reason: `TLS handshake failed: ${reason}`,
+        });
+      },
       track: (socket, outer) => {
         if (outer) this.#connections.layer(socket, outer);
         this.#connections.add(socket, 'held');

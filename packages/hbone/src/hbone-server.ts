@@ -112,9 +112,13 @@ export class HboneServer {
    */
   accept(c: Accepted): void {
     const admitted = this.#c.handshakes.admit(c.client.address);
-    const labels = { ...this.#c.labels, direction: 'inbound' as const };
     if ('refused' in admitted) {
-      this.#c.metrics.tlsFailures.inc({ ...labels, reason: admitted.refused });
+      this.#c.tlsFailure(
+        'inbound',
+        admitted.refused,
+        'too many TLS handshakes in progress',
+        c.client.address,
+      );
       return void c.socket.destroy();
     }
     this.#c.metrics.pendingHandshakes.inc(this.#c.labels);
@@ -124,16 +128,7 @@ export class HboneServer {
       pending = false;
       admitted.release();
       this.#c.metrics.pendingHandshakes.dec(this.#c.labels);
-      if (failure) {
-        this.#c.metrics.tlsFailures.inc({ ...labels, reason: failure });
-        this.#c.report({
-          direction: 'inbound',
-          outcome: 'failed',
-          code: `tls-${failure}`,
-          source: c.client.address,
-          reason: `TLS handshake failed (${failure})`,
-        });
-      }
+      if (failure) this.#c.tlsFailure('inbound', failure, failure, c.client.address);
     };
     // HTTP/2 needs to see its peer's FIN: half-open stays for the relayed byte streams only.
     c.socket.allowHalfOpen = false;

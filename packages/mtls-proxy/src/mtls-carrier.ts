@@ -78,7 +78,12 @@ class MtlsCarrier implements Carrier {
   inbound(c: Accepted, destination: Endpoint): Promise<void> {
     const admitted = this.#c.handshakes.admit(c.client.address);
     if ('refused' in admitted) {
-      this.#tlsFailure(c, admitted.refused, 'too many TLS handshakes in progress');
+      this.#c.tlsFailure(
+        'inbound',
+        admitted.refused,
+        'too many TLS handshakes in progress',
+        c.client.address,
+      );
       return Promise.resolve(void c.socket.destroy());
     }
     this.#c.metrics.pendingHandshakes.inc(this.#c.labels);
@@ -90,7 +95,7 @@ class MtlsCarrier implements Carrier {
       this.#terminator.accept(c.socket, {
         failed: (failure, reason) => {
           done();
-          this.#tlsFailure(c, failure, reason);
+          this.#c.tlsFailure('inbound', failure, reason, c.client.address);
           c.socket.destroy();
           resolve();
         },
@@ -146,17 +151,6 @@ class MtlsCarrier implements Carrier {
     this.#c.track(app);
     if (tls.destroyed) return void app.destroy();
     await this.#c.relay('inbound', tls, app, { ...info, peer: one.id as string });
-  }
-
-  #tlsFailure(c: Accepted, code: string, reason: string): void {
-    this.#c.metrics.tlsFailures.inc({ ...this.#c.labels, direction: 'inbound', reason: code });
-    this.#c.report({
-      direction: 'inbound',
-      outcome: 'failed',
-      code: `tls-${code}`,
-      source: c.client.address,
-      reason: `TLS handshake failed: ${reason}`,
-    });
   }
 
   drain(): void {

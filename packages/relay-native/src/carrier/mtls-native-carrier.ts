@@ -163,7 +163,12 @@ class MtlsNativeCarrier implements Carrier {
     stopReading(c.socket);
     const admitted = this.#c.handshakes.admit(c.client.address);
     if ('refused' in admitted) {
-      this.#tlsFailure(c, admitted.refused, 'too many TLS handshakes in progress');
+      this.#c.tlsFailure(
+        'inbound',
+        admitted.refused,
+        'too many TLS handshakes in progress',
+        c.client.address,
+      );
       return void c.socket.destroy();
     }
     this.#c.metrics.pendingHandshakes.inc(this.#c.labels);
@@ -175,10 +180,11 @@ class MtlsNativeCarrier implements Carrier {
     if (!peer.ok) {
       if (peer.reason === 'identity') this.#deny(c, destination, 'identity', peer.detail);
       else
-        this.#tlsFailure(
-          c,
+        this.#c.tlsFailure(
+          'inbound',
           peer.reason === 'handshake-timeout' ? 'timeout' : 'handshake',
           `${peer.reason} ${peer.detail}`,
+          c.client.address,
         );
       return this.#end(abort, [c.socket], false);
     }
@@ -308,17 +314,6 @@ class MtlsNativeCarrier implements Carrier {
       source: c.client.address,
       destination: formatEndpoint(destination),
       ...(peer ? { peer } : {}),
-    });
-  }
-
-  #tlsFailure(c: Accepted, code: string, reason: string): void {
-    this.#c.metrics.tlsFailures.inc({ ...this.#c.labels, direction: 'inbound', reason: code });
-    this.#c.report({
-      direction: 'inbound',
-      outcome: 'failed',
-      code: `tls-${code}`,
-      source: c.client.address,
-      reason: `TLS handshake failed: ${reason}`,
     });
   }
 
