@@ -4,7 +4,6 @@ import type { IpFamily, SocketAddress, Target } from '@switchyard/core';
 import type { CertificateStore } from '@switchyard/mesh';
 import type { Endpoint } from './decide.js';
 import type { Limits, Timeouts } from './defaults.js';
-import type { HandshakeGate } from './handshake-gate.js';
 import type { Logger } from './logger.js';
 import type { DataPlaneMetrics, Direction } from './metrics.js';
 import type { Upstream } from './upstream.js';
@@ -71,7 +70,18 @@ export interface CarrierContext {
   metrics: DataPlaneMetrics;
   /** The labels of this workload's series. */
   labels: { workload: string; carrier: string };
-  handshakes: HandshakeGate;
+  /**
+   * Starts counting a TLS handshake from `connection`'s client against the pending-handshake
+   * caps. Returns the function that ends it (call it once the handshake is over, however it
+   * ended), or undefined when the caps are full: then the refusal has been counted and the
+   * connection closed.
+   */
+  beginHandshake(connection: Accepted): (() => void) | undefined;
+  /**
+   * Dials the workload's app for an inbound connection, from `client` (the peer's address) when
+   * the policy keeps sources, inside the workload's network.
+   */
+  dialApp(destination: Endpoint, client: string, signal?: AbortSignal): Promise<Socket>;
   /** The data plane's own ports on this workload: never dialled on a peer's behalf. */
   proxyPorts: readonly number[];
   /** Counts, publishes and (sampled) logs one finished or refused connection. */

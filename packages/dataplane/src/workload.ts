@@ -244,6 +244,46 @@ export class Workload {
     handle();
   }
 
+  #beginHandshake(gate: HandshakeGate, c: Accepted): (() => void) | undefined {
+    const admitted = gate.admit(c.client.address);
+    if ('refused' in admitted) {
+      this.#tlsFailure('inbound', admitted.refused, 'too many TLS handshakes in progress', c.client.address);
+      c.socket.destroy();
+      return undefined;
+    }
+    this.#in.metrics.pendingHandshakes.inc(this.#labels);
+    let open = true;
+    return () => {
+      if (!open) return;
+      open = false;
+      admitted.release();
+      this.#in.metrics.pendingHandshakes.dec(this.#labels);
+    };
+  }
+
+  #tlsFailure(direction: Direction, failure: string, reason: string, source?: string): void {
+    this.#in.metrics.tlsFailures.inc({ ...this.#labels, direction, reason: failure });
+    this.report({
+      direction,
+      outcome: 'failed',
+      code: `tls-${failure}`,
+      ...(source ? { source } : {}),
+      reason: `TLS handshake failed: ${reason}`,
+    });
+  }
+
+  /** An inbound dial to the app; the source is the peer's address only where the policy keeps it. */
+  #dialApp(destination: Endpoint, client: string, signal?: AbortSignal): Promise<Socket> {
+    const inbound = this.spec.policy.inbound;
+    const keep = inbound?.preserveSource !== false && !inbound?.fixedDestination;
+    return this.#in.upstream.dial({
+      destination,
+      source: keep ? client : undefined,
+      target: this.spec.target,
+      signal,
+    });
+  }
+
   #established(socket: Socket, direction: Direction, source: string, outer?: Duplex): boolean {
     if (outer) this.#connections.layer(socket, outer);
     if (this.#connections.counts[direction] >= this.#in.limits.maxConnections) {
@@ -283,8 +323,7 @@ export class Workload {
       });
       return void c.socket.destroy();
     }
-    if (decision.kind === 'passthrough')
-      return this.#plain('outbound', c, destination, undefined, decision.reason);
+    if (decision.kind === 'passthrough') return this.#plain('outbound', c, destination, decision.reason);
     await this.#carrier!.outbound(c, destination);
   }
 
@@ -307,26 +346,21 @@ export class Workload {
       portAllowedPlain: inbound.plaintextPorts?.includes(destination.port) === true,
     });
     if (decision.kind === 'plaintext') {
-      const keep = inbound.preserveSource !== false && !inbound.fixedDestination;
-      const source = keep ? c.client.address : undefined;
-      this.#admit('inbound', c, () => void this.#plain('inbound', c, destination, source, decision.reason));
+      this.#admit('inbound', c, () => void this.#plain('inbound', c, destination, decision.reason));
       return;
     }
     this.#admit('pending', c, () => void this.#carrier!.inbound(c, destination));
   }
 
   /** Plain TCP where the policy allows it: dial the destination and relay. */
-  async #plain(
-    direction: Direction,
-    c: Accepted,
-    destination: Endpoint,
-    source: string | undefined,
-    why: string,
-  ): Promise<void> {
+  async #plain(direction: Direction, c: Accepted, destination: Endpoint, why: string): Promise<void> {
     const info = { source: c.client.address, destination: formatEndpoint(destination), reason: why };
     let upstream: Socket;
     try {
-      upstream = await this.#in.upstream.dial({ destination, source, target: this.spec.target });
+      upstream =
+        direction === 'inbound'
+          ? await this.#dialApp(destination, c.client.address)
+          : await this.#in.upstream.dial({ destination, target: this.spec.target });
     } catch (error) {
       this.report({
         ...info,
@@ -396,6 +430,10 @@ export class Workload {
 
   #context(): CarrierContext {
     const self = this;
+    const gate = new HandshakeGate(
+      this.#in.limits.maxPendingHandshakes,
+      this.#in.limits.maxPendingHandshakesPerSource,
+    );
     return {
       workload: {
         id: this.spec.id,
@@ -410,24 +448,14 @@ export class Workload {
       logger: this.#log,
       metrics: this.#in.metrics,
       labels: this.#labels,
-      handshakes: new HandshakeGate(
-        this.#in.limits.maxPendingHandshakes,
-        this.#in.limits.maxPendingHandshakesPerSource,
-      ),
+      beginHandshake: (c) => this.#beginHandshake(gate, c),
+      dialApp: (destination, client, signal) => this.#dialApp(destination, client, signal),
       get proxyPorts() {
         return self.proxyPorts;
       },
       report: (event) => this.report(event),
-      tlsFailure: (direction, failure, reason, source) => {
-        this.#in.metrics.tlsFailures.inc({ ...this.#labels, direction, reason: failure });
-        this.report({
-          direction,
-          outcome: 'failed',
-          code: `tls-${failure}`,
-          ...(source ? { source } : {}),
-          reason: `TLS handshake failed: ${reason}`,
-        });
-      },
+      tlsFailure: (direction, failure, reason, source) =>
+        this.#tlsFailure(direction, failure, reason, source),
       track: (socket, outer) => {
         if (outer) this.#connections.layer(socket, outer);
         this.#connections.add(socket, 'held');

@@ -111,23 +111,10 @@ export class HboneServer {
    * with pending handshakes capped apart from established connections (per source too).
    */
   accept(c: Accepted): void {
-    const admitted = this.#c.handshakes.admit(c.client.address);
-    if ('refused' in admitted) {
-      this.#c.tlsFailure(
-        'inbound',
-        admitted.refused,
-        'too many TLS handshakes in progress',
-        c.client.address,
-      );
-      return void c.socket.destroy();
-    }
-    this.#c.metrics.pendingHandshakes.inc(this.#c.labels);
-    let pending = true;
+    const done = this.#c.beginHandshake(c);
+    if (!done) return;
     const settle = (failure?: string) => {
-      if (!pending) return;
-      pending = false;
-      admitted.release();
-      this.#c.metrics.pendingHandshakes.dec(this.#c.labels);
+      done();
       if (failure) this.#c.tlsFailure('inbound', failure, failure, c.client.address);
     };
     // HTTP/2 needs to see its peer's FIN: half-open stays for the relayed byte streams only.
@@ -384,7 +371,6 @@ export class HboneServer {
   ): Promise<void> {
     const inbound = this.#c.workload.policy.inbound;
     const destination = inbound?.fixedDestination ?? authority;
-    const keepSource = inbound?.preserveSource !== false && !inbound?.fixedDestination;
     // A stream reset while its dial is in flight cancels the dial.
     const cancel = new AbortController();
     const onClose = () => cancel.abort(new Error('the stream was reset'));
@@ -392,13 +378,8 @@ export class HboneServer {
     stream.once('close', onClose);
     let app: Socket;
     try {
-      app = await this.#c.upstream.dial({
-        destination,
-        // The TCP peer of the HBONE connection, never a header: `forwarded` is only logged.
-        source: keepSource ? state.peerAddress : undefined,
-        target: this.#c.workload.target,
-        signal: cancel.signal,
-      });
+      // From the TCP peer of the HBONE connection, never a header: `forwarded` is only logged.
+      app = await this.#c.dialApp(destination, state.peerAddress, cancel.signal);
     } catch (error) {
       stream.off('close', onClose);
       if (cancel.signal.aborted) return;

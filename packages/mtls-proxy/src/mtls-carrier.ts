@@ -76,21 +76,8 @@ class MtlsCarrier implements Carrier {
   }
 
   inbound(c: Accepted, destination: Endpoint): Promise<void> {
-    const admitted = this.#c.handshakes.admit(c.client.address);
-    if ('refused' in admitted) {
-      this.#c.tlsFailure(
-        'inbound',
-        admitted.refused,
-        'too many TLS handshakes in progress',
-        c.client.address,
-      );
-      return Promise.resolve(void c.socket.destroy());
-    }
-    this.#c.metrics.pendingHandshakes.inc(this.#c.labels);
-    const done = () => {
-      admitted.release();
-      this.#c.metrics.pendingHandshakes.dec(this.#c.labels);
-    };
+    const done = this.#c.beginHandshake(c);
+    if (!done) return Promise.resolve();
     return new Promise<void>((resolve) => {
       this.#terminator.accept(c.socket, {
         failed: (failure, reason) => {
@@ -109,7 +96,7 @@ class MtlsCarrier implements Carrier {
   }
 
   async #authorized(c: Accepted, tls: TLSSocket, destination: Endpoint): Promise<void> {
-    const { workload, upstream } = this.#c;
+    const { workload } = this.#c;
     const inbound = workload.policy.inbound;
     const info = { source: c.client.address, destination: formatEndpoint(destination) };
     const one = singleSpiffeId(spiffeIdsFromSan(tls.getPeerCertificate()?.subjectaltname));
@@ -129,14 +116,9 @@ class MtlsCarrier implements Carrier {
       return void c.socket.destroy();
     }
     if (!this.#c.established(c.socket, 'inbound', c.client.address, tls)) return void c.socket.destroy();
-    const keepSource = inbound?.preserveSource !== false && !inbound?.fixedDestination;
     let app: Socket;
     try {
-      app = await upstream.dial({
-        destination,
-        source: keepSource ? c.client.address : undefined,
-        target: workload.target,
-      });
+      app = await this.#c.dialApp(destination, c.client.address);
     } catch (error) {
       this.#c.report({
         ...info,

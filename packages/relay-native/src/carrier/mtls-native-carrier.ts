@@ -161,22 +161,10 @@ class MtlsNativeCarrier implements Carrier {
 
   async inbound(c: Accepted, destination: Endpoint): Promise<void> {
     stopReading(c.socket);
-    const admitted = this.#c.handshakes.admit(c.client.address);
-    if ('refused' in admitted) {
-      this.#c.tlsFailure(
-        'inbound',
-        admitted.refused,
-        'too many TLS handshakes in progress',
-        c.client.address,
-      );
-      return void c.socket.destroy();
-    }
-    this.#c.metrics.pendingHandshakes.inc(this.#c.labels);
+    const done = this.#c.beginHandshake(c);
+    if (!done) return;
     const abort = this.#abortWith(c.socket);
-    const peer = await this.#handshake('server', c.socket, abort).finally(() => {
-      admitted.release();
-      this.#c.metrics.pendingHandshakes.dec(this.#c.labels);
-    });
+    const peer = await this.#handshake('server', c.socket, abort).finally(done);
     if (!peer.ok) {
       if (peer.reason === 'identity') this.#deny(c, destination, 'identity', peer.detail);
       else
@@ -197,7 +185,7 @@ class MtlsNativeCarrier implements Carrier {
     peer: PeerHandshake,
     abort: AbortController,
   ): Promise<void> {
-    const { workload, upstream } = this.#c;
+    const { workload } = this.#c;
     const inbound = workload.policy.inbound;
     const self = parseSpiffeId(workload.identity.current.spiffeId) as SpiffeId;
     const decision = authorize(inbound?.authorization ?? defaultInboundPolicy(self), self, peer.spiffeId);
@@ -207,14 +195,9 @@ class MtlsNativeCarrier implements Carrier {
       return this.#end(abort, [c.socket], false);
     }
     const info = { source: c.client.address, destination: formatEndpoint(destination) };
-    const keepSource = inbound?.preserveSource !== false && !inbound?.fixedDestination;
     let app: Socket;
     try {
-      app = await upstream.dial({
-        destination,
-        source: keepSource ? c.client.address : undefined,
-        target: workload.target,
-      });
+      app = await this.#c.dialApp(destination, c.client.address);
     } catch (error) {
       await peer.reject();
       this.#c.report({
