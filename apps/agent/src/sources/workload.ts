@@ -32,10 +32,7 @@ export interface SourceSink {
   snapshot(workloads: readonly Workload[]): void;
   /** Every known address → the identity it must present (`namespace`, `serviceAccount`). */
   peers?(
-    peers: ReadonlyMap<
-      string,
-      { namespace: string; serviceAccount: string; pod?: string; inMesh?: boolean }
-    >,
+    peers: ReadonlyMap<string, { namespace: string; serviceAccount: string; pod?: string; inMesh?: boolean }>,
   ): void;
   /** A change the source could not take; the previous snapshot stays in force. */
   problem(message: string): void;
