@@ -384,14 +384,8 @@ export class Workload {
       service: s.service,
       attempts: decision.attempts,
       hold: (e) => open.hold(e),
-      retried: (failed, reason) => {
-        metrics.endpointRetries.inc({ service: s.service });
-        this.#log.debug('service endpoint failed; trying another', {
-          service: s.service,
-          endpoint: formatEndpoint(failed),
-          reason,
-        });
-      },
+      // Counted, not logged: a hot path logs no line per connection.
+      retried: () => metrics.endpointRetries.inc({ service: s.service }),
     };
     await carrier.outbound(c, destination, route);
   }

@@ -22,11 +22,12 @@ export class ServiceDirectory implements DestinationResolver {
     this.#trustDomain = trustDomain;
   }
 
+  /** The Service at a ClusterIP and port and its usable endpoints now, or undefined: one map read. */
   resolve(destination: Endpoint): ServiceDestination | undefined {
     return this.#index.get(vipKey(destination.address, destination.port));
   }
 
-  /** Services with at least one ClusterIP port in the index. */
+  /** How many Services it knows (headless ones included). */
   get size(): number {
     return this.#services.size;
   }
