@@ -1,4 +1,4 @@
-import { connect } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { loopbackSocketOps } from '@switchyard/core/memory';
 import { CertificateStore } from '@switchyard/mesh';
 import { createTestPki, type TestPki } from '@switchyard/mesh/testing';
@@ -123,5 +123,41 @@ describe('a captured connection to a Service address', () => {
   it('an address that is not a Service goes on as before (a mesh address to the carrier, no route)', async () => {
     const { calls } = await through(service(ep('10.1.0.1')), true, { address: '10.1.0.7', port: 8080 });
     expect(calls).toEqual([{ destination: { address: '10.1.0.7', port: 8080 } }]);
+  });
+
+  it('an endpoint outside the mesh, with passthrough on: plain TCP to its address and target port, bytes both ways', async () => {
+    const app = createServer((s) => s.pipe(s)).listen(0, '127.0.0.1');
+    await new Promise((resolve) => app.once('listening', resolve));
+    const appPort = (app.address() as { port: number }).port;
+    const { calls, factory } = recorder(true);
+    const plane = new DataPlane({
+      socketOps: loopbackSocketOps(),
+      identityFallback: 'trust-domain',
+      logger: silentLogger,
+      destinations: service({ address: '127.0.0.1', port: appPort, identities: [], inMesh: false }),
+    });
+    try {
+      const status = await plane.addWorkload({
+        id: 'client',
+        identity,
+        carrier: factory,
+        policy: {
+          outbound: { port: 0, host: '127.0.0.1', passthroughOutsideMesh: true, fixedDestination: VIP },
+        },
+      });
+      const socket: Socket = connect(status.listeners[0]?.port ?? 0, '127.0.0.1');
+      const echoed = new Promise<string>((resolve) => socket.once('data', (d) => resolve(String(d))));
+      socket.write('plain hello');
+      expect(await echoed).toBe('plain hello');
+      socket.end();
+      await new Promise((resolve) => socket.once('close', resolve));
+      expect(calls).toHaveLength(0);
+      expect(await plane.metrics.registry.metrics()).toMatch(
+        /switchyard_service_requests_total\{service="web\/api"\} 1/,
+      );
+    } finally {
+      await plane.close(0);
+      await new Promise((resolve) => app.close(resolve));
+    }
   });
 });

@@ -302,6 +302,14 @@ describePrivileged(
     });
 
     it('scale down mid-traffic: the endpoint gone gets no new tunnel within 1 s; its open tunnels last until its peer goes', async () => {
+      // Earlier connections have all ended, so the counts endpoint choice reads start from zero.
+      await expect
+        .poll(async () =>
+          /switchyard_connections_active\{workload="web\/client",carrier="hbone",direction="outbound"\} 0/.test(
+            await metrics('n1'),
+          ),
+        )
+        .toBe(true);
       const held: { line: string; socket: Socket }[] = [];
       for (let n = 0; n < 6; n++) held.push(await ask(VIP.api, 80, true));
       const onApi2 = held.filter((h) => h.line === 'api2:8080');
