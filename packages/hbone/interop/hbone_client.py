@@ -6,6 +6,7 @@ usage: hbone_client.py HOST PORT CERT_DIR AUTHORITY tunnel  -> CONNECT, send, ha
        hbone_client.py HOST PORT CERT_DIR AUTHORITY rapid-reset N -> open and reset N streams at once (CVE-2023-44487)
        hbone_client.py HOST PORT CERT_DIR AUTHORITY window-flood SECONDS -> WINDOW_UPDATE frames, as fast as possible
        hbone_client.py HOST PORT CERT_DIR AUTHORITY zero-window-reset N -> N tunnels with data queued, then reset
+       hbone_client.py HOST PORT CERT_DIR AUTHORITY post -> a POST-mode tunnel (target in x-tun): its status
 Every tunnel claims `forwarded: for="192.0.2.10:4242"`, an address that is not the client's.
 Prints one JSON object with what happened.
 
@@ -180,6 +181,20 @@ def zero_window_reset(sock, conn, authority, count):
     return {"ok": len(ok), "refused": sum(1 for st in status.values() if st != 200)}
 
 
+def post(sock, conn, authority):
+    # POST mode: the server must authorize this outer peer before it answers anything.
+    stream = conn.get_next_available_stream_id()
+    conn.send_headers(stream, [(":method", "POST"), (":scheme", "https"), (":path", "/"),
+                               (":authority", authority), ("x-tun", authority)])
+    sock.sendall(conn.data_to_send())
+    while True:
+        for event in pump(sock, conn):
+            if isinstance(event, h2.events.ResponseReceived) and event.stream_id == stream:
+                return {"status": int(dict(event.headers)[":status"])}
+            if isinstance(event, h2.events.StreamReset) and event.stream_id == stream:
+                return {"status": None, "reset": int(event.error_code)}
+
+
 def rapid_reset(sock, conn, authority, count):
     # Each stream is opened and reset at once, before any answer: the server must not do the
     # work (dial the app) for each, and must close the connection past its limit.
@@ -212,6 +227,8 @@ if __name__ == "__main__":
         result = zero_window_reset(sock, conn, authority, int(sys.argv[6]))
     elif mode == "window-flood":
         result = window_flood(sock, conn, authority, sys.argv[6])
+    elif mode == "post":
+        result = post(sock, conn, authority)
     elif mode == "rapid-reset":
         result = rapid_reset(sock, conn, authority, int(sys.argv[6]))
     else:

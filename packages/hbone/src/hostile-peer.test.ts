@@ -19,8 +19,8 @@ import { hboneCarrier } from './hbone-carrier.js';
 // with real transparent sockets, the way the agent runs it.
 const PYTHON = '/usr/bin/python3';
 const CLIENT = join(import.meta.dirname, '..', 'interop', 'hbone_client.py');
-// A second independent stack: Go's standard-library HTTP/2, built offline from one file.
-const GO_SOURCE = join(import.meta.dirname, '..', 'interop', 'go', 'main.go');
+// A second independent stack: Go's standard-library HTTP/2, built offline from one folder.
+const GO_SOURCE = join(import.meta.dirname, '..', 'interop', 'go');
 const APP_PORT = 8080;
 
 async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
@@ -48,7 +48,8 @@ describePrivileged('HBONE against a hostile peer (python3-h2 and Go, network nam
     clientDir = await pki.issue('peer', 'web');
     goDir = await mkdtemp(join(tmpdir(), 'swy-go-'));
     goClient = join(goDir, 'hbone-go');
-    await promisify(execFile)('go', ['build', '-o', goClient, GO_SOURCE], {
+    await promisify(execFile)('go', ['build', '-o', goClient, '.'], {
+      cwd: GO_SOURCE,
       env: { ...process.env, GO111MODULE: 'off', GOPROXY: 'off', GOFLAGS: '', GOCACHE: join(goDir, 'cache') },
       timeout: 120_000,
     });

@@ -1,8 +1,10 @@
 // An independent HBONE client for interop tests, on Go's standard-library HTTP/2 (not Node's,
-// not python-h2). It opens one CONNECT tunnel through an HBONE server, sends a line, half-closes,
-// and prints one JSON object: the status and what came back.
+// not python-h2). By default it opens one CONNECT tunnel through an HBONE server, sends a line,
+// half-closes, and prints one JSON object: the status and what came back. With `legit-peer` first
+// it is the legitimate peer of the attack tests (legit_peer.go).
 //
 // usage: hbone-go SERVER_HOST:PORT CERT_DIR AUTHORITY
+//        hbone-go legit-peer MODE SERVER CERT_DIR AUTHORITY SOURCE_IP SECONDS MAX_TRIES
 package main
 
 import (
@@ -25,6 +27,10 @@ type result struct {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "legit-peer" {
+		legitPeer(os.Args[2:])
+		return
+	}
 	server, certDir, authority := os.Args[1], os.Args[2], os.Args[3]
 	out := json.NewEncoder(os.Stdout)
 	res, err := tunnel(server, certDir, authority)
@@ -34,31 +40,40 @@ func main() {
 	_ = out.Encode(res)
 }
 
-func tunnel(server, certDir, authority string) (result, error) {
+// tlsConfig is a client's mTLS configuration from a certificate directory (as `ca issue` writes).
+func tlsConfig(certDir string) (*tls.Config, error) {
 	cert, err := tls.LoadX509KeyPair(certDir+"/cert-chain.pem", certDir+"/key.pem")
 	if err != nil {
-		return result{}, err
+		return nil, err
+	}
+	pem, err := os.ReadFile(certDir + "/root-cert.pem")
+	if err != nil {
+		return nil, err
 	}
 	roots := x509.NewCertPool()
-	pem, err := os.ReadFile(certDir + "/root-cert.pem")
+	roots.AppendCertsFromPEM(pem)
+	return &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		MinVersion:   tls.VersionTLS13,
+		// Peers are named by SPIFFE ID, not DNS: check the chain against the bundle only.
+		InsecureSkipVerify:    true,
+		VerifyPeerCertificate: verifyChain(roots),
+	}, nil
+}
+
+func tunnel(server, certDir, authority string) (result, error) {
+	config, err := tlsConfig(certDir)
 	if err != nil {
 		return result{}, err
 	}
-	roots.AppendCertsFromPEM(pem)
+	config.NextProtos = []string{"h2"}
 	transport := &http.Transport{
 		ForceAttemptHTTP2: true,
 		// Every request goes to the HBONE server, whatever its :authority names.
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return (&net.Dialer{Timeout: 5 * time.Second}).DialContext(ctx, "tcp", server)
 		},
-		TLSClientConfig: &tls.Config{
-			Certificates: []tls.Certificate{cert},
-			MinVersion:   tls.VersionTLS13,
-			NextProtos:   []string{"h2"},
-			// Peers are named by SPIFFE ID, not DNS: check the chain against the bundle only.
-			InsecureSkipVerify:    true,
-			VerifyPeerCertificate: verifyChain(roots),
-		},
+		TLSClientConfig: config,
 	}
 	body, send := io.Pipe()
 	req, err := http.NewRequest(http.MethodConnect, "https://"+authority, body)

@@ -1,0 +1,110 @@
+"""Connection-level attacks on a TLS listener, from outside Node (Debian's python3 and its ssl).
+
+usage: tcp_attack.py hold HOST PORT COUNT SECONDS        -> open COUNT TCP connections and say nothing
+       tcp_attack.py churn HOST PORT SECONDS MAX         -> connect and close at once, as fast as possible
+       tcp_attack.py tls HOST PORT SECONDS MAX CERT_DIR  -> full TLS handshakes with CERT_DIR's certificate
+                                                           ("-" for none), a line sent after each
+Every loop stops after SECONDS or MAX attempts, whichever comes first. Prints one JSON object.
+"""
+import json
+import selectors
+import socket
+import ssl
+import sys
+import time
+
+
+def hold(host, port, count, seconds):
+    # Idle connections that never start a handshake: the server must time them out or shed
+    # them, never keep them for its own idle timeout.
+    socks, refused = [], 0
+    for _ in range(count):
+        s = socket.socket()
+        s.settimeout(2)
+        try:
+            s.connect((host, port))
+            socks.append(s)
+        except OSError:
+            refused += 1
+            s.close()
+    opened = len(socks)
+    closed_by_server, first_close = 0, None
+    watch = selectors.DefaultSelector()  # epoll: descriptors past 1024 are fine
+    for s in socks:
+        watch.register(s, selectors.EVENT_READ)
+    started = time.monotonic()
+    until = started + seconds
+    while watch.get_map() and time.monotonic() < until:
+        for key, _ in watch.select(0.2):
+            try:
+                data = key.fileobj.recv(4096)
+            except OSError:
+                data = b""
+            if not data:
+                closed_by_server += 1
+                if first_close is None:
+                    first_close = time.monotonic() - started
+                watch.unregister(key.fileobj)
+                key.fileobj.close()
+    still_open = len(watch.get_map())
+    for s in socks:
+        s.close()
+    return {"opened": opened, "refused": refused, "closed_by_server": closed_by_server,
+            "still_open": still_open, "first_close_s": first_close}
+
+
+def churn(host, port, seconds, most):
+    done, failed = 0, 0
+    until = time.monotonic() + seconds
+    while done + failed < most and time.monotonic() < until:
+        s = socket.socket()
+        s.settimeout(2)
+        try:
+            s.connect((host, port))
+            done += 1
+        except OSError:
+            failed += 1
+        s.close()
+    return {"connected": done, "failed": failed}
+
+
+def context(cert_dir):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx.check_hostname = False  # peers are named by SPIFFE ID, not DNS
+    ctx.verify_mode = ssl.CERT_NONE  # the attacker does not care who the server is
+    if cert_dir != "-":
+        ctx.load_cert_chain(f"{cert_dir}/cert-chain.pem", f"{cert_dir}/key.pem")
+    return ctx
+
+
+def tls(host, port, seconds, most, cert_dir):
+    # In TLS 1.3 the server checks the client's certificate after the client thinks it is done:
+    # a refusal shows as an alert or a close on the first read.
+    ctx = context(cert_dir)
+    outcome = {"answered": 0, "refused": 0, "failed": 0}
+    until = time.monotonic() + seconds
+    while sum(outcome.values()) < most and time.monotonic() < until:
+        try:
+            with ctx.wrap_socket(socket.create_connection((host, port), timeout=5)) as s:
+                s.sendall(b"let me in")
+                outcome["answered" if s.recv(64) else "refused"] += 1
+        except ssl.SSLError:
+            outcome["refused"] += 1
+        except OSError:
+            outcome["failed"] += 1
+    return outcome
+
+
+if __name__ == "__main__":
+    mode, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    rest = sys.argv[4:]
+    if mode == "hold":
+        result = hold(host, port, int(rest[0]), float(rest[1]))
+    elif mode == "churn":
+        result = churn(host, port, float(rest[0]), int(rest[1]))
+    elif mode == "tls":
+        result = tls(host, port, float(rest[0]), int(rest[1]), rest[2])
+    else:
+        sys.exit(f"unknown mode {mode!r}: hold, churn or tls")
+    print(json.dumps(result))

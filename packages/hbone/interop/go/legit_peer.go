@@ -1,0 +1,133 @@
+// legit-peer mode: a legitimate mesh peer that keeps opening new connections while an attack runs beside it, on
+// Go's standard library (an implementation independent of the proxy's Node and of the python
+// attacker). Every attempt is a new TCP and TLS connection: the point is that a well-behaved
+// peer can still get in while the server sheds the attacker.
+//
+// usage: hbone-go legit-peer MODE SERVER CERT_DIR AUTHORITY SOURCE_IP SECONDS MAX_TRIES
+//   MODE hbone: an HTTP/2 CONNECT tunnel to AUTHORITY through the HBONE server SERVER
+//   MODE mtls:  an mTLS connection to SERVER (the captured app address)
+// It stops after SECONDS or MAX_TRIES attempts, or when stdin closes, and prints one JSON object:
+// {"ok":N,"tried":N,"errors":{"message":count}}.
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+)
+
+const message = "hello from a legitimate peer"
+
+type tally struct {
+	Ok     int            `json:"ok"`
+	Tried  int            `json:"tried"`
+	Errors map[string]int `json:"errors"`
+}
+
+func legitPeer(args []string) {
+	if len(args) != 7 {
+		fmt.Fprintln(os.Stderr, "usage: hbone-go legit-peer MODE SERVER CERT_DIR AUTHORITY SOURCE_IP SECONDS MAX_TRIES")
+		os.Exit(2)
+	}
+	mode, server, certDir, authority, source := args[0], args[1], args[2], args[3], args[4]
+	seconds, _ := strconv.Atoi(args[5])
+	maxTries, _ := strconv.Atoi(args[6])
+	config, err := tlsConfig(certDir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	dialer := &net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(source)}}
+	stop := make(chan struct{})
+	go func() { // the test closes stdin when the attack is over
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		close(stop)
+	}()
+	deadline := time.Now().Add(time.Duration(seconds) * time.Second)
+	t := tally{Errors: map[string]int{}}
+	for t.Tried < maxTries && time.Now().Before(deadline) {
+		select {
+		case <-stop:
+			deadline = time.Now()
+			continue
+		default:
+		}
+		t.Tried++
+		var echo string
+		if mode == "hbone" {
+			echo, err = freshTunnel(dialer, config, server, authority)
+		} else {
+			echo, err = direct(dialer, config, server)
+		}
+		if err == nil && echo != message {
+			err = fmt.Errorf("echo was %q", echo)
+		}
+		if err != nil {
+			t.Errors[err.Error()]++
+			continue
+		}
+		t.Ok++
+	}
+	_ = json.NewEncoder(os.Stdout).Encode(t)
+}
+
+// freshTunnel opens one CONNECT stream on a fresh HTTP/2 connection, sends the message, half-closes
+// and reads the echo.
+func freshTunnel(dialer *net.Dialer, base *tls.Config, server, authority string) (string, error) {
+	config := base.Clone()
+	config.NextProtos = []string{"h2"}
+	transport := &http.Transport{
+		ForceAttemptHTTP2: true,
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return dialer.DialContext(ctx, "tcp", server)
+		},
+		TLSClientConfig: config,
+	}
+	defer transport.CloseIdleConnections()
+	body, send := io.Pipe()
+	req, err := http.NewRequest(http.MethodConnect, "https://"+authority, body)
+	if err != nil {
+		return "", err
+	}
+	req.Host = authority
+	go func() {
+		_, _ = send.Write([]byte(message))
+		_ = send.Close()
+	}()
+	resp, err := (&http.Client{Transport: transport, Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("status %d", resp.StatusCode)
+	}
+	echo, err := io.ReadAll(resp.Body)
+	return string(echo), err
+}
+
+// direct opens one mTLS connection, sends the message, half-closes and reads the echo.
+func direct(dialer *net.Dialer, config *tls.Config, server string) (string, error) {
+	raw, err := dialer.Dial("tcp", server)
+	if err != nil {
+		return "", err
+	}
+	conn := tls.Client(raw, config)
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := conn.Write([]byte(message)); err != nil {
+		return "", err
+	}
+	if err := conn.CloseWrite(); err != nil {
+		return "", err
+	}
+	echo, err := io.ReadAll(conn)
+	return string(echo), err
+}
