@@ -8,6 +8,8 @@ import {
 } from '@switchyard/dataplane';
 import { type AgentCore, buildCore } from './agent-core.js';
 import type { AgentConfig } from './config/agent-config.js';
+import { MetadataProxy } from './metadata/metadata-proxy.js';
+import type { MetadataProxyStatus } from './metadata/metadata-status.js';
 import { acquireLock, type InstanceLock } from './ops/instance-lock.js';
 import type { Reconciler } from './reconcile/reconciler.js';
 import type { WorkloadReport } from './reconcile/workload-record.js';
@@ -30,6 +32,8 @@ interface AgentParts {
   source: WorkloadSource;
   admin: AdminServer;
   close: () => void;
+  /** Metadata proxying for Docker containers, when configured. */
+  metadata?: MetadataProxy;
 }
 
 /** What `/status` and `switchyard-agent status` show. */
@@ -40,6 +44,8 @@ export interface AgentStatus {
   driver: string;
   ready: boolean;
   workloads: WorkloadReport[];
+  /** Metadata proxying for Docker containers, when configured. */
+  metadataProxy?: MetadataProxyStatus;
 }
 
 /**
@@ -100,6 +106,17 @@ export class Agent {
       const source = createSource(config, logger);
       undo.push(() => source.close());
       await followSource(source, core, logger);
+      const metadata = config.metadataProxy
+        ? await MetadataProxy.start({
+            config: config.metadataProxy,
+            bypass: config.bypass,
+            driver,
+            logger: logger.child({ component: 'metadata-proxy' }),
+            retry: config.retry,
+            resyncMs: config.resyncSeconds * 1000,
+          })
+        : undefined;
+      if (metadata) undo.push(() => metadata.close());
       const resync = setInterval(() => void r.resync(), config.resyncSeconds * 1000);
       resync.unref();
       agent = new Agent(config, logger, {
@@ -113,6 +130,7 @@ export class Agent {
           clearInterval(resync);
           core.close();
         },
+        ...(metadata ? { metadata } : {}),
       });
       agent.#ready = true;
       metrics.ready.set(1);
@@ -148,6 +166,7 @@ export class Agent {
       driver: p.driver.name,
       ready: this.#ready,
       workloads: p.reconciler.report(),
+      ...(p.metadata ? { metadataProxy: p.metadata.status() } : {}),
     };
   }
 
@@ -162,6 +181,7 @@ export class Agent {
       this.#ready = false;
       p.close();
       await p.source.close();
+      await p.metadata?.close();
       await p.reconciler.stop();
       await p.plane.close(this.config.drainSeconds * 1000);
       await p.admin.close();
