@@ -26,14 +26,17 @@ export function containerOfEvent(event: DockerEvent): string | undefined {
 /**
  * Reads the events stream as one JSON object per line (the daemon writes newline-delimited JSON
  * and chunks need not end on a line), calling `each` in order; lines that are not JSON are
- * reported through `bad` and skipped.
+ * reported through `bad` and skipped. A stream that fails is reported through `broken` (readline
+ * passes its input's errors on, so they are taken here rather than left unhandled).
  */
 export function readEvents(
   stream: NodeJS.ReadableStream,
   each: (event: DockerEvent) => void,
   bad: (line: string) => void,
+  broken: (reason: string) => void,
 ): void {
   const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
+  lines.on('error', (error) => broken(error.message));
   lines.on('line', (line) => {
     if (line.trim() === '') return;
     try {

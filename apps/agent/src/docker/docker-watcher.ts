@@ -101,6 +101,7 @@ export class DockerWatcher {
         (event) => this.#serial(() => this.#onEvent(event)),
         (line) =>
           this.#o.logger.debug('docker event that is not JSON, skipped', { line: line.slice(0, 200) }),
+        broken,
       );
       await this.#serial(() => this.#relist());
       this.#attempt = 0;

@@ -1,0 +1,178 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { jsonLogger } from '@switchyard/dataplane';
+import { tproxyDriver } from '@switchyard/driver-tproxy';
+import Docker from 'dockerode';
+import type { StartedTestContainer } from 'testcontainers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MetadataProxyConfig } from '../config/agent-config.js';
+import { validateConfig } from '../config/validate-config.js';
+import { MetadataProxy } from '../metadata/metadata-proxy.js';
+import {
+  createDockerLab,
+  type DockerLab,
+  dockerLabUnavailable,
+  httpGet,
+  LAB_IMAGE,
+  LAB_NETWORK,
+} from '../testing/docker-lab.js';
+import { type SocketRelay, startSocketRelay } from '../testing/socket-relay.js';
+
+const reason = dockerLabUnavailable();
+const LABEL = 'switchyard.io/metadata';
+
+if (reason && process.env.CI)
+  describe('metadata proxying for Docker containers', () => {
+    it('has what it needs to run', () => {
+      throw new Error(`cannot run in CI: ${reason}`);
+    });
+  });
+
+describe.skipIf(reason !== undefined)(
+  `metadata proxying against a real dockerd${reason ? ` (skipped: ${reason})` : ''}`,
+  () => {
+    let lab: DockerLab;
+    let relay: SocketRelay;
+    let proxy: MetadataProxy | undefined;
+    let start: (name: string, labels: Record<string, string>, mark?: string) => Promise<StartedTestContainer>;
+    const clients: StartedTestContainer[] = [];
+    let firstProxyAddress = '';
+    let plain: StartedTestContainer;
+    const config = (extra: Record<string, unknown> = {}): MetadataProxyConfig =>
+      validateConfig({ identity: { caDir: 'ca' }, metadataProxy: { docker: relay.path, ...extra } }, lab.dir)
+        .metadataProxy as MetadataProxyConfig;
+    const startProxy = (extra?: Record<string, unknown>) =>
+      MetadataProxy.start({
+        config: config(extra),
+        bypass: { mark: 0x539 },
+        driver: tproxyDriver(),
+        logger: jsonLogger({ level: 'error' }),
+        retry: { initialMs: 50, maxMs: 200 },
+        resyncMs: 60_000,
+        docker: new Docker({ socketPath: relay.path }),
+      });
+    /** What a container gets from the metadata endpoint: the body, or `blocked` (reset, or no answer). */
+    const fetchIn = async (c: StartedTestContainer) => {
+      const r = await c.exec(httpGet('169.254.169.254', '/metadata/instance'));
+      const body = r.output.trim();
+      return r.exitCode === 0 && body !== '' && !body.startsWith('nc:') ? body : 'blocked';
+    };
+    const address = (c: StartedTestContainer) => c.getIpAddress(LAB_NETWORK.name);
+    const within2s = async (check: () => Promise<boolean>) => {
+      const started = Date.now();
+      await expect.poll(check, { timeout: 2000, interval: 100 }).toBe(true);
+      return Date.now() - started;
+    };
+    const clientsGet = (body: string) => async () =>
+      (await Promise.all(clients.map(fetchIn))).every((b) => b === body);
+
+    beforeAll(async () => {
+      lab = await createDockerLab();
+      relay = await startSocketRelay(join(lab.dir, 'relay.sock'), lab.socket);
+      process.env.DOCKER_HOST = `unix://${lab.socket}`;
+      process.env.TESTCONTAINERS_RYUK_DISABLED = 'true';
+      process.env.TESTCONTAINERS_HOST_OVERRIDE = '127.0.0.1';
+      const { GenericContainer } = await import('testcontainers');
+      start = (name, labels, mark) =>
+        new GenericContainer(LAB_IMAGE)
+          .withName(name)
+          .withLabels(labels)
+          .withNetworkMode(LAB_NETWORK.name)
+          .withEnvironment(mark ? { MARK: mark } : {})
+          .withCommand(mark ? ['nc', '-ll', '-p', '80', '-e', '/proxy.sh'] : ['sleep', '3600'])
+          .start();
+      clients.push(await start('sy13-client-a', { [LABEL]: 'client' }));
+      clients.push(await start('sy13-client-b', { [LABEL]: 'client' }));
+      plain = await start('sy13-unlabelled', {});
+    }, 120_000);
+    afterAll(async () => {
+      await proxy?.close();
+      await relay?.close();
+      await lab?.destroy();
+    }, 60_000);
+
+    it('clients get the proxy-marked response; the unlabelled container reaches the endpoint itself', async () => {
+      const a = await start('sy13-proxy-a', { [LABEL]: 'proxy' }, 'proxy-a');
+      proxy = await startProxy();
+      firstProxyAddress = address(a);
+      expect(await Promise.all(clients.map(fetchIn))).toEqual([
+        'metadata-standin via proxy-a',
+        'metadata-standin via proxy-a',
+      ]);
+      expect(await fetchIn(plain)).toBe('metadata-standin');
+      const status = proxy.status();
+      expect(status.proxy).toMatchObject({ name: 'sy13-proxy-a', address: address(a) });
+      expect(status.clients.map((c) => [c.name, c.phase])).toEqual([
+        ['sy13-client-a', 'captured'],
+        ['sy13-client-b', 'captured'],
+      ]);
+      expect(status.clients[0]?.target).toMatch(/^netns:\/proc\/\d+\/ns\/net$/);
+      expect(status.clients[0]?.listeners).toEqual(['0.0.0.0:15081']);
+      expect(status.connections.relayed).toBe(2);
+      // the clients' networks hold the capture table; the unlabelled container's holds none of ours
+      const tables = async (c: StartedTestContainer) => {
+        const pid = (await lab.docker.getContainer(c.getId()).inspect()).State.Pid;
+        return execFileSync('nsenter', [`--net=/proc/${pid}/ns/net`, 'nft', 'list', 'tables'], {
+          encoding: 'utf8',
+        });
+      };
+      expect(await tables(clients[0]!)).toMatch(/switchyard/);
+      expect(await tables(plain)).not.toMatch(/switchyard/);
+    });
+
+    it('a replacement proxy at a new address is followed within 2 s, and so is a restart', async () => {
+      const b = await start('sy13-proxy-b', { [LABEL]: 'proxy' }, 'proxy-b');
+      await within2s(clientsGet('metadata-standin via proxy-b'));
+      await lab.docker
+        .getContainer((await lab.docker.listContainers({ filters: { name: ['sy13-proxy-a'] } }))[0]!.Id)
+        .stop({ t: 0 });
+      expect(proxy!.status().proxy).toMatchObject({ name: 'sy13-proxy-b', address: address(b) });
+      expect(address(b)).not.toBe(firstProxyAddress);
+      await b.restart({ timeout: 0 });
+      expect(await within2s(clientsGet('metadata-standin via proxy-b'))).toBeLessThan(2000);
+    });
+
+    it('with no proxy the clients cannot reach the endpoint (fail closed); the unlabelled one still can', async () => {
+      await lab.docker
+        .getContainer((await lab.docker.listContainers({ filters: { name: ['sy13-proxy-b'] } }))[0]!.Id)
+        .stop({ t: 0 });
+      await within2s(clientsGet('blocked'));
+      expect(await fetchIn(plain)).toBe('metadata-standin');
+      expect(proxy!.status().proxy).toBeUndefined();
+      expect(proxy!.status().connections.refused).toBeGreaterThanOrEqual(2);
+    });
+
+    it('a cut event stream resyncs: a proxy started while it was cut is found', async () => {
+      const before = proxy!.status().syncs;
+      relay.cut();
+      const c = await start('sy13-proxy-c', { [LABEL]: 'proxy' }, 'proxy-c');
+      expect(await fetchIn(clients[0]!)).toBe('blocked'); // the agent has not seen it yet
+      relay.restore();
+      await within2s(clientsGet('metadata-standin via proxy-c'));
+      expect(proxy!.status().syncs).toBeGreaterThan(before);
+      expect(proxy!.status().proxy?.address).toBe(address(c));
+    });
+
+    it('stays closed while stopped, and a restart misses nothing that happened meanwhile', async () => {
+      await proxy!.close();
+      proxy = undefined;
+      expect(await fetchIn(clients[0]!)).toBe('blocked'); // rules stay, no relay: refused, never direct
+      clients.push(await start('sy13-client-late', { [LABEL]: 'client' }));
+      proxy = await startProxy();
+      expect(await Promise.all(clients.map(fetchIn))).toEqual(
+        clients.map(() => 'metadata-standin via proxy-c'),
+      );
+      expect(proxy.status().clients.map((c) => c.name)).toContain('sy13-client-late');
+    });
+
+    it('whenNoProxy: direct lets clients reach the endpoint themselves while no proxy runs', async () => {
+      await proxy!.close();
+      proxy = await startProxy({ whenNoProxy: 'direct' });
+      await lab.docker
+        .getContainer((await lab.docker.listContainers({ filters: { name: ['sy13-proxy-c'] } }))[0]!.Id)
+        .stop({ t: 0 });
+      await within2s(clientsGet('metadata-standin'));
+      expect(proxy.status().clients.every((c) => c.phase === 'direct')).toBe(true);
+    });
+  },
+);
