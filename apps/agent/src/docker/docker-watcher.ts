@@ -17,6 +17,8 @@ export interface DockerWatcherOptions {
   retry: { initialMs: number; maxMs: number };
   /** A full relist this often even while the stream looks healthy, ms (a silent half-dead stream). */
   resyncMs: number;
+  /** Whose containers these are (where their networks live). Default this process's platform. */
+  platform?: NodeJS.Platform;
 }
 
 type EventStream = NodeJS.ReadableStream & { destroy?: () => void };
@@ -166,7 +168,7 @@ export class DockerWatcher {
   /** The container if it runs and carries a watched label; undefined once it is gone. */
   async #inspect(id: string): Promise<DockerContainer | undefined> {
     try {
-      const c = containerFromInspect(await this.#o.docker.getContainer(id).inspect());
+      const c = containerFromInspect(await this.#o.docker.getContainer(id).inspect(), this.#o.platform);
       return c && this.#o.labels.some((l) => l in c.labels) ? c : undefined;
     } catch (error) {
       if ((error as { statusCode?: number }).statusCode === 404) return undefined;

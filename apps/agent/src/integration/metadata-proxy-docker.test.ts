@@ -1,13 +1,21 @@
 import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jsonLogger } from '@switchyard/dataplane';
+import { hnsDriver, loadHcn } from '@switchyard/driver-hns';
+import { buildStandIn, standInHooks } from '@switchyard/driver-hns/testing';
 import { tproxyDriver } from '@switchyard/driver-tproxy';
 import Docker from 'dockerode';
 import type { StartedTestContainer } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MetadataProxyConfig } from '../config/agent-config.js';
 import { validateConfig } from '../config/validate-config.js';
+import { hnsEndpointFinder } from '../metadata/hns-endpoint-of.js';
 import { MetadataProxy } from '../metadata/metadata-proxy.js';
+import { freePort } from '../testing/agent-node-lab.js';
 import {
   createDockerLab,
   type DockerLab,
@@ -173,6 +181,71 @@ describe.skipIf(reason !== undefined)(
         .stop({ t: 0 });
       await within2s(clientsGet('metadata-standin'));
       expect(proxy.status().clients.every((c) => c.phase === 'direct')).toBe(true);
+    });
+
+    it('Windows path: clients Docker reports get the L4WFPPROXY policy through koffi (HNS stand-in); the host relay reaches the proxy', async () => {
+      await proxy?.close();
+      proxy = undefined;
+      const d = await start('sy13-proxy-d', { [LABEL]: 'proxy' }, 'proxy-d');
+      const library = buildStandIn();
+      const paths = { computenetwork: library, vmcompute: library, ole32: library };
+      const ids = new Map([...clients, plain, d].map((c) => [c.getName().replace(/^\//, ''), randomUUID()]));
+      standInHooks(library).seed({
+        Version: { Major: 15, Minor: 1 },
+        Endpoints: [...clients, plain, d].map((c) => ({
+          ID: ids.get(c.getName().replace(/^\//, '')),
+          IpConfigurations: [{ IpAddress: address(c), PrefixLength: 24 }],
+          Policies: [],
+        })),
+        Namespaces: [],
+      });
+      const stateDir = mkdtempSync(join(tmpdir(), 'sy13-hns-state-'));
+      const port = await freePort();
+      const windows = await MetadataProxy.start({
+        config: config({ port }),
+        bypass: { mark: 0x539, userSid: 'S-1-5-18' },
+        driver: hnsDriver({ library: paths, stateDir }),
+        hnsEndpointOf: hnsEndpointFinder(() => loadHcn(paths)),
+        platform: 'win32',
+        logger: jsonLogger({ level: 'error' }),
+        retry: { initialMs: 50, maxMs: 200 },
+        resyncMs: 60_000,
+        docker: new Docker({ socketPath: relay.path }),
+      });
+      try {
+        const status = windows.status();
+        expect(status.clients.map((c) => [c.name, c.phase, c.target, c.listeners])).toEqual(
+          clients.map((c) => {
+            const name = c.getName().replace(/^\//, '');
+            return [name, 'captured', `hns:${ids.get(name)}`, [`0.0.0.0:${port}`]];
+          }),
+        );
+        const hcn = await loadHcn(paths);
+        const policies = async (name: string) => (await hcn.queryEndpoint(ids.get(name)!, '{}')).Policies;
+        for (const c of clients)
+          expect(await policies(c.getName().replace(/^\//, ''))).toEqual([
+            {
+              Type: 'L4WFPPROXY',
+              Settings: {
+                OutboundProxyPort: String(port),
+                FilterTuple: { Protocols: '6', RemoteAddresses: '169.254.169.254', RemotePorts: '80' },
+                UserSID: 'S-1-5-18',
+                OutboundExceptions: { IpAddressExceptions: ['127.0.0.1'] },
+              },
+            },
+          ]);
+        expect(await policies('sy13-unlabelled')).toEqual([]);
+        expect(await policies('sy13-proxy-d')).toEqual([]);
+        // what HNS hands the host's listener is relayed to the proxy container
+        const socket = connect(port, '127.0.0.1');
+        socket.end('GET /metadata/instance HTTP/1.0\r\n\r\n');
+        let answer = '';
+        for await (const chunk of socket) answer += String(chunk);
+        expect(answer).toMatch(/X-Proxied-By: proxy-d\r\n\r\nmetadata-standin via proxy-d\n$/);
+      } finally {
+        await windows.close();
+        rmSync(stateDir, { recursive: true, force: true });
+      }
     });
   },
 );

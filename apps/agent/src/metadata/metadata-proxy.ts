@@ -26,6 +26,8 @@ export interface MetadataProxyOptions {
   docker?: DockerApi;
   /** Windows: finds a container's HNS endpoint by address. Default: through HNS. */
   hnsEndpointOf?: HnsEndpointFinder;
+  /** Whose containers Docker reports (tests of the Windows path on Linux). Default this platform. */
+  platform?: NodeJS.Platform;
 }
 
 interface ClientState {
@@ -71,6 +73,7 @@ export class MetadataProxy {
       logger: o.logger,
       retry: o.retry,
       resyncMs: o.resyncMs,
+      ...(o.platform ? { platform: o.platform } : {}),
     });
     this.#relay = {
       socketOps: o.driver.socketOps,

@@ -10,7 +10,7 @@ export interface MetadataClientStatus {
    * `failed`: the capture could not be applied (see `error`; retried).
    */
   phase: 'captured' | 'direct' | 'failed';
-  /** Where the capture is applied (`netns:/proc/…/ns/net`, `hns-endpoint:…`). */
+  /** Where the capture is applied (`netns:/proc/…/ns/net`, `hns:…`). */
   target?: string;
   /** The relay listeners serving it. */
   listeners: string[];
