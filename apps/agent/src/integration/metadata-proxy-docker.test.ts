@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,13 +8,17 @@ import { jsonLogger } from '@switchyard/dataplane';
 import { hnsDriver, loadHcn } from '@switchyard/driver-hns';
 import { buildStandIn, standInHooks } from '@switchyard/driver-hns/testing';
 import { tproxyDriver } from '@switchyard/driver-tproxy';
+import { initCa } from '@switchyard/mesh';
 import Docker from 'dockerode';
 import type { StartedTestContainer } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Agent, type AgentStatus } from '../agent.js';
 import type { MetadataProxyConfig } from '../config/agent-config.js';
 import { validateConfig } from '../config/validate-config.js';
+import { dockerSource } from '../docker/docker-source.js';
 import { hnsEndpointFinder } from '../metadata/hns-endpoint-of.js';
 import { MetadataProxy } from '../metadata/metadata-proxy.js';
+import type { Workload } from '../sources/workload.js';
 import { freePort } from '../testing/agent-node-lab.js';
 import {
   createDockerLab,
@@ -25,6 +29,7 @@ import {
   LAB_NETWORK,
 } from '../testing/docker-lab.js';
 import { type SocketRelay, startSocketRelay } from '../testing/socket-relay.js';
+import { uninstall } from '../uninstall.js';
 
 const reason = dockerLabUnavailable();
 const LABEL = 'switchyard.io/metadata';
@@ -245,6 +250,77 @@ describe.skipIf(reason !== undefined)(
       } finally {
         await windows.close();
         rmSync(stateDir, { recursive: true, force: true });
+      }
+    });
+
+    it('the agent runs it: /status shows it, stopping stays closed, --uninstall removes the captures', async () => {
+      const dir = join(lab.dir, 'agent');
+      mkdirSync(dir);
+      await initCa({ dir: join(dir, 'ca'), trustDomain: 'cluster.local' });
+      writeFileSync(join(dir, 'workloads.yaml'), 'workloads: []\n');
+      const adminPort = await freePort();
+      const agentConfig = validateConfig(
+        {
+          identity: { caDir: 'ca' },
+          stateDir: 'state',
+          admin: { port: adminPort },
+          families: ['ipv4'],
+          drainSeconds: 0,
+          metadataProxy: { docker: relay.path },
+        },
+        dir,
+      );
+      const logger = jsonLogger({ level: 'error' });
+      const agent = await Agent.start(agentConfig, { driver: tproxyDriver(), logger });
+      try {
+        const status = (await (await fetch(`http://127.0.0.1:${adminPort}/status`)).json()) as AgentStatus;
+        expect(status.metadataProxy?.proxy?.name).toBe('sy13-proxy-d');
+        expect(status.metadataProxy?.clients.map((c) => c.phase)).toEqual(clients.map(() => 'captured'));
+        expect(await Promise.all(clients.map(fetchIn))).toEqual(
+          clients.map(() => 'metadata-standin via proxy-d'),
+        );
+      } finally {
+        await agent.stop();
+      }
+      expect(await fetchIn(clients[0]!)).toBe('blocked');
+      const pids = await Promise.all(
+        clients.map(async (c) => (await lab.docker.getContainer(c.getId()).inspect()).State.Pid),
+      );
+      const result = await uninstall(agentConfig, tproxyDriver());
+      expect(result.removed.sort()).toEqual(pids.map((pid) => `netns:/proc/${pid}/ns/net`).sort());
+      expect(await Promise.all(clients.map(fetchIn))).toEqual(clients.map(() => 'metadata-standin'));
+    });
+
+    it('the docker source: containers that opt in become workloads in their own namespace; a cut stream resyncs', async () => {
+      const problems: string[] = [];
+      const snapshots: Workload[][] = [];
+      const source = dockerSource(
+        {
+          socket: relay.path,
+          label: 'switchyard.io/capture',
+          retry: { initialMs: 50, maxMs: 200 },
+          resyncMs: 60_000,
+        },
+        jsonLogger({ level: 'error' }),
+      );
+      await source.start({ snapshot: (w) => snapshots.push([...w]), problem: (p) => problems.push(p) });
+      try {
+        expect(snapshots.at(-1)).toEqual([]); // the metadata labels opt nobody into the mesh
+        const web = await start('sy13-web', {
+          'switchyard.io/capture': 'enabled',
+          'switchyard.io/namespace': 'shop',
+        });
+        const pid = (await lab.docker.getContainer(web.getId()).inspect()).State.Pid;
+        await expect
+          .poll(() => snapshots.at(-1)?.map((w) => [w.id, w.serviceAccount, w.network, w.ips]))
+          .toEqual([['shop/sy13-web', 'default', { pid }, [address(web)]]]);
+        relay.cut();
+        await web.stop({ timeout: 0 });
+        relay.restore();
+        await expect.poll(() => snapshots.at(-1)).toEqual([]);
+        expect(problems).toEqual([]);
+      } finally {
+        await source.close();
       }
     });
   },
