@@ -155,7 +155,7 @@ describe.skipIf(reason !== undefined)(
       expect(proxy!.status().connections.refused).toBeGreaterThanOrEqual(2);
     });
 
-    it('a cut event stream resyncs: a proxy started while it was cut is found', async () => {
+    it('a cut event stream resyncs: a proxy started while it was cut is found; a restarted client is captured again', async () => {
       const before = proxy!.status().syncs;
       relay.cut();
       const c = await start('sy13-proxy-c', { [LABEL]: 'proxy' }, 'proxy-c');
@@ -164,6 +164,8 @@ describe.skipIf(reason !== undefined)(
       await within2s(clientsGet('metadata-standin via proxy-c'));
       expect(proxy!.status().syncs).toBeGreaterThan(before);
       expect(proxy!.status().proxy?.address).toBe(address(c));
+      await clients[1]!.restart({ timeout: 0 }); // a new process, a new namespace: captured again
+      await within2s(clientsGet('metadata-standin via proxy-c'));
     });
 
     it('stays closed while stopped, and a restart misses nothing that happened meanwhile', async () => {

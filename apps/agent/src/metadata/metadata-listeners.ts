@@ -23,7 +23,12 @@ export async function openMetadataListeners(
     for (const family of endpointFamilies(endpoints)) {
       const server = await socketOps.listen({ port, family, ...(target ? { target } : {}) });
       servers.push(server);
-      server.on('connection', (socket) => void relayMetadata(socket, relay));
+      server.on('connection', (socket) =>
+        relayMetadata(socket, relay).catch((error: Error) => {
+          relay.logger.debug('metadata relay failed', { reason: error.message });
+          socket.destroy();
+        }),
+      );
       server.on('error', (error) => relay.logger.warn('metadata listener error', { reason: error.message }));
     }
     return servers;

@@ -164,7 +164,13 @@ export class MetadataProxy {
     for (const [id, state] of this.#clients)
       if (!wanted.has(id)) await this.#release(id, state, running.has(id));
     for (const client of wanted.values()) {
-      const state = this.#clients.get(client.id);
+      let state = this.#clients.get(client.id);
+      if (state && JSON.stringify(state.client.network) !== JSON.stringify(client.network)) {
+        // The container restarted: a new process, a new namespace (or address); the old one is gone.
+        await closeListeners(state.listeners);
+        this.#clients.delete(client.id);
+        state = undefined;
+      }
       if (!state || state.error || recheck) await this.#capture(client, state);
     }
   }
@@ -174,7 +180,8 @@ export class MetadataProxy {
     const state: ClientState = previous ?? { client, listeners: [] };
     this.#clients.set(client.id, state);
     try {
-      state.target ??=
+      // Found again each time: on Windows a restarted container may have a new HNS endpoint.
+      state.target =
         client.network.kind === 'netns'
           ? { kind: 'netns', path: client.network.path }
           : { kind: 'hns-endpoint', id: await this.#hnsEndpointOf(client.network.ip) };
