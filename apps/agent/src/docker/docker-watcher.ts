@@ -1,6 +1,6 @@
 import type { Logger } from '@switchyard/dataplane';
 import { backoffDelay } from '../reconcile/backoff.js';
-import { type DockerApi, dockerUnavailable } from './docker-client.js';
+import { DOCKER_CALL_TIMEOUT_MS, type DockerApi, dockerUnavailable } from './docker-client.js';
 import { containerFromInspect, type DockerContainer } from './docker-container.js';
 import { containerOfEvent, type DockerEvent, readEvents, WATCHED_EVENTS } from './docker-events.js';
 
@@ -20,6 +20,9 @@ export interface DockerWatcherOptions {
   /** Whose containers these are (where their networks live). Default this process's platform. */
   platform?: NodeJS.Platform;
 }
+
+/** A stalled daemon fails a call rather than stalling the watcher. */
+const deadline = () => AbortSignal.timeout(DOCKER_CALL_TIMEOUT_MS);
 
 type EventStream = NodeJS.ReadableStream & { destroy?: () => void };
 
@@ -142,7 +145,8 @@ export class DockerWatcher {
     const ids = new Set<string>();
     // Docker ANDs several label filters, so one list per label gives "any of them".
     for (const label of labels)
-      for (const c of await docker.listContainers({ filters: { label: [label] } })) ids.add(c.Id);
+      for (const c of await docker.listContainers({ filters: { label: [label] }, abortSignal: deadline() }))
+        ids.add(c.Id);
     const fresh = new Map<string, DockerContainer>();
     for (const id of ids) {
       const container = await this.#inspect(id);
@@ -168,7 +172,8 @@ export class DockerWatcher {
   /** The container if it runs and carries a watched label; undefined once it is gone. */
   async #inspect(id: string): Promise<DockerContainer | undefined> {
     try {
-      const c = containerFromInspect(await this.#o.docker.getContainer(id).inspect(), this.#o.platform);
+      const info = await this.#o.docker.getContainer(id).inspect({ abortSignal: deadline() });
+      const c = containerFromInspect(info, this.#o.platform);
       return c && this.#o.labels.some((l) => l in c.labels) ? c : undefined;
     } catch (error) {
       if ((error as { statusCode?: number }).statusCode === 404) return undefined;

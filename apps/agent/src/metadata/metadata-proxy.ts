@@ -151,7 +151,9 @@ export class MetadataProxy {
 
   /** Brings the clients' captures in line with the plan, one pass at a time. */
   #reconcile(recheck = false): Promise<void> {
-    this.#chain = this.#chain.then(() => this.#pass(recheck));
+    this.#chain = this.#chain
+      .then(() => this.#pass(recheck))
+      .catch((error: Error) => this.#o.logger.error('metadata reconcile failed', { reason: error.message }));
     return this.#chain;
   }
 

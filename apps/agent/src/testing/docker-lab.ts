@@ -133,11 +133,8 @@ async function waitForDaemon(docker: Dockerode, daemon: ChildProcess): Promise<v
   throw new Error('dockerd did not answer within 20 s');
 }
 
-/** Starts dockerd on its own roots and socket, imports the lab image, creates the network and the stand-in. */
-export async function createDockerLab(): Promise<DockerLab> {
-  const dir = mkdtempSync(join(tmpdir(), 'sy13-docker-'));
-  const socket = join(dir, 'docker.sock');
-  const forward = run('cat', '/proc/sys/net/ipv4/ip_forward').trim();
+/** A dockerd of the lab's own: its roots, pid file and socket under `dir`, no default bridge, no iptables. */
+function startDaemon(dir: string, socket: string): { daemon: ChildProcess; log: () => string } {
   writeFileSync(join(dir, 'daemon.json'), '{}');
   const daemon = spawn(
     'dockerd',
@@ -155,35 +152,57 @@ export async function createDockerLab(): Promise<DockerLab> {
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
-  let stderr = '';
+  let log = '';
   daemon.stderr?.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-4000);
+    log = (log + d.toString()).slice(-4000);
   });
+  return { daemon, log: () => log };
+}
+
+/** Removes the host-global things the lab makes (also what a killed earlier run left behind). */
+function removeHostNetworking(): void {
+  quiet('ip', 'rule', 'del', 'from', LAB_NETWORK.subnet, 'to', '169.254.169.254/32', 'lookup', ROUTE_TABLE);
+  quiet('ip', 'route', 'flush', 'table', ROUTE_TABLE);
+  quiet('ip', 'netns', 'del', LAB_METADATA.netns);
+  quiet('ip', 'link', 'del', LAB_METADATA.hostLink);
+  quiet('ip', 'link', 'del', LAB_NETWORK.bridge);
+}
+
+/** Stops everything in order: containers, the network, the stand-in, dockerd, its mounts, the host's pieces. */
+async function teardown(
+  docker: Dockerode,
+  daemon: ChildProcess,
+  standIn: ChildProcess | undefined,
+  dir: string,
+) {
+  const gone = () => undefined; // already removed, or the daemon never came up
+  for (const c of await docker.listContainers({ all: true }).catch(() => []))
+    await docker.getContainer(c.Id).remove({ force: true }).catch(gone);
+  await docker.getNetwork(LAB_NETWORK.name).remove().catch(gone);
+  standIn?.kill();
+  if (daemon.exitCode === null) {
+    daemon.kill('SIGTERM');
+    await new Promise((resolve) => daemon.once('exit', resolve));
+  }
+  const netns = join(dir, 'exec', 'netns');
+  if (existsSync(netns)) for (const f of readdirSync(netns)) quiet('umount', join(netns, f));
+  removeHostNetworking();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** Starts dockerd on its own roots and socket, imports the lab image, creates the network and the stand-in. */
+export async function createDockerLab(): Promise<DockerLab> {
+  removeHostNetworking();
+  const dir = mkdtempSync(join(tmpdir(), 'sy13-docker-'));
+  const socket = join(dir, 'docker.sock');
+  const forward = run('cat', '/proc/sys/net/ipv4/ip_forward').trim();
+  const { daemon, log } = startDaemon(dir, socket);
   const { default: Docker } = await import('dockerode');
   const docker = new Docker({ socketPath: socket });
   let standIn: ChildProcess | undefined;
   const destroy = async () => {
-    for (const c of await docker.listContainers({ all: true }).catch(() => []))
-      await docker
-        .getContainer(c.Id)
-        .remove({ force: true })
-        .catch(() => {});
-    await docker
-      .getNetwork(LAB_NETWORK.name)
-      .remove()
-      .catch(() => {});
-    standIn?.kill();
-    daemon.kill('SIGTERM');
-    if (daemon.exitCode === null) await new Promise((resolve) => daemon.once('exit', resolve));
-    const netns = join(dir, 'exec', 'netns');
-    if (existsSync(netns)) for (const f of readdirSync(netns)) quiet('umount', join(netns, f));
-    quiet('ip', 'rule', 'del', 'from', LAB_NETWORK.subnet, 'to', '169.254.169.254/32', 'lookup', ROUTE_TABLE);
-    quiet('ip', 'route', 'flush', 'table', ROUTE_TABLE);
-    quiet('ip', 'netns', 'del', LAB_METADATA.netns);
-    quiet('ip', 'link', 'del', LAB_METADATA.hostLink);
-    quiet('ip', 'link', 'del', LAB_NETWORK.bridge);
+    await teardown(docker, daemon, standIn, dir);
     writeFileSync('/proc/sys/net/ipv4/ip_forward', forward);
-    rmSync(dir, { recursive: true, force: true });
   };
   try {
     await waitForDaemon(docker, daemon);
@@ -199,7 +218,7 @@ export async function createDockerLab(): Promise<DockerLab> {
     return { dir, socket, docker, destroy };
   } catch (error) {
     await destroy();
-    throw new Error(`the docker lab did not start: ${(error as Error).message}\n${stderr}`);
+    throw new Error(`the docker lab did not start: ${(error as Error).message}\n${log()}`);
   }
 }
 
