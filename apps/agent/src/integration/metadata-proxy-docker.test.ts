@@ -35,19 +35,24 @@ const reason = dockerLabUnavailable();
 const LABEL = 'switchyard.io/metadata';
 
 if (reason && process.env.CI)
-  describe('metadata proxying for Docker containers', () => {
+  describe('Docker workloads and metadata proxying', () => {
     it('has what it needs to run', () => {
       throw new Error(`cannot run in CI: ${reason}`);
     });
   });
 
 describe.skipIf(reason !== undefined)(
-  `metadata proxying against a real dockerd${reason ? ` (skipped: ${reason})` : ''}`,
+  `Docker workloads and metadata proxying against a real dockerd${reason ? ` (skipped: ${reason})` : ''}`,
   () => {
     let lab: DockerLab;
     let relay: SocketRelay;
     let proxy: MetadataProxy | undefined;
-    let start: (name: string, labels: Record<string, string>, mark?: string) => Promise<StartedTestContainer>;
+    let start: (
+      name: string,
+      labels: Record<string, string>,
+      mark?: string,
+      command?: string[],
+    ) => Promise<StartedTestContainer>;
     const clients: StartedTestContainer[] = [];
     let firstProxyAddress = '';
     let plain: StartedTestContainer;
@@ -86,13 +91,13 @@ describe.skipIf(reason !== undefined)(
       process.env.TESTCONTAINERS_RYUK_DISABLED = 'true';
       process.env.TESTCONTAINERS_HOST_OVERRIDE = '127.0.0.1';
       const { GenericContainer } = await import('testcontainers');
-      start = (name, labels, mark) =>
+      start = (name, labels, mark, command) =>
         new GenericContainer(LAB_IMAGE)
           .withName(name)
           .withLabels(labels)
           .withNetworkMode(LAB_NETWORK.name)
           .withEnvironment(mark ? { MARK: mark } : {})
-          .withCommand(mark ? ['nc', '-ll', '-p', '80', '-e', '/proxy.sh'] : ['sleep', '3600'])
+          .withCommand(command ?? (mark ? ['nc', '-ll', '-p', '80', '-e', '/proxy.sh'] : ['sleep', '3600']))
           .start();
       clients.push(await start('sy13-client-a', { [LABEL]: 'client' }));
       clients.push(await start('sy13-client-b', { [LABEL]: 'client' }));
@@ -323,6 +328,56 @@ describe.skipIf(reason !== undefined)(
         expect(problems).toEqual([]);
       } finally {
         await source.close();
+      }
+    });
+
+    it('the docker source feeds the agent: two opted-in containers are captured and talk over HBONE', async () => {
+      const dir = join(lab.dir, 'mesh');
+      mkdirSync(dir);
+      await initCa({ dir: join(dir, 'ca'), trustDomain: 'cluster.local' });
+      const adminPort = await freePort();
+      const meshConfig = validateConfig(
+        {
+          identity: { caDir: 'ca' },
+          source: { kind: 'docker', socket: relay.path },
+          meshCidrs: [LAB_NETWORK.subnet],
+          families: ['ipv4'],
+          stateDir: 'state',
+          admin: { port: adminPort },
+          drainSeconds: 0,
+        },
+        dir,
+      );
+      const opted = { 'switchyard.io/capture': 'enabled', 'switchyard.io/namespace': 'shop' };
+      const server = await start('sy13-mesh-server', opted, undefined, [
+        'httpd',
+        '-f',
+        '-p',
+        '80',
+        '-h',
+        '/www',
+      ]);
+      const client = await start('sy13-mesh-client', opted);
+      const agent = await Agent.start(meshConfig, {
+        driver: tproxyDriver(),
+        logger: jsonLogger({ level: 'error' }),
+      });
+      try {
+        expect(agent.status().workloads.map((w) => [w.id, w.phase, w.carrier])).toEqual([
+          ['shop/sy13-mesh-client', 'captured', 'hbone'],
+          ['shop/sy13-mesh-server', 'captured', 'hbone'],
+        ]);
+        expect((await client.exec(httpGet(address(server), '/index.html'))).output).toBe(
+          'hello from the app',
+        );
+        await expect
+          .poll(async () => (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text())
+          .toMatch(
+            /switchyard_connections_total\{workload="shop\/sy13-mesh-server",carrier="hbone",direction="inbound",outcome="spliced"\} 1/,
+          );
+      } finally {
+        await agent.stop();
+        await uninstall(meshConfig, tproxyDriver());
       }
     });
   },

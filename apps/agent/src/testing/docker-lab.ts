@@ -76,8 +76,10 @@ async function importImage(docker: Dockerode, dir: string): Promise<void> {
   const rootfs = join(dir, 'rootfs');
   mkdirSync(join(rootfs, 'bin'), { recursive: true });
   execFileSync('cp', [run('sh', '-c', 'command -v busybox').trim(), join(rootfs, 'bin', 'busybox')]);
-  for (const applet of ['sh', 'sleep', 'nc', 'printf', 'tr', 'sed', 'cat'])
+  for (const applet of ['sh', 'sleep', 'nc', 'printf', 'tr', 'sed', 'cat', 'httpd'])
     symlinkSync('busybox', join(rootfs, 'bin', applet));
+  mkdirSync(join(rootfs, 'www'));
+  writeFileSync(join(rootfs, 'www', 'index.html'), 'hello from the app'); // `httpd -f -p 80 -h /www`
   writeFileSync(join(rootfs, 'proxy.sh'), PROXY_SCRIPT);
   chmodSync(join(rootfs, 'proxy.sh'), 0o755);
   const tar = join(dir, 'rootfs.tar');
