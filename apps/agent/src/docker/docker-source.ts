@@ -32,7 +32,9 @@ export function dockerSource(options: DockerSourceOptions, logger: Logger): Work
       // Windows containers' HNS endpoints are looked up one snapshot at a time, in order.
       let chain = Promise.resolve();
       await watcher.start((containers) => {
-        chain = chain.then(() => deliver(containers, sink, options.label, hnsEndpointOf));
+        chain = chain
+          .then(() => deliver(containers, sink, options.label, hnsEndpointOf))
+          .catch((error: Error) => sink.problem(`docker containers not delivered: ${error.message}`));
       });
       await chain;
       logger.info('watching docker containers', {

@@ -67,7 +67,7 @@ export class DockerWatcher {
       this.#closed = true; // no reconnects behind a start that failed
       throw error;
     }
-    this.#resync = setInterval(() => this.#serial(() => this.#relist()), this.#o.resyncMs);
+    this.#resync = setInterval(() => this.#queue(() => this.#relist()), this.#o.resyncMs);
     this.#resync.unref();
   }
 
@@ -103,7 +103,7 @@ export class DockerWatcher {
       stream.on('close', () => broken('the event stream closed'));
       readEvents(
         stream,
-        (event) => this.#serial(() => this.#onEvent(event)),
+        (event) => this.#queue(() => this.#onEvent(event)),
         (line) =>
           this.#o.logger.debug('docker event that is not JSON, skipped', { line: line.slice(0, 200) }),
         broken,
@@ -130,13 +130,18 @@ export class DockerWatcher {
     }, delay);
   }
 
-  /** Runs steps one after another, so an event never races a relist. */
+  /** Runs a step after the ones before it, so an event never races a relist; its failure is thrown. */
   #serial(step: () => Promise<void>): Promise<void> {
     const run = this.#chain.then(step);
-    this.#chain = run.catch((error: Error) =>
-      this.#o.logger.warn('docker update failed', { reason: error.message }),
-    );
+    this.#chain = run.catch(() => undefined); // the caller gets the failure; the next step still runs
     return run;
+  }
+
+  /** Like {@link #serial} for steps nobody waits for: a failure is logged (the next resync repairs it). */
+  #queue(step: () => Promise<void>): void {
+    this.#chain = this.#chain
+      .then(step)
+      .catch((error: Error) => this.#o.logger.warn('docker update failed', { reason: error.message }));
   }
 
   async #relist(): Promise<void> {
