@@ -114,6 +114,7 @@ export class Agent {
             logger: logger.child({ component: 'metadata-proxy' }),
             retry: config.retry,
             resyncMs: config.resyncSeconds * 1000,
+            registry: plane.metrics.registry,
           })
         : undefined;
       if (metadata) undo.push(() => metadata.close());

@@ -286,6 +286,12 @@ describe.skipIf(reason !== undefined)(
         expect(await Promise.all(clients.map(fetchIn))).toEqual(
           clients.map(() => 'metadata-standin via proxy-d'),
         );
+        const metrics = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+        expect(metrics).toContain(
+          `switchyard_agent_metadata_connections_total{outcome="relayed"} ${clients.length}\n`,
+        );
+        expect(metrics).toContain(`switchyard_agent_metadata_clients{phase="captured"} ${clients.length}\n`);
+        expect(metrics).toContain('switchyard_agent_metadata_proxy 1\n');
       } finally {
         await agent.stop();
       }

@@ -1,12 +1,14 @@
 import type { Server } from 'node:net';
 import { formatTarget, type RedirectionDriver, type Target } from '@switchyard/core';
 import type { Logger } from '@switchyard/dataplane';
+import type { Registry } from 'prom-client';
 import type { AgentConfig, MetadataProxyConfig } from '../config/agent-config.js';
 import { AGENT_DEFAULTS } from '../config/defaults.js';
 import { connectDocker, type DockerApi } from '../docker/docker-client.js';
 import { DockerWatcher } from '../docker/docker-watcher.js';
 import { type HnsEndpointFinder, hnsEndpointFinder } from './hns-endpoint-of.js';
 import { closeListeners, listenerAddresses, openMetadataListeners } from './metadata-listeners.js';
+import { registerMetadataMetrics } from './metadata-metrics.js';
 import { type MetadataPlan, type PlannedClient, planMetadata } from './metadata-plan.js';
 import { metadataPolicy } from './metadata-policy.js';
 import type { RelayCounts, RelayInputs } from './metadata-relay.js';
@@ -28,6 +30,8 @@ export interface MetadataProxyOptions {
   hnsEndpointOf?: HnsEndpointFinder;
   /** Whose containers Docker reports (tests of the Windows path on Linux). Default this platform. */
   platform?: NodeJS.Platform;
+  /** Where its metrics go (the agent's registry); none when absent. */
+  registry?: Registry;
 }
 
 interface ClientState {
@@ -66,6 +70,7 @@ export class MetadataProxy {
   private constructor(o: MetadataProxyOptions, docker: DockerApi) {
     this.#o = o;
     this.#hnsEndpointOf = o.hnsEndpointOf ?? hnsEndpointFinder();
+    const inc = o.registry ? registerMetadataMetrics(o.registry, () => this.status()) : undefined;
     this.#watcher = new DockerWatcher({
       docker,
       socket: o.config.docker,
@@ -82,7 +87,10 @@ export class MetadataProxy {
       ...(o.config.proxyPort ? { proxyPort: o.config.proxyPort } : {}),
       ...(o.bypass.userSid ? {} : { mark: o.bypass.mark }),
       connectTimeoutMs: PROXY_CONNECT_TIMEOUT_MS,
-      counts: this.#counts,
+      count: (outcome) => {
+        this.#counts[outcome]++;
+        inc?.(outcome);
+      },
       logger: o.logger,
     };
   }

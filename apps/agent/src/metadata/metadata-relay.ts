@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import type { SocketOps } from '@switchyard/core';
 import type { Logger } from '@switchyard/dataplane';
 import type { MetadataEndpoint } from '../config/agent-config.js';
+import type { RelayOutcome } from './metadata-metrics.js';
 import type { PlannedProxy } from './metadata-plan.js';
 
 /** How relayed metadata connections ended, counted for status. */
@@ -23,7 +24,8 @@ export interface RelayInputs {
   /** Socket mark of the dial to the proxy, so it is never captured again. */
   mark?: number;
   connectTimeoutMs: number;
-  counts: RelayCounts;
+  /** Counts one connection's outcome (status and metrics). */
+  count(outcome: RelayOutcome): void;
   logger: Logger;
 }
 
@@ -40,7 +42,7 @@ export async function relayMetadata(client: Socket, r: RelayInputs): Promise<voi
     : r.endpoints[0];
   const proxy = r.proxy();
   if (!endpoint || !proxy) {
-    r.counts.refused++;
+    r.count('refused');
     client.resetAndDestroy();
     return;
   }
@@ -52,12 +54,12 @@ export async function relayMetadata(client: Socket, r: RelayInputs): Promise<voi
       ...(r.mark !== undefined ? { mark: r.mark } : {}),
     });
   } catch (error) {
-    r.counts.failed++;
+    r.count('failed');
     r.logger.debug('metadata proxy unreachable', { proxy: proxy.name, reason: (error as Error).message });
     client.resetAndDestroy();
     return;
   }
-  r.counts.relayed++;
+  r.count('relayed');
   upstream.on('error', () => client.resetAndDestroy());
   client.on('error', () => upstream.resetAndDestroy());
   client.pipe(upstream);
