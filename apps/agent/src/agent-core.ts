@@ -6,6 +6,7 @@ import { type AgentMetrics, createAgentMetrics } from './ops/agent-metrics.js';
 import { PeerIdentities } from './ops/peer-identities.js';
 import { AppliedJournal } from './reconcile/applied-journal.js';
 import { Reconciler } from './reconcile/reconciler.js';
+import { ServiceDirectory } from './services/service-directory.js';
 import { networkResolver } from './sources/resolve-network.js';
 
 /** The agent's working parts, built once from the config: the one data plane and what drives it. */
@@ -14,6 +15,8 @@ export interface AgentCore {
   reconciler: Reconciler;
   peers: PeerIdentities;
   metrics: AgentMetrics;
+  /** Services and their endpoints (Kubernetes source): the data plane's destination resolver. */
+  services?: ServiceDirectory;
   /** Closes what the core opened that the data plane and reconciler do not (the CRI client). */
   close(): void;
 }
@@ -25,7 +28,9 @@ export interface AgentCore {
 export function buildCore(config: AgentConfig, driver: RedirectionDriver, logger: Logger): AgentCore {
   let reconciler: Reconciler | undefined;
   const peers = new PeerIdentities(config.trustDomain, () => reconciler?.plans() ?? []);
+  const services = config.source.kind === 'kubernetes' ? new ServiceDirectory(config.trustDomain) : undefined;
   const plane = new DataPlane({
+    ...(services ? { destinations: services } : {}),
     socketOps: driver.socketOps,
     identities: peers,
     identityFallback: config.identityFallback,
@@ -47,5 +52,12 @@ export function buildCore(config: AgentConfig, driver: RedirectionDriver, logger
     logger,
     metrics,
   });
-  return { plane, reconciler, peers, metrics, close: () => resolver.close() };
+  return {
+    plane,
+    reconciler,
+    peers,
+    metrics,
+    ...(services ? { services } : {}),
+    close: () => resolver.close(),
+  };
 }

@@ -13,7 +13,11 @@ import type { MetadataProxyStatus } from './metadata/metadata-status.js';
 import { acquireLock, type InstanceLock } from './ops/instance-lock.js';
 import type { Reconciler } from './reconcile/reconciler.js';
 import type { WorkloadReport } from './reconcile/workload-record.js';
+import type { ServiceDirectory } from './services/service-directory.js';
+import type { ServiceReport } from './services/service-report.js';
+import { type ServiceWatch, serviceWatch } from './services/service-watch.js';
 import { createSource } from './sources/create-source.js';
+import { kubeConfig } from './sources/kubernetes-source.js';
 import type { WorkloadSource } from './sources/workload.js';
 
 /** Options of {@link Agent.start}. */
@@ -31,6 +35,9 @@ interface AgentParts {
   reconciler: Reconciler;
   source: WorkloadSource;
   admin: AdminServer;
+  /** The Service watch and what it fills (Kubernetes source). */
+  services?: ServiceWatch;
+  directory?: ServiceDirectory;
   close: () => void;
   /** Metadata proxying for Docker containers, when configured. */
   metadata?: MetadataProxy;
@@ -44,6 +51,8 @@ export interface AgentStatus {
   driver: string;
   ready: boolean;
   workloads: WorkloadReport[];
+  /** Asked with `?service=NS/NAME`: that Service, null when unknown; absent when Services are not watched. */
+  service?: ServiceReport | null;
   /** Metadata proxying for Docker containers, when configured. */
   metadataProxy?: MetadataProxyStatus;
 }
@@ -98,7 +107,7 @@ export class Agent {
           get ready() {
             return agent?.ready ?? false;
           },
-          status: () => agent?.status(),
+          status: (query) => agent?.status(query.get('service') ?? undefined),
         },
         { host: config.admin.host, port: config.admin.port },
       );
@@ -106,6 +115,8 @@ export class Agent {
       const source = createSource(config, logger);
       undo.push(() => source.close());
       await followSource(source, core, logger);
+      const services = await watchServices(config, core, logger);
+      if (services) undo.push(() => services.stop());
       const metadata = config.metadataProxy
         ? await MetadataProxy.start({
             config: config.metadataProxy,
@@ -127,6 +138,7 @@ export class Agent {
         reconciler: r,
         source,
         admin,
+        ...(services && core.services ? { services, directory: core.services } : {}),
         close: () => {
           clearInterval(resync);
           core.close();
@@ -157,10 +169,11 @@ export class Agent {
     return this.#ready;
   }
 
-  /** What is captured where, and why not. */
-  status(): AgentStatus {
+  /** What is captured where, and why not; with `service` (`NS/NAME`), that Service's endpoints too. */
+  status(service?: string): AgentStatus {
     const p = this.#parts;
     return {
+      ...(service !== undefined && p.directory ? { service: p.directory.report(service) ?? null } : {}),
       node: this.config.node,
       pid: process.pid,
       source: p.source.kind,
@@ -181,6 +194,7 @@ export class Agent {
       const p = this.#parts;
       this.#ready = false;
       p.close();
+      await p.services?.stop();
       await p.source.close();
       await p.metadata?.close();
       await p.reconciler.stop();
@@ -204,11 +218,26 @@ async function followSource(source: WorkloadSource, core: AgentCore, logger: Log
       const done = core.reconciler.snapshot(workloads, first === undefined);
       first ??= done;
     },
-    peers: (map) => core.peers.replace(map),
+    peers: (map) => {
+      core.peers.replace(map);
+      core.services?.pods(map);
+    },
     problem: (reason) =>
       logger.error('workload source problem; keeping the workloads as they are', { reason }),
   });
   await first;
+}
+
+/** With the Kubernetes source: starts the Service and EndpointSlice watch; resolves after the first list. */
+async function watchServices(
+  config: AgentConfig,
+  core: AgentCore,
+  logger: Logger,
+): Promise<ServiceWatch | undefined> {
+  if (config.source.kind !== 'kubernetes' || !core.services) return undefined;
+  const watch = serviceWatch(await kubeConfig(config.source.kubeconfig), core.services, logger);
+  await watch.start();
+  return watch;
 }
 
 /** Loads the configured driver and checks that it can work on this host. */

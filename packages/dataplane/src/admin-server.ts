@@ -9,8 +9,8 @@ export interface AdminSource {
   readonly metrics: { registry: Registry };
   /** Ready to take traffic (not draining). */
   readonly ready: boolean;
-  /** Extra JSON for `/status` (the data plane's workloads). */
-  status?(): unknown;
+  /** Extra JSON for `/status` (the data plane's workloads); `query`: the request's query (`?service=web/api`). */
+  status?(query: URLSearchParams): unknown;
 }
 
 /** Where the admin endpoints listen. */
@@ -91,6 +91,6 @@ async function answer(
   if (path === '/status')
     return void res
       .writeHead(200, { 'content-type': 'application/json' })
-      .end(JSON.stringify(source.status?.() ?? {}));
+      .end(JSON.stringify(source.status?.(new URL(url ?? '/', 'http://admin').searchParams) ?? {}));
   text(404, 'endpoints: /metrics /healthz /readyz /status\n');
 }

@@ -4,6 +4,7 @@ import type { IpFamily, SocketAddress, Target } from '@switchyard/core';
 import type { CertificateStore } from '@switchyard/mesh';
 import type { Endpoint } from './decide.js';
 import type { Limits, Timeouts } from './defaults.js';
+import type { ServiceRoute } from './destination-resolver.js';
 import type { Logger } from './logger.js';
 import type { DataPlaneMetrics, Direction } from './metrics.js';
 import type { Upstream } from './upstream.js';
@@ -31,6 +32,8 @@ export interface ConnectionReport {
   peer?: string;
   up?: number;
   down?: number;
+  /** The destination Service (`namespace/name`), when the connection went to one. */
+  service?: string;
 }
 
 /** A listener a carrier serves itself, beside the captured inbound and outbound ports. */
@@ -118,8 +121,16 @@ export interface CarrierContext {
 export interface Carrier {
   /** Listeners the carrier serves itself (HBONE's 15008). */
   readonly listeners?: readonly CarrierListener[];
-  /** A captured outbound connection to a mesh destination: carry it to the peer. */
-  outbound(connection: Accepted, destination: Endpoint): Promise<void>;
+  /**
+   * Carriers that take a {@link ServiceRoute} (endpoints with their identities, a retry). Others
+   * get a Service's chosen endpoint as the destination, pinned by the identity resolver.
+   */
+  readonly routesServices?: boolean;
+  /**
+   * A captured outbound connection to a mesh destination: carry it to the peer. `route`: the
+   * destination is a Service, go to its endpoints (only for carriers that route services).
+   */
+  outbound(connection: Accepted, destination: Endpoint, route?: ServiceRoute): Promise<void>;
   /** A captured inbound connection that is not plaintext-allowed: authenticate the peer, then deliver. */
   inbound(connection: Accepted, destination: Endpoint): Promise<void>;
   /** Stop starting new work (HTTP/2 GOAWAY); open connections may finish. */

@@ -8,10 +8,13 @@ import {
   type Limits,
   type Timeouts,
 } from './defaults.js';
+import type { DestinationResolver } from './destination-resolver.js';
 import { channels } from './diagnostics.js';
+import { OpenConnections } from './endpoint-picker.js';
 import type { IdentityFallback, IdentityResolver } from './identity.js';
 import { jsonLogger, type Logger } from './logger.js';
 import { createDataPlaneMetrics, type DataPlaneMetrics, type Direction } from './metrics.js';
+import { createServiceMetrics, type ServiceMetrics } from './service-metrics.js';
 import { Upstream } from './upstream.js';
 import { type ListenerStatus, Workload } from './workload.js';
 import { checkWorkloadSpec } from './workload-check.js';
@@ -41,6 +44,12 @@ export interface DataPlaneOptions {
   accessLogRate?: number;
   /** The admin port, excluded from what peers may reach. Default 15020. */
   adminPort?: number;
+  /**
+   * Which captured destinations are Services, and their endpoints: a connection to one goes to
+   * an endpoint (power of two choices on open connections), its pod's identity pinned. Default
+   * none: every destination is handled by its address alone.
+   */
+  destinations?: DestinationResolver;
 }
 
 /** A workload as the data plane sees it. */
@@ -77,6 +86,9 @@ export class DataPlane {
   readonly #limits: Readonly<Limits>;
   readonly #upstream: Upstream;
   readonly #o: DataPlaneOptions;
+  readonly #services:
+    | { resolver: DestinationResolver; open: OpenConnections; metrics: ServiceMetrics }
+    | undefined;
   #closed = false;
 
   constructor(options: DataPlaneOptions) {
@@ -98,6 +110,13 @@ export class DataPlane {
       identityFallback: options.identityFallback ?? 'refuse',
       logger: this.logger,
     });
+    this.#services = options.destinations
+      ? {
+          resolver: options.destinations,
+          open: new OpenConnections(),
+          metrics: createServiceMetrics(this.metrics.registry),
+        }
+      : undefined;
   }
 
   /** The timeouts in force (defaults merged with the options). */
@@ -132,6 +151,7 @@ export class DataPlane {
       accessLog: this.#o.accessLog === true,
       accessLogRate: this.#o.accessLogRate ?? DEFAULT_ACCESS_LOG_RATE,
       adminPort: this.#o.adminPort ?? DATAPLANE_PORTS.admin,
+      ...(this.#services ? { services: this.#services } : {}),
     });
     this.#workloads.set(spec.id, workload);
     this.#failed.delete(spec.id);

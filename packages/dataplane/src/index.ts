@@ -74,7 +74,14 @@ export {
   type Limits,
   type Timeouts,
 } from './defaults.js';
+export type {
+  DestinationResolver,
+  ServiceDestination,
+  ServiceEndpoint,
+  ServiceRoute,
+} from './destination-resolver.js';
 export { CHANNELS } from './diagnostics.js';
+export { OpenConnections, pickEndpoints } from './endpoint-picker.js';
 export { HandshakeGate } from './handshake-gate.js';
 export {
   canonicalAddress,
@@ -103,6 +110,8 @@ export {
   type DataPlaneMetrics,
   type Direction,
 } from './metrics.js';
+export { decideService, type ServiceDecision, type ServiceFacts } from './service-decision.js';
+export { createServiceMetrics, type ServiceMetrics } from './service-metrics.js';
 export {
   type LogLine,
   loggerFromLine,

@@ -32,6 +32,8 @@ export interface TlsDial {
   signal?: AbortSignal | undefined;
   /** Allow rules on top of pinning. */
   authorization?: import('@switchyard/mesh').AuthorizationPolicy | undefined;
+  /** The identities `peer` must present, known for this dial (a Service endpoint's pod); default: the resolver's. */
+  identities?: readonly string[] | undefined;
 }
 
 /** A TLS connection whose server identity was checked. */
@@ -110,7 +112,7 @@ export class Upstream {
     const cert = d.certificates.current;
     // Keyed by our certificate's serial too: a rotation (new certificate, maybe a new bundle)
     // never resumes what the old one verified.
-    const key = `${cert.serialNumber}|${cert.spiffeId}|${d.peer.address}|${d.peer.port}|${d.alpn?.join(',') ?? ''}`;
+    const key = `${cert.serialNumber}|${cert.spiffeId}|${d.peer.address}|${d.peer.port}|${d.alpn?.join(',') ?? ''}|${d.identities?.join(',') ?? ''}`;
     const remembered = this.#sessions.get(key);
     const cached = remembered && Date.now() - remembered.at < SESSION_MAX_AGE_MS ? remembered : undefined;
     let tls: TLSSocket;
@@ -149,7 +151,7 @@ export class Upstream {
     const decision = checkServerIdentity({
       presented,
       address: d.peer.address,
-      resolver: this.#o.identities,
+      resolver: d.identities ? { expected: () => d.identities } : this.#o.identities,
       fallback: this.#o.identityFallback,
       self,
       authorization: d.authorization,

@@ -6,11 +6,15 @@ import type { Accepted, Carrier, CarrierContext, ConnectionReport } from './carr
 import { ConnectionSet } from './connection-set.js';
 import { decideInbound, decideOutbound, type Endpoint } from './decide.js';
 import { DATAPLANE_PORTS, type Limits, type Timeouts } from './defaults.js';
+import type { DestinationResolver, ServiceDestination, ServiceRoute } from './destination-resolver.js';
 import { channels } from './diagnostics.js';
+import { type OpenConnections, pickEndpoints } from './endpoint-picker.js';
 import { HandshakeGate } from './handshake-gate.js';
 import { type BoundListener, closeListeners, listen, unmapAddress } from './listen.js';
 import { type LogFields, type Logger, rateLimited } from './logger.js';
 import type { DataPlaneMetrics, Direction } from './metrics.js';
+import { decideService } from './service-decision.js';
+import type { ServiceMetrics } from './service-metrics.js';
 import { formatEndpoint, type Upstream } from './upstream.js';
 import type { ListenSpec, WorkloadSpec } from './workload-spec.js';
 
@@ -25,6 +29,8 @@ export interface WorkloadInputs {
   accessLog: boolean;
   accessLogRate: number;
   adminPort: number;
+  /** Service resolution: which destinations are Services, the open connections per endpoint, the per-service metrics. */
+  services?: { resolver: DestinationResolver; open: OpenConnections; metrics: ServiceMetrics };
 }
 
 /** One listener of a workload, for status. */
@@ -313,6 +319,10 @@ export class Workload {
       ownAddresses: [...(this.spec.addresses ?? []), unmapAddress(c.socket.localAddress ?? '')],
     });
     const info = { source: c.client.address, destination: formatEndpoint(destination) };
+    // A Service address is outside the mesh CIDRs: it goes to its endpoints (a loop is still refused).
+    const service =
+      decision.kind === 'deny' && decision.code === 'loop' ? undefined : this.#resolve(destination);
+    if (service) return this.#service(c, destination, service);
     if (decision.kind === 'deny') {
       this.report({
         direction: 'outbound',
@@ -325,6 +335,59 @@ export class Workload {
     }
     if (decision.kind === 'passthrough') return this.#plain('outbound', c, destination, decision.reason);
     await this.#carrier!.outbound(c, destination);
+  }
+
+  /** The resolver's answer; a resolver that throws counts as "not a Service" (hot path: never throw). */
+  #resolve(destination: Endpoint): ServiceDestination | undefined {
+    try {
+      return this.#in.services?.resolver.resolve(destination);
+    } catch (error) {
+      this.#log.debug('destination resolver failed', { reason: (error as Error).message });
+      return undefined;
+    }
+  }
+
+  /** A connection to a Service address: one of its endpoints, chosen by power of two choices. */
+  async #service(c: Accepted, destination: Endpoint, s: ServiceDestination): Promise<void> {
+    const { open, metrics } = this.#in.services!;
+    metrics.requests.inc({ service: s.service });
+    const decision = decideService({
+      service: s.service,
+      endpoints: s.endpoints,
+      passthroughOutsideMesh: this.spec.policy.outbound?.passthroughOutsideMesh === true,
+      pick: (candidates) => pickEndpoints(candidates, (e) => open.count(e)),
+    });
+    const info = { source: c.client.address, destination: formatEndpoint(destination), service: s.service };
+    if (decision.kind === 'deny') {
+      this.report({
+        ...info,
+        direction: 'outbound',
+        outcome: 'refused',
+        code: decision.code,
+        reason: decision.reason,
+      });
+      return void c.socket.destroy();
+    }
+    if (decision.kind === 'passthrough') {
+      const release = open.hold(decision.endpoint);
+      c.socket.once('close', release);
+      return this.#plain('outbound', c, decision.endpoint, decision.reason, s.service);
+    }
+    const carrier = this.#carrier!;
+    if (!carrier.routesServices) {
+      const chosen = decision.attempts[0] as Endpoint;
+      const release = open.hold(chosen);
+      c.socket.once('close', release);
+      return carrier.outbound(c, { address: chosen.address, port: chosen.port });
+    }
+    const route: ServiceRoute = {
+      service: s.service,
+      attempts: decision.attempts,
+      hold: (e) => open.hold(e),
+      // Counted, not logged: a hot path logs no line per connection.
+      retried: () => metrics.endpointRetries.inc({ service: s.service }),
+    };
+    await carrier.outbound(c, destination, route);
   }
 
   #inbound(c: Accepted): void {
@@ -353,8 +416,19 @@ export class Workload {
   }
 
   /** Plain TCP where the policy allows it: dial the destination and relay. */
-  async #plain(direction: Direction, c: Accepted, destination: Endpoint, why: string): Promise<void> {
-    const info = { source: c.client.address, destination: formatEndpoint(destination), reason: why };
+  async #plain(
+    direction: Direction,
+    c: Accepted,
+    destination: Endpoint,
+    why: string,
+    service?: string,
+  ): Promise<void> {
+    const info = {
+      source: c.client.address,
+      destination: formatEndpoint(destination),
+      reason: why,
+      ...(service ? { service } : {}),
+    };
     let upstream: Socket;
     try {
       upstream =
@@ -403,6 +477,11 @@ export class Workload {
     if (event.outcome === 'refused') m.refusals.inc({ ...labels, reason: event.code ?? 'policy' });
     if (event.up) m.bytes.inc({ ...labels, flow: 'up' }, event.up);
     if (event.down) m.bytes.inc({ ...labels, flow: 'down' }, event.down);
+    if (event.service && event.outcome !== 'spliced')
+      this.#in.services?.metrics.failures.inc({
+        service: event.service,
+        reason: event.code ?? event.outcome,
+      });
     if (channels.connection.hasSubscribers) channels.connection.publish({ ...this.#labels, ...event });
     if (!this.#in.accessLog && event.outcome === 'spliced') return;
     const sample = this.#sample();

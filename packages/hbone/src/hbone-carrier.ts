@@ -1,15 +1,35 @@
+import type { Duplex } from 'node:stream';
 import type {
   Carrier,
   CarrierContext,
   CarrierFactory,
   CarrierListener,
+  ConnectionReport,
   Upstream,
 } from '@switchyard/dataplane';
-import { type Accepted, type Endpoint, formatEndpoint } from '@switchyard/dataplane';
+import {
+  type Accepted,
+  type Endpoint,
+  formatEndpoint,
+  type ServiceEndpoint,
+  type ServiceRoute,
+} from '@switchyard/dataplane';
 import { parseSpiffeId } from '@switchyard/mesh';
 import { HboneClient } from './hbone-client.js';
 import { HboneServer } from './hbone-server.js';
 import { HBONE_PORT } from './settings.js';
+
+/** One place to open a tunnel: the HBONE peer, the `:authority`, and the Service endpoint it stands for. */
+interface Attempt {
+  peer: Endpoint;
+  authority: Endpoint;
+  endpoint?: ServiceEndpoint;
+}
+
+/** What a failed tunnel open carries (an UpstreamIdentityError, an HboneConnectError, a socket error). */
+type TunnelFailure = { code?: string; reason?: string; status?: number; message: string };
+
+const isIdentityFailure = (e: TunnelFailure) => e.code === 'SWY_ERR_UPSTREAM_IDENTITY';
 
 /** Options of {@link hboneCarrier}. */
 export interface HboneCarrierOptions {
@@ -42,6 +62,8 @@ export class HboneCarrier implements Carrier {
   /** The data plane's dialer (pinning, timeouts), for reverse tunnels and gateways beside the carrier. */
   readonly upstream: Upstream;
   readonly #c: CarrierContext;
+  /** Service endpoints are reached at `podIP:15008`, `:authority` `podIP:targetPort`, the pod's identity pinned. */
+  readonly routesServices = true;
 
   constructor(context: CarrierContext) {
     this.#c = context;
@@ -75,41 +97,80 @@ export class HboneCarrier implements Carrier {
           ];
   }
 
-  async outbound(c: Accepted, destination: Endpoint): Promise<void> {
-    const route = this.#c.workload.policy.outbound?.route;
-    const peer = route?.(destination) ?? { address: destination.address, port: HBONE_PORT };
-    const self = parseSpiffeId(this.#c.workload.identity.current.spiffeId);
-    const info = { source: c.client.address, destination: formatEndpoint(destination) };
-    try {
-      const tunnel = await this.client.connect({
-        destination,
-        peer,
-        client: c.client,
-        ...(self
-          ? {
-              baggage: {
-                'k8s.namespace.name': self.namespace,
-                'k8s.serviceaccount.name': self.serviceAccount,
-              },
-            }
-          : {}),
-      });
+  async outbound(c: Accepted, destination: Endpoint, route?: ServiceRoute): Promise<void> {
+    const info = {
+      source: c.client.address,
+      destination: formatEndpoint(destination),
+      ...(route ? { service: route.service } : {}),
+    };
+    const attempts: Attempt[] = route
+      ? route.attempts.map((e) => ({
+          endpoint: e,
+          authority: { address: e.address, port: e.port },
+          peer: { address: e.address, port: HBONE_PORT },
+        }))
+      : [{ authority: destination, peer: this.#peerOf(destination) }];
+    for (const [i, attempt] of attempts.entries()) {
+      let tunnel: Duplex;
+      try {
+        tunnel = await this.#open(c, attempt);
+      } catch (error) {
+        const e = error as TunnelFailure;
+        // A refusal or a timeout is tried once on another endpoint; a wrong identity never is.
+        if (route && attempt.endpoint && !isIdentityFailure(e) && i < attempts.length - 1) {
+          route.retried(attempt.endpoint, e.message);
+          continue;
+        }
+        this.#failed(c, e, info);
+        return;
+      }
       if (c.socket.destroyed) return void tunnel.destroy();
-      await this.#c.relay('outbound', c.socket, tunnel, info);
-    } catch (error) {
-      const e = error as { code?: string; reason?: string; status?: number; message: string };
-      const identity = e.code === 'SWY_ERR_UPSTREAM_IDENTITY';
-      if (e.code === 'SWY_ERR_UPSTREAM_TLS')
-        this.#c.metrics.tlsFailures.inc({ ...this.#c.labels, direction: 'outbound', reason: 'handshake' });
-      this.#c.report({
-        ...info,
-        direction: 'outbound',
-        outcome: identity ? 'denied' : 'failed',
-        code: identity ? (e.reason ?? 'policy') : e.status ? `status-${e.status}` : 'connect',
-        reason: e.message,
-      });
-      c.socket.destroy();
+      const release = attempt.endpoint ? route?.hold(attempt.endpoint) : undefined;
+      try {
+        await this.#c.relay('outbound', c.socket, tunnel, info);
+      } finally {
+        release?.();
+      }
+      return;
     }
+  }
+
+  /** Where a destination that is not a Service is carried: the policy's route, or its own 15008. */
+  #peerOf(destination: Endpoint): Endpoint {
+    const route = this.#c.workload.policy.outbound?.route;
+    return route?.(destination) ?? { address: destination.address, port: HBONE_PORT };
+  }
+
+  #open(c: Accepted, attempt: Attempt): Promise<Duplex> {
+    const self = parseSpiffeId(this.#c.workload.identity.current.spiffeId);
+    return this.client.connect({
+      destination: attempt.authority,
+      peer: attempt.peer,
+      client: c.client,
+      ...(attempt.endpoint ? { identities: attempt.endpoint.identities } : {}),
+      ...(self
+        ? {
+            baggage: {
+              'k8s.namespace.name': self.namespace,
+              'k8s.serviceaccount.name': self.serviceAccount,
+            },
+          }
+        : {}),
+    });
+  }
+
+  #failed(c: Accepted, e: TunnelFailure, info: Omit<ConnectionReport, 'direction' | 'outcome'>): void {
+    const identity = isIdentityFailure(e);
+    if (e.code === 'SWY_ERR_UPSTREAM_TLS')
+      this.#c.metrics.tlsFailures.inc({ ...this.#c.labels, direction: 'outbound', reason: 'handshake' });
+    this.#c.report({
+      ...info,
+      direction: 'outbound',
+      outcome: identity ? 'denied' : 'failed',
+      code: identity ? (e.reason ?? 'policy') : e.status ? `status-${e.status}` : 'connect',
+      reason: e.message,
+    });
+    c.socket.destroy();
   }
 
   async inbound(c: Accepted): Promise<void> {

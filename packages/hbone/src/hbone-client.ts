@@ -58,6 +58,11 @@ export interface TunnelRequest {
   peer?: HboneAuthority;
   /** The client's address, sent as `forwarded: for=`. */
   client?: HboneAuthority;
+  /**
+   * The identities the peer must present, known for this tunnel (a Service endpoint's pod).
+   * Default: what the identity resolver expects of the peer's address. Pooled per identity set.
+   */
+  identities?: readonly string[];
   /** Workload metadata for the `baggage` header, e.g. `{ 'k8s.namespace.name': 'web' }`. */
   baggage?: Record<string, string>;
   /** W3C trace context to propagate. */
@@ -125,7 +130,7 @@ export class HboneClient {
   /** Opens a tunnel. Resolves with the stream (a Duplex) once the peer answered 200. */
   async connect(request: TunnelRequest): Promise<Duplex> {
     const peer = request.peer ?? { address: request.destination.address, port: HBONE_PORT };
-    const pooled = await this.#session(peer); // returns with a stream slot already reserved
+    const pooled = await this.#session(peer, request.identities); // returns with a stream slot already reserved
     clearTimeout(pooled.idleTimer);
     const post = request.mode === 'post';
     const headers: Record<string, string> = post
@@ -222,8 +227,9 @@ export class HboneClient {
   }
 
   /** A pooled connection with a stream slot reserved for the caller. */
-  async #session(peer: HboneAuthority): Promise<Pooled> {
-    const key = `${this.#o.certificates.current.spiffeId}|${formatAuthority(peer)}`;
+  async #session(peer: HboneAuthority, identities?: readonly string[]): Promise<Pooled> {
+    // Pinned identities are part of the key: a connection verified for one pod never carries another's.
+    const key = `${this.#o.certificates.current.spiffeId}|${formatAuthority(peer)}|${identities?.join(',') ?? ''}`;
     const limit = (p: Pooled) =>
       Math.min(
         p.session.remoteSettings.maxConcurrentStreams ?? HBONE_SETTINGS.maxConcurrentStreams,
@@ -240,7 +246,7 @@ export class HboneClient {
     // One new connection at a time per key: tunnels opened together share it instead of racing.
     let pending = this.#pending.get(key);
     if (!pending) {
-      pending = this.#open(peer, key).finally(() => this.#pending.delete(key));
+      pending = this.#open(peer, key, identities).finally(() => this.#pending.delete(key));
       this.#pending.set(key, pending);
     }
     const opened = await pending;
@@ -248,16 +254,17 @@ export class HboneClient {
       opened.streams += 1;
       return opened;
     }
-    return this.#session(peer);
+    return this.#session(peer, identities);
   }
 
-  async #open(peer: HboneAuthority, key: string): Promise<Pooled> {
+  async #open(peer: HboneAuthority, key: string, identities?: readonly string[]): Promise<Pooled> {
     const { tls, raw } = await this.#upstream.tls({
       peer,
       certificates: this.#o.certificates,
       target: this.#o.target,
       alpn: ['h2'],
       authorization: this.#o.authorization,
+      identities,
     });
     // HTTP/2 must see its peer's FIN, or a dead peer's session lingers in CLOSE-WAIT.
     raw.allowHalfOpen = false;

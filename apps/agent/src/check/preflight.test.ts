@@ -59,6 +59,21 @@ describe('switchyard-agent check', () => {
     expect(refused?.fix).toMatch(/deploy\/kubernetes\/rbac\.yaml/);
   });
 
+  it('checks that Services and EndpointSlices may be listed (the Service watch), and says so when not', async () => {
+    const allowed = await byName();
+    expect(allowed['kubernetes: list services']).toMatchObject({ ok: true });
+    expect(allowed['kubernetes: list endpointslices']).toMatchObject({ ok: true });
+    api.forbidden.add('endpointslices');
+    const refused = (await byName())['kubernetes: list endpointslices'];
+    api.forbidden.delete('endpointslices');
+    expect(refused).toMatchObject({
+      ok: false,
+      blocking: true,
+      message: expect.stringMatching(/refused \(403\)/),
+    });
+    expect(refused?.fix).toMatch(/list, watch on services and endpointslices/);
+  });
+
   it('reports a broken config as the one blocking problem', async () => {
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, 'identity: {}\n');

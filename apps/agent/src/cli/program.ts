@@ -10,7 +10,7 @@ import { statusCommand } from './status-command.js';
 import { validateCommand } from './validate-command.js';
 
 /**
- * `switchyard-agent [run] [--config FILE] [--uninstall]`, `status [--json]`, `check [--json]`,
+ * `switchyard-agent [run] [--config FILE] [--uninstall]`, `status [--json] [--service NS/NAME]`, `check [--json]`,
  * `validate`. Returns the exit code; errors are printed as one sentence, never a stack trace.
  */
 export async function run(argv: readonly string[], io: AgentIo): Promise<number> {
@@ -39,6 +39,7 @@ export async function run(argv: readonly string[], io: AgentIo): Promise<number>
     program.command('status').description('what is captured where, and why not (asks the running agent)'),
   )
     .option('--json', 'print JSON')
+    .option('--service <namespace/name>', 'a Service instead: its endpoints and the identity pinned for each')
     .action(async (o) => {
       code = await statusCommand(await loadConfig(configPath(o)), o, io);
     });

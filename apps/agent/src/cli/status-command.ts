@@ -2,16 +2,19 @@ import { RuntimeUnavailableError } from '@switchyard/core';
 import type { AgentStatus } from '../agent.js';
 import type { AgentConfig } from '../config/agent-config.js';
 import type { WorkloadReport } from '../reconcile/workload-record.js';
+import { formatServiceReport, parseServiceId } from '../services/service-status.js';
 import type { AgentIo } from './agent-io.js';
 import { EXIT } from './exit-codes.js';
 
 /** Asks the running agent (its admin `/status`) what is captured where, and why not. */
 export async function statusCommand(
   config: AgentConfig,
-  options: { json?: boolean },
+  options: { json?: boolean; service?: string },
   io: AgentIo,
 ): Promise<number> {
-  const url = `http://${config.admin.host.includes(':') ? `[${config.admin.host}]` : config.admin.host}:${config.admin.port}/status`;
+  const service = options.service === undefined ? undefined : parseServiceId(options.service);
+  const query = service ? `?service=${encodeURIComponent(service)}` : '';
+  const url = `http://${config.admin.host.includes(':') ? `[${config.admin.host}]` : config.admin.host}:${config.admin.port}/status${query}`;
   let status: AgentStatus;
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
@@ -22,9 +25,28 @@ export async function statusCommand(
       { cause },
     );
   }
+  if (service) return serviceStatus(status, service, options, io);
   if (options.json) io.stdout(`${JSON.stringify(status, null, 2)}\n`);
   else io.stdout(formatStatus(status));
   return status.workloads.some((w) => w.phase !== 'captured') ? EXIT.failure : EXIT.ok;
+}
+
+/** `status --service NS/NAME`: that Service's endpoints and the identity pinned for each. */
+function serviceStatus(status: AgentStatus, id: string, options: { json?: boolean }, io: AgentIo): number {
+  if (status.service === undefined) {
+    io.stderr(
+      `switchyard-agent: this agent does not watch Services (its source is ${status.source}; Services come with the kubernetes source)\n`,
+    );
+    return EXIT.failure;
+  }
+  if (status.service === null) {
+    io.stderr(`switchyard-agent: the agent knows no Service ${id}\n`);
+    return EXIT.failure;
+  }
+  io.stdout(
+    options.json ? `${JSON.stringify(status.service, null, 2)}\n` : formatServiceReport(status.service),
+  );
+  return EXIT.ok;
 }
 
 /** The human form of a status: one line per workload, and why it is not captured. */

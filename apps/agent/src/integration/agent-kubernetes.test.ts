@@ -9,7 +9,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../testing/agent-node-lab.js';
 import { type AgentProcess, agentStatus, startAgentProcess } from '../testing/agent-process.js';
 import { FakeKubeApi } from '../testing/fake-kube-api.js';
-import { namespaceObject, podObject, writeKubeconfig } from '../testing/kube-fixtures.js';
+import {
+  endpointSliceObject,
+  namespaceObject,
+  podObject,
+  serviceObject,
+  writeKubeconfig,
+} from '../testing/kube-fixtures.js';
 
 const reason = containerdUnavailable();
 
@@ -153,6 +159,62 @@ describe.skipIf(!!reason && !process.env.CI)(
       await expect.poll(async () => (await phase('web/c'))?.phase, { timeout: 10_000 }).toBe('captured');
       expect(tablesIn(found.netnsPath as string)).toEqual(['table inet switchyard']);
       expect((await phase('web/b'))?.attempts).toBeGreaterThan(1);
+    });
+
+    it('watches Services: status --service shows a Service’s endpoints and the identity pinned for each', async () => {
+      api.put(
+        'services',
+        serviceObject({
+          name: 'api',
+          namespace: 'web',
+          clusterIP: '10.96.0.10',
+          ports: [{ name: 'http', port: 80, targetPort: 'web' }],
+        }),
+      );
+      api.put(
+        'endpointslices',
+        endpointSliceObject({
+          name: 'api-1',
+          namespace: 'web',
+          service: 'api',
+          ports: [{ name: 'http', port: 8080 }],
+          endpoints: [
+            { ip: pods.b?.ip as string, pod: 'b', node: 'n1' },
+            { ip: '10.9.9.9', pod: 'elsewhere', node: 'n2', ready: false },
+          ],
+        }),
+      );
+      const config = join(dir, 'agent.yaml');
+      /** Runs `switchyard-agent status …` to its end (every byte of its output read). */
+      const status = async (...args: string[]) => {
+        const cli = startAgentProcess(['status', ...args, '--config', config]);
+        const [code] = await Promise.all([cli.exited, new Promise((r) => cli.child.once('close', r))]);
+        return { code, out: cli.output() };
+      };
+      let shown = { code: 0 as number | string, out: '' };
+      // The slice reaches the agent's watch within a second; the poll allows for process start-up.
+      await expect
+        .poll(
+          async () => {
+            shown = await status('--service', 'web/api');
+            return shown.out;
+          },
+          { timeout: 10_000, interval: 200 },
+        )
+        .toContain('web/elsewhere');
+      expect(shown.code).toBe(0);
+      expect(shown.out).toContain('service web/api · 10.96.0.10');
+      expect(shown.out).toMatch(
+        new RegExp(
+          `http 80→web\\s+${pods.b?.ip.replaceAll('.', '\\.')}:8080\\s+web/b\\s+n1\\s+ready\\s+spiffe://cluster.local/ns/web/sa/b`,
+        ),
+      );
+      expect(shown.out).toMatch(
+        /10\.9\.9\.9:8080\s+web\/elsewhere\s+n2\s+not ready\s+spiffe:\/\/cluster.local\/ns\/web\/sa\/default/,
+      );
+      const unknown = await status('--service', 'web/nope');
+      expect(unknown.code).toBe(1);
+      expect(unknown.out).toContain('the agent knows no Service web/nope');
     });
   },
 );

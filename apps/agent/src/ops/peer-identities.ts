@@ -5,6 +5,10 @@ import { formatSpiffeId } from '@switchyard/mesh';
 export interface PeerIdentity {
   namespace: string;
   serviceAccount: string;
+  /** The pod's name (Kubernetes), so an EndpointSlice's `targetRef` finds it. */
+  pod?: string;
+  /** The pod is opted in to the mesh (pod or namespace label). */
+  inMesh?: boolean;
 }
 
 /**

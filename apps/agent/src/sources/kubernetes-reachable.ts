@@ -2,8 +2,8 @@ import type { CheckResult } from '../check/preflight.js';
 import type { AgentConfig } from '../config/agent-config.js';
 
 /**
- * Preflight of the `kubernetes` source: the API answers, and lets this agent list this node's pods
- * and the namespaces (what its informers do first).
+ * Preflight of the `kubernetes` source: the API answers, and lets this agent list this node's pods,
+ * the namespaces, the Services and the EndpointSlices (what its informers do first).
  */
 export async function kubernetesReachable(config: AgentConfig): Promise<CheckResult[]> {
   if (config.source.kind !== 'kubernetes') return [];
@@ -40,7 +40,7 @@ export async function kubernetesReachable(config: AgentConfig): Promise<CheckRes
           ? `the API at ${server} refused (${code})`
           : `the API at ${server} did not answer: ${(error as Error).message.split('\n')[0]}`,
         fix: forbidden
-          ? 'apply deploy/kubernetes/rbac.yaml (get, list, watch on pods and namespaces) and run as its service account'
+          ? 'apply deploy/kubernetes/rbac.yaml (get, list, watch on pods and namespaces; list, watch on services and endpointslices) and run as its service account'
           : 'check the API server address and the network from this node',
       };
     }
@@ -50,5 +50,9 @@ export async function kubernetesReachable(config: AgentConfig): Promise<CheckRes
       api.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${config.node}`, limit: 1 }),
     ),
     attempt('kubernetes: list namespaces', () => api.listNamespace({ limit: 1 })),
+    attempt('kubernetes: list services', () => api.listServiceForAllNamespaces({ limit: 1 })),
+    attempt('kubernetes: list endpointslices', () =>
+      kc.makeApiClient(k8s.DiscoveryV1Api).listEndpointSliceForAllNamespaces({ limit: 1 }),
+    ),
   ]);
 }

@@ -15,7 +15,10 @@ describe('the kubernetes source, through @kubernetes/client-node, against the li
   let api: FakeKubeApi;
   let source: WorkloadSource;
   let latest: readonly Workload[] = [];
-  let peers: ReadonlyMap<string, { namespace: string; serviceAccount: string }> = new Map();
+  let peers: ReadonlyMap<
+    string,
+    { namespace: string; serviceAccount: string; pod?: string; inMesh?: boolean }
+  > = new Map();
   const ids = () => latest.map((w) => w.id).sort();
   const lists = () =>
     api.requests.filter((r) => r.startsWith('GET /api/v1/pods?fieldSelector') && !/watch=/.test(r)).length;
@@ -82,7 +85,14 @@ describe('the kubernetes source, through @kubernetes/client-node, against the li
       ips: ['10.0.0.7'],
       probePorts: [8081],
     });
-    expect(peers.get('10.0.1.7')).toEqual({ namespace: 'web', serviceAccount: 'remote' });
+    expect(peers.get('10.0.1.7')).toEqual({
+      namespace: 'web',
+      serviceAccount: 'remote',
+      pod: 'remote',
+      inMesh: true,
+    });
+    // Pod names and opt-in ride along, for Service endpoints (`targetRef`) and whether the mesh serves them.
+    expect(peers.get('10.0.0.9')).toMatchObject({ pod: 'y', inMesh: false });
     expect(
       api.requests.some(
         (r) =>

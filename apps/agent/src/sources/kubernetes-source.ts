@@ -20,7 +20,7 @@ export interface KubernetesSourceOptions {
 const SETTLE_MS = 20;
 
 /** Loads the client (it is large: only this source imports it) and the configuration. */
-async function kubeConfig(path: string | undefined): Promise<KubeConfig> {
+export async function kubeConfig(path: string | undefined): Promise<KubeConfig> {
   const k8s = await import('@kubernetes/client-node');
   const kc = new k8s.KubeConfig();
   if (path) kc.loadFromFile(path);
@@ -93,6 +93,8 @@ function snapshot(
     const identity = {
       namespace: pod.metadata.namespace,
       serviceAccount: pod.spec?.serviceAccountName || 'default',
+      ...(pod.metadata.name ? { pod: pod.metadata.name } : {}),
+      inMesh: optedIn(pod, byName.get(pod.metadata.namespace), optIn),
     };
     for (const { ip } of pod.status?.podIPs ?? []) if (ip) peers.set(ip, identity);
   }

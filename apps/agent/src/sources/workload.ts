@@ -31,7 +31,9 @@ export interface SourceSink {
   /** The complete set of workloads now (the reconciler turns it into adds and deletes). */
   snapshot(workloads: readonly Workload[]): void;
   /** Every known address → the identity it must present (`namespace`, `serviceAccount`). */
-  peers?(peers: ReadonlyMap<string, { namespace: string; serviceAccount: string }>): void;
+  peers?(
+    peers: ReadonlyMap<string, { namespace: string; serviceAccount: string; pod?: string; inMesh?: boolean }>,
+  ): void;
   /** A change the source could not take; the previous snapshot stays in force. */
   problem(message: string): void;
 }

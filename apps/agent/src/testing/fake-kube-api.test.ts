@@ -5,7 +5,14 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeKubeApi } from './fake-kube-api.js';
-import { debianKubectl, namespaceObject, podObject, writeKubeconfig } from './kube-fixtures.js';
+import {
+  debianKubectl,
+  endpointSliceObject,
+  namespaceObject,
+  podObject,
+  serviceObject,
+  writeKubeconfig,
+} from './kube-fixtures.js';
 
 const kubectl = debianKubectl();
 const reason = kubectl
@@ -93,6 +100,93 @@ describe.skipIf(!!reason && !process.env.CI)(
         expect(api.requests.some((r) => /\/api\/v1\/namespaces\/web\/pods\?.*watch=(true|1)/.test(r))).toBe(
           true,
         );
+      } finally {
+        child.kill('SIGKILL');
+      }
+    });
+
+    it('serves services and discovery.k8s.io/v1 endpointslices: listed, fetched by name, watched', async () => {
+      api.put(
+        'services',
+        serviceObject({
+          name: 'api',
+          namespace: 'web',
+          clusterIP: '10.96.0.10',
+          ports: [{ name: 'http', port: 80, targetPort: 'web' }],
+        }),
+      );
+      api.put(
+        'endpointslices',
+        endpointSliceObject({
+          name: 'api-1',
+          namespace: 'web',
+          service: 'api',
+          ports: [{ name: 'http', port: 8080 }],
+          endpoints: [{ ip: '10.0.0.7', pod: 'api', node: 'n1' }],
+        }),
+      );
+      const svc = JSON.parse((await run('get', 'services', '-n', 'web', 'api', '-o', 'json')).stdout);
+      expect(svc.spec.clusterIP).toBe('10.96.0.10');
+      expect(svc.spec.ports[0].targetPort).toBe('web');
+      const slices = JSON.parse(
+        (
+          await run(
+            'get',
+            'endpointslices.v1.discovery.k8s.io',
+            '-A',
+            '-l',
+            'kubernetes.io/service-name=api',
+            '-o',
+            'json',
+          )
+        ).stdout,
+      );
+      expect(
+        slices.items.map((s: { apiVersion: string; endpoints: { targetRef: { name: string } }[] }) => [
+          s.apiVersion,
+          s.endpoints[0]?.targetRef.name,
+        ]),
+      ).toEqual([['discovery.k8s.io/v1', 'api']]);
+      const child: ChildProcess = spawn(
+        kubectl as string,
+        [
+          '--kubeconfig',
+          config,
+          'get',
+          'endpointslices.v1.discovery.k8s.io',
+          '-n',
+          'web',
+          '--watch',
+          '-o',
+          'json',
+          '--output-watch-events',
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let out = '';
+      child.stdout?.on('data', (d) => (out += d));
+      try {
+        await expect.poll(() => out, { timeout: 10_000 }).toMatch(/"name": ?"api-1"/);
+        api.put(
+          'endpointslices',
+          endpointSliceObject({
+            name: 'api-1',
+            namespace: 'web',
+            service: 'api',
+            ports: [{ name: 'http', port: 8080 }],
+            endpoints: [{ ip: '10.0.0.7', pod: 'api', ready: false }],
+          }),
+        );
+        api.delete('endpointslices', 'web', 'api-1');
+        await expect
+          .poll(() => out, { timeout: 10_000 })
+          .toMatch(/"type": ?"DELETED"[\s\S]*"name": ?"api-1"/);
+        expect(out).toMatch(/"type": ?"MODIFIED"[\s\S]*"ready": ?false/);
+        expect(
+          api.requests.some((r) =>
+            /\/apis\/discovery\.k8s\.io\/v1\/namespaces\/web\/endpointslices\?.*watch=(true|1)/.test(r),
+          ),
+        ).toBe(true);
       } finally {
         child.kill('SIGKILL');
       }

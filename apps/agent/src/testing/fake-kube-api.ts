@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { parseSelector } from './selectors.js';
 
 /** The kinds the fake serves. */
-export type Kind = 'pods' | 'namespaces';
+export type Kind = 'pods' | 'namespaces' | 'services' | 'endpointslices';
 type KubeObject = {
   metadata: {
     name: string;
@@ -27,12 +27,15 @@ interface Watcher {
 }
 
 const KINDS = {
-  pods: { kind: 'Pod', namespaced: true },
-  namespaces: { kind: 'Namespace', namespaced: false },
+  pods: { kind: 'Pod', namespaced: true, apiVersion: 'v1' },
+  namespaces: { kind: 'Namespace', namespaced: false, apiVersion: 'v1' },
+  services: { kind: 'Service', namespaced: true, apiVersion: 'v1' },
+  endpointslices: { kind: 'EndpointSlice', namespaced: true, apiVersion: 'discovery.k8s.io/v1' },
 } as const;
 
 /**
- * A Kubernetes API server for tests, speaking the real wire format for pods and namespaces: JSON
+ * A Kubernetes API server for tests, speaking the real wire format for pods, namespaces, services
+ * and endpointslices (`discovery.k8s.io/v1`): JSON
  * lists with a resourceVersion, `?watch=true` streams of ADDED/MODIFIED/DELETED/BOOKMARK/ERROR
  * lines from a resourceVersion, 410 Gone (as an ERROR event) for one older than the history kept,
  * field and label selectors, and the discovery documents kubectl reads first.
@@ -47,7 +50,12 @@ export class FakeKubeApi {
   unavailable = false;
   #rv = 100;
   #compactedBefore = 0;
-  readonly #store: Record<Kind, Map<string, KubeObject>> = { pods: new Map(), namespaces: new Map() };
+  readonly #store: Record<Kind, Map<string, KubeObject>> = {
+    pods: new Map(),
+    namespaces: new Map(),
+    services: new Map(),
+    endpointslices: new Map(),
+  };
   readonly #history: Event[] = [];
   readonly #watchers = new Set<Watcher>();
   readonly #server = createServer((req, res) => this.#handle(req, res));
@@ -168,7 +176,7 @@ export class FakeKubeApi {
     const items = [...this.#store[route.kind].values()].filter((o) => this.#visible(scope, o));
     json(res, 200, {
       kind: `${KINDS[route.kind].kind}List`,
-      apiVersion: 'v1',
+      apiVersion: KINDS[route.kind].apiVersion,
       metadata: { resourceVersion: String(this.#rv) },
       items,
     });
@@ -206,7 +214,7 @@ export class FakeKubeApi {
           () =>
             send(res, 'BOOKMARK', {
               kind: KINDS[scope.kind].kind,
-              apiVersion: 'v1',
+              apiVersion: KINDS[scope.kind].apiVersion,
               metadata: { resourceVersion: String(this.#rv) },
             }),
           this.#bookmarkMs,
@@ -226,7 +234,7 @@ function keyOf(o: KubeObject): string {
 }
 
 function withKind(kind: Kind, o: KubeObject): KubeObject {
-  return { kind: KINDS[kind].kind, apiVersion: 'v1', ...o };
+  return { kind: KINDS[kind].kind, apiVersion: KINDS[kind].apiVersion, ...o };
 }
 
 function fieldOf(o: KubeObject, path: string): string | undefined {
@@ -235,15 +243,23 @@ function fieldOf(o: KubeObject, path: string): string | undefined {
   return at === undefined ? (path === 'spec.nodeName' ? '' : undefined) : String(at);
 }
 
+/** The kinds under each group version's path. */
+const GROUPS: Record<string, Kind[]> = {
+  'api/v1': ['pods', 'namespaces', 'services'],
+  'apis/discovery.k8s.io/v1': ['endpointslices'],
+};
+
 function routeOf(path: string): { kind: Kind; namespace?: string; name?: string } | undefined {
   const p = path.split('/').filter(Boolean);
-  if (p[0] !== 'api' || p[1] !== 'v1') return undefined;
-  const [a, b, c, d] = p.slice(2);
-  if (a === 'pods' && b === undefined) return { kind: 'pods' };
-  if (a === 'namespaces' && b === undefined) return { kind: 'namespaces' };
-  if (a === 'namespaces' && b && c === undefined) return { kind: 'namespaces', name: b };
-  if (a === 'namespaces' && b && c === 'pods')
-    return { kind: 'pods', namespace: b, ...(d ? { name: d } : {}) };
+  const prefix = p[0] === 'api' ? 2 : 3;
+  const kinds = GROUPS[p.slice(0, prefix).join('/')];
+  if (!kinds) return undefined;
+  const [a, b, c, d, e] = p.slice(prefix);
+  const known = (k: string | undefined): k is Kind => kinds.includes(k as Kind);
+  if (known(a) && b === undefined) return { kind: a };
+  if (a === 'namespaces' && known(a) && b && c === undefined) return { kind: 'namespaces', name: b };
+  if (a === 'namespaces' && b && known(c) && c !== 'namespaces' && e === undefined)
+    return { kind: c, namespace: b, ...(d ? { name: d } : {}) };
   return undefined;
 }
 
@@ -276,6 +292,12 @@ const resource = (name: string, kind: string, namespaced: boolean, shortName: st
   shortNames: [shortName],
 });
 
+const DISCOVERY_GROUP = {
+  name: 'discovery.k8s.io',
+  versions: [{ groupVersion: 'discovery.k8s.io/v1', version: 'v1' }],
+  preferredVersion: { groupVersion: 'discovery.k8s.io/v1', version: 'v1' },
+};
+
 /** The discovery documents kubectl asks for before any request. */
 const DISCOVERY: Record<string, unknown> = {
   '/api': {
@@ -283,11 +305,22 @@ const DISCOVERY: Record<string, unknown> = {
     versions: ['v1'],
     serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '127.0.0.1' }],
   },
-  '/apis': { kind: 'APIGroupList', apiVersion: 'v1', groups: [] },
+  '/apis': { kind: 'APIGroupList', apiVersion: 'v1', groups: [DISCOVERY_GROUP] },
+  '/apis/discovery.k8s.io': { kind: 'APIGroup', apiVersion: 'v1', ...DISCOVERY_GROUP },
   '/api/v1': {
     kind: 'APIResourceList',
     groupVersion: 'v1',
-    resources: [resource('pods', 'Pod', true, 'po'), resource('namespaces', 'Namespace', false, 'ns')],
+    resources: [
+      resource('pods', 'Pod', true, 'po'),
+      resource('namespaces', 'Namespace', false, 'ns'),
+      resource('services', 'Service', true, 'svc'),
+    ],
+  },
+  '/apis/discovery.k8s.io/v1': {
+    kind: 'APIResourceList',
+    apiVersion: 'v1',
+    groupVersion: 'discovery.k8s.io/v1',
+    resources: [resource('endpointslices', 'EndpointSlice', true, 'eps')],
   },
   '/version': { major: '1', minor: '29', gitVersion: 'v1.29.0', platform: 'linux/amd64' },
 };

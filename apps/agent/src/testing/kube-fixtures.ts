@@ -84,3 +84,70 @@ export function debianKubectl(): string | undefined {
     return undefined;
   }
 }
+
+/** A Service object: ClusterIP (or `None` for a headless one) and TCP ports. */
+export function serviceObject(o: {
+  name: string;
+  namespace: string;
+  clusterIP: string;
+  ports: { name?: string; port: number; targetPort?: number | string }[];
+}) {
+  return {
+    metadata: { name: o.name, namespace: o.namespace, labels: {} },
+    spec: {
+      type: 'ClusterIP',
+      clusterIP: o.clusterIP,
+      clusterIPs: [o.clusterIP],
+      selector: { app: o.name },
+      ports: o.ports.map((p) => ({
+        ...(p.name ? { name: p.name } : {}),
+        protocol: 'TCP',
+        port: p.port,
+        targetPort: p.targetPort ?? p.port,
+      })),
+    },
+    status: { loadBalancer: {} },
+  };
+}
+
+/** One endpoint of an EndpointSlice fixture. */
+export interface SliceEndpoint {
+  ip: string;
+  pod?: string;
+  node?: string;
+  ready?: boolean;
+  serving?: boolean;
+  terminating?: boolean;
+}
+
+/** An EndpointSlice (discovery.k8s.io/v1) of a Service, as the EndpointSlice controller writes it. */
+export function endpointSliceObject(o: {
+  name: string;
+  namespace: string;
+  service: string;
+  ports: { name?: string; port: number }[];
+  endpoints: SliceEndpoint[];
+}) {
+  return {
+    metadata: {
+      name: o.name,
+      namespace: o.namespace,
+      labels: {
+        'kubernetes.io/service-name': o.service,
+        'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io',
+      },
+    },
+    addressType: 'IPv4',
+    endpoints: o.endpoints.map((e) => ({
+      addresses: [e.ip],
+      conditions: {
+        ready: e.ready ?? true,
+        serving: e.serving ?? e.ready ?? true,
+        terminating: e.terminating ?? false,
+      },
+      ...(e.pod ? { targetRef: { kind: 'Pod', namespace: o.namespace, name: e.pod } } : {}),
+      ...(e.node ? { nodeName: e.node } : {}),
+    })),
+    ports: o.ports.map((p) => ({ name: p.name ?? '', protocol: 'TCP', port: p.port })),
+  };
+}

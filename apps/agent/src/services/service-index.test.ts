@@ -1,0 +1,198 @@
+import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { endpointSliceObject, type SliceEndpoint, serviceObject } from '../testing/kube-fixtures.js';
+import { compactService, compactSlice } from './compact.js';
+import { buildIndex, type KnownPod, vipKey } from './service-index.js';
+
+const TD = 'cluster.local';
+const pod = (sa: string, ip: string, inMesh = true): KnownPod => ({
+  namespace: 'web',
+  serviceAccount: sa,
+  inMesh,
+  addresses: [ip],
+});
+const PODS = new Map<string, KnownPod>([
+  ['web/a', pod('api', '10.0.0.1')],
+  ['web/b', pod('api', '10.0.0.2')],
+  ['web/c', pod('other', '10.0.0.3')],
+  ['web/x', pod('legacy', '10.0.0.9', false)],
+]);
+
+/** The endpoints the index holds for VIP:port, as `ip:port sa inMesh`. */
+function resolve(
+  services: object[],
+  slices: object[],
+  vip: string,
+  port: number,
+  pods: ReadonlyMap<string, KnownPod> = PODS,
+): string[] | undefined {
+  const bySvc = new Map<string, ReturnType<typeof compactSlice>[]>();
+  for (const s of slices.map((o) => compactSlice(o as V1EndpointSlice))) {
+    if (!s) continue;
+    const key = `${s.namespace}/${s.service}`;
+    bySvc.set(key, [...(bySvc.get(key) ?? []), s]);
+  }
+  const index = buildIndex({
+    services: services.map((o) => compactService(o as V1Service)).filter((s) => s !== undefined),
+    slices: bySvc as never,
+    pods,
+    trustDomain: TD,
+  });
+  return index
+    .get(vipKey(vip, port))
+    ?.endpoints.map(
+      (e) =>
+        `${e.address}:${e.port} ${e.identities.join(',').replace(`spiffe://${TD}/ns/web/sa/`, '')} ${e.inMesh}`,
+    );
+}
+
+const svc = (
+  ports = [{ name: 'http', port: 80, targetPort: 8080 as number | string }],
+  clusterIP = '10.96.0.10',
+) => serviceObject({ name: 'api', namespace: 'web', clusterIP, ports });
+const slice = (endpoints: SliceEndpoint[], ports = [{ name: 'http', port: 8080 }], name = 'api-1') =>
+  endpointSliceObject({ name, namespace: 'web', service: 'api', ports, endpoints });
+
+describe('the service index (ClusterIP:port → endpoints)', () => {
+  it.each([
+    [
+      'ready endpoints, each with its pod’s identity',
+      [
+        slice([
+          { ip: '10.0.0.1', pod: 'a' },
+          { ip: '10.0.0.2', pod: 'b' },
+        ]),
+      ],
+      ['10.0.0.1:8080 api true', '10.0.0.2:8080 api true'],
+    ],
+    [
+      'a not-ready endpoint is left out',
+      [
+        slice([
+          { ip: '10.0.0.1', pod: 'a' },
+          { ip: '10.0.0.2', pod: 'b', ready: false },
+        ]),
+      ],
+      ['10.0.0.1:8080 api true'],
+    ],
+    [
+      'unset conditions count as ready',
+      [
+        {
+          ...slice([{ ip: '10.0.0.1', pod: 'a' }]),
+          endpoints: [
+            {
+              addresses: ['10.0.0.1'],
+              conditions: {},
+              targetRef: { kind: 'Pod', namespace: 'web', name: 'a' },
+            },
+          ],
+        },
+      ],
+      ['10.0.0.1:8080 api true'],
+    ],
+    [
+      'terminating and serving, while another is ready: only the ready one',
+      [
+        slice([
+          { ip: '10.0.0.1', pod: 'a' },
+          { ip: '10.0.0.2', pod: 'b', ready: false, serving: true, terminating: true },
+        ]),
+      ],
+      ['10.0.0.1:8080 api true'],
+    ],
+    [
+      'nothing ready: the ones still serving while they terminate',
+      [
+        slice([
+          { ip: '10.0.0.1', pod: 'a', ready: false, serving: true, terminating: true },
+          { ip: '10.0.0.2', pod: 'b', ready: false, serving: false, terminating: true },
+        ]),
+      ],
+      ['10.0.0.1:8080 api true'],
+    ],
+    [
+      'a pod outside the mesh: no identity claimed for it beyond its own, not in the mesh',
+      [slice([{ ip: '10.0.0.9', pod: 'x' }])],
+      ['10.0.0.9:8080 legacy false'],
+    ],
+    [
+      'no targetRef (a hand-made slice): nothing pinned, outside the mesh',
+      [slice([{ ip: '10.0.0.5' }])],
+      ['10.0.0.5:8080  false'],
+    ],
+    [
+      'a targetRef whose pod no longer holds the address: nothing pinned',
+      [slice([{ ip: '10.0.0.7', pod: 'a' }])],
+      ['10.0.0.7:8080  false'],
+    ],
+    [
+      'two slices of one Service are merged',
+      [slice([{ ip: '10.0.0.1', pod: 'a' }]), slice([{ ip: '10.0.0.3', pod: 'c' }], undefined, 'api-2')],
+      ['10.0.0.1:8080 api true', '10.0.0.3:8080 other true'],
+    ],
+    ['no slice yet: a Service with no endpoint', [], []],
+  ] as const)('%s', (_name, slices, expected) => {
+    expect(resolve([svc()], slices as unknown as object[], '10.96.0.10', 80)).toEqual(expected);
+  });
+
+  it('a named target port resolves per endpoint, from each slice’s port of that Service port name', () => {
+    const services = [svc([{ name: 'http', port: 80, targetPort: 'web' }])];
+    const slices = [
+      slice([{ ip: '10.0.0.1', pod: 'a' }], [{ name: 'http', port: 8080 }]),
+      slice([{ ip: '10.0.0.2', pod: 'b' }], [{ name: 'http', port: 9090 }], 'api-2'),
+      slice([{ ip: '10.0.0.3', pod: 'c' }], [{ name: 'metrics', port: 9100 }], 'api-3'),
+    ];
+    expect(resolve(services, slices, '10.96.0.10', 80)).toEqual([
+      '10.0.0.1:8080 api true',
+      '10.0.0.2:9090 api true',
+    ]);
+  });
+
+  it('several ports: each ClusterIP:port has its own target', () => {
+    const services = [
+      svc([
+        { name: 'http', port: 80, targetPort: 8080 },
+        { name: 'grpc', port: 81, targetPort: 9000 },
+      ]),
+    ];
+    const slices = [
+      slice(
+        [{ ip: '10.0.0.1', pod: 'a' }],
+        [
+          { name: 'http', port: 8080 },
+          { name: 'grpc', port: 9000 },
+        ],
+      ),
+    ];
+    expect(resolve(services, slices, '10.96.0.10', 80)).toEqual(['10.0.0.1:8080 api true']);
+    expect(resolve(services, slices, '10.96.0.10', 81)).toEqual(['10.0.0.1:9000 api true']);
+    expect(resolve(services, slices, '10.96.0.10', 82)).toBeUndefined();
+  });
+
+  it('a headless Service has no address in the index: its pods are reached as before', () => {
+    const slices = [slice([{ ip: '10.0.0.1', pod: 'a' }])];
+    expect(resolve([svc(undefined, 'None')], slices, 'None', 80)).toBeUndefined();
+    expect(resolve([svc(undefined, 'None')], slices, '10.0.0.1', 8080)).toBeUndefined();
+  });
+
+  it('UDP ports and slices of no Service are ignored; any spelling of an IPv6 ClusterIP finds it', () => {
+    const udp = serviceObject({
+      name: 'api',
+      namespace: 'web',
+      clusterIP: 'fd00:96::a',
+      ports: [{ name: 'http', port: 80 }],
+    });
+    (udp.spec.ports as { protocol: string }[]).push({
+      protocol: 'UDP',
+      ...{ name: 'dns', port: 53 },
+    } as never);
+    const orphan = {
+      ...slice([{ ip: '10.0.0.2', pod: 'b' }]),
+      metadata: { name: 'o', namespace: 'web', labels: {} },
+    };
+    const slices = [slice([{ ip: '10.0.0.1', pod: 'a' }], [{ name: 'http', port: 80 }]), orphan];
+    expect(resolve([udp], slices, 'fd00:96:0::a', 80)).toEqual(['10.0.0.1:80 api true']);
+    expect(resolve([udp], slices, 'fd00:96::a', 53)).toBeUndefined();
+  });
+});

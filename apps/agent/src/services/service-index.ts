@@ -1,0 +1,94 @@
+import { canonicalAddress, type ServiceDestination, type ServiceEndpoint } from '@switchyard/dataplane';
+import { formatSpiffeId } from '@switchyard/mesh';
+import type { CompactEndpoint, CompactService, CompactSlice, ServicePort } from './compact.js';
+
+/** A pod as the agent knows it from the pod watch: who it is, whether the mesh serves it. */
+export interface KnownPod {
+  namespace: string;
+  serviceAccount: string;
+  /** It is opted in (pod or namespace label): a Switchyard sidecar serves its HBONE port. */
+  inMesh: boolean;
+  addresses: readonly string[];
+}
+
+/** The facts the index is built from. */
+export interface IndexInputs {
+  services: Iterable<CompactService>;
+  /** Slices by Service (`namespace/name`). */
+  slices: ReadonlyMap<string, readonly CompactSlice[]>;
+  /** Pods by `namespace/name`. */
+  pods: ReadonlyMap<string, KnownPod>;
+  trustDomain: string;
+}
+
+/** `address|port` → the Service there and its endpoints now: what the data plane asks per connection. */
+export type ServiceIndex = ReadonlyMap<string, ServiceDestination>;
+
+/** The key of a ClusterIP and port in a {@link ServiceIndex}. */
+export const vipKey = (address: string, port: number) => `${canonicalAddress(address) ?? address}|${port}`;
+
+/**
+ * Builds the index: every ClusterIP and TCP port of every non-headless Service, with the
+ * endpoints that may take new connections — the ready ones, or, when none is ready, those still
+ * serving while they terminate (as kube-proxy does). A named target port resolves per
+ * endpoint from its slice's port of the same Service port name; an endpoint whose slice does not
+ * name the port is left out. Identities come from the pod the slice's `targetRef` names.
+ */
+export function buildIndex(inputs: IndexInputs): ServiceIndex {
+  const index = new Map<string, ServiceDestination>();
+  for (const s of inputs.services) {
+    const id = `${s.namespace}/${s.name}`;
+    const slices = inputs.slices.get(id) ?? [];
+    for (const port of s.ports) {
+      const endpoints = usable(endpointsOf(port, slices)).flatMap(({ endpoint, number }) =>
+        serviceEndpoint(endpoint, number, inputs),
+      );
+      for (const ip of s.clusterIPs)
+        index.set(vipKey(ip, port.port), { kind: 'service', service: id, endpoints });
+    }
+  }
+  return index;
+}
+
+/** Each endpoint of the Service's slices with the number its slice gives the port. */
+export function endpointsOf(
+  port: ServicePort,
+  slices: readonly CompactSlice[],
+): { endpoint: CompactEndpoint; number: number }[] {
+  return slices.flatMap((slice) => {
+    const number = slice.ports[port.name];
+    return number === undefined ? [] : slice.endpoints.map((endpoint) => ({ endpoint, number }));
+  });
+}
+
+function usable<T extends { endpoint: CompactEndpoint }>(all: T[]): T[] {
+  const ready = all.filter((e) => e.endpoint.ready);
+  return ready.length > 0 ? ready : all.filter((e) => e.endpoint.serving && e.endpoint.terminating);
+}
+
+/** The endpoint as the data plane takes it; the API lets consumers use only an endpoint's first address. */
+function serviceEndpoint(e: CompactEndpoint, port: number, inputs: IndexInputs): ServiceEndpoint[] {
+  const address = e.addresses[0];
+  if (!address) return [];
+  const pod = identityOf(e, inputs);
+  return [{ address, port, identities: pod ? [pod.identity] : [], inMesh: pod?.inMesh === true }];
+}
+
+/** The endpoint's pod and the SPIFFE ID it must present, when the pod is known and owns the address. */
+export function identityOf(
+  e: CompactEndpoint,
+  inputs: Pick<IndexInputs, 'pods' | 'trustDomain'>,
+): { identity: string; inMesh: boolean } | undefined {
+  if (!e.pod) return undefined;
+  const pod = inputs.pods.get(`${e.pod.namespace}/${e.pod.name}`);
+  // A stale slice naming a pod that no longer holds the address pins nothing: fail closed.
+  if (!pod || !e.addresses[0] || !pod.addresses.includes(e.addresses[0])) return undefined;
+  return {
+    identity: formatSpiffeId({
+      trustDomain: inputs.trustDomain,
+      namespace: pod.namespace,
+      serviceAccount: pod.serviceAccount,
+    }),
+    inMesh: pod.inMesh,
+  };
+}

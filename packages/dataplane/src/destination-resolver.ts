@@ -1,0 +1,46 @@
+import type { Endpoint } from './decide.js';
+
+/** One ready endpoint of a Service: a pod's address, the port its app serves, who it must be. */
+export interface ServiceEndpoint {
+  /** The pod's address. */
+  address: string;
+  /** The target port on the pod (a named target port already resolved for this endpoint). */
+  port: number;
+  /** The SPIFFE IDs the pod's sidecar must present (from its namespace and service account). */
+  identities: readonly string[];
+  /** The pod is in the mesh (a Switchyard sidecar serves its HBONE port); false: plain TCP only. */
+  inMesh: boolean;
+}
+
+/** What a captured destination is, as the resolver knows it. */
+export interface ServiceDestination {
+  kind: 'service';
+  /** `namespace/name`, the label of the per-service metrics. */
+  service: string;
+  /** The endpoints that may take new connections now (ready, or serving while terminating). */
+  endpoints: readonly ServiceEndpoint[];
+}
+
+/**
+ * What the data plane asks at connection time about a captured outbound destination (ztunnel
+ * answers this from xDS; the agent from its Service and EndpointSlice watch). `undefined`: not a
+ * Service address (a pod, a headless Service, outside the cluster): handled as before.
+ * Called on the hot path: it must answer from memory, without I/O.
+ */
+export interface DestinationResolver {
+  resolve(destination: Endpoint): ServiceDestination | undefined;
+}
+
+/**
+ * What a carrier gets for a connection to a Service: where to try, in order, and the hooks that
+ * keep endpoint choice and the per-service metrics right.
+ */
+export interface ServiceRoute {
+  service: string;
+  /** The chosen endpoint, then at most one other, tried once if the first refuses or times out. */
+  attempts: readonly ServiceEndpoint[];
+  /** Counts a connection to `endpoint` as open (endpoint choice reads it); returns its release. */
+  hold(endpoint: ServiceEndpoint): () => void;
+  /** The carrier gave up on `failed` and tries the next attempt. */
+  retried(failed: ServiceEndpoint, reason: string): void;
+}

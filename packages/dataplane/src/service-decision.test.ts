@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import type { ServiceEndpoint } from './destination-resolver.js';
+import { decideService } from './service-decision.js';
+
+const meshed = (address: string): ServiceEndpoint => ({
+  address,
+  port: 8080,
+  identities: [`spiffe://cluster.local/ns/web/sa/${address}`],
+  inMesh: true,
+});
+const plain = (address: string): ServiceEndpoint => ({ address, port: 8080, identities: [], inMesh: false });
+/** Endpoint choice without chance: the candidates in the order given. */
+const inOrder = (candidates: readonly ServiceEndpoint[]) => candidates.slice(0, 2);
+
+describe('decideService', () => {
+  it.each([
+    ['no endpoints', [], false, 'deny', 'no-endpoints', []],
+    ['one endpoint in the mesh', [meshed('a')], false, 'tunnel', undefined, ['a']],
+    [
+      'two in the mesh: chosen, then fallback',
+      [meshed('a'), meshed('b')],
+      false,
+      'tunnel',
+      undefined,
+      ['a', 'b'],
+    ],
+    ['outside the mesh, passthrough off: refused', [plain('x')], false, 'deny', 'endpoint-outside-mesh', []],
+    ['outside the mesh, passthrough on: plain TCP', [plain('x')], true, 'passthrough', undefined, ['x']],
+    [
+      'mixed, passthrough off: only the meshed ones',
+      [plain('x'), meshed('a')],
+      false,
+      'tunnel',
+      undefined,
+      ['a'],
+    ],
+    [
+      'mixed, passthrough on, a meshed pick: no plain fallback',
+      [meshed('a'), plain('x')],
+      true,
+      'tunnel',
+      undefined,
+      ['a'],
+    ],
+    ['mixed, passthrough on, a plain pick', [plain('x'), meshed('a')], true, 'passthrough', undefined, ['x']],
+  ] as const)('%s → %s', (_name, endpoints, passthrough, kind, code, addresses) => {
+    const d = decideService({
+      service: 'web/api',
+      endpoints,
+      passthroughOutsideMesh: passthrough,
+      pick: inOrder,
+    });
+    expect(d.kind).toBe(kind);
+    if (d.kind === 'deny') {
+      expect(d.code).toBe(code);
+      expect(d.reason).toContain('web/api');
+    }
+    if (d.kind === 'tunnel') expect(d.attempts.map((e) => e.address)).toEqual(addresses);
+    if (d.kind === 'passthrough') expect([d.endpoint.address]).toEqual(addresses);
+  });
+});
