@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, type AgentStatus } from '../agent.js';
 import type { MetadataProxyConfig } from '../config/agent-config.js';
 import { validateConfig } from '../config/validate-config.js';
+import { dockerReachable } from '../docker/docker-reachable.js';
 import { dockerSource } from '../docker/docker-source.js';
 import { hnsEndpointFinder } from '../metadata/hns-endpoint-of.js';
 import { MetadataProxy } from '../metadata/metadata-proxy.js';
@@ -278,6 +279,14 @@ describe.skipIf(reason !== undefined)(
         dir,
       );
       const logger = jsonLogger({ level: 'error' });
+      expect(await dockerReachable(agentConfig)).toEqual([
+        {
+          name: 'docker',
+          ok: true,
+          blocking: false,
+          message: expect.stringMatching(/^Docker \d+\.\d+\.\d+\S* \(API 1\.\d+\) at .*relay\.sock$/),
+        },
+      ]);
       const agent = await Agent.start(agentConfig, { driver: tproxyDriver(), logger });
       try {
         const status = (await (await fetch(`http://127.0.0.1:${adminPort}/status`)).json()) as AgentStatus;
