@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { SocketOps } from '@switchyard/core';
 import type { Logger } from '@switchyard/dataplane';
+import { splice } from '@switchyard/mesh';
 import type { MetadataEndpoint } from '../config/agent-config.js';
 import type { RelayOutcome } from './metadata-metrics.js';
 import type { PlannedProxy } from './metadata-plan.js';
@@ -31,7 +32,7 @@ export interface RelayInputs {
 
 /**
  * Carries one captured metadata connection to the proxy container, bytes unchanged in both
- * directions with each side's end passed on. With no proxy, or a destination that is not a
+ * directions with each side's end passed on; resolves when both are closed. With no proxy, or a destination that is not a
  * metadata endpoint, the connection is reset: the client never reaches the endpoint directly.
  */
 export async function relayMetadata(client: Socket, r: RelayInputs): Promise<void> {
@@ -60,8 +61,6 @@ export async function relayMetadata(client: Socket, r: RelayInputs): Promise<voi
     return;
   }
   r.count('relayed');
-  upstream.on('error', () => client.resetAndDestroy());
-  client.on('error', () => upstream.resetAndDestroy());
-  client.pipe(upstream);
-  upstream.pipe(client);
+  // The mesh's splice: back-pressure, half-close, and a cut on one side aborts the other.
+  await splice(client, upstream);
 }
