@@ -8,6 +8,7 @@ import {
 } from '@switchyard/dataplane';
 import { type AgentCore, buildCore } from './agent-core.js';
 import type { AgentConfig } from './config/agent-config.js';
+import { AGENT_DEFAULTS } from './config/defaults.js';
 import { MetadataProxy } from './metadata/metadata-proxy.js';
 import type { MetadataProxyStatus } from './metadata/metadata-status.js';
 import { acquireLock, type InstanceLock } from './ops/instance-lock.js';
@@ -126,6 +127,9 @@ export class Agent {
             retry: config.retry,
             resyncMs: config.resyncSeconds * 1000,
             registry: plane.metrics.registry,
+            ...(config.source.kind === 'docker'
+              ? { meshOptIn: { label: config.source.label, value: AGENT_DEFAULTS.optInValue } }
+              : {}),
           })
         : undefined;
       if (metadata) undo.push(() => metadata.close());

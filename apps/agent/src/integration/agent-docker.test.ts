@@ -346,7 +346,7 @@ describe.skipIf(reason !== undefined)(
       }
     });
 
-    it('the docker source feeds the agent: two opted-in containers are captured and talk over HBONE', async () => {
+    it('the docker source feeds the agent: two opted-in containers are captured and talk over HBONE; a metadata client in the mesh is left to it', async () => {
       const dir = join(lab.dir, 'mesh');
       mkdirSync(dir);
       await initCa({ dir: join(dir, 'ca'), trustDomain: 'cluster.local' });
@@ -355,6 +355,7 @@ describe.skipIf(reason !== undefined)(
         {
           identity: { caDir: 'ca' },
           source: { kind: 'docker', socket: relay.path },
+          metadataProxy: { docker: relay.path },
           meshCidrs: [LAB_NETWORK.subnet],
           families: ['ipv4'],
           stateDir: 'state',
@@ -372,7 +373,7 @@ describe.skipIf(reason !== undefined)(
         '-h',
         '/www',
       ]);
-      const client = await start('sy13-mesh-client', opted);
+      const client = await start('sy13-mesh-client', { ...opted, [LABEL]: 'client' });
       const agent = await Agent.start(meshConfig, {
         driver: tproxyDriver(),
         logger: jsonLogger({ level: 'error' }),
@@ -385,6 +386,15 @@ describe.skipIf(reason !== undefined)(
         expect((await client.exec(httpGet(address(server), '/index.html'))).output).toBe(
           'hello from the app',
         );
+        // also a metadata client: left to the mesh, and said why (tproxy holds one policy per namespace)
+        expect(agent.status().metadataProxy?.ignored).toEqual([
+          {
+            id: client.getId(),
+            name: 'sy13-mesh-client',
+            reason:
+              'it is captured by the mesh (switchyard.io/capture=enabled), and the driver holds one policy per network',
+          },
+        ]);
         await expect
           .poll(async () => (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text())
           .toMatch(

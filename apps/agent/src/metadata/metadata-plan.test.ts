@@ -63,4 +63,15 @@ describe('planMetadata', () => {
       ['typo', 'switchyard.io/metadata=clinet: the value must be "client" or "proxy"'],
     ]);
   });
+
+  it('leaves a client that also opts in to the mesh to the mesh, when asked to', () => {
+    const both = container('both', { [LABEL]: 'client', 'switchyard.io/capture': 'enabled' });
+    const optIn = { label: 'switchyard.io/capture', value: 'enabled' };
+    expect(planMetadata([both], LABEL).clients.map((c) => c.name)).toEqual(['both']);
+    const plan = planMetadata([both], LABEL, optIn);
+    expect(plan.clients).toEqual([]);
+    expect(plan.ignored.map((i) => i.reason)).toEqual([
+      'it is captured by the mesh (switchyard.io/capture=enabled), and the driver holds one policy per network',
+    ]);
+  });
 });

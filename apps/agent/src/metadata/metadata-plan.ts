@@ -34,9 +34,14 @@ export interface MetadataPlan {
 /**
  * Pure: which container is the proxy and which are clients. Of several running proxies the one
  * started last serves (a restarted or replaced proxy takes over at once); a client on the host's
- * network, a proxy without an address, or an unknown label value is ignored with its reason.
+ * network, a proxy without an address, or an unknown label value is ignored with its reason, and
+ * so is a client that also opts in to the mesh (`meshOptIn`) where a network holds one policy.
  */
-export function planMetadata(containers: readonly DockerContainer[], label: string): MetadataPlan {
+export function planMetadata(
+  containers: readonly DockerContainer[],
+  label: string,
+  meshOptIn?: { label: string; value: string },
+): MetadataPlan {
   const plan: MetadataPlan = { proxy: undefined, standby: [], clients: [], ignored: [] };
   const proxies: PlannedProxy[] = [];
   for (const c of containers) {
@@ -46,7 +51,12 @@ export function planMetadata(containers: readonly DockerContainer[], label: stri
       if (c.ips[0]) proxies.push({ ...named, address: c.ips[0], startedAt: c.startedAt });
       else plan.ignored.push({ ...named, reason: 'the proxy container has no address' });
     } else if (role === METADATA_ROLES.client) {
-      if (c.network) plan.clients.push({ ...named, network: c.network });
+      if (meshOptIn && c.labels[meshOptIn.label] === meshOptIn.value)
+        plan.ignored.push({
+          ...named,
+          reason: `it is captured by the mesh (${meshOptIn.label}=${meshOptIn.value}), and the driver holds one policy per network`,
+        });
+      else if (c.network) plan.clients.push({ ...named, network: c.network });
       else plan.ignored.push({ ...named, reason: "it uses the host's network, which is never captured" });
     } else if (role !== undefined) {
       plan.ignored.push({ ...named, reason: `${label}=${role}: the value must be "client" or "proxy"` });

@@ -32,6 +32,11 @@ export interface MetadataProxyOptions {
   platform?: NodeJS.Platform;
   /** Where its metrics go (the agent's registry); none when absent. */
   registry?: Registry;
+  /**
+   * The mesh's opt-in label when the `docker` source captures containers: a client carrying it is
+   * left to the mesh if the driver holds one policy per network (tproxy).
+   */
+  meshOptIn?: { label: string; value: string };
 }
 
 interface ClientState {
@@ -104,7 +109,8 @@ export class MetadataProxy {
   static async start(o: MetadataProxyOptions): Promise<MetadataProxy> {
     const proxy = new MetadataProxy(o, o.docker ?? (await connectDocker(o.config.docker)));
     await proxy.#watcher.start((containers) => {
-      proxy.#plan = planMetadata(containers, o.config.label);
+      const single = !o.driver.capabilities.multiplePolicies;
+      proxy.#plan = planMetadata(containers, o.config.label, single ? o.meshOptIn : undefined);
       void proxy.#reconcile();
     });
     await proxy.#reconcile();
