@@ -19,6 +19,8 @@ command -v runc >/dev/null || missing+=(runc)
 [ -x /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
 # The test image copies /bin/busybox and has no libc: it must be the static build.
 dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
+# The agent's Docker tests (metadata proxying) start a real dockerd of their own.
+command -v dockerd >/dev/null || missing+=(docker.io)
 # pnpm bench measures against these peers, and drives throughput with iperf3.
 command -v haproxy >/dev/null || missing+=(haproxy)
 command -v stunnel4 >/dev/null || missing+=(stunnel4)

@@ -8,6 +8,9 @@ import {
 } from '@switchyard/dataplane';
 import { type AgentCore, buildCore } from './agent-core.js';
 import type { AgentConfig } from './config/agent-config.js';
+import { AGENT_DEFAULTS } from './config/defaults.js';
+import { MetadataProxy } from './metadata/metadata-proxy.js';
+import type { MetadataProxyStatus } from './metadata/metadata-status.js';
 import { acquireLock, type InstanceLock } from './ops/instance-lock.js';
 import type { Reconciler } from './reconcile/reconciler.js';
 import type { WorkloadReport } from './reconcile/workload-record.js';
@@ -37,6 +40,8 @@ interface AgentParts {
   services?: ServiceWatch;
   directory?: ServiceDirectory;
   close: () => void;
+  /** Metadata proxying for Docker containers, when configured. */
+  metadata?: MetadataProxy;
 }
 
 /** What `/status` and `switchyard-agent status` show. */
@@ -49,6 +54,8 @@ export interface AgentStatus {
   workloads: WorkloadReport[];
   /** Asked with `?service=NS/NAME`: that Service, null when unknown; absent when Services are not watched. */
   service?: ServiceReport | null;
+  /** Metadata proxying for Docker containers, when configured. */
+  metadataProxy?: MetadataProxyStatus;
 }
 
 /**
@@ -111,6 +118,21 @@ export class Agent {
       await followSource(source, core, logger);
       const services = await watchServices(config, core, logger);
       if (services) undo.push(() => services.stop());
+      const metadata = config.metadataProxy
+        ? await MetadataProxy.start({
+            config: config.metadataProxy,
+            bypass: config.bypass,
+            driver,
+            logger: logger.child({ component: 'metadata-proxy' }),
+            retry: config.retry,
+            resyncMs: config.resyncSeconds * 1000,
+            registry: plane.metrics.registry,
+            ...(config.source.kind === 'docker'
+              ? { meshOptIn: { label: config.source.label, value: AGENT_DEFAULTS.optInValue } }
+              : {}),
+          })
+        : undefined;
+      if (metadata) undo.push(() => metadata.close());
       const resync = setInterval(() => void r.resync(), config.resyncSeconds * 1000);
       resync.unref();
       agent = new Agent(config, logger, {
@@ -125,6 +147,7 @@ export class Agent {
           clearInterval(resync);
           core.close();
         },
+        ...(metadata ? { metadata } : {}),
       });
       agent.#ready = true;
       metrics.ready.set(1);
@@ -161,6 +184,7 @@ export class Agent {
       driver: p.driver.name,
       ready: this.#ready,
       workloads: p.reconciler.report(),
+      ...(p.metadata ? { metadataProxy: p.metadata.status() } : {}),
     };
   }
 
@@ -176,6 +200,7 @@ export class Agent {
       p.close();
       await p.services?.stop();
       await p.source.close();
+      await p.metadata?.close();
       await p.reconciler.stop();
       await p.plane.close(this.config.drainSeconds * 1000);
       await p.admin.close();

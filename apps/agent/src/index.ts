@@ -19,10 +19,18 @@ export { Agent, type AgentOptions, type AgentStatus, loadDriver } from './agent.
 export { type CheckResult, preflight } from './check/preflight.js';
 export { type AgentIo, processIo } from './cli/agent-io.js';
 export { run } from './cli/program.js';
-export type { AgentConfig, CarrierName, IdentityConfig, SourceConfig } from './config/agent-config.js';
+export type {
+  AgentConfig,
+  CarrierName,
+  IdentityConfig,
+  MetadataEndpoint,
+  MetadataProxyConfig,
+  SourceConfig,
+} from './config/agent-config.js';
 export { AGENT_DEFAULTS } from './config/defaults.js';
 export type { ConfigIssue } from './config/issues.js';
 export { loadConfig, validateConfig } from './config/validate-config.js';
+export type { MetadataClientStatus, MetadataProxyStatus } from './metadata/metadata-status.js';
 export { AgentRunningError } from './ops/instance-lock.js';
 export { plan, type ResolvedNetwork, type WorkloadPlan } from './plan/plan.js';
 export type { WorkloadReport } from './reconcile/workload-record.js';

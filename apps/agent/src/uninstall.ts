@@ -4,6 +4,7 @@ import { formatTarget, hasErrorCode, type RedirectionDriver } from '@switchyard/
 import { loadDriver } from './agent.js';
 import type { AgentConfig } from './config/agent-config.js';
 import { AGENT_DEFAULTS } from './config/defaults.js';
+import { removeMetadataCaptures } from './metadata/remove-metadata-captures.js';
 import { acquireLock } from './ops/instance-lock.js';
 import { AppliedJournal } from './reconcile/applied-journal.js';
 
@@ -17,7 +18,8 @@ export interface UninstallResult {
 
 /**
  * Removes everything the agent put on the node: the capture rules on every target it recorded,
- * the certificates it issued, its journal. Refuses while an agent runs (it would put them back).
+ * the metadata captures of running client containers (with `metadataProxy`), the certificates it
+ * issued, its journal. Refuses while an agent runs (it would put them back).
  */
 export async function uninstall(config: AgentConfig, driver?: RedirectionDriver): Promise<UninstallResult> {
   const lock = await acquireLock(config.stateDir, { admin: 'uninstalling' });
@@ -37,6 +39,13 @@ export async function uninstall(config: AgentConfig, driver?: RedirectionDriver)
       }
       await journal.drop(id);
     }
+    if (config.metadataProxy)
+      result.removed.push(
+        ...(await removeMetadataCaptures(
+          config.metadataProxy,
+          use ?? driver ?? (await loadDriver(config.driver)),
+        )),
+      );
     await rm(join(config.stateDir, 'certs'), { recursive: true, force: true });
     await rm(journal.path, { force: true });
     return result;

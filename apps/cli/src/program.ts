@@ -12,6 +12,7 @@ import { addCaCommands } from './tree/ca.js';
 import { addCaptureCommands } from './tree/capture.js';
 import { type CommandContext, collect, envOption } from './tree/context.js';
 import { addHnsCommands } from './tree/hns.js';
+import { addMetadataProxyCommands } from './tree/metadata-proxy.js';
 import { addProxyCommands } from './tree/proxy.js';
 
 interface GlobalOptions {
@@ -87,6 +88,7 @@ export function buildProgram(io: CliIo, done: (code: number) => void): Command {
   addCaCommands(program, context);
   addProxyCommands(program, context);
   addAgentCommand(program, context);
+  addMetadataProxyCommands(program, context);
   addAboutCommands(program, context);
   return program;
 }

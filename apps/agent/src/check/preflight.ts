@@ -6,6 +6,7 @@ import { DriverRegistry } from '@switchyard/core';
 import { connectCri } from '@switchyard/cri';
 import type { AgentConfig } from '../config/agent-config.js';
 import { loadConfig } from '../config/validate-config.js';
+import { dockerReachable } from '../docker/docker-reachable.js';
 import { kubernetesReachable } from '../sources/kubernetes-reachable.js';
 
 /** One preflight check: what was checked, whether it passed, and the fix when it did not. */
@@ -53,6 +54,7 @@ export async function preflight(configPath: string): Promise<CheckResult[]> {
   results.push(await stateDir(config.stateDir), await adminPort(config));
   if (config.source.kind === 'kubernetes' || config.criEndpoint) results.push(await runtime(config));
   if (config.source.kind === 'kubernetes') results.push(...(await kubernetesReachable(config)));
+  results.push(...(await dockerReachable(config)));
   return results;
 }
 

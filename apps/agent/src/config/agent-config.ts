@@ -17,6 +17,13 @@ export type SourceConfig =
       kubeconfig?: string;
       /** The label, on a pod or its namespace, whose value `enabled` opts the pod in. */
       label: string;
+    }
+  | {
+      kind: 'docker';
+      /** The Docker Engine API socket (a unix socket, or a named pipe on Windows). */
+      socket: string;
+      /** The label whose value `enabled` opts a container in. */
+      label: string;
     };
 
 /** Where workload certificates come from. */
@@ -34,6 +41,28 @@ export type IdentityConfig =
        */
       certDir: string;
     };
+
+/** One metadata endpoint whose connections are delivered to the metadata proxy container. */
+export interface MetadataEndpoint {
+  address: string;
+  port: number;
+}
+
+/** Cloud metadata proxying for Docker containers (see docs/metadata-proxy.md). */
+export interface MetadataProxyConfig {
+  /** The Docker Engine API socket. */
+  docker: string;
+  /** The container label: value `client` (its metadata requests are proxied) or `proxy` (it serves them). */
+  label: string;
+  /** The metadata endpoints clients' connections to which are delivered to the proxy. */
+  endpoints: MetadataEndpoint[];
+  /** Where captured metadata connections arrive in each client's network. */
+  port: number;
+  /** The proxy container's port; default the port the client dialled. */
+  proxyPort?: number;
+  /** While no proxy container runs: `refuse` clients' metadata connections, or let them go `direct`. */
+  whenNoProxy: 'refuse' | 'direct';
+}
 
 /** The agent's configuration, every default filled in (see `AGENT_DEFAULTS`). */
 export interface AgentConfig {
@@ -69,4 +98,6 @@ export interface AgentConfig {
   resyncSeconds: number;
   /** Backoff of a failed workload: first retry, and the most it grows to, milliseconds. */
   retry: { initialMs: number; maxMs: number };
+  /** Cloud metadata proxying for Docker containers; off when absent. */
+  metadataProxy?: MetadataProxyConfig;
 }

@@ -40,4 +40,18 @@ export const AGENT_DEFAULTS = Object.freeze({
   retry: { initialMs: 250, maxMs: 30_000 },
   /** The agent's own policy id on every target it captures. */
   policyId: 'switchyard-agent',
+  /** The Docker Engine API socket (`docker` source, metadata proxying). */
+  dockerSocket: process.platform === 'win32' ? '//./pipe/docker_engine' : '/var/run/docker.sock',
+  /** Metadata proxying for Docker containers. */
+  metadataProxy: {
+    /** The container label; value `client` or `proxy`. */
+    label: 'switchyard.io/metadata',
+    /** The cloud metadata endpoint (Azure IMDS, AWS, GCP, …). */
+    endpoints: ['169.254.169.254:80'],
+    /** Where captured metadata connections arrive in each client's network. */
+    port: 15081,
+    whenNoProxy: 'refuse' as const,
+    /** Its policy id on every client it captures. */
+    policyId: 'switchyard-metadata',
+  },
 });

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { IpFamily } from '@switchyard/core';
+import { validateMetadataProxy } from '../metadata/metadata-config.js';
 import type { AgentConfig, IdentityConfig, SourceConfig } from './agent-config.js';
 import { AGENT_DEFAULTS as D } from './defaults.js';
 import { Issues } from './issues.js';
@@ -26,6 +27,7 @@ const TOP = [
   'drainSeconds',
   'resyncSeconds',
   'retry',
+  'metadataProxy',
 ] as const;
 
 /**
@@ -56,6 +58,7 @@ export function validateConfig(document: unknown, baseDir: string, shown = 'the 
     is.add('families', 'name at least one of "ipv4", "ipv6"');
   const userSid = is.string('bypass.userSid', bypass.userSid);
   const criEndpoint = is.string('criEndpoint', doc.criEndpoint);
+  const metadataProxy = validateMetadataProxy(is, doc.metadataProxy);
   const config: AgentConfig = {
     node: is.string('node', doc.node, process.env.NODE_NAME ?? hostname()),
     trustDomain: is.string('trustDomain', doc.trustDomain, D.trustDomain),
@@ -97,6 +100,7 @@ export function validateConfig(document: unknown, baseDir: string, shown = 'the 
       initialMs: is.integer('retry.initialMs', retry.initialMs, D.retry.initialMs, 1, 600_000),
       maxMs: is.integer('retry.maxMs', retry.maxMs, D.retry.maxMs, 1, 3_600_000),
     },
+    ...(metadataProxy ? { metadataProxy } : {}),
   };
   checkPorts(is, config);
   is.throwIfAny(shown);
@@ -105,10 +109,18 @@ export function validateConfig(document: unknown, baseDir: string, shown = 'the 
 
 function source(is: Issues, value: unknown, at: (p: unknown) => string): SourceConfig {
   const s = is.object('source', value);
-  const kind = is.oneOf('source.kind', s.kind, ['file', 'kubernetes'], D.sourceKind);
+  const kind = is.oneOf('source.kind', s.kind, ['file', 'kubernetes', 'docker'], D.sourceKind);
   if (kind === 'file') {
     is.unknown('source', s, ['kind', 'path']);
     return { kind, path: at(is.string('source.path', s.path, D.workloadFile)) };
+  }
+  if (kind === 'docker') {
+    is.unknown('source', s, ['kind', 'socket', 'label']);
+    return {
+      kind,
+      socket: is.string('source.socket', s.socket, D.dockerSocket),
+      label: is.string('source.label', s.label, D.optInLabel),
+    };
   }
   is.unknown('source', s, ['kind', 'kubeconfig', 'label']);
   const kubeconfig = is.string('source.kubeconfig', s.kubeconfig);
@@ -144,6 +156,7 @@ function checkPorts(is: Issues, c: AgentConfig): void {
     'ports.outbound': c.ports.outbound,
     'ports.hbone': c.ports.hbone,
     'admin.port': c.admin.port,
+    ...(c.metadataProxy ? { 'metadataProxy.port': c.metadataProxy.port } : {}),
   };
   const seen = new Map<number, string>();
   for (const [path, port] of Object.entries(named)) {

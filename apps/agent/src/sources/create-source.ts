@@ -1,5 +1,6 @@
 import type { Logger } from '@switchyard/dataplane';
 import type { AgentConfig } from '../config/agent-config.js';
+import { dockerSource } from '../docker/docker-source.js';
 import { fileSource } from './file-source.js';
 import { kubernetesSource } from './kubernetes-source.js';
 import type { WorkloadSource } from './workload.js';
@@ -8,5 +9,10 @@ import type { WorkloadSource } from './workload.js';
 export function createSource(config: AgentConfig, logger: Logger): WorkloadSource {
   const s = config.source;
   if (s.kind === 'file') return fileSource(s.path, logger.child({ source: 'file' }));
+  if (s.kind === 'docker')
+    return dockerSource(
+      { socket: s.socket, label: s.label, retry: config.retry, resyncMs: config.resyncSeconds * 1000 },
+      logger.child({ source: 'docker' }),
+    );
   return kubernetesSource({ ...s, node: config.node }, logger.child({ source: 'kubernetes' }));
 }

@@ -1,0 +1,69 @@
+import type { Logger } from '@switchyard/dataplane';
+import { AGENT_DEFAULTS } from '../config/defaults.js';
+import { hnsEndpointFinder } from '../metadata/hns-endpoint-of.js';
+import type { SourceSink, Workload, WorkloadSource } from '../sources/workload.js';
+import { connectDocker } from './docker-client.js';
+import type { DockerContainer } from './docker-container.js';
+import { DockerWatcher } from './docker-watcher.js';
+import { dockerWorkload } from './docker-workload.js';
+
+/** Options of {@link dockerSource}. */
+export interface DockerSourceOptions {
+  /** The Docker Engine API socket. */
+  socket: string;
+  /** The opt-in label (value `enabled`). */
+  label: string;
+  retry: { initialMs: number; maxMs: number };
+  resyncMs: number;
+}
+
+/**
+ * The `docker` source: running containers labelled `label=enabled`, from the Engine API (events
+ * plus inspect, relisted after the stream breaks), as workloads captured in their own network.
+ */
+export function dockerSource(options: DockerSourceOptions, logger: Logger): WorkloadSource {
+  let watcher: DockerWatcher | undefined;
+  return {
+    kind: 'docker',
+    async start(sink: SourceSink) {
+      const docker = await connectDocker(options.socket);
+      watcher = new DockerWatcher({ ...options, docker, labels: [options.label], logger });
+      const hnsEndpointOf = hnsEndpointFinder();
+      // Windows containers' HNS endpoints are looked up one snapshot at a time, in order.
+      let chain = Promise.resolve();
+      await watcher.start((containers) => {
+        chain = chain
+          .then(() => deliver(containers, sink, options.label, hnsEndpointOf))
+          .catch((error: Error) => sink.problem(`docker containers not delivered: ${error.message}`));
+      });
+      await chain;
+      logger.info('watching docker containers', {
+        socket: options.socket,
+        optIn: `${options.label}=${AGENT_DEFAULTS.optInValue}`,
+      });
+    },
+    async close() {
+      await watcher?.close();
+    },
+  };
+}
+
+async function deliver(
+  containers: readonly DockerContainer[],
+  sink: SourceSink,
+  label: string,
+  hnsEndpointOf: (ip: string) => Promise<string>,
+): Promise<void> {
+  const workloads: Workload[] = [];
+  for (const c of containers) {
+    let endpoint: string | undefined;
+    if (c.network?.kind === 'hns' && c.labels[label] === AGENT_DEFAULTS.optInValue)
+      endpoint = await hnsEndpointOf(c.network.ip).catch((error: Error) => {
+        sink.problem(`container ${c.name}: ${error.message}`);
+        return undefined;
+      });
+    const w = dockerWorkload(c, label, AGENT_DEFAULTS.optInValue, endpoint);
+    if (w) workloads.push(w);
+  }
+  sink.snapshot(workloads);
+}
