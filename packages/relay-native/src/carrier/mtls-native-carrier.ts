@@ -10,6 +10,7 @@ import {
   formatEndpoint,
   type IdentityFallback,
   type IdentityResolver,
+  type ServerIdentityDecision,
 } from '@switchyard/dataplane';
 import {
   authorize,
@@ -27,9 +28,15 @@ import type { TlsContext } from '../tls-credentials.js';
 export interface MtlsNativeCarrierOptions {
   /** The engine to use. Default: one per factory, started on first use, closed with the last workload. */
   engine?: RelayEngine;
-  /** Expected server identities per peer address (outbound pinning), as the data plane's. */
+  /**
+   * Expected server identities per peer address (outbound pinning). Default: the data plane's
+   * resolver and fallback, as the JavaScript carrier uses.
+   */
   identities?: IdentityResolver;
-  /** When no identity is known for a peer address. Default: `trust-domain` (any in our trust domain). */
+  /**
+   * When no identity is known for a peer address. Default: the data plane's; `trust-domain` when
+   * only `identities` is given here.
+   */
   identityFallback?: IdentityFallback;
   /** Key-exchange groups (OpenSSL syntax). Default: OpenSSL's, the same as Node's. */
   groups?: string;
@@ -136,14 +143,7 @@ class MtlsNativeCarrier implements Carrier {
       });
       return this.#end(abort, [c.socket, raw], false);
     }
-    const decision = checkServerIdentity({
-      presented: [peer.spiffeId],
-      address: peerAt.address,
-      resolver: this.#o.identities,
-      fallback: this.#o.identityFallback ?? 'trust-domain',
-      self: parseSpiffeId(workload.identity.current.spiffeId) as SpiffeId,
-      authorization: workload.policy.outbound?.authorization,
-    });
+    const decision = this.#checkServer(peerAt.address, peer.spiffeId);
     if (!decision.allowed) {
       await peer.reject();
       this.#c.report({
@@ -157,6 +157,26 @@ class MtlsNativeCarrier implements Carrier {
       return this.#end(abort, [c.socket, raw], false);
     }
     await this.#relay('outbound', peer, c.socket, [c.socket, raw], abort, info);
+  }
+
+  /**
+   * The server check the JavaScript carrier's dials make: the data plane's resolver and fallback,
+   * unless this carrier's options name their own.
+   */
+  #checkServer(address: string, presented: string): ServerIdentityDecision {
+    const self = parseSpiffeId(this.#c.workload.identity.current.spiffeId) as SpiffeId;
+    const authorization = this.#c.workload.policy.outbound?.authorization;
+    const { identities, identityFallback } = this.#o;
+    if (identities === undefined && identityFallback === undefined)
+      return this.#c.upstream.checkServer(address, [presented], self, authorization);
+    return checkServerIdentity({
+      presented: [presented],
+      address,
+      resolver: identities,
+      fallback: identityFallback ?? 'trust-domain',
+      self,
+      authorization,
+    });
   }
 
   async inbound(c: Accepted, destination: Endpoint): Promise<void> {
