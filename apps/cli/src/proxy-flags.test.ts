@@ -122,3 +122,45 @@ describe('proxy flags are checked before anything listens', () => {
     }
   });
 });
+
+describe('proxy mtls --engine', () => {
+  it('refuses an engine that does not exist (exit 2), naming the choices', async () => {
+    const r = await cli('proxy', 'mtls', '--cert-dir', certs, '--driver', 'memory', '--engine', 'rust');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--engine "rust": expected "js" or "native" \[SWY_ERR_INPUT_INVALID\]/);
+  });
+
+  it('exits 1 with a code and no stack, before listening, when the native engine cannot load', async () => {
+    const r = await runBin(
+      ['proxy', 'mtls', '--cert-dir', certs, '--driver', 'memory', '--engine', 'native', '--no-admin'],
+      { env: { SWITCHYARD_RELAY_NATIVE_BUILD: 'none' }, timeoutMs: 10_000 },
+    );
+    expect(r.signal, 'the proxy kept running after the engine failed to load').toBeNull();
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /^switchyard: --engine native: SWITCHYARD_RELAY_NATIVE_BUILD="none" names no build of the native relay engine.*or use --engine js \[SWY_ERR_UNSUPPORTED_PLATFORM\]\n$/,
+    );
+    expect(r.stderr).not.toMatch(/started/);
+  });
+
+  it('runs the sidecar on the native engine where it loads, and drains on SIGTERM', async () => {
+    const r = await runBin(
+      [
+        'proxy',
+        'mtls',
+        '--cert-dir',
+        certs,
+        '--driver',
+        'memory',
+        '--engine',
+        'native',
+        '--no-admin',
+        ...(await loopbackPorts()),
+      ],
+      { timeoutMs: 10_000, stopWhen: /mtls sidecar started/ },
+    );
+    expect(r.stderr).toMatch(/"msg":"mtls sidecar started"/);
+    expect(r.stderr).toMatch(/"msg":"SIGTERM received; draining/);
+    expect(r.code).toBe(0);
+  });
+});
