@@ -159,7 +159,8 @@ describe('proxy mtls --engine', () => {
       ],
       { timeoutMs: 10_000, stopWhen: /mtls sidecar started/ },
     );
-    expect(r.stderr).toMatch(/"msg":"mtls sidecar started"/);
+    expect(r.stderr, JSON.stringify(r)).toMatch(/"msg":"mtls sidecar started"/);
+    expect(r.stderr, JSON.stringify(r)).toMatch(/"msg":"SIGTERM received; draining/);
     expect(r.stderr).toMatch(/"msg":"SIGTERM received; draining/);
     expect(r.code).toBe(0);
   });
