@@ -38,7 +38,28 @@ export class ConnectionSet {
     if (this.#open.has(socket) || socket.destroyed) return;
     this.#open.set(socket, direction);
     this.#counted(direction, 1);
+    this.#releaseOnClose(socket);
+  }
+
+  /**
+   * Holds `standIn` in `socket`'s place, counted as `socket` was: for a carrier that took the
+   * socket's descriptor away (a native engine) and closes Node's socket, so the connection is
+   * still counted, drained and reset (through the stand-in) until the stand-in closes. Returns
+   * false when `socket` is not held (already closed): then nothing is held for it.
+   */
+  replace(socket: Socket, standIn: Socket): boolean {
+    const direction = this.#open.get(socket);
+    if (direction === undefined || standIn.destroyed || this.#open.has(standIn)) return false;
+    // Deleted first: the old socket's close then finds nothing to release.
+    this.#open.delete(socket);
+    this.#open.set(standIn, direction);
+    this.#releaseOnClose(standIn);
+    return true;
+  }
+
+  #releaseOnClose(socket: Socket): void {
     socket.once('close', () => {
+      if (!this.#open.has(socket)) return;
       this.#counted(this.#open.get(socket), -1);
       this.#open.delete(socket);
       if (this.#open.size === 0) this.#emptied?.();

@@ -461,6 +461,7 @@ export class Workload {
         this.#connections.add(socket, 'held');
       },
       established: (socket, direction, source, outer) => this.#established(socket, direction, source, outer),
+      replace: (socket, standIn) => this.#connections.replace(socket, standIn),
       relay: (direction, client, server, info) => this.relay(direction, client, server, info),
       get draining() {
         return self.#state !== 'serving';

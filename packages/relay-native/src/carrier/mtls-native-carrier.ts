@@ -1,4 +1,4 @@
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import {
   type Accepted,
   type Carrier,
@@ -23,6 +23,7 @@ import { createRelayEngine, type RelayEngine } from '../relay-engine.js';
 import type { FailedHandshake, PeerHandshake, RelayResult } from '../relay-result.js';
 import { stopReading } from '../socket-handoff.js';
 import type { TlsContext } from '../tls-credentials.js';
+import { CloseGuard } from './close-guard.js';
 
 /** Options of {@link mtlsNativeCarrier}. */
 export interface MtlsNativeCarrierOptions {
@@ -45,9 +46,9 @@ type Info = { source: string; destination: string };
 
 /**
  * The mtls carrier on the native engine: the same wire protocol, identities and decisions as
- * the JavaScript `mtls` carrier, but the handshake and the bytes run on engine threads. The data
- * plane's sockets stay open as stand-ins (not reading) so its connection set counts and drains
- * them; closing one resets the engine's connection.
+ * the JavaScript `mtls` carrier, but the handshake and the bytes run on engine threads. Once a
+ * connection relays, the engine holds its only descriptors: the data plane counts and drains a
+ * stand-in socket without one in its place, and resetting the stand-in resets the connection.
  *
  * @example
  * ```ts
@@ -81,7 +82,7 @@ class MtlsNativeCarrier implements Carrier {
   readonly #engine: RelayEngine;
   readonly #o: MtlsNativeCarrierOptions;
   readonly #release: () => void;
-  readonly #open = new Set<AbortController>();
+  readonly #open = new Set<CloseGuard>();
   #tls: TlsContext;
   readonly #onRotated = (cert: WorkloadCertificate) => {
     this.#tls = this.#context(cert);
@@ -129,9 +130,9 @@ class MtlsNativeCarrier implements Carrier {
       });
       return void c.socket.destroy();
     }
-    this.#c.track(raw);
-    const abort = this.#abortWith(c.socket, raw);
-    const peer = await this.#handshake('client', raw, abort);
+    const guard = this.#guard(c.socket);
+    // The upstream leg goes to the engine whole: Node's copy of it closes at hand-off.
+    const peer = await this.#handshake('client', raw, guard, false);
     if (!peer.ok) {
       this.#c.metrics.tlsFailures.inc({ ...this.#c.labels, direction: 'outbound', reason: 'handshake' });
       this.#c.report({
@@ -141,7 +142,7 @@ class MtlsNativeCarrier implements Carrier {
         code: 'tls',
         reason: `TLS to ${formatEndpoint(peerAt)} failed: ${peer.reason} ${peer.detail}`,
       });
-      return this.#end(abort, [c.socket, raw], false);
+      return this.#end(guard, [c.socket], false);
     }
     const decision = this.#checkServer(peerAt.address, peer.spiffeId);
     if (!decision.allowed) {
@@ -154,9 +155,9 @@ class MtlsNativeCarrier implements Carrier {
         reason: decision.reason,
         peer: peer.spiffeId,
       });
-      return this.#end(abort, [c.socket, raw], false);
+      return this.#end(guard, [c.socket], false);
     }
-    await this.#relay('outbound', peer, c.socket, [c.socket, raw], abort, info);
+    await this.#relay('outbound', peer, c.socket, c.socket, guard, info);
   }
 
   /**
@@ -183,8 +184,9 @@ class MtlsNativeCarrier implements Carrier {
     stopReading(c.socket);
     const done = this.#c.beginHandshake(c);
     if (!done) return;
-    const abort = this.#abortWith(c.socket);
-    const peer = await this.#handshake('server', c.socket, abort).finally(done);
+    const guard = this.#guard(c.socket);
+    // Node's socket keeps the connection's place (pending) in the data plane while it handshakes.
+    const peer = await this.#handshake('server', c.socket, guard, true).finally(done);
     if (!peer.ok) {
       if (peer.reason === 'identity') this.#deny(c, destination, 'identity', peer.detail);
       else
@@ -194,16 +196,16 @@ class MtlsNativeCarrier implements Carrier {
           `${peer.reason} ${peer.detail}`,
           c.client.address,
         );
-      return this.#end(abort, [c.socket], false);
+      return this.#end(guard, [c.socket], false);
     }
-    await this.#authorized(c, destination, peer, abort);
+    await this.#authorized(c, destination, peer, guard);
   }
 
   async #authorized(
     c: Accepted,
     destination: Endpoint,
     peer: PeerHandshake,
-    abort: AbortController,
+    guard: CloseGuard,
   ): Promise<void> {
     const { workload } = this.#c;
     const inbound = workload.policy.inbound;
@@ -212,7 +214,7 @@ class MtlsNativeCarrier implements Carrier {
     if (!decision.allowed || !this.#c.established(c.socket, 'inbound', c.client.address)) {
       await peer.reject();
       if (!decision.allowed) this.#deny(c, destination, 'policy', decision.reason, peer.spiffeId);
-      return this.#end(abort, [c.socket], false);
+      return this.#end(guard, [c.socket], false);
     }
     const info = { source: c.client.address, destination: formatEndpoint(destination) };
     let app: Socket;
@@ -228,25 +230,36 @@ class MtlsNativeCarrier implements Carrier {
         peer: peer.spiffeId,
         reason: (error as Error).message,
       });
-      return this.#end(abort, [c.socket], false);
+      return this.#end(guard, [c.socket], false);
     }
-    this.#c.track(app);
-    app.once('close', () => abort.abort());
-    await this.#relay('inbound', peer, app, [c.socket, app], abort, info);
+    await this.#relay('inbound', peer, app, c.socket, guard, info);
   }
 
-  /** Hands the plain side to the engine, waits for the end, reports it, and closes the stand-ins. */
+  /**
+   * Hands the plain side to the engine and the connection's place in the data plane to a stand-in
+   * without a descriptor (`held`, the accepted socket, and `plain` close: the engine holds its own
+   * copies), waits for the end, reports it, and closes the stand-in.
+   */
   async #relay(
     direction: Direction,
     peer: PeerHandshake,
     plain: Socket,
-    sockets: Socket[],
-    abort: AbortController,
+    held: Socket,
+    guard: CloseGuard,
     info: Info,
   ): Promise<void> {
-    let result: RelayResult;
+    const standIn = new Socket();
+    // A drain deadline resets the stand-in (an error on a socket with no descriptor): `guard` sees the close.
+    standIn.on('error', () => undefined);
+    if (!this.#c.replace(held, standIn)) {
+      await peer.reject();
+      return this.#end(guard, [held, plain], false);
+    }
+    guard.release(held);
+    guard.watch(standIn);
+    let ended: Promise<RelayResult>;
     try {
-      result = await peer.accept(plain, { keepSocket: true });
+      ended = peer.accept(plain);
     } catch (error) {
       await peer.reject();
       this.#c.report({
@@ -256,8 +269,10 @@ class MtlsNativeCarrier implements Carrier {
         code: 'handoff',
         reason: (error as Error).message,
       });
-      return this.#end(abort, sockets, false);
+      return this.#end(guard, [standIn, held, plain], false);
     }
+    if (held !== plain) held.destroy(); // Node's copy only: the engine holds the connection
+    const result = await ended;
     const clean = result.reason === 'eof';
     // the engine's `up` runs from the TLS peer to the plain socket
     const [up, down] = direction === 'outbound' ? [result.down, result.up] : [result.up, result.down];
@@ -270,39 +285,45 @@ class MtlsNativeCarrier implements Carrier {
       up,
       down,
     });
-    this.#end(abort, sockets, clean);
+    this.#end(guard, [standIn], clean);
   }
 
-  /** The engine's handshake; a hand-off the engine refused (out of descriptors) is a failure too. */
+  /**
+   * The engine's handshake. With `keep`, Node's socket stays open as the connection's stand-in;
+   * without, it closes at hand-off. A hand-off the engine refused (out of descriptors) is a failure too.
+   */
   async #handshake(
     role: 'client' | 'server',
     socket: Socket,
-    abort: AbortController,
+    guard: CloseGuard,
+    keep: boolean,
   ): Promise<PeerHandshake | FailedHandshake> {
     try {
       return await this.#engine.tls({
         role,
         socket,
         credentials: this.#tls,
-        keepSocket: true,
-        signal: abort.signal,
+        keepSocket: keep,
+        signal: guard.signal,
       });
     } catch (error) {
+      if (!keep) socket.destroy();
       return { ok: false, reason: 'reset', detail: (error as Error).message };
     }
   }
 
-  /** Resets the engine's connection when a stand-in closes first (a drain deadline, a refusal). */
-  #abortWith(...sockets: Socket[]): AbortController {
-    const abort = new AbortController();
-    this.#open.add(abort);
-    for (const s of sockets) s.once('close', () => abort.abort());
-    return abort;
+  /** A guard that resets the engine's connection when `socket` closes first, held until the end. */
+  #guard(socket: Socket): CloseGuard {
+    const guard = new CloseGuard();
+    this.#open.add(guard);
+    guard.watch(socket);
+    return guard;
   }
 
-  #end(abort: AbortController, sockets: Socket[], clean: boolean): void {
-    this.#open.delete(abort);
+  #end(guard: CloseGuard, sockets: Socket[], clean: boolean): void {
+    this.#open.delete(guard);
     for (const s of sockets) {
+      if (s.destroyed) continue;
       if (clean) s.destroy();
       else s.resetAndDestroy();
     }
@@ -326,7 +347,7 @@ class MtlsNativeCarrier implements Carrier {
 
   async close(): Promise<void> {
     this.#c.workload.identity.off('rotated', this.#onRotated);
-    for (const abort of this.#open) abort.abort();
+    for (const guard of this.#open) guard.abort();
     this.#open.clear();
     this.#release();
   }
