@@ -104,13 +104,13 @@ export interface CarrierContext {
    */
   established(socket: Socket, direction: Direction, source: string, outer?: Duplex): boolean;
   /**
-   * The carrier took `socket`'s descriptor away (a native engine relays it now) and will close
-   * Node's socket: from now on `standIn` (a `net.Socket` with no descriptor) is held in its place,
-   * counted the same, waited for by drain and reset at the deadline. The carrier closes the
-   * stand-in when the connection ends, and ends the connection when the stand-in is reset.
-   * Returns false when `socket` is no longer held (it closed first).
+   * The carrier took the connection's descriptor away (a native engine relays it now) and will
+   * close Node's socket: from now on `standIn` (a `net.Socket` with no descriptor) is held in its
+   * place and is `connection.socket`, counted the same, waited for by drain and reset at the
+   * deadline. The carrier closes the stand-in when the connection ends, and ends the connection
+   * when the stand-in is reset. Returns false when the socket is no longer held (it closed first).
    */
-  replace(socket: Socket, standIn: Socket): boolean;
+  replace(connection: Accepted, standIn: Socket): boolean;
   /** Joins two streams both ways and reports the result; resolves when both are closed. */
   relay(
     direction: Direction,

@@ -157,7 +157,7 @@ class MtlsNativeCarrier implements Carrier {
       });
       return this.#end(guard, [c.socket], false);
     }
-    await this.#relay('outbound', peer, c.socket, c.socket, guard, info);
+    return this.#relay('outbound', peer, c.socket, c, guard, info);
   }
 
   /**
@@ -198,7 +198,7 @@ class MtlsNativeCarrier implements Carrier {
         );
       return this.#end(guard, [c.socket], false);
     }
-    await this.#authorized(c, destination, peer, guard);
+    return this.#authorized(c, destination, peer, guard);
   }
 
   async #authorized(
@@ -232,28 +232,29 @@ class MtlsNativeCarrier implements Carrier {
       });
       return this.#end(guard, [c.socket], false);
     }
-    await this.#relay('inbound', peer, app, c.socket, guard, info);
+    return this.#relay('inbound', peer, app, c, guard, info);
   }
 
   /**
    * Hands the plain side to the engine and the connection's place in the data plane to a stand-in
-   * without a descriptor (`held`, the accepted socket, and `plain` close: the engine holds its own
-   * copies), waits for the end, reports it, and closes the stand-in.
+   * without a descriptor (the accepted socket and `plain` close: the engine holds its own copies),
+   * then waits for the end. Not async itself, so no frame keeps the closed sockets alive.
    */
-  async #relay(
+  #relay(
     direction: Direction,
     peer: PeerHandshake,
     plain: Socket,
-    held: Socket,
+    c: Accepted,
     guard: CloseGuard,
     info: Info,
   ): Promise<void> {
+    const held = c.socket;
     const standIn = new Socket();
     // A drain deadline resets the stand-in (an error on a socket with no descriptor): `guard` sees the close.
     standIn.on('error', () => undefined);
-    if (!this.#c.replace(held, standIn)) {
-      await peer.reject();
-      return this.#end(guard, [held, plain], false);
+    if (!this.#c.replace(c, standIn)) {
+      this.#end(guard, [held, plain], false);
+      return peer.reject().then(() => undefined);
     }
     guard.release(held);
     guard.watch(standIn);
@@ -261,7 +262,6 @@ class MtlsNativeCarrier implements Carrier {
     try {
       ended = peer.accept(plain);
     } catch (error) {
-      await peer.reject();
       this.#c.report({
         ...info,
         direction,
@@ -269,9 +269,22 @@ class MtlsNativeCarrier implements Carrier {
         code: 'handoff',
         reason: (error as Error).message,
       });
-      return this.#end(guard, [standIn, held, plain], false);
+      this.#end(guard, [standIn, held, plain], false);
+      return peer.reject().then(() => undefined);
     }
     if (held !== plain) held.destroy(); // Node's copy only: the engine holds the connection
+    return this.#finish(ended, direction, peer.spiffeId, standIn, guard, info);
+  }
+
+  /** Waits for the engine's report of the end, reports it, and closes the stand-in. */
+  async #finish(
+    ended: Promise<RelayResult>,
+    direction: Direction,
+    peer: string,
+    standIn: Socket,
+    guard: CloseGuard,
+    info: Info,
+  ): Promise<void> {
     const result = await ended;
     const clean = result.reason === 'eof';
     // the engine's `up` runs from the TLS peer to the plain socket
@@ -281,7 +294,7 @@ class MtlsNativeCarrier implements Carrier {
       direction,
       outcome: clean ? 'spliced' : 'failed',
       ...(clean ? {} : { code: result.reason, reason: result.detail }),
-      peer: peer.spiffeId,
+      peer,
       up,
       down,
     });
