@@ -461,12 +461,7 @@ export class Workload {
         this.#connections.add(socket, 'held');
       },
       established: (socket, direction, source, outer) => this.#established(socket, direction, source, outer),
-      replace: (connection, standIn) => {
-        if (!this.#connections.replace(connection.socket, standIn)) return false;
-        // Nothing keeps Node's closed socket alive for the connection's lifetime.
-        connection.socket = standIn;
-        return true;
-      },
+      replace: (connection, standIn) => this.#connections.replace(connection.socket, standIn),
       relay: (direction, client, server, info) => this.relay(direction, client, server, info),
       get draining() {
         return self.#state !== 'serving';

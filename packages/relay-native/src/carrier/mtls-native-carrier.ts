@@ -1,4 +1,4 @@
-import { Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import {
   type Accepted,
   type Carrier,
@@ -24,6 +24,7 @@ import type { FailedHandshake, PeerHandshake, RelayResult } from '../relay-resul
 import { stopReading } from '../socket-handoff.js';
 import type { TlsContext } from '../tls-credentials.js';
 import { CloseGuard } from './close-guard.js';
+import { EngineStandIn } from './engine-stand-in.js';
 
 /** Options of {@link mtlsNativeCarrier}. */
 export interface MtlsNativeCarrierOptions {
@@ -48,7 +49,8 @@ type Info = { source: string; destination: string };
  * The mtls carrier on the native engine: the same wire protocol, identities and decisions as
  * the JavaScript `mtls` carrier, but the handshake and the bytes run on engine threads. Once a
  * connection relays, the engine holds its only descriptors: the data plane counts and drains a
- * stand-in socket without one in its place, and resetting the stand-in resets the connection.
+ * stand-in (no socket) in its place, and resetting the stand-in resets the connection.
+ * `inbound()` and `outbound()` resolve once the connection is relaying or refused.
  *
  * @example
  * ```ts
@@ -82,7 +84,8 @@ class MtlsNativeCarrier implements Carrier {
   readonly #engine: RelayEngine;
   readonly #o: MtlsNativeCarrierOptions;
   readonly #release: () => void;
-  readonly #open = new Set<CloseGuard>();
+  /** What resets each open connection: its guard while handshaking, its stand-in once relaying. */
+  readonly #open = new Set<CloseGuard | EngineStandIn>();
   #tls: TlsContext;
   readonly #onRotated = (cert: WorkloadCertificate) => {
     this.#tls = this.#context(cert);
@@ -237,8 +240,9 @@ class MtlsNativeCarrier implements Carrier {
 
   /**
    * Hands the plain side to the engine and the connection's place in the data plane to a stand-in
-   * without a descriptor (the accepted socket and `plain` close: the engine holds its own copies),
-   * then waits for the end. Not async itself, so no frame keeps the closed sockets alive.
+   * (the accepted socket and `plain` close: the engine holds its own copies). Resolves at once:
+   * the end is reported when the engine says so, and nothing but the stand-in, the guard and that
+   * report's callback stays in memory meanwhile.
    */
   #relay(
     direction: Direction,
@@ -249,15 +253,13 @@ class MtlsNativeCarrier implements Carrier {
     info: Info,
   ): Promise<void> {
     const held = c.socket;
-    const standIn = new Socket();
-    // A drain deadline resets the stand-in (an error on a socket with no descriptor): `guard` sees the close.
-    standIn.on('error', () => undefined);
+    // From here the stand-in resets the connection: the guard (an AbortController) can go.
+    const standIn = new EngineStandIn(peer.abort);
     if (!this.#c.replace(c, standIn)) {
       this.#end(guard, [held, plain], false);
       return peer.reject().then(() => undefined);
     }
     guard.release(held);
-    guard.watch(standIn);
     let ended: Promise<RelayResult>;
     try {
       ended = peer.accept(plain);
@@ -273,19 +275,21 @@ class MtlsNativeCarrier implements Carrier {
       return peer.reject().then(() => undefined);
     }
     if (held !== plain) held.destroy(); // Node's copy only: the engine holds the connection
-    return this.#finish(ended, direction, peer.spiffeId, standIn, guard, info);
+    this.#open.delete(guard);
+    this.#open.add(standIn);
+    const spiffeId = peer.spiffeId;
+    void ended.then((result) => this.#finished(result, direction, spiffeId, standIn, info));
+    return Promise.resolve();
   }
 
-  /** Waits for the engine's report of the end, reports it, and closes the stand-in. */
-  async #finish(
-    ended: Promise<RelayResult>,
+  /** Reports the engine's end of a relayed connection and lets go of its stand-in. */
+  #finished(
+    result: RelayResult,
     direction: Direction,
     peer: string,
-    standIn: Socket,
-    guard: CloseGuard,
+    standIn: EngineStandIn,
     info: Info,
-  ): Promise<void> {
-    const result = await ended;
+  ): void {
     const clean = result.reason === 'eof';
     // the engine's `up` runs from the TLS peer to the plain socket
     const [up, down] = direction === 'outbound' ? [result.down, result.up] : [result.up, result.down];
@@ -298,7 +302,8 @@ class MtlsNativeCarrier implements Carrier {
       up,
       down,
     });
-    this.#end(guard, [standIn], clean);
+    this.#open.delete(standIn);
+    this.#end(undefined, [standIn], clean);
   }
 
   /**
@@ -333,8 +338,8 @@ class MtlsNativeCarrier implements Carrier {
     return guard;
   }
 
-  #end(guard: CloseGuard, sockets: Socket[], clean: boolean): void {
-    this.#open.delete(guard);
+  #end(guard: CloseGuard | undefined, sockets: (Socket | EngineStandIn)[], clean: boolean): void {
+    if (guard) this.#open.delete(guard);
     for (const s of sockets) {
       if (s.destroyed) continue;
       if (clean) s.destroy();
@@ -360,7 +365,11 @@ class MtlsNativeCarrier implements Carrier {
 
   async close(): Promise<void> {
     this.#c.workload.identity.off('rotated', this.#onRotated);
-    for (const guard of this.#open) guard.abort();
+    for (const open of this.#open) {
+      // The engine reports each end; the data plane still sees what it held and counts the resets.
+      if (open instanceof CloseGuard) open.abort();
+      else open.reset();
+    }
     this.#open.clear();
     this.#release();
   }
