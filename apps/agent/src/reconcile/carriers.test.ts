@@ -28,8 +28,10 @@ async function agentWith(build: string | undefined, ...argv: string[]) {
 }
 
 describe('the agent carriers', () => {
-  it('creates each carrier by its name', async () => {
+  it('creates each carrier by its name; workloads on mtls-native share one factory (one engine)', async () => {
     for (const name of CARRIER_NAMES) expect((await createCarrier(name)).name).toBe(name);
+    expect(await createCarrier('mtls-native')).toBe(await createCarrier('mtls-native'));
+    expect(await createCarrier('mtls')).not.toBe(await createCarrier('mtls'));
   });
 
   it('takes carrier mtls-native in the config where the native engine runs', async () => {

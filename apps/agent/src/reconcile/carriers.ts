@@ -33,17 +33,24 @@ export async function carrierUnavailable(name: CarrierName): Promise<string | un
   }
 }
 
+/** The one `mtls-native` factory of this process: its workloads share one engine (threads = cores). */
+let nativeFactory: CarrierFactory | undefined;
+
 /**
- * A fresh carrier factory by name. `mtls-native` checks the data plane's resolver and fallback,
- * as the JavaScript carriers do.
+ * A carrier factory by name: a fresh one for the JavaScript carriers; for `mtls-native` the one
+ * every workload shares, so a node runs one engine whatever its number of workloads (it starts
+ * with the first workload and stops with the last). `mtls-native` checks servers with the data
+ * plane's resolver and fallback, as the JavaScript carriers do.
  *
  * @throws UnsupportedPlatformError when `mtls-native` cannot run here.
  */
 export async function createCarrier(name: CarrierName): Promise<CarrierFactory> {
   if (name === 'mtls') return mtlsCarrier();
   if (name === 'hbone') return hboneCarrier();
+  if (nativeFactory) return nativeFactory;
   const native = await nativeModule();
   const why = native.nativeEngineUnavailable();
   if (why) throw new UnsupportedPlatformError(`carrier mtls-native cannot run here: ${why}; or use "mtls"`);
-  return native.mtlsNativeCarrier();
+  nativeFactory ??= native.mtlsNativeCarrier();
+  return nativeFactory;
 }
