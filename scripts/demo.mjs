@@ -9,6 +9,8 @@
 //   node scripts/demo.mjs           human-readable steps
 //   node scripts/demo.mjs --json    one JSON summary on stdout (the integration tests read it)
 //   node scripts/demo.mjs --hbone   HBONE (HTTP/2 CONNECT on 15008) instead of plain mTLS
+//   node scripts/demo.mjs --native  mTLS on the native relay engine (carrier mtls-native, Linux)
+// Namespaces are named swy-demo-PID-a/-b; SWITCHYARD_DEMO_NETNS_PREFIX sets another prefix.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,11 +24,17 @@ const cliBin = join(repo, 'apps/cli/dist/bin.js');
 const agentBin = join(repo, 'apps/agent/dist/bin.js');
 const json = process.argv.includes('--json');
 const hbone = process.argv.includes('--hbone');
+const native = process.argv.includes('--native');
+const carrier = hbone ? 'hbone' : native ? 'mtls-native' : 'mtls';
 const say = (text) => {
   if (!json) console.log(text);
 };
 const step = (text) => say(`\n\x1b[1m▶ ${text}\x1b[0m`);
 
+if (hbone && native) {
+  console.error('The demo runs one carrier: --hbone or --native, not both.');
+  process.exit(2);
+}
 if (process.getuid?.() !== 0) {
   console.error(
     'The Switchyard demo builds two network namespaces and programs nftables in them, which needs root.\n' +
@@ -44,8 +52,11 @@ for (const tool of ['nft', 'ip', 'curl', 'tcpdump']) {
 }
 
 const id = `${process.pid % 100000}`;
-const A = { ns: `swy-demo-${id}-a`, dev: `sd${id}a`, ip: '10.99.0.1' };
-const B = { ns: `swy-demo-${id}-b`, dev: `sd${id}b`, ip: '10.99.0.2' };
+// Namespace names are global to the host: runs side by side (CI jobs, worktrees) can keep apart.
+const PREFIX_ENV = 'SWITCHYARD_DEMO_NETNS_PREFIX';
+const prefix = process.env[PREFIX_ENV] || 'swy-demo-';
+const A = { ns: `${prefix}${id}-a`, dev: `sd${id}a`, ip: '10.99.0.1' };
+const B = { ns: `${prefix}${id}-b`, dev: `sd${id}b`, ip: '10.99.0.2' };
 const work = mkdtempSync(join(tmpdir(), 'swy-demo-'));
 const config = join(work, 'agent.yaml');
 const children = [];
@@ -165,7 +176,6 @@ async function main() {
 
   step('A development CA, and the agent config: the embedded default, a workload file');
   cli('ca', 'init', '--dir', join(work, 'ca'), '--trust-domain', 'cluster.local');
-  const carrier = hbone ? 'hbone' : 'mtls';
   writeFileSync(
     config,
     `# switchyard-agent: issue each workload's identity from this CA, carry the mesh over ${carrier}\n` +
@@ -274,7 +284,19 @@ async function main() {
     restart.nothingDuplicated &&
     restart.flowsAgain &&
     removal.rulesGone;
-  if (json) console.log(JSON.stringify({ ok, mode: carrier, a: A.ip, b: B.ip, ...facts, restart, removal }));
+  if (json)
+    console.log(
+      JSON.stringify({
+        ok,
+        mode: carrier,
+        a: A.ip,
+        b: B.ip,
+        netns: [A.ns, B.ns],
+        ...facts,
+        restart,
+        removal,
+      }),
+    );
   step(
     ok
       ? 'Done: plain HTTP for the apps, mutual TLS on the wire, one agent for the node. Cleaning up.'

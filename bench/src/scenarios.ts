@@ -212,8 +212,7 @@ function nativePair(name: string, description: string, group: string, viaDataPla
     name,
     description,
     tlsPair: true,
-    // the data plane keeps Node's socket beside the engine's duplicate: two descriptors a socket
-    ...(viaDataPlane ? { fdsPerConnection: 4 } : {}),
+    // once relaying, the engine holds a connection's only descriptors (two a proxy), either way
     unavailable: nativeUnavailable,
     async start(ctx, kind) {
       const up = await upstream(ctx, kind);

@@ -7,27 +7,46 @@ import { repo } from './testing/run-cli.js';
 
 describePrivileged('the README demo (scripts/demo.mjs)', () => {
   it.each([
-    ['mTLS', [] as string[]],
-    ['HBONE', ['--hbone']],
+    ['mTLS', [] as string[], 'mtls'],
+    ['HBONE', ['--hbone'], 'hbone'],
+    ['mTLS on the native relay engine', ['--native'], 'mtls-native'],
   ])(
     '%s: shows the response, the authorized identity, the real client address, and TLS-only bytes on the link — and cleans up',
-    async (_mode, flags) => {
+    async (_mode, flags, carrier) => {
       const { stdout } = await promisify(execFile)(
         process.execPath,
         ['scripts/demo.mjs', '--json', ...flags],
         { cwd: repo, timeout: 90_000 },
       );
       const facts = JSON.parse(stdout.trim().split('\n').at(-1) as string);
+      expect(facts.mode).toBe(carrier);
       expect(facts.response.marker).toMatch(/^PLAINTEXT-MARKER-/);
       expect(facts.authorizedIdentity).toBe('spiffe://cluster.local/ns/demo/sa/client');
       expect(facts.appSawSource).toBe(facts.a);
-      expect(facts.carriedAs).toBe(flags.length > 0 ? 'hbone' : 'mtls');
+      expect(facts.carriedAs).toBe(carrier);
       expect(facts.wire.packets).toBeGreaterThan(4);
       expect(facts.wire.tlsRecordsSeen).toBe(true);
       expect(facts.wire.plaintextMarkerSeen).toBe(false);
+      expect(facts.restart).toMatchObject({
+        refusedWhileDown: true,
+        nothingDuplicated: true,
+        flowsAgain: true,
+      });
       expect(facts.ok).toBe(true);
-      expect(readdirSync('/run/netns').filter((n) => n.startsWith('swy-demo-'))).toEqual([]);
+      // Its own namespaces are gone (others' runs may have theirs open at the same time).
+      expect(readdirSync('/run/netns').filter((n) => facts.netns.includes(n))).toEqual([]);
     },
     120_000,
   );
+
+  it('refuses --hbone with --native (one carrier per run)', async () => {
+    const run = promisify(execFile)(process.execPath, ['scripts/demo.mjs', '--hbone', '--native'], {
+      cwd: repo,
+      timeout: 10_000,
+    });
+    await expect(run).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/--hbone or --native/),
+    });
+  });
 });

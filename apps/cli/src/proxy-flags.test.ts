@@ -1,5 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -121,4 +121,132 @@ describe('proxy flags are checked before anything listens', () => {
       taken.close();
     }
   });
+});
+
+describe('proxy mtls --engine', () => {
+  it('refuses an engine that does not exist (exit 2), naming the choices', async () => {
+    const r = await cli('proxy', 'mtls', '--cert-dir', certs, '--driver', 'memory', '--engine', 'rust');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--engine "rust": expected "js" or "native" \[SWY_ERR_INPUT_INVALID\]/);
+  });
+
+  it('exits 1 with a code and no stack, before listening, when the native engine cannot load', async () => {
+    const r = await runBin(
+      ['proxy', 'mtls', '--cert-dir', certs, '--driver', 'memory', '--engine', 'native', '--no-admin'],
+      { env: { SWITCHYARD_RELAY_NATIVE_BUILD: 'none' }, timeoutMs: 10_000 },
+    );
+    expect(r.signal, 'the proxy kept running after the engine failed to load').toBeNull();
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /^switchyard: --engine native: SWITCHYARD_RELAY_NATIVE_BUILD="none" names no build of the native relay engine.*or use --engine js \[SWY_ERR_UNSUPPORTED_PLATFORM\]\n$/,
+    );
+    expect(r.stderr).not.toMatch(/started/);
+  });
+
+  it('runs the sidecar on the native engine where it loads, and drains on SIGTERM', async () => {
+    const r = await runBin(
+      [
+        'proxy',
+        'mtls',
+        '--cert-dir',
+        certs,
+        '--driver',
+        'memory',
+        '--engine',
+        'native',
+        '--no-admin',
+        ...(await loopbackPorts()),
+      ],
+      { timeoutMs: 10_000, stopWhen: /mtls sidecar started/ },
+    );
+    expect(r.stderr, JSON.stringify(r)).toMatch(/"msg":"mtls sidecar started"/);
+    expect(r.stderr, JSON.stringify(r)).toMatch(/"msg":"SIGTERM received; draining/);
+    expect(r.stderr).toMatch(/"msg":"SIGTERM received; draining/);
+    expect(r.code).toBe(0);
+  });
+});
+
+describe('proxy mtls carries traffic on either engine', () => {
+  /** A sidecar process on the port-map test driver: `map` says where each arrival port "was going". */
+  const sidecar = (engine: string, map: Record<number, string>, flags: string[], stopWhen: RegExp) =>
+    runBin(
+      [
+        '--driver-module',
+        './apps/cli/test-fixtures/port-map-driver.mjs',
+        '--driver-option',
+        `map=${JSON.stringify(map)}`,
+        'proxy',
+        'mtls',
+        '--driver',
+        'port-map',
+        '--cert-dir',
+        certs,
+        '--engine',
+        engine,
+        '--no-admin',
+        '--access-log',
+        ...flags,
+      ],
+      { timeoutMs: 20_000, stopWhen },
+    );
+
+  /** One exchange through the client sidecar; '' until both sidecars are up. */
+  const exchange = (port: number, text: string) =>
+    new Promise<string>((resolve) => {
+      const s = connect(port, '127.0.0.1');
+      let got = '';
+      s.on('error', () => resolve(''));
+      s.on('connect', () => s.end(text));
+      s.on('data', (d) => {
+        got += d;
+      });
+      s.on('close', () => resolve(got));
+    });
+
+  it.each(['js', 'native'])(
+    '--engine %s: plain in → mTLS → plain out between two sidecars, bytes intact, the peer identity logged',
+    async (engine) => {
+      const app: Server = createServer((s) => s.pipe(s)); // echo
+      await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+      const appPort = (app.address() as { port: number }).port;
+      const [inbound, outbound] = [await freePort(), await freePort()];
+      const server = sidecar(
+        engine,
+        { [inbound]: `127.0.0.1:${appPort}` },
+        ['--inbound-port', String(inbound)],
+        /"direction":"inbound","outcome":"spliced"/,
+      );
+      const client = sidecar(
+        engine,
+        { [outbound]: `127.0.0.1:${inbound}` },
+        ['--outbound-port', String(outbound), '--mesh-cidr', '127.0.0.0/8'],
+        /"direction":"outbound","outcome":"spliced"/,
+      );
+      try {
+        const sent = `through the ${engine} engine`;
+        let got = '';
+        for (let tries = 0; tries < 50 && got === ''; tries++) {
+          await new Promise((r) => setTimeout(r, 100));
+          got = await exchange(outbound, sent);
+        }
+        expect(got).toBe(sent);
+        const [s, c] = await Promise.all([server, client]);
+        const logged = (out: string, direction: string) =>
+          out
+            .split('\n')
+            .filter((l) => l.startsWith('{'))
+            .map((l) => JSON.parse(l) as Record<string, unknown>)
+            .find((l) => l.direction === direction && l.outcome === 'spliced');
+        const carrier = engine === 'native' ? 'mtls-native' : 'mtls';
+        const peer = 'spiffe://cluster.local/ns/web/sa/api';
+        expect(logged(s.stderr, 'inbound')).toMatchObject({ carrier, peer });
+        expect(logged(c.stderr, 'outbound')).toMatchObject({ carrier, peer });
+        expect([s.code, c.code]).toEqual([0, 0]);
+      } finally {
+        app.close();
+        await Promise.all([server, client]);
+      }
+    },
+    30_000,
+  );
 });

@@ -23,6 +23,9 @@ export async function runUntilSignal(
   drainMs: number,
   log: LifecycleLog,
 ): Promise<void> {
+  // Listening for signals before anything starts: a SIGTERM that lands right after "started" is
+  // logged (or during start) drains instead of killing the process.
+  const signals = untilSignal();
   const started: ProxyPart[] = [];
   try {
     for (const part of parts) {
@@ -32,6 +35,7 @@ export async function runUntilSignal(
       log({ level: 'info', msg: `${part.name} started` });
     }
   } catch (error) {
+    signals.stopListening();
     log({ level: 'error', msg: 'start failed; stopping what was started', error: (error as Error).message });
     await stopAll(started, 0, log);
     const failed = started[started.length - 1]?.name ?? 'the proxy';
@@ -40,10 +44,7 @@ export async function runUntilSignal(
       ? error
       : new WorkloadFailedError(`${failed} could not start: ${(error as Error).message}`, { cause: error });
   }
-  const signal = await new Promise<string>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
+  const signal = await signals.received;
   log({ level: 'info', msg: `${signal} received; draining for up to ${drainMs / 1000} s` });
   await stopAll(started, drainMs, log);
 }
@@ -56,4 +57,20 @@ async function stopAll(parts: readonly ProxyPart[], drainMs: number, log: Lifecy
       log({ level: 'warn', msg: `${part.name} did not stop cleanly`, error: (error as Error).message });
     }
   }
+}
+
+/** The first SIGTERM or SIGINT from now on, and a way to stop listening for them. */
+function untilSignal(): { received: Promise<string>; stopListening(): void } {
+  let stopListening = () => {};
+  const received = new Promise<string>((resolve) => {
+    const handlers = (['SIGTERM', 'SIGINT'] as const).map((name) => {
+      const handler = () => resolve(name);
+      process.once(name, handler);
+      return [name, handler] as const;
+    });
+    stopListening = () => {
+      for (const [name, handler] of handlers) process.off(name, handler);
+    };
+  });
+  return { received, stopListening };
 }

@@ -36,6 +36,21 @@ export interface ConnectionReport {
   service?: string;
 }
 
+/**
+ * What holds a connection's place in the data plane once its descriptor is elsewhere (a native
+ * engine's): a few fields instead of a Node socket. The carrier destroys it when the connection
+ * ends; the data plane resets it at a drain deadline, which must reset the connection.
+ */
+export interface StandIn {
+  readonly destroyed: boolean;
+  /** Called once, when the stand-in is destroyed (however). */
+  once(event: 'close', listener: () => void): unknown;
+  /** The connection ended: let go of its place. */
+  destroy(): void;
+  /** Reset the connection (RST), then let go of its place. */
+  resetAndDestroy(): void;
+}
+
 /** A listener a carrier serves itself, beside the captured inbound and outbound ports. */
 export interface CarrierListener {
   /** A name for logs and status (`hbone`). */
@@ -106,6 +121,13 @@ export interface CarrierContext {
    * refusal is reported; the carrier closes the connection).
    */
   established(socket: Socket, direction: Direction, source: string, outer?: Duplex): boolean;
+  /**
+   * The carrier took the connection's descriptor away (a native engine relays it now) and will
+   * close Node's socket: from now on `standIn` is held in its place, counted the same, waited for
+   * by drain and reset at the deadline. Returns false when the socket is no longer held (it
+   * closed first): then nothing is held for the connection.
+   */
+  replace(connection: Accepted, standIn: StandIn): boolean;
   /** Joins two streams both ways and reports the result; resolves when both are closed. */
   relay(
     direction: Direction,

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
+import { Duplex } from 'node:stream';
 import { abort } from '@switchyard/mesh';
+import type { StandIn } from './carrier.js';
 import type { Direction } from './metrics.js';
 
 /**
@@ -8,7 +9,7 @@ import type { Direction } from './metrics.js';
  * waits for, then resets at the deadline so the app sees an incomplete transfer as an error.
  */
 export class ConnectionSet {
-  readonly #open = new Map<Socket, Direction | 'pending' | 'held'>();
+  readonly #open = new Map<Socket | StandIn, Direction | 'pending' | 'held'>();
   /** The stream layered on a socket (its TLS), which is what an abort must go through. */
   readonly #outer = new WeakMap<Socket, Duplex>();
   readonly #count: Record<Direction, number> = { inbound: 0, outbound: 0 };
@@ -38,7 +39,28 @@ export class ConnectionSet {
     if (this.#open.has(socket) || socket.destroyed) return;
     this.#open.set(socket, direction);
     this.#counted(direction, 1);
+    this.#releaseOnClose(socket);
+  }
+
+  /**
+   * Holds `standIn` in `socket`'s place, counted as `socket` was: for a carrier that took the
+   * socket's descriptor away (a native engine) and closes Node's socket, so the connection is
+   * still counted, drained and reset (through the stand-in) until the stand-in is destroyed.
+   * Returns false when `socket` is not held (already closed): then nothing is held for it.
+   */
+  replace(socket: Socket, standIn: StandIn): boolean {
+    const direction = this.#open.get(socket);
+    if (direction === undefined || standIn.destroyed || this.#open.has(standIn)) return false;
+    // Deleted first: the old socket's close then finds nothing to release.
+    this.#open.delete(socket);
+    this.#open.set(standIn, direction);
+    this.#releaseOnClose(standIn);
+    return true;
+  }
+
+  #releaseOnClose(socket: Socket | StandIn): void {
     socket.once('close', () => {
+      if (!this.#open.has(socket)) return;
       this.#counted(this.#open.get(socket), -1);
       this.#open.delete(socket);
       if (this.#open.size === 0) this.#emptied?.();
@@ -85,7 +107,10 @@ export class ConnectionSet {
   /** Aborts every connection still open (RST, or a TLS error) and returns how many there were. */
   resetAll(): number {
     const n = this.#open.size;
-    for (const socket of [...this.#open.keys()]) abort(this.#outer.get(socket) ?? socket);
+    for (const held of [...this.#open.keys()]) {
+      if (held instanceof Duplex) abort(this.#outer.get(held as Socket) ?? held);
+      else held.resetAndDestroy();
+    }
     return n;
   }
 }

@@ -51,6 +51,7 @@ export type {
   CarrierFactory,
   CarrierListener,
   ConnectionReport,
+  StandIn,
 } from './carrier.js';
 export { ConnectionSet } from './connection-set.js';
 export { DataPlane, type DataPlaneOptions, type WorkloadStatus } from './data-plane.js';

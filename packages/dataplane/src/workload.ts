@@ -540,6 +540,7 @@ export class Workload {
         this.#connections.add(socket, 'held');
       },
       established: (socket, direction, source, outer) => this.#established(socket, direction, source, outer),
+      replace: (connection, standIn) => this.#connections.replace(connection.socket, standIn),
       relay: (direction, client, server, info) => this.relay(direction, client, server, info),
       get draining() {
         return self.#state !== 'serving';

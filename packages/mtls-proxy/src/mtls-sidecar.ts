@@ -69,7 +69,7 @@ export class MtlsSidecar {
     const status = await this.#plane.addWorkload({
       id: SIDECAR_WORKLOAD,
       identity: this.#o.certificates,
-      carrier: mtlsCarrier(),
+      carrier: this.#o.carrier ?? mtlsCarrier(),
       ...(this.#o.target ? { target: this.#o.target } : {}),
       policy: { ...(inbound ? { inbound } : {}), ...(outbound ? { outbound } : {}) },
     });

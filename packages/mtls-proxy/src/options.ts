@@ -1,5 +1,10 @@
 import type { Target } from '@switchyard/core';
-import type { InboundPolicy, OutboundPolicy, SidecarPlaneOptions } from '@switchyard/dataplane';
+import type {
+  CarrierFactory,
+  InboundPolicy,
+  OutboundPolicy,
+  SidecarPlaneOptions,
+} from '@switchyard/dataplane';
 import type { CertificateStore } from '@switchyard/mesh';
 
 /** The inbound half: terminate mTLS from peers, authorize them, hand plain TCP to the app. */
@@ -19,4 +24,9 @@ export interface MtlsSidecarOptions extends SidecarPlaneOptions {
   outbound?: OutboundOptions;
   /** Open the sidecar's sockets inside this target's network (a node-level proxy). Default: our own. */
   target?: Target;
+  /**
+   * The carrier that moves the bytes: any carrier speaking the same mTLS wire protocol, such as
+   * `mtlsNativeCarrier()` from `@switchyard/relay-native/carrier`. Default: `mtlsCarrier()`.
+   */
+  carrier?: CarrierFactory;
 }

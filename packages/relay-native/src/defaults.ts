@@ -15,5 +15,8 @@ export const DEFAULT_DECISION_TIMEOUT_MS = 10_000;
 /** Pipe size for splice relays, in bytes: larger pipes move more per system call. */
 export const DEFAULT_PIPE_SIZE = 256 * 1024;
 
-/** Environment variable that selects the AddressSanitizer build of the addon (`asan`). */
+/**
+ * Environment variable that selects the build of the addon: `release` (the default) or `asan`
+ * (AddressSanitizer). Any other value is refused when the engine loads.
+ */
 export const ADDON_BUILD_ENV = 'SWITCHYARD_RELAY_NATIVE_BUILD';

@@ -33,6 +33,7 @@ export {
   RelayEngineClosedError,
   RelayHandOffError,
 } from './errors.js';
+export { nativeEngineUnavailable } from './load-addon.js';
 export {
   createRelayEngine,
   type HandOffOptions,

@@ -52,7 +52,7 @@ export function loadRelayAddon(): RelayAddon {
       `the native relay engine needs Linux (this is ${process.platform}); use the JavaScript carriers on this platform`,
     );
   }
-  const file = process.env[ADDON_BUILD_ENV] === 'asan' ? 'switchyard_relay_asan' : 'switchyard_relay';
+  const file = addonFile(process.env[ADDON_BUILD_ENV]);
   try {
     addon = createRequire(import.meta.url)(`../build/Release/${file}.node`) as RelayAddon;
     return addon;
@@ -61,5 +61,27 @@ export function loadRelayAddon(): RelayAddon {
       `the native relay engine is not built (${(cause as Error).message.split('\n')[0]}); build it with "pnpm --filter @switchyard/relay-native build:native" (needs python3, make, a C compiler and Node's headers)`,
       { cause },
     );
+  }
+}
+
+/** The addon file a build name selects; an unknown name is refused rather than ignored. */
+function addonFile(build: string | undefined): string {
+  if (build === undefined || build === '' || build === 'release') return 'switchyard_relay';
+  if (build === 'asan') return 'switchyard_relay_asan';
+  throw new UnsupportedPlatformError(
+    `${ADDON_BUILD_ENV}=${JSON.stringify(build.slice(0, 80))} names no build of the native relay engine; use "release" (the default) or "asan", or unset it`,
+  );
+}
+
+/**
+ * Why the native engine cannot run in this process, or `undefined` when it can: loads the addon
+ * (once) without starting anything, so a command can refuse before it listens.
+ */
+export function nativeEngineUnavailable(): string | undefined {
+  try {
+    loadRelayAddon();
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
   }
 }

@@ -160,7 +160,14 @@ export class RelayEngine {
   /** Resets connection `id` when `signal` aborts; a peer awaiting a decision is rejected instead. */
   #abortOn(signal: AbortSignal | undefined, id: number): void {
     if (!signal) return;
-    const abort = () => {
+    const abort = this.#aborter(id);
+    if (signal.aborted) abort();
+    else signal.addEventListener('abort', abort, { once: true });
+  }
+
+  /** A function that resets connection `id`, built apart so it holds nothing but the id. */
+  #aborter(id: number): () => void {
+    return () => {
       if (this.#closed || !this.#pending.has(id)) return;
       const awaiting = this.#awaiting.get(id);
       if (awaiting) {
@@ -168,8 +175,6 @@ export class RelayEngine {
         this.#addon.reject(this.#handle, awaiting, 0);
       } else this.#addon.abort(this.#handle, id);
     };
-    if (signal.aborted) abort();
-    else signal.addEventListener('abort', abort, { once: true });
   }
 
   #assertOpen(): void {
@@ -244,6 +249,7 @@ export class RelayEngine {
       protocol: event.protocol,
       accept: (plain, options) => decide(plain, options),
       reject: () => decide(undefined),
+      abort: this.#aborter(id),
     });
   }
 }

@@ -49,6 +49,12 @@ export interface PeerHandshake {
   accept(plain: Socket, options?: { keepSocket?: boolean }): Promise<RelayResult>;
   /** Closes the connection; no byte reaches the application. */
   reject(): Promise<RelayResult>;
+  /**
+   * Resets the connection now, whatever its stage: awaiting a decision it is rejected, relaying
+   * both ends get an RST. Holding this function holds nothing else of the handshake (a relayed
+   * connection's JavaScript stays small); after the end it does nothing.
+   */
+  readonly abort: () => void;
 }
 
 /** A handshake that did not complete; the engine already closed the socket. */

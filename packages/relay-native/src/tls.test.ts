@@ -173,6 +173,30 @@ describe('TLS in the engine', () => {
     await closed;
   });
 
+  it('resets a relaying connection on abort(): both ends see a reset, and the result says so', async () => {
+    const { client, handshake } = await engineServer();
+    const peer = handshake as PeerHandshake;
+    const app = await socketPair();
+    const ended = (s: { once(e: string, l: (x?: unknown) => void): unknown }) =>
+      new Promise<string>((resolve) => {
+        s.once('error', (e) => resolve((e as NodeJS.ErrnoException).code ?? 'error'));
+        s.once('end', () => resolve('end'));
+      });
+    const appEnd = ended(app.outside);
+    const clientEnd = ended(client);
+    app.outside.resume();
+    client.resume();
+    const result = peer.accept(app.inside);
+    client.write('through');
+    expect((await firstData(app.outside)).toString()).toBe('through');
+    const abort = peer.abort;
+    abort();
+    expect(await result).toMatchObject({ reason: 'reset' });
+    expect(await appEnd).toBe('ECONNRESET');
+    expect(await clientEnd).not.toBe('end'); // never a clean end
+    abort(); // after the end: nothing happens
+  });
+
   it('refuses credentials OpenSSL cannot use, with a stable code', () => {
     const bad = () => engine.createTlsContext({ ...credentials('server'), key: fixture('client-key.pem') });
     expect(bad).toThrow(RelayCredentialsError);

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { IpFamily } from '@switchyard/core';
 import { validateMetadataProxy } from '../metadata/metadata-config.js';
+import { CARRIER_NAMES, carrierUnavailable } from '../reconcile/carriers.js';
 import type { AgentConfig, IdentityConfig, SourceConfig } from './agent-config.js';
 import { AGENT_DEFAULTS as D } from './defaults.js';
 import { Issues } from './issues.js';
@@ -64,7 +65,7 @@ export function validateConfig(document: unknown, baseDir: string, shown = 'the 
     trustDomain: is.string('trustDomain', doc.trustDomain, D.trustDomain),
     source: source(is, doc.source, at),
     driver: is.string('driver', doc.driver, D.driver),
-    carrier: is.oneOf('carrier', doc.carrier, ['mtls', 'hbone'], D.carrier),
+    carrier: is.oneOf('carrier', doc.carrier, CARRIER_NAMES, D.carrier),
     identity: identity(is, doc.identity, at),
     ...(criEndpoint ? { criEndpoint } : {}),
     meshCidrs: is.cidrs('meshCidrs', doc.meshCidrs),
@@ -168,7 +169,21 @@ function checkPorts(is: Issues, c: AgentConfig): void {
     is.add('retry.maxMs', `must be at least retry.initialMs (${c.retry.initialMs})`);
 }
 
-/** Reads, checks and completes the agent config file. */
+/**
+ * Reads, checks and completes the agent config file, and checks that its carrier can run on this
+ * host (`mtls-native` needs the native relay engine).
+ */
 export async function loadConfig(path: string): Promise<AgentConfig> {
-  return validateConfig(await readDocument(path, 'agent config'), dirname(resolve(path)), resolve(path));
+  const config = validateConfig(
+    await readDocument(path, 'agent config'),
+    dirname(resolve(path)),
+    resolve(path),
+  );
+  const why = await carrierUnavailable(config.carrier);
+  if (why) {
+    const is = new Issues();
+    is.add('carrier', why);
+    is.throwIfAny(resolve(path));
+  }
+  return config;
 }

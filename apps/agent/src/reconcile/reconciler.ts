@@ -6,9 +6,7 @@ import {
   SwitchyardError,
   type Target,
 } from '@switchyard/core';
-import type { CarrierFactory, DataPlane, Logger } from '@switchyard/dataplane';
-import { hboneCarrier } from '@switchyard/hbone';
-import { mtlsCarrier } from '@switchyard/mtls-proxy';
+import type { DataPlane, Logger } from '@switchyard/dataplane';
 import type { AgentConfig } from '../config/agent-config.js';
 import { AGENT_DEFAULTS } from '../config/defaults.js';
 import type { IdentityProvider } from '../identity/identity-provider.js';
@@ -18,6 +16,7 @@ import type { NetworkResolver } from '../sources/resolve-network.js';
 import type { Workload } from '../sources/workload.js';
 import type { AppliedJournal } from './applied-journal.js';
 import { backoffDelay } from './backoff.js';
+import { createCarrier } from './carriers.js';
 import { KeyedQueue } from './keyed-queue.js';
 import type { Phase, WorkloadRecord, WorkloadReport } from './workload-record.js';
 
@@ -32,8 +31,6 @@ export interface ReconcilerInputs {
   logger: Logger;
   metrics: AgentMetrics;
 }
-
-const CARRIERS: Record<string, () => CarrierFactory> = { mtls: mtlsCarrier, hbone: hboneCarrier };
 
 /**
  * ztunnel's add / delete / snapshot model: desired state from the source, actual state from the
@@ -169,7 +166,7 @@ export class Reconciler {
       id: record.id,
       target: p.target,
       identity: record.store,
-      carrier: (CARRIERS[p.carrier] as () => CarrierFactory)(),
+      carrier: await createCarrier(p.carrier),
       policy: p.serve,
       addresses: p.addresses,
     });

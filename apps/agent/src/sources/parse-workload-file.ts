@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { Issues } from '../config/issues.js';
+import { CARRIER_NAMES } from '../reconcile/carriers.js';
 import type { Workload, WorkloadNetwork } from './workload.js';
 
 const FIELDS = ['name', 'namespace', 'serviceAccount', 'network', 'ips', 'probePorts', 'carrier', 'certDir'];
@@ -38,7 +39,7 @@ function parseWorkload(is: Issues, path: string, item: unknown, baseDir: string)
   const serviceAccount = dnsName(is, `${path}.serviceAccount`, w.serviceAccount ?? 'default');
   const network = parseNetwork(is, `${path}.network`, w.network);
   const carrier =
-    w.carrier === undefined ? undefined : is.oneOf(`${path}.carrier`, w.carrier, ['mtls', 'hbone'], 'hbone');
+    w.carrier === undefined ? undefined : is.oneOf(`${path}.carrier`, w.carrier, CARRIER_NAMES, 'hbone');
   const certDir = is.string(`${path}.certDir`, w.certDir);
   const ips = is.array(`${path}.ips`, w.ips).flatMap((ip, j) => {
     if (typeof ip === 'string' && /^[0-9a-f.:]+$/i.test(ip) && ip.length > 1) return [ip];

@@ -3,6 +3,7 @@ import { DEFAULT_PORTS, type DriverRegistry, InputInvalidError, type SocketOps }
 import { type IdentityResolver, identitiesFromFile } from '@switchyard/dataplane';
 import { type AuthorizationPolicy, CertificateStore, parseAuthorizationPolicy } from '@switchyard/mesh';
 import { MtlsSidecar, startAdminServer } from '@switchyard/mtls-proxy';
+import { engineCarrier } from '../engine-carrier.js';
 import { EXIT } from '../exit-codes.js';
 import { addressFlag, cidrFlags, portFlag, wholeNumber } from '../flag-values.js';
 import type { CliIo } from '../io.js';
@@ -33,6 +34,8 @@ export interface ProxyMtlsOptions {
   drainSeconds: string;
   maxConnections: string;
   accessLog?: boolean;
+  /** `js` or `native`: which engine carries the bytes. */
+  engine: string;
 }
 
 /** The flags both proxies share, checked: everything a proxy needs before anything listens. */
@@ -130,7 +133,8 @@ function refuseUnservedDirection(o: ProxyMtlsOptions, inbound: boolean, outbound
 /**
  * `switchyard proxy mtls`: runs the sidecar until SIGTERM or SIGINT, then drains. With neither
  * port flag it serves both directions on the default ports, which are the ones
- * `switchyard redirect apply` captures into. Every flag is checked before anything listens.
+ * `switchyard redirect apply` captures into. Every flag is checked before anything listens,
+ * and `--engine native` is loaded then too: a host that cannot run it is told so at once.
  */
 export async function proxyMtlsCommand(
   registry: DriverRegistry,
@@ -153,6 +157,7 @@ export async function proxyMtlsCommand(
   const inboundAuthz = await authzFile(o.authz, io.cwd);
   const outboundAuthz = await authzFile(o.outboundAuthz, io.cwd);
   const identities = await identitiesFlag(o.identities, io.cwd);
+  const carrier = await engineCarrier(o.engine);
   const driver = await registry.create(common.driver);
   const certificates = await CertificateStore.open(o.certDir);
   const log = componentLog(io, 'mtls-proxy');
@@ -164,6 +169,7 @@ export async function proxyMtlsCommand(
     log,
     accessLog: o.accessLog === true,
     maxConnections,
+    ...(carrier ? { carrier } : {}),
     ...(identities ? { identities } : {}),
     ...(common.target ? { target: common.target } : {}),
     ...(bypassMark !== undefined ? { bypassMark } : {}),

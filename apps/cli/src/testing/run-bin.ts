@@ -19,6 +19,8 @@ export interface RunBinOptions {
   env?: Record<string, string>;
   /** Kill the process (SIGKILL) after this long; the result then has `signal` set. Default 20 s. */
   timeoutMs?: number;
+  /** Send SIGTERM once standard error matches this (a long-running command that has started). */
+  stopWhen?: RegExp;
 }
 
 /** Runs the built `switchyard` as its own process, as a user would, and collects what it printed. */
@@ -34,8 +36,13 @@ export function runBin(args: readonly string[], options: RunBinOptions = {}): Pr
     child.stdout.on('data', (d) => {
       stdout += d;
     });
+    let stopped = false;
     child.stderr.on('data', (d) => {
       stderr += d;
+      if (!stopped && options.stopWhen?.test(stderr)) {
+        stopped = true;
+        child.kill('SIGTERM');
+      }
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 20_000);
     child.on('error', fail);

@@ -3,6 +3,7 @@ import { HBONE_PORT, SNI_GATEWAY_PORT } from '@switchyard/hbone';
 import type { Command } from 'commander';
 import { type ProxyHboneOptions, proxyHboneCommand } from '../commands/proxy-hbone.js';
 import { type ProxyMtlsOptions, proxyMtlsCommand } from '../commands/proxy-mtls.js';
+import { ENGINES } from '../engine-carrier.js';
 import { PROXY_DEFAULTS } from '../proxy-defaults.js';
 import { driverOption } from './capture.js';
 import { type CommandContext, collect, envOption } from './context.js';
@@ -76,7 +77,12 @@ export function addProxyCommands(program: Command, { io, done, registry }: Comma
         '--bypass-mark <mark>',
         `socket mark of the sidecar's own dials (default 0x${DEFAULT_BYPASS_MARK.toString(16)}, as redirect uses)`,
       )
-      .option('--max-connections <n>', 'most open connections per direction', PROXY_DEFAULTS.maxConnections),
+      .option('--max-connections <n>', 'most open connections per direction', PROXY_DEFAULTS.maxConnections)
+      .option(
+        '--engine <engine>',
+        `what moves the bytes: ${ENGINES.join(' or ')} (native: the relay engine on its own threads, Linux)`,
+        PROXY_DEFAULTS.engine,
+      ),
     'connection',
   ).action(async (o: ProxyMtlsOptions, cmd: Command) =>
     done(await proxyMtlsCommand(await registry(cmd), o, io)),

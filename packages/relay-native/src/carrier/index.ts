@@ -10,4 +10,5 @@
  *
  * @module
  */
+export { nativeEngineUnavailable } from '../load-addon.js';
 export { type MtlsNativeCarrierOptions, mtlsNativeCarrier } from './mtls-native-carrier.js';

@@ -10,6 +10,7 @@ import {
   formatEndpoint,
   type IdentityFallback,
   type IdentityResolver,
+  type ServerIdentityDecision,
 } from '@switchyard/dataplane';
 import {
   authorize,
@@ -22,14 +23,22 @@ import { createRelayEngine, type RelayEngine } from '../relay-engine.js';
 import type { FailedHandshake, PeerHandshake, RelayResult } from '../relay-result.js';
 import { stopReading } from '../socket-handoff.js';
 import type { TlsContext } from '../tls-credentials.js';
+import { CloseGuard } from './close-guard.js';
+import { EngineStandIn } from './engine-stand-in.js';
 
 /** Options of {@link mtlsNativeCarrier}. */
 export interface MtlsNativeCarrierOptions {
   /** The engine to use. Default: one per factory, started on first use, closed with the last workload. */
   engine?: RelayEngine;
-  /** Expected server identities per peer address (outbound pinning), as the data plane's. */
+  /**
+   * Expected server identities per peer address (outbound pinning). Default: the data plane's
+   * resolver and fallback, as the JavaScript carrier uses.
+   */
   identities?: IdentityResolver;
-  /** When no identity is known for a peer address. Default: `trust-domain` (any in our trust domain). */
+  /**
+   * When no identity is known for a peer address. Default: the data plane's; `trust-domain` when
+   * only `identities` is given here.
+   */
   identityFallback?: IdentityFallback;
   /** Key-exchange groups (OpenSSL syntax). Default: OpenSSL's, the same as Node's. */
   groups?: string;
@@ -38,9 +47,10 @@ type Info = { source: string; destination: string };
 
 /**
  * The mtls carrier on the native engine: the same wire protocol, identities and decisions as
- * the JavaScript `mtls` carrier, but the handshake and the bytes run on engine threads. The data
- * plane's sockets stay open as stand-ins (not reading) so its connection set counts and drains
- * them; closing one resets the engine's connection.
+ * the JavaScript `mtls` carrier, but the handshake and the bytes run on engine threads. Once a
+ * connection relays, the engine holds its only descriptors: the data plane counts and drains a
+ * stand-in (no socket) in its place, and resetting the stand-in resets the connection.
+ * `inbound()` and `outbound()` resolve once the connection is relaying or refused.
  *
  * @example
  * ```ts
@@ -74,7 +84,8 @@ class MtlsNativeCarrier implements Carrier {
   readonly #engine: RelayEngine;
   readonly #o: MtlsNativeCarrierOptions;
   readonly #release: () => void;
-  readonly #open = new Set<AbortController>();
+  /** What resets each open connection: its guard while handshaking, its stand-in once relaying. */
+  readonly #open = new Set<CloseGuard | EngineStandIn>();
   #tls: TlsContext;
   readonly #onRotated = (cert: WorkloadCertificate) => {
     this.#tls = this.#context(cert);
@@ -122,9 +133,9 @@ class MtlsNativeCarrier implements Carrier {
       });
       return void c.socket.destroy();
     }
-    this.#c.track(raw);
-    const abort = this.#abortWith(c.socket, raw);
-    const peer = await this.#handshake('client', raw, abort);
+    const guard = this.#guard(c.socket);
+    // The upstream leg goes to the engine whole: Node's copy of it closes at hand-off.
+    const peer = await this.#handshake('client', raw, guard, false);
     if (!peer.ok) {
       this.#c.metrics.tlsFailures.inc({ ...this.#c.labels, direction: 'outbound', reason: 'handshake' });
       this.#c.report({
@@ -134,16 +145,9 @@ class MtlsNativeCarrier implements Carrier {
         code: 'tls',
         reason: `TLS to ${formatEndpoint(peerAt)} failed: ${peer.reason} ${peer.detail}`,
       });
-      return this.#end(abort, [c.socket, raw], false);
+      return this.#end(guard, [c.socket], false);
     }
-    const decision = checkServerIdentity({
-      presented: [peer.spiffeId],
-      address: peerAt.address,
-      resolver: this.#o.identities,
-      fallback: this.#o.identityFallback ?? 'trust-domain',
-      self: parseSpiffeId(workload.identity.current.spiffeId) as SpiffeId,
-      authorization: workload.policy.outbound?.authorization,
-    });
+    const decision = this.#checkServer(peerAt.address, peer.spiffeId);
     if (!decision.allowed) {
       await peer.reject();
       this.#c.report({
@@ -154,17 +158,38 @@ class MtlsNativeCarrier implements Carrier {
         reason: decision.reason,
         peer: peer.spiffeId,
       });
-      return this.#end(abort, [c.socket, raw], false);
+      return this.#end(guard, [c.socket], false);
     }
-    await this.#relay('outbound', peer, c.socket, [c.socket, raw], abort, info);
+    return this.#relay('outbound', peer, c.socket, c, guard, info);
+  }
+
+  /**
+   * The server check the JavaScript carrier's dials make: the data plane's resolver and fallback,
+   * unless this carrier's options name their own.
+   */
+  #checkServer(address: string, presented: string): ServerIdentityDecision {
+    const self = parseSpiffeId(this.#c.workload.identity.current.spiffeId) as SpiffeId;
+    const authorization = this.#c.workload.policy.outbound?.authorization;
+    const { identities, identityFallback } = this.#o;
+    if (identities === undefined && identityFallback === undefined)
+      return this.#c.upstream.checkServer(address, [presented], self, authorization);
+    return checkServerIdentity({
+      presented: [presented],
+      address,
+      resolver: identities,
+      fallback: identityFallback ?? 'trust-domain',
+      self,
+      authorization,
+    });
   }
 
   async inbound(c: Accepted, destination: Endpoint): Promise<void> {
     stopReading(c.socket);
     const done = this.#c.beginHandshake(c);
     if (!done) return;
-    const abort = this.#abortWith(c.socket);
-    const peer = await this.#handshake('server', c.socket, abort).finally(done);
+    const guard = this.#guard(c.socket);
+    // Node's socket keeps the connection's place (pending) in the data plane while it handshakes.
+    const peer = await this.#handshake('server', c.socket, guard, true).finally(done);
     if (!peer.ok) {
       if (peer.reason === 'identity') this.#deny(c, destination, 'identity', peer.detail);
       else
@@ -174,16 +199,16 @@ class MtlsNativeCarrier implements Carrier {
           `${peer.reason} ${peer.detail}`,
           c.client.address,
         );
-      return this.#end(abort, [c.socket], false);
+      return this.#end(guard, [c.socket], false);
     }
-    await this.#authorized(c, destination, peer, abort);
+    return this.#authorized(c, destination, peer, guard);
   }
 
   async #authorized(
     c: Accepted,
     destination: Endpoint,
     peer: PeerHandshake,
-    abort: AbortController,
+    guard: CloseGuard,
   ): Promise<void> {
     const { workload } = this.#c;
     const inbound = workload.policy.inbound;
@@ -192,7 +217,7 @@ class MtlsNativeCarrier implements Carrier {
     if (!decision.allowed || !this.#c.established(c.socket, 'inbound', c.client.address)) {
       await peer.reject();
       if (!decision.allowed) this.#deny(c, destination, 'policy', decision.reason, peer.spiffeId);
-      return this.#end(abort, [c.socket], false);
+      return this.#end(guard, [c.socket], false);
     }
     const info = { source: c.client.address, destination: formatEndpoint(destination) };
     let app: Socket;
@@ -208,27 +233,37 @@ class MtlsNativeCarrier implements Carrier {
         peer: peer.spiffeId,
         reason: (error as Error).message,
       });
-      return this.#end(abort, [c.socket], false);
+      return this.#end(guard, [c.socket], false);
     }
-    this.#c.track(app);
-    app.once('close', () => abort.abort());
-    await this.#relay('inbound', peer, app, [c.socket, app], abort, info);
+    return this.#relay('inbound', peer, app, c, guard, info);
   }
 
-  /** Hands the plain side to the engine, waits for the end, reports it, and closes the stand-ins. */
-  async #relay(
+  /**
+   * Hands the plain side to the engine and the connection's place in the data plane to a stand-in
+   * (the accepted socket and `plain` close: the engine holds its own copies). Resolves at once:
+   * the end is reported when the engine says so, and nothing but the stand-in, the guard and that
+   * report's callback stays in memory meanwhile.
+   */
+  #relay(
     direction: Direction,
     peer: PeerHandshake,
     plain: Socket,
-    sockets: Socket[],
-    abort: AbortController,
+    c: Accepted,
+    guard: CloseGuard,
     info: Info,
   ): Promise<void> {
-    let result: RelayResult;
+    const held = c.socket;
+    // From here the stand-in resets the connection: the guard (an AbortController) can go.
+    const standIn = new EngineStandIn(peer.abort);
+    if (!this.#c.replace(c, standIn)) {
+      this.#end(guard, [held, plain], false);
+      return peer.reject().then(() => undefined);
+    }
+    guard.release(held);
+    let ended: Promise<RelayResult>;
     try {
-      result = await peer.accept(plain, { keepSocket: true });
+      ended = peer.accept(plain);
     } catch (error) {
-      await peer.reject();
       this.#c.report({
         ...info,
         direction,
@@ -236,8 +271,25 @@ class MtlsNativeCarrier implements Carrier {
         code: 'handoff',
         reason: (error as Error).message,
       });
-      return this.#end(abort, sockets, false);
+      this.#end(guard, [standIn, held, plain], false);
+      return peer.reject().then(() => undefined);
     }
+    if (held !== plain) held.destroy(); // Node's copy only: the engine holds the connection
+    this.#open.delete(guard);
+    this.#open.add(standIn);
+    const spiffeId = peer.spiffeId;
+    void ended.then((result) => this.#finished(result, direction, spiffeId, standIn, info));
+    return Promise.resolve();
+  }
+
+  /** Reports the engine's end of a relayed connection and lets go of its stand-in. */
+  #finished(
+    result: RelayResult,
+    direction: Direction,
+    peer: string,
+    standIn: EngineStandIn,
+    info: Info,
+  ): void {
     const clean = result.reason === 'eof';
     // the engine's `up` runs from the TLS peer to the plain socket
     const [up, down] = direction === 'outbound' ? [result.down, result.up] : [result.up, result.down];
@@ -246,43 +298,50 @@ class MtlsNativeCarrier implements Carrier {
       direction,
       outcome: clean ? 'spliced' : 'failed',
       ...(clean ? {} : { code: result.reason, reason: result.detail }),
-      peer: peer.spiffeId,
+      peer,
       up,
       down,
     });
-    this.#end(abort, sockets, clean);
+    this.#open.delete(standIn);
+    this.#end(undefined, [standIn], clean);
   }
 
-  /** The engine's handshake; a hand-off the engine refused (out of descriptors) is a failure too. */
+  /**
+   * The engine's handshake. With `keep`, Node's socket stays open as the connection's stand-in;
+   * without, it closes at hand-off. A hand-off the engine refused (out of descriptors) is a failure too.
+   */
   async #handshake(
     role: 'client' | 'server',
     socket: Socket,
-    abort: AbortController,
+    guard: CloseGuard,
+    keep: boolean,
   ): Promise<PeerHandshake | FailedHandshake> {
     try {
       return await this.#engine.tls({
         role,
         socket,
         credentials: this.#tls,
-        keepSocket: true,
-        signal: abort.signal,
+        keepSocket: keep,
+        signal: guard.signal,
       });
     } catch (error) {
+      if (!keep) socket.destroy();
       return { ok: false, reason: 'reset', detail: (error as Error).message };
     }
   }
 
-  /** Resets the engine's connection when a stand-in closes first (a drain deadline, a refusal). */
-  #abortWith(...sockets: Socket[]): AbortController {
-    const abort = new AbortController();
-    this.#open.add(abort);
-    for (const s of sockets) s.once('close', () => abort.abort());
-    return abort;
+  /** A guard that resets the engine's connection when `socket` closes first, held until the end. */
+  #guard(socket: Socket): CloseGuard {
+    const guard = new CloseGuard();
+    this.#open.add(guard);
+    guard.watch(socket);
+    return guard;
   }
 
-  #end(abort: AbortController, sockets: Socket[], clean: boolean): void {
-    this.#open.delete(abort);
+  #end(guard: CloseGuard | undefined, sockets: (Socket | EngineStandIn)[], clean: boolean): void {
+    if (guard) this.#open.delete(guard);
     for (const s of sockets) {
+      if (s.destroyed) continue;
       if (clean) s.destroy();
       else s.resetAndDestroy();
     }
@@ -306,7 +365,11 @@ class MtlsNativeCarrier implements Carrier {
 
   async close(): Promise<void> {
     this.#c.workload.identity.off('rotated', this.#onRotated);
-    for (const abort of this.#open) abort.abort();
+    for (const open of this.#open) {
+      // The engine reports each end; the data plane still sees what it held and counts the resets.
+      if (open instanceof CloseGuard) open.abort();
+      else open.reset();
+    }
     this.#open.clear();
     this.#release();
   }

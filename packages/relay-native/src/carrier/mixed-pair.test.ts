@@ -1,0 +1,49 @@
+import type { CarrierFactory } from '@switchyard/dataplane';
+import { dialOutbound, readAll, sendRandom, startPair } from '@switchyard/dataplane/testing';
+import { createTestPki, type TestPki } from '@switchyard/mesh/testing';
+import { mtlsCarrier } from '@switchyard/mtls-proxy';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mtlsNativeCarrier } from './mtls-native-carrier.js';
+
+let pki: TestPki;
+beforeAll(async () => {
+  pki = await createTestPki();
+});
+afterAll(() => pki.dispose());
+
+describe('mtls-native and the JavaScript mtls carrier speak the same wire', () => {
+  it.each([
+    ['a native server and a JavaScript client', mtlsNativeCarrier, mtlsCarrier],
+    ['a JavaScript server and a native client', mtlsCarrier, mtlsNativeCarrier],
+  ] as [string, () => CarrierFactory, () => CarrierFactory][])(
+    '%s carry 4 MiB both ways intact',
+    async (_title, server, client) => {
+      const made: CarrierFactory[] = [];
+      // startPair makes the server workload's carrier first, then the client's.
+      const carrier = () => {
+        const factory = made.length === 0 ? server() : client();
+        made.push(factory);
+        return factory;
+      };
+      const p = await startPair({
+        carrier,
+        pki,
+        route: (s) => ({
+          address: '127.0.0.1',
+          port: s.listeners.find((l) => l.role === 'inbound')?.port ?? 0,
+        }),
+      });
+      try {
+        expect(made.map((f) => f.name)).toEqual([server().name, client().name]);
+        const s = dialOutbound(p.outboundPort);
+        const echoed = readAll(s);
+        const sent = await sendRandom(s, 4 * 1024 * 1024);
+        const got = await echoed;
+        expect(got.bytes).toBe(4 * 1024 * 1024);
+        expect(got.sha256).toBe(sent);
+      } finally {
+        await p.dispose();
+      }
+    },
+  );
+});

@@ -1,0 +1,99 @@
+import { loopbackSocketOps } from '@switchyard/core/memory';
+import { DataPlane, type IdentityFallback, type IdentityResolver, silentLogger } from '@switchyard/dataplane';
+import { dialOutbound, LOCAL, readAll, startApp, type TestApp } from '@switchyard/dataplane/testing';
+import { CertificateStore } from '@switchyard/mesh';
+import { createTestPki, type TestPki } from '@switchyard/mesh/testing';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { mtlsNativeCarrier } from './mtls-native-carrier.js';
+
+const SERVER = 'spiffe://cluster.local/ns/suite/sa/pinned-server';
+
+let pki: TestPki;
+const open: (() => Promise<void>)[] = [];
+beforeAll(async () => {
+  pki = await createTestPki();
+});
+afterAll(() => pki.dispose());
+afterEach(async () => {
+  for (const close of open.splice(0).reverse()) await close();
+});
+
+/**
+ * A server workload and a client workload on the native carrier, the client's data plane with
+ * the given resolver and fallback (the carrier has none of its own). Returns what a plain client
+ * of the outbound port got back, and the app behind the server.
+ */
+async function exchange(fallback: IdentityFallback, identities?: IdentityResolver) {
+  const app: TestApp = await startApp();
+  open.push(() => app.close());
+  const stores = await Promise.all(
+    ['pinned-server', 'pinned-client'].map(async (name) =>
+      CertificateStore.open(await pki.issue(name, 'suite'), { watch: false }),
+    ),
+  );
+  const [serverId, clientId] = stores as [CertificateStore, CertificateStore];
+  const plane = (identityFallback: IdentityFallback, resolver?: IdentityResolver) =>
+    new DataPlane({
+      socketOps: loopbackSocketOps(),
+      identityFallback,
+      ...(resolver ? { identities: resolver } : {}),
+      logger: silentLogger,
+      timeouts: { handshake: 2_000, drain: 1_000 },
+    });
+  const server = plane('trust-domain');
+  const client = plane(fallback, identities);
+  open.push(async () => {
+    await Promise.all([client.close(0), server.close(0)]);
+    for (const s of stores) s.close();
+  });
+  const served = await server.addWorkload({
+    id: 'server',
+    identity: serverId,
+    carrier: mtlsNativeCarrier(),
+    policy: { inbound: { port: 0, host: LOCAL, fixedDestination: { address: LOCAL, port: app.port } } },
+  });
+  const inbound = served.listeners.find((l) => l.role === 'inbound')?.port ?? 0;
+  const status = await client.addWorkload({
+    id: 'client',
+    identity: clientId,
+    carrier: mtlsNativeCarrier(),
+    policy: {
+      outbound: {
+        port: 0,
+        host: LOCAL,
+        meshCidrs: ['127.0.0.0/8'],
+        fixedDestination: { address: LOCAL, port: app.port },
+        route: () => ({ address: LOCAL, port: inbound }),
+      },
+    },
+  });
+  const s = dialOutbound(status.listeners.find((l) => l.role === 'outbound')?.port ?? 0);
+  s.write('HELLO');
+  s.end();
+  return { got: await readAll(s), app, metrics: await client.metrics.registry.metrics() };
+}
+
+describe("mtls-native checks a server's identity with the data plane's resolver and fallback", () => {
+  it('refuses a server whose identity nobody named when the data plane says refuse', async () => {
+    const { got, app, metrics } = await exchange('refuse');
+    expect(got.bytes).toBe(0);
+    expect(app.received()).toBe(0);
+    expect(metrics).toMatch(/switchyard_connections_total\{[^}]*direction="outbound",outcome="denied"\} 1/);
+  });
+
+  it('carries to a server that presents the identity the resolver pins', async () => {
+    const pinned: IdentityResolver = { expected: (a) => (a === LOCAL ? [SERVER] : undefined) };
+    const { got, app } = await exchange('refuse', pinned);
+    expect(got.bytes).toBe(5); // the app echoes
+    expect(app.received()).toBe(5);
+  });
+
+  it('refuses a server that presents another identity than the pinned one', async () => {
+    const other: IdentityResolver = {
+      expected: () => ['spiffe://cluster.local/ns/suite/sa/someone-else'],
+    };
+    const { got, app } = await exchange('trust-domain', other);
+    expect(got.bytes).toBe(0);
+    expect(app.received()).toBe(0);
+  });
+});
