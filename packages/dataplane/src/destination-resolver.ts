@@ -8,9 +8,17 @@ export interface ServiceEndpoint {
   port: number;
   /** The SPIFFE IDs the pod's sidecar must present (from its namespace and service account). */
   identities: readonly string[];
-  /** The pod is in the mesh (a Switchyard sidecar serves its HBONE port); false: plain TCP only. */
-  inMesh: boolean;
+  /** What is known of the pod behind it: see {@link EndpointState}. */
+  state: EndpointState;
 }
+
+/**
+ * What the resolver knows of an endpoint's pod. `mesh`: a known pod that opted in (a Switchyard
+ * sidecar serves its HBONE port, `identities` pinned). `plain`: a known pod that did not opt in
+ * (plain TCP, where the policy allows it). `unverified`: no known pod owns the address (no
+ * `targetRef`, a pod not yet or no longer seen): never a candidate, whatever the policy.
+ */
+export type EndpointState = 'mesh' | 'plain' | 'unverified';
 
 /** What a captured destination is, as the resolver knows it. */
 export interface ServiceDestination {

@@ -76,6 +76,7 @@ export {
 } from './defaults.js';
 export type {
   DestinationResolver,
+  EndpointState,
   ServiceDestination,
   ServiceEndpoint,
   ServiceRoute,
@@ -110,7 +111,12 @@ export {
   type DataPlaneMetrics,
   type Direction,
 } from './metrics.js';
-export { decideService, type ServiceDecision, type ServiceFacts } from './service-decision.js';
+export {
+  decideService,
+  type ServiceDecision,
+  type ServiceDenyCode,
+  type ServiceFacts,
+} from './service-decision.js';
 export { createServiceMetrics, type ServiceMetrics } from './service-metrics.js';
 export {
   type LogLine,

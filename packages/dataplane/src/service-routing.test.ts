@@ -14,7 +14,7 @@ const ep = (address: string, inMesh = true): ServiceEndpoint => ({
   address,
   port: 8080,
   identities: inMesh ? [`spiffe://cluster.local/ns/web/sa/${address}`] : [],
-  inMesh,
+  state: inMesh ? 'mesh' : 'plain',
 });
 
 /** A carrier that records what the data plane hands it, then closes the connection. */
@@ -49,7 +49,12 @@ describe('a captured connection to a Service address', () => {
   });
 
   /** One connection through a workload whose every outbound connection is "to" `to`; returns what the carrier saw and the metrics. */
-  async function through(resolver: DestinationResolver, routesServices: boolean, to: Endpoint = VIP) {
+  async function through(
+    resolver: DestinationResolver,
+    routesServices: boolean,
+    to: Endpoint = VIP,
+    passthroughOutsideMesh = false,
+  ) {
     const { calls, factory } = recorder(routesServices);
     const plane = new DataPlane({
       socketOps: loopbackSocketOps(),
@@ -61,7 +66,15 @@ describe('a captured connection to a Service address', () => {
       id: 'client',
       identity,
       carrier: factory,
-      policy: { outbound: { port: 0, host: '127.0.0.1', meshCidrs: ['10.1.0.0/16'], fixedDestination: to } },
+      policy: {
+        outbound: {
+          port: 0,
+          host: '127.0.0.1',
+          meshCidrs: ['10.1.0.0/16'],
+          fixedDestination: to,
+          passthroughOutsideMesh,
+        },
+      },
     });
     const socket = connect(status.listeners[0]?.port ?? 0, '127.0.0.1');
     socket.on('error', () => undefined);
@@ -109,6 +122,16 @@ describe('a captured connection to a Service address', () => {
     expect(metrics).toMatch(new RegExp(`switchyard_refusals_total\\{[^}]*reason="${reason}"\\} 1`));
   });
 
+  it('an unverified endpoint (no known pod owns it) is refused even with passthrough on, counted', async () => {
+    const stale: ServiceEndpoint = { address: '10.9.0.1', port: 8080, identities: [], state: 'unverified' };
+    const { calls, metrics } = await through(service(stale), true, VIP, true);
+    expect(calls).toHaveLength(0);
+    expect(metrics).toMatch(
+      /switchyard_service_failures_total\{service="web\/api",reason="endpoint-unverified"\} 1/,
+    );
+    expect(metrics).not.toMatch(/outcome="spliced"/);
+  });
+
   it('a resolver that throws counts as "not a service": the address alone decides (outside the mesh: refused)', async () => {
     const broken: DestinationResolver = {
       resolve: () => {
@@ -134,7 +157,7 @@ describe('a captured connection to a Service address', () => {
       socketOps: loopbackSocketOps(),
       identityFallback: 'trust-domain',
       logger: silentLogger,
-      destinations: service({ address: '127.0.0.1', port: appPort, identities: [], inMesh: false }),
+      destinations: service({ address: '127.0.0.1', port: appPort, identities: [], state: 'plain' }),
     });
     try {
       const status = await plane.addWorkload({

@@ -71,7 +71,9 @@ function serviceEndpoint(e: CompactEndpoint, port: number, inputs: IndexInputs):
   const address = e.addresses[0];
   if (!address) return [];
   const pod = identityOf(e, inputs);
-  return [{ address, port, identities: pod ? [pod.identity] : [], inMesh: pod?.inMesh === true }];
+  // An address no known pod owns is unverified, never taken for a pod outside the mesh.
+  if (!pod) return [{ address, port, identities: [], state: 'unverified' }];
+  return [{ address, port, identities: [pod.identity], state: pod.inMesh ? 'mesh' : 'plain' }];
 }
 
 /** The endpoint's pod and the SPIFFE ID it must present, when the pod is known and owns the address. */
