@@ -30,13 +30,23 @@ export interface ServiceDestination {
 }
 
 /**
+ * The resolver cannot tell yet whether the destination is a Service (its Service list is not
+ * synced): the data plane refuses the connection (`services-not-synced`) rather than decide by
+ * address alone.
+ */
+export interface UnsyncedDestination {
+  kind: 'not-synced';
+}
+
+/**
  * What the data plane asks at connection time about a captured outbound destination (ztunnel
  * answers this from xDS; the agent from its Service and EndpointSlice watch). `undefined`: not a
  * Service address (a pod, a headless Service, outside the cluster): handled as before.
+ * `not-synced`: unknown yet, refused. A resolver that throws is refused too (`resolver-failed`).
  * Called on the hot path: it must answer from memory, without I/O.
  */
 export interface DestinationResolver {
-  resolve(destination: Endpoint): ServiceDestination | undefined;
+  resolve(destination: Endpoint): ServiceDestination | UnsyncedDestination | undefined;
 }
 
 /**

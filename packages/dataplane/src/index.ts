@@ -80,6 +80,7 @@ export type {
   ServiceDestination,
   ServiceEndpoint,
   ServiceRoute,
+  UnsyncedDestination,
 } from './destination-resolver.js';
 export { CHANNELS } from './diagnostics.js';
 export { OpenConnections, pickEndpoints } from './endpoint-picker.js';

@@ -132,16 +132,24 @@ describe('a captured connection to a Service address', () => {
     expect(metrics).not.toMatch(/outcome="spliced"/);
   });
 
-  it('a resolver that throws counts as "not a service": the address alone decides (outside the mesh: refused)', async () => {
-    const broken: DestinationResolver = {
-      resolve: () => {
+  it.each([
+    [
+      'a resolver that throws',
+      () => {
         throw new Error('index corrupt');
       },
-    };
-    const { calls, metrics } = await through(broken, true);
-    expect(calls).toHaveLength(0);
-    expect(metrics).toMatch(/switchyard_refusals_total\{[^}]*reason="outside-mesh"\} 1/);
-  });
+      'resolver-failed',
+    ],
+    ['a resolver not synced yet', () => ({ kind: 'not-synced' }) as const, 'services-not-synced'],
+  ])(
+    '%s: refused, even with passthrough on (never decided by address alone)',
+    async (_name, resolve, reason) => {
+      const { calls, metrics } = await through({ resolve }, true, VIP, true);
+      expect(calls).toHaveLength(0);
+      expect(metrics).toMatch(new RegExp(`switchyard_refusals_total\\{[^}]*reason="${reason}"\\} 1`));
+      expect(metrics).not.toMatch(/outcome="spliced"/);
+    },
+  );
 
   it('an address that is not a Service goes on as before (a mesh address to the carrier, no route)', async () => {
     const { calls } = await through(service(ep('10.1.0.1')), true, { address: '10.1.0.7', port: 8080 });
