@@ -254,7 +254,7 @@ describePrivileged(
         ['web/api2', 8080, true, 'spiffe://cluster.local/ns/web/sa/api-v2'],
         ['web/api3', 8080, false, 'spiffe://cluster.local/ns/web/sa/api'],
       ]);
-      expect(apiEndpoints().map((e) => e.identities[0])).toEqual([
+      expect(apiEndpoints()?.map((e) => e.identities[0])).toEqual([
         'spiffe://cluster.local/ns/web/sa/api',
         'spiffe://cluster.local/ns/web/sa/api-v2',
       ]);
@@ -324,7 +324,7 @@ describePrivileged(
       const started = Date.now();
       api.put('endpointslices', slice('api-1', 'api', [at('api1'), at('api3', { ready: false })]));
       await expect
-        .poll(() => apiEndpoints().length, {
+        .poll(() => apiEndpoints()?.length, {
           timeout: 1000,
           interval: 5,
         })
