@@ -50,6 +50,14 @@ describe('decideService', () => {
       ['a'],
     ],
     ['mixed, passthrough on, a plain pick', [plain('x'), meshed('a')], true, 'passthrough', undefined, ['x']],
+    [
+      'in the mesh with no identity to pin: never tunnelled to',
+      [{ ...meshed('a'), identities: [] }],
+      true,
+      'deny',
+      'endpoint-unverified',
+      [],
+    ],
     ['unverified, passthrough on: refused', [unverified('u')], true, 'deny', 'endpoint-unverified', []],
     ['unverified, passthrough off: refused', [unverified('u')], false, 'deny', 'endpoint-unverified', []],
     [
