@@ -191,8 +191,43 @@ describe('the service index (ClusterIP:port → endpoints)', () => {
       ...slice([{ ip: '10.0.0.2', pod: 'b' }]),
       metadata: { name: 'o', namespace: 'web', labels: {} },
     };
-    const slices = [slice([{ ip: '10.0.0.1', pod: 'a' }], [{ name: 'http', port: 80 }]), orphan];
-    expect(resolve([udp], slices, 'fd00:96:0::a', 80)).toEqual(['10.0.0.1:80 api mesh']);
+    const v6 = {
+      ...slice([{ ip: 'fd00::1', pod: 'v6' }], [{ name: 'http', port: 80 }]),
+      addressType: 'IPv6',
+    };
+    const slices = [v6, orphan];
+    const pods = new Map([...PODS, ['web/v6', pod('api', 'fd00::1')]]);
+    expect(resolve([udp], slices, 'fd00:96:0::a', 80, pods)).toEqual(['fd00::1:80 api mesh']);
     expect(resolve([udp], slices, 'fd00:96::a', 53)).toBeUndefined();
+  });
+
+  it('a dual-stack Service: each ClusterIP takes only the slices of its own family', () => {
+    const dual = svc();
+    dual.spec.clusterIPs = ['10.96.0.10', 'fd00:96::a'];
+    const slices = [
+      slice([{ ip: '10.0.0.1', pod: 'a' }]),
+      { ...slice([{ ip: 'fd00::1', pod: 'v6' }], undefined, 'api-v6'), addressType: 'IPv6' },
+    ];
+    const pods = new Map([...PODS, ['web/v6', { ...pod('api', 'fd00::1') }]]);
+    expect(resolve([dual], slices, '10.96.0.10', 80, pods)).toEqual(['10.0.0.1:8080 api mesh']);
+    expect(resolve([dual], slices, 'fd00:96::a', 80, pods)).toEqual(['fd00::1:8080 api mesh']);
+  });
+
+  it('an endpoint listed by two slices (a move between them) is one endpoint', () => {
+    const slices = [
+      slice([{ ip: '10.0.0.1', pod: 'a' }]),
+      slice(
+        [
+          { ip: '10.0.0.1', pod: 'a' },
+          { ip: '10.0.0.2', pod: 'b' },
+        ],
+        undefined,
+        'api-2',
+      ),
+    ];
+    expect(resolve([svc()], slices, '10.96.0.10', 80)).toEqual([
+      '10.0.0.1:8080 api mesh',
+      '10.0.0.2:8080 api mesh',
+    ]);
   });
 });
