@@ -57,8 +57,13 @@ export interface ServiceRoute {
   service: string;
   /** The chosen endpoint, then at most one other, tried once if the first refuses or times out. */
   attempts: readonly ServiceEndpoint[];
-  /** Counts a connection to `endpoint` as open (endpoint choice reads it); returns its release. */
+  /**
+   * Counts a connection to `endpoint` as open (endpoint choice reads it) from its first attempt
+   * on, so endpoints being tried are not taken for idle ones; returns its release.
+   */
   hold(endpoint: ServiceEndpoint): () => void;
+  /** An attempt on `endpoint` failed: endpoint choice avoids it for a short while. */
+  failed(endpoint: ServiceEndpoint): void;
   /** The carrier gave up on `failed` and tries the next attempt. */
   retried(failed: ServiceEndpoint, reason: string): void;
 }

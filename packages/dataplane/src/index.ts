@@ -71,6 +71,7 @@ export {
   DEFAULT_ACCESS_LOG_RATE,
   DEFAULT_LIMITS,
   DEFAULT_TIMEOUTS,
+  ENDPOINT_FAILURE_PENALTY_MS,
   type Limits,
   type Timeouts,
 } from './defaults.js';
@@ -83,7 +84,7 @@ export type {
   UnsyncedDestination,
 } from './destination-resolver.js';
 export { CHANNELS } from './diagnostics.js';
-export { OpenConnections, pickEndpoints } from './endpoint-picker.js';
+export { OpenConnections, type OpenConnectionsOptions, pickEndpoints } from './endpoint-picker.js';
 export { HandshakeGate } from './handshake-gate.js';
 export {
   canonicalAddress,

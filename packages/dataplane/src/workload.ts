@@ -375,7 +375,7 @@ export class Workload {
       service: s.service,
       endpoints: s.endpoints,
       passthroughOutsideMesh: this.spec.policy.outbound?.passthroughOutsideMesh === true,
-      pick: (candidates) => pickEndpoints(candidates, (e) => open.count(e)),
+      pick: (candidates) => pickEndpoints(candidates, (e) => open.load(e)),
     });
     const info = { source: c.client.address, destination: formatEndpoint(destination), service: s.service };
     if (decision.kind === 'deny') {
@@ -404,6 +404,7 @@ export class Workload {
       service: s.service,
       attempts: decision.attempts,
       hold: (e) => open.hold(e),
+      failed: (e) => open.failed(e),
       // Counted, not logged: a hot path logs no line per connection.
       retried: () => metrics.endpointRetries.inc({ service: s.service }),
     };
