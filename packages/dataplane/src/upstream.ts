@@ -193,6 +193,11 @@ export class Upstream {
     });
   }
 
+  /** How long a connect may take (the data plane's connect timeout), ms. */
+  get connectTimeout(): number {
+    return this.#o.connectTimeout;
+  }
+
   /** How long a TLS handshake may take (the data plane's handshake timeout). */
   get handshakeTimeout(): number {
     return this.#o.handshakeTimeout;

@@ -163,7 +163,7 @@ export class HboneClient {
       stream,
       `HBONE peer ${formatAuthority(peer)}`,
       formatAuthority(request.destination),
-      DEFAULT_TIMEOUTS.connect,
+      this.#upstream.connectTimeout,
     );
     return post ? this.#innerTls(stream, request.destination.address, request.identities) : stream;
   }
