@@ -1,4 +1,5 @@
 import { connect, createServer, type Socket } from 'node:net';
+import { PassThrough } from 'node:stream';
 import { loopbackSocketOps } from '@switchyard/core/memory';
 import { CertificateStore } from '@switchyard/mesh';
 import { createTestPki, type TestPki } from '@switchyard/mesh/testing';
@@ -189,6 +190,48 @@ describe('a captured connection to a Service address', () => {
     } finally {
       await plane.close(0);
       await new Promise((resolve) => app.close(resolve));
+    }
+  });
+
+  it('a relay reset after the endpoint was reached is not a Service failure', async () => {
+    const factory: CarrierFactory = {
+      name: 'resetting',
+      create: (context) => ({
+        routesServices: true,
+        outbound: async (c, _destination, route) => {
+          const server = new PassThrough();
+          setImmediate(() => server.destroy(new Error('peer reset')));
+          await context.relay('outbound', c.socket, server, {
+            source: c.client.address,
+            ...(route ? { service: route.service } : {}),
+          });
+        },
+        inbound: async (c) => void c.socket.destroy(),
+        drain() {},
+        close: async () => {},
+      }),
+    };
+    const plane = new DataPlane({
+      socketOps: loopbackSocketOps(),
+      identityFallback: 'trust-domain',
+      logger: silentLogger,
+      destinations: service(ep('10.1.0.1')),
+    });
+    try {
+      const status = await plane.addWorkload({
+        id: 'client',
+        identity,
+        carrier: factory,
+        policy: { outbound: { port: 0, host: '127.0.0.1', fixedDestination: VIP } },
+      });
+      const socket = connect(status.listeners[0]?.port ?? 0, '127.0.0.1');
+      socket.on('error', () => undefined);
+      await new Promise((resolve) => socket.once('close', resolve));
+      const metrics = await plane.metrics.registry.metrics();
+      expect(metrics).toMatch(/switchyard_connections_total\{[^}]*outcome="failed"\} 1/);
+      expect(metrics).not.toMatch(/switchyard_service_failures_total\{/);
+    } finally {
+      await plane.close(0);
     }
   });
 });

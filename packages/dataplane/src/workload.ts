@@ -498,7 +498,8 @@ export class Workload {
     if (event.outcome === 'refused') m.refusals.inc({ ...labels, reason: event.code ?? 'policy' });
     if (event.up) m.bytes.inc({ ...labels, flow: 'up' }, event.up);
     if (event.down) m.bytes.inc({ ...labels, flow: 'down' }, event.down);
-    if (event.service && event.outcome !== 'spliced')
+    // A relay reset after the endpoint was reached is the connection's end, not the Service failing.
+    if (event.service && event.outcome !== 'spliced' && event.code !== 'reset')
       this.#in.services?.metrics.failures.inc({
         service: event.service,
         reason: event.code ?? event.outcome,

@@ -16,6 +16,7 @@ import {
 } from '@switchyard/dataplane';
 import { parseSpiffeId } from '@switchyard/mesh';
 import { HboneClient } from './hbone-client.js';
+import { tunnelStatusCode } from './hbone-client-error.js';
 import { HboneServer } from './hbone-server.js';
 import { HBONE_PORT } from './settings.js';
 
@@ -172,7 +173,7 @@ export class HboneCarrier implements Carrier {
       ...info,
       direction: 'outbound',
       outcome: identity ? 'denied' : 'failed',
-      code: identity ? (e.reason ?? 'policy') : e.status ? `status-${e.status}` : 'connect',
+      code: identity ? (e.reason ?? 'policy') : e.status ? tunnelStatusCode(e.status) : 'connect',
       reason: e.message,
     });
     c.socket.destroy();
