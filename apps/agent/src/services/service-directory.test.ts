@@ -31,4 +31,28 @@ describe('ServiceDirectory', () => {
     directory.replace([api], [slice('web', '10.0.0.1')]);
     expect(directory.resolve(VIP)?.kind).toBe('service');
   });
+
+  it('a slice in another namespace labelled with the Service name cannot claim it', () => {
+    const directory = new ServiceDirectory('cluster.local');
+    directory.pods(
+      new Map([
+        ['10.0.0.1', { namespace: 'web', serviceAccount: 'api', pod: 'a', inMesh: true }],
+        ['10.0.0.66', { namespace: 'evil', serviceAccount: 'api', pod: 'a', inMesh: true }],
+      ]),
+    );
+    directory.replace([api], [slice('evil', '10.0.0.66')]);
+    const alone = directory.resolve(VIP);
+    expect(alone?.kind === 'service' ? alone.endpoints : alone).toEqual([]);
+    directory.replace([api], [slice('evil', '10.0.0.66'), slice('web', '10.0.0.1')]);
+    const both = directory.resolve(VIP);
+    expect(both?.kind === 'service' ? both.endpoints : both).toEqual([
+      {
+        address: '10.0.0.1',
+        port: 8080,
+        identities: ['spiffe://cluster.local/ns/web/sa/api'],
+        state: 'mesh',
+      },
+    ]);
+    expect(directory.report('web/api')?.ports[0]?.endpoints.map((e) => e.address)).toEqual(['10.0.0.1']);
+  });
 });
