@@ -83,4 +83,58 @@ describe('HBONE to a Service with a dead endpoint beside a live one', () => {
       await plane.close(0);
     }
   });
+
+  it('a client gone during the first attempt: no retry on the fallback', async () => {
+    // Two endpoints that take the TCP connection and never start TLS.
+    const silent: Socket[] = [];
+    const blackholes = await Promise.all(
+      ['127.0.0.7', '127.0.0.8'].map(async (address) => {
+        const server = createServer((s) => void silent.push(s)).listen(15008, address);
+        await new Promise((resolve) => server.once('listening', resolve));
+        return server;
+      }),
+    );
+    const plane = new DataPlane({
+      socketOps: loopbackSocketOps(),
+      identityFallback: 'trust-domain',
+      logger: silentLogger,
+      timeouts: { handshake: 300 },
+      destinations: {
+        resolve: () => ({
+          kind: 'service',
+          service: 'web/api',
+          endpoints: ['127.0.0.7', '127.0.0.8'].map((address) => ({
+            address,
+            port: 8080,
+            identities: ['spiffe://cluster.local/ns/web/sa/api'],
+            state: 'mesh' as const,
+          })),
+        }),
+      },
+    });
+    try {
+      const status = await plane.addWorkload({
+        id: 'client',
+        identity,
+        carrier: hboneCarrier(),
+        policy: { ports: {}, outbound: { port: 0, host: LOCAL, fixedDestination: VIP } },
+      });
+      const socket = connect(status.listeners[0]?.port ?? 0, LOCAL);
+      socket.on('error', () => undefined);
+      await new Promise((resolve) => socket.once('connect', resolve));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      // A reset: the proxy's side of the connection is destroyed at once.
+      socket.resetAndDestroy();
+      // The first attempt's handshake times out after 300 ms; a retry would be counted then.
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      expect(silent).toHaveLength(1);
+      expect(await plane.metrics.registry.metrics()).not.toMatch(
+        /switchyard_service_endpoint_retries_total\{service="web\/api"\} [1-9]/,
+      );
+    } finally {
+      await plane.close(0);
+      for (const s of silent) s.destroy();
+      await Promise.all(blackholes.map((b) => new Promise((resolve) => b.close(resolve))));
+    }
+  });
 });
