@@ -113,11 +113,12 @@ export class Agent {
         { host: config.admin.host, port: config.admin.port },
       );
       undo.push(() => admin.close());
+      // Services first: no workload is captured before ClusterIPs can be told apart.
+      const services = await watchServices(config, core, logger);
+      if (services) undo.push(() => services.stop());
       const source = createSource(config, logger);
       undo.push(() => source.close());
       await followSource(source, core, logger);
-      const services = await watchServices(config, core, logger);
-      if (services) undo.push(() => services.stop());
       const metadata = config.metadataProxy
         ? await MetadataProxy.start({
             config: config.metadataProxy,

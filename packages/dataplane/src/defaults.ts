@@ -46,3 +46,9 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
 
 /** Per-connection log lines allowed per second per workload before they are only counted. Default 50. */
 export const DEFAULT_ACCESS_LOG_RATE = 50;
+
+/**
+ * After a Service endpoint fails (refused, timed out, a failed tunnel), for this long it counts as
+ * loaded in endpoint choice: picked only when drawn against another failed one. Default 5000 ms.
+ */
+export const ENDPOINT_FAILURE_PENALTY_MS = 5_000;

@@ -8,9 +8,17 @@ export interface ServiceEndpoint {
   port: number;
   /** The SPIFFE IDs the pod's sidecar must present (from its namespace and service account). */
   identities: readonly string[];
-  /** The pod is in the mesh (a Switchyard sidecar serves its HBONE port); false: plain TCP only. */
-  inMesh: boolean;
+  /** What is known of the pod behind it: see {@link EndpointState}. */
+  state: EndpointState;
 }
+
+/**
+ * What the resolver knows of an endpoint's pod. `mesh`: a known pod that opted in (a Switchyard
+ * sidecar serves its HBONE port, `identities` pinned). `plain`: a known pod that did not opt in
+ * (plain TCP, where the policy allows it). `unverified`: no known pod owns the address (no
+ * `targetRef`, a pod not yet or no longer seen): never a candidate, whatever the policy.
+ */
+export type EndpointState = 'mesh' | 'plain' | 'unverified';
 
 /** What a captured destination is, as the resolver knows it. */
 export interface ServiceDestination {
@@ -22,13 +30,23 @@ export interface ServiceDestination {
 }
 
 /**
+ * The resolver cannot tell yet whether the destination is a Service (its Service list is not
+ * synced): the data plane refuses the connection (`services-not-synced`) rather than decide by
+ * address alone.
+ */
+export interface UnsyncedDestination {
+  kind: 'not-synced';
+}
+
+/**
  * What the data plane asks at connection time about a captured outbound destination (ztunnel
  * answers this from xDS; the agent from its Service and EndpointSlice watch). `undefined`: not a
  * Service address (a pod, a headless Service, outside the cluster): handled as before.
+ * `not-synced`: unknown yet, refused. A resolver that throws is refused too (`resolver-failed`).
  * Called on the hot path: it must answer from memory, without I/O.
  */
 export interface DestinationResolver {
-  resolve(destination: Endpoint): ServiceDestination | undefined;
+  resolve(destination: Endpoint): ServiceDestination | UnsyncedDestination | undefined;
 }
 
 /**
@@ -39,8 +57,13 @@ export interface ServiceRoute {
   service: string;
   /** The chosen endpoint, then at most one other, tried once if the first refuses or times out. */
   attempts: readonly ServiceEndpoint[];
-  /** Counts a connection to `endpoint` as open (endpoint choice reads it); returns its release. */
+  /**
+   * Counts a connection to `endpoint` as open (endpoint choice reads it) from its first attempt
+   * on, so endpoints being tried are not taken for idle ones; returns its release.
+   */
   hold(endpoint: ServiceEndpoint): () => void;
+  /** An attempt on `endpoint` failed: endpoint choice avoids it for a short while. */
+  failed(endpoint: ServiceEndpoint): void;
   /** The carrier gave up on `failed` and tries the next attempt. */
   retried(failed: ServiceEndpoint, reason: string): void;
 }

@@ -54,3 +54,44 @@ describe('OpenConnections', () => {
     expect(open.count({ address: '10.0.0.7', port: 9090 })).toBe(1);
   });
 });
+
+describe('a failing endpoint is not taken for an idle one', () => {
+  /**
+   * `connections` connections, 100 ms apart, to endpoints `good…` and `bad`, as a carrier makes
+   * them: held from the attempt; the good ones stay open, the bad one fails at once (released,
+   * marked failed). Returns how often `bad` was chosen first.
+   */
+  function badChosenFirst(candidates: string[], connections: number): number {
+    let now = 0;
+    const open = new OpenConnections({ now: () => now });
+    let bad = 0;
+    for (let n = 0; n < connections; n++, now += 100) {
+      const [first] = pickEndpoints(candidates, (c) => open.load({ address: c, port: 80 }));
+      const release = open.hold({ address: first as string, port: 80 });
+      if (first !== 'bad') continue;
+      bad += 1;
+      release();
+      open.failed({ address: 'bad', port: 80 });
+    }
+    return bad;
+  }
+
+  it.each([
+    ['one good, one bad', ['good', 'bad']],
+    ['three good, one bad', ['g1', 'g2', 'g3', 'bad']],
+  ])('%s: the bad one is chosen first at most about half the time', (_name, candidates) => {
+    expect(badChosenFirst(candidates, 400)).toBeLessThan(400 / 2);
+  });
+
+  it('the penalty ends: a failed endpoint is chosen again once it has passed', () => {
+    let now = 0;
+    const open = new OpenConnections({ now: () => now, penaltyMs: 5_000 });
+    const e = { address: 'a', port: 80 };
+    open.failed(e);
+    expect(open.load(e)).toBeGreaterThan(1_000);
+    now = 4_999;
+    expect(open.load(e)).toBeGreaterThan(1_000);
+    now = 5_000;
+    expect(open.load(e)).toBe(0);
+  });
+});

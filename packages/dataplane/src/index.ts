@@ -72,17 +72,20 @@ export {
   DEFAULT_ACCESS_LOG_RATE,
   DEFAULT_LIMITS,
   DEFAULT_TIMEOUTS,
+  ENDPOINT_FAILURE_PENALTY_MS,
   type Limits,
   type Timeouts,
 } from './defaults.js';
 export type {
   DestinationResolver,
+  EndpointState,
   ServiceDestination,
   ServiceEndpoint,
   ServiceRoute,
+  UnsyncedDestination,
 } from './destination-resolver.js';
 export { CHANNELS } from './diagnostics.js';
-export { OpenConnections, pickEndpoints } from './endpoint-picker.js';
+export { OpenConnections, type OpenConnectionsOptions, pickEndpoints } from './endpoint-picker.js';
 export { HandshakeGate } from './handshake-gate.js';
 export {
   canonicalAddress,
@@ -111,7 +114,12 @@ export {
   type DataPlaneMetrics,
   type Direction,
 } from './metrics.js';
-export { decideService, type ServiceDecision, type ServiceFacts } from './service-decision.js';
+export {
+  decideService,
+  type ServiceDecision,
+  type ServiceDenyCode,
+  type ServiceFacts,
+} from './service-decision.js';
 export { createServiceMetrics, type ServiceMetrics } from './service-metrics.js';
 export {
   type LogLine,

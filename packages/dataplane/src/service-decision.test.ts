@@ -6,9 +6,16 @@ const meshed = (address: string): ServiceEndpoint => ({
   address,
   port: 8080,
   identities: [`spiffe://cluster.local/ns/web/sa/${address}`],
-  inMesh: true,
+  state: 'mesh',
 });
-const plain = (address: string): ServiceEndpoint => ({ address, port: 8080, identities: [], inMesh: false });
+const plain = (address: string): ServiceEndpoint => ({ address, port: 8080, identities: [], state: 'plain' });
+/** No known pod owns the address (no targetRef, a stale or unseen pod). */
+const unverified = (address: string): ServiceEndpoint => ({
+  address,
+  port: 8080,
+  identities: [],
+  state: 'unverified',
+});
 /** Endpoint choice without chance: the candidates in the order given. */
 const inOrder = (candidates: readonly ServiceEndpoint[]) => candidates.slice(0, 2);
 
@@ -43,6 +50,40 @@ describe('decideService', () => {
       ['a'],
     ],
     ['mixed, passthrough on, a plain pick', [plain('x'), meshed('a')], true, 'passthrough', undefined, ['x']],
+    [
+      'in the mesh with no identity to pin: never tunnelled to',
+      [{ ...meshed('a'), identities: [] }],
+      true,
+      'deny',
+      'endpoint-unverified',
+      [],
+    ],
+    ['unverified, passthrough on: refused', [unverified('u')], true, 'deny', 'endpoint-unverified', []],
+    ['unverified, passthrough off: refused', [unverified('u')], false, 'deny', 'endpoint-unverified', []],
+    [
+      'unverified beside plain, passthrough on: only the plain one',
+      [unverified('u'), plain('x')],
+      true,
+      'passthrough',
+      undefined,
+      ['x'],
+    ],
+    [
+      'unverified beside plain, passthrough off: outside the mesh',
+      [unverified('u'), plain('x')],
+      false,
+      'deny',
+      'endpoint-outside-mesh',
+      [],
+    ],
+    [
+      'unverified beside meshed: only the meshed one',
+      [unverified('u'), meshed('a')],
+      true,
+      'tunnel',
+      undefined,
+      ['a'],
+    ],
   ] as const)('%s → %s', (_name, endpoints, passthrough, kind, code, addresses) => {
     const d = decideService({
       service: 'web/api',

@@ -1,4 +1,5 @@
 import { connect, createServer, type Socket } from 'node:net';
+import { PassThrough } from 'node:stream';
 import { loopbackSocketOps } from '@switchyard/core/memory';
 import { CertificateStore } from '@switchyard/mesh';
 import { createTestPki, type TestPki } from '@switchyard/mesh/testing';
@@ -14,7 +15,7 @@ const ep = (address: string, inMesh = true): ServiceEndpoint => ({
   address,
   port: 8080,
   identities: inMesh ? [`spiffe://cluster.local/ns/web/sa/${address}`] : [],
-  inMesh,
+  state: inMesh ? 'mesh' : 'plain',
 });
 
 /** A carrier that records what the data plane hands it, then closes the connection. */
@@ -49,7 +50,12 @@ describe('a captured connection to a Service address', () => {
   });
 
   /** One connection through a workload whose every outbound connection is "to" `to`; returns what the carrier saw and the metrics. */
-  async function through(resolver: DestinationResolver, routesServices: boolean, to: Endpoint = VIP) {
+  async function through(
+    resolver: DestinationResolver,
+    routesServices: boolean,
+    to: Endpoint = VIP,
+    passthroughOutsideMesh = false,
+  ) {
     const { calls, factory } = recorder(routesServices);
     const plane = new DataPlane({
       socketOps: loopbackSocketOps(),
@@ -61,7 +67,15 @@ describe('a captured connection to a Service address', () => {
       id: 'client',
       identity,
       carrier: factory,
-      policy: { outbound: { port: 0, host: '127.0.0.1', meshCidrs: ['10.1.0.0/16'], fixedDestination: to } },
+      policy: {
+        outbound: {
+          port: 0,
+          host: '127.0.0.1',
+          meshCidrs: ['10.1.0.0/16'],
+          fixedDestination: to,
+          passthroughOutsideMesh,
+        },
+      },
     });
     const socket = connect(status.listeners[0]?.port ?? 0, '127.0.0.1');
     socket.on('error', () => undefined);
@@ -109,16 +123,34 @@ describe('a captured connection to a Service address', () => {
     expect(metrics).toMatch(new RegExp(`switchyard_refusals_total\\{[^}]*reason="${reason}"\\} 1`));
   });
 
-  it('a resolver that throws counts as "not a service": the address alone decides (outside the mesh: refused)', async () => {
-    const broken: DestinationResolver = {
-      resolve: () => {
+  it('an unverified endpoint (no known pod owns it) is refused even with passthrough on, counted', async () => {
+    const stale: ServiceEndpoint = { address: '10.9.0.1', port: 8080, identities: [], state: 'unverified' };
+    const { calls, metrics } = await through(service(stale), true, VIP, true);
+    expect(calls).toHaveLength(0);
+    expect(metrics).toMatch(
+      /switchyard_service_failures_total\{service="web\/api",reason="endpoint-unverified"\} 1/,
+    );
+    expect(metrics).not.toMatch(/outcome="spliced"/);
+  });
+
+  it.each([
+    [
+      'a resolver that throws',
+      () => {
         throw new Error('index corrupt');
       },
-    };
-    const { calls, metrics } = await through(broken, true);
-    expect(calls).toHaveLength(0);
-    expect(metrics).toMatch(/switchyard_refusals_total\{[^}]*reason="outside-mesh"\} 1/);
-  });
+      'resolver-failed',
+    ],
+    ['a resolver not synced yet', () => ({ kind: 'not-synced' }) as const, 'services-not-synced'],
+  ])(
+    '%s: refused, even with passthrough on (never decided by address alone)',
+    async (_name, resolve, reason) => {
+      const { calls, metrics } = await through({ resolve }, true, VIP, true);
+      expect(calls).toHaveLength(0);
+      expect(metrics).toMatch(new RegExp(`switchyard_refusals_total\\{[^}]*reason="${reason}"\\} 1`));
+      expect(metrics).not.toMatch(/outcome="spliced"/);
+    },
+  );
 
   it('an address that is not a Service goes on as before (a mesh address to the carrier, no route)', async () => {
     const { calls } = await through(service(ep('10.1.0.1')), true, { address: '10.1.0.7', port: 8080 });
@@ -134,7 +166,7 @@ describe('a captured connection to a Service address', () => {
       socketOps: loopbackSocketOps(),
       identityFallback: 'trust-domain',
       logger: silentLogger,
-      destinations: service({ address: '127.0.0.1', port: appPort, identities: [], inMesh: false }),
+      destinations: service({ address: '127.0.0.1', port: appPort, identities: [], state: 'plain' }),
     });
     try {
       const status = await plane.addWorkload({
@@ -158,6 +190,48 @@ describe('a captured connection to a Service address', () => {
     } finally {
       await plane.close(0);
       await new Promise((resolve) => app.close(resolve));
+    }
+  });
+
+  it('a relay reset after the endpoint was reached is not a Service failure', async () => {
+    const factory: CarrierFactory = {
+      name: 'resetting',
+      create: (context) => ({
+        routesServices: true,
+        outbound: async (c, _destination, route) => {
+          const server = new PassThrough();
+          setImmediate(() => server.destroy(new Error('peer reset')));
+          await context.relay('outbound', c.socket, server, {
+            source: c.client.address,
+            ...(route ? { service: route.service } : {}),
+          });
+        },
+        inbound: async (c) => void c.socket.destroy(),
+        drain() {},
+        close: async () => {},
+      }),
+    };
+    const plane = new DataPlane({
+      socketOps: loopbackSocketOps(),
+      identityFallback: 'trust-domain',
+      logger: silentLogger,
+      destinations: service(ep('10.1.0.1')),
+    });
+    try {
+      const status = await plane.addWorkload({
+        id: 'client',
+        identity,
+        carrier: factory,
+        policy: { outbound: { port: 0, host: '127.0.0.1', fixedDestination: VIP } },
+      });
+      const socket = connect(status.listeners[0]?.port ?? 0, '127.0.0.1');
+      socket.on('error', () => undefined);
+      await new Promise((resolve) => socket.once('close', resolve));
+      const metrics = await plane.metrics.registry.metrics();
+      expect(metrics).toMatch(/switchyard_connections_total\{[^}]*outcome="failed"\} 1/);
+      expect(metrics).not.toMatch(/switchyard_service_failures_total\{/);
+    } finally {
+      await plane.close(0);
     }
   });
 });

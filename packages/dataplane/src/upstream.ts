@@ -112,7 +112,7 @@ export class Upstream {
     const cert = d.certificates.current;
     // Keyed by our certificate's serial too: a rotation (new certificate, maybe a new bundle)
     // never resumes what the old one verified.
-    const key = `${cert.serialNumber}|${cert.spiffeId}|${d.peer.address}|${d.peer.port}|${d.alpn?.join(',') ?? ''}|${d.identities?.join(',') ?? ''}`;
+    const key = `${cert.serialNumber}|${cert.spiffeId}|${d.peer.address}|${d.peer.port}|${d.alpn?.join(',') ?? ''}|${JSON.stringify(d.identities ?? null)}`;
     const remembered = this.#sessions.get(key);
     const cached = remembered && Date.now() - remembered.at < SESSION_MAX_AGE_MS ? remembered : undefined;
     let tls: TLSSocket;
@@ -180,15 +180,22 @@ export class Upstream {
     presented: readonly string[],
     self: SpiffeId,
     authorization?: import('@switchyard/mesh').AuthorizationPolicy,
+    identities?: readonly string[],
   ): ServerIdentityDecision {
     return checkServerIdentity({
       presented,
       address,
-      resolver: this.#o.identities,
+      // Identities known for this dial (a Service endpoint's pod) win over the resolver's.
+      resolver: identities ? { expected: () => identities } : this.#o.identities,
       fallback: this.#o.identityFallback,
       self,
       authorization,
     });
+  }
+
+  /** How long a connect may take (the data plane's connect timeout), ms. */
+  get connectTimeout(): number {
+    return this.#o.connectTimeout;
   }
 
   /** How long a TLS handshake may take (the data plane's handshake timeout). */

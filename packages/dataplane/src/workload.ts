@@ -33,6 +33,13 @@ export interface WorkloadInputs {
   services?: { resolver: DestinationResolver; open: OpenConnections; metrics: ServiceMetrics };
 }
 
+/** A connection refused because the resolver could not answer (stable `code`s). */
+interface ResolverRefusal {
+  kind: 'refuse';
+  code: 'resolver-failed' | 'services-not-synced';
+  reason: string;
+}
+
 /** One listener of a workload, for status. */
 export interface ListenerStatus {
   role: string;
@@ -322,7 +329,13 @@ export class Workload {
     // A Service address is outside the mesh CIDRs: it goes to its endpoints (a loop is still refused).
     const service =
       decision.kind === 'deny' && decision.code === 'loop' ? undefined : this.#resolve(destination);
-    if (service) return this.#service(c, destination, service);
+    if (service?.kind === 'service') return this.#service(c, destination, service);
+    // Not known to be a Service or not: refused, never decided by the address alone (fail closed).
+    if (service?.kind === 'refuse') {
+      const { code, reason } = service;
+      this.report({ direction: 'outbound', outcome: 'refused', code, reason, ...info });
+      return void c.socket.destroy();
+    }
     if (decision.kind === 'deny') {
       this.report({
         direction: 'outbound',
@@ -337,14 +350,21 @@ export class Workload {
     await this.#carrier!.outbound(c, destination);
   }
 
-  /** The resolver's answer; a resolver that throws counts as "not a Service" (hot path: never throw). */
-  #resolve(destination: Endpoint): ServiceDestination | undefined {
+  /** The resolver's answer, or why the connection is refused without one (hot path: never throw). */
+  #resolve(destination: Endpoint): ServiceDestination | ResolverRefusal | undefined {
+    let answer: ReturnType<DestinationResolver['resolve']>;
     try {
-      return this.#in.services?.resolver.resolve(destination);
+      answer = this.#in.services?.resolver.resolve(destination);
     } catch (error) {
       this.#log.debug('destination resolver failed', { reason: (error as Error).message });
-      return undefined;
+      return { kind: 'refuse', code: 'resolver-failed', reason: 'the destination resolver failed' };
     }
+    if (answer?.kind !== 'not-synced') return answer;
+    return {
+      kind: 'refuse',
+      code: 'services-not-synced',
+      reason: 'Services are not synced yet: whether the destination is one is unknown',
+    };
   }
 
   /** A connection to a Service address: one of its endpoints, chosen by power of two choices. */
@@ -355,7 +375,7 @@ export class Workload {
       service: s.service,
       endpoints: s.endpoints,
       passthroughOutsideMesh: this.spec.policy.outbound?.passthroughOutsideMesh === true,
-      pick: (candidates) => pickEndpoints(candidates, (e) => open.count(e)),
+      pick: (candidates) => pickEndpoints(candidates, (e) => open.load(e)),
     });
     const info = { source: c.client.address, destination: formatEndpoint(destination), service: s.service };
     if (decision.kind === 'deny') {
@@ -384,6 +404,7 @@ export class Workload {
       service: s.service,
       attempts: decision.attempts,
       hold: (e) => open.hold(e),
+      failed: (e) => open.failed(e),
       // Counted, not logged: a hot path logs no line per connection.
       retried: () => metrics.endpointRetries.inc({ service: s.service }),
     };
@@ -477,7 +498,8 @@ export class Workload {
     if (event.outcome === 'refused') m.refusals.inc({ ...labels, reason: event.code ?? 'policy' });
     if (event.up) m.bytes.inc({ ...labels, flow: 'up' }, event.up);
     if (event.down) m.bytes.inc({ ...labels, flow: 'down' }, event.down);
-    if (event.service && event.outcome !== 'spliced')
+    // A relay reset after the endpoint was reached is the connection's end, not the Service failing.
+    if (event.service && event.outcome !== 'spliced' && event.code !== 'reset')
       this.#in.services?.metrics.failures.inc({
         service: event.service,
         reason: event.code ?? event.outcome,

@@ -16,6 +16,7 @@ import {
 } from '@switchyard/dataplane';
 import { parseSpiffeId } from '@switchyard/mesh';
 import { HboneClient } from './hbone-client.js';
+import { tunnelStatusCode } from './hbone-client-error.js';
 import { HboneServer } from './hbone-server.js';
 import { HBONE_PORT } from './settings.js';
 
@@ -111,22 +112,27 @@ export class HboneCarrier implements Carrier {
         }))
       : [{ authority: destination, peer: this.#peerOf(destination) }];
     for (const [i, attempt] of attempts.entries()) {
+      // Held from the first attempt: an endpoint being tried (or timing out) is not idle.
+      const release = attempt.endpoint ? route?.hold(attempt.endpoint) : undefined;
       let tunnel: Duplex;
       try {
         tunnel = await this.#open(c, attempt);
       } catch (error) {
+        release?.();
         const e = error as TunnelFailure;
-        // A refusal or a timeout is tried once on another endpoint; a wrong identity never is.
-        if (route && attempt.endpoint && !isIdentityFailure(e) && i < attempts.length - 1) {
+        if (route && attempt.endpoint) route.failed(attempt.endpoint);
+        // A refusal or a timeout is tried once on another endpoint (while the client is still
+        // there); a wrong identity never is.
+        const retry = !isIdentityFailure(e) && i < attempts.length - 1 && !c.socket.destroyed;
+        if (route && attempt.endpoint && retry) {
           route.retried(attempt.endpoint, e.message);
           continue;
         }
         this.#failed(c, e, info);
         return;
       }
-      if (c.socket.destroyed) return void tunnel.destroy();
-      const release = attempt.endpoint ? route?.hold(attempt.endpoint) : undefined;
       try {
+        if (c.socket.destroyed) return void tunnel.destroy();
         await this.#c.relay('outbound', c.socket, tunnel, info);
       } finally {
         release?.();
@@ -167,7 +173,7 @@ export class HboneCarrier implements Carrier {
       ...info,
       direction: 'outbound',
       outcome: identity ? 'denied' : 'failed',
-      code: identity ? (e.reason ?? 'policy') : e.status ? `status-${e.status}` : 'connect',
+      code: identity ? (e.reason ?? 'policy') : e.status ? tunnelStatusCode(e.status) : 'connect',
       reason: e.message,
     });
     c.socket.destroy();

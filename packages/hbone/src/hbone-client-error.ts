@@ -37,3 +37,14 @@ export function awaitTunnel(
     );
   });
 }
+
+/**
+ * The metrics code of a tunnel the peer answered with a non-200 status: its class
+ * (`status-4xx`, `status-5xx`, else `status-other`), so a peer choosing odd statuses cannot
+ * grow the label set.
+ */
+export function tunnelStatusCode(status: number): 'status-4xx' | 'status-5xx' | 'status-other' {
+  if (status >= 400 && status < 500) return 'status-4xx';
+  if (status >= 500 && status < 600) return 'status-5xx';
+  return 'status-other';
+}

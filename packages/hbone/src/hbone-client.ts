@@ -163,17 +163,21 @@ export class HboneClient {
       stream,
       `HBONE peer ${formatAuthority(peer)}`,
       formatAuthority(request.destination),
-      DEFAULT_TIMEOUTS.connect,
+      this.#upstream.connectTimeout,
     );
-    return post ? this.#innerTls(stream, request.destination.address) : stream;
+    return post ? this.#innerTls(stream, request.destination.address, request.identities) : stream;
   }
 
   /**
    * POST mode: the workloads' own mTLS inside the stream, end to end through any intermediary.
-   * The inner server is pinned to the destination, as a direct tunnel's would be: an
-   * intermediary must not choose who answers.
+   * The inner server is pinned to the destination (to the request's `identities` when given), as
+   * a direct tunnel's would be: an intermediary must not choose who answers.
    */
-  async #innerTls(stream: ClientHttp2Stream, destination: string): Promise<TLSSocket> {
+  async #innerTls(
+    stream: ClientHttp2Stream,
+    destination: string,
+    identities?: readonly string[],
+  ): Promise<TLSSocket> {
     const cert = this.#o.certificates.current;
     const inner = tlsConnect({
       socket: stream,
@@ -201,6 +205,7 @@ export class HboneClient {
       spiffeIdsFromSan(inner.getPeerCertificate()?.subjectaltname),
       parseSpiffeId(cert.spiffeId) as SpiffeId,
       this.#o.authorization,
+      identities,
     );
     if (!decision.allowed) {
       inner.destroy();
@@ -228,8 +233,9 @@ export class HboneClient {
 
   /** A pooled connection with a stream slot reserved for the caller. */
   async #session(peer: HboneAuthority, identities?: readonly string[]): Promise<Pooled> {
-    // Pinned identities are part of the key: a connection verified for one pod never carries another's.
-    const key = `${this.#o.certificates.current.spiffeId}|${formatAuthority(peer)}|${identities?.join(',') ?? ''}`;
+    // Pinned identities are part of the key: a connection verified for one pod never carries
+    // another's. JSON tells "none pinned" (null) from an empty list, which pins nothing and passes no one.
+    const key = `${this.#o.certificates.current.spiffeId}|${formatAuthority(peer)}|${JSON.stringify(identities ?? null)}`;
     const limit = (p: Pooled) =>
       Math.min(
         p.session.remoteSettings.maxConcurrentStreams ?? HBONE_SETTINGS.maxConcurrentStreams,

@@ -5,6 +5,7 @@ import { CertificateStore } from '@switchyard/mesh';
 import { createTestPki, type TestPki } from '@switchyard/mesh/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hboneCarrier } from './hbone-carrier.js';
+import { HboneClient } from './hbone-client.js';
 import { startTestServer } from './test-server.js';
 
 describe('the HBONE client pins the server identity it expects for a destination', () => {
@@ -63,6 +64,33 @@ describe('the HBONE client pins the server identity it expects for a destination
       await plane.close(0);
       await impostor.close();
       await genuine.close();
+      identity.close();
+      await app.close();
+    }
+  });
+
+  it('an empty identity list is its own pool key: it never rides a connection opened unpinned', async () => {
+    const app = await startApp();
+    const server = await startTestServer(
+      await CertificateStore.open(await pki.issue('api', 'web'), { watch: false }),
+    );
+    const identity = await CertificateStore.open(await pki.issue('client', 'web'), { watch: false });
+    const client = new HboneClient({
+      socketOps: loopbackSocketOps(),
+      identityFallback: 'trust-domain',
+      certificates: identity,
+    });
+    const request = {
+      destination: { address: LOCAL, port: app.port },
+      peer: { address: LOCAL, port: server.port },
+    };
+    try {
+      const unpinned = await client.connect(request);
+      await expect(client.connect({ ...request, identities: [] })).rejects.toThrow(/expected/);
+      unpinned.destroy();
+    } finally {
+      client.close();
+      await server.close();
       identity.close();
       await app.close();
     }

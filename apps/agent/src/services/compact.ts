@@ -35,6 +35,8 @@ export interface CompactSlice {
   name: string;
   /** The `kubernetes.io/service-name` label. */
   service: string;
+  /** The family of its endpoints' addresses: a ClusterIP takes endpoints of its own family only. */
+  addressType: 'IPv4' | 'IPv6';
   /** Port number by Service port name (`''` for the unnamed one); TCP only. */
   ports: Record<string, number>;
   endpoints: CompactEndpoint[];
@@ -65,12 +67,13 @@ function targetPortOf(target: unknown, port: number): number | string {
   return port;
 }
 
-/** An EndpointSlice reduced to what routing needs, or undefined for one of no Service. */
+/** An EndpointSlice reduced to what routing needs, or undefined for one of no Service or of FQDNs. */
 export function compactSlice(s: V1EndpointSlice): CompactSlice | undefined {
   const namespace = s.metadata?.namespace;
   const name = s.metadata?.name;
   const service = s.metadata?.labels?.[SERVICE_NAME_LABEL];
-  if (!namespace || !name || !service || s.addressType === 'FQDN') return undefined;
+  const addressType = s.addressType;
+  if (!namespace || !name || !service || (addressType !== 'IPv4' && addressType !== 'IPv6')) return undefined;
   const ports: Record<string, number> = {};
   for (const p of s.ports ?? [])
     if ((p.protocol ?? 'TCP') === 'TCP' && typeof p.port === 'number') ports[p.name ?? ''] = p.port;
@@ -88,5 +91,5 @@ export function compactSlice(s: V1EndpointSlice): CompactSlice | undefined {
       ...(e.nodeName ? { node: e.nodeName } : {}),
     };
   });
-  return { namespace, name, service, ports, endpoints };
+  return { namespace, name, service, addressType, ports, endpoints };
 }

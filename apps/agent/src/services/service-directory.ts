@@ -1,9 +1,16 @@
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
-import type { DestinationResolver, Endpoint, ServiceDestination } from '@switchyard/dataplane';
+import type {
+  DestinationResolver,
+  Endpoint,
+  ServiceDestination,
+  UnsyncedDestination,
+} from '@switchyard/dataplane';
 import type { PeerIdentity } from '../ops/peer-identities.js';
 import { type CompactService, type CompactSlice, compactService, compactSlice } from './compact.js';
 import { buildIndex, type KnownPod, type ServiceIndex, vipKey } from './service-index.js';
 import { type ServiceReport, serviceReport } from './service-report.js';
+
+const NOT_SYNCED: UnsyncedDestination = Object.freeze({ kind: 'not-synced' });
 
 /**
  * The agent's {@link DestinationResolver}: Services, their EndpointSlices and the pods behind
@@ -17,14 +24,25 @@ export class ServiceDirectory implements DestinationResolver {
   #slices = new Map<string, CompactSlice[]>();
   #pods = new Map<string, KnownPod>();
   #index: ServiceIndex = new Map();
+  /** Set by the first {@link ServiceDirectory.replace}: until then every lookup is `not-synced`. */
+  #synced = false;
 
   constructor(trustDomain: string) {
     this.#trustDomain = trustDomain;
   }
 
-  /** The Service at a ClusterIP and port and its usable endpoints now, or undefined: one map read. */
-  resolve(destination: Endpoint): ServiceDestination | undefined {
+  /**
+   * The Service at a ClusterIP and port and its usable endpoints now, or undefined: one map read.
+   * Before the first Service list, `not-synced`: no address can be told apart from a ClusterIP.
+   */
+  resolve(destination: Endpoint): ServiceDestination | UnsyncedDestination | undefined {
+    if (!this.#synced) return NOT_SYNCED;
     return this.#index.get(vipKey(destination.address, destination.port));
+  }
+
+  /** Whether the Services have been listed once (lookups answer). */
+  get synced(): boolean {
+    return this.#synced;
   }
 
   /** How many Services it knows (headless ones included). */
@@ -48,6 +66,7 @@ export class ServiceDirectory implements DestinationResolver {
     }
     this.#services = nextServices;
     this.#slices = nextSlices;
+    this.#synced = true;
     this.#rebuild();
   }
 

@@ -18,7 +18,7 @@ const PODS = new Map<string, KnownPod>([
   ['web/x', pod('legacy', '10.0.0.9', false)],
 ]);
 
-/** The endpoints the index holds for VIP:port, as `ip:port sa inMesh`. */
+/** The endpoints the index holds for VIP:port, as `ip:port sa state`. */
 function resolve(
   services: object[],
   slices: object[],
@@ -42,7 +42,7 @@ function resolve(
     .get(vipKey(vip, port))
     ?.endpoints.map(
       (e) =>
-        `${e.address}:${e.port} ${e.identities.join(',').replace(`spiffe://${TD}/ns/web/sa/`, '')} ${e.inMesh}`,
+        `${e.address}:${e.port} ${e.identities.join(',').replace(`spiffe://${TD}/ns/web/sa/`, '')} ${e.state}`,
     );
 }
 
@@ -63,7 +63,7 @@ describe('the service index (ClusterIP:port → endpoints)', () => {
           { ip: '10.0.0.2', pod: 'b' },
         ]),
       ],
-      ['10.0.0.1:8080 api true', '10.0.0.2:8080 api true'],
+      ['10.0.0.1:8080 api mesh', '10.0.0.2:8080 api mesh'],
     ],
     [
       'a not-ready endpoint is left out',
@@ -73,7 +73,7 @@ describe('the service index (ClusterIP:port → endpoints)', () => {
           { ip: '10.0.0.2', pod: 'b', ready: false },
         ]),
       ],
-      ['10.0.0.1:8080 api true'],
+      ['10.0.0.1:8080 api mesh'],
     ],
     [
       'unset conditions count as ready',
@@ -89,7 +89,7 @@ describe('the service index (ClusterIP:port → endpoints)', () => {
           ],
         },
       ],
-      ['10.0.0.1:8080 api true'],
+      ['10.0.0.1:8080 api mesh'],
     ],
     [
       'terminating and serving, while another is ready: only the ready one',
@@ -99,7 +99,7 @@ describe('the service index (ClusterIP:port → endpoints)', () => {
           { ip: '10.0.0.2', pod: 'b', ready: false, serving: true, terminating: true },
         ]),
       ],
-      ['10.0.0.1:8080 api true'],
+      ['10.0.0.1:8080 api mesh'],
     ],
     [
       'nothing ready: the ones still serving while they terminate',
@@ -109,27 +109,27 @@ describe('the service index (ClusterIP:port → endpoints)', () => {
           { ip: '10.0.0.2', pod: 'b', ready: false, serving: false, terminating: true },
         ]),
       ],
-      ['10.0.0.1:8080 api true'],
+      ['10.0.0.1:8080 api mesh'],
     ],
     [
       'a pod outside the mesh: no identity claimed for it beyond its own, not in the mesh',
       [slice([{ ip: '10.0.0.9', pod: 'x' }])],
-      ['10.0.0.9:8080 legacy false'],
+      ['10.0.0.9:8080 legacy plain'],
     ],
     [
-      'no targetRef (a hand-made slice): nothing pinned, outside the mesh',
+      'no targetRef (a hand-made slice): nothing pinned, unverified (never taken for a plain pod)',
       [slice([{ ip: '10.0.0.5' }])],
-      ['10.0.0.5:8080  false'],
+      ['10.0.0.5:8080  unverified'],
     ],
     [
-      'a targetRef whose pod no longer holds the address: nothing pinned',
+      'a targetRef whose pod no longer holds the address: nothing pinned, unverified',
       [slice([{ ip: '10.0.0.7', pod: 'a' }])],
-      ['10.0.0.7:8080  false'],
+      ['10.0.0.7:8080  unverified'],
     ],
     [
       'two slices of one Service are merged',
       [slice([{ ip: '10.0.0.1', pod: 'a' }]), slice([{ ip: '10.0.0.3', pod: 'c' }], undefined, 'api-2')],
-      ['10.0.0.1:8080 api true', '10.0.0.3:8080 other true'],
+      ['10.0.0.1:8080 api mesh', '10.0.0.3:8080 other mesh'],
     ],
     ['no slice yet: a Service with no endpoint', [], []],
   ] as const)('%s', (_name, slices, expected) => {
@@ -144,8 +144,8 @@ describe('the service index (ClusterIP:port → endpoints)', () => {
       slice([{ ip: '10.0.0.3', pod: 'c' }], [{ name: 'metrics', port: 9100 }], 'api-3'),
     ];
     expect(resolve(services, slices, '10.96.0.10', 80)).toEqual([
-      '10.0.0.1:8080 api true',
-      '10.0.0.2:9090 api true',
+      '10.0.0.1:8080 api mesh',
+      '10.0.0.2:9090 api mesh',
     ]);
   });
 
@@ -165,8 +165,8 @@ describe('the service index (ClusterIP:port → endpoints)', () => {
         ],
       ),
     ];
-    expect(resolve(services, slices, '10.96.0.10', 80)).toEqual(['10.0.0.1:8080 api true']);
-    expect(resolve(services, slices, '10.96.0.10', 81)).toEqual(['10.0.0.1:9000 api true']);
+    expect(resolve(services, slices, '10.96.0.10', 80)).toEqual(['10.0.0.1:8080 api mesh']);
+    expect(resolve(services, slices, '10.96.0.10', 81)).toEqual(['10.0.0.1:9000 api mesh']);
     expect(resolve(services, slices, '10.96.0.10', 82)).toBeUndefined();
   });
 
@@ -191,8 +191,43 @@ describe('the service index (ClusterIP:port → endpoints)', () => {
       ...slice([{ ip: '10.0.0.2', pod: 'b' }]),
       metadata: { name: 'o', namespace: 'web', labels: {} },
     };
-    const slices = [slice([{ ip: '10.0.0.1', pod: 'a' }], [{ name: 'http', port: 80 }]), orphan];
-    expect(resolve([udp], slices, 'fd00:96:0::a', 80)).toEqual(['10.0.0.1:80 api true']);
+    const v6 = {
+      ...slice([{ ip: 'fd00::1', pod: 'v6' }], [{ name: 'http', port: 80 }]),
+      addressType: 'IPv6',
+    };
+    const slices = [v6, orphan];
+    const pods = new Map([...PODS, ['web/v6', pod('api', 'fd00::1')]]);
+    expect(resolve([udp], slices, 'fd00:96:0::a', 80, pods)).toEqual(['fd00::1:80 api mesh']);
     expect(resolve([udp], slices, 'fd00:96::a', 53)).toBeUndefined();
+  });
+
+  it('a dual-stack Service: each ClusterIP takes only the slices of its own family', () => {
+    const dual = svc();
+    dual.spec.clusterIPs = ['10.96.0.10', 'fd00:96::a'];
+    const slices = [
+      slice([{ ip: '10.0.0.1', pod: 'a' }]),
+      { ...slice([{ ip: 'fd00::1', pod: 'v6' }], undefined, 'api-v6'), addressType: 'IPv6' },
+    ];
+    const pods = new Map([...PODS, ['web/v6', { ...pod('api', 'fd00::1') }]]);
+    expect(resolve([dual], slices, '10.96.0.10', 80, pods)).toEqual(['10.0.0.1:8080 api mesh']);
+    expect(resolve([dual], slices, 'fd00:96::a', 80, pods)).toEqual(['fd00::1:8080 api mesh']);
+  });
+
+  it('an endpoint listed by two slices (a move between them) is one endpoint', () => {
+    const slices = [
+      slice([{ ip: '10.0.0.1', pod: 'a' }]),
+      slice(
+        [
+          { ip: '10.0.0.1', pod: 'a' },
+          { ip: '10.0.0.2', pod: 'b' },
+        ],
+        undefined,
+        'api-2',
+      ),
+    ];
+    expect(resolve([svc()], slices, '10.96.0.10', 80)).toEqual([
+      '10.0.0.1:8080 api mesh',
+      '10.0.0.2:8080 api mesh',
+    ]);
   });
 });

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { canonicalAddress, type ServiceDestination, type ServiceEndpoint } from '@switchyard/dataplane';
 import { formatSpiffeId } from '@switchyard/mesh';
 import type { CompactEndpoint, CompactService, CompactSlice, ServicePort } from './compact.js';
@@ -38,16 +39,30 @@ export function buildIndex(inputs: IndexInputs): ServiceIndex {
   const index = new Map<string, ServiceDestination>();
   for (const s of inputs.services) {
     const id = `${s.namespace}/${s.name}`;
-    const slices = inputs.slices.get(id) ?? [];
-    for (const port of s.ports) {
-      const endpoints = usable(endpointsOf(port, slices)).flatMap(({ endpoint, number }) =>
-        serviceEndpoint(endpoint, number, inputs),
-      );
-      for (const ip of s.clusterIPs)
-        index.set(vipKey(ip, port.port), { kind: 'service', service: id, endpoints });
+    for (const ip of s.clusterIPs) {
+      // A ClusterIP takes the slices of its own family: an IPv4 VIP never leads to IPv6 pods.
+      const family = isIP(ip) === 6 ? 'IPv6' : 'IPv4';
+      const slices = (inputs.slices.get(id) ?? []).filter((slice) => slice.addressType === family);
+      for (const port of s.ports) {
+        const endpoints = usable(endpointsOf(port, slices)).flatMap(({ endpoint, number }) =>
+          serviceEndpoint(endpoint, number, inputs),
+        );
+        index.set(vipKey(ip, port.port), { kind: 'service', service: id, endpoints: unique(endpoints) });
+      }
     }
   }
   return index;
+}
+
+/** One endpoint per address and port (slices may overlap while the controller moves endpoints). */
+function unique(endpoints: ServiceEndpoint[]): ServiceEndpoint[] {
+  const seen = new Set<string>();
+  return endpoints.filter((e) => {
+    const key = `${canonicalAddress(e.address) ?? e.address}|${e.port}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /** Each endpoint of the Service's slices with the number its slice gives the port. */
@@ -71,7 +86,9 @@ function serviceEndpoint(e: CompactEndpoint, port: number, inputs: IndexInputs):
   const address = e.addresses[0];
   if (!address) return [];
   const pod = identityOf(e, inputs);
-  return [{ address, port, identities: pod ? [pod.identity] : [], inMesh: pod?.inMesh === true }];
+  // An address no known pod owns is unverified, never taken for a pod outside the mesh.
+  if (!pod) return [{ address, port, identities: [], state: 'unverified' }];
+  return [{ address, port, identities: [pod.identity], state: pod.inMesh ? 'mesh' : 'plain' }];
 }
 
 /** The endpoint's pod and the SPIFFE ID it must present, when the pod is known and owns the address. */

@@ -1,3 +1,4 @@
+import type { EndpointState } from '@switchyard/dataplane';
 import type { CompactService, CompactSlice } from './compact.js';
 import { endpointsOf, type IndexInputs, identityOf } from './service-index.js';
 
@@ -11,9 +12,10 @@ export interface EndpointReport {
   ready: boolean;
   serving: boolean;
   terminating: boolean;
-  /** The identity pinned for it; absent when its pod is unknown (then it gets no tunnel). */
+  /** The identity pinned for it; absent when its pod is unknown (then it is never used). */
   identity?: string;
-  inMesh: boolean;
+  /** As the data plane gets it: `unverified` endpoints are refused, whatever the policy. */
+  state: EndpointState;
 }
 
 /** A Service as `status --service` shows it: each port with every endpoint and its identity. */
@@ -48,7 +50,7 @@ export function serviceReport(
           serving: e.serving,
           terminating: e.terminating,
           ...(pinned ? { identity: pinned.identity } : {}),
-          inMesh: pinned?.inMesh === true,
+          state: pinned ? (pinned.inMesh ? 'mesh' : 'plain') : 'unverified',
         };
       }),
     })),

@@ -27,7 +27,7 @@ const API: ServiceReport = {
           serving: true,
           terminating: false,
           identity: 'spiffe://cluster.local/ns/web/sa/api',
-          inMesh: true,
+          state: 'mesh',
         },
         {
           address: '10.0.0.2',
@@ -38,9 +38,26 @@ const API: ServiceReport = {
           serving: true,
           terminating: true,
           identity: 'spiffe://cluster.local/ns/web/sa/api',
-          inMesh: true,
+          state: 'mesh',
         },
-        { address: '10.0.0.3', port: 8080, ready: true, serving: true, terminating: false, inMesh: false },
+        {
+          address: '10.0.0.3',
+          port: 8080,
+          ready: true,
+          serving: true,
+          terminating: false,
+          state: 'unverified',
+        },
+        {
+          address: '10.0.0.4',
+          port: 8080,
+          pod: 'web/x',
+          ready: true,
+          serving: true,
+          terminating: false,
+          identity: 'spiffe://cluster.local/ns/web/sa/legacy',
+          state: 'plain',
+        },
       ],
     },
   ],
@@ -97,7 +114,12 @@ describe('switchyard-agent status --service NS/NAME', () => {
       /^http 80→web\s+10\.0\.0\.1:8080\s+web\/a\s+n1\s+ready\s+spiffe:\/\/cluster\.local\/ns\/web\/sa\/api$/,
     );
     expect(lines[3]).toMatch(/10\.0\.0\.2:9090\s+web\/b\s+n2\s+terminating\s+spiffe:/);
-    expect(lines[4]).toMatch(/10\.0\.0\.3:8080\s+-\s+-\s+ready\s+- \(pod unknown: refused\)$/);
+    expect(lines[4]).toMatch(
+      /10\.0\.0\.3:8080\s+-\s+-\s+ready\s+- \(unverified: pod unknown or stale; refused\)$/,
+    );
+    expect(lines[5]).toMatch(
+      /10\.0\.0\.4:8080\s+web\/x\s+-\s+ready\s+spiffe:\S+\/sa\/legacy \(outside the mesh\)$/,
+    );
   });
 
   it('prints the report as JSON with --json', async () => {

@@ -1,5 +1,5 @@
 import { InputInvalidError } from '@switchyard/core';
-import type { ServiceReport } from './service-report.js';
+import type { EndpointReport, ServiceReport } from './service-report.js';
 
 /** Kubernetes names: a namespace (DNS label) and a Service name (DNS label), `NS/NAME`. */
 const SERVICE_ID = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\/[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -17,6 +17,12 @@ export function parseServiceId(text: string): string {
   return text;
 }
 
+/** What the IDENTITY column says of an endpoint, by its state. */
+function identityColumn(e: EndpointReport): string {
+  if (e.state === 'unverified' || !e.identity) return '- (unverified: pod unknown or stale; refused)';
+  return e.state === 'plain' ? `${e.identity} (outside the mesh)` : e.identity;
+}
+
 /** The human form of one Service: its addresses, then one line per port and endpoint. */
 export function formatServiceReport(r: ServiceReport): string {
   const head = `service ${r.service} · ${r.headless ? 'headless (pods reached at their own addresses)' : r.clusterIPs.join(', ')}\n`;
@@ -29,7 +35,7 @@ export function formatServiceReport(r: ServiceReport): string {
       e.pod ?? '-',
       e.node ?? '-',
       e.ready ? 'ready' : e.serving && e.terminating ? 'terminating' : 'not ready',
-      e.identity ? `${e.identity}${e.inMesh ? '' : ' (outside the mesh)'}` : '- (pod unknown: refused)',
+      identityColumn(e),
     ]);
   });
   if (rows.length === 0) return `${head}no TCP ports\n`;

@@ -10,7 +10,10 @@ import { ServiceDirectory } from './service-directory.js';
 import { type ServiceWatch, serviceWatch } from './service-watch.js';
 
 const VIP = { address: '10.96.0.10', port: 80 };
-const endpointsAt = (d: ServiceDirectory) => d.resolve(VIP)?.endpoints.map((e) => `${e.address}:${e.port}`);
+const endpointsAt = (d: ServiceDirectory) => {
+  const found = d.resolve(VIP);
+  return found?.kind === 'service' ? found.endpoints.map((e) => `${e.address}:${e.port}`) : found?.kind;
+};
 
 describe('the Service watch, through @kubernetes/client-node against the list/watch fake', () => {
   const dir = mkdtempSync(join(tmpdir(), 'swy-svc-watch-'));

@@ -1,8 +1,8 @@
 import type { KubeConfig, KubernetesListObject, V1Namespace, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '@switchyard/dataplane';
 import { AGENT_DEFAULTS } from '../config/defaults.js';
-import type { PeerIdentity } from '../ops/peer-identities.js';
 import { informer } from './kube-informer.js';
+import { podPeers } from './pod-peers.js';
 import { optedIn, podWorkload } from './pod-workload.js';
 import type { SourceSink, Workload, WorkloadSource } from './workload.js';
 
@@ -87,17 +87,7 @@ function snapshot(
 ): void {
   const byName = new Map(namespaces.map((n) => [n.metadata?.name, n]));
   const optIn = { label: o.label, value: AGENT_DEFAULTS.optInValue };
-  const peers = new Map<string, PeerIdentity>();
-  for (const pod of all) {
-    if (pod.spec?.hostNetwork || !pod.metadata?.namespace) continue;
-    const identity = {
-      namespace: pod.metadata.namespace,
-      serviceAccount: pod.spec?.serviceAccountName || 'default',
-      ...(pod.metadata.name ? { pod: pod.metadata.name } : {}),
-      inMesh: optedIn(pod, byName.get(pod.metadata.namespace), optIn),
-    };
-    for (const { ip } of pod.status?.podIPs ?? []) if (ip) peers.set(ip, identity);
-  }
+  const peers = podPeers(all, byName, optIn);
   sink.peers?.(peers);
   const workloads = local
     .filter(

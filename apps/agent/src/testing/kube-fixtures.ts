@@ -127,6 +127,7 @@ export function endpointSliceObject(o: {
   service: string;
   ports: { name?: string; port: number }[];
   endpoints: SliceEndpoint[];
+  addressType?: 'IPv4' | 'IPv6';
 }) {
   return {
     metadata: {
@@ -137,7 +138,7 @@ export function endpointSliceObject(o: {
         'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io',
       },
     },
-    addressType: 'IPv4',
+    addressType: o.addressType ?? 'IPv4',
     endpoints: o.endpoints.map((e) => ({
       addresses: [e.ip],
       conditions: {

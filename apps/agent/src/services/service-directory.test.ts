@@ -1,0 +1,58 @@
+import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { endpointSliceObject, serviceObject } from '../testing/kube-fixtures.js';
+import { ServiceDirectory } from './service-directory.js';
+
+const VIP = { address: '10.96.0.10', port: 80 };
+const api = serviceObject({
+  name: 'api',
+  namespace: 'web',
+  clusterIP: VIP.address,
+  ports: [{ name: 'http', port: 80, targetPort: 8080 }],
+}) as V1Service;
+const slice = (namespace: string, ip: string) =>
+  endpointSliceObject({
+    name: `api-${namespace}`,
+    namespace,
+    service: 'api',
+    ports: [{ name: 'http', port: 8080 }],
+    endpoints: [{ ip, pod: 'a' }],
+  }) as V1EndpointSlice;
+
+describe('ServiceDirectory', () => {
+  it('answers not-synced until the first Service list, then what the list says', () => {
+    const directory = new ServiceDirectory('cluster.local');
+    expect(directory.resolve(VIP)).toEqual({ kind: 'not-synced' });
+    expect(directory.resolve({ address: '10.0.0.1', port: 8080 })).toEqual({ kind: 'not-synced' });
+    expect(directory.synced).toBe(false);
+    directory.replace([], []);
+    expect(directory.synced).toBe(true);
+    expect(directory.resolve(VIP)).toBeUndefined();
+    directory.replace([api], [slice('web', '10.0.0.1')]);
+    expect(directory.resolve(VIP)?.kind).toBe('service');
+  });
+
+  it('a slice in another namespace labelled with the Service name cannot claim it', () => {
+    const directory = new ServiceDirectory('cluster.local');
+    directory.pods(
+      new Map([
+        ['10.0.0.1', { namespace: 'web', serviceAccount: 'api', pod: 'a', inMesh: true }],
+        ['10.0.0.66', { namespace: 'evil', serviceAccount: 'api', pod: 'a', inMesh: true }],
+      ]),
+    );
+    directory.replace([api], [slice('evil', '10.0.0.66')]);
+    const alone = directory.resolve(VIP);
+    expect(alone?.kind === 'service' ? alone.endpoints : alone).toEqual([]);
+    directory.replace([api], [slice('evil', '10.0.0.66'), slice('web', '10.0.0.1')]);
+    const both = directory.resolve(VIP);
+    expect(both?.kind === 'service' ? both.endpoints : both).toEqual([
+      {
+        address: '10.0.0.1',
+        port: 8080,
+        identities: ['spiffe://cluster.local/ns/web/sa/api'],
+        state: 'mesh',
+      },
+    ]);
+    expect(directory.report('web/api')?.ports[0]?.endpoints.map((e) => e.address)).toEqual(['10.0.0.1']);
+  });
+});
