@@ -78,22 +78,24 @@ def tunnel(sock, conn, authority):
     return result
 
 
+def open_beyond_limit(sock, conn, authority, count):
+    # Pretend the server's stream limit is far higher, as a hostile client would, and open
+    # `count` CONNECT streams at once.
+    conn.remote_settings.update({h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: 100000})
+    conn.remote_settings.acknowledge()
+    for _ in range(count):
+        conn.send_headers(conn.get_next_available_stream_id(), [(":method", "CONNECT"), (":authority", authority)])
+    sock.sendall(conn.data_to_send())
+
+
 def flood(sock, conn, authority, count):
-    # Wait for the server's SETTINGS, then pretend its stream limit is far higher, as a hostile
-    # client would, and open every stream at once.
+    # Wait for the server's SETTINGS, then open every stream at once, past its limit.
     advertised = None
     while advertised is None:
         for event in pump(sock, conn):
             if isinstance(event, h2.events.RemoteSettingsChanged):
                 advertised = conn.remote_settings.max_concurrent_streams
-    conn.remote_settings.update({h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: 100000})
-    conn.remote_settings.acknowledge()
-    streams = []
-    for _ in range(count):
-        sid = conn.get_next_available_stream_id()
-        conn.send_headers(sid, [(":method", "CONNECT"), (":authority", authority)])
-        streams.append(sid)
-    sock.sendall(conn.data_to_send())
+    open_beyond_limit(sock, conn, authority, count)
     outcome = {}
     closed = False
     try:
@@ -153,14 +155,7 @@ def zero_window_reset(sock, conn, authority, count):
     import time
     conn.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 0})
     sock.sendall(conn.data_to_send())
-    conn.remote_settings.update({h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: 100000})
-    conn.remote_settings.acknowledge()
-    streams = []
-    for _ in range(count):
-        sid = conn.get_next_available_stream_id()
-        conn.send_headers(sid, [(":method", "CONNECT"), (":authority", authority)])
-        streams.append(sid)
-    sock.sendall(conn.data_to_send())
+    open_beyond_limit(sock, conn, authority, count)
     status = {}
     until = time.monotonic() + 10
     while len(status) < count and time.monotonic() < until:

@@ -16,25 +16,33 @@ export function awaitTunnel(
   timeoutMs: number,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
+    let settled = false;
+    // The error is built only when the answer is not a 200: a tunnel that opened and later
+    // closes must not pay for an Error (and its stack) it never throws.
+    const fail = (message: string, status = 0) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      reject(new HboneTunnelError(message, status));
+    };
     // A peer that takes the stream and never answers must not hold it (or the app) forever.
     const timer = setTimeout(() => {
       stream.close(h2constants.NGHTTP2_CANCEL);
-      reject(new HboneTunnelError(`${who} did not answer for ${target} within ${timeoutMs} ms`, 0));
+      fail(`${who} did not answer for ${target} within ${timeoutMs} ms`);
     }, timeoutMs);
-    stream.once('close', () => clearTimeout(timer));
     stream.once('response', (headers) => {
-      clearTimeout(timer);
       const status = Number(headers[':status']);
-      if (status === 200) return resolve();
-      stream.destroy();
-      reject(new HboneTunnelError(`${who} answered ${status} for ${target}`, status));
+      if (status !== 200) {
+        stream.destroy();
+        return fail(`${who} answered ${status} for ${target}`, status);
+      }
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve();
     });
-    stream.once('error', (e) =>
-      reject(new HboneTunnelError(`HBONE stream to ${who} failed: ${e.message}`, 0)),
-    );
-    stream.once('close', () =>
-      reject(new HboneTunnelError(`HBONE stream to ${who} closed before an answer`, 0)),
-    );
+    stream.once('error', (e) => fail(`HBONE stream to ${who} failed: ${e.message}`));
+    stream.once('close', () => fail(`HBONE stream to ${who} closed before an answer`));
   });
 }
 

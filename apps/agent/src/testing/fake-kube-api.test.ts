@@ -28,6 +28,18 @@ describe.skipIf(!!reason && !process.env.CI)(
     let config: string;
     const run = (...args: string[]) =>
       promisify(execFile)(kubectl as string, ['--kubeconfig', config, ...args], { timeout: 15_000 });
+    /** `kubectl get RESOURCE -n web --watch` as JSON events: what it printed so far, and a stop. */
+    const watchInWeb = (resource: string) => {
+      const args = ['--kubeconfig', config, 'get', resource, '-n', 'web', '--watch', '-o', 'json'];
+      const child: ChildProcess = spawn(kubectl as string, [...args, '--output-watch-events'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout?.on('data', (d) => {
+        out += d;
+      });
+      return { out: () => out, stop: () => child.kill('SIGKILL') };
+    };
 
     beforeAll(async () => {
       if (!kubectl) throw new Error(`cannot run in CI: ${reason}`);
@@ -70,38 +82,23 @@ describe.skipIf(!!reason && !process.env.CI)(
     });
 
     it('watches pods from the list’s resourceVersion: additions, changes and deletions arrive', async () => {
-      const child: ChildProcess = spawn(
-        kubectl as string,
-        [
-          '--kubeconfig',
-          config,
-          'get',
-          'pods',
-          '-n',
-          'web',
-          '--watch',
-          '-o',
-          'json',
-          '--output-watch-events',
-        ],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      let out = '';
-      child.stdout?.on('data', (d) => (out += d));
+      const watch = watchInWeb('pods');
       try {
-        await expect.poll(() => out, { timeout: 10_000 }).toMatch(/"name": ?"db"/);
+        await expect.poll(() => watch.out(), { timeout: 10_000 }).toMatch(/"name": ?"db"/);
         api.put(
           'pods',
           podObject({ name: 'cache', namespace: 'web', node: 'n1', ip: '10.0.0.9', containerId: 'cc33' }),
         );
         api.delete('pods', 'web', 'db');
-        await expect.poll(() => out, { timeout: 10_000 }).toMatch(/"type": ?"DELETED"[\s\S]*"name": ?"db"/);
-        expect(out).toMatch(/"type": ?"ADDED"[\s\S]*"name": ?"cache"/);
+        await expect
+          .poll(() => watch.out(), { timeout: 10_000 })
+          .toMatch(/"type": ?"DELETED"[\s\S]*"name": ?"db"/);
+        expect(watch.out()).toMatch(/"type": ?"ADDED"[\s\S]*"name": ?"cache"/);
         expect(api.requests.some((r) => /\/api\/v1\/namespaces\/web\/pods\?.*watch=(true|1)/.test(r))).toBe(
           true,
         );
       } finally {
-        child.kill('SIGKILL');
+        watch.stop();
       }
     });
 
@@ -147,26 +144,9 @@ describe.skipIf(!!reason && !process.env.CI)(
           s.endpoints[0]?.targetRef.name,
         ]),
       ).toEqual([['discovery.k8s.io/v1', 'api']]);
-      const child: ChildProcess = spawn(
-        kubectl as string,
-        [
-          '--kubeconfig',
-          config,
-          'get',
-          'endpointslices.v1.discovery.k8s.io',
-          '-n',
-          'web',
-          '--watch',
-          '-o',
-          'json',
-          '--output-watch-events',
-        ],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      let out = '';
-      child.stdout?.on('data', (d) => (out += d));
+      const watch = watchInWeb('endpointslices.v1.discovery.k8s.io');
       try {
-        await expect.poll(() => out, { timeout: 10_000 }).toMatch(/"name": ?"api-1"/);
+        await expect.poll(() => watch.out(), { timeout: 10_000 }).toMatch(/"name": ?"api-1"/);
         api.put(
           'endpointslices',
           endpointSliceObject({
@@ -179,16 +159,16 @@ describe.skipIf(!!reason && !process.env.CI)(
         );
         api.delete('endpointslices', 'web', 'api-1');
         await expect
-          .poll(() => out, { timeout: 10_000 })
+          .poll(() => watch.out(), { timeout: 10_000 })
           .toMatch(/"type": ?"DELETED"[\s\S]*"name": ?"api-1"/);
-        expect(out).toMatch(/"type": ?"MODIFIED"[\s\S]*"ready": ?false/);
+        expect(watch.out()).toMatch(/"type": ?"MODIFIED"[\s\S]*"ready": ?false/);
         expect(
           api.requests.some((r) =>
             /\/apis\/discovery\.k8s\.io\/v1\/namespaces\/web\/endpointslices\?.*watch=(true|1)/.test(r),
           ),
         ).toBe(true);
       } finally {
-        child.kill('SIGKILL');
+        watch.stop();
       }
     });
   },

@@ -207,11 +207,11 @@ async function settle(proxy: ProxyProcess, baseline: Footprint): Promise<Footpri
 }
 
 async function startEchoApp(lab: Lab): Promise<{ close(): Promise<void>; accepted(): number }> {
-  const ops = tproxyDriver().socketOps;
+  const driver = tproxyDriver();
   const target: NetnsTarget = { kind: 'netns', name: lab.b.name };
   // The capture rules also route the replies of dials that keep the client's address.
-  await tproxyDriver().apply(target, { families: ['ipv4'], inbound: { port: 15006, excludePorts: [15008] } });
-  const server: Server = await ops.listen({ port: APP_PORT, target });
+  await driver.apply(target, { families: ['ipv4'], inbound: { port: 15006, excludePorts: [15008] } });
+  const server: Server = await driver.socketOps.listen({ port: APP_PORT, target });
   let accepted = 0;
   const open = new Set<Socket>();
   server.on('connection', (s: Socket) => {
