@@ -148,14 +148,7 @@ export class Upstream {
         ? cached.presented
         : spiffeIdsFromSan(tls.getPeerCertificate()?.subjectaltname);
     const self = parseSpiffeId(cert.spiffeId) as SpiffeId;
-    const decision = checkServerIdentity({
-      presented,
-      address: d.peer.address,
-      resolver: d.identities ? { expected: () => d.identities } : this.#o.identities,
-      fallback: this.#o.identityFallback,
-      self,
-      authorization: d.authorization,
-    });
+    const decision = this.checkServer(d.peer.address, presented, self, d.authorization, d.identities);
     if (!decision.allowed || (d.alpn && !d.alpn.includes(String(tls.alpnProtocol)))) {
       tls.destroy();
       this.#sessions.delete(key);

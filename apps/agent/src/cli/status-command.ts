@@ -1,4 +1,5 @@
 import { RuntimeUnavailableError } from '@switchyard/core';
+import { formatEndpoint } from '@switchyard/dataplane';
 import type { AgentStatus } from '../agent.js';
 import type { AgentConfig } from '../config/agent-config.js';
 import type { WorkloadReport } from '../reconcile/workload-record.js';
@@ -14,7 +15,7 @@ export async function statusCommand(
 ): Promise<number> {
   const service = options.service === undefined ? undefined : parseServiceId(options.service);
   const query = service ? `?service=${encodeURIComponent(service)}` : '';
-  const url = `http://${config.admin.host.includes(':') ? `[${config.admin.host}]` : config.admin.host}:${config.admin.port}/status${query}`;
+  const url = `http://${formatEndpoint({ address: config.admin.host, port: config.admin.port })}/status${query}`;
   let status: AgentStatus;
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(5000) });

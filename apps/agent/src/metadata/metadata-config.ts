@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { parseAuthority } from '@switchyard/hbone';
 import type { MetadataEndpoint, MetadataProxyConfig } from '../config/agent-config.js';
 import { AGENT_DEFAULTS } from '../config/defaults.js';
 import type { Issues } from '../config/issues.js';
@@ -10,12 +10,7 @@ const D = AGENT_DEFAULTS.metadataProxy;
  * is not one IP address and port.
  */
 export function parseEndpoint(text: string): MetadataEndpoint | undefined {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+)):(\d{1,5})$/.exec(text.trim());
-  const address = m?.[1] ?? m?.[2];
-  const port = Number(m?.[3]);
-  if (!address || isIP(address) === 0 || !Number.isInteger(port) || port < 1 || port > 65535)
-    return undefined;
-  return { address, port };
+  return parseAuthority(text.trim());
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Server } from 'node:net';
 import type { SocketOps, Target } from '@switchyard/core';
+import { formatEndpoint } from '@switchyard/dataplane';
 import type { MetadataEndpoint } from '../config/agent-config.js';
 import { endpointFamilies } from './metadata-policy.js';
 import { type RelayInputs, relayMetadata } from './metadata-relay.js';
@@ -47,8 +48,6 @@ export async function closeListeners(servers: readonly Server[]): Promise<void> 
 export function listenerAddresses(servers: readonly Server[]): string[] {
   return servers.flatMap((s) => {
     const a = s.address();
-    return a && typeof a === 'object'
-      ? [`${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`]
-      : [];
+    return a && typeof a === 'object' ? [formatEndpoint(a)] : [];
   });
 }

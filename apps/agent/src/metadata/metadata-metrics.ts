@@ -29,8 +29,9 @@ export function registerMetadataMetrics(
     registers,
     collect() {
       this.reset();
+      const { clients } = status();
       for (const phase of ['captured', 'direct', 'failed'] as const)
-        this.set({ phase }, status().clients.filter((c) => c.phase === phase).length);
+        this.set({ phase }, clients.filter((c) => c.phase === phase).length);
     },
   });
   new Gauge({

@@ -1,6 +1,6 @@
 import type { Server } from 'node:net';
 import { formatTarget, type RedirectionDriver, type Target } from '@switchyard/core';
-import type { Logger } from '@switchyard/dataplane';
+import { formatEndpoint, type Logger } from '@switchyard/dataplane';
 import type { Registry } from 'prom-client';
 import type { AgentConfig, MetadataProxyConfig } from '../config/agent-config.js';
 import { AGENT_DEFAULTS } from '../config/defaults.js';
@@ -126,9 +126,7 @@ export class MetadataProxy {
     return {
       docker: config.docker,
       label: config.label,
-      endpoints: config.endpoints.map(
-        (e) => `${e.address.includes(':') ? `[${e.address}]` : e.address}:${e.port}`,
-      ),
+      endpoints: config.endpoints.map(formatEndpoint),
       whenNoProxy: config.whenNoProxy,
       ...(p ? { proxy: { id: p.id, name: p.name, address: p.address } } : {}),
       standby: this.#plan.standby,

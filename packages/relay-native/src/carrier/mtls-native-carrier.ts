@@ -4,12 +4,9 @@ import {
   type Carrier,
   type CarrierContext,
   type CarrierFactory,
-  checkServerIdentity,
   type Direction,
   type Endpoint,
   formatEndpoint,
-  type IdentityFallback,
-  type IdentityResolver,
   type ServerIdentityDecision,
 } from '@switchyard/dataplane';
 import {
@@ -30,16 +27,6 @@ import { EngineStandIn } from './engine-stand-in.js';
 export interface MtlsNativeCarrierOptions {
   /** The engine to use. Default: one per factory, started on first use, closed with the last workload. */
   engine?: RelayEngine;
-  /**
-   * Expected server identities per peer address (outbound pinning). Default: the data plane's
-   * resolver and fallback, as the JavaScript carrier uses.
-   */
-  identities?: IdentityResolver;
-  /**
-   * When no identity is known for a peer address. Default: the data plane's; `trust-domain` when
-   * only `identities` is given here.
-   */
-  identityFallback?: IdentityFallback;
   /** Key-exchange groups (OpenSSL syntax). Default: OpenSSL's, the same as Node's. */
   groups?: string;
 }
@@ -163,24 +150,11 @@ class MtlsNativeCarrier implements Carrier {
     return this.#relay('outbound', peer, c.socket, c, guard, info);
   }
 
-  /**
-   * The server check the JavaScript carrier's dials make: the data plane's resolver and fallback,
-   * unless this carrier's options name their own.
-   */
+  /** The server check the JavaScript carrier's dials make: the data plane's resolver and fallback. */
   #checkServer(address: string, presented: string): ServerIdentityDecision {
     const self = parseSpiffeId(this.#c.workload.identity.current.spiffeId) as SpiffeId;
     const authorization = this.#c.workload.policy.outbound?.authorization;
-    const { identities, identityFallback } = this.#o;
-    if (identities === undefined && identityFallback === undefined)
-      return this.#c.upstream.checkServer(address, [presented], self, authorization);
-    return checkServerIdentity({
-      presented: [presented],
-      address,
-      resolver: identities,
-      fallback: identityFallback ?? 'trust-domain',
-      self,
-      authorization,
-    });
+    return this.#c.upstream.checkServer(address, [presented], self, authorization);
   }
 
   async inbound(c: Accepted, destination: Endpoint): Promise<void> {
