@@ -9,6 +9,8 @@ import {
 import { type AgentCore, buildCore } from './agent-core.js';
 import type { AgentConfig } from './config/agent-config.js';
 import { AGENT_DEFAULTS } from './config/defaults.js';
+import type { DockerWatcher } from './docker/docker-watcher.js';
+import { sharedDockerWatcher } from './docker/shared-watcher.js';
 import { MetadataProxy } from './metadata/metadata-proxy.js';
 import type { MetadataProxyStatus } from './metadata/metadata-status.js';
 import { acquireLock, type InstanceLock } from './ops/instance-lock.js';
@@ -42,6 +44,8 @@ interface AgentParts {
   close: () => void;
   /** Metadata proxying for Docker containers, when configured. */
   metadata?: MetadataProxy;
+  /** The Docker watcher the source and metadata proxying share, when they share one. */
+  docker?: DockerWatcher;
 }
 
 /** What `/status` and `switchyard-agent status` show. */
@@ -116,7 +120,9 @@ export class Agent {
       // Services first: no workload is captured before ClusterIPs can be told apart.
       const services = await watchServices(config, core, logger);
       if (services) undo.push(() => services.stop());
-      const source = createSource(config, logger);
+      const docker = await sharedDockerWatcher(config, logger);
+      if (docker) undo.push(() => docker.close());
+      const source = createSource(config, logger, docker);
       undo.push(() => source.close());
       await followSource(source, core, logger);
       const metadata = config.metadataProxy
@@ -128,6 +134,7 @@ export class Agent {
             retry: config.retry,
             resyncMs: config.resyncSeconds * 1000,
             registry: plane.metrics.registry,
+            ...(docker ? { watcher: docker } : {}),
             ...(config.source.kind === 'docker'
               ? { meshOptIn: { label: config.source.label, value: AGENT_DEFAULTS.optInValue } }
               : {}),
@@ -149,6 +156,7 @@ export class Agent {
           core.close();
         },
         ...(metadata ? { metadata } : {}),
+        ...(docker ? { docker } : {}),
       });
       agent.#ready = true;
       metrics.ready.set(1);
@@ -202,6 +210,7 @@ export class Agent {
       await p.services?.stop();
       await p.source.close();
       await p.metadata?.close();
+      await p.docker?.close();
       await p.reconciler.stop();
       await p.plane.close(this.config.drainSeconds * 1000);
       await p.admin.close();

@@ -15,6 +15,11 @@ export interface DockerSourceOptions {
   label: string;
   retry: { initialMs: number; maxMs: number };
   resyncMs: number;
+  /**
+   * A started watcher of the same daemon to listen to instead of one of its own (the agent shares
+   * one with metadata proxying); its owner closes it.
+   */
+  watcher?: DockerWatcher;
 }
 
 /**
@@ -22,20 +27,25 @@ export interface DockerSourceOptions {
  * plus inspect, relisted after the stream breaks), as workloads captured in their own network.
  */
 export function dockerSource(options: DockerSourceOptions, logger: Logger): WorkloadSource {
-  let watcher: DockerWatcher | undefined;
+  let owned: DockerWatcher | undefined;
+  let unlisten: (() => void) | undefined;
   return {
     kind: 'docker',
     async start(sink: SourceSink) {
-      const docker = await connectDocker(options.socket);
-      watcher = new DockerWatcher({ ...options, docker, labels: [options.label], logger });
       const hnsEndpointOf = hnsEndpointFinder();
       // Windows containers' HNS endpoints are looked up one snapshot at a time, in order.
       let chain = Promise.resolve();
-      await watcher.start((containers) => {
+      const onContainers = (containers: readonly DockerContainer[]) => {
         chain = chain
           .then(() => deliver(containers, sink, options.label, hnsEndpointOf))
           .catch((error: Error) => sink.problem(`docker containers not delivered: ${error.message}`));
-      });
+      };
+      if (options.watcher) unlisten = options.watcher.listen(onContainers);
+      else {
+        const docker = await connectDocker(options.socket);
+        owned = new DockerWatcher({ ...options, docker, labels: [options.label], logger });
+        await owned.start(onContainers);
+      }
       await chain;
       logger.info('watching docker containers', {
         socket: options.socket,
@@ -43,7 +53,8 @@ export function dockerSource(options: DockerSourceOptions, logger: Logger): Work
       });
     },
     async close() {
-      await watcher?.close();
+      unlisten?.();
+      await owned?.close();
     },
   };
 }

@@ -39,7 +39,7 @@ export type ContainersListener = (containers: readonly DockerContainer[]) => voi
 export class DockerWatcher {
   readonly #o: DockerWatcherOptions;
   readonly #containers = new Map<string, DockerContainer>();
-  #listener: ContainersListener = () => {};
+  readonly #listeners = new Set<ContainersListener>();
   #stream: EventStream | undefined;
   #chain: Promise<void> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
@@ -55,12 +55,12 @@ export class DockerWatcher {
   }
 
   /**
-   * Starts watching; resolves after the first full list was delivered.
+   * Starts watching; resolves after the first full list was delivered (to `listener` when given).
    *
    * @throws RuntimeUnavailableError when the first list fails (later failures are retried).
    */
-  async start(listener: ContainersListener): Promise<void> {
-    this.#listener = listener;
+  async start(listener?: ContainersListener): Promise<void> {
+    if (listener) this.#listeners.add(listener);
     try {
       await this.#connect();
     } catch (error) {
@@ -69,6 +69,17 @@ export class DockerWatcher {
     }
     this.#resync = setInterval(() => this.#queue(() => this.#relist()), this.#o.resyncMs);
     this.#resync.unref();
+  }
+
+  /**
+   * Tells `listener` of every change from now on, and at once of the containers now when the
+   * first list is done: one watcher (one event stream, one relist) serves several consumers of
+   * the same daemon. Returns the way to stop listening.
+   */
+  listen(listener: ContainersListener): () => void {
+    this.#listeners.add(listener);
+    if (this.syncs > 0) listener(this.containers());
+    return () => this.#listeners.delete(listener);
   }
 
   /** The watched containers now, by name. */
@@ -161,7 +172,7 @@ export class DockerWatcher {
     this.#containers.clear();
     for (const [id, c] of fresh) this.#containers.set(id, c);
     this.syncs++;
-    if (changed || this.syncs === 1) this.#listener(this.containers());
+    if (changed || this.syncs === 1) this.#emit();
   }
 
   async #onEvent(event: DockerEvent): Promise<void> {
@@ -171,7 +182,12 @@ export class DockerWatcher {
     const before = this.#containers.get(id);
     if (container) this.#containers.set(id, container);
     else this.#containers.delete(id);
-    if (JSON.stringify(before) !== JSON.stringify(container)) this.#listener(this.containers());
+    if (JSON.stringify(before) !== JSON.stringify(container)) this.#emit();
+  }
+
+  #emit(): void {
+    const now = this.containers();
+    for (const listener of this.#listeners) listener(now);
   }
 
   /** The container if it runs and carries a watched label; undefined once it is gone. */

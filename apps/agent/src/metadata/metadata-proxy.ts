@@ -5,6 +5,7 @@ import type { Registry } from 'prom-client';
 import type { AgentConfig, MetadataProxyConfig } from '../config/agent-config.js';
 import { AGENT_DEFAULTS } from '../config/defaults.js';
 import { connectDocker, type DockerApi } from '../docker/docker-client.js';
+import type { DockerContainer } from '../docker/docker-container.js';
 import { DockerWatcher } from '../docker/docker-watcher.js';
 import { type HnsEndpointFinder, hnsEndpointFinder } from './hns-endpoint-of.js';
 import { closeListeners, listenerAddresses, openMetadataListeners } from './metadata-listeners.js';
@@ -26,6 +27,11 @@ export interface MetadataProxyOptions {
   resyncMs: number;
   /** A connected Docker client instead of `config.docker` (tests). */
   docker?: DockerApi;
+  /**
+   * A started watcher of `config.docker` to listen to instead of one of its own (the agent shares
+   * one with the `docker` source); its owner closes it.
+   */
+  watcher?: DockerWatcher;
   /** Windows: finds a container's HNS endpoint by address. Default: through HNS. */
   hnsEndpointOf?: HnsEndpointFinder;
   /** Whose containers Docker reports (tests of the Windows path on Linux). Default this platform. */
@@ -62,6 +68,9 @@ const PROXY_CONNECT_TIMEOUT_MS = 2000;
 export class MetadataProxy {
   readonly #o: MetadataProxyOptions;
   readonly #watcher: DockerWatcher;
+  /** Whether {@link #watcher} is this proxy's own (started and closed here) or shared. */
+  readonly #ownsWatcher: boolean;
+  #unlisten: (() => void) | undefined;
   readonly #clients = new Map<string, ClientState>();
   readonly #counts: RelayCounts = { relayed: 0, refused: 0, failed: 0 };
   readonly #relay: RelayInputs;
@@ -72,19 +81,12 @@ export class MetadataProxy {
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
-  private constructor(o: MetadataProxyOptions, docker: DockerApi) {
+  private constructor(o: MetadataProxyOptions, watcher: DockerWatcher) {
     this.#o = o;
     this.#hnsEndpointOf = o.hnsEndpointOf ?? hnsEndpointFinder();
     const inc = o.registry ? registerMetadataMetrics(o.registry, () => this.status()) : undefined;
-    this.#watcher = new DockerWatcher({
-      docker,
-      socket: o.config.docker,
-      labels: [o.config.label],
-      logger: o.logger,
-      retry: o.retry,
-      resyncMs: o.resyncMs,
-      ...(o.platform ? { platform: o.platform } : {}),
-    });
+    this.#ownsWatcher = watcher !== o.watcher;
+    this.#watcher = watcher;
     this.#relay = {
       socketOps: o.driver.socketOps,
       endpoints: o.config.endpoints,
@@ -107,12 +109,14 @@ export class MetadataProxy {
    * @throws RuntimeUnavailableError when Docker does not answer.
    */
   static async start(o: MetadataProxyOptions): Promise<MetadataProxy> {
-    const proxy = new MetadataProxy(o, o.docker ?? (await connectDocker(o.config.docker)));
-    await proxy.#watcher.start((containers) => {
+    const proxy = new MetadataProxy(o, o.watcher ?? (await ownWatcher(o)));
+    const onContainers = (containers: readonly DockerContainer[]) => {
       const single = !o.driver.capabilities.multiplePolicies;
       proxy.#plan = planMetadata(containers, o.config.label, single ? o.meshOptIn : undefined);
       void proxy.#reconcile();
-    });
+    };
+    if (proxy.#ownsWatcher) await proxy.#watcher.start(onContainers);
+    else proxy.#unlisten = proxy.#watcher.listen(onContainers);
     await proxy.#reconcile();
     proxy.#timer = setInterval(() => void proxy.#reconcile(true), o.resyncMs);
     proxy.#timer.unref();
@@ -141,7 +145,8 @@ export class MetadataProxy {
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#timer);
-    await this.#watcher.close();
+    this.#unlisten?.();
+    if (this.#ownsWatcher) await this.#watcher.close();
     await this.#chain;
     await Promise.all([...this.#clients.values()].map((s) => closeListeners(s.listeners)));
     await closeListeners(this.#shared ?? []);
@@ -252,4 +257,17 @@ export class MetadataProxy {
       });
     }
   }
+}
+
+/** A watcher of `config.docker` for the metadata label alone, when none is shared. */
+async function ownWatcher(o: MetadataProxyOptions): Promise<DockerWatcher> {
+  return new DockerWatcher({
+    docker: o.docker ?? (await connectDocker(o.config.docker)),
+    socket: o.config.docker,
+    labels: [o.config.label],
+    logger: o.logger,
+    retry: o.retry,
+    resyncMs: o.resyncMs,
+    ...(o.platform ? { platform: o.platform } : {}),
+  });
 }
