@@ -7,26 +7,26 @@ import type { Socket } from 'node:net';
  */
 export class CloseGuard {
   readonly #controller = new AbortController();
-  readonly #watched = new Map<Socket, () => void>();
+  #watched: { socket: Socket; onClose: () => void } | undefined;
 
   /** What the engine listens to. */
   get signal(): AbortSignal {
     return this.#controller.signal;
   }
 
-  /** Resets the connection when `socket` closes. */
+  /** Resets the connection when `socket` closes (one socket per guard: the accepted one). */
   watch(socket: Socket): void {
+    this.release();
     const onClose = () => this.#controller.abort();
     socket.once('close', onClose);
-    this.#watched.set(socket, onClose);
+    this.#watched = { socket, onClose };
   }
 
-  /** Stops watching `socket`: it may close without resetting anything. */
-  release(socket: Socket): void {
-    const onClose = this.#watched.get(socket);
-    if (!onClose) return;
-    socket.off('close', onClose);
-    this.#watched.delete(socket);
+  /** Stops watching the socket: it may close without resetting anything. */
+  release(): void {
+    if (!this.#watched) return;
+    this.#watched.socket.off('close', this.#watched.onClose);
+    this.#watched = undefined;
   }
 
   /** Resets the connection now. */

@@ -233,7 +233,7 @@ class MtlsNativeCarrier implements Carrier {
       this.#end(guard, [held, plain], false);
       return peer.reject().then(() => undefined);
     }
-    guard.release(held);
+    guard.release();
     let ended: Promise<RelayResult>;
     try {
       ended = peer.accept(plain);
