@@ -16,6 +16,7 @@ import type { MetadataProxyStatus } from './metadata/metadata-status.js';
 import { acquireLock, type InstanceLock } from './ops/instance-lock.js';
 import type { Reconciler } from './reconcile/reconciler.js';
 import type { WorkloadReport } from './reconcile/workload-record.js';
+import { serveRuntime } from './runtime/serve-runtime.js';
 import type { ServiceDirectory } from './services/service-directory.js';
 import type { ServiceReport } from './services/service-report.js';
 import { type ServiceWatch, serviceWatch } from './services/service-watch.js';
@@ -46,6 +47,8 @@ interface AgentParts {
   metadata?: MetadataProxy;
   /** The Docker watcher the source and metadata proxying share, when they share one. */
   docker?: DockerWatcher;
+  /** The socket the container runtime asks for capture on. */
+  runtime: { close(): Promise<void> };
 }
 
 /** What `/status` and `switchyard-agent status` show. */
@@ -141,6 +144,13 @@ export class Agent {
           })
         : undefined;
       if (metadata) undo.push(() => metadata.close());
+      const runtime = await serveRuntime(config.runtimeSocket, {
+        source,
+        reconciler: r,
+        logger: logger.child({ component: 'runtime' }),
+        ...(metadata ? { metadata } : {}),
+      });
+      undo.push(() => runtime.close());
       const resync = setInterval(() => void r.resync(), config.resyncSeconds * 1000);
       resync.unref();
       agent = new Agent(config, logger, {
@@ -150,6 +160,7 @@ export class Agent {
         reconciler: r,
         source,
         admin,
+        runtime,
         ...(services && core.services ? { services, directory: core.services } : {}),
         close: () => {
           clearInterval(resync);
@@ -206,6 +217,8 @@ export class Agent {
     this.#stopping ??= (async () => {
       const p = this.#parts;
       this.#ready = false;
+      // The runtime hears "unreachable" from now on: new pods and containers wait (fail closed).
+      await p.runtime.close();
       p.close();
       await p.services?.stop();
       await p.source.close();

@@ -155,7 +155,11 @@ export class Reconciler {
       let planned = plan(workload, network, this.#in.config);
       // One namespace keeps the target it was first captured under (no re-apply, no new listeners).
       const before = record.plan?.target;
-      if (before && formatTarget(before) !== formatTarget(planned.target) && (await sameNetwork(before, planned.target)))
+      if (
+        before &&
+        formatTarget(before) !== formatTarget(planned.target) &&
+        (await sameNetwork(before, planned.target))
+      )
         planned = { ...planned, target: before };
       if (JSON.stringify(planned) !== JSON.stringify(record.plan)) this.#phase(record, 'pending');
       record.plan = planned;

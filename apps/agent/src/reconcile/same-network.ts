@@ -8,7 +8,12 @@ import { formatTarget, type Target } from '@switchyard/core';
  */
 export async function networkIdentity(target: Target): Promise<string | undefined> {
   if (target.kind !== 'netns') return formatTarget(target);
-  const path = 'path' in target ? target.path : 'name' in target ? `/run/netns/${target.name}` : `/proc/${target.pid}/ns/net`;
+  const path =
+    'path' in target
+      ? target.path
+      : 'name' in target
+        ? `/run/netns/${target.name}`
+        : `/proc/${target.pid}/ns/net`;
   const s = await stat(path).catch(() => undefined);
   return s ? `netns:${s.dev}:${s.ino}` : undefined;
 }

@@ -42,6 +42,25 @@ export function podWorkload(pod: V1Pod): Workload | undefined {
   };
 }
 
+/**
+ * The workload of a pod whose sandbox the runtime is setting up (CNI ADD): no container has
+ * started, so its network and addresses come from the runtime, everything else from the pod.
+ */
+export function announcedPodWorkload(pod: V1Pod, netnsPath: string, ips: string[]): Workload | undefined {
+  const meta = pod.metadata;
+  const spec = pod.spec;
+  if (!meta?.name || !meta.namespace || !spec || spec.hostNetwork) return undefined;
+  return {
+    id: `${meta.namespace}/${meta.name}`,
+    name: meta.name,
+    namespace: meta.namespace,
+    serviceAccount: spec.serviceAccountName || 'default',
+    network: { netnsPath },
+    ips,
+    probePorts: probePorts(spec.containers),
+  };
+}
+
 /** The ports kubelet probes (readiness, liveness, startup; HTTP, TCP and gRPC), named ports resolved. */
 export function probePorts(containers: readonly V1Container[]): number[] {
   const ports = new Set<number>();
