@@ -113,3 +113,42 @@ describePrivileged('fail closed while no agent serves (stop, kill -9, upgrade)',
     expect(wire.dataSegments(`src host ${node.lab.a.v4} and dst port ${APP_PORT}`)).toBe(0);
   });
 });
+
+describePrivileged('a workload that cannot be served is held closed, and says so', () => {
+  let node: AgentNodeLab;
+  let agent: AgentProcess;
+
+  beforeAll(async () => {
+    // No CA in the CA directory: no workload can have its certificate.
+    node = await createAgentNodeLab({ carrier: 'hbone', identity: { caDir: 'no-ca-here' } });
+    node.writeWorkloads([
+      { name: 'server', namespace: 'demo', serviceAccount: 'server', network: { netns: node.lab.b.name } },
+    ]);
+    await node.startApp();
+    agent = node.startAgent();
+    await agent.waitFor(READY);
+  });
+  afterAll(() => node?.destroy());
+
+  it('capture in place, nothing listening, the app unreachable; status says failed, held closed, and why', async () => {
+    const [w] = (await agentStatus(node.adminPort)).workloads;
+    expect(w).toMatchObject({
+      id: 'demo/server',
+      phase: 'failed',
+      heldClosed: true,
+      error: { message: expect.stringMatching(/holds no development CA/) },
+    });
+    expect(node.inspect(node.lab.b.name)).toMatchObject({
+      tables: ['table inet switchyard'],
+      listening: [APP_PORT],
+    });
+    const refused = (() => {
+      try {
+        return node.request(2);
+      } catch (error) {
+        return String((error as { stderr?: unknown }).stderr);
+      }
+    })();
+    expect(refused).toMatch(/Connection refused|reset/i);
+  });
+});
