@@ -95,7 +95,6 @@ describe('DataPlane', () => {
     await p.close(0);
   });
 
-
   it('a successor under the same id serves at once while its predecessor drains', async () => {
     const probe = createServer();
     await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
