@@ -22,6 +22,7 @@ import type { ServiceReport } from './services/service-report.js';
 import { type ServiceWatch, serviceWatch } from './services/service-watch.js';
 import { createSource } from './sources/create-source.js';
 import { kubeConfig } from './sources/kubernetes-source.js';
+import type { HnsNamespaceEndpoints } from './sources/resolve-network.js';
 import type { WorkloadSource } from './sources/workload.js';
 
 /** Options of {@link Agent.start}. */
@@ -30,6 +31,8 @@ export interface AgentOptions {
   logger?: Logger;
   /** A driver instance instead of the configured one (tests, embedding). */
   driver?: RedirectionDriver;
+  /** Windows: how a pod's HNS namespace becomes its endpoint. Default: through HNS. */
+  hnsEndpoints?: HnsNamespaceEndpoints;
 }
 
 interface AgentParts {
@@ -101,7 +104,7 @@ export class Agent {
     const undo: (() => unknown)[] = [() => lock.release()];
     try {
       const driver = options.driver ?? (await loadDriver(config.driver));
-      const core = buildCore(config, driver, logger);
+      const core = buildCore(config, driver, logger, options.hnsEndpoints);
       const { plane, reconciler: r, metrics } = core;
       undo.push(
         () => core.close(),

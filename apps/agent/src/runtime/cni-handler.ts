@@ -49,7 +49,7 @@ async function add(inputs: RuntimeInputs, r: CheckedCniRequest) {
     workload = await inputs.source.announce?.({
       kind: 'pod',
       ...r.pod,
-      netnsPath: r.netns,
+      network: r.network,
       ips: resultAddresses(r.prevResult),
     });
   } catch (error) {

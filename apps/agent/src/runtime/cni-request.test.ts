@@ -40,7 +40,7 @@ describe('CNI requests', () => {
   it.each([
     [{ command: 'VERSION' }, 4, /CNI_COMMAND must be ADD, DEL or CHECK/],
     [{ containerId: '' }, 4, /CNI_CONTAINERID is missing/],
-    [{ netns: 'relative/ns' }, 4, /CNI_NETNS must be an absolute path/],
+    [{ netns: 'relative/ns' }, 4, /CNI_NETNS must be an absolute path .* or an HNS namespace GUID/],
     [{ config: { name: 'k8s' } }, 7, /no cniVersion/],
   ])('refuses %j with CNI error code %i and the reason', (over, code, msg) => {
     let thrown: unknown;
@@ -51,6 +51,12 @@ describe('CNI requests', () => {
     }
     expect(typeof thrown).toBe('string');
     expect(JSON.parse(thrown as string)).toMatchObject({ code, msg: expect.stringMatching(msg) });
+  });
+
+  it('Windows: CNI_NETNS is the pod’s HNS namespace', () => {
+    expect(checkCniRequest(request({ netns: '0C7F5A3E-2B1D-4F6A-9E8C-1A2B3C4D5E6F' })).network).toEqual({
+      hnsNamespace: '0c7f5a3e-2b1d-4f6a-9e8c-1a2b3c4d5e6f',
+    });
   });
 
   it('DEL needs no network namespace (the runtime may have removed it already)', () => {

@@ -4,12 +4,15 @@ import type { CniCommand, CniError, CniRequest } from '@switchyard/cni';
 export interface CheckedCniRequest {
   command: CniCommand;
   sandbox: string;
-  netns: string;
+  /** The pod's network as CNI names it: a namespace path (Linux), an HNS namespace (Windows). */
+  network: { netnsPath: string } | { hnsNamespace: string };
   cniVersion: string;
   /** The pod, from `CNI_ARGS`; absent for a sandbox that is not a Kubernetes pod's. */
   pod?: { namespace: string; name: string; uid?: string };
   prevResult?: Record<string, unknown>;
 }
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** CNI's error codes the agent answers with. */
 export const CNI_CODES = Object.freeze({ invalidEnvironment: 4, invalidConfig: 7, tryAgainLater: 11 });
@@ -35,8 +38,12 @@ export function checkCniRequest(body: unknown): CheckedCniRequest {
     bad(CNI_CODES.invalidEnvironment, `CNI_COMMAND must be ADD, DEL or CHECK, not ${String(b.command)}`);
   if (typeof b.containerId !== 'string' || b.containerId === '')
     bad(CNI_CODES.invalidEnvironment, 'CNI_CONTAINERID is missing');
-  if (b.command !== 'DEL' && (typeof b.netns !== 'string' || !b.netns.startsWith('/')))
-    bad(CNI_CODES.invalidEnvironment, `CNI_NETNS must be an absolute path, not "${String(b.netns)}"`);
+  const netns = typeof b.netns === 'string' ? b.netns : '';
+  if (b.command !== 'DEL' && !netns.startsWith('/') && !GUID.test(netns))
+    bad(
+      CNI_CODES.invalidEnvironment,
+      `CNI_NETNS must be an absolute path (Linux) or an HNS namespace GUID (Windows), not "${netns}"`,
+    );
   if (typeof config.cniVersion !== 'string')
     bad(CNI_CODES.invalidConfig, 'the configuration has no cniVersion');
   const args = parseCniArgs(typeof b.args === 'string' ? b.args : '');
@@ -47,7 +54,7 @@ export function checkCniRequest(body: unknown): CheckedCniRequest {
   return {
     command: b.command as CniCommand,
     sandbox: b.containerId as string,
-    netns: typeof b.netns === 'string' ? b.netns : '',
+    network: GUID.test(netns) ? { hnsNamespace: netns.toLowerCase() } : { netnsPath: netns },
     cniVersion: version,
     ...(namespace && name ? { pod: { namespace, name, ...(uid ? { uid } : {}) } } : {}),
     ...(prev && typeof prev === 'object' && !Array.isArray(prev) ? { prevResult: prev } : {}),

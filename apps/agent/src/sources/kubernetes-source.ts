@@ -44,7 +44,7 @@ export function kubernetesSource(options: KubernetesSourceOptions, logger: Logge
       const { pod, namespace } = await lookup(a);
       if (!pod || !optedIn(pod, namespace, { label: options.label, value: AGENT_DEFAULTS.optInValue }))
         return undefined;
-      return announcedPodWorkload(pod, a.netnsPath, a.ips);
+      return announcedPodWorkload(pod, a.network, a.ips);
     },
     async start(sink) {
       const kc = await kubeConfig(options.kubeconfig);

@@ -6,7 +6,9 @@ export type WorkloadNetwork =
   | { netnsPath: string }
   | { pid: number }
   | { containerId: string }
-  | { hnsEndpoint: string };
+  | { hnsEndpoint: string }
+  /** Windows: a pod's HNS namespace (what CNI gets as its network namespace); its endpoint is captured. */
+  | { hnsNamespace: string };
 
 /** A workload the node must capture and carry, from any source. */
 export interface Workload {
@@ -41,7 +43,15 @@ export interface SourceSink {
 /** A workload the container runtime is about to start, as the runtime names it. */
 export type Announcement =
   /** A pod sandbox whose network the CNI plugin chain just set up (CNI ADD). */
-  | { kind: 'pod'; namespace: string; name: string; uid?: string; netnsPath: string; ips: string[] }
+  | {
+      kind: 'pod';
+      namespace: string;
+      name: string;
+      uid?: string;
+      /** Linux: `{ netnsPath }`; Windows: `{ hnsNamespace }`. */
+      network: WorkloadNetwork;
+      ips: string[];
+    }
   /** A container about to run its first instruction (its first process's pid). */
   | { kind: 'container'; id: string; pid: number };
 

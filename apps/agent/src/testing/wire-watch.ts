@@ -15,25 +15,27 @@ export interface WireWatch {
 
 /**
  * Records every TCP segment on a namespace's links (loopback excluded: inside a pod, the proxy
- * hands the app its bytes over loopback, which is not the wire) to pcap files read back with
- * tcpdump's own filter, so "no plaintext byte on the wire" is counted by an independent tool.
+ * hands the app its bytes over loopback, which is not the wire) — or on the given links of the
+ * host, when `netns` is undefined (a Docker bridge) — to pcap files read back with tcpdump's own
+ * filter, so "no plaintext byte on the wire" is counted by an independent tool.
  */
-export async function watchWire(netns: string): Promise<WireWatch> {
+export async function watchWire(netns: string | undefined, only?: string[]): Promise<WireWatch> {
   const dir = mkdtempSync(join(tmpdir(), 'swy-wire-'));
-  const links = (
-    JSON.parse(execFileSync('ip', ['-n', netns, '-j', 'link', 'show'], { encoding: 'utf8' })) as {
-      ifname: string;
-    }[]
-  )
-    .map((l) => l.ifname)
-    .filter((name) => name !== 'lo');
+  const inNs = netns ? ['-n', netns] : [];
+  const links =
+    only ??
+    (
+      JSON.parse(execFileSync('ip', [...inNs, '-j', 'link', 'show'], { encoding: 'utf8' })) as {
+        ifname: string;
+      }[]
+    )
+      .map((l) => l.ifname)
+      .filter((name) => name !== 'lo');
   const dumps: { file: string; child: ChildProcess }[] = links.map((link) => {
     const file = join(dir, `${link}.pcap`);
-    const child = spawn(
-      'ip',
-      ['netns', 'exec', netns, 'tcpdump', '-i', link, '-n', '-U', '-s', '128', '-w', file, 'tcp'],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
+    const tcpdump = ['tcpdump', '-i', link, '-n', '-U', '-s', '128', '-w', file, 'tcp'];
+    const [program, ...args] = netns ? ['ip', 'netns', 'exec', netns, ...tcpdump] : tcpdump;
+    const child = spawn(program as string, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     return { file, child };
   });
   // tcpdump says "listening on" once its capture is open.
