@@ -22,14 +22,52 @@ function generator(seed: number): () => number {
   };
 }
 
-const TOKENS = ['{', '}', '[', ']', ',', ':', '"', '\\', '\\u', '\\ud800', 'null', 'true', '-', '0', '1e', '.', ' ', '\n'];
+const TOKENS = [
+  '{',
+  '}',
+  '[',
+  ']',
+  ',',
+  ':',
+  '"',
+  '\\',
+  '\\u',
+  '\\ud800',
+  'null',
+  'true',
+  '-',
+  '0',
+  '1e',
+  '.',
+  ' ',
+  '\n',
+];
 
 function seeds(socket: string): string[] {
-  const prev = { cniVersion: '1.0.0', interfaces: [{ name: 'eth0' }], ips: [{ address: '10.1.0.2/24', interface: 0 }] };
+  const prev = {
+    cniVersion: '1.0.0',
+    interfaces: [{ name: 'eth0' }],
+    ips: [{ address: '10.1.0.2/24', interface: 0 }],
+  };
   return [
-    JSON.stringify({ cniVersion: '1.0.0', name: 'n', type: 'switchyard-cni', agentSocket: socket, prevResult: prev }),
-    JSON.stringify({ cniVersion: '0.4.0', agentSocket: socket, excludeNamespaces: ['kube-system', 'fuzz-ex'] }),
-    JSON.stringify({ cniVersion: '1.0.0', agentSocket: socket, agentTimeoutSeconds: 2, nested: { a: [1, 2.5e3, -0.1, 'é\u2028'] } }),
+    JSON.stringify({
+      cniVersion: '1.0.0',
+      name: 'n',
+      type: 'switchyard-cni',
+      agentSocket: socket,
+      prevResult: prev,
+    }),
+    JSON.stringify({
+      cniVersion: '0.4.0',
+      agentSocket: socket,
+      excludeNamespaces: ['kube-system', 'fuzz-ex'],
+    }),
+    JSON.stringify({
+      cniVersion: '1.0.0',
+      agentSocket: socket,
+      agentTimeoutSeconds: 2,
+      nested: { a: [1, 2.5e3, -0.1, 'é\u2028'] },
+    }),
     `{ "cniVersion" : "0.3.1" , "agentSocket":"${socket}", "k\\u0065y":"\\ud83d\\ude00\\n", "prevResult": {} }`,
   ];
 }
@@ -46,14 +84,20 @@ function mutate(input: Buffer, rnd: () => number): Buffer {
       return copy;
     }
     case 2:
-      return Buffer.concat([input.subarray(0, at), Buffer.from(TOKENS[pick(TOKENS.length)] ?? ''), input.subarray(at)]);
+      return Buffer.concat([
+        input.subarray(0, at),
+        Buffer.from(TOKENS[pick(TOKENS.length)] ?? ''),
+        input.subarray(at),
+      ]);
     case 3:
       return Buffer.concat([input.subarray(0, at), input.subarray(at + 1 + pick(20))]); // delete a run
     case 4:
       return Buffer.from(Array.from({ length: pick(300) }, () => pick(256))); // random bytes
     case 5: {
       const depth = 40 + pick(60); // around the nesting limit
-      return Buffer.from(`{"cniVersion":"1.0.0","d":${'['.repeat(depth)}${']'.repeat(pick(2) ? depth : pick(depth))}}`);
+      return Buffer.from(
+        `{"cniVersion":"1.0.0","d":${'['.repeat(depth)}${']'.repeat(pick(2) ? depth : pick(depth))}}`,
+      );
     }
     case 6:
       return Buffer.concat([input.subarray(0, at), input.subarray(pick(input.length + 1))]); // splice
@@ -101,8 +145,12 @@ describe('switchyard-cni under fuzzing (sanitized build)', () => {
     agent.answer((request) => {
       const body = request.body as CniRequest;
       sent.set(body.containerId, body);
-      if (body.containerId.endsWith('7')) return { status: 500, body: '{"cniVersion":"1.0.0","code":101,"msg":"no"}' };
-      return { status: 200, body: body.command === 'ADD' ? JSON.stringify(body.config.prevResult ?? {}) : '' };
+      if (body.containerId.endsWith('7'))
+        return { status: 500, body: '{"cniVersion":"1.0.0","code":101,"msg":"no"}' };
+      return {
+        status: 200,
+        body: body.command === 'ADD' ? JSON.stringify(body.config.prevResult ?? {}) : '',
+      };
     });
   });
   afterAll(async () => {

@@ -1,4 +1,13 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -31,7 +40,10 @@ describe.each(VARIANTS)('switchyard-runtime (%s build)', (variant) => {
     agent = await startAgentStandIn();
     dir = mkdtempSync(join(tmpdir(), 'swy-runtime-'));
     fake = join(dir, 'fake-runc');
-    writeFileSync(fake, `#!/bin/sh\nfor a in "$0" "$@"; do printf '%s\\0' "$a"; done > "$RECORD"\nexit \${FAKE_EXIT:-0}\n`);
+    writeFileSync(
+      fake,
+      `#!/bin/sh\nfor a in "$0" "$@"; do printf '%s\\0' "$a"; done > "$RECORD"\nexit \${FAKE_EXIT:-0}\n`,
+    );
     chmodSync(fake, 0o755);
     record = join(dir, 'argv');
   });
@@ -50,7 +62,22 @@ describe.each(VARIANTS)('switchyard-runtime (%s build)', (variant) => {
   });
 
   it.each([
-    [['--root', ROOT, '--log', '/x/log.json', '--log-format', 'json', 'create', '--bundle', '/b', '--pid-file', '/p', ID]],
+    [
+      [
+        '--root',
+        ROOT,
+        '--log',
+        '/x/log.json',
+        '--log-format',
+        'json',
+        'create',
+        '--bundle',
+        '/b',
+        '--pid-file',
+        '/p',
+        ID,
+      ],
+    ],
     [['--root', ROOT, 'delete', '--force', ID]],
     [['--root=/r', '--debug', '--systemd-cgroup', 'state', ID]],
     [['--root', ROOT, 'exec', '--process', '/p.json', ID, 'sh', '-c', 'echo --switchyard-socket=/x']],
@@ -101,7 +128,9 @@ describe.each(VARIANTS)('switchyard-runtime (%s build)', (variant) => {
     writeFileSync(log, '');
     const r = await run([...flags(), '--root', ROOT, '--log', log, '--log-format', 'json', 'start', ID]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain(`switchyard: the agent refused to start container ${ID} (HTTP 403): identity unavailable: no CA`);
+    expect(r.stderr).toContain(
+      `switchyard: the agent refused to start container ${ID} (HTTP 403): identity unavailable: no CA`,
+    );
     expect(invoked()).toBeUndefined();
     const line = JSON.parse(readFileSync(log, 'utf8'));
     expect(line).toMatchObject({ level: 'error', msg: expect.stringContaining('identity unavailable') });
@@ -149,6 +178,9 @@ describe.each(VARIANTS)('switchyard-runtime (%s build)', (variant) => {
     expect(r.status, r.stderr).toBe(0);
     expect(invoked()).toEqual([join(real, 'runc'), '--root', ROOT, 'state', ID]);
     const missing = await run(['--switchyard-runtime=no-such-runc', 'state', ID], { PATH: real });
-    expect([missing.status, missing.stderr]).toEqual([1, expect.stringContaining('no-such-runc is not on PATH')]);
+    expect([missing.status, missing.stderr]).toEqual([
+      1,
+      expect.stringContaining('no-such-runc is not on PATH'),
+    ]);
   });
 });

@@ -2,7 +2,13 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildNative, NATIVE_PROGRAMS, type NativeBinaries, type NativeVariant, nativeSourceDir } from '../build-native.js';
+import {
+  buildNative,
+  NATIVE_PROGRAMS,
+  type NativeBinaries,
+  type NativeVariant,
+  nativeSourceDir,
+} from '../build-native.js';
 
 const buildRoot = fileURLToPath(new URL('../../build/', import.meta.url));
 
