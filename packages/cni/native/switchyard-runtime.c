@@ -20,6 +20,7 @@
 
 #include "agent-call.h"
 #include "out-buf.h"
+#include "runtime-abort.h"
 
 #define DEFAULT_SOCKET "/run/switchyard/agent.sock"
 #define START_PATH_ON_AGENT "/v1/runtime/start"
@@ -28,6 +29,7 @@
 /* What the wrapper was asked to do. */
 typedef struct {
   const char *socket, *runtime, *root, *log, *log_format, *subcommand, *id;
+  const char *runtime_path; /* the real runtime, once found */
   double timeout_s;
   char **pass; /* the real runtime's argv: [runtime, args without --switchyard-*…, NULL] */
 } wrapper_call;
@@ -177,6 +179,7 @@ static int ask_agent(const wrapper_call *w) {
   if (o != AGENT_ANSWERED) {
     snprintf(reason, sizeof reason, "agent unavailable: %s; container %.64s is not started until the agent answers",
              a.detail, w->id);
+    abort_created(w->runtime_path, w->root, w->id);
     return refuse(w, reason);
   }
   int status = 0;
@@ -184,6 +187,7 @@ static int ask_agent(const wrapper_call *w) {
     printable(&a, text, sizeof text);
     snprintf(reason, sizeof reason, "the agent refused to start container %.64s (HTTP %d): %s", w->id, a.status,
              text[0] ? text : "(no reason given)");
+    abort_created(w->runtime_path, w->root, w->id);
     status = refuse(w, reason);
   }
   agent_answer_free(&a);
@@ -201,6 +205,7 @@ static int run(wrapper_call *w, int argc, char **argv) {
     return refuse(w, found);
   }
   w->pass[0] = (char *)runtime;
+  w->runtime_path = runtime;
   if (w->subcommand && strcmp(w->subcommand, "start") == 0) {
     int status = ask_agent(w);
     if (status != 0) return status;

@@ -36,6 +36,8 @@ export interface NativeBinaries {
 }
 
 const SHARED_SOURCES = ['agent-call.c', 'json-scan.c', 'out-buf.c'];
+/** Sources only one program needs. */
+const OWN_SOURCES: Record<string, string[]> = { [NATIVE_PROGRAMS.runtime]: ['runtime-abort.c'] };
 const WARNINGS = ['-Wall', '-Wextra', '-Werror'];
 const FLAGS: Record<NativeVariant, string[]> = {
   release: [
@@ -66,7 +68,9 @@ async function compile(cc: string, variant: NativeVariant, program: string, outD
   const dir = nativeSourceDir();
   const target = join(outDir, program);
   const temp = `${target}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  const sources = [`${program}.c`, ...SHARED_SOURCES].map((f) => join(dir, f));
+  const sources = [`${program}.c`, ...(OWN_SOURCES[program] ?? []), ...SHARED_SOURCES].map((f) =>
+    join(dir, f),
+  );
   try {
     await promisify(execFile)(cc, [...FLAGS[variant], '-o', temp, ...sources], { maxBuffer: 4 << 20 });
     await rename(temp, target); // atomic: a concurrent build or a running test never sees half a binary

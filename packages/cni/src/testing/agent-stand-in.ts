@@ -23,21 +23,27 @@ export interface AgentStandIn {
   socket: string;
   requests: ReceivedRequest[];
   /** Sets how the next requests are answered. */
-  answer(fn: (request: ReceivedRequest) => StandInAnswer): void;
+  answer(fn: (request: ReceivedRequest) => StandInAnswer | Promise<StandInAnswer>): void;
   close(): Promise<void>;
 }
 
-/** Starts the stand-in; by default it answers 200 with an empty body. */
-export async function startAgentStandIn(): Promise<AgentStandIn> {
-  const dir = mkdtempSync(join(tmpdir(), 'swy-cni-agent-'));
-  const socket = join(dir, 'agent.sock');
+/**
+ * Starts the stand-in, on `socket` or in a temp dir of its own; by default it answers 200 with an
+ * empty body.
+ */
+export async function startAgentStandIn(socketPath?: string): Promise<AgentStandIn> {
+  const dir = socketPath ? undefined : mkdtempSync(join(tmpdir(), 'swy-cni-agent-'));
+  const socket = socketPath ?? join(dir as string, 'agent.sock');
   const requests: ReceivedRequest[] = [];
   const open = new Set<Socket>();
-  let respond: (request: ReceivedRequest) => StandInAnswer = () => ({ status: 200, body: '' });
+  let respond: (request: ReceivedRequest) => StandInAnswer | Promise<StandInAnswer> = () => ({
+    status: 200,
+    body: '',
+  });
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
+    req.on('end', async () => {
       const raw = Buffer.concat(chunks).toString('utf8');
       let body: unknown;
       try {
@@ -54,7 +60,10 @@ export async function startAgentStandIn(): Promise<AgentStandIn> {
         body,
       };
       requests.push(received);
-      const answer = respond(received);
+      const answer = await Promise.resolve(respond(received)).catch((error: Error) => ({
+        status: 599,
+        body: `the stand-in failed: ${error.message}`,
+      }));
       if (answer === 'hang') return;
       res.writeHead(answer.status, { 'Content-Type': 'application/json' });
       res.end(answer.body ?? '');
@@ -74,7 +83,7 @@ export async function startAgentStandIn(): Promise<AgentStandIn> {
     async close() {
       for (const s of open) s.destroy();
       await new Promise((resolve) => server.close(resolve));
-      rmSync(dir, { recursive: true, force: true });
+      if (dir) rmSync(dir, { recursive: true, force: true });
     },
   };
 }
