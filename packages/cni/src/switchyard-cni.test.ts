@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +43,15 @@ function cniEnv(
     CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${namespace};K8S_POD_NAME=web-0;K8S_POD_UID=u-1`,
     ...more,
   };
+}
+
+/** Listens on `path` in a child process, then kills it with SIGKILL: the socket file stays. */
+async function killedListener(path: string): Promise<void> {
+  const code = `require('node:net').createServer().listen(${JSON.stringify(path)}, () => console.log('up'))`;
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((resolve) => child.stdout.once('data', resolve));
+  child.kill('SIGKILL');
+  await new Promise((resolve) => child.once('exit', resolve));
 }
 
 function cniError(run: Finished): CniError {
@@ -154,12 +163,9 @@ describe.each(VARIANTS)('switchyard-cni (%s build)', (variant) => {
       expect(cniError(await run(cniEnv('CHECK'), addConfig(missing))).code).toBe(11);
       const del = await run(cniEnv('DEL'), config({}, missing));
       expect([del.status, del.stdout]).toEqual([0, '']);
-      // A socket file left by a killed agent: connect is refused, not missing.
+      // The socket file an agent killed with SIGKILL leaves: connect is refused, not missing.
       const stale = join(dir, 'stale.sock');
-      execFileSync('python3', [
-        '-c',
-        `import socket; socket.socket(socket.AF_UNIX).bind(${JSON.stringify(stale)})`,
-      ]);
+      await killedListener(stale);
       const refused = cniError(await run(cniEnv('ADD'), addConfig(stale)));
       expect([refused.code, refused.msg]).toEqual([11, expect.stringContaining('Connection refused')]);
       expect((await run(cniEnv('DEL'), config({}, stale))).status).toBe(0);
