@@ -162,12 +162,6 @@ static int excluded(const cni_call *c) {
   return 0;
 }
 
-/* The pod as people name it, for messages: namespace/name, or the sandbox id outside Kubernetes. */
-static void pod_label(const cni_call *c, char *buf, size_t cap) {
-  if (c->pod_namespace[0] || c->pod_name[0]) snprintf(buf, cap, "pod %s/%s", c->pod_namespace, c->pod_name);
-  else snprintf(buf, cap, "sandbox %.64s", c->container_id);
-}
-
 static void build_request(const cni_call *c, out_buf *b) {
   buf_puts(b, "{\"command\":");
   buf_json_string(b, c->command);
@@ -184,6 +178,12 @@ static void build_request(const cni_call *c, out_buf *b) {
   buf_puts(b, "}");
 }
 
+/* The pod as people name it, for messages: namespace/name, or the sandbox id outside Kubernetes. */
+static void pod_label(const cni_call *c, char *buf, size_t cap) {
+  if (c->pod_namespace[0] || c->pod_name[0]) snprintf(buf, cap, "pod %s/%s", c->pod_namespace, c->pod_name);
+  else snprintf(buf, cap, "sandbox %.64s", c->container_id);
+}
+
 /* The agent answered with something other than 200. */
 static int agent_refused(const cni_call *c, const agent_answer *a) {
   if (js_is_object(a->body, a->body_len)) {
@@ -191,13 +191,13 @@ static int agent_refused(const cni_call *c, const agent_answer *a) {
     fputc('\n', stdout);
     return 1;
   }
-  char text[301], msg[768];
+  char text[301], pod[600], msg[1200];
   size_t n = a->body_len < 300 ? a->body_len : 300;
   memcpy(text, a->body, n);
   text[n] = '\0';
   while (n > 0 && !utf8_valid(text, n)) text[--n] = '\0';
-  snprintf(msg, sizeof msg, "the switchyard agent refused %s %s (HTTP %d): %s", c->command,
-           c->pod_namespace[0] ? c->pod_namespace : c->container_id, a->status, text);
+  pod_label(c, pod, sizeof pod);
+  snprintf(msg, sizeof msg, "the switchyard agent refused %s of %s (HTTP %d): %s", c->command, pod, a->status, text);
   return cni_error(c->version, CNI_ERR_LATER, msg);
 }
 

@@ -183,6 +183,42 @@ describe.each(VARIANTS)('switchyard-cni (%s build)', (variant) => {
     expect(agent.requests).toHaveLength(2);
   });
 
+  it.each([
+    ['closes the connection without answering', 'close' as const, 11, 'before a whole answer'],
+    [
+      'stops in the middle of the body',
+      { raw: 'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"cni' },
+      11,
+      'in time',
+    ],
+    ['stops in the middle of the headers', { raw: 'HTTP/1.1 200 OK\r\nContent-' }, 11, 'in time'],
+    [
+      'answers chunked',
+      { raw: 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n' },
+      5,
+      'not an HTTP/1.x',
+    ],
+    ['answers something that is not HTTP', { raw: 'SSH-2.0-OpenSSH\r\n\r\n' }, 5, 'not an HTTP/1.x'],
+    [
+      'announces a body over 1 MiB',
+      { raw: 'HTTP/1.1 200 OK\r\nContent-Length: 99999999\r\n\r\n' },
+      5,
+      'larger than 1 MiB',
+    ],
+    [
+      'sends two different lengths',
+      { raw: 'HTTP/1.0 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}' },
+      5,
+      'not an HTTP/1.x',
+    ],
+  ])('fails ADD when the agent %s; DEL still succeeds', async (_what, answer, code, message) => {
+    agent.answer(() => answer);
+    const error = cniError(await run(cniEnv('ADD'), addConfig(agent.socket, { agentTimeoutSeconds: 0.5 })));
+    expect([error.code, error.msg]).toEqual([code, expect.stringContaining(message)]);
+    const del = await run(cniEnv('DEL'), config({ agentTimeoutSeconds: 0.5 }, agent.socket));
+    expect([del.status, del.stdout]).toEqual([0, '']);
+  });
+
   it('passes pods of excluded namespaces through without asking, also while the agent is down', async () => {
     const missing = '/nonexistent/agent.sock';
     const add = await run(cniEnv('ADD', 'kube-system'), addConfig(missing));

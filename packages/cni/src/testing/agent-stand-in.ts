@@ -15,8 +15,11 @@ export interface ReceivedRequest {
   body: unknown;
 }
 
-/** What the stand-in answers; `hang` never answers (the caller's deadline must end it). */
-export type StandInAnswer = { status: number; body?: string } | 'hang';
+/**
+ * What the stand-in answers: a status and body; `hang`: nothing, ever (the caller's deadline must
+ * end it); `close`: the connection closed without an answer; `raw`: these bytes, then silence.
+ */
+export type StandInAnswer = { status: number; body?: string } | 'hang' | 'close' | { raw: string };
 
 /** The agent's end of our own protocol, on a unix socket in a temp dir: records and answers. */
 export interface AgentStandIn {
@@ -65,6 +68,8 @@ export async function startAgentStandIn(socketPath?: string): Promise<AgentStand
         body: `the stand-in failed: ${error.message}`,
       }));
       if (answer === 'hang') return;
+      if (answer === 'close') return void req.socket.destroy();
+      if ('raw' in answer) return void req.socket.write(answer.raw);
       res.writeHead(answer.status, { 'Content-Type': 'application/json' });
       res.end(answer.body ?? '');
     });
