@@ -1,19 +1,11 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CriClient, connectCri } from '@switchyard/cri';
 import { buildOciImage } from '@switchyard/cri/testing';
 import { installCni } from '../install.js';
+import { processesMentioning } from './processes.js';
 
 /** Host-global names this lab makes: unique to it (other suites use sy13…, swy-ctrd-…). */
 export const CNI_LAB = {
@@ -68,12 +60,7 @@ export async function startCniLab(
       containerd.kill('SIGTERM');
       await new Promise((resolve) => containerd?.once('exit', resolve));
     }
-    for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p)))
-      try {
-        if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir)) process.kill(Number(pid), 'SIGKILL');
-      } catch {
-        // ended meanwhile
-      }
+    for (const { pid } of processesMentioning(dir)) process.kill(pid, 'SIGKILL'); // shims of pods not removed
     execFileSync('sh', ['-c', `grep -o " ${dir}[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l`]);
     if (existsSync(`/run/netns/${CNI_LAB.netns}`)) execFileSync('ip', ['netns', 'del', CNI_LAB.netns]);
     rmSync(dir, { recursive: true, force: true });

@@ -1,17 +1,9 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { processesMentioning } from './processes.js';
 
 /** Host-global names this lab makes: unique to it (other suites' labs use sy13…). */
 export const RUNTIME_LAB = {
@@ -46,18 +38,9 @@ export function runtimeLabUnavailable(): string | undefined {
 
 /** The ids of running containerd shims whose containerd lives under `dir`. */
 function shimsOf(dir: string): string[] {
-  const ids: string[] = [];
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    let argv: string[];
-    try {
-      argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    } catch {
-      continue; // the process ended meanwhile
-    }
-    const id = argv[argv.indexOf('-id') + 1];
-    if (argv[0]?.includes('containerd-shim') && argv.some((a) => a.startsWith(dir)) && id) ids.push(id);
-  }
-  return ids;
+  return processesMentioning(dir)
+    .filter(({ argv }) => argv[0]?.includes('containerd-shim') && argv.includes('-id'))
+    .map(({ argv }) => argv[argv.indexOf('-id') + 1] as string);
 }
 
 function quiet(program: string, ...args: string[]): void {
