@@ -13,6 +13,8 @@ command -v openssl >/dev/null || missing+=(openssl)
 # The HNS driver's tests build a stand-in computenetwork library against cJSON.
 [ -f /usr/include/cjson/cJSON.h ] || missing+=(libcjson-dev)
 command -v gcc >/dev/null || missing+=(gcc)
+# switchyard-cni and switchyard-runtime are linked statically: the C library's headers and archive.
+dpkg -s libc6-dev >/dev/null 2>&1 || missing+=(libc6-dev)
 # The CRI tests start a real containerd with the CNI bridge plugin and a busybox app image.
 command -v containerd >/dev/null || missing+=(containerd)
 command -v runc >/dev/null || missing+=(runc)

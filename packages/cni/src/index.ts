@@ -7,10 +7,41 @@
  *
  * @example
  * ```ts
- * import { AGENT_PATHS, DEFAULT_AGENT_SOCKET } from '@switchyard/cni';
- * console.log(`the agent answers ${AGENT_PATHS.cni} on ${DEFAULT_AGENT_SOCKET}`);
+ * import { AGENT_PATHS, buildNative, DEFAULT_AGENT_SOCKET, installCni } from '@switchyard/cni';
+ *
+ * const { cni } = await buildNative({ outDir: '/opt/switchyard/bin' });
+ * await installCni({ binary: cni, agentSocket: DEFAULT_AGENT_SOCKET });
+ * console.log(`the plugin asks ${AGENT_PATHS.cni} on ${DEFAULT_AGENT_SOCKET}`);
  * ```
  */
+export {
+  buildNative,
+  NATIVE_PROGRAMS,
+  type NativeBinaries,
+  type NativeBuildOptions,
+  type NativeVariant,
+  nativeSourceDir,
+} from './build-native.js';
+export {
+  type ChainEntry,
+  type Conflist,
+  SUPPORTED_CNI_VERSIONS,
+  SWITCHYARD_CNI_TYPE,
+} from './conflist.js';
+export {
+  CNI_INSTALL_DEFAULTS,
+  type CniInstallOptions,
+  type CniInstallResult,
+  installCni,
+  primaryCniConfig,
+  uninstallCni,
+} from './install.js';
+export {
+  CNI_WATCH_INTERVAL_MS,
+  type CniWatchEvent,
+  type CniWatchOptions,
+  watchCniInstall,
+} from './install-watch.js';
 export {
   AGENT_PATHS,
   type CniCommand,
