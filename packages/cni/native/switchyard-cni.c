@@ -18,7 +18,7 @@
 #include "out-buf.h"
 
 #define CONFIG_MAX (1u << 20)
-#define DEFAULT_SOCKET "/run/switchyard/agent.sock"
+#define DEFAULT_SOCKET "/var/lib/switchyard-agent/agent.sock"
 #define CNI_PATH_ON_AGENT "/v1/cni"
 #define SUPPORTED_VERSIONS "\"0.3.0\",\"0.3.1\",\"0.4.0\",\"1.0.0\""
 

@@ -22,7 +22,7 @@
 #include "out-buf.h"
 #include "runtime-abort.h"
 
-#define DEFAULT_SOCKET "/run/switchyard/agent.sock"
+#define DEFAULT_SOCKET "/var/lib/switchyard-agent/agent.sock"
 #define START_PATH_ON_AGENT "/v1/runtime/start"
 #define FLAG_PREFIX "--switchyard-"
 
