@@ -34,6 +34,8 @@ export interface ConnectionReport {
   down?: number;
   /** The destination Service (`namespace/name`), when the connection went to one. */
   service?: string;
+  /** What a tunnel's peer said the original client was (HBONE's `forwarded`): logged only. */
+  forwardedFor?: string;
 }
 
 /**
@@ -51,12 +53,70 @@ export interface StandIn {
   resetAndDestroy(): void;
 }
 
+/**
+ * How a delivered connection ended: bytes each way (`up` from the peer towards the app or the
+ * destination), and a `code` with its `reason` when it did not end cleanly.
+ */
+export interface RelayOutcome {
+  up: number;
+  down: number;
+  code?: string;
+  reason?: string;
+}
+
+/**
+ * A peer that finished a carrier's inbound handshake (relay-native's `PeerHandshake`, or a
+ * TLS socket the carrier terminated). The data plane decides what happens to it: it authorizes
+ * `peer`, then either delivers the connection to the app or refuses it.
+ */
+export interface PeerSession {
+  /** The peer's one SPIFFE ID; undefined when it presented none or several (`identityError` says which). */
+  peer: string | undefined;
+  /** Why there is no `peer`. */
+  identityError?: string;
+  /** The secure stream over the accepted socket (its TLS), which drain aborts through. */
+  outer?: Duplex;
+  /**
+   * Carries bytes between the peer and `app` until both ends close; resolves with how it ended,
+   * or with undefined when the peer had already gone (nothing carried, nothing to report).
+   */
+  deliver(app: Socket): Promise<RelayOutcome | undefined>;
+  /** Closes the connection; no byte reaches the app. */
+  refuse(): Promise<void>;
+}
+
+/**
+ * A handshake that did not complete (the carrier closed the connection, or the data plane does).
+ * `failure` is the metric reason (`timeout`, `untrusted`, `no-certificate`, `protocol`, `closed`,
+ * `handshake`), or `identity` when the peer's certificate names no single SPIFFE ID (a denial).
+ */
+export interface HandshakeFailure {
+  failure: string;
+  reason: string;
+}
+
+/** What a carrier's inbound handshake ends with. */
+export type HandshakeResult = { ok: true; session: PeerSession } | ({ ok: false } & HandshakeFailure);
+
+/** The authorization of an inbound peer, made once by the data plane for every carrier. */
+export interface InboundAuthorization {
+  allowed: boolean;
+  /** `identity` (no single SPIFFE ID) or `policy` when refused. */
+  code?: 'identity' | 'policy';
+  reason: string;
+}
+
 /** A listener a carrier serves itself, beside the captured inbound and outbound ports. */
 export interface CarrierListener {
   /** A name for logs and status (`hbone`). */
   name: string;
-  /** Connections start with a TLS handshake: admitted as pending, counted once {@link CarrierContext.established}. */
-  tls?: boolean;
+  /**
+   * Connections start with this handshake. The data plane admits them as pending, gates them
+   * against the pending-handshake caps, runs it, authorizes the peer, counts an authorized one
+   * as established and then calls {@link CarrierListener.accept} with the session and the
+   * authorization (a refused peer too: a protocol may answer it before it closes).
+   */
+  handshake?(connection: Accepted): Promise<HandshakeResult>;
   /**
    * Close an accepted connection after the idle timeout. Default true. A carrier whose protocol
    * reads the socket in native code (HTTP/2) sets false and keeps idleness itself: the socket's
@@ -67,8 +127,47 @@ export interface CarrierListener {
   /** Families to listen on. Default: both (IPv6 skipped where the target has none). */
   families?: IpFamily[];
   host?: string;
-  /** Takes each accepted connection after the data plane's admission. */
-  accept(connection: Accepted): void;
+  /** Takes each accepted connection after the data plane's admission (and handshake, when there is one). */
+  accept(connection: Accepted, session?: PeerSession, authorization?: InboundAuthorization): void;
+}
+
+/** One tunnel (an HTTP/2 stream) a peer opened towards this workload's app, for {@link CarrierContext.serveStream}. */
+export interface InboundStream {
+  /** The authenticated peer of the connection the stream runs on. */
+  peer: string | undefined;
+  /** The TCP peer's address: the only source the app ever sees. */
+  source: string;
+  /** The local address the connection arrived on. */
+  arrivedOn: string;
+  /** Where the peer asks to go; undefined when what it sent is not `address:port`. */
+  authority: Endpoint | undefined;
+  /** Logged only: what the peer says the original client was. */
+  forwardedFor?: string;
+  /** Aborted when the peer gives up on the stream (a reset while its dial is in flight). */
+  signal: AbortSignal;
+  /**
+   * The stream is refused: answer it (HBONE: `status`, else 401 for `denied`, 503 for the rest).
+   * The refusal has been reported.
+   */
+  refuse(refusal: { outcome: 'denied' | 'refused' | 'failed'; code: string; status?: number }): void;
+  /**
+   * The app answered on `app`: accept the stream and give the byte stream to carry to it
+   * (undefined when the stream is already gone; then nothing is reported).
+   */
+  open(app: Socket): Promise<Duplex | undefined>;
+}
+
+/** A failed outbound attempt, accounted by {@link CarrierContext.outboundFailed}. */
+export interface OutboundFailure {
+  /** `identity` (the server is not who it should be: a denial), `tls` (the handshake failed), or `connect`. */
+  kind: 'identity' | 'tls' | 'connect';
+  /** The metric word; default `policy` for identity, `tls`, `connect`. */
+  code?: string;
+  reason: string;
+  source: string;
+  destination: string;
+  peer?: string;
+  service?: string;
 }
 
 /** What the data plane gives a carrier for one workload: every shared input, built once. */
@@ -88,39 +187,28 @@ export interface CarrierContext {
   metrics: DataPlaneMetrics;
   /** The labels of this workload's series. */
   labels: { workload: string; carrier: string };
-  /**
-   * Starts counting a TLS handshake from `connection`'s client against the pending-handshake
-   * caps. Returns the function that ends it (call it once the handshake is over, however it
-   * ended), or undefined when the caps are full: then the refusal has been counted and the
-   * connection closed.
-   */
-  beginHandshake(connection: Accepted): (() => void) | undefined;
-  /**
-   * Dials the workload's app for an inbound connection, from `client` (the peer's address) when
-   * the policy keeps sources, inside the workload's network.
-   */
-  dialApp(destination: Endpoint, client: string, signal?: AbortSignal): Promise<Socket>;
-  /** The data plane's own ports on this workload: never dialled on a peer's behalf. */
-  proxyPorts: readonly number[];
   /** Counts, publishes and (sampled) logs one finished or refused connection. */
   report(event: ConnectionReport): void;
+  /** Reports how a connection the carrier relayed itself ended (a native engine's result). */
+  relayed(
+    direction: Direction,
+    outcome: RelayOutcome,
+    info: Omit<ConnectionReport, 'outcome' | 'direction'>,
+  ): void;
+  /** Accounts one failed outbound attempt (a TLS failure is counted by reason too); the carrier closes the connection. */
+  outboundFailed(failure: OutboundFailure): void;
   /**
-   * A TLS handshake that did not succeed (`failure`: timeout, no-certificate, untrusted, protocol,
-   * closed, pending-limit, pending-per-source, handshake): counted by reason and reported.
+   * Serves one tunnel a peer opened on a connection the carrier holds (HBONE's CONNECT stream):
+   * authorizes the peer, checks the authority, dials the app, carries the bytes and reports,
+   * exactly as for a connection. Resolves when the stream is done.
    */
-  tlsFailure(direction: Direction, failure: string, reason: string, source?: string): void;
+  serveStream(stream: InboundStream): Promise<void>;
   /**
    * Holds a socket the carrier opened (an upstream leg of a connection already counted) until it
    * closes, so drain can abort it at the deadline (through `outer`, the TLS layered on it, when
    * there is one). It does not count against the connection limit.
    */
   track(socket: Socket, outer?: Duplex): void;
-  /**
-   * A connection that arrived with a TLS handshake to do (admitted as pending) is now
-   * authenticated: count it against the connection limit. False when the limit is reached (the
-   * refusal is reported; the carrier closes the connection).
-   */
-  established(socket: Socket, direction: Direction, source: string, outer?: Duplex): boolean;
   /**
    * The carrier took the connection's descriptor away (a native engine relays it now) and will
    * close Node's socket: from now on `standIn` is held in its place, counted the same, waited for
@@ -153,8 +241,12 @@ export interface Carrier {
    * destination is a Service, go to its endpoints (only for carriers that route services).
    */
   outbound(connection: Accepted, destination: Endpoint, route?: ServiceRoute): Promise<void>;
-  /** A captured inbound connection that is not plaintext-allowed: authenticate the peer, then deliver. */
-  inbound(connection: Accepted, destination: Endpoint): Promise<void>;
+  /**
+   * The inbound handshake of a captured connection that is not plaintext-allowed: authenticate
+   * the peer and return its session; the data plane authorizes, dials the app and delivers. A
+   * carrier without one (HBONE: peers come to its own listener) has captured inbound refused.
+   */
+  handshake?(connection: Accepted): Promise<HandshakeResult>;
   /** Stop starting new work (HTTP/2 GOAWAY); open connections may finish. */
   drain(): void;
   /** Frees everything the carrier holds; what is still open is reset. */

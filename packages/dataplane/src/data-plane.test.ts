@@ -14,7 +14,6 @@ const refuser: CarrierFactory = {
   name: 'refuser',
   create: () => ({
     outbound: async (c) => void c.socket.destroy(),
-    inbound: async (c) => void c.socket.destroy(),
     drain() {},
     close: async () => {},
   }),
@@ -106,7 +105,6 @@ describe('DataPlane', () => {
       create: () => ({
         listeners: [{ name: 'hold', port, host: '127.0.0.1', families: ['ipv4'], accept() {} }],
         outbound: async (c) => void c.socket.destroy(),
-        inbound: async (c) => void c.socket.destroy(),
         drain() {},
         close: async () => {},
       }),

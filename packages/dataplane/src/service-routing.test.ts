@@ -29,7 +29,6 @@ function recorder(routesServices: boolean) {
         calls.push({ destination, ...(route ? { route } : {}) });
         c.socket.destroy();
       },
-      inbound: async (c) => void c.socket.destroy(),
       drain() {},
       close: async () => {},
     }),
@@ -206,7 +205,6 @@ describe('a captured connection to a Service address', () => {
             ...(route ? { service: route.service } : {}),
           });
         },
-        inbound: async (c) => void c.socket.destroy(),
         drain() {},
         close: async () => {},
       }),

@@ -1,19 +1,17 @@
 import type { Duplex } from 'node:stream';
-import type {
-  Carrier,
-  CarrierContext,
-  CarrierFactory,
-  CarrierListener,
-  ConnectionReport,
-  Upstream,
-} from '@switchyard/dataplane';
 import {
   type Accepted,
+  type Carrier,
+  type CarrierContext,
+  type CarrierFactory,
+  type CarrierListener,
   type Endpoint,
   formatEndpoint,
+  outboundFailure,
   type ServiceEndpoint,
   type ServiceRoute,
-} from '@switchyard/dataplane';
+  type Upstream,
+} from '@switchyard/dataplane/carrier';
 import { parseSpiffeId } from '@switchyard/mesh';
 import { HboneClient } from './hbone-client.js';
 import { tunnelStatusCode } from './hbone-client-error.js';
@@ -41,8 +39,8 @@ export interface HboneCarrierOptions {
 /**
  * The HBONE carrier (ztunnel's wire): a captured outbound connection becomes an HTTP/2 CONNECT
  * stream on a pooled mTLS connection to the destination's port 15008, the server's identity
- * pinned; peers reach this workload on its own 15008 (`policy.ports.hbone`). Plain TCP captured
- * inbound is refused unless the policy allows it: peers must use HBONE.
+ * pinned; peers reach this workload on its own 15008 (`policy.ports.hbone`). It has no handshake
+ * for captured inbound: plain TCP there is refused unless the policy allows it, peers must use HBONE.
  */
 export function hboneCarrier(options: HboneCarrierOptions = {}): CarrierFactory {
   return {
@@ -88,12 +86,12 @@ export class HboneCarrier implements Carrier {
             {
               name: 'hbone',
               port,
-              tls: true,
+              handshake: (c) => this.server.handshake(c),
               // HTTP/2 reads the socket in native code; liveness is PING's job (keepalive.ts).
               idle: false,
               ...(workload.policy.inbound?.host ? { host: workload.policy.inbound.host } : {}),
               ...(workload.policy.inbound?.families ? { families: workload.policy.inbound.families } : {}),
-              accept: (c) => this.server.accept(c),
+              accept: (c, session, authorization) => this.server.accept(c, session, authorization),
             },
           ];
   }
@@ -165,28 +163,15 @@ export class HboneCarrier implements Carrier {
     });
   }
 
-  #failed(c: Accepted, e: TunnelFailure, info: Omit<ConnectionReport, 'direction' | 'outcome'>): void {
-    const identity = isIdentityFailure(e);
-    if (e.code === 'SWY_ERR_UPSTREAM_TLS')
-      this.#c.metrics.tlsFailures.inc({ ...this.#c.labels, direction: 'outbound', reason: 'handshake' });
-    this.#c.report({
-      ...info,
-      direction: 'outbound',
-      outcome: identity ? 'denied' : 'failed',
-      code: identity ? (e.reason ?? 'policy') : e.status ? tunnelStatusCode(e.status) : 'connect',
-      reason: e.message,
-    });
-    c.socket.destroy();
-  }
-
-  async inbound(c: Accepted): Promise<void> {
-    this.#c.report({
-      direction: 'inbound',
-      outcome: 'refused',
-      code: 'plain-inbound',
-      source: c.client.address,
-      reason: 'plain TCP from a source not allowed; peers must use HBONE on 15008',
-    });
+  #failed(
+    c: Accepted,
+    e: TunnelFailure,
+    info: { source: string; destination: string; service?: string },
+  ): void {
+    const failure = outboundFailure(e);
+    // A tunnel the peer answered with an error status is a failed connect, named by the status.
+    const code = failure.kind === 'connect' && e.status ? tunnelStatusCode(e.status) : failure.code;
+    this.#c.outboundFailed({ ...info, ...failure, ...(code ? { code } : {}) });
     c.socket.destroy();
   }
 

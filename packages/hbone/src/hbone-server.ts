@@ -16,21 +16,16 @@ import {
 import {
   type Accepted,
   type CarrierContext,
-  decideAuthority,
-  formatEndpoint,
+  type HandshakeResult,
+  type InboundAuthorization,
+  type PeerSession,
   singleSpiffeId,
   TlsTerminator,
+  tlsSession,
   unmapAddress,
-} from '@switchyard/dataplane';
-import {
-  authorize,
-  defaultInboundPolicy,
-  parseSpiffeId,
-  type SpiffeId,
-  spiffeIdsFromSan,
-  type WorkloadCertificate,
-} from '@switchyard/mesh';
-import { type HboneAuthority, parseAuthority, parseForwardedFor } from './authority.js';
+} from '@switchyard/dataplane/carrier';
+import { spiffeIdsFromSan, type WorkloadCertificate } from '@switchyard/mesh';
+import { parseAuthority, parseForwardedFor } from './authority.js';
 import { keepAlive } from './keepalive.js';
 import { HBONE_LIMITS, HBONE_SETTINGS, HBONE_STATUS } from './settings.js';
 
@@ -78,20 +73,17 @@ interface Session {
 export class HboneServer {
   readonly #c: CarrierContext;
   readonly #sessions = new Map<ServerHttp2Session, Session>();
-  #self: SpiffeId;
   #closing = false;
   #secureContext: SecureContext;
   readonly #terminator: TlsTerminator;
   readonly #onRotated = (cert: WorkloadCertificate) => {
     this.#secureContext = serverContext(cert);
     this.#terminator.rotate(cert);
-    this.#self = parseSpiffeId(cert.spiffeId) as SpiffeId;
   };
 
   constructor(context: CarrierContext) {
     this.#c = context;
     const identity = context.workload.identity;
-    this.#self = parseSpiffeId(identity.current.spiffeId) as SpiffeId;
     this.#secureContext = serverContext(identity.current);
     this.#terminator = new TlsTerminator({
       certificate: identity.current,
@@ -107,37 +99,34 @@ export class HboneServer {
   }
 
   /**
-   * Takes a connection accepted on the HBONE port: a TLS handshake within the handshake timeout,
-   * with pending handshakes capped apart from established connections (per source too).
+   * The TLS handshake of a connection accepted on the HBONE port (ALPN h2). The data plane gates
+   * it (pending handshakes capped apart from established connections, per source too), then
+   * authorizes the peer and hands the connection to {@link HboneServer.accept}.
    */
-  accept(c: Accepted): void {
-    const done = this.#c.beginHandshake(c);
-    if (!done) return;
-    const settle = (failure?: string) => {
-      done();
-      if (failure) this.#c.tlsFailure('inbound', failure, failure, c.client.address);
-    };
+  handshake(c: Accepted): Promise<HandshakeResult> {
     // HTTP/2 needs to see its peer's FIN: half-open stays for the relayed byte streams only.
     c.socket.allowHalfOpen = false;
-    this.#terminator.accept(c.socket, {
-      failed: (failure) => {
-        settle(failure);
-        c.socket.destroy();
-      },
-      secure: (tls) => {
-        settle();
-        tls.on('error', (error) => this.#c.logger.debug('HBONE connection error', { reason: error.message }));
-        // A peer the policy refuses is still answered 401 per stream (ztunnel's wire), but its
-        // connection never counts as established and lives only briefly: holding connections
-        // open cannot lock others out.
-        const allowed = this.#allowed(
-          singleSpiffeId(spiffeIdsFromSan(tls.getPeerCertificate()?.subjectaltname)).id,
-        );
-        if (allowed && !this.#c.established(c.socket, 'inbound', c.client.address, tls))
-          return void c.socket.destroy();
-        this.#serve(tls, true, !allowed);
-      },
+    return new Promise<HandshakeResult>((resolve) => {
+      this.#terminator.accept(c.socket, {
+        failed: (failure) => resolve({ ok: false, failure, reason: failure }),
+        secure: (tls) => {
+          tls.on('error', (error) =>
+            this.#c.logger.debug('HBONE connection error', { reason: error.message }),
+          );
+          resolve({ ok: true, session: tlsSession(c.socket, tls) });
+        },
+      });
     });
+  }
+
+  /**
+   * Serves HTTP/2 on a connection the data plane handshook and authorized. A peer the policy
+   * refuses is still answered 401 per stream (ztunnel's wire), but its connection was never
+   * counted as established and lives only briefly: holding connections open cannot lock others out.
+   */
+  accept(_c: Accepted, session?: PeerSession, authorization?: InboundAuthorization): void {
+    if (!session?.outer) return;
+    this.#serve(session.outer as TLSSocket, true, authorization?.allowed !== true);
   }
 
   /**
@@ -266,20 +255,6 @@ export class HboneServer {
     setTimeout(() => state.session.destroy(), 100).unref();
   }
 
-  #decide(peer: string | undefined): { allowed: boolean; reason: string } {
-    return peer
-      ? authorize(
-          this.#c.workload.policy.inbound?.authorization ?? defaultInboundPolicy(this.#self),
-          this.#self,
-          peer,
-        )
-      : { allowed: false, reason: 'the peer presented no single SPIFFE identity' };
-  }
-
-  #allowed(peer: string | undefined): boolean {
-    return this.#decide(peer).allowed;
-  }
-
   /** A stream the peer reset before we answered it: counted; too many close the connection (CVE-2023-44487). */
   #earlyReset(state: Session, stream: ServerHttp2Stream): void {
     if (stream.rstCode === h2.NGHTTP2_NO_ERROR) return;
@@ -313,7 +288,6 @@ export class HboneServer {
 
   async #tunnel(state: Session, stream: ServerHttp2Stream, headers: IncomingHttpHeaders): Promise<void> {
     const method = headers[h2.HTTP2_HEADER_METHOD];
-    const info = { source: state.peerAddress, peer: state.peer };
     // POST mode (from the hbone project): for infrastructure that forwards only ordinary requests,
     // the tunnel is a POST naming its target in `x-tun`, with mTLS end to end inside the stream.
     const post = method === 'POST';
@@ -324,86 +298,49 @@ export class HboneServer {
         'refused',
         'method',
         `method ${String(method)} is not CONNECT`,
-        info,
+        {
+          source: state.peerAddress,
+          peer: state.peer,
+        },
       );
-    // The outer peer is authorized first, in both modes, before anything else is looked at.
-    const decision = this.#decide(state.peer);
-    if (!decision.allowed) {
-      // A refused peer's connection is told to go away once its answer has gone out (GOAWAY
-      // before the HEADERS would hide the 401 from strict clients).
-      if (state.denied) stream.once('close', () => state.session.closed || state.session.close());
-      return this.#answer(stream, HBONE_STATUS.denied, 'denied', 'policy', decision.reason, info);
-    }
     const authority = parseAuthority(
       (post ? headers['x-tun'] : headers[h2.HTTP2_HEADER_AUTHORITY]) as string | undefined,
     );
-    if (!authority)
-      return this.#answer(
-        stream,
-        HBONE_STATUS.badRequest,
-        'refused',
-        'authority',
-        'the authority is not IP:port',
-        info,
-      );
-    const allowed = decideAuthority({
-      authority,
-      arrivedOn: state.localAddress,
-      workloadAddresses: this.#c.workload.addresses,
-      proxyPorts: this.#c.proxyPorts,
-    });
-    const where = { ...info, destination: formatEndpoint(authority) };
-    if (allowed.kind === 'deny')
-      return this.#answer(stream, allowed.status, 'refused', allowed.code, allowed.reason, where);
     const forwarded = parseForwardedFor(headers.forwarded);
-    await this.#dialAndRelay(state, stream, authority, post, {
-      ...where,
-      ...(forwarded ? { forwardedFor: forwarded.address } : {}),
-    });
-  }
-
-  async #dialAndRelay(
-    state: Session,
-    stream: ServerHttp2Stream,
-    authority: HboneAuthority,
-    post: boolean,
-    info: Record<string, string | undefined>,
-  ): Promise<void> {
-    const inbound = this.#c.workload.policy.inbound;
-    const destination = inbound?.fixedDestination ?? authority;
     // A stream reset while its dial is in flight cancels the dial.
     const cancel = new AbortController();
     const onClose = () => cancel.abort(new Error('the stream was reset'));
-    if (stream.closed || stream.destroyed) return;
     stream.once('close', onClose);
-    let app: Socket;
-    try {
-      // From the TCP peer of the HBONE connection, never a header: `forwarded` is only logged.
-      app = await this.#c.dialApp(destination, state.peerAddress, cancel.signal);
-    } catch (error) {
-      stream.off('close', onClose);
-      if (cancel.signal.aborted) return;
-      return this.#answer(
-        stream,
-        HBONE_STATUS.unreachable,
-        'failed',
-        'connect',
-        `connect to ${formatEndpoint(destination)} failed: ${(error as Error).message}`,
-        info,
-      );
-    }
-    stream.off('close', onClose);
-    if (stream.destroyed || stream.closed) return void app.destroy();
-    this.#c.track(app);
-    state.apps.set(app, stream);
-    app.once('close', () => {
-      state.apps.delete(app);
-      state.closedAppBytes += app.bytesWritten;
+    // The data plane authorizes the peer first (in both modes), then the authority, then dials.
+    await this.#c.serveStream({
+      peer: state.peer,
+      source: state.peerAddress,
+      arrivedOn: state.localAddress,
+      authority: authority ?? undefined,
+      ...(forwarded ? { forwardedFor: forwarded.address } : {}),
+      signal: cancel.signal,
+      refuse: ({ outcome, status }) => {
+        stream.off('close', onClose);
+        // A refused peer's connection is told to go away once its answer has gone out (GOAWAY
+        // before the HEADERS would hide the 401 from strict clients).
+        if (outcome === 'denied' && state.denied)
+          stream.once('close', () => state.session.closed || state.session.close());
+        const answer = status ?? (outcome === 'denied' ? HBONE_STATUS.denied : HBONE_STATUS.unreachable);
+        if (!stream.destroyed && !stream.headersSent)
+          stream.respond({ ':status': answer }, { endStream: true });
+      },
+      open: async (app) => {
+        stream.off('close', onClose);
+        if (stream.destroyed || stream.closed) return undefined;
+        state.apps.set(app, stream);
+        app.once('close', () => {
+          state.apps.delete(app);
+          state.closedAppBytes += app.bytesWritten;
+        });
+        stream.respond({ ':status': HBONE_STATUS.ok });
+        return post ? this.#innerTls(stream, state) : stream;
+      },
     });
-    stream.respond({ ':status': HBONE_STATUS.ok });
-    const carrier: Duplex = post ? await this.#innerTls(stream, state) : stream;
-    if (carrier.destroyed) return void app.destroy();
-    await this.#c.relay('inbound', carrier, app, clean(info));
   }
 
   /** POST mode: the workloads' own mTLS inside the stream; its identity must match the outer one. */

@@ -1,5 +1,3 @@
-import type { Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
 import {
   type Accepted,
   type Carrier,
@@ -7,23 +5,18 @@ import {
   type CarrierFactory,
   type Endpoint,
   formatEndpoint,
-  singleSpiffeId,
+  type HandshakeResult,
+  outboundFailure,
   TlsTerminator,
-} from '@switchyard/dataplane';
-import {
-  authorize,
-  defaultInboundPolicy,
-  parseSpiffeId,
-  type SpiffeId,
-  spiffeIdsFromSan,
-  type WorkloadCertificate,
-} from '@switchyard/mesh';
+  tlsSession,
+} from '@switchyard/dataplane/carrier';
+import type { WorkloadCertificate } from '@switchyard/mesh';
 
 /**
  * The mTLS carrier: a captured outbound connection leaves as TLS 1.3 to its destination (where
  * the peer's inbound capture takes it), with the server's identity pinned; a captured inbound
- * connection is TLS terminated here, the client's identity authorized, and the bytes delivered
- * to the app. Nothing falls back to plaintext.
+ * connection is TLS terminated here and its peer handed to the data plane, which authorizes it
+ * and delivers the bytes to the app. Nothing falls back to plaintext.
  */
 export function mtlsCarrier(): CarrierFactory {
   return { name: 'mtls', create: (context) => new MtlsCarrier(context) };
@@ -57,17 +50,7 @@ class MtlsCarrier implements Carrier {
         authorization: outbound?.authorization,
       });
     } catch (error) {
-      const e = error as { code?: string; reason?: string; message: string };
-      const identity = e.code === 'SWY_ERR_UPSTREAM_IDENTITY';
-      this.#c.report({
-        ...info,
-        direction: 'outbound',
-        outcome: identity ? 'denied' : 'failed',
-        code: identity ? (e.reason ?? 'policy') : e.code === 'SWY_ERR_UPSTREAM_TLS' ? 'tls' : 'connect',
-        reason: e.message,
-      });
-      if (e.code === 'SWY_ERR_UPSTREAM_TLS')
-        this.#c.metrics.tlsFailures.inc({ ...this.#c.labels, direction: 'outbound', reason: 'handshake' });
+      this.#c.outboundFailed({ ...info, ...outboundFailure(error) });
       return void c.socket.destroy();
     }
     this.#c.track(verified.raw, verified.tls);
@@ -75,64 +58,16 @@ class MtlsCarrier implements Carrier {
     await this.#c.relay('outbound', c.socket, verified.tls, { ...info, peer: verified.peer });
   }
 
-  inbound(c: Accepted, destination: Endpoint): Promise<void> {
-    const done = this.#c.beginHandshake(c);
-    if (!done) return Promise.resolve();
-    return new Promise<void>((resolve) => {
+  handshake(c: Accepted): Promise<HandshakeResult> {
+    return new Promise<HandshakeResult>((resolve) => {
       this.#terminator.accept(c.socket, {
-        failed: (failure, reason) => {
-          done();
-          this.#c.tlsFailure('inbound', failure, reason, c.client.address);
-          c.socket.destroy();
-          resolve();
-        },
+        failed: (failure, reason) => resolve({ ok: false, failure, reason }),
         secure: (tls) => {
-          done();
           tls.on('error', (error) => this.#c.logger.debug('inbound TLS error', { reason: error.message }));
-          void this.#authorized(c, tls, destination).then(resolve);
+          resolve({ ok: true, session: tlsSession(c.socket, tls) });
         },
       });
     });
-  }
-
-  async #authorized(c: Accepted, tls: TLSSocket, destination: Endpoint): Promise<void> {
-    const { workload } = this.#c;
-    const inbound = workload.policy.inbound;
-    const info = { source: c.client.address, destination: formatEndpoint(destination) };
-    const one = singleSpiffeId(spiffeIdsFromSan(tls.getPeerCertificate()?.subjectaltname));
-    const self = parseSpiffeId(workload.identity.current.spiffeId) as SpiffeId;
-    const decision = one.id
-      ? authorize(inbound?.authorization ?? defaultInboundPolicy(self), self, one.id)
-      : { allowed: false, reason: one.reason ?? 'no identity' };
-    if (!decision.allowed) {
-      this.#c.report({
-        ...info,
-        direction: 'inbound',
-        outcome: 'denied',
-        code: one.id ? 'policy' : 'identity',
-        reason: decision.reason,
-        ...(one.id ? { peer: one.id } : {}),
-      });
-      return void c.socket.destroy();
-    }
-    if (!this.#c.established(c.socket, 'inbound', c.client.address, tls)) return void c.socket.destroy();
-    let app: Socket;
-    try {
-      app = await this.#c.dialApp(destination, c.client.address);
-    } catch (error) {
-      this.#c.report({
-        ...info,
-        direction: 'inbound',
-        outcome: 'failed',
-        code: 'connect',
-        peer: one.id as string,
-        reason: `connect to ${info.destination} failed: ${(error as Error).message}`,
-      });
-      return void c.socket.destroy();
-    }
-    this.#c.track(app);
-    if (tls.destroyed) return void app.destroy();
-    await this.#c.relay('inbound', tls, app, { ...info, peer: one.id as string });
   }
 
   drain(): void {

@@ -1,4 +1,4 @@
-import type { StandIn } from '@switchyard/dataplane';
+import type { StandIn } from '@switchyard/dataplane/carrier';
 
 /**
  * A connection the engine relays, as the data plane holds it: no descriptor and no Node socket,

@@ -7,15 +7,11 @@ import {
   type Direction,
   type Endpoint,
   formatEndpoint,
+  type HandshakeResult,
+  type RelayOutcome,
   type ServerIdentityDecision,
-} from '@switchyard/dataplane';
-import {
-  authorize,
-  defaultInboundPolicy,
-  parseSpiffeId,
-  type SpiffeId,
-  type WorkloadCertificate,
-} from '@switchyard/mesh';
+} from '@switchyard/dataplane/carrier';
+import { parseSpiffeId, type SpiffeId, type WorkloadCertificate } from '@switchyard/mesh';
 import { createRelayEngine, type RelayEngine } from '../relay-engine.js';
 import type { FailedHandshake, PeerHandshake, RelayResult } from '../relay-result.js';
 import { stopReading } from '../socket-handoff.js';
@@ -30,14 +26,13 @@ export interface MtlsNativeCarrierOptions {
   /** Key-exchange groups (OpenSSL syntax). Default: OpenSSL's, the same as Node's. */
   groups?: string;
 }
-type Info = { source: string; destination: string };
 
 /**
  * The mtls carrier on the native engine: the same wire protocol, identities and decisions as
  * the JavaScript `mtls` carrier, but the handshake and the bytes run on engine threads. Once a
  * connection relays, the engine holds its only descriptors: the data plane counts and drains a
  * stand-in (no socket) in its place, and resetting the stand-in resets the connection.
- * `inbound()` and `outbound()` resolve once the connection is relaying or refused.
+ * `handshake()` resolves with the peer's session; `outbound()` once the connection is relaying or refused.
  *
  * @example
  * ```ts
@@ -111,43 +106,34 @@ class MtlsNativeCarrier implements Carrier {
     try {
       raw = await upstream.dial({ destination: peerAt, target: workload.target });
     } catch (error) {
-      this.#c.report({
-        ...info,
-        direction: 'outbound',
-        outcome: 'failed',
-        code: 'connect',
-        reason: (error as Error).message,
-      });
+      this.#c.outboundFailed({ ...info, kind: 'connect', reason: (error as Error).message });
       return void c.socket.destroy();
     }
     const guard = this.#guard(c.socket);
     // The upstream leg goes to the engine whole: Node's copy of it closes at hand-off.
     const peer = await this.#handshake('client', raw, guard, false);
     if (!peer.ok) {
-      this.#c.metrics.tlsFailures.inc({ ...this.#c.labels, direction: 'outbound', reason: 'handshake' });
-      this.#c.report({
-        ...info,
-        direction: 'outbound',
-        outcome: 'failed',
-        code: 'tls',
-        reason: `TLS to ${formatEndpoint(peerAt)} failed: ${peer.reason} ${peer.detail}`,
-      });
+      const reason = `TLS to ${formatEndpoint(peerAt)} failed: ${peer.reason} ${peer.detail}`;
+      this.#c.outboundFailed({ ...info, kind: 'tls', reason });
       return this.#end(guard, [c.socket], false);
     }
     const decision = this.#checkServer(peerAt.address, peer.spiffeId);
     if (!decision.allowed) {
       await peer.reject();
-      this.#c.report({
+      this.#c.outboundFailed({
         ...info,
-        direction: 'outbound',
-        outcome: 'denied',
+        kind: 'identity',
         code: decision.code ?? 'policy',
         reason: decision.reason,
         peer: peer.spiffeId,
       });
       return this.#end(guard, [c.socket], false);
     }
-    return this.#relay('outbound', peer, c.socket, c, guard, info);
+    const report = { ...info, peer: peer.spiffeId };
+    // Not awaited: while the engine relays, only the stand-in and the report's fields stay in memory.
+    void this.#relay('outbound', peer, c.socket, c, guard).then((outcome) => {
+      if (outcome) this.#c.relayed('outbound', outcome, report);
+    });
   }
 
   /** The server check the JavaScript carrier's dials make: the data plane's resolver and fallback. */
@@ -157,66 +143,40 @@ class MtlsNativeCarrier implements Carrier {
     return this.#c.upstream.checkServer(address, [presented], self, authorization);
   }
 
-  async inbound(c: Accepted, destination: Endpoint): Promise<void> {
-    stopReading(c.socket);
-    const done = this.#c.beginHandshake(c);
-    if (!done) return;
+  /**
+   * The engine's server handshake on a captured inbound connection; the data plane authorizes
+   * the peer and then delivers or refuses through the session.
+   */
+  async handshake(c: Accepted): Promise<HandshakeResult> {
+    stopReading(c.socket); // before any await: the engine will read it, never Node
     const guard = this.#guard(c.socket);
     // Node's socket keeps the connection's place (pending) in the data plane while it handshakes.
-    const peer = await this.#handshake('server', c.socket, guard, true).finally(done);
+    const peer = await this.#handshake('server', c.socket, guard, true);
     if (!peer.ok) {
-      if (peer.reason === 'identity') this.#deny(c, destination, 'identity', peer.detail);
-      else
-        this.#c.tlsFailure(
-          'inbound',
-          peer.reason === 'handshake-timeout' ? 'timeout' : 'handshake',
-          `${peer.reason} ${peer.detail}`,
-          c.client.address,
-        );
-      return this.#end(guard, [c.socket], false);
+      this.#end(guard, [c.socket], false);
+      if (peer.reason === 'identity') return { ok: false, failure: 'identity', reason: peer.detail };
+      const failure = peer.reason === 'handshake-timeout' ? 'timeout' : 'handshake';
+      return { ok: false, failure, reason: `${peer.reason} ${peer.detail}` };
     }
-    return this.#authorized(c, destination, peer, guard);
-  }
-
-  async #authorized(
-    c: Accepted,
-    destination: Endpoint,
-    peer: PeerHandshake,
-    guard: CloseGuard,
-  ): Promise<void> {
-    const { workload } = this.#c;
-    const inbound = workload.policy.inbound;
-    const self = parseSpiffeId(workload.identity.current.spiffeId) as SpiffeId;
-    const decision = authorize(inbound?.authorization ?? defaultInboundPolicy(self), self, peer.spiffeId);
-    if (!decision.allowed || !this.#c.established(c.socket, 'inbound', c.client.address)) {
+    const refuse = async () => {
       await peer.reject();
-      if (!decision.allowed) this.#deny(c, destination, 'policy', decision.reason, peer.spiffeId);
-      return this.#end(guard, [c.socket], false);
-    }
-    const info = { source: c.client.address, destination: formatEndpoint(destination) };
-    let app: Socket;
-    try {
-      app = await this.#c.dialApp(destination, c.client.address);
-    } catch (error) {
-      await peer.reject();
-      this.#c.report({
-        ...info,
-        direction: 'inbound',
-        outcome: 'failed',
-        code: 'connect',
+      this.#end(guard, [c.socket], false);
+    };
+    return {
+      ok: true,
+      session: {
         peer: peer.spiffeId,
-        reason: (error as Error).message,
-      });
-      return this.#end(guard, [c.socket], false);
-    }
-    return this.#relay('inbound', peer, app, c, guard, info);
+        deliver: (app) => this.#relay('inbound', peer, app, c, guard),
+        refuse,
+      },
+    };
   }
 
   /**
    * Hands the plain side to the engine and the connection's place in the data plane to a stand-in
-   * (the accepted socket and `plain` close: the engine holds its own copies). Resolves at once:
-   * the end is reported when the engine says so, and nothing but the stand-in, the guard and that
-   * report's callback stays in memory meanwhile.
+   * (the accepted socket and `plain` close: the engine holds its own copies). Resolves with how
+   * the connection ended (undefined when it had closed before the hand-off), and nothing but the
+   * stand-in and the callbacks on that promise stay in memory meanwhile.
    */
   #relay(
     direction: Direction,
@@ -224,8 +184,7 @@ class MtlsNativeCarrier implements Carrier {
     plain: Socket,
     c: Accepted,
     guard: CloseGuard,
-    info: Info,
-  ): Promise<void> {
+  ): Promise<RelayOutcome | undefined> {
     const held = c.socket;
     // From here the stand-in resets the connection: the guard (an AbortController) can go.
     const standIn = new EngineStandIn(peer.abort);
@@ -238,46 +197,24 @@ class MtlsNativeCarrier implements Carrier {
     try {
       ended = peer.accept(plain);
     } catch (error) {
-      this.#c.report({
-        ...info,
-        direction,
-        outcome: 'failed',
-        code: 'handoff',
-        reason: (error as Error).message,
-      });
+      const reason = (error as Error).message;
       this.#end(guard, [standIn, held, plain], false);
-      return peer.reject().then(() => undefined);
+      return peer.reject().then(() => ({ up: 0, down: 0, code: 'handoff', reason }));
     }
     if (held !== plain) held.destroy(); // Node's copy only: the engine holds the connection
     this.#open.delete(guard);
     this.#open.add(standIn);
-    const spiffeId = peer.spiffeId;
-    void ended.then((result) => this.#finished(result, direction, spiffeId, standIn, info));
-    return Promise.resolve();
+    return ended.then((result) => this.#finished(result, direction, standIn));
   }
 
-  /** Reports the engine's end of a relayed connection and lets go of its stand-in. */
-  #finished(
-    result: RelayResult,
-    direction: Direction,
-    peer: string,
-    standIn: EngineStandIn,
-    info: Info,
-  ): void {
+  /** The engine's end of a relayed connection, as the data plane reports it; lets go of its stand-in. */
+  #finished(result: RelayResult, direction: Direction, standIn: EngineStandIn): RelayOutcome {
     const clean = result.reason === 'eof';
     // the engine's `up` runs from the TLS peer to the plain socket
     const [up, down] = direction === 'outbound' ? [result.down, result.up] : [result.up, result.down];
-    this.#c.report({
-      ...info,
-      direction,
-      outcome: clean ? 'spliced' : 'failed',
-      ...(clean ? {} : { code: result.reason, reason: result.detail }),
-      peer,
-      up,
-      down,
-    });
     this.#open.delete(standIn);
     this.#end(undefined, [standIn], clean);
+    return { up, down, ...(clean ? {} : { code: result.reason, reason: result.detail }) };
   }
 
   /**
@@ -319,18 +256,6 @@ class MtlsNativeCarrier implements Carrier {
       if (clean) s.destroy();
       else s.resetAndDestroy();
     }
-  }
-
-  #deny(c: Accepted, destination: Endpoint, code: string, reason: string, peer?: string): void {
-    this.#c.report({
-      direction: 'inbound',
-      outcome: 'denied',
-      code,
-      reason,
-      source: c.client.address,
-      destination: formatEndpoint(destination),
-      ...(peer ? { peer } : {}),
-    });
   }
 
   drain(): void {

@@ -1,0 +1,43 @@
+import type { CarrierContext } from './carrier.js';
+import type { InboundPath } from './inbound-path.js';
+import { relay } from './relay.js';
+import type { WorkloadParts } from './workload-parts.js';
+
+/**
+ * The context a workload gives its carrier: the shared inputs, and the few entries back into the
+ * data plane a carrier needs (report, outbound failures, one per-stream entry, track, replace,
+ * relay). Everything else about a connection (admission, the handshake gate, authorization,
+ * dialling the app) the data plane does itself.
+ */
+export function carrierContext(
+  parts: WorkloadParts,
+  inbound: InboundPath,
+  draining: () => boolean,
+): CarrierContext {
+  const { spec, inputs, reporter, admission } = parts;
+  return {
+    workload: {
+      id: spec.id,
+      identity: spec.identity,
+      target: spec.target,
+      policy: spec.policy,
+      addresses: spec.addresses ?? [],
+    },
+    upstream: inputs.upstream,
+    timeouts: inputs.timeouts,
+    limits: inputs.limits,
+    logger: parts.log,
+    metrics: inputs.metrics,
+    labels: { workload: spec.id, carrier: spec.carrier.name },
+    report: (event) => reporter.report(event),
+    relayed: (direction, outcome, info) => reporter.relayed(direction, outcome, info),
+    outboundFailed: (failure) => reporter.outboundFailed(failure),
+    serveStream: (stream) => inbound.serveStream(stream),
+    track: (socket, outer) => admission.track(socket, outer),
+    replace: (connection, standIn) => admission.replace(connection, standIn),
+    relay: (direction, client, server, info) => relay(parts, direction, client, server, info),
+    get draining() {
+      return draining();
+    },
+  };
+}

@@ -1,0 +1,208 @@
+import type { Socket } from 'node:net';
+import { cidrMatcher } from '@switchyard/core';
+import { authorizeInbound } from './authorize-inbound.js';
+import type {
+  Accepted,
+  CarrierListener,
+  ConnectionReport,
+  InboundAuthorization,
+  InboundStream,
+  PeerSession,
+} from './carrier.js';
+import type { ReportInfo } from './connection-report.js';
+import { decideAuthority, decideInbound, type Endpoint } from './decide.js';
+import { dialApp } from './dial-app.js';
+import { handshake } from './handshake.js';
+import { relay, relayPlain } from './relay.js';
+import { formatEndpoint } from './upstream.js';
+import type { WorkloadParts } from './workload-parts.js';
+
+/**
+ * The inbound stage of one workload, for every carrier: a captured connection goes through the
+ * loop check and the plaintext decision, then admit → gate → handshake → authorize → established
+ * → dial the app → deliver → report; a carrier listener's connection through the same handshake
+ * and authorization; a tunnel (an HBONE stream) through authorize → authority → dial → relay.
+ */
+export class InboundPath {
+  readonly #p: WorkloadParts;
+  readonly #plainSource: (address: string) => boolean;
+
+  constructor(parts: WorkloadParts) {
+    this.#p = parts;
+    this.#plainSource = cidrMatcher(parts.spec.policy.inbound?.plaintextSources ?? []);
+  }
+
+  /** The one inbound authorization point, for connections and streams of every carrier. */
+  authorize(peer: string | undefined, identityError?: string): InboundAuthorization {
+    return authorizeInbound({
+      policy: this.#p.spec.policy.inbound,
+      self: this.#p.spec.identity.current.spiffeId,
+      peer,
+      identityError,
+    });
+  }
+
+  /** A connection accepted on the captured inbound port. */
+  captured(c: Accepted): void {
+    const { spec, reporter, admission } = this.#p;
+    const inbound = spec.policy.inbound!;
+    const destination = { address: c.originalDestination.address, port: c.originalDestination.port };
+    if (!inbound.fixedDestination && this.#p.proxyPorts().includes(destination.port)) {
+      // A connection aimed at one of the proxy's own ports is never relayed (no loop).
+      reporter.report({
+        direction: 'inbound',
+        outcome: 'refused',
+        code: 'loop',
+        source: c.client.address,
+        reason: `${destination.port} is the proxy's own port`,
+      });
+      return void c.socket.destroy();
+    }
+    const decision = decideInbound({
+      sourceAllowedPlain: this.#plainSource(c.client.address),
+      portAllowedPlain: inbound.plaintextPorts?.includes(destination.port) === true,
+    });
+    if (decision.kind === 'plaintext') {
+      admission.admit(
+        'inbound',
+        c,
+        () => void relayPlain(this.#p, 'inbound', c, destination, decision.reason),
+      );
+      return;
+    }
+    admission.admit('pending', c, () => void this.#secure(c, destination));
+  }
+
+  async #secure(c: Accepted, destination: Endpoint): Promise<void> {
+    const carrier = this.#p.carrier();
+    if (!carrier.handshake) {
+      this.#p.reporter.report({
+        direction: 'inbound',
+        outcome: 'refused',
+        code: 'plain-inbound',
+        source: c.client.address,
+        reason: `plain TCP from a source not allowed; peers must use the ${this.#p.spec.carrier.name} carrier's own listener`,
+      });
+      return void c.socket.destroy();
+    }
+    const session = await handshake(this.#p, c, (x) => carrier.handshake!(x), destination);
+    if (!session) return;
+    return this.#deliver(c, destination, session);
+  }
+
+  /** Authorize → established → dial the app → deliver → report. */
+  async #deliver(c: Accepted, destination: Endpoint, session: PeerSession): Promise<void> {
+    const { reporter, admission } = this.#p;
+    const info = { source: c.client.address, destination: formatEndpoint(destination) };
+    const peer = session.peer ? { peer: session.peer } : {};
+    const decision = this.authorize(session.peer, session.identityError);
+    if (!decision.allowed) {
+      reporter.report({
+        ...info,
+        ...peer,
+        direction: 'inbound',
+        outcome: 'denied',
+        code: decision.code,
+        reason: decision.reason,
+      });
+      return session.refuse();
+    }
+    if (!admission.established(c.socket, 'inbound', c.client.address, session.outer)) return session.refuse();
+    let app: Socket;
+    try {
+      app = await dialApp(this.#p, destination, c.client.address);
+    } catch (error) {
+      reporter.report({
+        ...info,
+        ...peer,
+        direction: 'inbound',
+        outcome: 'failed',
+        code: 'connect',
+        reason: `connect to ${info.destination} failed: ${(error as Error).message}`,
+      });
+      return session.refuse();
+    }
+    admission.track(app);
+    const done: ReportInfo = { ...info, ...peer };
+    // Not awaited here: while the connection lives, only the report's fields stay in memory.
+    return session.deliver(app).then((outcome) => {
+      if (outcome) reporter.relayed('inbound', outcome, done);
+    });
+  }
+
+  /**
+   * A connection accepted on a carrier's own listener: admitted (pending when it handshakes),
+   * then, with a handshake, gated, handshaken and authorized before the listener takes it.
+   */
+  listener(l: CarrierListener, c: Accepted): void {
+    const run = l.handshake?.bind(l);
+    if (run) this.#p.admission.admit('pending', c, () => void this.#listened(l, c, run), l.idle !== false);
+    else this.#p.admission.admit('inbound', c, () => l.accept(c), l.idle !== false);
+  }
+
+  async #listened(
+    l: CarrierListener,
+    c: Accepted,
+    run: NonNullable<CarrierListener['handshake']>,
+  ): Promise<void> {
+    const session = await handshake(this.#p, c, run);
+    if (!session) return;
+    const decision = this.authorize(session.peer, session.identityError);
+    // A refused peer is handed over too (its protocol may answer it), never counted as established.
+    if (
+      decision.allowed &&
+      !this.#p.admission.established(c.socket, 'inbound', c.client.address, session.outer)
+    )
+      return session.refuse();
+    l.accept(c, session, decision);
+  }
+
+  /** One tunnel a peer opened: authorize → authority → dial → relay → report. */
+  async serveStream(s: InboundStream): Promise<void> {
+    const info = { source: s.source, ...(s.peer ? { peer: s.peer } : {}) };
+    const decision = this.authorize(s.peer);
+    // The peer is authorized first, before anything it asked for is looked at.
+    if (!decision.allowed) return this.#refuse(s, info, 'denied', decision.code ?? 'policy', decision.reason);
+    if (!s.authority)
+      return this.#refuse(s, info, 'refused', 'authority', 'the authority is not IP:port', 400);
+    const allowed = decideAuthority({
+      authority: s.authority,
+      arrivedOn: s.arrivedOn,
+      workloadAddresses: this.#p.spec.addresses ?? [],
+      proxyPorts: this.#p.proxyPorts(),
+    });
+    const where = { ...info, destination: formatEndpoint(s.authority) };
+    if (allowed.kind === 'deny')
+      return this.#refuse(s, where, 'refused', allowed.code, allowed.reason, allowed.status);
+    const destination = this.#p.spec.policy.inbound?.fixedDestination ?? s.authority;
+    const full = { ...where, ...(s.forwardedFor ? { forwardedFor: s.forwardedFor } : {}) };
+    if (s.signal.aborted) return;
+    let app: Socket;
+    try {
+      // From the TCP peer of the tunnel's connection, never a header: `forwardedFor` is only logged.
+      app = await dialApp(this.#p, destination, s.source, s.signal);
+    } catch (error) {
+      if (s.signal.aborted) return;
+      const reason = `connect to ${formatEndpoint(destination)} failed: ${(error as Error).message}`;
+      return this.#refuse(s, full, 'failed', 'connect', reason);
+    }
+    if (s.signal.aborted) return void app.destroy();
+    this.#p.admission.track(app);
+    const carried = await s.open(app);
+    if (!carried || carried.destroyed) return void app.destroy();
+    await relay(this.#p, 'inbound', carried, app, full);
+  }
+
+  #refuse(
+    s: InboundStream,
+    info: ReportInfo,
+    outcome: 'denied' | 'refused' | 'failed',
+    code: string,
+    reason: string,
+    status?: number,
+  ): void {
+    const event: ConnectionReport = { ...info, direction: 'inbound', outcome, code, reason };
+    this.#p.reporter.report(event);
+    s.refuse({ outcome, code, ...(status ? { status } : {}) });
+  }
+}
