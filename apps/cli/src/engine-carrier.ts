@@ -1,5 +1,5 @@
 import { InputInvalidError, quoteInput, UnsupportedPlatformError } from '@switchyard/core';
-import type { CarrierFactory } from '@switchyard/dataplane';
+import { type BuiltinCarrierName, type CarrierFactory, CarrierRegistry } from '@switchyard/dataplane';
 
 /** The engines `proxy mtls --engine` runs on: JavaScript (every platform) or the native relay engine (Linux). */
 export const ENGINES = ['js', 'native'] as const;
@@ -7,9 +7,15 @@ export const ENGINES = ['js', 'native'] as const;
 /** One of {@link ENGINES}. */
 export type Engine = (typeof ENGINES)[number];
 
+/** The carrier each engine names in the data plane's carrier registry (the agent's `carrier`). */
+const CARRIER_OF: Readonly<Record<Engine, BuiltinCarrierName>> = { js: 'mtls', native: 'mtls-native' };
+
+/** The CLI's carriers: the data plane's registry, importing carrier packages from here. */
+const carriers = new CarrierRegistry({ importModule: (specifier) => import(specifier) });
+
 /**
- * The carrier `--engine` asks for: `undefined` for `js` (the sidecar's own mtls carrier), the
- * native engine's `mtls-native` carrier for `native` — loaded only then (the engine is an optional
+ * The carrier `--engine` asks for, from the carrier registry: `undefined` for `js` (the sidecar's
+ * own mtls carrier), `mtls-native` for `native` — loaded only then (the engine is an optional
  * peer of the CLI: it builds a C addon a CLI user may not want), and checked to run here before
  * anything listens.
  *
@@ -22,16 +28,13 @@ export async function engineCarrier(engine: string): Promise<CarrierFactory | un
       `--engine ${quoteInput(engine)}: expected ${ENGINES.map((e) => `"${e}"`).join(' or ')}`,
     );
   if (engine === 'js') return undefined;
-  let native: typeof import('@switchyard/relay-native/carrier');
-  try {
-    native = await import('@switchyard/relay-native/carrier');
-  } catch (cause) {
+  const name = CARRIER_OF[engine as Engine];
+  const why = await carriers.unavailable(name);
+  if (why?.missing)
     throw new UnsupportedPlatformError(
       '--engine native: the native relay engine is not installed beside the CLI; install it with "npm install @switchyard/relay-native" (Linux), or use --engine js',
-      { cause },
+      { cause: why.cause },
     );
-  }
-  const why = native.nativeEngineUnavailable();
-  if (why) throw new UnsupportedPlatformError(`--engine native: ${why}; or use --engine js`);
-  return native.mtlsNativeCarrier();
+  if (why) throw new UnsupportedPlatformError(`--engine native: ${why.reason}; or use --engine js`);
+  return carriers.factory(name);
 }

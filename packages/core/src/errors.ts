@@ -129,6 +129,30 @@ export class DriverLoadError extends SwitchyardError {
   readonly kind = 'failure';
 }
 
+/** No carrier of that name is registered or built in. */
+export class CarrierNotFoundError extends SwitchyardError {
+  readonly code = 'SWY_ERR_CARRIER_NOT_FOUND';
+  readonly kind = 'input';
+}
+
+/** A carrier with the same name is already registered. */
+export class CarrierDuplicateError extends SwitchyardError {
+  readonly code = 'SWY_ERR_CARRIER_DUPLICATE';
+  readonly kind = 'input';
+}
+
+/** A carrier was written for another major version of the carrier API than this data plane provides. */
+export class CarrierIncompatibleError extends SwitchyardError {
+  readonly code = 'SWY_ERR_CARRIER_INCOMPATIBLE';
+  readonly kind = 'input';
+}
+
+/** A carrier module could not be imported, or does not export a carrier definition. */
+export class CarrierLoadError extends SwitchyardError {
+  readonly code = 'SWY_ERR_CARRIER_LOAD';
+  readonly kind = 'failure';
+}
+
 /** The driver cannot run on this platform or host (wrong OS, missing capability or tool). */
 export class UnsupportedPlatformError extends SwitchyardError {
   readonly code = 'SWY_ERR_UNSUPPORTED_PLATFORM';
@@ -215,6 +239,10 @@ export const ERROR_CLASSES = [
   DriverDuplicateError,
   DriverIncompatibleError,
   DriverLoadError,
+  CarrierNotFoundError,
+  CarrierDuplicateError,
+  CarrierIncompatibleError,
+  CarrierLoadError,
   UnsupportedPlatformError,
   ApplyFailedError,
   RuntimeUnavailableError,

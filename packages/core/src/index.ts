@@ -38,6 +38,10 @@ export type {
 export { type DriverDefinition, defineDriver } from './driver-definition.js';
 export {
   ApplyFailedError,
+  CarrierDuplicateError,
+  CarrierIncompatibleError,
+  CarrierLoadError,
+  CarrierNotFoundError,
   DriverDuplicateError,
   DriverIncompatibleError,
   DriverLoadError,

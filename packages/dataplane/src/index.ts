@@ -53,6 +53,16 @@ export type {
   ConnectionReport,
   StandIn,
 } from './carrier.js';
+export type { CarrierCapabilities } from './carrier-definition.js';
+export {
+  BUILTIN_CARRIERS,
+  type BuiltinCarrier,
+  type BuiltinCarrierName,
+  type CarrierImporter,
+  CarrierRegistry,
+  type CarrierRegistryOptions,
+  type CarrierUnavailable,
+} from './carrier-registry.js';
 export { ConnectionSet } from './connection-set.js';
 export { DataPlane, type DataPlaneOptions, type WorkloadStatus } from './data-plane.js';
 export {

@@ -17,6 +17,10 @@
  *
  * @module
  */
+import { CARRIER_API_VERSION, defineCarrier } from '@switchyard/dataplane/carrier';
+import { hboneCarrier } from './hbone-carrier.js';
+import { HBONE_PORT } from './settings.js';
+
 export {
   formatAuthority,
   forwardedFor,
@@ -43,3 +47,14 @@ export {
 } from './reverse-tunnel.js';
 export { HBONE_LIMITS, HBONE_PORT, HBONE_SETTINGS, HBONE_STATUS } from './settings.js';
 export { SNI_GATEWAY_PORT, SniGateway, type SniGatewayOptions, type SniRoute } from './sni-gateway.js';
+
+/** The registry entry of the hbone carrier: it listens on 15008 itself. */
+export const carrier = defineCarrier({
+  name: 'hbone',
+  apiVersion: CARRIER_API_VERSION,
+  description: "HBONE (ztunnel's wire): HTTP/2 CONNECT over mTLS to the destination's 15008",
+  listens: { hbone: HBONE_PORT },
+  create: () => hboneCarrier(),
+});
+
+export default carrier;

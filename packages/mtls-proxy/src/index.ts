@@ -25,6 +25,9 @@
  *
  * @module
  */
+import { CARRIER_API_VERSION, defineCarrier } from '@switchyard/dataplane/carrier';
+import { mtlsCarrier } from './mtls-carrier.js';
+
 export {
   type AdminServer,
   type AdminServerOptions,
@@ -39,3 +42,13 @@ export {
 export { mtlsCarrier } from './mtls-carrier.js';
 export { MtlsSidecar } from './mtls-sidecar.js';
 export type { InboundOptions, MtlsSidecarOptions, OutboundOptions } from './options.js';
+
+/** The registry entry of the mtls carrier. */
+export const carrier = defineCarrier({
+  name: 'mtls',
+  apiVersion: CARRIER_API_VERSION,
+  description: 'mTLS (TLS 1.3) to the destination, where its inbound capture takes it',
+  create: () => mtlsCarrier(),
+});
+
+export default carrier;

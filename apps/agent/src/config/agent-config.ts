@@ -1,11 +1,12 @@
 import type { IpFamily } from '@switchyard/core';
-import type { IdentityFallback, LogLevel } from '@switchyard/dataplane';
+import type { BuiltinCarrierName, IdentityFallback, LogLevel } from '@switchyard/dataplane';
 
 /**
- * The carriers the agent can run a workload on. `mtls-native` is `mtls` on the native relay
- * engine (Linux, `@switchyard/relay-native`): the same wire protocol, so peers may use either.
+ * The carriers the agent can run a workload on: the data plane's carrier registry's names.
+ * `mtls-native` is `mtls` on the native relay engine (Linux, `@switchyard/relay-native`): the
+ * same wire protocol, so peers may use either.
  */
-export type CarrierName = 'mtls' | 'hbone' | 'mtls-native';
+export type CarrierName = BuiltinCarrierName;
 
 /** Where workloads come from: a watched file, or the Kubernetes API. */
 export type SourceConfig =

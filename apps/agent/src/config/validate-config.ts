@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { IpFamily } from '@switchyard/core';
+import { CARRIER_NAMES, carrierUnavailable } from '../carriers.js';
 import { validateMetadataProxy } from '../metadata/metadata-config.js';
-import { CARRIER_NAMES, carrierUnavailable } from '../reconcile/carriers.js';
 import type { AgentConfig, IdentityConfig, SourceConfig } from './agent-config.js';
 import { AGENT_DEFAULTS as D } from './defaults.js';
 import { Issues } from './issues.js';

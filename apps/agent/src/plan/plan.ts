@@ -1,6 +1,7 @@
 import type { RedirectionPolicy, Target } from '@switchyard/core';
 import type { WorkloadPolicy } from '@switchyard/dataplane';
 import { formatSpiffeId } from '@switchyard/mesh';
+import { carrierCapabilities } from '../carriers.js';
 import type { AgentConfig, CarrierName } from '../config/agent-config.js';
 import { AGENT_DEFAULTS } from '../config/defaults.js';
 import type { Workload } from '../sources/workload.js';
@@ -35,9 +36,11 @@ export interface WorkloadPlan {
 export function plan(workload: Workload, network: ResolvedNetwork, config: AgentConfig): WorkloadPlan {
   const carrier = workload.carrier ?? config.carrier;
   const { ports, families } = config;
-  // Only what the workload's own network serves: the admin server lives in the agent's network,
-  // so excluding its port here would open that port number to plaintext in every workload.
-  const proxyPorts = carrier === 'hbone' ? [ports.hbone] : [];
+  // Only what the workload's own network serves (the carrier's own listeners, as it declares
+  // them): the admin server lives in the agent's network, so excluding its port here would open
+  // that port number to plaintext in every workload.
+  const own = carrierPorts(carrier, ports);
+  const proxyPorts = Object.values(own);
   const excludePorts = [...new Set([...proxyPorts, ...workload.probePorts])].sort((a, b) => a - b);
   const windows = network.target.kind === 'hns-endpoint';
   const policy: RedirectionPolicy = {
@@ -58,7 +61,7 @@ export function plan(workload: Workload, network: ResolvedNetwork, config: Agent
       meshCidrs: config.meshCidrs,
       passthroughOutsideMesh: config.passthroughOutsideMesh,
     },
-    ports: carrier === 'hbone' ? { hbone: ports.hbone } : {},
+    ports: own,
   };
   const certDir = workload.certDir ?? certDirFor(workload, config);
   return {
@@ -89,4 +92,16 @@ function certDirFor(w: Workload, config: AgentConfig): string | undefined {
     .replaceAll('{namespace}', w.namespace)
     .replaceAll('{serviceAccount}', w.serviceAccount)
     .replaceAll('{name}', w.name);
+}
+
+/**
+ * The carrier's own listeners (as it declares them in the registry), each on the port the
+ * config names for it, or on the carrier's default.
+ */
+function carrierPorts(carrier: CarrierName, ports: AgentConfig['ports']): Record<string, number> {
+  const listens = carrierCapabilities(carrier).listens ?? {};
+  const configured = ports as Readonly<Record<string, number>>;
+  return Object.fromEntries(
+    Object.entries(listens).map(([name, port]): [string, number] => [name, configured[name] ?? port]),
+  );
 }

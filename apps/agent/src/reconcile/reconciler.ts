@@ -8,6 +8,7 @@ import {
 } from '@switchyard/core';
 import { type DataPlane, type Logger, WorkloadFailedError } from '@switchyard/dataplane';
 import type { CertificateStore } from '@switchyard/mesh';
+import { createCarrier } from '../carriers.js';
 import type { AgentConfig } from '../config/agent-config.js';
 import { AGENT_DEFAULTS } from '../config/defaults.js';
 import type { IdentityProvider } from '../identity/identity-provider.js';
@@ -17,7 +18,6 @@ import type { NetworkResolver } from '../sources/resolve-network.js';
 import type { Workload } from '../sources/workload.js';
 import type { AppliedJournal } from './applied-journal.js';
 import { backoffDelay } from './backoff.js';
-import { createCarrier } from './carriers.js';
 import { EarlyWorkloads } from './early-workloads.js';
 import { KeyedQueue } from './keyed-queue.js';
 import { sameNetwork } from './same-network.js';

@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
+import { CARRIER_NAMES } from '../carriers.js';
 import { Issues } from '../config/issues.js';
-import { CARRIER_NAMES } from '../reconcile/carriers.js';
 import type { Workload, WorkloadNetwork } from './workload.js';
 
 const FIELDS = ['name', 'namespace', 'serviceAccount', 'network', 'ips', 'probePorts', 'carrier', 'certDir'];

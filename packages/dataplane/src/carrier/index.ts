@@ -45,6 +45,12 @@ export type {
   RelayOutcome,
   StandIn,
 } from '../carrier.js';
+export {
+  CARRIER_API_VERSION,
+  type CarrierCapabilities,
+  type CarrierDefinition,
+  defineCarrier,
+} from '../carrier-definition.js';
 export type { Endpoint } from '../decide.js';
 export type { Limits, Timeouts } from '../defaults.js';
 export type { ServiceEndpoint, ServiceRoute } from '../destination-resolver.js';

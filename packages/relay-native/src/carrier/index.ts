@@ -10,5 +10,21 @@
  *
  * @module
  */
+import { CARRIER_API_VERSION, defineCarrier } from '@switchyard/dataplane/carrier';
+import { nativeEngineUnavailable } from '../load-addon.js';
+import { type MtlsNativeCarrierOptions, mtlsNativeCarrier } from './mtls-native-carrier.js';
+
 export { nativeEngineUnavailable } from '../load-addon.js';
 export { type MtlsNativeCarrierOptions, mtlsNativeCarrier } from './mtls-native-carrier.js';
+
+/** The registry entry of the mtls-native carrier: it needs the native engine. */
+export const carrier = defineCarrier<MtlsNativeCarrierOptions>({
+  name: 'mtls-native',
+  apiVersion: CARRIER_API_VERSION,
+  description: 'the mtls carrier with its handshakes and bytes on the native relay engine (Linux)',
+  needsEngine: true,
+  unavailable: () => nativeEngineUnavailable(),
+  create: (options) => mtlsNativeCarrier(options),
+});
+
+export default carrier;

@@ -1,9 +1,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BUILTIN_CARRIERS } from '@switchyard/dataplane';
+import { CARRIER_API_VERSION, type CarrierDefinition } from '@switchyard/dataplane/carrier';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { parseWorkloadFile } from '../sources/parse-workload-file.js';
-import { CARRIER_NAMES, createCarrier } from './carriers.js';
+import { CARRIER_NAMES, carrierCapabilities, createCarrier } from './carriers.js';
+import { parseWorkloadFile } from './sources/parse-workload-file.js';
 
 const BUILD = 'SWITCHYARD_RELAY_NATIVE_BUILD';
 const before = process.env[BUILD];
@@ -20,7 +22,7 @@ async function agentWith(build: string | undefined, ...argv: string[]) {
   if (build === undefined) delete process.env[BUILD];
   else process.env[BUILD] = build;
   vi.resetModules();
-  const { run } = await import('../cli/program.js');
+  const { run } = await import('./cli/program.js');
   let stdout = '';
   let stderr = '';
   const code = await run(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: {} });
@@ -61,6 +63,21 @@ describe('the agent carriers', () => {
       code: 'SWY_ERR_UNSUPPORTED_PLATFORM',
       message: expect.stringMatching(/carrier mtls-native cannot run here: .*; or use "mtls"/),
     });
+  });
+
+  it('each built-in carrier module declares what the registry tells a plan before loading it', async () => {
+    for (const [name, entry] of Object.entries(BUILTIN_CARRIERS)) {
+      const definition = ((await import(entry.specifier)) as { default: CarrierDefinition }).default;
+      expect(definition.name).toBe(name);
+      expect(definition.apiVersion).toBe(CARRIER_API_VERSION);
+      expect({ listens: definition.listens, needsEngine: definition.needsEngine }).toEqual({
+        listens: 'listens' in entry ? entry.listens : undefined,
+        needsEngine: 'needsEngine' in entry ? entry.needsEngine : undefined,
+      });
+      expect(carrierCapabilities(name as keyof typeof BUILTIN_CARRIERS)).toEqual(
+        Object.fromEntries(Object.entries(entry).filter(([k]) => k === 'listens' || k === 'needsEngine')),
+      );
+    }
   });
 
   it('lets a workload in the file name mtls-native, and lists it among the choices', () => {

@@ -1,0 +1,51 @@
+import { UnsupportedPlatformError } from '@switchyard/core';
+import {
+  BUILTIN_CARRIERS,
+  type BuiltinCarrierName,
+  type CarrierCapabilities,
+  type CarrierFactory,
+  CarrierRegistry,
+} from '@switchyard/dataplane';
+
+/** The carriers of the agent: the data plane's registry, importing carrier packages from here. */
+const carriers = new CarrierRegistry({ importModule: (specifier) => import(specifier) });
+
+/** Every carrier a config or a workload may name. */
+export const CARRIER_NAMES = Object.keys(BUILTIN_CARRIERS).sort() as readonly BuiltinCarrierName[];
+
+/** What the named carrier declares: the listeners it opens itself (their default ports), whether it needs the engine. */
+export function carrierCapabilities(name: BuiltinCarrierName): CarrierCapabilities {
+  return carriers.capabilities(name);
+}
+
+/**
+ * Why the carrier cannot run on this host, or `undefined` when it can: a carrier that needs the
+ * native engine loads its addon (without starting it); the JavaScript carriers run everywhere.
+ */
+export async function carrierUnavailable(name: BuiltinCarrierName): Promise<string | undefined> {
+  const why = await carriers.unavailable(name);
+  if (!why) return undefined;
+  return why.missing ? notInstalled(name).message : `"${name}" cannot run here: ${why.reason}; or use "mtls"`;
+}
+
+/**
+ * A carrier factory by name, from the registry: a fresh one for the JavaScript carriers; for a
+ * carrier that needs the engine, the one every workload shares, so a node runs one engine whatever
+ * its number of workloads (it starts with the first workload and stops with the last).
+ *
+ * @throws UnsupportedPlatformError when the carrier cannot run here.
+ */
+export async function createCarrier(name: BuiltinCarrierName): Promise<CarrierFactory> {
+  const why = await carriers.unavailable(name);
+  if (why?.missing) throw notInstalled(name, why.cause);
+  if (why)
+    throw new UnsupportedPlatformError(`carrier ${name} cannot run here: ${why.reason}; or use "mtls"`);
+  return carriers.factory(name);
+}
+
+function notInstalled(name: string, cause?: unknown): UnsupportedPlatformError {
+  return new UnsupportedPlatformError(
+    `carrier ${name} needs the native relay engine (@switchyard/relay-native, Linux), which is not installed beside the agent; use carrier "mtls"`,
+    cause === undefined ? {} : { cause },
+  );
+}
