@@ -5,8 +5,9 @@
 import { createServer, type Socket } from 'node:net';
 import tls from 'node:tls';
 import { loopbackSocketOps } from '@switchyard/core/memory';
+import { splice } from '@switchyard/dataplane';
 import { HboneClient, HboneSidecar } from '@switchyard/hbone';
-import { CertificateStore, splice } from '@switchyard/mesh';
+import { CertificateStore } from '@switchyard/mesh';
 
 const o = JSON.parse(process.argv[2] ?? '{}');
 // The bench pins one key exchange for every TLS row (Node's default would be X25519MLKEM768).

@@ -17,6 +17,13 @@
  */
 
 export {
+  CERT_FILE_MODE,
+  KEY_FILE_MODE,
+  STATE_FILE_MODE,
+  writeFileAtomic,
+  writeJsonAtomic,
+} from './atomic-file.js';
+export {
   type Cidr,
   cidrContains,
   cidrCovers,
@@ -36,6 +43,7 @@ export type {
   RedirectionDriver,
 } from './driver.js';
 export { type DriverDefinition, defineDriver } from './driver-definition.js';
+export { type Endpoint, formatEndpoint } from './endpoint.js';
 export {
   ApplyFailedError,
   CarrierDuplicateError,
@@ -83,6 +91,7 @@ export {
   type OutboundCapture,
   type PortRange,
   type PortSpec,
+  PROXY_PORTS,
   type Protocol,
   type RedirectionPolicy,
 } from './policy.js';

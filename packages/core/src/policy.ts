@@ -34,6 +34,25 @@ export const DEFAULT_PORTS = {
 } as const;
 
 /**
+ * Every port the proxy owns, named once (ztunnel's `illegal_ports` come from one such table):
+ * the capture ports and HBONE ({@link DEFAULT_PORTS}), the admin endpoints (15020, Istio's
+ * merged-metrics port), the SNI gateway (15443, as the hbone project uses it), the reverse-tunnel
+ * acceptor (15009) and the metadata proxy's capture port (15081). Every default elsewhere is
+ * taken from here.
+ */
+export const PROXY_PORTS = {
+  ...DEFAULT_PORTS,
+  /** The admin endpoints: /metrics /healthz /readyz /status. */
+  admin: 15020,
+  /** The SNI gateway: TLS sessions routed by server name through HBONE. */
+  sniGateway: 15443,
+  /** Reverse tunnels (H2R): workloads behind NAT dial in here. */
+  reverseTunnel: 15009,
+  /** Where captured metadata-endpoint connections arrive in each Docker client's network. */
+  metadata: 15081,
+} as const;
+
+/**
  * Socket mark (SO_MARK) that the proxies put on their own upstream connections and that the
  * capture rules let through, so the proxy's traffic is never captured again. 0x539 is 1337,
  * the value Istio uses for the same purpose.

@@ -1,11 +1,10 @@
 import type { Server, Socket } from 'node:net';
+import type { Endpoint } from './endpoint.js';
 import type { IpFamily } from './policy.js';
 import type { Target } from './target.js';
 
-/** An IP endpoint. */
-export interface SocketAddress {
-  address: string;
-  port: number;
+/** An IP endpoint with its family. */
+export interface SocketAddress extends Endpoint {
   family: IpFamily;
 }
 

@@ -1,8 +1,8 @@
 import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
-import { abort } from '@switchyard/mesh';
 import type { StandIn } from './carrier.js';
 import type { Direction } from './metrics.js';
+import { abort } from './splice.js';
 
 /**
  * The sockets one workload holds, by direction: what the connection limit counts and what drain

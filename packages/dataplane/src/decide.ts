@@ -1,10 +1,8 @@
 import { isIP } from 'node:net';
+import type { Endpoint } from '@switchyard/core';
 
-/** An address and port. */
-export interface Endpoint {
-  address: string;
-  port: number;
-}
+/** An address and port (core's one `{ address, port }`). */
+export type { Endpoint };
 
 /** What happens to a captured outbound connection. */
 export type OutboundDecision =

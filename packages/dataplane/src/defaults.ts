@@ -1,11 +1,11 @@
-import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_PORTS } from '@switchyard/core';
+import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_PORTS, PROXY_PORTS } from '@switchyard/core';
 
 /**
  * The data plane's well-known ports: captured outbound (15001), captured inbound (15006),
- * HBONE (15008) and the admin endpoints (15020, Istio's merged-metrics port). Defined here once;
- * capture rules exclude the proxy's own ports from this same table.
+ * HBONE (15008) and the admin endpoints (15020, Istio's merged-metrics port): the ports of core's
+ * {@link PROXY_PORTS} table a workload's loop check reserves whether it listens on them or not.
  */
-export const DATAPLANE_PORTS = { ...DEFAULT_PORTS, admin: 15020 } as const;
+export const DATAPLANE_PORTS = { ...DEFAULT_PORTS, admin: PROXY_PORTS.admin } as const;
 
 /** How long the data plane waits for each step of a connection, ms. */
 export interface Timeouts {

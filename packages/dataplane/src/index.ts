@@ -137,6 +137,7 @@ export {
   type SidecarPlaneOptions,
   sidecarPlane,
 } from './sidecar-plane.js';
+export { abort, type SpliceResult, splice } from './splice.js';
 export {
   classify as classifyTlsFailure,
   type TlsFailure,

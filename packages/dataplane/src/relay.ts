@@ -1,11 +1,11 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { splice } from '@switchyard/mesh';
 import type { Accepted, RelayOutcome } from './carrier.js';
 import type { ReportInfo } from './connection-report.js';
 import type { Endpoint } from './decide.js';
 import { dialApp } from './dial-app.js';
 import type { Direction } from './metrics.js';
+import { splice } from './splice.js';
 import { formatEndpoint } from './upstream.js';
 import type { WorkloadParts } from './workload-parts.js';
 

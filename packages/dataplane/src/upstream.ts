@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import type { SocketOps, Target } from '@switchyard/core';
-import { UpstreamIdentityError, UpstreamTlsError } from '@switchyard/core';
+import { formatEndpoint, UpstreamIdentityError, UpstreamTlsError } from '@switchyard/core';
 import { type CertificateStore, parseSpiffeId, type SpiffeId, spiffeIdsFromSan } from '@switchyard/mesh';
 import type { Endpoint } from './decide.js';
 import {
@@ -236,7 +236,5 @@ export class Upstream {
   }
 }
 
-/** `10.0.0.1:80` or `[fd00::1]:80`. */
-export function formatEndpoint(e: Endpoint): string {
-  return e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`;
-}
+/** `10.0.0.1:80` or `[fd00::1]:80` (core's one formatter, kept here under its old home). */
+export { formatEndpoint };

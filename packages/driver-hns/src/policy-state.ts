@@ -1,5 +1,6 @@
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeJsonAtomic } from '@switchyard/core';
 import type { L4WfpProxyPolicy } from './policy-mapping.js';
 
 /** Switchyard's policy ids on one endpoint, each with the HNS policies it added. */
@@ -33,9 +34,7 @@ export class PolicyState {
       return;
     }
     await mkdir(this.dir, { recursive: true });
-    const temporary = `${file}.${process.pid}.tmp`;
-    await writeFile(temporary, `${JSON.stringify(record, null, 2)}\n`);
-    await rename(temporary, file);
+    await writeJsonAtomic(file, record);
   }
 }
 

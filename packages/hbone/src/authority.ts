@@ -1,10 +1,8 @@
 import { isIP } from 'node:net';
+import { type Endpoint, formatEndpoint } from '@switchyard/core';
 
-/** An HBONE target: the original destination, an IP literal and a port. */
-export interface HboneAuthority {
-  address: string;
-  port: number;
-}
+/** An HBONE target: the original destination, an IP literal and a port (core's {@link Endpoint}). */
+export type HboneAuthority = Endpoint;
 
 /** Parses `:authority` as HBONE carries it: `10.0.0.7:8080` or `[fd00::7]:8080`. Returns undefined when malformed. */
 export function parseAuthority(text: string | undefined): HboneAuthority | undefined {
@@ -18,10 +16,8 @@ export function parseAuthority(text: string | undefined): HboneAuthority | undef
   return { address, port };
 }
 
-/** Formats an address and port as `:authority`. */
-export function formatAuthority(a: HboneAuthority): string {
-  return a.address.includes(':') ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
-}
+/** Formats an address and port as `:authority` (core's one endpoint formatter). */
+export const formatAuthority: (a: HboneAuthority) => string = formatEndpoint;
 
 /** `forwarded: for="ip:port"` for the client's address (RFC 7239 quoting, IPv6 in brackets). */
 export function forwardedFor(address: string, port: number): string {

@@ -2,7 +2,7 @@ import { type ClientHttp2Session, constants as h2, connect as h2connect } from '
 import type { Server, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
-import type { SocketOps, Target } from '@switchyard/core';
+import { PROXY_PORTS, type SocketOps, type Target } from '@switchyard/core';
 import { DEFAULT_TIMEOUTS, type Logger, silentLogger, singleSpiffeId, Upstream } from '@switchyard/dataplane';
 import {
   type AuthorizationPolicy,
@@ -19,8 +19,8 @@ import type { HboneServer } from './hbone-server.js';
 import { keepAlive } from './keepalive.js';
 import { HBONE_SETTINGS } from './settings.js';
 
-/** The port reverse tunnels are accepted on. */
-export const REVERSE_TUNNEL_PORT = 15009;
+/** The port reverse tunnels are accepted on (core's {@link PROXY_PORTS}). */
+export const REVERSE_TUNNEL_PORT = PROXY_PORTS.reverseTunnel;
 
 const peerIdentity = (tls: TLSSocket) =>
   singleSpiffeId(spiffeIdsFromSan(tls.getPeerCertificate()?.subjectaltname)).id;

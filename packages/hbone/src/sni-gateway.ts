@@ -1,20 +1,21 @@
 import type { Server, Socket } from 'node:net';
-import type { SocketOps, Target } from '@switchyard/core';
+import { PROXY_PORTS, type SocketOps, type Target } from '@switchyard/core';
 import {
   DEFAULT_LIMITS,
   DEFAULT_TIMEOUTS,
   HandshakeGate,
   type Logger,
   silentLogger,
+  splice,
   unmapAddress,
 } from '@switchyard/dataplane';
-import { createProxyMetrics, type ProxyMetrics, splice } from '@switchyard/mesh';
+import { createProxyMetrics, type ProxyMetrics } from '@switchyard/mesh';
 import type { HboneAuthority } from './authority.js';
 import { readServerName } from './client-hello.js';
 import type { HboneClient } from './hbone-client.js';
 
-/** The SNI gateway's port, as the hbone project uses it. */
-export const SNI_GATEWAY_PORT = 15443;
+/** The SNI gateway's port, as the hbone project uses it (core's {@link PROXY_PORTS}). */
+export const SNI_GATEWAY_PORT = PROXY_PORTS.sniGateway;
 
 /** Where a server name leads: the HBONE peer to tunnel through, and the target behind it. */
 export interface SniRoute {

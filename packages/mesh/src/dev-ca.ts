@@ -1,8 +1,13 @@
 import { type webcrypto, X509Certificate } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InputInvalidError, quoteInput } from '@switchyard/core';
-import { CERT_FILE_MODE, KEY_FILE_MODE, writeFileAtomic } from './atomic-file.js';
+import {
+  CERT_FILE_MODE,
+  InputInvalidError,
+  KEY_FILE_MODE,
+  quoteInput,
+  writeFileAtomic,
+} from '@switchyard/core';
 import { CA_FILES, CERT_FILES } from './cert-files.js';
 import { checkIdentityParts, formatSpiffeId, type SpiffeId } from './spiffe-id.js';
 

@@ -1,7 +1,7 @@
 /**
- * `@switchyard/mesh` — what Switchyard's proxies (mTLS sidecar, HBONE) share: SPIFFE workload
- * identities, a development CA, certificates that rotate from files, authorization of peer
- * identities, splicing two streams, and the proxies' Prometheus metrics.
+ * `@switchyard/mesh` — identity for Switchyard's proxies: SPIFFE workload identities, a
+ * development CA, certificates that rotate from files, and authorization of peer identities.
+ * (Splicing two streams lives in `@switchyard/dataplane`, beside the relay that uses it.)
  *
  * @example
  * ```ts
@@ -51,4 +51,3 @@ export {
   type SpiffeId,
   spiffeIdsFromSan,
 } from './spiffe-id.js';
-export { abort, type SpliceResult, splice } from './splice.js';

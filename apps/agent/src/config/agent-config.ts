@@ -1,4 +1,4 @@
-import type { IpFamily } from '@switchyard/core';
+import type { Endpoint, IpFamily } from '@switchyard/core';
 import type { BuiltinCarrierName, IdentityFallback, LogLevel } from '@switchyard/dataplane';
 
 /**
@@ -46,11 +46,8 @@ export type IdentityConfig =
       certDir: string;
     };
 
-/** One metadata endpoint whose connections are delivered to the metadata proxy container. */
-export interface MetadataEndpoint {
-  address: string;
-  port: number;
-}
+/** One metadata endpoint whose connections are delivered to the metadata proxy container (core's {@link Endpoint}). */
+export type MetadataEndpoint = Endpoint;
 
 /** Cloud metadata proxying for Docker containers (see docs/metadata-proxy.md). */
 export interface MetadataProxyConfig {

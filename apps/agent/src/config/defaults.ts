@@ -1,4 +1,4 @@
-import { DEFAULT_BYPASS_MARK } from '@switchyard/core';
+import { DEFAULT_BYPASS_MARK, PROXY_PORTS } from '@switchyard/core';
 import { DATAPLANE_PORTS } from '@switchyard/dataplane';
 
 /**
@@ -53,7 +53,7 @@ export const AGENT_DEFAULTS = Object.freeze({
     /** The cloud metadata endpoint (Azure IMDS, AWS, GCP, …). */
     endpoints: ['169.254.169.254:80'],
     /** Where captured metadata connections arrive in each client's network. */
-    port: 15081,
+    port: PROXY_PORTS.metadata,
     whenNoProxy: 'refuse' as const,
     /** Its policy id on every client it captures. */
     policyId: 'switchyard-metadata',

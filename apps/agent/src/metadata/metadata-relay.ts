@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { SocketOps } from '@switchyard/core';
 import type { Logger } from '@switchyard/dataplane';
-import { splice } from '@switchyard/mesh';
+import { splice } from '@switchyard/dataplane';
 import type { MetadataEndpoint } from '../config/agent-config.js';
 import type { RelayOutcome } from './metadata-metrics.js';
 import type { PlannedProxy } from './metadata-plan.js';

@@ -1,6 +1,6 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Target } from '@switchyard/core';
+import { type Target, writeJsonAtomic } from '@switchyard/core';
 
 /** One workload whose capture the agent may have applied. */
 export interface JournalEntry {
@@ -17,7 +17,6 @@ export class AppliedJournal {
   readonly path: string;
   #entries: Record<string, JournalEntry> = {};
   #saving: Promise<void> = Promise.resolve();
-  #writes = 0;
 
   constructor(stateDir: string) {
     this.path = join(stateDir, 'applied.json');
@@ -57,9 +56,7 @@ export class AppliedJournal {
   #save(): Promise<void> {
     const next = this.#saving.then(async () => {
       await mkdir(join(this.path, '..'), { recursive: true });
-      const temporary = `${this.path}.${process.pid}.${this.#writes++}.tmp`;
-      await writeFile(temporary, JSON.stringify(this.#entries, null, 2));
-      await rename(temporary, this.path);
+      await writeJsonAtomic(this.path, this.#entries);
     });
     this.#saving = next.catch(() => {});
     return next;

@@ -8,7 +8,7 @@ import type { Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import type { NetnsTarget } from '@switchyard/core';
+import { type NetnsTarget, PROXY_PORTS } from '@switchyard/core';
 import { tproxyDriver } from '@switchyard/driver-tproxy';
 import { createLab, type Lab } from '@switchyard/driver-tproxy/testing';
 import { createTestPki, type TestPki } from '@switchyard/mesh/testing';
@@ -23,7 +23,7 @@ const COLLECT = resolve(repo, 'apps/cli/attack/collect-on-signal.mjs');
 const GO_PEER = resolve(repo, 'packages/hbone/interop/go');
 /** The app's port in the workload's namespace. */
 export const APP_PORT = 8080;
-const ADMIN_PORT = 15020;
+const ADMIN_PORT = PROXY_PORTS.admin;
 
 /** A process's memory (after a full garbage collection) and descriptors. */
 export interface Footprint {

@@ -30,3 +30,11 @@ export async function writeFileAtomic(path: string, content: string, mode: numbe
     throw error;
   }
 }
+
+/** Mode of a state file (a journal, a record of applied policies): readable by its owner only. */
+export const STATE_FILE_MODE = 0o600;
+
+/** Writes `value` as JSON with {@link writeFileAtomic}: the one way Switchyard saves a state file. */
+export function writeJsonAtomic(path: string, value: unknown, mode = STATE_FILE_MODE): Promise<void> {
+  return writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`, mode);
+}
