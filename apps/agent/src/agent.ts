@@ -140,6 +140,8 @@ export class Agent {
             retry: config.retry,
             resyncMs: config.resyncSeconds * 1000,
             registry: plane.metrics.registry,
+            // Its relays are workloads of the one data plane: its limits, drain and metrics.
+            plane,
             ...(docker ? { watcher: docker } : {}),
             ...(config.source.kind === 'docker'
               ? { meshOptIn: { label: config.source.label, value: AGENT_DEFAULTS.optInValue } }

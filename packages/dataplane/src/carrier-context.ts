@@ -1,4 +1,4 @@
-import type { CarrierContext } from './carrier.js';
+import type { AnonymousCarrierContext } from './carrier.js';
 import type { InboundPath } from './inbound-path.js';
 import { relay } from './relay.js';
 import type { WorkloadParts } from './workload-parts.js';
@@ -7,18 +7,17 @@ import type { WorkloadParts } from './workload-parts.js';
  * The context a workload gives its carrier: the shared inputs, and the few entries back into the
  * data plane a carrier needs (report, outbound failures, one per-stream entry, track, replace,
  * relay). Everything else about a connection (admission, the handshake gate, authorization,
- * dialling the app) the data plane does itself.
+ * dialling the app) the data plane does itself. The workload's identity is added for a mesh carrier.
  */
 export function carrierContext(
   parts: WorkloadParts,
   inbound: InboundPath,
   draining: () => boolean,
-): CarrierContext {
+): AnonymousCarrierContext {
   const { spec, inputs, reporter, admission } = parts;
   return {
     workload: {
       id: spec.id,
-      identity: spec.identity,
       target: spec.target,
       policy: spec.policy,
       addresses: spec.addresses ?? [],

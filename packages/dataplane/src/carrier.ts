@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { IpFamily, SocketAddress, Target } from '@switchyard/core';
-import type { CertificateStore } from '@switchyard/mesh';
+import type { AuthorizationPolicy, CertificateStore } from '@switchyard/mesh';
 import type { Endpoint } from './decide.js';
 import type { Limits, Timeouts } from './defaults.js';
 import type { ServiceRoute } from './destination-resolver.js';
@@ -114,9 +114,24 @@ export interface CarrierListener {
    * Connections start with this handshake. The data plane admits them as pending, gates them
    * against the pending-handshake caps, runs it, authorizes the peer, counts an authorized one
    * as established and then calls {@link CarrierListener.accept} with the session and the
-   * authorization (a refused peer too: a protocol may answer it before it closes).
+   * authorization.
    */
   handshake?(connection: Accepted): Promise<HandshakeResult>;
+  /**
+   * Who may connect (with a handshake). Default: the workload's inbound authorization. A
+   * gateway's listener names its own (the reverse-tunnel acceptor: workloads of our trust domain).
+   */
+  authorization?: AuthorizationPolicy;
+  /**
+   * The handshake authenticates nobody (a gateway reading a ClientHello it does not terminate):
+   * it is gated and timed like a TLS handshake, but no identity is asked for or authorized.
+   */
+  anonymous?: boolean;
+  /**
+   * A refused peer is handed to {@link CarrierListener.accept} too, to be answered by the
+   * protocol (HBONE's 401 per stream); by default the data plane reports and closes it.
+   */
+  answersDenied?: boolean;
   /**
    * Close an accepted connection after the idle timeout. Default true. A carrier whose protocol
    * reads the socket in native code (HTTP/2) sets false and keeps idleness itself: the socket's
@@ -170,16 +185,18 @@ export interface OutboundFailure {
   service?: string;
 }
 
+/** The workload a carrier serves, as its context names it. */
+export interface CarrierWorkload {
+  id: string;
+  target?: Target | undefined;
+  policy: WorkloadPolicy;
+  /** Addresses the workload owns (for HBONE's authority rule). */
+  addresses: readonly string[];
+}
+
 /** What the data plane gives a carrier for one workload: every shared input, built once. */
 export interface CarrierContext {
-  workload: {
-    id: string;
-    identity: CertificateStore;
-    target?: Target | undefined;
-    policy: WorkloadPolicy;
-    /** Addresses the workload owns (for HBONE's authority rule). */
-    addresses: readonly string[];
-  };
+  workload: CarrierWorkload & { identity: CertificateStore };
   upstream: Upstream;
   timeouts: Readonly<Timeouts>;
   limits: Readonly<Limits>;
@@ -253,11 +270,15 @@ export interface Carrier {
   close(): Promise<void>;
 }
 
+/** The context of a carrier that carries no identity: the same, its workload without one. */
+export type AnonymousCarrierContext = Omit<CarrierContext, 'workload'> & { workload: CarrierWorkload };
+
 /**
  * A carrier, as a factory (libp2p's transports): importing a carrier package does nothing, the
- * data plane calls `create` once per workload.
+ * data plane calls `create` once per workload. A mesh carrier gets the workload's identity; an
+ * `anonymous` one (a plain forwarder, such as metadata proxying's) has and needs none, and its
+ * workloads may be added without one.
  */
-export interface CarrierFactory {
-  readonly name: string;
-  create(context: CarrierContext): Carrier;
-}
+export type CarrierFactory =
+  | { readonly name: string; readonly anonymous?: false; create(context: CarrierContext): Carrier }
+  | { readonly name: string; readonly anonymous: true; create(context: AnonymousCarrierContext): Carrier };

@@ -57,7 +57,8 @@ export interface WorkloadStatus {
   id: string;
   carrier: string;
   state: 'starting' | 'serving' | 'draining' | 'stopped' | 'failed';
-  spiffeId: string;
+  /** Its identity; none for a workload of an anonymous carrier (a plain forwarder). */
+  spiffeId?: string;
   listeners: ListenerStatus[];
   active: Readonly<Record<Direction, number>>;
   /** Why it failed, when it did. */
@@ -211,7 +212,7 @@ export class DataPlane {
         id,
         carrier: f.spec.carrier.name,
         state: 'failed' as const,
-        spiffeId: f.spec.identity.current.spiffeId,
+        ...(f.spec.identity ? { spiffeId: f.spec.identity.current.spiffeId } : {}),
         listeners: [],
         active: { inbound: 0, outbound: 0 },
         error: f.error,
@@ -245,7 +246,7 @@ export class DataPlane {
       id: w.spec.id,
       carrier: w.spec.carrier.name,
       state: w.state,
-      spiffeId: w.spec.identity.current.spiffeId,
+      ...(w.spec.identity ? { spiffeId: w.spec.identity.current.spiffeId } : {}),
       listeners: w.listeners,
       active: w.active,
     };

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { cidrMatcher } from '@switchyard/core';
+import type { AuthorizationPolicy } from '@switchyard/mesh';
 import { authorizeInbound } from './authorize-inbound.js';
 import type {
   Accepted,
@@ -32,11 +33,19 @@ export class InboundPath {
     this.#plainSource = cidrMatcher(parts.spec.policy.inbound?.plaintextSources ?? []);
   }
 
-  /** The one inbound authorization point, for connections and streams of every carrier. */
-  authorize(peer: string | undefined, identityError?: string): InboundAuthorization {
+  /**
+   * The one inbound authorization point, for connections and streams of every carrier
+   * (`listener`: a carrier listener's own allow rules instead of the workload's inbound ones).
+   */
+  authorize(
+    peer: string | undefined,
+    identityError?: string,
+    listener?: AuthorizationPolicy,
+  ): InboundAuthorization {
+    const inbound = this.#p.spec.policy.inbound;
     return authorizeInbound({
-      policy: this.#p.spec.policy.inbound,
-      self: this.#p.spec.identity.current.spiffeId,
+      policy: listener ? { ...inbound, authorization: listener } : inbound,
+      self: this.#p.spec.identity?.current.spiffeId ?? '',
       peer,
       identityError,
     });
@@ -147,11 +156,25 @@ export class InboundPath {
   ): Promise<void> {
     const session = await handshake(this.#p, c, run);
     if (!session) return;
-    const decision = this.authorize(session.peer, session.identityError);
-    // A refused peer is handed over too (its protocol may answer it), never counted as established.
+    const decision: InboundAuthorization = l.anonymous
+      ? { allowed: true, reason: 'a listener that authenticates nobody' }
+      : this.authorize(session.peer, session.identityError, l.authorization);
+    if (!decision.allowed && !l.answersDenied) {
+      this.#p.reporter.report({
+        direction: 'inbound',
+        outcome: 'denied',
+        code: decision.code ?? 'policy',
+        reason: decision.reason,
+        source: c.client.address,
+        ...(session.peer ? { peer: session.peer } : {}),
+      });
+      return session.refuse();
+    }
+    // A refused peer handed over (its protocol answers it) is never counted as established.
+    const { socket } = c;
     if (
       decision.allowed &&
-      !this.#p.admission.established(c.socket, 'inbound', c.client.address, session.outer)
+      !this.#p.admission.established(socket, 'inbound', c.client.address, session.outer)
     )
       return session.refuse();
     l.accept(c, session, decision);

@@ -46,7 +46,9 @@ export class OutboundPath {
     const info = { source: c.client.address, destination: formatEndpoint(destination) };
     // A Service address is outside the mesh CIDRs: it goes to its endpoints (a loop is still refused).
     const service =
-      decision.kind === 'deny' && decision.code === 'loop' ? undefined : this.#resolve(destination);
+      (decision.kind === 'deny' && decision.code === 'loop') || outbound.resolveServices === false
+        ? undefined
+        : this.#resolve(destination);
     if (service?.kind === 'service') return this.#service(c, destination, service);
     // Not known to be a Service or not: refused, never decided by the address alone (fail closed).
     if (service?.kind === 'refuse') {

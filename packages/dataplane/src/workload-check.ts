@@ -13,7 +13,8 @@ export function checkWorkloadSpec(spec: WorkloadSpec): void {
   const problems: string[] = [];
   if (typeof spec.id !== 'string' || spec.id.trim() === '')
     problems.push('id: a non-empty string is required');
-  if (!spec.identity?.current) problems.push('identity: a CertificateStore is required');
+  if (!spec.carrier?.anonymous && !spec.identity?.current)
+    problems.push('identity: a CertificateStore is required');
   if (typeof spec.carrier?.create !== 'function')
     problems.push('carrier: a carrier factory is required (mtlsCarrier(), hboneCarrier())');
   const { inbound, outbound, ports } = spec.policy ?? {};

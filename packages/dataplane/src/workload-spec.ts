@@ -44,6 +44,8 @@ export interface OutboundPolicy extends ListenSpec {
   fixedDestination?: Endpoint;
   /** Where to carry a mesh destination. Default: the carrier's (mtls: the destination; hbone: its 15008). */
   route?: (destination: Endpoint) => Endpoint;
+  /** Ask the data plane's destination resolver whether a destination is a Service. Default true. */
+  resolveServices?: boolean;
 }
 
 /** What a workload asks of the data plane. */
@@ -60,8 +62,8 @@ export interface WorkloadSpec {
   id: string;
   /** Where its network lives; listeners and dials open there. Default: the process's own network. */
   target?: Target;
-  /** Its certificate, rotated from files. */
-  identity: CertificateStore;
+  /** Its certificate, rotated from files. Required unless the carrier is `anonymous`. */
+  identity?: CertificateStore;
   policy: WorkloadPolicy;
   carrier: CarrierFactory;
   /** Addresses the workload owns (pod IPs); the address a connection arrives on always counts. */

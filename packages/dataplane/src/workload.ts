@@ -108,9 +108,7 @@ export class Workload {
   async start(): Promise<void> {
     let carrier: Carrier;
     try {
-      carrier = this.spec.carrier.create(
-        carrierContext(this.#parts, this.#inbound, () => this.#state !== 'serving'),
-      );
+      carrier = this.#createCarrier();
     } catch (cause) {
       this.#state = 'stopped';
       throw new WorkloadFailedError(
@@ -127,13 +125,23 @@ export class Workload {
       this.#state = 'stopped';
       throw new WorkloadFailedError(`workload ${this.spec.id}: ${(cause as Error).message}`, { cause });
     }
-    this.spec.identity.on('rotated', this.#onRotated);
-    this.#parts.reporter.certificate(this.spec.identity.current);
+    this.spec.identity?.on('rotated', this.#onRotated);
+    if (this.spec.identity) this.#parts.reporter.certificate(this.spec.identity.current);
     this.#state = 'serving';
     this.#log.info('workload serving', {
-      spiffeId: this.spec.identity.current.spiffeId,
+      ...(this.spec.identity ? { spiffeId: this.spec.identity.current.spiffeId } : {}),
       listeners: this.listeners,
     });
+  }
+
+  /** The carrier, given the workload's identity unless it is an anonymous one (which needs none). */
+  #createCarrier(): Carrier {
+    const context = carrierContext(this.#parts, this.#inbound, () => this.#state !== 'serving');
+    const factory = this.spec.carrier;
+    if (factory.anonymous) return factory.create(context);
+    const identity = this.spec.identity;
+    if (!identity) throw new Error('a mesh carrier needs the workload identity');
+    return factory.create({ ...context, workload: { ...context.workload, identity } });
   }
 
   async #openAll(carrier: Carrier): Promise<void> {
@@ -184,9 +192,10 @@ export class Workload {
     const reset = finished ? 0 : connections.resetAll();
     if (reset > 0) this.#in.metrics.drainResets.inc(this.#labels, reset);
     await listenersClosed;
-    this.spec.identity.off('rotated', this.#onRotated);
+    this.spec.identity?.off('rotated', this.#onRotated);
     // A successor under the same id (a restarted container) owns the series by now.
-    if (!options.keepSeries?.()) this.#in.metrics.certificateExpiry.remove({ workload: this.spec.id });
+    if (this.spec.identity && !options.keepSeries?.())
+      this.#in.metrics.certificateExpiry.remove({ workload: this.spec.id });
     this.#state = 'stopped';
     this.#log.info('workload stopped', { resetAtDeadline: reset });
   }

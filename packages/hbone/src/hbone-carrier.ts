@@ -16,7 +16,9 @@ import { parseSpiffeId } from '@switchyard/mesh';
 import { HboneClient } from './hbone-client.js';
 import { tunnelStatusCode } from './hbone-client-error.js';
 import { HboneServer } from './hbone-server.js';
+import { ReverseTunnelListener, type ReverseTunnelSettings } from './reverse-tunnel-listener.js';
 import { HBONE_PORT } from './settings.js';
+import { type SniGatewayRouting, sniGatewayListener } from './sni-gateway.js';
 
 /** One place to open a tunnel: the HBONE peer, the `:authority`, and the Service endpoint it stands for. */
 interface Attempt {
@@ -34,6 +36,10 @@ const isIdentityFailure = (e: TunnelFailure) => e.code === 'SWY_ERR_UPSTREAM_IDE
 export interface HboneCarrierOptions {
   /** Called with each workload's carrier once created (to reach its client or server). */
   onCreated?: (carrier: HboneCarrier) => void;
+  /** Serve the SNI gateway where the policy names its port (`policy.ports.sniGateway`). */
+  sniGateway?: SniGatewayRouting;
+  /** Accept reverse tunnels where the policy names their port (`policy.ports.reverseTunnel`). */
+  reverseTunnel?: ReverseTunnelSettings;
 }
 
 /**
@@ -46,7 +52,7 @@ export function hboneCarrier(options: HboneCarrierOptions = {}): CarrierFactory 
   return {
     name: 'hbone',
     create(context) {
-      const carrier = new HboneCarrier(context);
+      const carrier = new HboneCarrier(context, options);
       options.onCreated?.(carrier);
       return carrier;
     },
@@ -64,7 +70,10 @@ export class HboneCarrier implements Carrier {
   /** Service endpoints are reached at `podIP:15008`, `:authority` `podIP:targetPort`, the pod's identity pinned. */
   readonly routesServices = true;
 
-  constructor(context: CarrierContext) {
+  /** The reverse-tunnel acceptor, when the policy names its port and the options ask for it. */
+  readonly reverseTunnels: ReverseTunnelListener | undefined;
+
+  constructor(context: CarrierContext, options: HboneCarrierOptions = {}) {
     this.#c = context;
     this.upstream = context.upstream;
     const { workload } = context;
@@ -78,22 +87,37 @@ export class HboneCarrier implements Carrier {
         : {}),
     });
     this.server = new HboneServer(context);
-    const port = workload.policy.ports?.hbone ?? (workload.policy.ports ? undefined : HBONE_PORT);
-    this.listeners =
-      port === undefined
-        ? []
-        : [
-            {
-              name: 'hbone',
-              port,
-              handshake: (c) => this.server.handshake(c),
-              // HTTP/2 reads the socket in native code; liveness is PING's job (keepalive.ts).
-              idle: false,
-              ...(workload.policy.inbound?.host ? { host: workload.policy.inbound.host } : {}),
-              ...(workload.policy.inbound?.families ? { families: workload.policy.inbound.families } : {}),
-              accept: (c, session, authorization) => this.server.accept(c, session, authorization),
-            },
-          ];
+    const ports = workload.policy.ports;
+    const port = ports?.hbone ?? (ports ? undefined : HBONE_PORT);
+    const sniPort = ports?.sniGateway;
+    const reversePort = ports?.reverseTunnel;
+    this.reverseTunnels =
+      reversePort !== undefined && options.reverseTunnel
+        ? new ReverseTunnelListener(context, this.server, reversePort, options.reverseTunnel)
+        : undefined;
+    this.listeners = [
+      ...(port === undefined ? [] : [this.#hboneListener(port)]),
+      ...(sniPort !== undefined && options.sniGateway
+        ? [sniGatewayListener(context, this.client, sniPort, options.sniGateway)]
+        : []),
+      ...(this.reverseTunnels ? [this.reverseTunnels.listener] : []),
+    ];
+  }
+
+  /** Peers' HBONE on 15008: the server's TLS, then HTTP/2 (a refused peer is answered 401 per stream). */
+  #hboneListener(port: number): CarrierListener {
+    const inbound = this.#c.workload.policy.inbound;
+    return {
+      name: 'hbone',
+      port,
+      handshake: (c) => this.server.handshake(c),
+      answersDenied: true,
+      // HTTP/2 reads the socket in native code; liveness is PING's job (keepalive.ts).
+      idle: false,
+      ...(inbound?.host ? { host: inbound.host } : {}),
+      ...(inbound?.families ? { families: inbound.families } : {}),
+      accept: (c, session, authorization) => this.server.accept(c, session, authorization),
+    };
   }
 
   async outbound(c: Accepted, destination: Endpoint, route?: ServiceRoute): Promise<void> {
@@ -180,6 +204,7 @@ export class HboneCarrier implements Carrier {
   }
 
   async close(): Promise<void> {
+    this.reverseTunnels?.close();
     this.client.close();
     await this.server.close();
   }

@@ -12,6 +12,8 @@ import type { AuthorizationPolicy, CertificateStore } from '@switchyard/mesh';
 import { type HboneCarrier, hboneCarrier } from './hbone-carrier.js';
 import type { HboneClient } from './hbone-client.js';
 import type { HboneServer } from './hbone-server.js';
+import type { ReverseTunnelListener, ReverseTunnelSettings } from './reverse-tunnel-listener.js';
+import type { SniGatewayRouting } from './sni-gateway.js';
 
 /** Options of {@link HboneSidecar}: those every sidecar takes (socket ops, identities, limits, logging), and: */
 export interface HboneSidecarOptions extends SidecarPlaneOptions {
@@ -40,6 +42,10 @@ export interface HboneSidecarOptions extends SidecarPlaneOptions {
   /** Open sockets inside this target's network (a node-level proxy). */
   target?: Target;
   families?: IpFamily[];
+  /** Also serve the SNI gateway on `port` (15443), routing as given. */
+  sniGateway?: SniGatewayRouting & { port: number };
+  /** Also accept reverse tunnels on `port` (15009). */
+  reverseTunnel?: ReverseTunnelSettings & { port: number };
 }
 
 const WORKLOAD = 'sidecar';
@@ -77,6 +83,11 @@ export class HboneSidecar {
     return this.#carrier?.server;
   }
 
+  /** The reverse-tunnel acceptor, with `reverseTunnel`. Available after start. */
+  get reverseTunnels(): ReverseTunnelListener | undefined {
+    return this.#carrier?.reverseTunnels;
+  }
+
   /** The data plane's dialer (identity pinning included), for a reverse tunnel. Available after start. */
   get upstream(): Upstream | undefined {
     return this.#carrier?.upstream;
@@ -87,7 +98,7 @@ export class HboneSidecar {
     return this.#plane.ready;
   }
 
-  /** Where the sidecar listens (role `hbone`, `inbound`, `outbound`). */
+  /** Where the sidecar listens (role `hbone`, `inbound`, `outbound`, `sni-gateway`, `reverse-tunnel`). */
   get listeners(): ListenerStatus[] {
     return [...this.#listeners];
   }
@@ -103,11 +114,19 @@ export class HboneSidecar {
     const status = await this.#plane.addWorkload({
       id: WORKLOAD,
       identity: o.certificates,
-      carrier: hboneCarrier({ onCreated: (c) => (this.#carrier = c) }),
+      carrier: hboneCarrier({
+        onCreated: (c) => (this.#carrier = c),
+        ...(o.sniGateway ? { sniGateway: o.sniGateway } : {}),
+        ...(o.reverseTunnel ? { reverseTunnel: o.reverseTunnel } : {}),
+      }),
       ...(o.target ? { target: o.target } : {}),
       ...(o.addresses ? { addresses: o.addresses } : {}),
       policy: {
-        ports: o.hbonePort !== undefined ? { hbone: o.hbonePort } : {},
+        ports: {
+          ...(o.hbonePort !== undefined ? { hbone: o.hbonePort } : {}),
+          ...(o.sniGateway ? { sniGateway: o.sniGateway.port } : {}),
+          ...(o.reverseTunnel ? { reverseTunnel: o.reverseTunnel.port } : {}),
+        },
         ...(o.outboundPort !== undefined
           ? {
               outbound: {

@@ -45,8 +45,15 @@ export {
   ReverseTunnelDialer,
   type ReverseTunnelDialerOptions,
 } from './reverse-tunnel.js';
+export { ReverseTunnelListener, type ReverseTunnelSettings } from './reverse-tunnel-listener.js';
 export { HBONE_LIMITS, HBONE_PORT, HBONE_SETTINGS, HBONE_STATUS } from './settings.js';
-export { SNI_GATEWAY_PORT, SniGateway, type SniGatewayOptions, type SniRoute } from './sni-gateway.js';
+export {
+  SNI_GATEWAY_PORT,
+  type SniGatewayRouting,
+  type SniRoute,
+  sniGatewayListener,
+} from './sni-gateway.js';
+export { SniGateway, type SniGatewayOptions } from './sni-gateway-plane.js';
 
 /** The registry entry of the hbone carrier: it listens on 15008 itself. */
 export const carrier = defineCarrier({

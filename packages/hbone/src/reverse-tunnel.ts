@@ -1,149 +1,52 @@
-import { type ClientHttp2Session, constants as h2, connect as h2connect } from 'node:http2';
-import type { Server, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { PROXY_PORTS, type SocketOps, type Target } from '@switchyard/core';
-import { DEFAULT_TIMEOUTS, type Logger, silentLogger, singleSpiffeId, Upstream } from '@switchyard/dataplane';
-import {
-  type AuthorizationPolicy,
-  authorize,
-  type CertificateStore,
-  defaultOutboundPolicy,
-  parseSpiffeId,
-  type SpiffeId,
-  spiffeIdsFromSan,
-} from '@switchyard/mesh';
+import { DEFAULT_TIMEOUTS, type Logger, silentLogger, Upstream } from '@switchyard/dataplane';
+import type { AuthorizationPolicy, CertificateStore } from '@switchyard/mesh';
 import { formatAuthority, type HboneAuthority } from './authority.js';
-import { awaitTunnel, HboneConnectError } from './hbone-client-error.js';
+import { GatewayPlane, type GatewayPlaneOptions } from './gateway-plane.js';
+import { HboneConnectError } from './hbone-client-error.js';
 import type { HboneServer } from './hbone-server.js';
-import { keepAlive } from './keepalive.js';
-import { HBONE_SETTINGS } from './settings.js';
+import type { HboneSidecar } from './hbone-sidecar.js';
+import type { ReverseTunnelSettings } from './reverse-tunnel-listener.js';
 
 /** The port reverse tunnels are accepted on (core's {@link PROXY_PORTS}). */
 export const REVERSE_TUNNEL_PORT = PROXY_PORTS.reverseTunnel;
 
-const peerIdentity = (tls: TLSSocket) =>
-  singleSpiffeId(spiffeIdsFromSan(tls.getPeerCertificate()?.subjectaltname)).id;
-
-/** Options of {@link ReverseTunnelAcceptor}. */
-export interface ReverseTunnelAcceptorOptions {
-  socketOps: SocketOps;
-  certificates: CertificateStore;
+/** Options of {@link ReverseTunnelAcceptor}: a one-workload data plane's, its identity, and who may register. */
+export interface ReverseTunnelAcceptorOptions extends GatewayPlaneOptions, ReverseTunnelSettings {
+  /** Default {@link REVERSE_TUNNEL_PORT}. */
   port?: number;
-  host?: string;
-  target?: Target;
-  /** Which workloads may register. Default: our trust domain. */
-  authorization?: AuthorizationPolicy;
-  /** Where per-connection failures are logged (debug). Default: nowhere. */
-  logger?: Logger;
 }
 
 /**
- * The gateway side of reverse tunnels (H2R, from the hbone project): workloads that cannot be
- * dialled (behind NAT) dial in here with mTLS and then *serve* HTTP/2 on that connection; the
- * gateway keeps one such connection per workload identity and opens CONNECT streams through it.
+ * A reverse-tunnel acceptor on its own: a one-workload data plane whose HBONE carrier serves only
+ * the acceptor's listener (the data plane's handshake caps, limits, drain, rotation and metrics
+ * apply to it). A sidecar that is also a gateway passes `reverseTunnel` to {@link HboneSidecar}.
  */
-export class ReverseTunnelAcceptor {
-  readonly #o: ReverseTunnelAcceptorOptions;
-  readonly #log: Logger;
-  readonly #sessions = new Map<string, ClientHttp2Session>();
-  #listener: Server | undefined;
-
+export class ReverseTunnelAcceptor extends GatewayPlane {
   constructor(options: ReverseTunnelAcceptorOptions) {
-    this.#o = options;
-    this.#log = options.logger ?? silentLogger;
+    const { port, authorization, ...plane } = options;
+    super(plane, {
+      reverseTunnel: { port: port ?? REVERSE_TUNNEL_PORT, ...(authorization ? { authorization } : {}) },
+    });
   }
 
   /** The workload identities holding a reverse connection now. */
   get registered(): string[] {
-    return [...this.#sessions.keys()];
+    return this.sidecar.reverseTunnels?.registered ?? [];
   }
 
   get port(): number {
-    return (this.#listener?.address() as { port: number } | null)?.port ?? 0;
-  }
-
-  async start(): Promise<void> {
-    const cert = this.#o.certificates.current;
-    const tlsServer = createTlsServer({
-      cert: cert.chain,
-      key: cert.key,
-      ca: cert.bundle,
-      requestCert: true,
-      rejectUnauthorized: true,
-      minVersion: 'TLSv1.3',
-      ALPNProtocols: ['h2'],
-      handshakeTimeout: DEFAULT_TIMEOUTS.handshake,
-    });
-    tlsServer.on('secureConnection', (tls: TLSSocket) => this.#register(tls));
-    this.#listener = await this.#o.socketOps.listen({
-      port: this.#o.port ?? REVERSE_TUNNEL_PORT,
-      ...(this.#o.host ? { host: this.#o.host } : {}),
-      ...(this.#o.target ? { target: this.#o.target } : {}),
-    });
-    this.#listener.on('connection', (s: Socket) => {
-      s.on('error', (error) => this.#log.debug('reverse tunnel socket error', { reason: error.message }));
-      tlsServer.emit('connection', s);
-    });
+    return this.sidecar.port('reverse-tunnel');
   }
 
   /** Opens a tunnel to `destination` through the reverse connection of the workload `identity`. */
-  async open(identity: string, destination: HboneAuthority): Promise<Duplex> {
-    const session = this.#sessions.get(identity);
-    if (!session) throw new HboneConnectError(`no reverse connection from ${identity}`, 503);
-    const stream = session.request(
-      { [h2.HTTP2_HEADER_METHOD]: 'CONNECT', [h2.HTTP2_HEADER_AUTHORITY]: formatAuthority(destination) },
-      { endStream: false },
-    );
-    await awaitTunnel(stream, identity, formatAuthority(destination), DEFAULT_TIMEOUTS.connect);
-    return stream;
-  }
-
-  async close(): Promise<void> {
-    for (const s of this.#sessions.values()) s.destroy();
-    this.#sessions.clear();
-    await new Promise<void>((r) => (this.#listener ? this.#listener.close(() => r()) : r()));
-  }
-
-  #register(tls: TLSSocket): void {
-    const identity = peerIdentity(tls);
-    const self = parseSpiffeId(this.#o.certificates.current.spiffeId) as SpiffeId;
-    if (
-      !authorize(this.#o.authorization ?? defaultOutboundPolicy(self), self, identity).allowed ||
-      !identity ||
-      tls.alpnProtocol !== 'h2'
-    ) {
-      tls.destroy();
-      return;
-    }
-    // The dialled side serves HTTP/2: here we are its client, over the connection it opened.
-    const session = h2connect('https://reverse.hbone', {
-      createConnection: () => tls,
-      settings: {
-        initialWindowSize: HBONE_SETTINGS.streamWindow,
-        maxFrameSize: HBONE_SETTINGS.maxFrameSize,
-        enablePush: false,
-      },
-    });
-    keepAlive(session, this.#log);
-    session.on('error', (error) =>
-      this.#log.debug('reverse tunnel session error', { identity, reason: error.message }),
-    );
-    session.once('connect', () => session.setLocalWindowSize(HBONE_SETTINGS.connectionWindow));
-    this.#sessions.get(identity)?.close(); // a workload's newer connection replaces its older one
-    this.#sessions.set(identity, session);
-    const forget = () => {
-      if (this.#sessions.get(identity) === session) this.#sessions.delete(identity);
-    };
-    session.once('close', forget);
-    // The session does not notice its wrapped socket going away (it stays half-open); the socket does.
-    const gone = () => {
-      forget();
-      session.destroy();
-      tls.destroy();
-    };
-    tls.once('end', gone);
-    tls.once('close', gone);
+  open(identity: string, destination: HboneAuthority): Promise<Duplex> {
+    const reverse = this.sidecar.reverseTunnels;
+    if (!reverse) return Promise.reject(new HboneConnectError(`no reverse connection from ${identity}`, 503));
+    return reverse.open(identity, destination);
   }
 }
 

@@ -5,8 +5,7 @@ import { CertificateStore, loadCertificateDir, spiffeIdsFromSan } from '@switchy
 import { createTestPki, type TestPki } from '@switchyard/mesh/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readServerName } from './client-hello.js';
-import { HboneClient } from './hbone-client.js';
-import { SniGateway } from './sni-gateway.js';
+import { SniGateway } from './sni-gateway-plane.js';
 import { startTestServer } from './test-server.js';
 
 const LOCAL = '127.0.0.1';
@@ -73,16 +72,11 @@ describe('SNI gateway on 15443', () => {
     cleanups.push(() => new Promise((r) => app.close(r)));
     const server = await startTestServer(await CertificateStore.open(dirs.server, { watch: false }));
     cleanups.push(() => server.close());
-    const client = new HboneClient({
-      socketOps: loopbackSocketOps(),
-      identityFallback: 'trust-domain',
-      certificates: await CertificateStore.open(dirs.gateway, { watch: false }),
-    });
-    cleanups.push(() => client.close());
     const refused: string[] = [];
+    // The gateway's own identity, accepting any HBONE peer of its trust domain.
     const gateway = new SniGateway({
       socketOps: loopbackSocketOps(),
-      client,
+      certificates: await CertificateStore.open(dirs.gateway, { watch: false }),
       port: 0,
       host: LOCAL,
       onRefused: (reason) => refused.push(reason),

@@ -43,7 +43,6 @@ export {
   inspectCa,
   issueWorkloadCertificate,
 } from './dev-ca.js';
-export { createProxyMetrics, type Direction, type ProxyMetrics } from './proxy-metrics.js';
 export {
   checkIdentityParts,
   formatSpiffeId,

@@ -1,8 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { MetadataProxyStatus } from './metadata-status.js';
-
-/** The outcomes of a captured metadata connection, as status and metrics count them. */
-export type RelayOutcome = 'relayed' | 'refused' | 'failed';
+import type { MetadataProxyStatus, RelayOutcome } from './metadata-status.js';
 
 /**
  * Registers metadata proxying's series in `registry` (the agent's one `/metrics`):

@@ -1,19 +1,25 @@
-import type { Server } from 'node:net';
+import { isIP } from 'node:net';
 import { formatTarget, type RedirectionDriver, type Target } from '@switchyard/core';
-import { formatEndpoint, type Logger } from '@switchyard/dataplane';
+import {
+  type CarrierFactory,
+  DataPlane,
+  type Endpoint,
+  formatEndpoint,
+  type Logger,
+  type WorkloadPolicy,
+} from '@switchyard/dataplane';
 import type { Registry } from 'prom-client';
 import type { AgentConfig, MetadataProxyConfig } from '../config/agent-config.js';
 import { AGENT_DEFAULTS } from '../config/defaults.js';
 import { connectDocker, type DockerApi } from '../docker/docker-client.js';
 import type { DockerContainer } from '../docker/docker-container.js';
 import { DockerWatcher } from '../docker/docker-watcher.js';
+import { forwardCarrier } from './forward-carrier.js';
 import { type HnsEndpointFinder, hnsEndpointFinder } from './hns-endpoint-of.js';
-import { closeListeners, listenerAddresses, openMetadataListeners } from './metadata-listeners.js';
 import { registerMetadataMetrics } from './metadata-metrics.js';
 import { type MetadataPlan, type PlannedClient, planMetadata } from './metadata-plan.js';
-import { metadataPolicy } from './metadata-policy.js';
-import type { RelayCounts, RelayInputs } from './metadata-relay.js';
-import type { MetadataClientStatus, MetadataProxyStatus } from './metadata-status.js';
+import { endpointFamilies, metadataPolicy } from './metadata-policy.js';
+import type { MetadataClientStatus, MetadataProxyStatus, RelayCounts } from './metadata-status.js';
 
 /** Options of {@link MetadataProxy.start}. */
 export interface MetadataProxyOptions {
@@ -39,6 +45,11 @@ export interface MetadataProxyOptions {
   /** Where its metrics go (the agent's registry); none when absent. */
   registry?: Registry;
   /**
+   * The data plane its relays are workloads of (the agent's one plane, whose limits, drain and
+   * metrics then reach them). Default: one of its own, closed with it.
+   */
+  plane?: DataPlane;
+  /**
    * The mesh's opt-in label when the `docker` source captures containers: a client carrying it is
    * left to the mesh if the driver holds one policy per network (tproxy).
    */
@@ -48,20 +59,22 @@ export interface MetadataProxyOptions {
 interface ClientState {
   client: PlannedClient;
   target?: Target;
-  listeners: Server[];
+  /** Its workload in the data plane (Linux), once served. */
+  workload?: string;
   error?: string;
 }
 
 /** How long a client the runtime announced is held while Docker does not report it running, ms. */
 const ANNOUNCE_GRACE_MS = 60_000;
 
-/** How long a relay's dial to the proxy container may take, ms. */
-const PROXY_CONNECT_TIMEOUT_MS = 2000;
+/** The data plane workload serving every client on Windows, where HNS hands captures to the host. */
+const SHARED_WORKLOAD = 'metadata';
 
 /**
  * Delivers metadata clients' connections to the metadata endpoints to the proxy container.
  * Docker's labels say who is who; each client gets a capture policy for just the endpoints
- * (inside its namespace on Linux, on its HNS endpoint on Windows) and a relay listener, which
+ * (inside its namespace on Linux, on its HNS endpoint on Windows) and a workload of the data
+ * plane with the `forward` carrier (its connection limit, idle timeout, drain and metrics), which
  * reads the current proxy at every connection: a proxy that restarts or moves is followed as
  * soon as Docker reports it. With no proxy the relay refuses (fail closed), unless `whenNoProxy`
  * is `direct`, which removes the clients' captures until a proxy runs again. Containers without
@@ -76,12 +89,14 @@ export class MetadataProxy {
   #unlisten: (() => void) | undefined;
   readonly #clients = new Map<string, ClientState>();
   readonly #counts: RelayCounts = { relayed: 0, refused: 0, failed: 0 };
-  readonly #relay: RelayInputs;
+  readonly #plane: DataPlane;
+  readonly #ownsPlane: boolean;
+  readonly #carrier: CarrierFactory;
   readonly #hnsEndpointOf: HnsEndpointFinder;
   #plan: MetadataPlan = { proxy: undefined, standby: [], clients: [], ignored: [] };
   /** Clients the runtime announced before Docker reports them running, until it does. */
   readonly #announced = new Map<string, { client: PlannedClient; expires: number }>();
-  #shared: Server[] | undefined;
+  #shared: string | undefined;
   #chain: Promise<void> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -92,19 +107,15 @@ export class MetadataProxy {
     const inc = o.registry ? registerMetadataMetrics(o.registry, () => this.status()) : undefined;
     this.#ownsWatcher = watcher !== o.watcher;
     this.#watcher = watcher;
-    this.#relay = {
-      socketOps: o.driver.socketOps,
-      endpoints: o.config.endpoints,
-      proxy: () => this.#plan.proxy,
-      ...(o.config.proxyPort ? { proxyPort: o.config.proxyPort } : {}),
-      ...(o.bypass.userSid ? {} : { mark: o.bypass.mark }),
-      connectTimeoutMs: PROXY_CONNECT_TIMEOUT_MS,
+    this.#ownsPlane = o.plane === undefined;
+    this.#plane = o.plane ?? ownPlane(o);
+    this.#carrier = forwardCarrier({
+      to: (destination) => this.#route(destination),
       count: (outcome) => {
         this.#counts[outcome]++;
         inc?.(outcome);
       },
-      logger: o.logger,
-    };
+    });
   }
 
   /**
@@ -171,9 +182,25 @@ export class MetadataProxy {
     this.#unlisten?.();
     if (this.#ownsWatcher) await this.#watcher.close();
     await this.#chain;
-    await Promise.all([...this.#clients.values()].map((s) => closeListeners(s.listeners)));
-    await closeListeners(this.#shared ?? []);
+    // A shared plane drains them with everything else when it closes.
+    if (this.#ownsPlane) await this.#plane.close(0);
     this.#clients.clear();
+  }
+
+  /** Where a captured connection goes: the current proxy, for a metadata endpoint (else refused). */
+  #route(destination: Endpoint): Endpoint | { refused: string } {
+    const { endpoints, proxyPort } = this.#o.config;
+    const endpoint = endpoints.find((e) => e.address === destination.address && e.port === destination.port);
+    if (!endpoint) return { refused: `${formatEndpoint(destination)} is not a metadata endpoint` };
+    const proxy = this.#plan.proxy;
+    if (!proxy) return { refused: 'no metadata proxy container runs (fail closed)' };
+    return { address: proxy.address, port: proxyPort ?? endpoint.port };
+  }
+
+  /** The listeners of a workload of ours, as `address:port`. */
+  #listeners(workload: string | undefined): string[] {
+    const status = workload ? this.#plane.workload(workload) : undefined;
+    return (status?.listeners ?? []).map((l) => formatEndpoint(l));
   }
 
   #clientStatus(c: PlannedClient): MetadataClientStatus {
@@ -184,7 +211,7 @@ export class MetadataProxy {
       name: c.name,
       phase,
       ...(s?.target ? { target: formatTarget(s.target) } : {}),
-      listeners: listenerAddresses(s?.listeners.length ? s.listeners : s ? (this.#shared ?? []) : []),
+      listeners: this.#listeners(s?.workload ?? (s ? this.#shared : undefined)),
       ...(s?.error ? { error: s.error } : {}),
     };
   }
@@ -210,7 +237,7 @@ export class MetadataProxy {
       let state = this.#clients.get(client.id);
       if (state && JSON.stringify(state.client.network) !== JSON.stringify(client.network)) {
         // The container restarted: a new process, a new namespace (or address); the old one is gone.
-        await closeListeners(state.listeners);
+        await this.#unserve(state);
         this.#clients.delete(client.id);
         state = undefined;
       }
@@ -235,7 +262,7 @@ export class MetadataProxy {
 
   async #capture(client: PlannedClient, previous: ClientState | undefined): Promise<void> {
     const { driver, logger } = this.#o;
-    const state: ClientState = previous ?? { client, listeners: [] };
+    const state: ClientState = previous ?? { client };
     this.#clients.set(client.id, state);
     try {
       // Found again each time: on Windows a restarted container may have a new HNS endpoint.
@@ -257,32 +284,55 @@ export class MetadataProxy {
     }
   }
 
-  /** Linux: a listener inside the client's namespace; Windows: one shared listener on the host. */
+  /** Linux: a workload inside the client's namespace; Windows: one shared workload on the host. */
   async #listen(state: ClientState): Promise<void> {
-    const { driver, config } = this.#o;
+    const { driver } = this.#o;
     if (driver.targetKinds.includes('netns') && state.target?.kind === 'netns') {
-      if (state.listeners.length === 0)
-        state.listeners = await openMetadataListeners(
-          driver.socketOps,
-          config.port,
-          config.endpoints,
-          this.#relay,
-          state.target,
-        );
+      if (state.workload) return;
+      const id = `metadata/${state.client.id}`;
+      await this.#plane.addWorkload({
+        id,
+        target: state.target,
+        carrier: this.#carrier,
+        policy: this.#policy(),
+      });
+      state.workload = id;
       return;
     }
-    this.#shared ??= await openMetadataListeners(
-      driver.socketOps,
-      config.port,
-      config.endpoints,
-      this.#relay,
-    );
+    if (this.#shared) return;
+    await this.#plane.addWorkload({ id: SHARED_WORKLOAD, carrier: this.#carrier, policy: this.#policy() });
+    this.#shared = SHARED_WORKLOAD;
+  }
+
+  /**
+   * The serving policy of a metadata workload: captured connections to the endpoints arrive on
+   * the outbound port; where the driver cannot tell their destination (HNS), they are the first
+   * endpoint's. They are never Services.
+   */
+  #policy(): WorkloadPolicy {
+    const { port, endpoints } = this.#o.config;
+    const first = endpoints[0] as Endpoint;
+    return {
+      outbound: {
+        port,
+        families: endpointFamilies(endpoints),
+        meshCidrs: endpoints.map((e) => `${e.address}/${isIP(e.address) === 6 ? 128 : 32}`),
+        resolveServices: false,
+        ...(this.#o.driver.socketOps.transparent ? {} : { fixedDestination: first }),
+      },
+    };
+  }
+
+  /** Stops serving a client's workload (its open connections are reset). */
+  async #unserve(state: ClientState): Promise<void> {
+    if (state.workload) await this.#plane.removeWorkload(state.workload, 0);
+    delete state.workload;
   }
 
   /** Stops serving a client; its capture is removed only while its container still runs (`direct`). */
   async #release(id: string, state: ClientState, running: boolean): Promise<void> {
     this.#clients.delete(id);
-    await closeListeners(state.listeners);
+    await this.#unserve(state);
     if (!running || !state.target) return; // its network went with the container
     try {
       await this.#o.driver.remove(state.target, AGENT_DEFAULTS.metadataProxy.policyId);
@@ -296,6 +346,17 @@ export class MetadataProxy {
       });
     }
   }
+}
+
+/** A data plane of its own, when the agent's is not shared (its dials carry the bypass mark on Linux). */
+function ownPlane(o: MetadataProxyOptions): DataPlane {
+  return new DataPlane({
+    socketOps: o.driver.socketOps,
+    // The forward carrier pins nothing: no identity is ever checked.
+    identityFallback: 'refuse',
+    logger: o.logger,
+    ...(o.bypass.userSid ? {} : { bypassMark: o.bypass.mark }),
+  });
 }
 
 /** A watcher of `config.docker` for the metadata label alone, when none is shared. */

@@ -1,4 +1,14 @@
-import type { RelayCounts } from './metadata-relay.js';
+/** The outcomes of a captured metadata connection, as status and metrics count them. */
+export type RelayOutcome = 'relayed' | 'refused' | 'failed';
+
+/** How captured metadata connections ended, counted for status. */
+export interface RelayCounts {
+  relayed: number;
+  /** Refused: no proxy runs (fail closed), or a destination that is not a metadata endpoint. */
+  refused: number;
+  /** The proxy container could not be reached. */
+  failed: number;
+}
 
 /** One client container in {@link MetadataProxyStatus}. */
 export interface MetadataClientStatus {
@@ -12,7 +22,7 @@ export interface MetadataClientStatus {
   phase: 'captured' | 'direct' | 'failed';
   /** Where the capture is applied (`netns:/proc/…/ns/net`, `hns:…`). */
   target?: string;
-  /** The relay listeners serving it. */
+  /** The data plane listeners serving it (its `forward` workload's). */
   listeners: string[];
   error?: string;
 }

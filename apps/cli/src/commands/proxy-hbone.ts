@@ -1,5 +1,5 @@
 import { DEFAULT_PORTS, type DriverRegistry } from '@switchyard/core';
-import { HboneSidecar, ReverseTunnelDialer, SNI_GATEWAY_PORT, SniGateway } from '@switchyard/hbone';
+import { HboneSidecar, ReverseTunnelDialer, SNI_GATEWAY_PORT } from '@switchyard/hbone';
 import { CertificateStore } from '@switchyard/mesh';
 import { EXIT } from '../exit-codes.js';
 import { portFlag, wholeNumber } from '../flag-values.js';
@@ -74,32 +74,22 @@ export async function proxyHboneCommand(
     ...(outboundAuthz ? { outboundAuthorization: outboundAuthz } : {}),
     ...(identities ? { identities } : {}),
     ...(s.common.target ? { target: s.common.target } : {}),
+    // The SNI gateway is one more listener of the sidecar's data plane: its limits, drain and metrics.
+    ...(s.sniPort !== undefined
+      ? {
+          sniGateway: {
+            port: s.sniPort,
+            route: (name: string) => s.routes.get(name.toLowerCase()),
+            onRefused: (reason: string) =>
+              log({ level: 'info', msg: 'sni gateway refused a session', reason }),
+          },
+        }
+      : {}),
   });
   const parts: ProxyPart[] = [
     { name: 'hbone sidecar', start: () => sidecar.start(), stop: (ms) => sidecar.drain(ms) },
   ];
-  // The gateway and the reverse tunnel use the sidecar's client and server, which exist once it
-  // has started: each part is made when it starts.
-  if (s.sniPort !== undefined) {
-    const sniPort = s.sniPort;
-    let sni: SniGateway | undefined;
-    parts.push({
-      name: 'sni gateway',
-      start: () => {
-        sni = new SniGateway({
-          socketOps: driver.socketOps,
-          client: sidecar.client,
-          port: sniPort,
-          // Inside the workload's namespace, beside its other listeners.
-          ...(s.common.target ? { target: s.common.target } : {}),
-          route: (name) => s.routes.get(name.toLowerCase()),
-          onRefused: (reason) => log({ level: 'info', msg: 'sni gateway refused a session', reason }),
-        });
-        return sni.start();
-      },
-      stop: async () => sni?.close(),
-    });
-  }
+  // The reverse tunnel uses the sidecar's server, which exists once it has started: it is made when it starts.
   if (s.gateway) {
     const gateway = s.gateway;
     let reverse: ReverseTunnelDialer | undefined;

@@ -31,10 +31,12 @@
 
 export type {
   Accepted,
+  AnonymousCarrierContext,
   Carrier,
   CarrierContext,
   CarrierFactory,
   CarrierListener,
+  CarrierWorkload,
   ConnectionReport,
   HandshakeFailure,
   HandshakeResult,
