@@ -2,8 +2,12 @@
  * `@switchyard/dataplane` — one data plane for every workload on a node. A {@link DataPlane}
  * holds the shared inputs once (socket ops, identity resolver, timeouts and limits, logger,
  * metrics) and serves workloads added and removed at run time, each inside its own network with
- * its own identity, through a carrier (`mtlsCarrier()` from `@switchyard/mtls-proxy`,
- * `hboneCarrier()` from `@switchyard/hbone`, or your own, proven by `@switchyard/dataplane/testing`).
+ * its own identity, through a carrier picked by name from the {@link CarrierRegistry} (`mtls`,
+ * `mtls-native`, `hbone`) or passed as a factory (`hboneCarrier()` from `@switchyard/hbone`).
+ *
+ * This entry point is for people who *run* a data plane. Writing a carrier? Its contract (the
+ * context, the peer session, the TLS terminator) is `@switchyard/dataplane/carrier`, and its
+ * compliance suite `@switchyard/dataplane/testing`.
  *
  * @example
  * ```ts
@@ -44,15 +48,7 @@ export {
   type AdminSource,
   startAdminServer,
 } from './admin-server.js';
-export type {
-  Accepted,
-  Carrier,
-  CarrierContext,
-  CarrierFactory,
-  CarrierListener,
-  ConnectionReport,
-  StandIn,
-} from './carrier.js';
+export type { Carrier, CarrierFactory, ConnectionReport } from './carrier.js';
 export type { CarrierCapabilities } from './carrier-definition.js';
 export {
   BUILTIN_CARRIERS,
@@ -63,7 +59,6 @@ export {
   type CarrierRegistryOptions,
   type CarrierUnavailable,
 } from './carrier-registry.js';
-export { ConnectionSet } from './connection-set.js';
 export { DataPlane, type DataPlaneOptions, type WorkloadStatus } from './data-plane.js';
 export {
   type AuthorityDecision,
@@ -96,7 +91,6 @@ export type {
 } from './destination-resolver.js';
 export { CHANNELS } from './diagnostics.js';
 export { OpenConnections, type OpenConnectionsOptions, pickEndpoints } from './endpoint-picker.js';
-export { HandshakeGate } from './handshake-gate.js';
 export {
   canonicalAddress,
   checkServerIdentity,
@@ -108,7 +102,6 @@ export {
   singleSpiffeId,
   staticIdentities,
 } from './identity.js';
-export { type BoundListener, type ListenOptions, listen, unmapAddress } from './listen.js';
 export {
   type JsonLoggerOptions,
   jsonLogger,
@@ -131,20 +124,8 @@ export {
   type ServiceFacts,
 } from './service-decision.js';
 export { createServiceMetrics, type ServiceMetrics } from './service-metrics.js';
-export {
-  type LogLine,
-  loggerFromLine,
-  type SidecarPlaneOptions,
-  sidecarPlane,
-} from './sidecar-plane.js';
+export { type LogLine, loggerFromLine, type SidecarPlaneOptions, sidecarPlane } from './sidecar-plane.js';
 export { abort, type SpliceResult, splice } from './splice.js';
-export {
-  classify as classifyTlsFailure,
-  type TlsFailure,
-  type TlsOutcome,
-  TlsTerminator,
-  type TlsTerminatorOptions,
-} from './tls-terminator.js';
 export {
   formatEndpoint,
   type PlainDial,

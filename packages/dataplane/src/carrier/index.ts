@@ -53,11 +53,13 @@ export {
   type CarrierDefinition,
   defineCarrier,
 } from '../carrier-definition.js';
+export { ConnectionSet } from '../connection-set.js';
 export type { Endpoint } from '../decide.js';
 export type { Limits, Timeouts } from '../defaults.js';
 export type { ServiceEndpoint, ServiceRoute } from '../destination-resolver.js';
+export { HandshakeGate } from '../handshake-gate.js';
 export { type ServerIdentityDecision, singleSpiffeId } from '../identity.js';
-export { unmapAddress } from '../listen.js';
+export { type BoundListener, type ListenOptions, listen, unmapAddress } from '../listen.js';
 export type { LogFields, Logger } from '../logger.js';
 export type { DataPlaneMetrics, Direction } from '../metrics.js';
 export { outboundFailure } from '../outbound-failure.js';
