@@ -11,15 +11,9 @@ import { loadConfig } from '../config/validate-config.js';
 import { dockerReachable } from '../docker/docker-reachable.js';
 import { kubernetesReachable } from '../sources/kubernetes-reachable.js';
 
-/** One preflight check: what was checked, whether it passed, and the fix when it did not. */
-export interface CheckResult {
-  name: string;
-  ok: boolean;
-  /** True when the agent cannot work while this fails (exit 1). */
-  blocking: boolean;
-  message: string;
-  fix?: string;
-}
+import type { CheckResult } from './check-result.js';
+
+export type { CheckResult } from './check-result.js';
 
 const pass = (name: string, message: string): CheckResult => ({ name, ok: true, blocking: false, message });
 const fail = (name: string, message: string, fix: string, blocking = true): CheckResult => ({

@@ -1,11 +1,11 @@
 import { hostname } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { IpFamily } from '@switchyard/core';
-import { CARRIER_NAMES, carrierUnavailable } from '../carriers.js';
-import { validateMetadataProxy } from '../metadata/metadata-config.js';
+import { CARRIER_NAMES, carrierUnavailable } from '../carriers/carriers.js';
 import type { AgentConfig, IdentityConfig, SourceConfig } from './agent-config.js';
 import { AGENT_DEFAULTS as D } from './defaults.js';
 import { Issues } from './issues.js';
+import { validateMetadataProxy } from './metadata-config.js';
 import { readDocument } from './read-document.js';
 
 const TOP = [

@@ -1,4 +1,4 @@
-import type { CheckResult } from '../check/preflight.js';
+import type { CheckResult } from '../check/check-result.js';
 import type { AgentConfig } from '../config/agent-config.js';
 import { connectDocker } from './docker-client.js';
 

@@ -1,6 +1,6 @@
 import type { Logger } from '@switchyard/dataplane';
 import { AGENT_DEFAULTS } from '../config/defaults.js';
-import { hnsEndpointFinder } from '../metadata/hns-endpoint-of.js';
+import { hnsEndpointFinder } from '../network/hns-endpoint-of.js';
 import type { SourceSink, Workload, WorkloadSource } from '../sources/workload.js';
 import { connectDocker } from './docker-client.js';
 import type { DockerContainer } from './docker-container.js';

@@ -1,5 +1,5 @@
 import type { Logger } from '@switchyard/dataplane';
-import { backoffDelay } from '../reconcile/backoff.js';
+import { backoffDelay } from '../util/backoff.js';
 import { DOCKER_CALL_TIMEOUT_MS, type DockerApi, dockerUnavailable } from './docker-client.js';
 import { containerFromInspect, containerFromList, type DockerContainer } from './docker-container.js';
 import { containerOfEvent, type DockerEvent, readEvents, WATCHED_EVENTS } from './docker-events.js';

@@ -17,8 +17,8 @@ import type { MetadataProxyConfig } from '../config/agent-config.js';
 import { validateConfig } from '../config/validate-config.js';
 import { dockerReachable } from '../docker/docker-reachable.js';
 import { dockerSource } from '../docker/docker-source.js';
-import { hnsEndpointFinder } from '../metadata/hns-endpoint-of.js';
 import { MetadataProxy } from '../metadata/metadata-proxy.js';
+import { hnsEndpointFinder } from '../network/hns-endpoint-of.js';
 import type { Workload } from '../sources/workload.js';
 import { freePort } from '../testing/agent-node-lab.js';
 import {

@@ -11,7 +11,7 @@ import { hboneCarrier } from '@switchyard/hbone';
 import { CertificateStore } from '@switchyard/mesh';
 import { createTestPki, type TestPki } from '@switchyard/mesh/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { PeerIdentities } from '../ops/peer-identities.js';
+import { PeerIdentities } from '../identity/peer-identities.js';
 import { ServiceDirectory } from '../services/service-directory.js';
 import { type ServiceWatch, serviceWatch } from '../services/service-watch.js';
 import { kubeConfig, kubernetesSource } from '../sources/kubernetes-source.js';

@@ -5,7 +5,7 @@ import { hnsDriver, loadHcn } from '@switchyard/driver-hns';
 import { buildStandIn, standInHooks, standInUnavailable } from '@switchyard/driver-hns/testing';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { validateConfig } from '../config/validate-config.js';
-import { hnsEndpointFinder } from './hns-endpoint-of.js';
+import { hnsEndpointFinder } from '../network/hns-endpoint-of.js';
 import { metadataPolicy } from './metadata-policy.js';
 
 const reason = standInUnavailable();

@@ -3,7 +3,7 @@ import type { MetadataProxyConfig } from '../config/agent-config.js';
 import { AGENT_DEFAULTS } from '../config/defaults.js';
 import { connectDocker, type DockerApi } from '../docker/docker-client.js';
 import { containerFromInspect } from '../docker/docker-container.js';
-import { type HnsEndpointFinder, hnsEndpointFinder } from './hns-endpoint-of.js';
+import { type HnsEndpointFinder, hnsEndpointFinder } from '../network/hns-endpoint-of.js';
 import { METADATA_ROLES } from './metadata-plan.js';
 
 /** Options of {@link removeMetadataCaptures}. */

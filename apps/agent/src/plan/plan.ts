@@ -1,16 +1,13 @@
 import type { RedirectionPolicy, Target } from '@switchyard/core';
 import type { WorkloadPolicy } from '@switchyard/dataplane';
 import { formatSpiffeId } from '@switchyard/mesh';
-import { carrierCapabilities } from '../carriers.js';
+import { carrierCapabilities } from '../carriers/carriers.js';
 import type { AgentConfig, CarrierName } from '../config/agent-config.js';
 import { AGENT_DEFAULTS } from '../config/defaults.js';
+import type { ResolvedNetwork } from '../sources/resolve-network.js';
 import type { Workload } from '../sources/workload.js';
 
-/** Where a workload's network was found: the capture target and its addresses. */
-export interface ResolvedNetwork {
-  target: Target;
-  addresses: string[];
-}
+export type { ResolvedNetwork };
 
 /** Everything the node must hold for one workload, derived once from the workload and the config. */
 export interface WorkloadPlan {

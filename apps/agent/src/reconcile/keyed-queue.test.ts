@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay } from './backoff.js';
+import { backoffDelay } from '../util/backoff.js';
 import { KeyedQueue } from './keyed-queue.js';
 
 describe('KeyedQueue', () => {

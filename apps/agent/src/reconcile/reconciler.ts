@@ -8,7 +8,7 @@ import {
 } from '@switchyard/core';
 import { type DataPlane, type Logger, WorkloadFailedError } from '@switchyard/dataplane';
 import type { CertificateStore } from '@switchyard/mesh';
-import { createCarrier } from '../carriers.js';
+import { createCarrier } from '../carriers/carriers.js';
 import type { AgentConfig } from '../config/agent-config.js';
 import { AGENT_DEFAULTS } from '../config/defaults.js';
 import type { IdentityProvider } from '../identity/identity-provider.js';
@@ -16,8 +16,8 @@ import type { AgentMetrics } from '../ops/agent-metrics.js';
 import { plan, type WorkloadPlan } from '../plan/plan.js';
 import type { NetworkResolver } from '../sources/resolve-network.js';
 import type { Workload } from '../sources/workload.js';
+import { backoffDelay } from '../util/backoff.js';
 import type { AppliedJournal } from './applied-journal.js';
-import { backoffDelay } from './backoff.js';
 import { EarlyWorkloads } from './early-workloads.js';
 import { KeyedQueue } from './keyed-queue.js';
 import { sameNetwork } from './same-network.js';

@@ -5,7 +5,7 @@ import type {
   ServiceDestination,
   UnsyncedDestination,
 } from '@switchyard/dataplane';
-import type { PeerIdentity } from '../ops/peer-identities.js';
+import type { PeerIdentity } from '../identity/peer-identities.js';
 import { type CompactService, type CompactSlice, compactService, compactSlice } from './compact.js';
 import { buildIndex, type KnownPod, type ServiceIndex, vipKey } from './service-index.js';
 import { type ServiceReport, serviceReport } from './service-report.js';

@@ -1,6 +1,6 @@
 import type { KubeConfig, KubernetesListObject, KubernetesObject, ListWatch } from '@kubernetes/client-node';
 import type { Logger } from '@switchyard/dataplane';
-import { backoffDelay } from '../reconcile/backoff.js';
+import { backoffDelay } from '../util/backoff.js';
 
 /** How long an informer's watch may stay open before the server ends it (real informers pick 5–10 min). */
 const WATCH_TIMEOUT_SECONDS = 300;

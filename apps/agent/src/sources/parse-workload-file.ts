@@ -1,5 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
-import { CARRIER_NAMES } from '../carriers.js';
+import { CARRIER_NAMES } from '../carriers/carriers.js';
 import { Issues } from '../config/issues.js';
 import type { Workload, WorkloadNetwork } from './workload.js';
 

@@ -1,5 +1,5 @@
 import type { V1Namespace, V1Pod } from '@kubernetes/client-node';
-import type { PeerIdentity } from '../ops/peer-identities.js';
+import type { PeerIdentity } from '../identity/peer-identities.js';
 import { type OptIn, optedIn } from './pod-workload.js';
 
 /** Pod phases after which the kubelet has stopped the pod: its IP may already be another's. */

@@ -1,10 +1,15 @@
 import { execFile } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { TargetNotFoundError } from '@switchyard/core';
+import { type Target, TargetNotFoundError } from '@switchyard/core';
 import { type CriClient, captureTarget, connectCri, lookupWorkload } from '@switchyard/cri';
-import type { ResolvedNetwork } from '../plan/plan.js';
 import type { Workload } from './workload.js';
+
+/** Where a workload's network was found: the capture target and its addresses. */
+export interface ResolvedNetwork {
+  target: Target;
+  addresses: string[];
+}
 
 /** Finds where workloads' networks live: namespaces directly, containers through CRI. */
 export interface NetworkResolver {

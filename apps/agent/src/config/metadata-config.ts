@@ -1,7 +1,7 @@
 import { parseAuthority } from '@switchyard/hbone';
-import type { MetadataEndpoint, MetadataProxyConfig } from '../config/agent-config.js';
-import { AGENT_DEFAULTS } from '../config/defaults.js';
-import type { Issues } from '../config/issues.js';
+import type { MetadataEndpoint, MetadataProxyConfig } from './agent-config.js';
+import { AGENT_DEFAULTS } from './defaults.js';
+import type { Issues } from './issues.js';
 
 const D = AGENT_DEFAULTS.metadataProxy;
 

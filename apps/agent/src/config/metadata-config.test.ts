@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { validateConfig } from '../config/validate-config.js';
-import { metadataPolicy } from './metadata-policy.js';
+import { metadataPolicy } from '../metadata/metadata-policy.js';
+import { validateConfig } from './validate-config.js';
 
 const base = { identity: { caDir: '/ca' } };
 

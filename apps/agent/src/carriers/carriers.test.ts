@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { BUILTIN_CARRIERS } from '@switchyard/dataplane';
 import { CARRIER_API_VERSION, type CarrierDefinition } from '@switchyard/dataplane/carrier';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { parseWorkloadFile } from '../sources/parse-workload-file.js';
 import { CARRIER_NAMES, carrierCapabilities, createCarrier } from './carriers.js';
-import { parseWorkloadFile } from './sources/parse-workload-file.js';
 
 const BUILD = 'SWITCHYARD_RELAY_NATIVE_BUILD';
 const before = process.env[BUILD];
@@ -22,7 +22,7 @@ async function agentWith(build: string | undefined, ...argv: string[]) {
   if (build === undefined) delete process.env[BUILD];
   else process.env[BUILD] = build;
   vi.resetModules();
-  const { run } = await import('./cli/program.js');
+  const { run } = await import('../cli/program.js');
   let stdout = '';
   let stderr = '';
   const code = await run(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: {} });
