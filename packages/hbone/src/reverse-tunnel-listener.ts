@@ -30,6 +30,7 @@ export interface ReverseTunnelSettings {
 export class ReverseTunnelListener {
   readonly #c: CarrierContext;
   readonly #sessions = new Map<string, ClientHttp2Session>();
+  /** The listener the hbone carrier declares for the acceptor. */
   readonly listener: CarrierListener;
 
   constructor(context: CarrierContext, server: HboneServer, port: number, settings: ReverseTunnelSettings) {
