@@ -76,7 +76,7 @@ describe.skipIf(why !== undefined && !process.env.CI)(
         RUNTIME_LAB.image,
         'sh',
         '-c',
-        `touch /mark/ran; exec sleep ${hold}`,
+        `touch /mark/ran; exec busybox sleep ${hold}`,
       );
 
     beforeAll(async () => {
