@@ -7,7 +7,7 @@ import { PeerIdentities } from './ops/peer-identities.js';
 import { AppliedJournal } from './reconcile/applied-journal.js';
 import { Reconciler } from './reconcile/reconciler.js';
 import { ServiceDirectory } from './services/service-directory.js';
-import { networkResolver } from './sources/resolve-network.js';
+import { type HnsNamespaceEndpoints, networkResolver } from './sources/resolve-network.js';
 
 /** The agent's working parts, built once from the config: the one data plane and what drives it. */
 export interface AgentCore {
@@ -25,7 +25,12 @@ export interface AgentCore {
  * Builds the data plane with the shared inputs (the driver's socket ops, the identity resolver,
  * the bypass mark the rules also use, limits, logger) and the reconciler over it.
  */
-export function buildCore(config: AgentConfig, driver: RedirectionDriver, logger: Logger): AgentCore {
+export function buildCore(
+  config: AgentConfig,
+  driver: RedirectionDriver,
+  logger: Logger,
+  hnsEndpoints?: HnsNamespaceEndpoints,
+): AgentCore {
   let reconciler: Reconciler | undefined;
   const peers = new PeerIdentities(config.trustDomain, () => reconciler?.plans() ?? []);
   const services = config.source.kind === 'kubernetes' ? new ServiceDirectory(config.trustDomain) : undefined;
@@ -41,7 +46,7 @@ export function buildCore(config: AgentConfig, driver: RedirectionDriver, logger
     adminPort: config.admin.port,
   });
   const metrics = createAgentMetrics(plane.metrics.registry);
-  const resolver = networkResolver(config.criEndpoint);
+  const resolver = networkResolver(config.criEndpoint, hnsEndpoints);
   reconciler = new Reconciler({
     config,
     driver,

@@ -16,11 +16,13 @@ import type { MetadataProxyStatus } from './metadata/metadata-status.js';
 import { acquireLock, type InstanceLock } from './ops/instance-lock.js';
 import type { Reconciler } from './reconcile/reconciler.js';
 import type { WorkloadReport } from './reconcile/workload-record.js';
+import { serveRuntime } from './runtime/serve-runtime.js';
 import type { ServiceDirectory } from './services/service-directory.js';
 import type { ServiceReport } from './services/service-report.js';
 import { type ServiceWatch, serviceWatch } from './services/service-watch.js';
 import { createSource } from './sources/create-source.js';
 import { kubeConfig } from './sources/kubernetes-source.js';
+import type { HnsNamespaceEndpoints } from './sources/resolve-network.js';
 import type { WorkloadSource } from './sources/workload.js';
 
 /** Options of {@link Agent.start}. */
@@ -29,6 +31,8 @@ export interface AgentOptions {
   logger?: Logger;
   /** A driver instance instead of the configured one (tests, embedding). */
   driver?: RedirectionDriver;
+  /** Windows: how a pod's HNS namespace becomes its endpoint. Default: through HNS. */
+  hnsEndpoints?: HnsNamespaceEndpoints;
 }
 
 interface AgentParts {
@@ -46,6 +50,8 @@ interface AgentParts {
   metadata?: MetadataProxy;
   /** The Docker watcher the source and metadata proxying share, when they share one. */
   docker?: DockerWatcher;
+  /** The socket the container runtime asks for capture on. */
+  runtime: { close(): Promise<void> };
 }
 
 /** What `/status` and `switchyard-agent status` show. */
@@ -98,7 +104,7 @@ export class Agent {
     const undo: (() => unknown)[] = [() => lock.release()];
     try {
       const driver = options.driver ?? (await loadDriver(config.driver));
-      const core = buildCore(config, driver, logger);
+      const core = buildCore(config, driver, logger, options.hnsEndpoints);
       const { plane, reconciler: r, metrics } = core;
       undo.push(
         () => core.close(),
@@ -141,6 +147,13 @@ export class Agent {
           })
         : undefined;
       if (metadata) undo.push(() => metadata.close());
+      const runtime = await serveRuntime(config.runtimeSocket, {
+        source,
+        reconciler: r,
+        logger: logger.child({ component: 'runtime' }),
+        ...(metadata ? { metadata } : {}),
+      });
+      undo.push(() => runtime.close());
       const resync = setInterval(() => void r.resync(), config.resyncSeconds * 1000);
       resync.unref();
       agent = new Agent(config, logger, {
@@ -150,6 +163,7 @@ export class Agent {
         reconciler: r,
         source,
         admin,
+        runtime,
         ...(services && core.services ? { services, directory: core.services } : {}),
         close: () => {
           clearInterval(resync);
@@ -206,6 +220,8 @@ export class Agent {
     this.#stopping ??= (async () => {
       const p = this.#parts;
       this.#ready = false;
+      // The runtime hears "unreachable" from now on: new pods and containers wait (fail closed).
+      await p.runtime.close();
       p.close();
       await p.services?.stop();
       await p.source.close();

@@ -37,14 +37,6 @@ export {
   uninstallCni,
 } from './install.js';
 export {
-  describeInstallEvent,
-  INSTALL_CNI_FLAGS,
-  type InstallCniCommand,
-  type InstallCniFlags,
-  installCniCommand,
-  runInstallCni,
-} from './install-command.js';
-export {
   CNI_WATCH_INTERVAL_MS,
   type CniWatchEvent,
   type CniWatchOptions,

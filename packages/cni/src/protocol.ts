@@ -4,8 +4,8 @@
  * connection. The agent is the one writer of capture rules; the runtime side only asks and waits.
  */
 
-/** Where the agent listens for the runtime's requests unless configured otherwise. */
-export const DEFAULT_AGENT_SOCKET = '/run/switchyard/agent.sock';
+/** Where the agent listens for the runtime's requests unless configured otherwise (in its state directory). */
+export const DEFAULT_AGENT_SOCKET = '/var/lib/switchyard-agent/agent.sock';
 
 /** How long the runtime side waits for the agent's answer unless configured otherwise, seconds. */
 export const DEFAULT_AGENT_TIMEOUT_SECONDS = 20;

@@ -95,6 +95,49 @@ describe('DataPlane', () => {
     await p.close(0);
   });
 
+  it('a successor under the same id serves at once while its predecessor drains', async () => {
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    // A carrier whose own listener holds each connection until its client goes.
+    const holder: CarrierFactory = {
+      name: 'holder',
+      create: () => ({
+        listeners: [{ name: 'hold', port, host: '127.0.0.1', families: ['ipv4'], accept() {} }],
+        outbound: async (c) => void c.socket.destroy(),
+        inbound: async (c) => void c.socket.destroy(),
+        drain() {},
+        close: async () => {},
+      }),
+    };
+    const p = plane();
+    const held = { ...spec('w', 0), carrier: holder };
+    await p.addWorkload(held);
+    const open = (): Promise<ReturnType<typeof connect>> =>
+      new Promise((resolve, reject) => {
+        const s = connect(port, '127.0.0.1', () => resolve(s));
+        s.once('error', reject);
+      });
+    const old = await open();
+    await expect.poll(() => p.workload('w')?.active.inbound).toBe(1);
+    let drained = false;
+    const removing = p.removeWorkload('w', 10_000).then(() => {
+      drained = true;
+    });
+    // Served again on the same port at once, not after the drain.
+    expect((await p.addWorkload(held)).state).toBe('serving');
+    const fresh = await open();
+    await expect.poll(() => p.workload('w')?.active.inbound).toBe(1);
+    expect(drained).toBe(false);
+    expect(old.destroyed).toBe(false);
+    old.destroy();
+    await removing;
+    expect(p.workload('w')?.state).toBe('serving');
+    fresh.destroy();
+    await p.close(0);
+  });
+
   it('serves /metrics, /healthz, /readyz and /status on loopback by default', async () => {
     const p = plane();
     const admin = await startAdminServer(p, { port: 0 });

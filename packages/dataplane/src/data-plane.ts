@@ -81,6 +81,9 @@ export class DataPlane {
   readonly metrics: DataPlaneMetrics;
   readonly logger: Logger;
   readonly #workloads = new Map<string, Workload>();
+  /** Removed workloads whose connections still drain, by id (a successor may already serve). */
+  readonly #draining = new Map<string, Set<Workload>>();
+  readonly #stopping = new Set<Promise<void>>();
   readonly #failed = new Map<string, { spec: WorkloadSpec; error: string }>();
   readonly #timeouts: Readonly<Timeouts>;
   readonly #limits: Readonly<Limits>;
@@ -141,6 +144,10 @@ export class DataPlane {
     checkWorkloadSpec(spec);
     if (this.#workloads.has(spec.id))
       throw new WorkloadInvalidError(`workload ${spec.id} is already served; remove it first`);
+    // A predecessor still draining keeps its connections, not its ports.
+    await Promise.all([...(this.#draining.get(spec.id) ?? [])].map((w) => w.listenersClosed));
+    if (this.#workloads.has(spec.id))
+      throw new WorkloadInvalidError(`workload ${spec.id} is already served; remove it first`);
     const workload = new Workload(spec, {
       socketOps: this.#o.socketOps,
       upstream: this.#upstream,
@@ -171,13 +178,28 @@ export class DataPlane {
   /**
    * Stops serving a workload: closes its listeners at once, lets its connections finish for up
    * to `deadlineMs` (default: the drain timeout), then resets what is left. Unknown ids do nothing.
+   * The id is free at once: {@link addWorkload} may serve a successor under it (a restarted
+   * workload in a new network namespace) while this instance drains.
    */
   async removeWorkload(id: string, deadlineMs = this.#timeouts.drain): Promise<void> {
     this.#failed.delete(id);
     const workload = this.#workloads.get(id);
     if (!workload) return this.#count();
-    await workload.stop(deadlineMs);
+    // The id is free at once: a restarted workload (a new network namespace under the same id)
+    // is served while this instance's connections drain.
     this.#workloads.delete(id);
+    const draining = this.#draining.get(id) ?? new Set<Workload>();
+    this.#draining.set(id, draining.add(workload));
+    this.#count();
+    const stopped = workload.stop(deadlineMs, { keepSeries: () => this.#workloads.has(id) });
+    this.#stopping.add(stopped);
+    try {
+      await stopped;
+    } finally {
+      this.#stopping.delete(stopped);
+      draining.delete(workload);
+      if (draining.size === 0 && this.#draining.get(id) === draining) this.#draining.delete(id);
+    }
     this.#publish(id, 'removed');
   }
 
@@ -210,7 +232,10 @@ export class DataPlane {
   /** Drains and removes every workload (in parallel), then refuses new ones. */
   async close(deadlineMs = this.#timeouts.drain): Promise<void> {
     this.#closed = true;
-    await Promise.all([...this.#workloads.keys()].map((id) => this.removeWorkload(id, deadlineMs)));
+    await Promise.all([
+      ...[...this.#workloads.keys()].map((id) => this.removeWorkload(id, deadlineMs)),
+      ...this.#stopping,
+    ]);
     this.#failed.clear();
     this.#count();
   }

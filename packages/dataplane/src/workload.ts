@@ -64,6 +64,7 @@ export class Workload {
   readonly #plainSource: (address: string) => boolean;
   #carrier: Carrier | undefined;
   #state: 'starting' | 'serving' | 'draining' | 'stopped' = 'starting';
+  #listenersClosed: Promise<void> | undefined;
   readonly #onRotated = (cert: WorkloadCertificate) => this.#certificate(cert, 'rotated');
 
   constructor(spec: WorkloadSpec, inputs: WorkloadInputs) {
@@ -173,11 +174,13 @@ export class Workload {
    * Stops accepting, lets open connections finish for up to `deadlineMs`, then resets what is
    * left (RST, so a cut transfer never looks complete). Resolves when everything is closed.
    */
-  async stop(deadlineMs: number): Promise<void> {
+  async stop(deadlineMs: number, options: { keepSeries?: () => boolean } = {}): Promise<void> {
     if (this.#state === 'stopped' || this.#state === 'draining') return;
     this.#state = 'draining';
     this.#log.info('draining', { open: this.#connections.size, deadlineMs });
     const listenersClosed = this.#stopListening();
+    // server.close() gives the port back at once; its callback waits for the connections too.
+    this.#listenersClosed = new Promise((resolve) => setImmediate(resolve));
     this.#carrier?.drain();
     const finished = await this.#connections.settle(deadlineMs);
     // The carrier cancels what it multiplexes (HTTP/2 streams) first; then every socket left is aborted.
@@ -186,9 +189,15 @@ export class Workload {
     if (reset > 0) this.#in.metrics.drainResets.inc(this.#labels, reset);
     await listenersClosed;
     this.spec.identity.off('rotated', this.#onRotated);
-    this.#in.metrics.certificateExpiry.remove({ workload: this.spec.id });
+    // A successor under the same id (a restarted container) owns the series by now.
+    if (!options.keepSeries?.()) this.#in.metrics.certificateExpiry.remove({ workload: this.spec.id });
     this.#state = 'stopped';
     this.#log.info('workload stopped', { resetAtDeadline: reset });
+  }
+
+  /** Resolves once this workload no longer listens (its ports are free), soon after {@link stop} began. */
+  get listenersClosed(): Promise<void> {
+    return this.#listenersClosed ?? Promise.resolve();
   }
 
   async #stopListening(): Promise<void> {

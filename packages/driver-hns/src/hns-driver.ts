@@ -13,9 +13,9 @@ import {
   type Target,
   TargetNotFoundError,
 } from '@switchyard/core';
-import { loopbackSocketOps } from '@switchyard/core/memory';
 import { type HcnApi, type HcnLibraryPaths, loadHcn } from './hcn-binding.js';
 import { HcnError } from './hcn-errors.js';
+import { hostSocketOps } from './host-socket-ops.js';
 import {
   field,
   fromHnsPolicies,
@@ -116,7 +116,7 @@ export function hnsDriver(options: HnsDriverOptions = {}): RedirectionDriver & {
     name: 'hns',
     targetKinds: ['hns-endpoint'],
     capabilities: { multiplePolicies: true },
-    socketOps: loopbackSocketOps(),
+    socketOps: hostSocketOps(),
 
     async probe(): Promise<ProbeResult> {
       if (!options.library && process.platform !== 'win32') {

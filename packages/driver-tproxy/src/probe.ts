@@ -23,7 +23,7 @@ async function version(program: string, args: string[]): Promise<string | undefi
 
 /** A throwaway table using every kernel feature the ruleset needs; `nft -c` checks it without committing. */
 const FEATURE_CHECK = `table inet switchyard_probe {
-  chain p { type filter hook prerouting priority mangle; meta l4proto tcp socket transparent 1 socket wildcard 0 meta mark set 1 accept; meta l4proto tcp tproxy to :1 accept; }
+  chain p { type filter hook prerouting priority mangle; meta l4proto tcp socket transparent 1 socket wildcard 0 meta mark set 1 accept; meta l4proto tcp tproxy to :1 accept; meta l4proto tcp reject with tcp reset; }
   chain o { type route hook output priority mangle; ct direction reply ct mark 1 meta mark set 1; meta skuid 0 accept; }
 }`;
 

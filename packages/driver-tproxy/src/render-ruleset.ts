@@ -122,6 +122,9 @@ export function renderRuleset(policy: NormalizedPolicy, settings: RoutingSetting
   if (outbound) {
     prerouting.push(
       `\t\tiifname "lo" meta mark ${mark} ct direction original meta l4proto tcp tproxy to :${outbound.port} accept`,
+      // nft's tproxy does not match when nothing listens on the port: without this the packet
+      // would go on unproxied. Nothing serving means refused, never plaintext.
+      `\t\tiifname "lo" meta mark ${mark} ct direction original meta l4proto tcp reject with tcp reset`,
     );
   }
   prerouting.push('\t\tiifname "lo" accept', '\t\tct direction reply accept');
@@ -129,7 +132,12 @@ export function renderRuleset(policy: NormalizedPolicy, settings: RoutingSetting
     if (otherFamily) prerouting.push(`\t\tmeta nfproto ${otherFamily} accept`);
     if (inbound.excludePorts.length > 0) prerouting.push('\t\ttcp dport @inbound_exclude_ports accept');
     if (inbound.includePorts.length > 0) prerouting.push('\t\ttcp dport != @inbound_include_ports accept');
-    prerouting.push(`\t\tmeta l4proto tcp tproxy to :${inbound.port} meta mark set ${mark} accept`);
+    prerouting.push(
+      `\t\tmeta l4proto tcp tproxy to :${inbound.port} meta mark set ${mark} accept`,
+      // Reached only when no proxy listens (agent stopped, crashed, upgrading, workload not
+      // served): refused in the kernel, never delivered to the app in plaintext.
+      '\t\tmeta l4proto tcp reject with tcp reset',
+    );
   }
 
   const output = [

@@ -225,6 +225,26 @@ async function readCa(
   return { caPem, caKey, subject: cert.subject, notAfter: new Date(cert.validTo) };
 }
 
+/**
+ * Reads a CA directory without changing it: its trust domain and expiry, or the reason it cannot
+ * issue (no CA, an unreadable or malformed file, expired, no trust domain).
+ *
+ * @throws InputInvalidError naming the file and the fix.
+ */
+export async function inspectCa(caDir: string): Promise<{ trustDomain: string; notAfter: Date }> {
+  const ca = await readCa(caDir);
+  const trustDomain = trustDomainOf(ca.subject);
+  if (!trustDomain)
+    throw new InputInvalidError(
+      `${caDir}/${CA_FILES.cert} names no trust domain (O=…); recreate it with "switchyard ca init --force"`,
+    );
+  if (ca.notAfter.getTime() <= Date.now())
+    throw new InputInvalidError(
+      `the CA in ${caDir} expired at ${ca.notAfter.toISOString()}; create a new one with "switchyard ca init --force"`,
+    );
+  return { trustDomain, notAfter: ca.notAfter };
+}
+
 /** When the workload certificate expires: as asked, but never after its CA. */
 function workloadNotAfter(options: IssueOptions, caNotAfter: Date, now: number): Date {
   const caLeft = caNotAfter.getTime() - now;

@@ -40,6 +40,7 @@ export {
   type IssuedCertificate,
   type IssueOptions,
   initCa,
+  inspectCa,
   issueWorkloadCertificate,
 } from './dev-ca.js';
 export { createProxyMetrics, type Direction, type ProxyMetrics } from './proxy-metrics.js';

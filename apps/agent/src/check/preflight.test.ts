@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { initCa } from '@switchyard/mesh';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../testing/agent-node-lab.js';
 import { FakeKubeApi } from '../testing/fake-kube-api.js';
@@ -72,6 +73,47 @@ describe('switchyard-agent check', () => {
       message: expect.stringMatching(/refused \(403\)/),
     });
     expect(refused?.fix).toMatch(/list, watch on services and endpointslices/);
+  });
+
+  it('fails, blocking, with the fix, while the CA directory holds no CA; passes once it does', async () => {
+    const missing = (await byName()).identity;
+    expect(missing).toMatchObject({
+      ok: false,
+      blocking: true,
+      message: expect.stringMatching(/holds no development CA/),
+    });
+    expect(missing?.fix).toMatch(/switchyard ca init --dir .*ca --trust-domain cluster\.local/);
+    await initCa({ dir: join(dir, 'ca'), trustDomain: 'example.org' });
+    expect((await byName()).identity).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(
+        /issues for trust domain example\.org, but the agent's is cluster\.local/,
+      ),
+    });
+    await initCa({ dir: join(dir, 'ca'), trustDomain: 'cluster.local', force: true });
+    expect((await byName()).identity).toMatchObject({
+      ok: true,
+      message: expect.stringMatching(/issues for cluster\.local until/),
+    });
+  });
+
+  it('fails on a certificate directory that cannot be read', async () => {
+    const certs = join(dir, 'certs.yaml');
+    writeFileSync(
+      certs,
+      JSON.stringify({
+        identity: { certDir: join(dir, 'no-such-dir', '{namespace}', '{serviceAccount}') },
+        stateDir: 'state',
+        admin: { port: await freePort() },
+      }),
+    );
+    writeFileSync(join(dir, 'workloads.yaml'), 'workloads: []\n');
+    const results = Object.fromEntries((await preflight(certs)).map((r) => [r.name, r]));
+    expect(results.identity).toMatchObject({
+      ok: false,
+      blocking: true,
+      message: expect.stringMatching(/no-such-dir/),
+    });
   });
 
   it('reports a broken config as the one blocking problem', async () => {

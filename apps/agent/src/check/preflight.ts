@@ -1,9 +1,11 @@
 import { execFile } from 'node:child_process';
-import { access, mkdir } from 'node:fs/promises';
+import { access, constants, mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { DriverRegistry } from '@switchyard/core';
 import { connectCri } from '@switchyard/cri';
+import { inspectCa, loadCertificateDir } from '@switchyard/mesh';
 import type { AgentConfig } from '../config/agent-config.js';
 import { loadConfig } from '../config/validate-config.js';
 import { dockerReachable } from '../docker/docker-reachable.js';
@@ -51,7 +53,7 @@ export async function preflight(configPath: string): Promise<CheckResult[]> {
   ];
   results.push(...(await driverChecks(config)));
   if (process.platform === 'linux') results.push(await policyRouting());
-  results.push(await stateDir(config.stateDir), await adminPort(config));
+  results.push(await identity(config), await stateDir(config.stateDir), await adminPort(config));
   if (config.source.kind === 'kubernetes' || config.criEndpoint) results.push(await runtime(config));
   if (config.source.kind === 'kubernetes') results.push(...(await kubernetesReachable(config)));
   results.push(...(await dockerReachable(config)));
@@ -87,6 +89,47 @@ async function policyRouting(): Promise<CheckResult> {
       'policy routing',
       `"ip rule list" failed: ${(error as Error).message.split('\n')[0]}`,
       'install iproute2 and use a kernel with CONFIG_IP_MULTIPLE_TABLES',
+    );
+  }
+}
+
+/**
+ * Whether workloads can have their identity: a CA that can issue for the agent's trust domain,
+ * or the certificate directories that exist. Without it every workload would be held closed.
+ */
+async function identity(config: AgentConfig): Promise<CheckResult> {
+  const id = config.identity;
+  if ('caDir' in id) {
+    try {
+      const ca = await inspectCa(id.caDir);
+      if (ca.trustDomain !== config.trustDomain)
+        return fail(
+          'identity',
+          `the CA in ${id.caDir} issues for trust domain ${ca.trustDomain}, but the agent's is ${config.trustDomain}`,
+          `set trustDomain to ${ca.trustDomain}, or create a CA for ${config.trustDomain} ("switchyard ca init --dir ${id.caDir} --trust-domain ${config.trustDomain} --force")`,
+        );
+      return pass(
+        'identity',
+        `CA ${id.caDir} issues for ${ca.trustDomain} until ${ca.notAfter.toISOString()}`,
+      );
+    } catch (error) {
+      return fail(
+        'identity',
+        (error as Error).message,
+        `give identity.caDir a CA the agent can read ("switchyard ca init --dir ${id.caDir} --trust-domain ${config.trustDomain}"), or use identity.certDir`,
+      );
+    }
+  }
+  const fixed = id.certDir.split('{')[0] ?? '';
+  try {
+    if (fixed === id.certDir) await loadCertificateDir(id.certDir);
+    else await access(fixed.endsWith('/') ? fixed : dirname(fixed), constants.R_OK);
+    return pass('identity', `certificates under ${id.certDir}`);
+  } catch (error) {
+    return fail(
+      'identity',
+      `no certificates can be read under ${id.certDir}: ${(error as Error).message}`,
+      'mount the certificate directories there (cert-chain.pem, key.pem, root-cert.pem each), or set identity.certDir',
     );
   }
 }

@@ -5,6 +5,7 @@ import { loadConfig } from '../config/validate-config.js';
 import type { AgentIo } from './agent-io.js';
 import { checkCommand } from './check-command.js';
 import { EXIT } from './exit-codes.js';
+import { INSTALL_CNI_HELP, installCniCommand } from './install-cni-command.js';
 import { runCommand } from './run-command.js';
 import { statusCommand } from './status-command.js';
 import { validateCommand } from './validate-command.js';
@@ -59,6 +60,21 @@ export async function run(argv: readonly string[], io: AgentIo): Promise<number>
   ).action(async (o) => {
     code = await validateCommand(configPath(o), io);
   });
+  program
+    .command('install-cni')
+    .description(
+      `chain switchyard-cni into this node's CNI configuration (the DaemonSet's install-cni container); ${INSTALL_CNI_HELP}`,
+    )
+    .option('--binary <path>', 'the built switchyard-cni to copy onto the node')
+    .option('--cni-bin-dir <dir>', "the host's CNI binary directory")
+    .option('--cni-conf-dir <dir>', "the host's CNI configuration directory")
+    .option('--agent-socket <path>', "the agent's socket as the host sees it")
+    .option('--exclude-namespaces <list>', 'comma-separated namespaces whose pods never wait for the agent')
+    .option('--watch', 'keep it installed (put it back after rewrites) until SIGTERM, then remove it')
+    .option('--uninstall', 'remove the entry and the binary, then exit')
+    .action(async (o) => {
+      code = await installCniCommand(o, io);
+    });
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return code;

@@ -56,7 +56,7 @@ export function formatStatus(s: AgentStatus): string {
   if (s.workloads.length === 0) return `${head}no workloads\n`;
   const rows = s.workloads.map((w) => [
     w.id,
-    w.phase,
+    w.heldClosed ? `${w.phase} (held closed)` : w.phase,
     w.carrier ?? '-',
     w.target ?? '-',
     listeners(w),
@@ -86,5 +86,6 @@ function listeners(w: WorkloadReport): string {
 function why(w: WorkloadReport): string {
   if (!w.error) return '';
   const retry = w.nextRetry ? ` (attempt ${w.attempts}, next ${w.nextRetry})` : '';
-  return `${w.error.code}: ${w.error.message.split('\n')[0]}${retry}`;
+  const closed = w.heldClosed ? ' — capture kept, all its traffic refused until it can be served' : '';
+  return `${w.error.code}: ${w.error.message.split('\n')[0]}${retry}${closed}`;
 }

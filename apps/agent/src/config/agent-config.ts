@@ -101,6 +101,17 @@ export interface AgentConfig {
   resyncSeconds: number;
   /** Backoff of a failed workload: first retry, and the most it grows to, milliseconds. */
   retry: { initialMs: number; maxMs: number };
+  /**
+   * The unix socket where the container runtime (the `switchyard-cni` plugin, the
+   * `switchyard-runtime` wrapper) asks the agent to capture a workload before it starts.
+   * Default `stateDir/agent.sock`.
+   */
+  runtimeSocket: string;
+  /**
+   * How long a workload the runtime announced is held, captured, while the source does not list
+   * it yet, seconds (a pod whose image is still being pulled). Default 300.
+   */
+  announceGraceSeconds: number;
   /** Cloud metadata proxying for Docker containers; off when absent. */
   metadataProxy?: MetadataProxyConfig;
 }

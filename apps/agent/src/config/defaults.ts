@@ -38,6 +38,10 @@ export const AGENT_DEFAULTS = Object.freeze({
   drainSeconds: 5,
   resyncSeconds: 10,
   retry: { initialMs: 250, maxMs: 30_000 },
+  /** The socket the container runtime asks for capture on (CNI plugin, runtime wrapper), in `stateDir`. */
+  runtimeSocketName: 'agent.sock',
+  /** How long a workload the runtime announced is held while its source does not list it, seconds. */
+  announceGraceSeconds: 300,
   /** The agent's own policy id on every target it captures. */
   policyId: 'switchyard-agent',
   /** The Docker Engine API socket (`docker` source, metadata proxying). */

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { IpFamily } from '@switchyard/core';
 import { validateMetadataProxy } from '../metadata/metadata-config.js';
 import { CARRIER_NAMES, carrierUnavailable } from '../reconcile/carriers.js';
@@ -28,6 +28,8 @@ const TOP = [
   'drainSeconds',
   'resyncSeconds',
   'retry',
+  'runtimeSocket',
+  'announceGraceSeconds',
   'metadataProxy',
 ] as const;
 
@@ -60,6 +62,7 @@ export function validateConfig(document: unknown, baseDir: string, shown = 'the 
   const userSid = is.string('bypass.userSid', bypass.userSid);
   const criEndpoint = is.string('criEndpoint', doc.criEndpoint);
   const metadataProxy = validateMetadataProxy(is, doc.metadataProxy);
+  const stateDir = at(is.string('stateDir', doc.stateDir, D.stateDir));
   const config: AgentConfig = {
     node: is.string('node', doc.node, process.env.NODE_NAME ?? hostname()),
     trustDomain: is.string('trustDomain', doc.trustDomain, D.trustDomain),
@@ -90,7 +93,7 @@ export function validateConfig(document: unknown, baseDir: string, shown = 'the 
       ...(userSid ? { userSid } : process.platform === 'win32' ? { userSid: D.bypassUserSid } : {}),
     },
     families: [...new Set(families)],
-    stateDir: at(is.string('stateDir', doc.stateDir, D.stateDir)),
+    stateDir,
     log: {
       level: is.oneOf('log.level', log.level, ['debug', 'info', 'warn', 'error'], D.logLevel),
       accessLog: is.boolean('log.accessLog', log.accessLog, false),
@@ -101,6 +104,14 @@ export function validateConfig(document: unknown, baseDir: string, shown = 'the 
       initialMs: is.integer('retry.initialMs', retry.initialMs, D.retry.initialMs, 1, 600_000),
       maxMs: is.integer('retry.maxMs', retry.maxMs, D.retry.maxMs, 1, 3_600_000),
     },
+    runtimeSocket: at(is.string('runtimeSocket', doc.runtimeSocket, join(stateDir, D.runtimeSocketName))),
+    announceGraceSeconds: is.integer(
+      'announceGraceSeconds',
+      doc.announceGraceSeconds,
+      D.announceGraceSeconds,
+      1,
+      86_400,
+    ),
     ...(metadataProxy ? { metadataProxy } : {}),
   };
   checkPorts(is, config);

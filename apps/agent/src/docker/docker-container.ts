@@ -1,4 +1,4 @@
-import type { ContainerInspectInfo } from 'dockerode';
+import type { ContainerInfo, ContainerInspectInfo } from 'dockerode';
 
 /** Where a running container's network lives, as the capture drivers need it. */
 export type ContainerNetwork =
@@ -53,5 +53,27 @@ export function containerFromInspect(
     startedAt: info.State.StartedAt,
     ips,
     network,
+  };
+}
+
+/**
+ * Reads a container that is starting from its `GET /containers/json` entry and its first
+ * process's pid (the runtime's): its addresses are not reported yet, so they are read from its
+ * network later. Windows containers are found by address, so none is known this early.
+ */
+export function containerFromList(
+  info: ContainerInfo,
+  pid: number,
+  platform: NodeJS.Platform = process.platform,
+): DockerContainer | undefined {
+  const hostNetwork = info.HostConfig?.NetworkMode === 'host';
+  return {
+    id: info.Id,
+    name: (info.Names?.[0] ?? info.Id).replace(/^\//, ''),
+    labels: info.Labels ?? {},
+    pid,
+    startedAt: new Date().toISOString(),
+    ips: [],
+    network: hostNetwork || platform === 'win32' ? undefined : { kind: 'netns', path: `/proc/${pid}/ns/net` },
   };
 }

@@ -52,6 +52,12 @@ export function dockerSource(options: DockerSourceOptions, logger: Logger): Work
         optIn: `${options.label}=${AGENT_DEFAULTS.optInValue}`,
       });
     },
+    async announce(a) {
+      const watcher = options.watcher ?? owned;
+      if (a.kind !== 'container' || !watcher) return undefined;
+      const c = await watcher.starting(a.id, a.pid);
+      return c ? dockerWorkload(c, options.label, AGENT_DEFAULTS.optInValue) : undefined;
+    },
     async close() {
       unlisten?.();
       await owned?.close();

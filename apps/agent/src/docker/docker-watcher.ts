@@ -1,7 +1,7 @@
 import type { Logger } from '@switchyard/dataplane';
 import { backoffDelay } from '../reconcile/backoff.js';
 import { DOCKER_CALL_TIMEOUT_MS, type DockerApi, dockerUnavailable } from './docker-client.js';
-import { containerFromInspect, type DockerContainer } from './docker-container.js';
+import { containerFromInspect, containerFromList, type DockerContainer } from './docker-container.js';
 import { containerOfEvent, type DockerEvent, readEvents, WATCHED_EVENTS } from './docker-events.js';
 
 /** Options of {@link DockerWatcher}. */
@@ -80,6 +80,21 @@ export class DockerWatcher {
     this.#listeners.add(listener);
     if (this.syncs > 0) listener(this.containers());
     return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * A container the runtime is starting (before Docker reports it running), if it carries a
+   * watched label. Listed, not inspected: Docker holds a starting container's lock, and an
+   * inspect would wait for the start that waits for this answer.
+   */
+  async starting(id: string, pid: number): Promise<DockerContainer | undefined> {
+    const [c] = await this.#o.docker.listContainers({
+      all: true,
+      filters: { id: [id] },
+      abortSignal: deadline(),
+    });
+    if (!c || c.Id !== id || !this.#o.labels.some((l) => l in (c.Labels ?? {}))) return undefined;
+    return containerFromList(c, pid, this.#o.platform);
   }
 
   /** The watched containers now, by name. */

@@ -125,7 +125,7 @@ describe.skipIf(!!reason && !process.env.CI)(
       const a = status.workloads[0];
       expect(a?.target).toMatch(/^(netns:\/|pid:)/);
       expect(a?.addresses).toEqual([pods.a?.ip]);
-      expect(a?.excludedPorts).toEqual([8081, 15008, adminPort]);
+      expect(a?.excludedPorts).toEqual([8081, 15008]);
       expect(tablesIn(pods.a?.netns as string)).toEqual(['table inet switchyard']);
     });
 

@@ -52,6 +52,9 @@ interface ClientState {
   error?: string;
 }
 
+/** How long a client the runtime announced is held while Docker does not report it running, ms. */
+const ANNOUNCE_GRACE_MS = 60_000;
+
 /** How long a relay's dial to the proxy container may take, ms. */
 const PROXY_CONNECT_TIMEOUT_MS = 2000;
 
@@ -76,6 +79,8 @@ export class MetadataProxy {
   readonly #relay: RelayInputs;
   readonly #hnsEndpointOf: HnsEndpointFinder;
   #plan: MetadataPlan = { proxy: undefined, standby: [], clients: [], ignored: [] };
+  /** Clients the runtime announced before Docker reports them running, until it does. */
+  readonly #announced = new Map<string, { client: PlannedClient; expires: number }>();
   #shared: Server[] | undefined;
   #chain: Promise<void> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
@@ -121,6 +126,24 @@ export class MetadataProxy {
     proxy.#timer = setInterval(() => void proxy.#reconcile(true), o.resyncMs);
     proxy.#timer.unref();
     return proxy;
+  }
+
+  /**
+   * A container the runtime is about to start: a client is captured now, before its first
+   * request, and held until Docker reports it running (or `ANNOUNCE_GRACE_MS` passes).
+   *
+   * @throws Error when a client's capture failed: the container must not start.
+   */
+  async announce(id: string, pid: number): Promise<void> {
+    const c = await this.#watcher.starting(id, pid);
+    if (!c) return;
+    const single = !this.#o.driver.capabilities.multiplePolicies;
+    const [client] = planMetadata([c], this.#o.config.label, single ? this.#o.meshOptIn : undefined).clients;
+    if (!client) return;
+    this.#announced.set(client.id, { client, expires: Date.now() + ANNOUNCE_GRACE_MS });
+    await this.#reconcile();
+    const error = this.#clients.get(client.id)?.error;
+    if (error) throw new Error(`metadata client ${client.name} not captured: ${error}`);
   }
 
   /** Clients, the proxy, and what is applied where. */
@@ -177,9 +200,10 @@ export class MetadataProxy {
   async #pass(recheck: boolean): Promise<void> {
     if (this.#closed) return;
     const plan = this.#plan;
+    const clients = this.#withAnnounced(plan.clients);
     const direct = !plan.proxy && this.#o.config.whenNoProxy === 'direct';
-    const wanted = new Map(direct ? [] : plan.clients.map((c) => [c.id, c]));
-    const running = new Set(plan.clients.map((c) => c.id));
+    const wanted = new Map(direct ? [] : clients.map((c) => [c.id, c]));
+    const running = new Set(clients.map((c) => c.id));
     for (const [id, state] of this.#clients)
       if (!wanted.has(id)) await this.#release(id, state, running.has(id));
     for (const client of wanted.values()) {
@@ -192,6 +216,21 @@ export class MetadataProxy {
       }
       if (!state || state.error || recheck) await this.#capture(client, state);
     }
+  }
+
+  /** The planned clients, with announced ones Docker does not report yet (the announcement is newer). */
+  #withAnnounced(planned: readonly PlannedClient[]): PlannedClient[] {
+    const byId = new Map(planned.map((c) => [c.id, c]));
+    for (const [id, a] of this.#announced) {
+      const listed = byId.get(id);
+      if (
+        a.expires < Date.now() ||
+        (listed && JSON.stringify(listed.network) === JSON.stringify(a.client.network))
+      )
+        this.#announced.delete(id);
+      else byId.set(id, a.client);
+    }
+    return [...byId.values()];
   }
 
   async #capture(client: PlannedClient, previous: ClientState | undefined): Promise<void> {

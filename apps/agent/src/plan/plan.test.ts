@@ -14,16 +14,25 @@ const workload: Workload = {
   serviceAccount: 'api-sa',
   network: { netns: 'pod-a' },
   ips: ['10.0.0.7'],
-  probePorts: [8081, 15020],
+  probePorts: [8081, 15008],
 };
 const netns = { target: { kind: 'netns' as const, name: 'pod-a' }, addresses: ['10.0.0.7'] };
 
 describe('plan', () => {
+  it.each(['hbone', 'mtls'] as const)(
+    '%s: never excludes the agent’s admin port (it is not served in the workload’s network)',
+    (carrier) => {
+      const p = plan({ ...workload, carrier, probePorts: [] }, netns, config);
+      expect(p.policy.inbound?.excludePorts).not.toContain(config.admin.port);
+      expect(p.policy.inbound?.excludePorts).toEqual(carrier === 'hbone' ? [15008] : []);
+    },
+  );
+
   it.each([
-    ['hbone', [8081, 15008, 15020], { hbone: 15008 }],
-    ['mtls', [8081, 15020], {}],
+    ['hbone', [8081, 15008], { hbone: 15008 }],
+    ['mtls', [8081, 15008], {}],
   ] as const)(
-    '%s: excludes the proxy ports and the probe ports from inbound capture, once each',
+    '%s: excludes the HBONE port and the probe ports from inbound capture, once each',
     (carrier, excluded, ports) => {
       const p = plan({ ...workload, carrier }, netns, config);
       expect(p.policy.inbound).toEqual({ port: 15006, excludePorts: excluded });

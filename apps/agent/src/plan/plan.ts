@@ -28,14 +28,16 @@ export interface WorkloadPlan {
 
 /**
  * The pure plan: workload + where its network is + config → target, redirection policy, serving
- * policy, identity and carrier. The proxy's own ports (HBONE, admin) and the app's probe ports
- * are excluded from inbound capture here, so kubelet probes reach the app and peers reach
- * 15008; the bypass mark in the rules is the one the dials use.
+ * policy, identity and carrier. The HBONE port (served in the workload's own network) and the
+ * app's probe ports are excluded from inbound capture here, so kubelet probes reach the app and
+ * peers reach 15008 — nothing else, no port of the agent's; the bypass mark in the rules is the one the dials use.
  */
 export function plan(workload: Workload, network: ResolvedNetwork, config: AgentConfig): WorkloadPlan {
   const carrier = workload.carrier ?? config.carrier;
   const { ports, families } = config;
-  const proxyPorts = carrier === 'hbone' ? [ports.hbone, config.admin.port] : [config.admin.port];
+  // Only what the workload's own network serves: the admin server lives in the agent's network,
+  // so excluding its port here would open that port number to plaintext in every workload.
+  const proxyPorts = carrier === 'hbone' ? [ports.hbone] : [];
   const excludePorts = [...new Set([...proxyPorts, ...workload.probePorts])].sort((a, b) => a - b);
   const windows = network.target.kind === 'hns-endpoint';
   const policy: RedirectionPolicy = {

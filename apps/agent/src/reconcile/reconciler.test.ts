@@ -134,4 +134,46 @@ describe('Reconciler (memory driver)', () => {
     await second.r.stop();
     await second.plane.close(0);
   });
+
+  it('a workload the runtime announces is captured before its source lists it, held until it does, and withdrawn by its own instance only', async () => {
+    const driver = await memoryDriver();
+    const { r, plane } = reconciler(driver, join(dir, 'state-3'));
+    await r.snapshot([], true);
+    const early = { ...workload('p'), network: { netns: 'p' } };
+    expect(await r.admit(early, 'sandbox-1')).toMatchObject({ id: 't/p', phase: 'captured' });
+    expect(await driver.list({ kind: 'netns', name: 'p' })).toHaveLength(1);
+    // The source has not caught up: its snapshot without the workload does not remove it.
+    await r.snapshot([]);
+    expect(phases(r)).toEqual({ 't/p': 'captured' });
+    // A DEL of an older instance leaves the newer one alone.
+    await r.withdraw('t/p', 'sandbox-0');
+    expect(phases(r)).toEqual({ 't/p': 'captured' });
+    // The source lists it (same network): the announcement is done with; rules are kept, not reapplied.
+    await r.snapshot([workload('p')]);
+    await r.withdraw('t/p', 'sandbox-1');
+    expect(phases(r)).toEqual({ 't/p': 'captured' });
+    // Gone from the source now: removed.
+    await r.snapshot([]);
+    expect(phases(r)).toEqual({});
+    expect(await driver.list({ kind: 'netns', name: 'p' })).toEqual([]);
+    // Announced, then withdrawn before the source ever listed it: removed at once.
+    await r.admit(workload('q'), 'sandbox-2');
+    await r.withdraw('t/q', 'sandbox-2');
+    expect(phases(r)).toEqual({});
+    expect(plane.workloads()).toEqual([]);
+    await r.stop();
+    await plane.close(0);
+  });
+
+  it('an announced workload that cannot be captured is reported failed (the runtime refuses to start it)', async () => {
+    const driver = await memoryDriver();
+    const { r, plane } = reconciler(driver, join(dir, 'state-4'));
+    await r.snapshot([], true);
+    missing.add('x');
+    const report = await r.admit(workload('x'), 'sandbox-x');
+    missing.delete('x');
+    expect(report).toMatchObject({ phase: 'failed', error: { code: 'SWY_ERR_TARGET_NOT_FOUND' } });
+    await r.stop();
+    await plane.close(0);
+  });
 });

@@ -6,7 +6,8 @@ import {
   SwitchyardError,
   type Target,
 } from '@switchyard/core';
-import type { DataPlane, Logger } from '@switchyard/dataplane';
+import { type DataPlane, type Logger, WorkloadFailedError } from '@switchyard/dataplane';
+import type { CertificateStore } from '@switchyard/mesh';
 import type { AgentConfig } from '../config/agent-config.js';
 import { AGENT_DEFAULTS } from '../config/defaults.js';
 import type { IdentityProvider } from '../identity/identity-provider.js';
@@ -17,7 +18,9 @@ import type { Workload } from '../sources/workload.js';
 import type { AppliedJournal } from './applied-journal.js';
 import { backoffDelay } from './backoff.js';
 import { createCarrier } from './carriers.js';
+import { EarlyWorkloads } from './early-workloads.js';
 import { KeyedQueue } from './keyed-queue.js';
+import { sameNetwork } from './same-network.js';
 import type { Phase, WorkloadRecord, WorkloadReport } from './workload-record.js';
 
 /** What the reconciler drives. */
@@ -43,10 +46,35 @@ export class Reconciler {
   readonly #desired = new Map<string, Workload>();
   readonly #records = new Map<string, WorkloadRecord>();
   readonly #queue = new KeyedQueue((id) => this.#reconcile(id));
+  readonly #early: EarlyWorkloads;
   #stopped = false;
 
   constructor(inputs: ReconcilerInputs) {
     this.#in = inputs;
+    this.#early = new EarlyWorkloads(
+      inputs.config.announceGraceSeconds * 1000,
+      (id) => void this.#queue.schedule(id),
+    );
+  }
+
+  /**
+   * A workload the container runtime is about to start (its network exists, its program has not
+   * run): captured now, before its first packet, and held until the source lists it. Resolves
+   * once it was reconciled, with its report (captured, or failed and why).
+   *
+   * @param instance What the runtime names this instance by (a sandbox or container id), so a
+   *   late {@link withdraw} of an older instance leaves a newer one alone.
+   */
+  async admit(workload: Workload, instance: string): Promise<WorkloadReport> {
+    if (this.#stopped) throw new WorkloadFailedError('the agent is stopping');
+    this.#early.hold(workload, instance);
+    await this.#queue.schedule(workload.id);
+    return this.report().find((r) => r.id === workload.id) as WorkloadReport;
+  }
+
+  /** The runtime took an announced instance back (CNI DEL): the source decides again. */
+  async withdraw(id: string, instance: string): Promise<void> {
+    if (this.#early.drop(id, instance)) await this.#queue.schedule(id);
   }
 
   /**
@@ -97,6 +125,7 @@ export class Reconciler {
             : {}),
           ...(served ? { listeners: served.listeners, active: { ...served.active } } : {}),
           ...(r.error ? { error: r.error } : {}),
+          ...(r.phase === 'failed' && !served && this.#in.journal.get(r.id) ? { heldClosed: true } : {}),
           attempts: r.attempts,
           ...(r.retryAt ? { nextRetry: new Date(r.retryAt).toISOString() } : {}),
           since: r.since,
@@ -107,6 +136,7 @@ export class Reconciler {
   /** Stops retrying; waits for what runs. Rules and the data plane are left as they are. */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#early.clear();
     for (const r of this.#records.values()) clearTimeout(r.retryTimer);
     await this.#queue.idle();
     for (const r of this.#records.values()) r.store?.close();
@@ -114,7 +144,7 @@ export class Reconciler {
 
   async #reconcile(id: string): Promise<void> {
     if (this.#stopped) return;
-    const workload = this.#desired.get(id);
+    const workload = await this.#wanted(id);
     const record = this.#record(id);
     clearTimeout(record.retryTimer);
     record.retryTimer = undefined;
@@ -122,7 +152,15 @@ export class Reconciler {
     try {
       if (!workload) return await this.#remove(record);
       const network = await this.#in.resolver.resolve(workload);
-      const planned = plan(workload, network, this.#in.config);
+      let planned = plan(workload, network, this.#in.config);
+      // One namespace keeps the target it was first captured under (no re-apply, no new listeners).
+      const before = record.plan?.target;
+      if (
+        before &&
+        formatTarget(before) !== formatTarget(planned.target) &&
+        (await sameNetwork(before, planned.target))
+      )
+        planned = { ...planned, target: before };
       if (JSON.stringify(planned) !== JSON.stringify(record.plan)) this.#phase(record, 'pending');
       record.plan = planned;
       await this.#ensureRules(record, planned);
@@ -133,6 +171,26 @@ export class Reconciler {
     } catch (error) {
       await this.#failed(record, error);
     }
+  }
+
+  /** The source's workload, unless the runtime announced a newer instance the source has not caught up with. */
+  async #wanted(id: string): Promise<Workload | undefined> {
+    const listed = this.#desired.get(id);
+    const early = this.#early.get(id);
+    if (!early) return listed;
+    if (listed && (await this.#caughtUp(listed, early.workload))) {
+      this.#early.drop(id);
+      return listed;
+    }
+    return early.workload;
+  }
+
+  /** Whether the source's workload lives in the network the runtime announced. */
+  async #caughtUp(listed: Workload, announced: Workload): Promise<boolean> {
+    if (JSON.stringify(listed.network) === JSON.stringify(announced.network)) return true;
+    const resolve = (w: Workload) => this.#in.resolver.resolve(w);
+    const both = await Promise.all([resolve(listed), resolve(announced)]).catch(() => undefined);
+    return both ? sameNetwork(both[0].target, both[1].target) : false;
   }
 
   async #ensureRules(record: WorkloadRecord, p: WorkloadPlan): Promise<void> {
@@ -158,8 +216,11 @@ export class Reconciler {
     const key = JSON.stringify(p);
     const served = plane.workload(record.id);
     if (served?.state === 'serving' && record.servedKey === key) return;
-    if (served) await plane.removeWorkload(record.id, 0);
-    record.store?.close();
+    const previous = record.store;
+    record.store = undefined;
+    // The old instance drains on its own (its listeners close at once); the new one serves now.
+    if (served) void this.#drain(record.id, previous);
+    else previous?.close();
     record.store = await this.#in.identities.open(p);
     record.servedKey = undefined;
     await plane.addWorkload({
@@ -175,15 +236,15 @@ export class Reconciler {
   }
 
   async #remove(record: WorkloadRecord): Promise<void> {
-    const { plane, journal, identities } = this.#in;
-    // Listeners close at once; connections drain while the rules go.
-    const draining = plane.removeWorkload(record.id, this.#in.config.drainSeconds * 1000);
+    const { journal, identities } = this.#in;
+    // Listeners close at once; connections drain in the background, so a successor under the
+    // same id (a restarted container) is never held up by its predecessor's connections.
+    void this.#drain(record.id, record.store);
+    record.store = undefined;
     const entry = journal.get(record.id);
     if (entry) await this.#removeRules(entry.target);
     await journal.drop(record.id);
     await identities.forget(record.id);
-    await draining;
-    record.store?.close();
     clearTimeout(record.retryTimer);
     this.#records.delete(record.id);
     this.#in.metrics.captured.remove({ workload: record.id });
@@ -193,6 +254,17 @@ export class Reconciler {
       workload: record.id,
       ...(entry ? { target: formatTarget(entry.target) } : {}),
     });
+  }
+
+  /** Stops serving an instance: its connections get `drainSeconds`, then its certificate store closes. */
+  async #drain(id: string, store: CertificateStore | undefined): Promise<void> {
+    try {
+      await this.#in.plane.removeWorkload(id, this.#in.config.drainSeconds * 1000);
+    } catch (error) {
+      this.#in.logger.warn('drain failed', { workload: id, reason: (error as Error).message });
+    } finally {
+      store?.close();
+    }
   }
 
   async #removeRules(target: Target): Promise<void> {

@@ -33,6 +33,11 @@ export interface WorkloadReport {
   listeners?: { role: string; address: string; port: number }[];
   active?: { inbound: number; outbound: number };
   error?: { code: string; message: string };
+  /**
+   * Failed with its capture rules in place: every connection to or from it is refused (nothing
+   * serves it, so nothing leaves in plaintext) until it can be served.
+   */
+  heldClosed?: boolean;
   attempts: number;
   nextRetry?: string;
   since: string;

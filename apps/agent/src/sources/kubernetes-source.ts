@@ -3,8 +3,8 @@ import type { Logger } from '@switchyard/dataplane';
 import { AGENT_DEFAULTS } from '../config/defaults.js';
 import { informer } from './kube-informer.js';
 import { podPeers } from './pod-peers.js';
-import { optedIn, podWorkload } from './pod-workload.js';
-import type { SourceSink, Workload, WorkloadSource } from './workload.js';
+import { announcedPodWorkload, optedIn, podWorkload } from './pod-workload.js';
+import type { Announcement, SourceSink, Workload, WorkloadSource } from './workload.js';
 
 /** Options of {@link kubernetesSource}. */
 export interface KubernetesSourceOptions {
@@ -36,8 +36,16 @@ export async function kubeConfig(path: string | undefined): Promise<KubeConfig> 
 export function kubernetesSource(options: KubernetesSourceOptions, logger: Logger): WorkloadSource {
   const informers: { stop(): Promise<void> }[] = [];
   let timer: NodeJS.Timeout | undefined;
+  let lookup: PodLookup | undefined;
   return {
     kind: 'kubernetes',
+    async announce(a) {
+      if (a.kind !== 'pod' || !lookup) return undefined;
+      const { pod, namespace } = await lookup(a);
+      if (!pod || !optedIn(pod, namespace, { label: options.label, value: AGENT_DEFAULTS.optInValue }))
+        return undefined;
+      return announcedPodWorkload(pod, a.network, a.ips);
+    },
     async start(sink) {
       const kc = await kubeConfig(options.kubeconfig);
       const k8s = await import('@kubernetes/client-node');
@@ -62,6 +70,7 @@ export function kubernetesSource(options: KubernetesSourceOptions, logger: Logge
       const namespaces = await watchOf<V1Namespace>('/api/v1/namespaces', () => api.listNamespace());
       const all = await watchOf<V1Pod>('/api/v1/pods', () => api.listPodForAllNamespaces());
       informers.push(local, namespaces, all);
+      lookup = podLookup(api, local.list, namespaces.list);
       const emit = () => snapshot(sink, options, local.list(), namespaces.list(), all.list());
       await Promise.all([local.start(), namespaces.start(), all.start()]);
       ready = true;
@@ -96,4 +105,34 @@ function snapshot(
     .map(podWorkload)
     .filter((w): w is Workload => w !== undefined);
   sink.snapshot(workloads);
+}
+
+type PodLookup = (
+  a: Extract<Announcement, { kind: 'pod' }>,
+) => Promise<{ pod: V1Pod | undefined; namespace: V1Namespace | undefined }>;
+
+/**
+ * Finds an announced pod and its namespace: from the watches, or — a pod so new the watch has
+ * not delivered it, or an older pod of the same name still in it — from the API server.
+ */
+function podLookup(
+  api: import('@kubernetes/client-node').CoreV1Api,
+  pods: () => readonly V1Pod[],
+  namespaces: () => readonly V1Namespace[],
+): PodLookup {
+  const notFound = (error: unknown) => {
+    if ((error as { code?: number }).code === 404) return undefined;
+    throw error;
+  };
+  return async (a) => {
+    const cached = pods().find((p) => p.metadata?.namespace === a.namespace && p.metadata?.name === a.name);
+    const pod =
+      cached && (!a.uid || cached.metadata?.uid === a.uid)
+        ? cached
+        : await api.readNamespacedPod({ name: a.name, namespace: a.namespace }).catch(notFound);
+    const namespace =
+      namespaces().find((n) => n.metadata?.name === a.namespace) ??
+      (await api.readNamespace({ name: a.namespace }).catch(notFound));
+    return { pod: a.uid && pod?.metadata?.uid !== a.uid ? undefined : pod, namespace };
+  };
 }

@@ -1,5 +1,5 @@
 import type { V1Container, V1Namespace, V1Pod, V1Probe } from '@kubernetes/client-node';
-import type { Workload } from './workload.js';
+import type { Workload, WorkloadNetwork } from './workload.js';
 
 /** The opt-in: a label on the pod or on its namespace, with the value `enabled` (`disabled` on a pod opts it out). */
 export interface OptIn {
@@ -37,6 +37,29 @@ export function podWorkload(pod: V1Pod): Workload | undefined {
     namespace: meta.namespace,
     serviceAccount: spec.serviceAccountName || 'default',
     network: { containerId },
+    ips,
+    probePorts: probePorts(spec.containers),
+  };
+}
+
+/**
+ * The workload of a pod whose sandbox the runtime is setting up (CNI ADD): no container has
+ * started, so its network and addresses come from the runtime, everything else from the pod.
+ */
+export function announcedPodWorkload(
+  pod: V1Pod,
+  network: WorkloadNetwork,
+  ips: string[],
+): Workload | undefined {
+  const meta = pod.metadata;
+  const spec = pod.spec;
+  if (!meta?.name || !meta.namespace || !spec || spec.hostNetwork) return undefined;
+  return {
+    id: `${meta.namespace}/${meta.name}`,
+    name: meta.name,
+    namespace: meta.namespace,
+    serviceAccount: spec.serviceAccountName || 'default',
+    network,
     ips,
     probePorts: probePorts(spec.containers),
   };

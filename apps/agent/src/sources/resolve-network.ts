@@ -12,8 +12,23 @@ export interface NetworkResolver {
   close(): void;
 }
 
-/** A resolver; CRI is connected on first use only (a file of named namespaces needs no runtime). */
-export function networkResolver(criEndpoint?: string): NetworkResolver {
+/** Windows: an HNS namespace's endpoint ids. */
+export type HnsNamespaceEndpoints = (namespaceId: string) => Promise<string[]>;
+
+/** Through HNS itself (the hns driver's binding, loaded on first use). */
+const hnsNamespaceEndpoints: HnsNamespaceEndpoints = async (namespaceId) => {
+  const { loadHcn, namespaceEndpoints } = await import('@switchyard/driver-hns');
+  return namespaceEndpoints(await loadHcn(), namespaceId);
+};
+
+/**
+ * A resolver; CRI is connected on first use only (a file of named namespaces needs no runtime).
+ * `hnsEndpoints` finds a Windows pod's endpoint from its HNS namespace (default: through HNS).
+ */
+export function networkResolver(
+  criEndpoint?: string,
+  hnsEndpoints: HnsNamespaceEndpoints = hnsNamespaceEndpoints,
+): NetworkResolver {
   let cri: Promise<CriClient> | undefined;
   const runtime = () => {
     cri ??= connectCri(criEndpoint ? { endpoint: criEndpoint } : {}).catch((error: Error) => {
@@ -26,11 +41,19 @@ export function networkResolver(criEndpoint?: string): NetworkResolver {
     async resolve(w) {
       const n = w.network;
       if ('containerId' in n) {
-        const found = await lookupWorkload(await runtime(), n.containerId);
+        const found = await lookupWorkload(await runtime(), n.containerId, {
+          resolveHnsNamespace: hnsEndpoints,
+        });
         return { target: captureTarget(found), addresses: w.ips.length > 0 ? w.ips : found.ips };
       }
       if ('hnsEndpoint' in n)
         return { target: { kind: 'hns-endpoint', id: n.hnsEndpoint }, addresses: w.ips };
+      if ('hnsNamespace' in n) {
+        const [endpoint] = await hnsEndpoints(n.hnsNamespace);
+        if (!endpoint)
+          throw new TargetNotFoundError(`the HNS namespace ${n.hnsNamespace} of ${w.id} holds no endpoint`);
+        return { target: { kind: 'hns-endpoint', id: endpoint }, addresses: w.ips };
+      }
       const target =
         'netns' in n
           ? { kind: 'netns' as const, name: n.netns }

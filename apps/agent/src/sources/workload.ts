@@ -6,7 +6,9 @@ export type WorkloadNetwork =
   | { netnsPath: string }
   | { pid: number }
   | { containerId: string }
-  | { hnsEndpoint: string };
+  | { hnsEndpoint: string }
+  /** Windows: a pod's HNS namespace (what CNI gets as its network namespace); its endpoint is captured. */
+  | { hnsNamespace: string };
 
 /** A workload the node must capture and carry, from any source. */
 export interface Workload {
@@ -38,9 +40,29 @@ export interface SourceSink {
   problem(message: string): void;
 }
 
-/** Where workloads come from: `file` or `kubernetes`. */
+/** A workload the container runtime is about to start, as the runtime names it. */
+export type Announcement =
+  /** A pod sandbox whose network the CNI plugin chain just set up (CNI ADD). */
+  | {
+      kind: 'pod';
+      namespace: string;
+      name: string;
+      uid?: string;
+      /** Linux: `{ netnsPath }`; Windows: `{ hnsNamespace }`. */
+      network: WorkloadNetwork;
+      ips: string[];
+    }
+  /** A container about to run its first instruction (its first process's pid). */
+  | { kind: 'container'; id: string; pid: number };
+
+/** Where workloads come from: `file`, `kubernetes` or `docker`. */
 export interface WorkloadSource {
   readonly kind: string;
+  /**
+   * The workload an announcement is, if it is one of this source's (opted in); undefined when it
+   * is not (not opted in, host network, or a kind this source does not know).
+   */
+  announce?(announcement: Announcement): Promise<Workload | undefined>;
   /** Starts watching; resolves once the first snapshot was delivered (or rejects if none can be). */
   start(sink: SourceSink): Promise<void>;
   close(): Promise<void>;

@@ -26,6 +26,31 @@ export const LAB_METADATA = {
 };
 const ROUTE_TABLE = '213';
 
+/** The host-global names of one Docker lab; two labs with different names can run at once. */
+export interface DockerLabNames {
+  image: string;
+  network: { name: string; bridge: string; subnet: string };
+  metadata: { netns: string; hostLink: string; hostAddress: string; nsAddress: string };
+  /** The policy-routing table that sends the lab's metadata traffic to its stand-in. */
+  table: string;
+}
+
+/** The default lab's names. */
+export const SY13_LAB: DockerLabNames = Object.freeze({
+  image: LAB_IMAGE,
+  network: LAB_NETWORK,
+  metadata: LAB_METADATA,
+  table: ROUTE_TABLE,
+});
+
+/** How a lab's dockerd is made. */
+export interface DockerLabOptions {
+  /** Its host-global names. Default {@link SY13_LAB}. */
+  names?: DockerLabNames;
+  /** dockerd's `daemon.json` (e.g. `runtimes`). Default empty. */
+  daemon?: Record<string, unknown>;
+}
+
 /** Why the Docker lab cannot run here, or undefined when it can. */
 export function dockerLabUnavailable(): string | undefined {
   if (process.platform !== 'linux') return 'it needs Linux';
@@ -72,7 +97,7 @@ printf 'HTTP/1.0 200 OK\\r\\nContent-Type: text/plain\\r\\nX-Proxied-By: %s\\r\\
 `;
 
 /** Builds the lab image's root file system and imports it (`POST /images/create?fromSrc`): nothing is pulled. */
-async function importImage(docker: Dockerode, dir: string): Promise<void> {
+async function importImage(docker: Dockerode, dir: string, image: string): Promise<void> {
   const rootfs = join(dir, 'rootfs');
   mkdirSync(join(rootfs, 'bin'), { recursive: true });
   execFileSync('cp', [run('sh', '-c', 'command -v busybox').trim(), join(rootfs, 'bin', 'busybox')]);
@@ -84,7 +109,7 @@ async function importImage(docker: Dockerode, dir: string): Promise<void> {
   chmodSync(join(rootfs, 'proxy.sh'), 0o755);
   const tar = join(dir, 'rootfs.tar');
   run('tar', '--numeric-owner', '--owner=0', '--group=0', '-C', rootfs, '-cf', tar, '.');
-  const [repo, tag] = LAB_IMAGE.split(':') as [string, string];
+  const [repo, tag] = image.split(':') as [string, string];
   const progress = await docker.importImage(tar, { repo, tag });
   await new Promise((resolve, reject) =>
     docker.modem.followProgress(progress, (error) => (error ? reject(error) : resolve(undefined))),
@@ -92,8 +117,8 @@ async function importImage(docker: Dockerode, dir: string): Promise<void> {
 }
 
 /** The stand-in metadata server: busybox httpd in its own namespace at 169.254.169.254:80. */
-function startMetadataStandIn(dir: string): ChildProcess {
-  const m = LAB_METADATA;
+function startMetadataStandIn(dir: string, names: DockerLabNames): ChildProcess {
+  const m = names.metadata;
   run('ip', 'netns', 'add', m.netns);
   run('ip', 'link', 'add', m.hostLink, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', m.netns);
   run('ip', 'addr', 'add', `${m.hostAddress}/30`, 'dev', m.hostLink);
@@ -103,11 +128,11 @@ function startMetadataStandIn(dir: string): ChildProcess {
   ns('ip', 'addr', 'add', '169.254.169.254/32', 'dev', 'eth0');
   ns('ip', 'link', 'set', 'eth0', 'up');
   ns('ip', 'link', 'set', 'lo', 'up');
-  ns('ip', 'route', 'add', LAB_NETWORK.subnet, 'via', m.hostAddress);
+  ns('ip', 'route', 'add', names.network.subnet, 'via', m.hostAddress);
   // Only the lab's containers reach the stand-in through the host: the host's own route to
   // 169.254.169.254 (a real cloud's) is not touched.
-  run('ip', 'route', 'add', '169.254.169.254/32', 'via', m.nsAddress, 'table', ROUTE_TABLE);
-  run('ip', 'rule', 'add', 'from', LAB_NETWORK.subnet, 'to', '169.254.169.254/32', 'lookup', ROUTE_TABLE);
+  run('ip', 'route', 'add', '169.254.169.254/32', 'via', m.nsAddress, 'table', names.table);
+  run('ip', 'rule', 'add', 'from', names.network.subnet, 'to', '169.254.169.254/32', 'lookup', names.table);
   const www = join(dir, 'www', 'metadata');
   mkdirSync(www, { recursive: true });
   writeFileSync(join(www, 'instance'), 'metadata-standin');
@@ -136,8 +161,12 @@ async function waitForDaemon(docker: Dockerode, daemon: ChildProcess): Promise<v
 }
 
 /** A dockerd of the lab's own: its roots, pid file and socket under `dir`, no default bridge, no iptables. */
-function startDaemon(dir: string, socket: string): { daemon: ChildProcess; log: () => string } {
-  writeFileSync(join(dir, 'daemon.json'), '{}');
+function startDaemon(
+  dir: string,
+  socket: string,
+  config: Record<string, unknown>,
+): { daemon: ChildProcess; log: () => string } {
+  writeFileSync(join(dir, 'daemon.json'), JSON.stringify(config));
   const daemon = spawn(
     'dockerd',
     [
@@ -162,12 +191,12 @@ function startDaemon(dir: string, socket: string): { daemon: ChildProcess; log: 
 }
 
 /** Removes the host-global things the lab makes (also what a killed earlier run left behind). */
-function removeHostNetworking(): void {
-  quiet('ip', 'rule', 'del', 'from', LAB_NETWORK.subnet, 'to', '169.254.169.254/32', 'lookup', ROUTE_TABLE);
-  quiet('ip', 'route', 'flush', 'table', ROUTE_TABLE);
-  quiet('ip', 'netns', 'del', LAB_METADATA.netns);
-  quiet('ip', 'link', 'del', LAB_METADATA.hostLink);
-  quiet('ip', 'link', 'del', LAB_NETWORK.bridge);
+function removeHostNetworking(names: DockerLabNames): void {
+  quiet('ip', 'rule', 'del', 'from', names.network.subnet, 'to', '169.254.169.254/32', 'lookup', names.table);
+  quiet('ip', 'route', 'flush', 'table', names.table);
+  quiet('ip', 'netns', 'del', names.metadata.netns);
+  quiet('ip', 'link', 'del', names.metadata.hostLink);
+  quiet('ip', 'link', 'del', names.network.bridge);
 }
 
 /** Stops everything in order: containers, the network, the stand-in, dockerd, its mounts, the host's pieces. */
@@ -176,11 +205,12 @@ async function teardown(
   daemon: ChildProcess,
   standIn: ChildProcess | undefined,
   dir: string,
+  names: DockerLabNames,
 ) {
   const gone = () => undefined; // already removed, or the daemon never came up
   for (const c of await docker.listContainers({ all: true }).catch(() => []))
     await docker.getContainer(c.Id).remove({ force: true }).catch(gone);
-  await docker.getNetwork(LAB_NETWORK.name).remove().catch(gone);
+  await docker.getNetwork(names.network.name).remove().catch(gone);
   standIn?.kill();
   if (daemon.exitCode === null) {
     daemon.kill('SIGTERM');
@@ -188,35 +218,36 @@ async function teardown(
   }
   const netns = join(dir, 'exec', 'netns');
   if (existsSync(netns)) for (const f of readdirSync(netns)) quiet('umount', join(netns, f));
-  removeHostNetworking();
+  removeHostNetworking(names);
   rmSync(dir, { recursive: true, force: true });
 }
 
 /** Starts dockerd on its own roots and socket, imports the lab image, creates the network and the stand-in. */
-export async function createDockerLab(): Promise<DockerLab> {
-  removeHostNetworking();
+export async function createDockerLab(options: DockerLabOptions = {}): Promise<DockerLab> {
+  const names = options.names ?? SY13_LAB;
+  removeHostNetworking(names);
   const dir = mkdtempSync(join(tmpdir(), 'sy13-docker-'));
   const socket = join(dir, 'docker.sock');
   const forward = run('cat', '/proc/sys/net/ipv4/ip_forward').trim();
-  const { daemon, log } = startDaemon(dir, socket);
+  const { daemon, log } = startDaemon(dir, socket, options.daemon ?? {});
   const { default: Docker } = await import('dockerode');
   const docker = new Docker({ socketPath: socket });
   let standIn: ChildProcess | undefined;
   const destroy = async () => {
-    await teardown(docker, daemon, standIn, dir);
+    await teardown(docker, daemon, standIn, dir, names);
     writeFileSync('/proc/sys/net/ipv4/ip_forward', forward);
   };
   try {
     await waitForDaemon(docker, daemon);
-    await importImage(docker, dir);
+    await importImage(docker, dir, names.image);
     await docker.createNetwork({
-      Name: LAB_NETWORK.name,
+      Name: names.network.name,
       Driver: 'bridge',
-      Options: { 'com.docker.network.bridge.name': LAB_NETWORK.bridge },
-      IPAM: { Config: [{ Subnet: LAB_NETWORK.subnet }] },
+      Options: { 'com.docker.network.bridge.name': names.network.bridge },
+      IPAM: { Config: [{ Subnet: names.network.subnet }] },
     });
     writeFileSync('/proc/sys/net/ipv4/ip_forward', '1'); // the host carries containers' packets to the stand-in
-    standIn = startMetadataStandIn(dir);
+    standIn = startMetadataStandIn(dir, names);
     return { dir, socket, docker, destroy };
   } catch (error) {
     await destroy();

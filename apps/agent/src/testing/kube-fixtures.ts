@@ -12,9 +12,17 @@ export function podObject(o: {
   serviceAccount?: string;
   labels?: Record<string, string>;
   probePort?: number;
+  uid?: string;
+  /** Default `Running`; `Pending` for a pod whose sandbox is being made. */
+  phase?: string;
 }) {
   return {
-    metadata: { name: o.name, namespace: o.namespace, labels: o.labels ?? {} },
+    metadata: {
+      name: o.name,
+      namespace: o.namespace,
+      labels: o.labels ?? {},
+      ...(o.uid ? { uid: o.uid } : {}),
+    },
     spec: {
       nodeName: o.node,
       serviceAccountName: o.serviceAccount ?? 'default',
@@ -27,7 +35,7 @@ export function podObject(o: {
       ],
     },
     status: {
-      phase: 'Running',
+      phase: o.phase ?? 'Running',
       ...(o.ip ? { podIP: o.ip, podIPs: [{ ip: o.ip }] } : {}),
       containerStatuses: o.containerId
         ? [

@@ -6,6 +6,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -49,14 +50,36 @@ export interface ContainerdLab {
   /** The network namespace containerd (and the CNI bridge) live in. */
   hostNetns: string;
   /** Starts a pod (on the bridge network, or on the host network). Returns its id. */
-  runPod(name: string, options?: { hostNetwork?: boolean }): Promise<string>;
-  /** Starts a busybox container that sleeps, in a pod. Returns its id. */
-  runContainer(podId: string, name: string): Promise<string>;
+  runPod(name: string, options?: PodOptions): Promise<string>;
+  /** Starts a busybox container in a pod (default command: sleep). Returns its id. */
+  runContainer(podId: string, name: string, command?: string[]): Promise<string>;
+  /** Stops and removes a pod (its CNI DEL runs). */
+  removePod(podId: string): Promise<void>;
+  /** The bridge the pods are on, in {@link hostNetns}. */
+  bridge: string;
   /** Removes every pod, stops containerd, and deletes everything the lab made. */
   stop(): Promise<void>;
 }
 
 let counter = 0;
+
+/** How a lab pod is made. */
+export interface PodOptions {
+  hostNetwork?: boolean;
+  /** Its Kubernetes namespace (CNI_ARGS K8S_POD_NAMESPACE). Default `default`. */
+  namespace?: string;
+  /** Its uid (K8S_POD_UID). Default one of the lab's. */
+  uid?: string;
+}
+
+/** How a lab's containerd is made. */
+export interface ContainerdOptions {
+  /**
+   * CNI plugins chained after the bridge (their conflist entries), and the binaries they need by
+   * type name; the lab's CNI binary directory holds these beside Debian's plugins.
+   */
+  chained?: { plugins: Record<string, unknown>[]; binaries: Record<string, string> };
+}
 
 /** Kills every process whose command line mentions `text` (the lab's directory). */
 function killProcessesMentioning(text: string): void {
@@ -74,7 +97,7 @@ function killProcessesMentioning(text: string): void {
  * directory, run inside a network namespace of its own so the CNI bridge never touches the host's
  * network, with a locally built pause image and a busybox app image (no registry).
  */
-export async function startContainerd(): Promise<ContainerdLab> {
+export async function startContainerd(options: ContainerdOptions = {}): Promise<ContainerdLab> {
   const id = `${process.pid % 10000}${counter++}`;
   const dir = mkdtempSync(join(tmpdir(), 'swy-ctrd-'));
   const socket = join(dir, 'containerd.sock');
@@ -107,6 +130,7 @@ export async function startContainerd(): Promise<ContainerdLab> {
   try {
     const cniConf = join(dir, 'cni');
     mkdirSync(cniConf);
+    const binDir = cniBinDir(dir, options.chained?.binaries ?? {});
     writeFileSync(
       join(cniConf, '10-switchyard-test.conflist'),
       JSON.stringify({
@@ -124,6 +148,7 @@ export async function startContainerd(): Promise<ContainerdLab> {
               dataDir: join(dir, 'ipam'),
             },
           },
+          ...(options.chained?.plugins ?? []),
         ],
       }),
     );
@@ -140,7 +165,7 @@ export async function startContainerd(): Promise<ContainerdLab> {
         // This machine's root lacks CAP_SYS_RESOURCE; without this every sandbox fails to start.
         '  restrict_oom_score_adj = true',
         '[plugins."io.containerd.grpc.v1.cri".cni]',
-        '  bin_dir = "/usr/lib/cni"',
+        `  bin_dir = "${binDir}"`,
         `  conf_dir = "${cniConf}"`,
       ].join('\n'),
     );
@@ -179,9 +204,15 @@ export async function startContainerd(): Promise<ContainerdLab> {
       endpoint,
       cri: client,
       hostNetns,
+      bridge: `swybr${id}`,
       async runPod(name, options = {}) {
         const config = {
-          metadata: { name, uid: `uid-${name}-${id}`, namespace: 'default', attempt: 0 },
+          metadata: {
+            name,
+            uid: options.uid ?? `uid-${name}-${id}`,
+            namespace: options.namespace ?? 'default',
+            attempt: 0,
+          },
           // runc cannot set a hostname without a UTS namespace of the pod's own.
           ...(options.hostNetwork ? {} : { hostname: name }),
           logDirectory: join(dir, 'logs', name),
@@ -201,14 +232,20 @@ export async function startContainerd(): Promise<ContainerdLab> {
         pods.push({ id: podSandboxId, config });
         return podSandboxId;
       },
-      async runContainer(podId, name) {
+      async removePod(podId) {
+        await client.call('StopPodSandbox', { podSandboxId: podId });
+        await client.call('RemovePodSandbox', { podSandboxId: podId });
+        const at = pods.findIndex((p) => p.id === podId);
+        if (at >= 0) pods.splice(at, 1);
+      },
+      async runContainer(podId, name, command = ['/bin/busybox', 'sleep', '3600']) {
         const pod = pods.find((p) => p.id === podId);
         const { containerId } = await client.call<{ containerId: string }>('CreateContainer', {
           podSandboxId: podId,
           config: {
             metadata: { name },
             image: { image: APP_IMAGE },
-            command: ['/bin/busybox', 'sleep', '3600'],
+            command,
             logPath: `${name}.log`,
           },
           sandboxConfig: pod?.config,
@@ -222,4 +259,13 @@ export async function startContainerd(): Promise<ContainerdLab> {
     await cleanup();
     throw error;
   }
+}
+
+/** Debian's CNI plugins, and the extra binaries a test chains, in one directory (containerd takes one). */
+function cniBinDir(dir: string, extra: Record<string, string>): string {
+  const bin = join(dir, 'cni-bin');
+  mkdirSync(bin);
+  for (const name of readdirSync('/usr/lib/cni')) symlinkSync(join('/usr/lib/cni', name), join(bin, name));
+  for (const [name, path] of Object.entries(extra)) symlinkSync(path, join(bin, name));
+  return bin;
 }

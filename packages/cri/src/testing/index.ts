@@ -8,8 +8,10 @@
 export {
   APP_IMAGE,
   type ContainerdLab,
+  type ContainerdOptions,
   containerdUnavailable,
   PAUSE_IMAGE,
+  type PodOptions,
   startContainerd,
 } from './containerd-lab.js';
 export { buildOciImage } from './oci-image.js';
