@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,15 +38,19 @@ static int wait_fd(int fd, short events, double deadline) {
   }
 }
 
-static agent_outcome fail(agent_answer *out, agent_outcome o, const char *fmt, const char *a, const char *b) {
-  snprintf(out->detail, sizeof out->detail, fmt, a, b);
+__attribute__((format(printf, 3, 4))) static agent_outcome fail(agent_answer *out, agent_outcome o,
+                                                                 const char *fmt, ...) {
+  va_list args;
+  va_start(args, fmt);
+  vsnprintf(out->detail, sizeof out->detail, fmt, args);
+  va_end(args);
   return o;
 }
 
 static agent_outcome connect_agent(int fd, const char *socket_path, double deadline, agent_answer *out) {
   struct sockaddr_un addr = {.sun_family = AF_UNIX};
   if (strlen(socket_path) >= sizeof addr.sun_path)
-    return fail(out, AGENT_BAD_SOCKET, "the socket path %s%s is longer than 107 bytes", socket_path, "");
+    return fail(out, AGENT_BAD_SOCKET, "the socket path %s is longer than 107 bytes", socket_path);
   memcpy(addr.sun_path, socket_path, strlen(socket_path) + 1);
   for (;;) {
     if (connect(fd, (struct sockaddr *)&addr, sizeof addr) == 0) return AGENT_ANSWERED;
@@ -71,7 +76,7 @@ static agent_outcome connect_agent(int fd, const char *socket_path, double deadl
     }
     return fail(out, AGENT_BROKEN, "cannot connect to %s (%s)", socket_path, strerror(e));
   }
-  return fail(out, AGENT_TIMEOUT, "the agent on %s did not accept the connection in time%s", socket_path, "");
+  return fail(out, AGENT_TIMEOUT, "the agent on %s did not accept the connection in time", socket_path);
 }
 
 static agent_outcome send_all(int fd, const char *data, size_t len, double deadline, agent_answer *out) {
@@ -85,10 +90,10 @@ static agent_outcome send_all(int fd, const char *data, size_t len, double deadl
     if (w < 0 && errno == EINTR) continue;
     if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       int r = wait_fd(fd, POLLOUT, deadline);
-      if (r == 0) return fail(out, AGENT_TIMEOUT, "the agent did not read the request in time%s%s", "", "");
+      if (r == 0) return fail(out, AGENT_TIMEOUT, "the agent did not read the request in time");
       if (r > 0) continue;
     }
-    return fail(out, AGENT_BROKEN, "sending the request failed (%s)%s", strerror(errno), "");
+    return fail(out, AGENT_BROKEN, "sending the request failed (%s)", strerror(errno));
   }
   return AGENT_ANSWERED;
 }
@@ -124,61 +129,73 @@ static int parse_head(const char *head, size_t head_len, int *status, long *cont
   return 0;
 }
 
-static agent_outcome read_answer(int fd, double deadline, agent_answer *out) {
-  out_buf in = {0};
-  size_t head_len = 0;
-  long content_length = -1;
+/* An answer being read: the bytes so far, and once the headers are in, where the body starts. */
+typedef struct {
+  out_buf in;
+  size_t head_len; /* 0 until the end of the headers arrived */
+  long content_length; /* -1: the body ends with the stream */
+  int eof;
+} answer_reader;
+
+/* Receives what is there, waiting for more until the deadline. */
+static agent_outcome recv_more(int fd, double deadline, answer_reader *r, agent_answer *out) {
   for (;;) {
-    if (head_len > 0 && content_length >= 0 && in.len - head_len >= (size_t)content_length) break;
     char chunk[16384];
-    ssize_t r = recv(fd, chunk, sizeof chunk, 0);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      int w = wait_fd(fd, POLLIN, deadline);
-      if (w > 0) continue;
-      buf_free(&in);
-      if (w == 0) return fail(out, AGENT_TIMEOUT, "the agent did not answer in time%s%s", "", "");
-      return fail(out, AGENT_BROKEN, "reading the answer failed (%s)%s", strerror(errno), "");
+    ssize_t n = recv(fd, chunk, sizeof chunk, 0);
+    if (n > 0) {
+      buf_put(&r->in, chunk, (size_t)n);
+      if (r->in.failed || r->in.len > AGENT_MAX_HEAD + AGENT_MAX_BODY)
+        return fail(out, AGENT_BAD_ANSWER, "the agent's answer is larger than 1 MiB");
+      return AGENT_ANSWERED;
     }
-    if (r < 0) {
-      buf_free(&in);
-      return fail(out, AGENT_BROKEN, "reading the answer failed (%s)%s", strerror(errno), "");
+    if (n == 0) {
+      r->eof = 1;
+      return AGENT_ANSWERED;
     }
-    if (r == 0) break;
-    buf_put(&in, chunk, (size_t)r);
-    if (in.failed || in.len > AGENT_MAX_HEAD + AGENT_MAX_BODY) {
-      buf_free(&in);
-      return fail(out, AGENT_BAD_ANSWER, "the agent's answer is larger than 1 MiB%s%s", "", "");
-    }
-    if (head_len == 0) {
-      char *end = memmem(in.data, in.len, "\r\n\r\n", 4);
-      if (end == NULL && in.len > AGENT_MAX_HEAD) {
-        buf_free(&in);
-        return fail(out, AGENT_BAD_ANSWER, "the agent's answer has no end of headers%s%s", "", "");
-      }
-      if (end != NULL) {
-        head_len = (size_t)(end - in.data) + 4;
-        int p = parse_head(in.data, head_len - 2, &out->status, &content_length);
-        if (p != 0) {
-          buf_free(&in);
-          return fail(out, AGENT_BAD_ANSWER, "%s%s", p == -2 ? "the agent's answer is larger than 1 MiB" :
-                      "the agent's answer is not an HTTP/1.x response with a length", "");
-        }
-      }
-    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) break;
+    int w = wait_fd(fd, POLLIN, deadline);
+    if (w == 0) return fail(out, AGENT_TIMEOUT, "the agent did not answer in time");
+    if (w < 0) break;
   }
-  if (head_len == 0 || (content_length >= 0 && in.len - head_len < (size_t)content_length)) {
-    buf_free(&in);
-    return fail(out, AGENT_BROKEN, "the agent closed the connection before a whole answer%s%s", "", "");
+  return fail(out, AGENT_BROKEN, "reading the answer failed (%s)", strerror(errno));
+}
+
+/* Once the headers are complete, parses them. */
+static agent_outcome find_head(answer_reader *r, agent_answer *out) {
+  char *end = memmem(r->in.data, r->in.len, "\r\n\r\n", 4);
+  if (end == NULL)
+    return r->in.len > AGENT_MAX_HEAD ? fail(out, AGENT_BAD_ANSWER, "the agent's answer has no end of headers")
+                                      : AGENT_ANSWERED;
+  r->head_len = (size_t)(end - r->in.data) + 4;
+  int p = parse_head(r->in.data, r->head_len - 2, &out->status, &r->content_length);
+  if (p == -2) return fail(out, AGENT_BAD_ANSWER, "the agent's answer is larger than 1 MiB");
+  if (p != 0) return fail(out, AGENT_BAD_ANSWER, "the agent's answer is not an HTTP/1.x response with a length");
+  return AGENT_ANSWERED;
+}
+
+static int body_complete(const answer_reader *r) {
+  return r->head_len > 0 && r->content_length >= 0 && r->in.len - r->head_len >= (size_t)r->content_length;
+}
+
+static agent_outcome read_answer(int fd, double deadline, agent_answer *out) {
+  answer_reader r = {.content_length = -1};
+  agent_outcome o = AGENT_ANSWERED;
+  while (o == AGENT_ANSWERED && !r.eof && !body_complete(&r)) {
+    o = recv_more(fd, deadline, &r, out);
+    if (o == AGENT_ANSWERED && r.head_len == 0 && r.in.len > 0) o = find_head(&r, out);
   }
-  size_t body_len = in.len - head_len;
-  if (content_length >= 0) body_len = (size_t)content_length;
-  if (body_len > AGENT_MAX_BODY) {
-    buf_free(&in);
-    return fail(out, AGENT_BAD_ANSWER, "the agent's answer is larger than 1 MiB%s%s", "", "");
+  if (o == AGENT_ANSWERED && (r.head_len == 0 || (r.content_length >= 0 && !body_complete(&r))))
+    o = fail(out, AGENT_BROKEN, "the agent closed the connection before a whole answer");
+  size_t body_len = r.content_length >= 0 ? (size_t)r.content_length : r.in.len - r.head_len;
+  if (o == AGENT_ANSWERED && body_len > AGENT_MAX_BODY)
+    o = fail(out, AGENT_BAD_ANSWER, "the agent's answer is larger than 1 MiB");
+  if (o != AGENT_ANSWERED) {
+    buf_free(&r.in);
+    return o;
   }
-  out->raw = in.data;
-  out->body = in.data + head_len;
+  out->raw = r.in.data;
+  out->body = r.in.data + r.head_len;
   out->body[body_len] = '\0';
   out->body_len = body_len;
   return AGENT_ANSWERED;
@@ -189,7 +206,7 @@ agent_outcome agent_post(const char *socket_path, const char *path, const char *
   memset(out, 0, sizeof *out);
   double deadline = now_s() + timeout_s;
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) return fail(out, AGENT_BROKEN, "cannot make a socket (%s)%s", strerror(errno), "");
+  if (fd < 0) return fail(out, AGENT_BROKEN, "cannot make a socket (%s)", strerror(errno));
   agent_outcome o = connect_agent(fd, socket_path, deadline, out);
   if (o == AGENT_ANSWERED) {
     char head[256];
@@ -197,7 +214,7 @@ agent_outcome agent_post(const char *socket_path, const char *path, const char *
                      "POST %s HTTP/1.0\r\nHost: switchyard-agent\r\nContent-Type: application/json\r\n"
                      "Content-Length: %zu\r\n\r\n",
                      path, body_len);
-    if (n < 0 || (size_t)n >= sizeof head) o = fail(out, AGENT_BROKEN, "the request path is too long%s%s", "", "");
+    if (n < 0 || (size_t)n >= sizeof head) o = fail(out, AGENT_BROKEN, "the request path is too long");
     if (o == AGENT_ANSWERED) o = send_all(fd, head, (size_t)n, deadline, out);
     if (o == AGENT_ANSWERED) o = send_all(fd, body, body_len, deadline, out);
     if (o == AGENT_ANSWERED) o = read_answer(fd, deadline, out);

@@ -10,8 +10,6 @@
 
 /* The largest answer body accepted. */
 #define AGENT_MAX_BODY (1u << 20)
-/* The default deadline for the whole exchange, seconds. */
-#define AGENT_DEFAULT_TIMEOUT_S 20.0
 
 typedef enum {
   AGENT_ANSWERED = 0, /* status and body are set */

@@ -16,11 +16,9 @@
 #include "agent-call.h"
 #include "json-scan.h"
 #include "out-buf.h"
+#include "protocol.h"
 
 #define CONFIG_MAX (1u << 20)
-#define DEFAULT_SOCKET "/var/lib/switchyard-agent/agent.sock"
-#define CNI_PATH_ON_AGENT "/v1/cni"
-#define SUPPORTED_VERSIONS "\"0.3.0\",\"0.3.1\",\"0.4.0\",\"1.0.0\""
 
 /* CNI's well-known error codes. */
 enum { CNI_ERR_VERSION = 1, CNI_ERR_ENV = 4, CNI_ERR_IO = 5, CNI_ERR_DECODE = 6, CNI_ERR_CONFIG = 7, CNI_ERR_LATER = 11 };
@@ -64,11 +62,22 @@ static int read_stdin(out_buf *out) {
   }
 }
 
+static const char *const VERSIONS[] = {SY_CNI_VERSIONS};
+#define VERSION_COUNT (sizeof VERSIONS / sizeof VERSIONS[0])
+
 static int version_supported(const char *v) {
-  static const char *const versions[] = {"0.3.0", "0.3.1", "0.4.0", "1.0.0"};
-  for (size_t i = 0; i < sizeof versions / sizeof versions[0]; i++)
-    if (strcmp(v, versions[i]) == 0) return 1;
+  for (size_t i = 0; i < VERSION_COUNT; i++)
+    if (strcmp(v, VERSIONS[i]) == 0) return 1;
   return 0;
+}
+
+/* The supported versions as a list: `"a","b"` (quoted, for JSON) or `a, b` (for people). */
+static void versions_list(out_buf *b, int quoted) {
+  for (size_t i = 0; i < VERSION_COUNT; i++) {
+    if (i) buf_puts(b, quoted ? "," : ", ");
+    if (quoted) buf_json_string(b, VERSIONS[i]);
+    else buf_puts(b, VERSIONS[i]);
+  }
 }
 
 /* VERSION: answered here, without the agent. */
@@ -79,7 +88,10 @@ static int cmd_version(const out_buf *in) {
     char asked[32];
     if (js_string(v, asked, sizeof asked) > 0 && version_supported(asked)) memcpy(version, asked, sizeof version);
   }
-  printf("{\"cniVersion\":\"%s\",\"supportedVersions\":[" SUPPORTED_VERSIONS "]}\n", version);
+  out_buf b = {0};
+  versions_list(&b, 1);
+  printf("{\"cniVersion\":\"%s\",\"supportedVersions\":[%s]}\n", version, b.failed ? "" : b.data);
+  buf_free(&b);
   return 0;
 }
 
@@ -126,11 +138,11 @@ static const char *read_env(cni_call *c) {
 /* Reads the optional keys of the configuration; NULL on success, else why (a config error). */
 static const char *read_options(cni_call *c) {
   js_span v;
-  snprintf(c->socket, sizeof c->socket, "%s", DEFAULT_SOCKET);
+  snprintf(c->socket, sizeof c->socket, "%s", SY_AGENT_SOCKET);
   if (js_get(c->config, "agentSocket", &v) &&
       (js_string(v, c->socket, sizeof c->socket) <= 0 || c->socket[0] != '/'))
     return "agentSocket must be an absolute path (a string)";
-  c->timeout_s = AGENT_DEFAULT_TIMEOUT_S;
+  c->timeout_s = SY_AGENT_TIMEOUT_S;
   if (js_get(c->config, "agentTimeoutSeconds", &v)) {
     char number[64];
     if (!js_is_number(v) || v.len >= sizeof number) return "agentTimeoutSeconds must be a number of seconds";
@@ -209,7 +221,7 @@ static int ask_agent(const cni_call *c) {
     return cni_error(c->version, CNI_ERR_IO, "out of memory building the request to the agent");
   }
   agent_answer a;
-  agent_outcome o = agent_post(c->socket, CNI_PATH_ON_AGENT, req.data, req.len, c->timeout_s, &a);
+  agent_outcome o = agent_post(c->socket, SY_CNI_PATH, req.data, req.len, c->timeout_s, &a);
   buf_free(&req);
   int is_del = strcmp(c->command, "DEL") == 0, status;
   char pod[600], msg[2048];
@@ -251,8 +263,12 @@ static int run(cni_call *c, out_buf *in) {
   if (!js_get(c->config, "cniVersion", &v) || js_string(v, c->version, sizeof c->version) <= 0)
     return cni_error("", CNI_ERR_CONFIG, "the network configuration has no cniVersion string");
   if (!version_supported(c->version)) {
-    c->version[0] = '\0';
-    return cni_error("", CNI_ERR_VERSION, "switchyard-cni supports cniVersion 0.3.0, 0.3.1, 0.4.0 and 1.0.0");
+    out_buf b = {0};
+    buf_puts(&b, "switchyard-cni supports cniVersion ");
+    versions_list(&b, 0);
+    int status = cni_error("", CNI_ERR_VERSION, b.failed ? "unsupported cniVersion" : b.data);
+    buf_free(&b);
+    return status;
   }
   const char *why = read_env(c);
   if (why) return cni_error(c->version, CNI_ERR_ENV, why);

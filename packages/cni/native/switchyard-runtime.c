@@ -20,10 +20,9 @@
 
 #include "agent-call.h"
 #include "out-buf.h"
+#include "protocol.h"
 #include "runtime-abort.h"
 
-#define DEFAULT_SOCKET "/var/lib/switchyard-agent/agent.sock"
-#define START_PATH_ON_AGENT "/v1/runtime/start"
 #define FLAG_PREFIX "--switchyard-"
 
 /* What the wrapper was asked to do. */
@@ -174,7 +173,7 @@ static int ask_agent(const wrapper_call *w) {
     return refuse(w, "the container id or --root is not valid UTF-8");
   }
   agent_answer a;
-  agent_outcome o = agent_post(w->socket, START_PATH_ON_AGENT, req.data, req.len, w->timeout_s, &a);
+  agent_outcome o = agent_post(w->socket, SY_START_PATH, req.data, req.len, w->timeout_s, &a);
   buf_free(&req);
   if (o != AGENT_ANSWERED) {
     snprintf(reason, sizeof reason, "agent unavailable: %s; container %.64s is not started until the agent answers",
@@ -217,7 +216,7 @@ static int run(wrapper_call *w, int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
-  wrapper_call w = {.socket = DEFAULT_SOCKET, .runtime = "runc", .timeout_s = AGENT_DEFAULT_TIMEOUT_S};
+  wrapper_call w = {.socket = SY_AGENT_SOCKET, .runtime = "runc", .timeout_s = SY_AGENT_TIMEOUT_S};
   w.pass = calloc((size_t)argc + 1, sizeof *w.pass);
   if (w.pass == NULL) return refuse(&w, "out of memory");
   int status = run(&w, argc, argv);

@@ -3,6 +3,8 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { SUPPORTED_CNI_VERSIONS } from './conflist.js';
+import { AGENT_PATHS, DEFAULT_AGENT_SOCKET, DEFAULT_AGENT_TIMEOUT_SECONDS } from './protocol.js';
 
 /** The programs this package builds, by their file name. */
 export const NATIVE_PROGRAMS = Object.freeze({
@@ -39,6 +41,14 @@ const SHARED_SOURCES = ['agent-call.c', 'json-scan.c', 'out-buf.c'];
 /** Sources only one program needs. */
 const OWN_SOURCES: Record<string, string[]> = { [NATIVE_PROGRAMS.runtime]: ['runtime-abort.c'] };
 const WARNINGS = ['-Wall', '-Wextra', '-Werror'];
+/** The protocol's constants, handed to the C sources (native/protocol.h) so they are defined once. */
+const PROTOCOL = [
+  `-DSY_AGENT_SOCKET=${JSON.stringify(DEFAULT_AGENT_SOCKET)}`,
+  `-DSY_CNI_PATH=${JSON.stringify(AGENT_PATHS.cni)}`,
+  `-DSY_START_PATH=${JSON.stringify(AGENT_PATHS.runtimeStart)}`,
+  `-DSY_AGENT_TIMEOUT_S=${DEFAULT_AGENT_TIMEOUT_SECONDS}`,
+  `-DSY_CNI_VERSIONS=${SUPPORTED_CNI_VERSIONS.map((v) => JSON.stringify(v)).join(',')}`,
+];
 const FLAGS: Record<NativeVariant, string[]> = {
   release: [
     '-O2',
@@ -72,7 +82,9 @@ async function compile(cc: string, variant: NativeVariant, program: string, outD
     join(dir, f),
   );
   try {
-    await promisify(execFile)(cc, [...FLAGS[variant], '-o', temp, ...sources], { maxBuffer: 4 << 20 });
+    await promisify(execFile)(cc, [...FLAGS[variant], ...PROTOCOL, '-o', temp, ...sources], {
+      maxBuffer: 4 << 20,
+    });
     await rename(temp, target); // atomic: a concurrent build or a running test never sees half a binary
   } catch (error) {
     await rm(temp, { force: true });

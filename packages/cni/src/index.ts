@@ -49,5 +49,6 @@ export {
   type CniNetConfig,
   type CniRequest,
   DEFAULT_AGENT_SOCKET,
+  DEFAULT_AGENT_TIMEOUT_SECONDS,
   type RuntimeStartRequest,
 } from './protocol.js';

@@ -7,6 +7,9 @@
 /** Where the agent listens for the runtime's requests unless configured otherwise (in its state directory). */
 export const DEFAULT_AGENT_SOCKET = '/var/lib/switchyard-agent/agent.sock';
 
+/** How long the runtime side waits for the agent's answer unless configured otherwise, seconds. */
+export const DEFAULT_AGENT_TIMEOUT_SECONDS = 20;
+
 /** The request paths. */
 export const AGENT_PATHS = Object.freeze({
   /** A CNI command for a pod sandbox: body {@link CniRequest}. */
@@ -30,7 +33,7 @@ export interface CniNetConfig {
   prevResult?: Record<string, unknown>;
   /** The agent's socket on the host. Default {@link DEFAULT_AGENT_SOCKET}. */
   agentSocket?: string;
-  /** How long ADD waits for the agent's answer, seconds. Default 20. */
+  /** How long ADD waits for the agent's answer, seconds. Default {@link DEFAULT_AGENT_TIMEOUT_SECONDS}. */
   agentTimeoutSeconds?: number;
   /**
    * Pods of these namespaces never wait for the agent: the plugin passes them through at once,

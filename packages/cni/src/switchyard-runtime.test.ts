@@ -140,7 +140,7 @@ describe.each(VARIANTS)('switchyard-runtime (%s build)', (variant) => {
 
   /** A process standing in for a created container's init, waiting for start. */
   const createdInit = () => {
-    const init = spawn('sleep', ['30'], { stdio: 'ignore' });
+    const init = spawn('tail', ['-f', '/dev/null'], { stdio: 'ignore' }); // not "sleep": other suites look for theirs by name
     const gone = new Promise((resolve) => init.once('exit', resolve));
     return { env: { FAKE_STATUS: 'created', FAKE_PID: String(init.pid) }, init, gone };
   };

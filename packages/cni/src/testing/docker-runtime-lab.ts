@@ -5,12 +5,15 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { processesMentioning } from './processes.js';
 
-/** Host-global names this lab makes: unique to it (other suites' labs use sy13…). */
+/**
+ * Names this lab makes. The bridge and its subnet are host-global: they carry the process id, so
+ * the suites of two checkouts running at once never meet (others' labs use sy13…, sy21a…).
+ */
 export const RUNTIME_LAB = {
   image: 'sy21c-busybox:local',
   network: 'sy21cnet',
-  bridge: 'sy21cbr0',
-  subnet: '10.221.0.0/24',
+  bridge: `sy21c-${process.pid}`,
+  subnet: `10.221.${process.pid % 250}.0/24`,
   runtime: 'switchyard',
 } as const;
 
@@ -63,7 +66,8 @@ function rootfsTar(dir: string): string {
     execFileSync('sh', ['-c', 'command -v busybox'], { encoding: 'utf8' }).trim(),
     join(rootfs, 'bin'),
   ]);
-  for (const applet of ['sh', 'touch', 'sleep', 'cat']) symlinkSync('busybox', join(rootfs, 'bin', applet));
+  // No `sleep` applet: a process of that name would confuse suites that find theirs with pgrep.
+  for (const applet of ['sh', 'touch']) symlinkSync('busybox', join(rootfs, 'bin', applet));
   const tar = join(dir, 'rootfs.tar');
   execFileSync('tar', ['--numeric-owner', '--owner=0', '--group=0', '-C', rootfs, '-cf', tar, '.']);
   return tar;
@@ -71,7 +75,6 @@ function rootfsTar(dir: string): string {
 
 /** Starts dockerd (own roots, socket, config) with `wrapper` as runtime `switchyard`, asking `agentSocket`. */
 export async function createRuntimeLab(wrapper: string, agentSocket: string): Promise<RuntimeLab> {
-  quiet('ip', 'link', 'del', RUNTIME_LAB.bridge); // left by a killed earlier run
   const dir = mkdtempSync(join(tmpdir(), 'sy21c-docker-'));
   const host = `unix://${join(dir, 'docker.sock')}`;
   const runtimeArgs = [
