@@ -30,7 +30,12 @@ const N = 100 + (process.pid % 100);
 const NAMES: DockerLabNames = {
   image: `sy21a${N}-busybox:local`,
   network: { name: `sy21a${N}net`, bridge: `sy21a${N}br`, subnet: `10.${N}.21.0/24` },
-  metadata: { netns: `sy21a${N}md`, hostLink: `sy21a${N}md0`, hostAddress: `10.${N}.22.1`, nsAddress: `10.${N}.22.2` },
+  metadata: {
+    netns: `sy21a${N}md`,
+    hostLink: `sy21a${N}md0`,
+    hostAddress: `10.${N}.22.1`,
+    nsAddress: `10.${N}.22.2`,
+  },
   table: String(2000 + N),
 };
 const SERVER_IP = `10.${N}.21.50`;
