@@ -27,6 +27,8 @@ const hostPathAt = (container: Doc, mountPath: string) => {
 describe('deploy/kubernetes/daemonset-linux.yaml: install-cni', () => {
   it('runs the installer in watch mode on the host CNI dirs', () => {
     expect(installer.args.slice(0, 2)).toEqual(['install-cni', '--watch']);
+    // An upgrade must not take the entry off: new pods would start uncaptured until the next agent.
+    expect(installer.args).toContain('--keep-on-stop');
     expect(hostPathAt(installer, flag('cni-bin-dir') as string)).toBe(CNI_INSTALL_DEFAULTS.binDir);
     expect(hostPathAt(installer, flag('cni-conf-dir') as string)).toBe(CNI_INSTALL_DEFAULTS.confDir);
     expect(installer.securityContext.capabilities).toEqual({ drop: ['ALL'] });

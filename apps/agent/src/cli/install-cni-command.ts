@@ -15,17 +15,21 @@ export interface InstallCniFlags {
   cniConfDir?: string;
   agentSocket?: string;
   excludeNamespaces?: string;
+  agentTimeoutSeconds?: string;
   watch?: boolean;
+  keepOnStop?: boolean;
   uninstall?: boolean;
 }
 
 /**
  * Puts `switchyard-cni` on the node (the binary into the CNI bin dir, its entry chained at the
- * end of the primary conflist); `--watch` keeps it there until SIGTERM, then takes it off;
- * `--uninstall` takes it off now. What the DaemonSet's install-cni container runs.
+ * end of the primary conflist); `--watch` keeps it there until SIGTERM, then takes it off unless
+ * `--keep-on-stop`; `--uninstall` takes it off now. What the DaemonSet's install-cni container runs.
  */
 export async function installCniCommand(flags: InstallCniFlags, io: AgentIo): Promise<number> {
-  const options: Omit<CniInstallOptions, 'binary'> = {
+  const options: {
+    -readonly [K in keyof Omit<CniInstallOptions, 'binary'>]: Omit<CniInstallOptions, 'binary'>[K];
+  } = {
     ...(flags.cniBinDir ? { binDir: flags.cniBinDir } : {}),
     ...(flags.cniConfDir ? { confDir: flags.cniConfDir } : {}),
     ...(flags.agentSocket ? { agentSocket: flags.agentSocket } : {}),
@@ -33,6 +37,16 @@ export async function installCniCommand(flags: InstallCniFlags, io: AgentIo): Pr
       ? { excludeNamespaces: flags.excludeNamespaces.split(',').filter(Boolean) }
       : {}),
   };
+  if (flags.agentTimeoutSeconds !== undefined) {
+    const seconds = Number(flags.agentTimeoutSeconds);
+    if (!Number.isInteger(seconds) || seconds < 1 || seconds > 300) {
+      io.stderr(
+        `switchyard-agent: --agent-timeout-seconds must be a whole number from 1 to 300, not ${flags.agentTimeoutSeconds}\n`,
+      );
+      return EXIT.input;
+    }
+    options.agentTimeoutSeconds = seconds;
+  }
   if (flags.uninstall) {
     const removed = await uninstallCni(options);
     io.stdout(removed.length ? `Removed ${removed.join(', ')}.\n` : 'switchyard-cni was not installed.\n');
@@ -58,6 +72,8 @@ export async function installCniCommand(flags: InstallCniFlags, io: AgentIo): Pr
     ...options,
     binary,
     signal: stop.signal,
+    // Kept across the agent's upgrades: new pods then wait for the next agent instead of starting uncaptured.
+    uninstallOnStop: flags.keepOnStop !== true,
     onEvent: (e) => {
       if (e.kind === 'installed' && (e.result.configChanged || e.result.binaryChanged))
         log('switchyard-cni installed', { conflist: e.result.conflist });

@@ -70,7 +70,12 @@ export async function run(argv: readonly string[], io: AgentIo): Promise<number>
     .option('--cni-conf-dir <dir>', "the host's CNI configuration directory")
     .option('--agent-socket <path>', "the agent's socket as the host sees it")
     .option('--exclude-namespaces <list>', 'comma-separated namespaces whose pods never wait for the agent')
+    .option('--agent-timeout-seconds <n>', "how long ADD waits for the agent (default the plugin's, 20)")
     .option('--watch', 'keep it installed (put it back after rewrites) until SIGTERM, then remove it')
+    .option(
+      '--keep-on-stop',
+      'with --watch: leave it installed on SIGTERM (an upgrade: new pods wait for the next agent)',
+    )
     .option('--uninstall', 'remove the entry and the binary, then exit')
     .action(async (o) => {
       code = await installCniCommand(o, io);
