@@ -4,6 +4,8 @@ import type { AgentConfig } from './config/agent-config.js';
 import { identityProvider } from './identity/identity-provider.js';
 import { PeerIdentities } from './identity/peer-identities.js';
 import { type AgentMetrics, createAgentMetrics } from './ops/agent-metrics.js';
+import { PolicyAuthorizer } from './policy/policy-authorizer.js';
+import { PolicyStore } from './policy/policy-store.js';
 import { AppliedJournal } from './reconcile/applied-journal.js';
 import { Reconciler } from './reconcile/reconciler.js';
 import { ServiceDirectory } from './services/service-directory.js';
@@ -17,6 +19,8 @@ export interface AgentCore {
   metrics: AgentMetrics;
   /** Services and their endpoints (Kubernetes source): the data plane's destination resolver. */
   services?: ServiceDirectory;
+  /** Istio policies (`policy.mode: istio`): what they are, and the data plane's inbound authorizer over them. */
+  policy?: { store: PolicyStore; authorizer: PolicyAuthorizer };
   /** Closes what the core opened that the data plane and reconciler do not (the CRI client). */
   close(): void;
 }
@@ -34,8 +38,19 @@ export function buildCore(
   let reconciler: Reconciler | undefined;
   const peers = new PeerIdentities(config.trustDomain, () => reconciler?.plans() ?? []);
   const services = config.source.kind === 'kubernetes' ? new ServiceDirectory(config.trustDomain) : undefined;
+  const store =
+    config.policy.mode === 'istio'
+      ? new PolicyStore({
+          rootNamespace: config.policy.rootNamespace,
+          defaultMtls: config.policy.defaultMtls,
+          logger: logger.child({ component: 'policy' }),
+        })
+      : undefined;
+  let authorizer: PolicyAuthorizer | undefined;
   const plane = new DataPlane({
     ...(services ? { destinations: services } : {}),
+    // Bound below, once the data plane's registry (where denials are counted) exists.
+    ...(store ? { authorizer: { authorize: (r) => (authorizer as PolicyAuthorizer).authorize(r) } } : {}),
     socketOps: driver.socketOps,
     identities: peers,
     identityFallback: config.identityFallback,
@@ -45,6 +60,7 @@ export function buildCore(
     timeouts: { drain: config.drainSeconds * 1000 },
     adminPort: config.admin.port,
   });
+  if (store) authorizer = new PolicyAuthorizer(store, plane.metrics.registry);
   const metrics = createAgentMetrics(plane.metrics.registry);
   const resolver = networkResolver(config.criEndpoint, hnsEndpoints);
   reconciler = new Reconciler({
@@ -63,6 +79,7 @@ export function buildCore(
     peers,
     metrics,
     ...(services ? { services } : {}),
+    ...(store && authorizer ? { policy: { store, authorizer } } : {}),
     close: () => resolver.close(),
   };
 }

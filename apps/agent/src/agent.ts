@@ -1,4 +1,10 @@
-import { DriverRegistry, type RedirectionDriver, UnsupportedPlatformError } from '@switchyard/core';
+import {
+  DriverRegistry,
+  InputInvalidError,
+  type RedirectionDriver,
+  RuntimeUnavailableError,
+  UnsupportedPlatformError,
+} from '@switchyard/core';
 import {
   type AdminServer,
   type DataPlane,
@@ -14,6 +20,8 @@ import { sharedDockerWatcher } from './docker/shared-watcher.js';
 import { MetadataProxy } from './metadata/metadata-proxy.js';
 import type { MetadataProxyStatus } from './metadata/metadata-status.js';
 import { acquireLock, type InstanceLock } from './ops/instance-lock.js';
+import { type Explanation, explain } from './policy/explain.js';
+import { type PolicyWatch, policyWatch } from './policy/policy-watch.js';
 import type { Reconciler } from './reconcile/reconciler.js';
 import type { WorkloadReport } from './reconcile/workload-record.js';
 import { serveRuntime } from './runtime/serve-runtime.js';
@@ -37,6 +45,7 @@ export interface AgentOptions {
 
 interface AgentParts {
   lock: InstanceLock;
+  core: AgentCore;
   driver: RedirectionDriver;
   plane: DataPlane;
   reconciler: Reconciler;
@@ -44,6 +53,8 @@ interface AgentParts {
   admin: AdminServer;
   /** The Service watch and what it fills (Kubernetes source). */
   services?: ServiceWatch;
+  /** The policy watch (Kubernetes source, `policy.mode: istio`). */
+  policies?: PolicyWatch;
   directory?: ServiceDirectory;
   close: () => void;
   /** Metadata proxying for Docker containers, when configured. */
@@ -119,6 +130,7 @@ export class Agent {
             return agent?.ready ?? false;
           },
           status: (query) => agent?.status(query.get('service') ?? undefined),
+          routes: { '/explain': (query) => explainRoute(agent, query) },
         },
         { host: config.admin.host, port: config.admin.port },
       );
@@ -126,6 +138,9 @@ export class Agent {
       // Services first: no workload is captured before ClusterIPs can be told apart.
       const services = await watchServices(config, core, logger);
       if (services) undo.push(() => services.stop());
+      // Policies before workloads too: nothing is served before it can be authorized.
+      const policies = await watchPolicies(config, core, logger);
+      if (policies) undo.push(() => policies.stop());
       const docker = await sharedDockerWatcher(config, logger);
       if (docker) undo.push(() => docker.close());
       const source = createSource(config, logger, docker);
@@ -160,6 +175,7 @@ export class Agent {
       resync.unref();
       agent = new Agent(config, logger, {
         lock,
+        core,
         driver,
         plane,
         reconciler: r,
@@ -167,6 +183,7 @@ export class Agent {
         admin,
         runtime,
         ...(services && core.services ? { services, directory: core.services } : {}),
+        ...(policies ? { policies } : {}),
         close: () => {
           clearInterval(resync);
           core.close();
@@ -214,6 +231,31 @@ export class Agent {
   }
 
   /**
+   * What the data plane would decide for a connection from `from` to `to` (see {@link explain}),
+   * from this agent's own state.
+   *
+   * @throws InputInvalidError for a bad or unknown name; RuntimeUnavailableError when policies are
+   *   not Istio's (`policy.mode: namespace`).
+   */
+  explain(from: string, to: string): Explanation {
+    const core = this.#parts.core;
+    if (!core.policy)
+      throw new RuntimeUnavailableError(
+        'this agent does not enforce Istio policies (policy.mode is namespace): each workload admits peers of its own namespace',
+      );
+    return explain(
+      from,
+      to,
+      {
+        workloads: () => core.reconciler.plans(),
+        identityOf: (address) => core.peers.expected(address)?.[0],
+        pod: (id) => core.peers.pod(id),
+      },
+      core.policy.authorizer,
+    );
+  }
+
+  /**
    * Stops: the source, then the data plane with a drain of `drainSeconds` (open connections
    * finish, then are reset), the admin server, the lock. Capture rules stay: while no agent runs,
    * captured traffic is refused, never sent in plaintext.
@@ -226,6 +268,7 @@ export class Agent {
       await p.runtime.close();
       p.close();
       await p.services?.stop();
+      await p.policies?.stop();
       await p.source.close();
       await p.metadata?.close();
       await p.docker?.close();
@@ -247,6 +290,10 @@ async function followSource(source: WorkloadSource, core: AgentCore, logger: Log
   let first: Promise<void> | undefined;
   await source.start({
     snapshot: (workloads) => {
+      // The authorizer learns the workloads (their labels select policies) before they are served.
+      core.policy?.authorizer.setWorkloads(
+        workloads.map((w) => ({ id: w.id, namespace: w.namespace, labels: w.labels ?? {} })),
+      );
       const done = core.reconciler.snapshot(workloads, first === undefined);
       first ??= done;
     },
@@ -256,6 +303,11 @@ async function followSource(source: WorkloadSource, core: AgentCore, logger: Log
     },
     problem: (reason) =>
       logger.error('workload source problem; keeping the workloads as they are', { reason }),
+    policies: (objects) => {
+      if (core.policy) core.policy.store.replace(objects);
+      else if (objects.length > 0)
+        logger.warn('the workload file has policies, but policy.mode is not istio: they are not enforced');
+    },
   });
   await first;
 }
@@ -270,6 +322,40 @@ async function watchServices(
   const watch = serviceWatch(await kubeConfig(config.source.kubeconfig), core.services, logger);
   await watch.start();
   return watch;
+}
+
+/** With the Kubernetes source and `policy.mode: istio`: starts the policy watch; resolves after the first list. */
+async function watchPolicies(
+  config: AgentConfig,
+  core: AgentCore,
+  logger: Logger,
+): Promise<PolicyWatch | undefined> {
+  if (config.source.kind !== 'kubernetes' || !core.policy) return undefined;
+  const watch = policyWatch(
+    await kubeConfig(config.source.kubeconfig),
+    core.policy.store,
+    logger.child({ component: 'policy' }),
+  );
+  await watch.start();
+  return watch;
+}
+
+/** `/explain?from=…&to=…`: the decision as JSON, 400 for bad input, 503 before the agent runs or without Istio policies. */
+function explainRoute(agent: Agent | undefined, query: URLSearchParams): { status: number; body: unknown } {
+  const from = query.get('from');
+  const to = query.get('to');
+  if (!from || !to)
+    return {
+      status: 400,
+      body: { error: 'give from=NAMESPACE/POD|ADDRESS and to=NAMESPACE/POD:PORT|ADDRESS:PORT' },
+    };
+  if (!agent) return { status: 503, body: { error: 'the agent is starting' } };
+  try {
+    return { status: 200, body: agent.explain(from, to) };
+  } catch (error) {
+    const bad = error instanceof InputInvalidError;
+    return { status: bad ? 400 : 503, body: { error: (error as Error).message } };
+  }
 }
 
 /** Loads the configured driver and checks that it can work on this host. */

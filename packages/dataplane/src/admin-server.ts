@@ -11,6 +11,8 @@ export interface AdminSource {
   readonly ready: boolean;
   /** Extra JSON for `/status` (the data plane's workloads); `query`: the request's query (`?service=web/api`). */
   status?(query: URLSearchParams): unknown;
+  /** More JSON endpoints by path (`/explain`): each answers a status code and a body. */
+  routes?: Readonly<Record<string, (query: URLSearchParams) => { status: number; body: unknown }>>;
 }
 
 /** Where the admin endpoints listen. */
@@ -92,5 +94,11 @@ async function answer(
     return void res
       .writeHead(200, { 'content-type': 'application/json' })
       .end(JSON.stringify(source.status?.(new URL(url ?? '/', 'http://admin').searchParams) ?? {}));
-  text(404, 'endpoints: /metrics /healthz /readyz /status\n');
+  const route = path ? source.routes?.[path] : undefined;
+  if (route) {
+    const { status, body } = route(new URL(url ?? '/', 'http://admin').searchParams);
+    return void res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  }
+  const more = Object.keys(source.routes ?? {}).join(' ');
+  text(404, `endpoints: /metrics /healthz /readyz /status${more ? ` ${more}` : ''}\n`);
 }

@@ -36,6 +36,8 @@ export interface ConnectionReport {
   service?: string;
   /** What a tunnel's peer said the original client was (HBONE's `forwarded`): logged only. */
   forwardedFor?: string;
+  /** The policy that denied it (`namespace/name`), when the data plane's authorizer named one. */
+  policy?: string;
 }
 
 /**
@@ -104,6 +106,8 @@ export interface InboundAuthorization {
   /** `identity` (no single SPIFFE ID) or `policy` when refused. */
   code?: 'identity' | 'policy';
   reason: string;
+  /** The policy that decided (`namespace/name`), when the data plane's authorizer named one. */
+  policy?: string;
 }
 
 /** A listener a carrier serves itself, beside the captured inbound and outbound ports. */

@@ -12,6 +12,7 @@ import type { DestinationResolver } from './destination-resolver.js';
 import { channels } from './diagnostics.js';
 import { OpenConnections } from './endpoint-picker.js';
 import type { IdentityFallback, IdentityResolver } from './identity.js';
+import type { InboundAuthorizer } from './inbound-authorization.js';
 import { jsonLogger, type Logger } from './logger.js';
 import { createDataPlaneMetrics, type DataPlaneMetrics, type Direction } from './metrics.js';
 import { createServiceMetrics, type ServiceMetrics } from './service-metrics.js';
@@ -50,6 +51,13 @@ export interface DataPlaneOptions {
    * none: every destination is handled by its address alone.
    */
   destinations?: DestinationResolver;
+  /**
+   * Decides every inbound connection (the agent's cluster policies), in place of each
+   * workload's `inbound.authorization` allow-list; it may also let plain TCP in (PERMISSIVE).
+   * Default none: the allow-lists decide and plain TCP is refused unless a plaintext port or
+   * source says otherwise.
+   */
+  authorizer?: InboundAuthorizer;
 }
 
 /** A workload as the data plane sees it. */
@@ -160,6 +168,7 @@ export class DataPlane {
       accessLogRate: this.#o.accessLogRate ?? DEFAULT_ACCESS_LOG_RATE,
       adminPort: this.#o.adminPort ?? DATAPLANE_PORTS.admin,
       ...(this.#services ? { services: this.#services } : {}),
+      ...(this.#o.authorizer ? { authorizer: this.#o.authorizer } : {}),
     });
     this.#workloads.set(spec.id, workload);
     this.#failed.delete(spec.id);

@@ -14,6 +14,7 @@ import type { ReportInfo } from './connection-report.js';
 import { decideAuthority, decideInbound, type Endpoint } from './decide.js';
 import { dialApp } from './dial-app.js';
 import { handshake } from './handshake.js';
+import type { InboundAuthorizer, InboundRequest } from './inbound-authorization.js';
 import { relay, relayPlain } from './relay.js';
 import { formatEndpoint } from './upstream.js';
 import type { WorkloadParts } from './workload-parts.js';
@@ -41,7 +42,27 @@ export class InboundPath {
     peer: string | undefined,
     identityError?: string,
     listener?: AuthorizationPolicy,
+    at?: { source: string; destination?: Endpoint },
   ): InboundAuthorization {
+    const authorizer = this.#p.inputs.authorizer;
+    // With the data plane's authorizer (the cluster's policies), it decides where the workload's
+    // own rules would: per connection or stream, with the source and the port asked for.
+    if (authorizer && !listener) {
+      if (peer === undefined && !(at?.destination && identityError === undefined))
+        return {
+          allowed: false,
+          code: 'identity',
+          reason: identityError ?? 'the peer presented no SPIFFE identity',
+        };
+      // A connection-level check (an HBONE connection before its streams name a port) needs an identity only.
+      if (!at?.destination) return { allowed: true, reason: 'identity presented; each stream is authorized' };
+      return this.#ask(authorizer, {
+        workload: this.#p.spec.id,
+        source: at.source,
+        destination: at.destination,
+        peer,
+      });
+    }
     const inbound = this.#p.spec.policy.inbound;
     return authorizeInbound({
       policy: listener ? { ...inbound, authorization: listener } : inbound,
@@ -49,6 +70,18 @@ export class InboundPath {
       peer,
       identityError,
     });
+  }
+
+  /** The authorizer's verdict; one that throws denies (fail closed). */
+  #ask(authorizer: InboundAuthorizer, request: InboundRequest): InboundAuthorization {
+    try {
+      const v = authorizer.authorize(request);
+      return v.allowed
+        ? { allowed: true, reason: v.reason, ...(v.policy ? { policy: v.policy } : {}) }
+        : { allowed: false, code: 'policy', reason: v.reason, ...(v.policy ? { policy: v.policy } : {}) };
+    } catch (error) {
+      return { allowed: false, code: 'policy', reason: `the authorizer failed: ${(error as Error).message}` };
+    }
   }
 
   /** A connection accepted on the captured inbound port. */
@@ -84,6 +117,7 @@ export class InboundPath {
 
   async #secure(c: Accepted, destination: Endpoint): Promise<void> {
     const carrier = this.#p.carrier();
+    if (!carrier.handshake && this.#p.inputs.authorizer) return this.#plainByPolicy(c, destination);
     if (!carrier.handshake) {
       this.#p.reporter.report({
         direction: 'inbound',
@@ -99,12 +133,39 @@ export class InboundPath {
     return this.#deliver(c, destination, session);
   }
 
+  /**
+   * Plain TCP on the captured port of a workload whose peers use the carrier's own listener
+   * (HBONE): a client from outside the mesh, delivered only where the authorizer lets plain TCP in
+   * (PERMISSIVE, and no policy denying it).
+   */
+  #plainByPolicy(c: Accepted, destination: Endpoint): void {
+    const source = c.client.address;
+    const decision = this.authorize(undefined, undefined, undefined, { source, destination });
+    if (!decision.allowed) {
+      this.#p.reporter.report({
+        direction: 'inbound',
+        outcome: 'denied',
+        code: decision.code ?? 'policy',
+        reason: decision.reason,
+        source,
+        destination: formatEndpoint(destination),
+        ...(decision.policy ? { policy: decision.policy } : {}),
+      });
+      return void c.socket.destroy();
+    }
+    if (!this.#p.admission.established(c.socket, 'inbound', source)) return void c.socket.destroy();
+    void relayPlain(this.#p, 'inbound', c, destination, decision.reason);
+  }
+
   /** Authorize → established → dial the app → deliver → report. */
   async #deliver(c: Accepted, destination: Endpoint, session: PeerSession): Promise<void> {
     const { reporter, admission } = this.#p;
     const info = { source: c.client.address, destination: formatEndpoint(destination) };
     const peer = session.peer ? { peer: session.peer } : {};
-    const decision = this.authorize(session.peer, session.identityError);
+    const decision = this.authorize(session.peer, session.identityError, undefined, {
+      source: c.client.address,
+      destination,
+    });
     if (!decision.allowed) {
       reporter.report({
         ...info,
@@ -113,6 +174,7 @@ export class InboundPath {
         outcome: 'denied',
         code: decision.code,
         reason: decision.reason,
+        ...(decision.policy ? { policy: decision.policy } : {}),
       });
       return session.refuse();
     }
@@ -158,7 +220,7 @@ export class InboundPath {
     if (!session) return;
     const decision: InboundAuthorization = l.anonymous
       ? { allowed: true, reason: 'a listener that authenticates nobody' }
-      : this.authorize(session.peer, session.identityError, l.authorization);
+      : this.authorize(session.peer, session.identityError, l.authorization, { source: c.client.address });
     if (!decision.allowed && !l.answersDenied) {
       this.#p.reporter.report({
         direction: 'inbound',
@@ -183,7 +245,7 @@ export class InboundPath {
   /** One tunnel a peer opened: authorize → authority → dial → relay → report. */
   async serveStream(s: InboundStream): Promise<void> {
     const info = { source: s.source, ...(s.peer ? { peer: s.peer } : {}) };
-    const decision = this.authorize(s.peer);
+    const decision = this.authorize(s.peer, undefined, undefined, { source: s.source });
     // The peer is authorized first, before anything it asked for is looked at.
     if (!decision.allowed) return this.#refuse(s, info, 'denied', decision.code ?? 'policy', decision.reason);
     if (!s.authority)
@@ -197,6 +259,14 @@ export class InboundPath {
     const where = { ...info, destination: formatEndpoint(s.authority) };
     if (allowed.kind === 'deny')
       return this.#refuse(s, where, 'refused', allowed.code, allowed.reason, allowed.status);
+    // Then, with the data plane's authorizer, this peer for this destination (L4 policies name ports).
+    if (this.#p.inputs.authorizer) {
+      const v = this.authorize(s.peer, undefined, undefined, { source: s.source, destination: s.authority });
+      if (!v.allowed) {
+        const named = v.policy ? { ...where, policy: v.policy } : where;
+        return this.#refuse(s, named, 'denied', v.code ?? 'policy', v.reason);
+      }
+    }
     const destination = this.#p.spec.policy.inbound?.fixedDestination ?? s.authority;
     const full = { ...where, ...(s.forwardedFor ? { forwardedFor: s.forwardedFor } : {}) };
     if (s.signal.aborted) return;

@@ -102,6 +102,7 @@ export {
   singleSpiffeId,
   staticIdentities,
 } from './identity.js';
+export type { InboundAuthorizer, InboundRequest, InboundVerdict } from './inbound-authorization.js';
 export {
   type JsonLoggerOptions,
   jsonLogger,

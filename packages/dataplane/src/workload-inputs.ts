@@ -2,6 +2,7 @@ import type { SocketOps } from '@switchyard/core';
 import type { Limits, Timeouts } from './defaults.js';
 import type { DestinationResolver } from './destination-resolver.js';
 import type { OpenConnections } from './endpoint-picker.js';
+import type { InboundAuthorizer } from './inbound-authorization.js';
 import type { Logger } from './logger.js';
 import type { DataPlaneMetrics } from './metrics.js';
 import type { ServiceMetrics } from './service-metrics.js';
@@ -20,4 +21,6 @@ export interface WorkloadInputs {
   adminPort: number;
   /** Service resolution: which destinations are Services, the open connections per endpoint, the per-service metrics. */
   services?: { resolver: DestinationResolver; open: OpenConnections; metrics: ServiceMetrics };
+  /** Decides inbound connections in place of the workloads' allow-lists (the agent's cluster policies). */
+  authorizer?: InboundAuthorizer;
 }

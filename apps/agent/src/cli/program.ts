@@ -5,13 +5,15 @@ import { loadConfig } from '../config/validate-config.js';
 import type { AgentIo } from './agent-io.js';
 import { checkCommand } from './check-command.js';
 import { EXIT } from './exit-codes.js';
+import { explainCommand } from './explain-command.js';
 import { INSTALL_CNI_HELP, installCniCommand } from './install-cni-command.js';
 import { runCommand } from './run-command.js';
 import { statusCommand } from './status-command.js';
 import { validateCommand } from './validate-command.js';
 
 /**
- * `switchyard-agent [run] [--config FILE] [--uninstall]`, `status [--json] [--service NS/NAME]`, `check [--json]`,
+ * `switchyard-agent [run] [--config FILE] [--uninstall]`, `status [--json] [--service NS/NAME]`,
+ * `explain FROM TO:PORT [--json]`, `check [--json]`,
  * `validate`. Returns the exit code; errors are printed as one sentence, never a stack trace.
  */
 export async function run(argv: readonly string[], io: AgentIo): Promise<number> {
@@ -43,6 +45,17 @@ export async function run(argv: readonly string[], io: AgentIo): Promise<number>
     .option('--service <namespace/name>', 'a Service instead: its endpoints and the identity pinned for each')
     .action(async (o) => {
       code = await statusCommand(await loadConfig(configPath(o)), o, io);
+    });
+  withConfig(
+    program
+      .command('explain')
+      .argument('<from>', 'NAMESPACE/POD, or an address (plain TCP when the agent knows no identity for it)')
+      .argument('<to>', 'NAMESPACE/POD:PORT or ADDRESS:PORT of a workload this agent serves')
+      .description('which policy allows or denies a connection, and why (asks the running agent)'),
+  )
+    .option('--json', 'print JSON')
+    .action(async (from: string, to: string, o) => {
+      code = await explainCommand(await loadConfig(configPath(o)), from, to, o, io);
     });
   withConfig(
     program

@@ -65,6 +65,16 @@ export interface MetadataProxyConfig {
   whenNoProxy: 'refuse' | 'direct';
 }
 
+/** Inbound authorization (see docs/agent.md, "Policy"). */
+export interface PolicyConfig {
+  /** `namespace`: peers of the workload's own namespace; `istio`: AuthorizationPolicy and PeerAuthentication. */
+  mode: 'namespace' | 'istio';
+  /** Istio's root namespace: its selector-less policies apply everywhere. */
+  rootNamespace: string;
+  /** The mTLS mode where no PeerAuthentication sets one. */
+  defaultMtls: 'STRICT' | 'PERMISSIVE';
+}
+
 /** The agent's configuration, every default filled in (see `AGENT_DEFAULTS`). */
 export interface AgentConfig {
   /** This node's name (the Kubernetes source selects pods by it). */
@@ -112,4 +122,6 @@ export interface AgentConfig {
   announceGraceSeconds: number;
   /** Cloud metadata proxying for Docker containers; off when absent. */
   metadataProxy?: MetadataProxyConfig;
+  /** Inbound authorization. */
+  policy: PolicyConfig;
 }

@@ -42,6 +42,17 @@ export const AGENT_DEFAULTS = Object.freeze({
   runtimeSocketName: 'agent.sock',
   /** How long a workload the runtime announced is held while its source does not list it, seconds. */
   announceGraceSeconds: 300,
+  /**
+   * Inbound authorization: `namespace` (each workload admits peers of its own namespace), or
+   * `istio` (AuthorizationPolicy and PeerAuthentication, from the cluster or the workload file).
+   */
+  policy: {
+    mode: 'namespace' as const,
+    /** Istio's root namespace: its selector-less policies apply in every namespace. */
+    rootNamespace: 'istio-system',
+    /** The mTLS mode where no PeerAuthentication sets one (Istio ambient's is PERMISSIVE). */
+    defaultMtls: 'STRICT' as const,
+  },
   /** The agent's own policy id on every target it captures. */
   policyId: 'switchyard-agent',
   /** The Docker Engine API socket (`docker` source, metadata proxying). */

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { IpFamily } from '@switchyard/core';
 import { CARRIER_NAMES, carrierUnavailable } from '../carriers/carriers.js';
-import type { AgentConfig, IdentityConfig, SourceConfig } from './agent-config.js';
+import type { AgentConfig, IdentityConfig, PolicyConfig, SourceConfig } from './agent-config.js';
 import { AGENT_DEFAULTS as D } from './defaults.js';
 import { Issues } from './issues.js';
 import { validateMetadataProxy } from './metadata-config.js';
@@ -31,6 +31,7 @@ const TOP = [
   'runtimeSocket',
   'announceGraceSeconds',
   'metadataProxy',
+  'policy',
 ] as const;
 
 /**
@@ -113,7 +114,13 @@ export function validateConfig(document: unknown, baseDir: string, shown = 'the 
       86_400,
     ),
     ...(metadataProxy ? { metadataProxy } : {}),
+    policy: policy(is, doc.policy),
   };
+  if (config.policy.mode === 'istio' && config.source.kind === 'docker')
+    is.add(
+      'policy.mode',
+      'istio policies come from the kubernetes source or the workload file; the docker source has none',
+    );
   checkPorts(is, config);
   is.throwIfAny(shown);
   return config;
@@ -140,6 +147,21 @@ function source(is: Issues, value: unknown, at: (p: unknown) => string): SourceC
     kind,
     label: is.string('source.label', s.label, D.optInLabel),
     ...(kubeconfig ? { kubeconfig: at(kubeconfig) } : {}),
+  };
+}
+
+function policy(is: Issues, value: unknown): PolicyConfig {
+  const p = is.object('policy', value);
+  is.unknown('policy', p, ['mode', 'rootNamespace', 'defaultMtls']);
+  return {
+    mode: is.oneOf('policy.mode', p.mode, ['namespace', 'istio'], D.policy.mode),
+    rootNamespace: is.string('policy.rootNamespace', p.rootNamespace, D.policy.rootNamespace),
+    defaultMtls: is.oneOf(
+      'policy.defaultMtls',
+      p.defaultMtls,
+      ['STRICT', 'PERMISSIVE'],
+      D.policy.defaultMtls,
+    ),
   };
 }
 

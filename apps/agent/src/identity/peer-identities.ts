@@ -19,6 +19,8 @@ export interface PeerIdentity {
 export class PeerIdentities implements IdentityResolver {
   readonly #trustDomain: string;
   #fromSource = new Map<string, string>();
+  /** Pods by `namespace/name`: an address and the identity (the pod watch's, Kubernetes source). */
+  #pods = new Map<string, { address: string; spiffeId: string }>();
   readonly #local: () => Iterable<{ addresses: string[]; spiffeId: string }>;
 
   constructor(trustDomain: string, local: () => Iterable<{ addresses: string[]; spiffeId: string }>) {
@@ -29,9 +31,20 @@ export class PeerIdentities implements IdentityResolver {
   /** Replaces what the source said. */
   replace(peers: ReadonlyMap<string, PeerIdentity>): void {
     const next = new Map<string, string>();
-    for (const [address, p] of peers)
-      next.set(address.toLowerCase(), formatSpiffeId({ trustDomain: this.#trustDomain, ...p }));
+    const pods = new Map<string, { address: string; spiffeId: string }>();
+    for (const [address, p] of peers) {
+      const spiffeId = formatSpiffeId({ trustDomain: this.#trustDomain, ...p });
+      next.set(address.toLowerCase(), spiffeId);
+      if (p.pod && !pods.has(`${p.namespace}/${p.pod}`))
+        pods.set(`${p.namespace}/${p.pod}`, { address, spiffeId });
+    }
     this.#fromSource = next;
+    this.#pods = pods;
+  }
+
+  /** A pod by `namespace/name`: one of its addresses and its identity, when the source knows it. */
+  pod(id: string): { address: string; spiffeId: string } | undefined {
+    return this.#pods.get(id);
   }
 
   expected(address: string): readonly string[] | undefined {

@@ -100,9 +100,9 @@ export class Reconciler {
   }
 
   /** The plans of every workload planned so far (their addresses and identities). */
-  *plans(): Iterable<{ addresses: string[]; spiffeId: string }> {
+  *plans(): Iterable<{ id: string; addresses: string[]; spiffeId: string }> {
     for (const r of this.#records.values())
-      if (r.plan) yield { addresses: r.plan.addresses, spiffeId: r.plan.identity.spiffeId };
+      if (r.plan) yield { id: r.plan.id, addresses: r.plan.addresses, spiffeId: r.plan.identity.spiffeId };
   }
 
   /** Every workload's state, for `status` and `/status`. */

@@ -2,7 +2,7 @@ import { type FSWatcher, watch } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { Logger } from '@switchyard/dataplane';
 import { readDocument } from '../config/read-document.js';
-import { parseWorkloadFile } from './parse-workload-file.js';
+import { readWorkloadFile } from './parse-workload-file.js';
 import type { SourceSink, WorkloadSource } from './workload.js';
 
 /** How long a burst of file events settles before the file is read again, ms. */
@@ -17,12 +17,15 @@ export function fileSource(path: string, logger: Logger): WorkloadSource {
   let timer: NodeJS.Timeout | undefined;
   let last = '';
   const read = async (sink: SourceSink) => {
-    const workloads = parseWorkloadFile(await readDocument(path, 'workload file'), dirname(path), path);
-    const key = JSON.stringify(workloads);
+    const file = readWorkloadFile(await readDocument(path, 'workload file'), dirname(path), path);
+    const { workloads } = file;
+    const key = JSON.stringify(file);
     if (key !== last) {
       last = key;
       logger.info('workload file read', { path, workloads: workloads.length });
     }
+    // Policies first: a workload the snapshot adds is authorized by the policies it came with.
+    sink.policies?.(file.policies ?? []);
     sink.snapshot(workloads);
   };
   return {

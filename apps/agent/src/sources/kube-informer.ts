@@ -14,21 +14,38 @@ export interface Informer<T extends KubernetesObject> {
   stop(): Promise<void>;
 }
 
+/** What changed: one object added, changed or deleted (also for each object a relist adds or drops). */
+export type InformerEvent = 'add' | 'update' | 'delete';
+
+/** Options of {@link informer}. */
+export interface InformerOptions<T> {
+  /**
+   * Reduces each object on arrival (list items and watch events) to what the caller keeps: the
+   * cache then holds only that. It must keep `metadata.name`, `namespace` and `resourceVersion`.
+   */
+  transform?: (object: T) => T;
+}
+
 /**
  * `@kubernetes/client-node`'s ListWatch (list, then watch from the list's resourceVersion, relist
  * on 410 Gone), asking the server for bookmarks so a quiet watch keeps a fresh resourceVersion,
  * and restarted with backoff when the list or the watch fails (ListWatch stops on an error).
+ * The backoff (250 ms doubling to 30 s) starts again only once a restarted watch delivers an
+ * event: a watch that fails at once, or a list that succeeds before the watch fails, keeps it growing.
  */
 export async function informer<T extends KubernetesObject>(
   kc: KubeConfig,
   path: string,
   list: () => Promise<KubernetesListObject<T>>,
-  onChange: () => void,
+  onChange: (event: InformerEvent, object: T) => void,
   logger: Logger,
   fieldSelector?: string,
+  options: InformerOptions<T> = {},
 ): Promise<Informer<T>> {
   const k8s = await import('@kubernetes/client-node');
   const watch = new k8s.Watch(kc);
+  const transform = options.transform;
+  let failures = 0;
   const withBookmarks = {
     watch: (
       p: string,
@@ -39,27 +56,38 @@ export async function informer<T extends KubernetesObject>(
       watch.watch(
         p,
         { ...query, allowWatchBookmarks: true, timeoutSeconds: WATCH_TIMEOUT_SECONDS },
-        cb,
+        (phase, object, raw) => {
+          // The watch works: the next failure backs off from the start again.
+          failures = 0;
+          const keep = transform && (phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED');
+          cb(phase, keep ? transform(object) : object, raw);
+        },
         done,
       ),
   };
+  const listed = transform
+    ? async () => {
+        const l = await list();
+        l.items = l.items.map(transform);
+        return l;
+      }
+    : list;
   const lw: ListWatch<T> = new k8s.ListWatch<T>(
     path,
     withBookmarks as typeof watch,
-    list,
+    listed,
     false,
     undefined,
     fieldSelector,
   );
-  let failures = 0;
   let stopped = false;
   let first = true;
   let lastError: unknown;
   let timer: NodeJS.Timeout | undefined;
   const delay = () => backoffDelay(++failures, RETRY.initialMs, RETRY.maxMs);
-  lw.on('add', onChange);
-  lw.on('update', onChange);
-  lw.on('delete', onChange);
+  lw.on('add', (o: T) => onChange('add', o));
+  lw.on('update', (o: T) => onChange('update', o));
+  lw.on('delete', (o: T) => onChange('delete', o));
   lw.on('connect', () => logger.debug('watch connected', { path }));
   lw.on('error', (error: unknown) => {
     lastError = error;
@@ -69,7 +97,7 @@ export async function informer<T extends KubernetesObject>(
     clearTimeout(timer);
     // ListWatch.start() clears its own stopped flag: a restart must never outlive stop().
     timer = setTimeout(() => {
-      if (!stopped) void lw.start().then(() => (failures = 0));
+      if (!stopped) void lw.start();
     }, ms);
   });
   return {

@@ -1,23 +1,47 @@
 import { isAbsolute, resolve } from 'node:path';
 import { CARRIER_NAMES } from '../carriers/carriers.js';
 import { Issues } from '../config/issues.js';
+import { type FilePolicy, parseFilePolicies } from './file-policies.js';
 import type { Workload, WorkloadNetwork } from './workload.js';
 
-const FIELDS = ['name', 'namespace', 'serviceAccount', 'network', 'ips', 'probePorts', 'carrier', 'certDir'];
+const FIELDS = [
+  'name',
+  'namespace',
+  'serviceAccount',
+  'labels',
+  'network',
+  'ips',
+  'probePorts',
+  'carrier',
+  'certDir',
+];
 const NETWORKS = ['netns', 'netnsPath', 'pid', 'containerId', 'hnsEndpoint'] as const;
 const NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** What a workload file holds: its workloads, and its policies (`policies`, absent when the key is). */
+export interface WorkloadFile {
+  workloads: Workload[];
+  policies?: FilePolicy[];
+}
+
 /**
- * Checks a workload file (`workloads: [{name, namespace, serviceAccount, network, …}]`) and
- * returns its workloads. Relative `certDir`s resolve against `baseDir`.
+ * Checks a workload file (`workloads: [{name, namespace, serviceAccount, network, …}]`, and
+ * `policies: [AuthorizationPolicy or PeerAuthentication objects]`) and returns its workloads.
+ * Relative `certDir`s resolve against `baseDir`.
  *
  * @throws InputInvalidError naming every bad field by its path.
  */
 export function parseWorkloadFile(document: unknown, baseDir: string, shown: string): Workload[] {
+  return readWorkloadFile(document, baseDir, shown).workloads;
+}
+
+/** {@link parseWorkloadFile} with the file's policies. */
+export function readWorkloadFile(document: unknown, baseDir: string, shown: string): WorkloadFile {
   const is = new Issues();
   const doc = is.object('(file)', document ?? {}, false);
-  is.unknown('', doc, ['workloads']);
+  is.unknown('', doc, ['workloads', 'policies']);
+  const policies = parseFilePolicies(is, doc.policies);
   const seen = new Set<string>();
   const workloads = is.array('workloads', doc.workloads).flatMap((item, i) => {
     const w = parseWorkload(is, `workloads[${i}]`, item, baseDir);
@@ -27,7 +51,7 @@ export function parseWorkloadFile(document: unknown, baseDir: string, shown: str
     return [w];
   });
   is.throwIfAny(shown);
-  return workloads;
+  return { workloads, ...(doc.policies !== undefined ? { policies } : {}) };
 }
 
 function parseWorkload(is: Issues, path: string, item: unknown, baseDir: string): Workload | undefined {
@@ -47,6 +71,9 @@ function parseWorkload(is: Issues, path: string, item: unknown, baseDir: string)
     return [];
   });
   const probePorts = is.ports(`${path}.probePorts`, w.probePorts);
+  const labels = is.object(`${path}.labels`, w.labels);
+  for (const [k, v] of Object.entries(labels))
+    if (typeof v !== 'string') is.add(`${path}.labels.${k}`, `${JSON.stringify(v)} is not a string`);
   if (is.list.length > before || !name || !network) return undefined;
   return {
     id: `${namespace}/${name}`,
@@ -56,6 +83,7 @@ function parseWorkload(is: Issues, path: string, item: unknown, baseDir: string)
     network,
     ips,
     probePorts,
+    ...(Object.keys(labels).length > 0 ? { labels: labels as Record<string, string> } : {}),
     ...(carrier ? { carrier } : {}),
     ...(certDir ? { certDir: isAbsolute(certDir) ? certDir : resolve(baseDir, certDir) } : {}),
   };

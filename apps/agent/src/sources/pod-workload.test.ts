@@ -44,6 +44,7 @@ describe('podWorkload', () => {
       network: { containerId: '4f2a9c' },
       ips: ['10.0.0.7'],
       probePorts: [8081, 9000, 9001],
+      labels: {},
     });
   });
 

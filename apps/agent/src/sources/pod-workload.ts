@@ -39,6 +39,7 @@ export function podWorkload(pod: V1Pod): Workload | undefined {
     network: { containerId },
     ips,
     probePorts: probePorts(spec.containers),
+    labels: { ...(meta.labels ?? {}) },
   };
 }
 

@@ -22,6 +22,8 @@ export interface Workload {
   ips: string[];
   /** Ports kubelet probes reach the app on: never captured inbound. */
   probePorts: number[];
+  /** Its labels (a pod's): policies select workloads by them. */
+  labels?: Record<string, string>;
   /** Overrides the agent's carrier for this workload. */
   carrier?: CarrierName;
   /** Overrides the agent's certificate directory for this workload. */
@@ -38,6 +40,10 @@ export interface SourceSink {
   ): void;
   /** A change the source could not take; the previous snapshot stays in force. */
   problem(message: string): void;
+  /** The policy objects the source holds (the workload file's `policies`), before the snapshot they go with. */
+  policies?(
+    objects: readonly { kind: 'AuthorizationPolicy' | 'PeerAuthentication'; object: unknown }[],
+  ): void;
 }
 
 /** A workload the container runtime is about to start, as the runtime names it. */

@@ -171,5 +171,44 @@ describe.skipIf(!!reason && !process.env.CI)(
         watch.stop();
       }
     });
+
+    it('serves security.istio.io/v1 authorizationpolicies and peerauthentications: listed, fetched, watched', async () => {
+      const policy = (action: string) => ({
+        metadata: { name: 'only-client', namespace: 'web' },
+        spec: { action, rules: [{ from: [{ source: { principals: ['cluster.local/ns/web/sa/client'] } }] }] },
+      });
+      api.put('authorizationpolicies', policy('ALLOW'));
+      api.put('peerauthentications', {
+        metadata: { name: 'strict', namespace: 'web' },
+        spec: { mtls: { mode: 'STRICT' } },
+      });
+      const listed = JSON.parse(
+        (await run('get', 'authorizationpolicies.security.istio.io', '-A', '-o', 'json')).stdout,
+      );
+      expect(
+        listed.items.map((p: { apiVersion: string; kind: string; spec: { action: string } }) => [
+          p.apiVersion,
+          p.kind,
+          p.spec.action,
+        ]),
+      ).toEqual([['security.istio.io/v1', 'AuthorizationPolicy', 'ALLOW']]);
+      const pa = JSON.parse(
+        (await run('get', 'peerauthentications.security.istio.io', '-n', 'web', 'strict', '-o', 'json'))
+          .stdout,
+      );
+      expect(pa.spec.mtls.mode).toBe('STRICT');
+      const watch = watchInWeb('authorizationpolicies.security.istio.io');
+      try {
+        await expect.poll(() => watch.out(), { timeout: 10_000 }).toMatch(/"name": ?"only-client"/);
+        api.put('authorizationpolicies', policy('DENY'));
+        api.delete('authorizationpolicies', 'web', 'only-client');
+        await expect
+          .poll(() => watch.out(), { timeout: 10_000 })
+          .toMatch(/"type": ?"DELETED"[\s\S]*"name": ?"only-client"/);
+        expect(watch.out()).toMatch(/"type": ?"MODIFIED"[\s\S]*"action": ?"DENY"/);
+      } finally {
+        watch.stop();
+      }
+    });
   },
 );

@@ -2,7 +2,13 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { parseSelector } from './selectors.js';
 
 /** The kinds the fake serves. */
-export type Kind = 'pods' | 'namespaces' | 'services' | 'endpointslices';
+export type Kind =
+  | 'pods'
+  | 'namespaces'
+  | 'services'
+  | 'endpointslices'
+  | 'authorizationpolicies'
+  | 'peerauthentications';
 type KubeObject = {
   metadata: {
     name: string;
@@ -31,11 +37,18 @@ const KINDS = {
   namespaces: { kind: 'Namespace', namespaced: false, apiVersion: 'v1' },
   services: { kind: 'Service', namespaced: true, apiVersion: 'v1' },
   endpointslices: { kind: 'EndpointSlice', namespaced: true, apiVersion: 'discovery.k8s.io/v1' },
+  authorizationpolicies: {
+    kind: 'AuthorizationPolicy',
+    namespaced: true,
+    apiVersion: 'security.istio.io/v1',
+  },
+  peerauthentications: { kind: 'PeerAuthentication', namespaced: true, apiVersion: 'security.istio.io/v1' },
 } as const;
 
 /**
- * A Kubernetes API server for tests, speaking the real wire format for pods, namespaces, services
- * and endpointslices (`discovery.k8s.io/v1`): JSON
+ * A Kubernetes API server for tests, speaking the real wire format for pods, namespaces, services,
+ * endpointslices (`discovery.k8s.io/v1`) and Istio's authorizationpolicies and peerauthentications
+ * (`security.istio.io/v1`, custom resources): JSON
  * lists with a resourceVersion, `?watch=true` streams of ADDED/MODIFIED/DELETED/BOOKMARK/ERROR
  * lines from a resourceVersion, 410 Gone (as an ERROR event) for one older than the history kept,
  * field and label selectors, and the discovery documents kubectl reads first.
@@ -55,6 +68,8 @@ export class FakeKubeApi {
     namespaces: new Map(),
     services: new Map(),
     endpointslices: new Map(),
+    authorizationpolicies: new Map(),
+    peerauthentications: new Map(),
   };
   readonly #history: Event[] = [];
   readonly #watchers = new Set<Watcher>();
@@ -247,6 +262,7 @@ function fieldOf(o: KubeObject, path: string): string | undefined {
 const GROUPS: Record<string, Kind[]> = {
   'api/v1': ['pods', 'namespaces', 'services'],
   'apis/discovery.k8s.io/v1': ['endpointslices'],
+  'apis/security.istio.io/v1': ['authorizationpolicies', 'peerauthentications'],
 };
 
 function routeOf(path: string): { kind: Kind; namespace?: string; name?: string } | undefined {
@@ -283,19 +299,25 @@ function status(res: ServerResponse, code: number, reason: string, message: stri
   });
 }
 
-const resource = (name: string, kind: string, namespaced: boolean, shortName: string) => ({
+const resource = (name: string, kind: string, namespaced: boolean, shortName?: string) => ({
   name,
   singularName: kind.toLowerCase(),
   namespaced,
   kind,
   verbs: ['get', 'list', 'watch'],
-  shortNames: [shortName],
+  ...(shortName ? { shortNames: [shortName] } : {}),
 });
 
 const DISCOVERY_GROUP = {
   name: 'discovery.k8s.io',
   versions: [{ groupVersion: 'discovery.k8s.io/v1', version: 'v1' }],
   preferredVersion: { groupVersion: 'discovery.k8s.io/v1', version: 'v1' },
+};
+
+const SECURITY_GROUP = {
+  name: 'security.istio.io',
+  versions: [{ groupVersion: 'security.istio.io/v1', version: 'v1' }],
+  preferredVersion: { groupVersion: 'security.istio.io/v1', version: 'v1' },
 };
 
 /** The discovery documents kubectl asks for before any request. */
@@ -305,8 +327,18 @@ const DISCOVERY: Record<string, unknown> = {
     versions: ['v1'],
     serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '127.0.0.1' }],
   },
-  '/apis': { kind: 'APIGroupList', apiVersion: 'v1', groups: [DISCOVERY_GROUP] },
+  '/apis': { kind: 'APIGroupList', apiVersion: 'v1', groups: [DISCOVERY_GROUP, SECURITY_GROUP] },
   '/apis/discovery.k8s.io': { kind: 'APIGroup', apiVersion: 'v1', ...DISCOVERY_GROUP },
+  '/apis/security.istio.io': { kind: 'APIGroup', apiVersion: 'v1', ...SECURITY_GROUP },
+  '/apis/security.istio.io/v1': {
+    kind: 'APIResourceList',
+    apiVersion: 'v1',
+    groupVersion: 'security.istio.io/v1',
+    resources: [
+      resource('authorizationpolicies', 'AuthorizationPolicy', true, 'ap'),
+      resource('peerauthentications', 'PeerAuthentication', true, 'pa'),
+    ],
+  },
   '/api/v1': {
     kind: 'APIResourceList',
     groupVersion: 'v1',

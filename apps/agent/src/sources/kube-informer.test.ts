@@ -1,0 +1,61 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { V1Namespace } from '@kubernetes/client-node';
+import { silentLogger } from '@switchyard/dataplane';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FakeKubeApi } from '../testing/fake-kube-api.js';
+import { namespaceObject, writeKubeconfig } from '../testing/kube-fixtures.js';
+import { type Informer, informer } from './kube-informer.js';
+import { kubeConfig } from './kubernetes-source.js';
+
+describe('an informer that lost its API server after the first list', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'swy-informer-'));
+  let api: FakeKubeApi | undefined;
+  let watch: Informer<V1Namespace> | undefined;
+  afterAll(async () => {
+    await watch?.stop();
+    await api?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('backs off 250 ms doubling (not a retry every few hundred ms forever), and resets once a watch works again', async () => {
+    api = await new FakeKubeApi({ bookmarkMs: 100 }).start();
+    api.put('namespaces', namespaceObject('web'));
+    const kc = await kubeConfig(writeKubeconfig(dir, api.url));
+    const k8s = await import('@kubernetes/client-node');
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    const seen: string[] = [];
+    watch = await informer<V1Namespace>(
+      kc,
+      '/api/v1/namespaces',
+      () => core.listNamespace(),
+      (event, o) => seen.push(`${event} ${o.metadata?.name}`),
+      silentLogger,
+    );
+    await watch.start();
+    expect(seen).toEqual(['add web']);
+    // The API server goes away: every request is refused from now on.
+    const from = api.requests.length;
+    const started = Date.now();
+    api.unavailable = true;
+    api.dropWatches();
+    await new Promise((resolve) => setTimeout(resolve, 4_500));
+    const attempts = api.requests.length - from;
+    // 250 + 500 + 1000 + 2000 ms (less up to 20% jitter) fit in 4.5 s: at most 5 attempts, where
+    // a retry every 200–500 ms would make 9 or more.
+    expect(attempts).toBeGreaterThanOrEqual(3);
+    expect(attempts).toBeLessThanOrEqual(5);
+    // Back again: the watch resumes, a change arrives, and the backoff starts over.
+    api.unavailable = false;
+    api.put('namespaces', namespaceObject('late'));
+    await expect.poll(() => seen, { timeout: 20_000 }).toContain('add late');
+    expect(Date.now() - started).toBeGreaterThan(4_500);
+    api.unavailable = true;
+    api.dropWatches();
+    const again = api.requests.length;
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    // After a working watch the first retry comes within 250 ms again, not after the grown delay.
+    expect(api.requests.length - again).toBeGreaterThanOrEqual(1);
+  }, 40_000);
+});
