@@ -53,8 +53,8 @@ export function policyWatch(kc: KubeConfig, store: PolicyStore, logger: Logger):
           await informer<PolicyObject>(
             kc,
             `/apis/${GROUP}/${VERSION}/${plural}`,
-            () =>
-              custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural }) as Promise<
+            (page) =>
+              custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural, ...page }) as Promise<
                 KubernetesListObject<PolicyObject>
               >,
             (event, o) => {

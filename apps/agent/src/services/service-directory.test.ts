@@ -55,4 +55,47 @@ describe('ServiceDirectory', () => {
     ]);
     expect(directory.report('web/api')?.ports[0]?.endpoints.map((e) => e.address)).toEqual(['10.0.0.1']);
   });
+
+  it('follows each object: a slice changed, moved to another Service, deleted; a pod re-pinned', () => {
+    const directory = new ServiceDirectory('cluster.local');
+    const db = serviceObject({
+      name: 'db',
+      namespace: 'web',
+      clusterIP: '10.96.0.11',
+      ports: [{ name: 'http', port: 80 }],
+    }) as V1Service;
+    directory.replace([api, db], []);
+    directory.pods(
+      new Map([['10.0.0.1', { namespace: 'web', serviceAccount: 'api', pod: 'a', inMesh: true }]]),
+    );
+    const endpoints = (address: string) => {
+      const d = directory.resolve({ address, port: 80 });
+      return d?.kind === 'service'
+        ? d.endpoints.map((e) => `${e.address} ${e.identities[0] ?? '-'} ${e.state}`)
+        : d;
+    };
+    directory.upsertSlice(slice('web', '10.0.0.1'));
+    expect(endpoints(VIP.address)).toEqual(['10.0.0.1 spiffe://cluster.local/ns/web/sa/api mesh']);
+    // The pod's account changes: the Service whose slice names it is re-indexed.
+    directory.pods(
+      new Map([['10.0.0.1', { namespace: 'web', serviceAccount: 'api-v2', pod: 'a', inMesh: true }]]),
+    );
+    expect(endpoints(VIP.address)).toEqual(['10.0.0.1 spiffe://cluster.local/ns/web/sa/api-v2 mesh']);
+    // The same slice relabelled to db: it leaves api.
+    const moved = endpointSliceObject({
+      name: 'api-web',
+      namespace: 'web',
+      service: 'db',
+      ports: [{ name: 'http', port: 8080 }],
+      endpoints: [{ ip: '10.0.0.1', pod: 'a' }],
+    });
+    directory.upsertSlice(moved as V1EndpointSlice);
+    expect(endpoints(VIP.address)).toEqual([]);
+    expect(endpoints('10.96.0.11')).toHaveLength(1);
+    directory.deleteSlice('web/api-web');
+    expect(endpoints('10.96.0.11')).toEqual([]);
+    directory.deleteService('web/db');
+    expect(directory.resolve({ address: '10.96.0.11', port: 80 })).toBeUndefined();
+    expect(directory.size).toBe(1);
+  });
 });

@@ -7,7 +7,7 @@ import type {
 } from '@switchyard/dataplane';
 import type { PeerIdentity } from '../identity/peer-identities.js';
 import { type CompactService, type CompactSlice, compactService, compactSlice } from './compact.js';
-import { buildIndex, type KnownPod, type ServiceIndex, vipKey } from './service-index.js';
+import { indexService, type KnownPod, vipKey } from './service-index.js';
 import { type ServiceReport, serviceReport } from './service-report.js';
 
 const NOT_SYNCED: UnsyncedDestination = Object.freeze({ kind: 'not-synced' });
@@ -16,15 +16,24 @@ const NOT_SYNCED: UnsyncedDestination = Object.freeze({ kind: 'not-synced' });
  * The agent's {@link DestinationResolver}: Services, their EndpointSlices and the pods behind
  * them, kept compactly (virtual addresses, TCP ports, endpoint addresses, conditions and pod
  * names: nothing else of the objects), and an index from ClusterIP:port to the endpoints that
- * may take new connections, rebuilt whole on every change so a lookup is one map read.
+ * may take new connections, so a lookup is one map read. Each change re-indexes only the one
+ * Service it touches (a pod change, the Services whose slices name that pod): the work per event
+ * does not grow with the cluster.
  */
 export class ServiceDirectory implements DestinationResolver {
   readonly #trustDomain: string;
-  #services = new Map<string, CompactService>();
-  #slices = new Map<string, CompactSlice[]>();
+  readonly #services = new Map<string, CompactService>();
+  /** Slices by Service (`namespace/name`), each by its own `namespace/name`. */
+  readonly #slices = new Map<string, Map<string, CompactSlice>>();
+  /** The Service each slice belongs to (a slice's label may change). */
+  readonly #sliceService = new Map<string, string>();
   #pods = new Map<string, KnownPod>();
-  #index: ServiceIndex = new Map();
-  /** Set by the first {@link ServiceDirectory.replace}: until then every lookup is `not-synced`. */
+  /** The Services whose slices name each pod (`namespace/name`). */
+  readonly #podServices = new Map<string, Set<string>>();
+  readonly #index = new Map<string, ServiceDestination>();
+  /** The index keys each Service holds. */
+  readonly #keys = new Map<string, string[]>();
+  /** Set once the Services were listed: until then every lookup is `not-synced`. */
   #synced = false;
 
   constructor(trustDomain: string) {
@@ -45,32 +54,69 @@ export class ServiceDirectory implements DestinationResolver {
     return this.#synced;
   }
 
+  /** Lookups answer from now on (the first list of Services and slices is in). */
+  markSynced(): void {
+    this.#synced = true;
+  }
+
   /** How many Services it knows (headless ones included). */
   get size(): number {
     return this.#services.size;
   }
 
-  /** Replaces the Services and EndpointSlices (as the watch lists them) and rebuilds the index. */
+  /** Replaces every Service and EndpointSlice (as a list gives them) and marks the directory synced. */
   replace(services: readonly V1Service[], slices: readonly V1EndpointSlice[]): void {
-    const nextServices = new Map<string, CompactService>();
-    for (const s of services) {
-      const c = compactService(s);
-      if (c) nextServices.set(`${c.namespace}/${c.name}`, c);
-    }
-    const nextSlices = new Map<string, CompactSlice[]>();
-    for (const s of slices) {
-      const c = compactSlice(s);
-      if (!c) continue;
-      const key = `${c.namespace}/${c.service}`;
-      nextSlices.set(key, [...(nextSlices.get(key) ?? []), c]);
-    }
-    this.#services = nextServices;
-    this.#slices = nextSlices;
+    for (const id of [...this.#services.keys()]) this.deleteService(id);
+    for (const key of [...this.#sliceService.keys()]) this.deleteSlice(key);
+    for (const s of services) this.upsertService(s);
+    for (const s of slices) this.upsertSlice(s);
     this.#synced = true;
-    this.#rebuild();
   }
 
-  /** Replaces the pods (from the pod watch: address → pod) and rebuilds the index. */
+  /** A Service added or changed: its entries are re-indexed. */
+  upsertService(s: V1Service): void {
+    const c = compactService(s);
+    if (!c) return;
+    const id = `${c.namespace}/${c.name}`;
+    this.#services.set(id, c);
+    this.#reindex(id);
+  }
+
+  /** A Service deleted (`namespace/name`): its entries go. */
+  deleteService(id: string): void {
+    this.#services.delete(id);
+    this.#reindex(id);
+  }
+
+  /** An EndpointSlice added or changed: its Service (and a Service it left) is re-indexed. */
+  upsertSlice(s: V1EndpointSlice): void {
+    const key = `${s.metadata?.namespace}/${s.metadata?.name}`;
+    const c = compactSlice(s);
+    if (!c) return this.deleteSlice(key);
+    const service = `${c.namespace}/${c.service}`;
+    const before = this.#sliceService.get(key);
+    if (before && before !== service) this.deleteSlice(key);
+    this.#unlinkPods(key, service);
+    const slices = this.#slices.get(service) ?? new Map<string, CompactSlice>();
+    this.#slices.set(service, slices.set(key, c));
+    this.#sliceService.set(key, service);
+    for (const e of c.endpoints)
+      if (e.pod) this.#podServicesOf(`${e.pod.namespace}/${e.pod.name}`).add(service);
+    this.#reindex(service);
+  }
+
+  /** An EndpointSlice deleted (`namespace/name`). */
+  deleteSlice(key: string): void {
+    const service = this.#sliceService.get(key);
+    if (!service) return;
+    this.#unlinkPods(key, service);
+    this.#slices.get(service)?.delete(key);
+    if (this.#slices.get(service)?.size === 0) this.#slices.delete(service);
+    this.#sliceService.delete(key);
+    this.#reindex(service);
+  }
+
+  /** Replaces the pods (from the pod watch: address → pod); re-indexes the Services of the pods that changed. */
   pods(peers: ReadonlyMap<string, PeerIdentity>): void {
     const next = new Map<string, KnownPod>();
     for (const [address, p] of peers) {
@@ -86,26 +132,79 @@ export class ServiceDirectory implements DestinationResolver {
           addresses: [address],
         });
     }
+    const previous = this.#pods;
     this.#pods = next;
-    this.#rebuild();
+    const touched = new Set<string>();
+    for (const [key, pod] of next) if (!samePod(previous.get(key), pod)) this.#touch(key, touched);
+    for (const key of previous.keys()) if (!next.has(key)) this.#touch(key, touched);
+    for (const service of touched) this.#reindex(service);
   }
 
   /** What `status --service NS/NAME` shows, or undefined for a Service the agent does not know. */
   report(id: string): ServiceReport | undefined {
     const service = this.#services.get(id);
     if (!service) return undefined;
-    return serviceReport(service, this.#slices.get(id) ?? [], {
+    return serviceReport(service, [...(this.#slices.get(id)?.values() ?? [])], {
       pods: this.#pods,
       trustDomain: this.#trustDomain,
     });
   }
 
-  #rebuild(): void {
-    this.#index = buildIndex({
-      services: this.#services.values(),
-      slices: this.#slices,
+  #touch(pod: string, touched: Set<string>): void {
+    for (const service of this.#podServices.get(pod) ?? []) touched.add(service);
+  }
+
+  #podServicesOf(pod: string): Set<string> {
+    const set = this.#podServices.get(pod) ?? new Set<string>();
+    this.#podServices.set(pod, set);
+    return set;
+  }
+
+  /** Forgets which pods a slice named (another slice of the Service may still name them: kept then). */
+  #unlinkPods(key: string, service: string): void {
+    const old = this.#slices.get(service)?.get(key);
+    if (!old) return;
+    const others = [...(this.#slices.get(service)?.values() ?? [])].filter((s) => s !== old);
+    for (const e of old.endpoints) {
+      if (!e.pod) continue;
+      const pod = `${e.pod.namespace}/${e.pod.name}`;
+      const still = others.some((s) =>
+        s.endpoints.some((x) => x.pod?.name === e.pod?.name && x.pod?.namespace === e.pod?.namespace),
+      );
+      if (still) continue;
+      const set = this.#podServices.get(pod);
+      set?.delete(service);
+      if (set?.size === 0) this.#podServices.delete(pod);
+    }
+  }
+
+  /** Replaces one Service's entries of the index. */
+  #reindex(id: string): void {
+    // Only its own entries: another Service may have taken the address since.
+    for (const key of this.#keys.get(id) ?? [])
+      if (this.#index.get(key)?.service === id) this.#index.delete(key);
+    this.#keys.delete(id);
+    const service = this.#services.get(id);
+    if (!service) return;
+    const entries = indexService(service, [...(this.#slices.get(id)?.values() ?? [])], {
       pods: this.#pods,
       trustDomain: this.#trustDomain,
     });
+    for (const [key, destination] of entries) this.#index.set(key, destination);
+    this.#keys.set(
+      id,
+      entries.map(([key]) => key),
+    );
   }
+}
+
+function samePod(a: KnownPod | undefined, b: KnownPod): boolean {
+  return (
+    !!a &&
+    a.namespace === b.namespace &&
+    a.serviceAccount === b.serviceAccount &&
+    a.inMesh === b.inMesh &&
+    a.addresses.length === b.addresses.length &&
+    a.addresses.every((x, i) => x === b.addresses[i])
+  );
 }

@@ -37,21 +37,36 @@ export const vipKey = (address: string, port: number) => `${canonicalAddress(add
  */
 export function buildIndex(inputs: IndexInputs): ServiceIndex {
   const index = new Map<string, ServiceDestination>();
-  for (const s of inputs.services) {
-    const id = `${s.namespace}/${s.name}`;
-    for (const ip of s.clusterIPs) {
-      // A ClusterIP takes the slices of its own family: an IPv4 VIP never leads to IPv6 pods.
-      const family = isIP(ip) === 6 ? 'IPv6' : 'IPv4';
-      const slices = (inputs.slices.get(id) ?? []).filter((slice) => slice.addressType === family);
-      for (const port of s.ports) {
-        const endpoints = usable(endpointsOf(port, slices)).flatMap(({ endpoint, number }) =>
-          serviceEndpoint(endpoint, number, inputs),
-        );
-        index.set(vipKey(ip, port.port), { kind: 'service', service: id, endpoints: unique(endpoints) });
-      }
+  for (const s of inputs.services)
+    for (const [key, destination] of indexService(
+      s,
+      inputs.slices.get(`${s.namespace}/${s.name}`) ?? [],
+      inputs,
+    ))
+      index.set(key, destination);
+  return index;
+}
+
+/** One Service's entries of the index (see {@link buildIndex}): what a change to it or its slices replaces. */
+export function indexService(
+  s: CompactService,
+  serviceSlices: readonly CompactSlice[],
+  inputs: Pick<IndexInputs, 'pods' | 'trustDomain'>,
+): [string, ServiceDestination][] {
+  const id = `${s.namespace}/${s.name}`;
+  const entries: [string, ServiceDestination][] = [];
+  for (const ip of s.clusterIPs) {
+    // A ClusterIP takes the slices of its own family: an IPv4 VIP never leads to IPv6 pods.
+    const family = isIP(ip) === 6 ? 'IPv6' : 'IPv4';
+    const slices = serviceSlices.filter((slice) => slice.addressType === family);
+    for (const port of s.ports) {
+      const endpoints = usable(endpointsOf(port, slices)).flatMap(({ endpoint, number }) =>
+        serviceEndpoint(endpoint, number, inputs),
+      );
+      entries.push([vipKey(ip, port.port), { kind: 'service', service: id, endpoints: unique(endpoints) }]);
     }
   }
-  return index;
+  return entries;
 }
 
 /** One endpoint per address and port (slices may overlap while the controller moves endpoints). */
@@ -82,7 +97,11 @@ function usable<T extends { endpoint: CompactEndpoint }>(all: T[]): T[] {
 }
 
 /** The endpoint as the data plane takes it; the API lets consumers use only an endpoint's first address. */
-function serviceEndpoint(e: CompactEndpoint, port: number, inputs: IndexInputs): ServiceEndpoint[] {
+function serviceEndpoint(
+  e: CompactEndpoint,
+  port: number,
+  inputs: Pick<IndexInputs, 'pods' | 'trustDomain'>,
+): ServiceEndpoint[] {
   const address = e.addresses[0];
   if (!address) return [];
   const pod = identityOf(e, inputs);

@@ -1,7 +1,8 @@
 import type { KubeConfig, V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import type { Logger } from '@switchyard/dataplane';
-import { type Informer, informer } from '../sources/kube-informer.js';
+import { type Informer, type InformerEvent, informer } from '../sources/kube-informer.js';
 import type { ServiceDirectory } from './service-directory.js';
+import { keptService, keptSlice } from './service-transforms.js';
 
 /** The Service and EndpointSlice watch that keeps a {@link ServiceDirectory} current. */
 export interface ServiceWatch {
@@ -10,23 +11,29 @@ export interface ServiceWatch {
   stop(): Promise<void>;
 }
 
+const keyOf = (o: { metadata?: { namespace?: string; name?: string } }) =>
+  `${o.metadata?.namespace}/${o.metadata?.name}`;
+
 /**
  * Informers on every Service (`/api/v1/services`) and EndpointSlice
- * (`/apis/discovery.k8s.io/v1/endpointslices`) through `@kubernetes/client-node`. A burst of
- * events is folded into one rebuild on the next turn of the event loop: a change is in force
- * long before the 1 s the data plane promises.
+ * (`/apis/discovery.k8s.io/v1/endpointslices`) through `@kubernetes/client-node`, each object
+ * reduced on arrival to the fields routing reads. Each event updates its one object in the
+ * directory, which re-indexes that one Service at once: a change is in force as soon as its
+ * event is read, and costs the same in a large cluster as in a small one.
  */
 export function serviceWatch(kc: KubeConfig, directory: ServiceDirectory, logger: Logger): ServiceWatch {
   let services: Informer<V1Service> | undefined;
   let slices: Informer<V1EndpointSlice> | undefined;
-  let pending: NodeJS.Immediate | undefined;
-  let ready = false;
-  const apply = () => {
-    pending = undefined;
-    if (services && slices) directory.replace(services.list(), slices.list());
+  let stopped = false;
+  const onService = (event: InformerEvent, s: V1Service) => {
+    if (stopped) return;
+    if (event === 'delete') directory.deleteService(keyOf(s));
+    else directory.upsertService(s);
   };
-  const changed = () => {
-    if (ready) pending ??= setImmediate(apply);
+  const onSlice = (event: InformerEvent, s: V1EndpointSlice) => {
+    if (stopped) return;
+    if (event === 'delete') directory.deleteSlice(keyOf(s));
+    else directory.upsertSlice(s);
   };
   return {
     async start() {
@@ -36,25 +43,27 @@ export function serviceWatch(kc: KubeConfig, directory: ServiceDirectory, logger
       services = await informer<V1Service>(
         kc,
         '/api/v1/services',
-        () => core.listServiceForAllNamespaces(),
-        changed,
+        (page) => core.listServiceForAllNamespaces(page),
+        onService,
         logger,
+        undefined,
+        { transform: keptService },
       );
       slices = await informer<V1EndpointSlice>(
         kc,
         '/apis/discovery.k8s.io/v1/endpointslices',
-        () => discovery.listEndpointSliceForAllNamespaces(),
-        changed,
+        (page) => discovery.listEndpointSliceForAllNamespaces(page),
+        onSlice,
         logger,
+        undefined,
+        { transform: keptSlice },
       );
       await Promise.all([services.start(), slices.start()]);
-      ready = true;
-      apply();
+      directory.markSynced();
       logger.info('watching services', { services: directory.size });
     },
     async stop() {
-      ready = false;
-      if (pending) clearImmediate(pending);
+      stopped = true;
       await Promise.all([services?.stop(), slices?.stop()]);
     },
   };

@@ -29,7 +29,7 @@ describe('an informer that lost its API server after the first list', () => {
     watch = await informer<V1Namespace>(
       kc,
       '/api/v1/namespaces',
-      () => core.listNamespace(),
+      (page) => core.listNamespace(page),
       (event, o) => seen.push(`${event} ${o.metadata?.name}`),
       silentLogger,
     );
@@ -58,4 +58,44 @@ describe('an informer that lost its API server after the first list', () => {
     // After a working watch the first retry comes within 250 ms again, not after the grown delay.
     expect(api.requests.length - again).toBeGreaterThanOrEqual(1);
   }, 40_000);
+
+  it('lists in pages of 500, and keeps only what the transform keeps', async () => {
+    const paged = await new FakeKubeApi({ bookmarkMs: 100 }).start();
+    try {
+      for (let n = 0; n < 1_201; n++) paged.put('namespaces', namespaceObject(`ns-${n}`, { a: 'x', b: 'y' }));
+      const kc = await kubeConfig(writeKubeconfig(dir, paged.url));
+      const k8s = await import('@kubernetes/client-node');
+      const core = kc.makeApiClient(k8s.CoreV1Api);
+      let added = 0;
+      const all = await informer<V1Namespace>(
+        kc,
+        '/api/v1/namespaces',
+        (page) => core.listNamespace(page),
+        () => added++,
+        silentLogger,
+        undefined,
+        {
+          transform: (n) => ({
+            metadata: {
+              name: n.metadata?.name,
+              resourceVersion: n.metadata?.resourceVersion,
+              labels: { a: n.metadata?.labels?.a ?? '' },
+            },
+          }),
+        },
+      );
+      await all.start();
+      await all.stop();
+      expect(paged.pages).toBe(3);
+      expect(added).toBe(1_201);
+      expect(all.list()).toHaveLength(1_201);
+      expect(all.list()[0]?.metadata).toEqual({
+        name: 'ns-0',
+        resourceVersion: expect.any(String),
+        labels: { a: 'x' },
+      });
+    } finally {
+      await paged.close();
+    }
+  });
 });

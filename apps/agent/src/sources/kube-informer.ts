@@ -14,6 +14,15 @@ export interface Informer<T extends KubernetesObject> {
   stop(): Promise<void>;
 }
 
+/** One page of a list: at most `limit` objects, from where the previous page's `continue` left off. */
+export interface ListPage {
+  limit: number;
+  _continue?: string;
+}
+
+/** Objects per list page: a large cluster is read in pieces, never held as one response. */
+const PAGE_SIZE = 500;
+
 /** What changed: one object added, changed or deleted (also for each object a relist adds or drops). */
 export type InformerEvent = 'add' | 'update' | 'delete';
 
@@ -32,11 +41,12 @@ export interface InformerOptions<T> {
  * and restarted with backoff when the list or the watch fails (ListWatch stops on an error).
  * The backoff (250 ms doubling to 30 s) starts again only once a restarted watch delivers an
  * event: a watch that fails at once, or a list that succeeds before the watch fails, keeps it growing.
+ * Lists are read in pages of 500.
  */
 export async function informer<T extends KubernetesObject>(
   kc: KubeConfig,
   path: string,
-  list: () => Promise<KubernetesListObject<T>>,
+  list: (page: ListPage) => Promise<KubernetesListObject<T>>,
   onChange: (event: InformerEvent, object: T) => void,
   logger: Logger,
   fieldSelector?: string,
@@ -65,13 +75,19 @@ export async function informer<T extends KubernetesObject>(
         done,
       ),
   };
-  const listed = transform
-    ? async () => {
-        const l = await list();
-        l.items = l.items.map(transform);
-        return l;
-      }
-    : list;
+  // Paged (a consistent snapshot, per the API's `continue`), each page reduced before the next is read.
+  const listed = async (): Promise<KubernetesListObject<T>> => {
+    const items: T[] = [];
+    let first: KubernetesListObject<T> | undefined;
+    let next: string | undefined;
+    do {
+      const page = await list({ limit: PAGE_SIZE, ...(next ? { _continue: next } : {}) });
+      first ??= page;
+      for (const o of page.items) items.push(transform ? transform(o) : o);
+      next = page.metadata?._continue || undefined;
+    } while (next);
+    return { ...first, items };
+  };
   const lw: ListWatch<T> = new k8s.ListWatch<T>(
     path,
     withBookmarks as typeof watch,

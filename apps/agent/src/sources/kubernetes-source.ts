@@ -1,8 +1,9 @@
 import type { KubeConfig, KubernetesListObject, V1Namespace, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '@switchyard/dataplane';
 import { AGENT_DEFAULTS } from '../config/defaults.js';
-import { informer } from './kube-informer.js';
+import { informer, type ListPage } from './kube-informer.js';
 import { podPeers } from './pod-peers.js';
+import { localPod, namespaceLabel, peerPod } from './pod-transforms.js';
 import { announcedPodWorkload, optedIn, podWorkload } from './pod-workload.js';
 import type { Announcement, SourceSink, Workload, WorkloadSource } from './workload.js';
 
@@ -59,16 +60,26 @@ export function kubernetesSource(options: KubernetesSourceOptions, logger: Logge
       const fieldSelector = `spec.nodeName=${options.node}`;
       const watchOf = <T extends V1Pod | V1Namespace>(
         path: string,
-        list: () => Promise<KubernetesListObject<T>>,
+        list: (page: ListPage) => Promise<KubernetesListObject<T>>,
+        transform: (o: T) => T,
         selector?: string,
-      ) => informer<T>(kc, path, list, changed, logger, selector);
+      ) => informer<T>(kc, path, list, changed, logger, selector, { transform });
       const local = await watchOf<V1Pod>(
         '/api/v1/pods',
-        () => api.listPodForAllNamespaces({ fieldSelector }),
+        (page) => api.listPodForAllNamespaces({ fieldSelector, ...page }),
+        localPod,
         fieldSelector,
       );
-      const namespaces = await watchOf<V1Namespace>('/api/v1/namespaces', () => api.listNamespace());
-      const all = await watchOf<V1Pod>('/api/v1/pods', () => api.listPodForAllNamespaces());
+      const namespaces = await watchOf<V1Namespace>(
+        '/api/v1/namespaces',
+        (page) => api.listNamespace(page),
+        (n) => namespaceLabel(n, options.label),
+      );
+      const all = await watchOf<V1Pod>(
+        '/api/v1/pods',
+        (page) => api.listPodForAllNamespaces(page),
+        (p) => peerPod(p, options.label),
+      );
       informers.push(local, namespaces, all);
       lookup = podLookup(api, local.list, namespaces.list);
       const emit = () => snapshot(sink, options, local.list(), namespaces.list(), all.list());

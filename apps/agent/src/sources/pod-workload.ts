@@ -63,6 +63,7 @@ export function announcedPodWorkload(
     network,
     ips,
     probePorts: probePorts(spec.containers),
+    labels: { ...(meta.labels ?? {}) },
   };
 }
 

@@ -51,10 +51,13 @@ const KINDS = {
  * (`security.istio.io/v1`, custom resources): JSON
  * lists with a resourceVersion, `?watch=true` streams of ADDED/MODIFIED/DELETED/BOOKMARK/ERROR
  * lines from a resourceVersion, 410 Gone (as an ERROR event) for one older than the history kept,
- * field and label selectors, and the discovery documents kubectl reads first.
+ * field and label selectors, paged lists (`limit` and `continue`), and the discovery documents
+ * kubectl reads first.
  */
 export class FakeKubeApi {
   readonly requests: string[] = [];
+  /** How many list pages (`limit` given) were answered. */
+  pages = 0;
   /** How many watches were answered 410 Gone. */
   expired = 0;
   /** Kinds this client may not read (answered 403, as RBAC does). */
@@ -188,11 +191,17 @@ export class FakeKubeApi {
     const scope = { kind: route.kind, ...(route.namespace ? { namespace: route.namespace } : {}), matches };
     const watch = url.searchParams.get('watch');
     if (watch === 'true' || watch === '1') return this.#watch(scope, url.searchParams, res);
-    const items = [...this.#store[route.kind].values()].filter((o) => this.#visible(scope, o));
+    const all = [...this.#store[route.kind].values()].filter((o) => this.#visible(scope, o));
+    // Paged lists (`limit`, `continue`): the token is the offset of the next page.
+    const limit = Number(url.searchParams.get('limit') ?? 0);
+    const from = Number(url.searchParams.get('continue') ?? 0);
+    const items = limit > 0 ? all.slice(from, from + limit) : all;
+    const more = limit > 0 && from + limit < all.length;
+    this.pages += limit > 0 ? 1 : 0;
     json(res, 200, {
       kind: `${KINDS[route.kind].kind}List`,
       apiVersion: KINDS[route.kind].apiVersion,
-      metadata: { resourceVersion: String(this.#rv) },
+      metadata: { resourceVersion: String(this.#rv), ...(more ? { continue: String(from + limit) } : {}) },
       items,
     });
   }
