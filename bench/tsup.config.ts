@@ -9,6 +9,7 @@ export default packageBuild(
     'src/hbone-process.ts',
     'src/native-process.ts',
     'src/dataplane-process.ts',
+    'src/agent-bench.ts',
   ],
   { dts: false },
 );

@@ -1,6 +1,5 @@
 import {
   DriverRegistry,
-  InputInvalidError,
   type RedirectionDriver,
   RuntimeUnavailableError,
   UnsupportedPlatformError,
@@ -21,6 +20,7 @@ import { MetadataProxy } from './metadata/metadata-proxy.js';
 import type { MetadataProxyStatus } from './metadata/metadata-status.js';
 import { acquireLock, type InstanceLock } from './ops/instance-lock.js';
 import { type Explanation, explain } from './policy/explain.js';
+import { explainRoute } from './policy/explain-route.js';
 import { type PolicyWatch, policyWatch } from './policy/policy-watch.js';
 import type { Reconciler } from './reconcile/reconciler.js';
 import type { WorkloadReport } from './reconcile/workload-record.js';
@@ -130,7 +130,7 @@ export class Agent {
             return agent?.ready ?? false;
           },
           status: (query) => agent?.status(query.get('service') ?? undefined),
-          routes: { '/explain': (query) => explainRoute(agent, query) },
+          routes: { '/explain': (query) => explainRoute(agent && ((f, t) => agent!.explain(f, t)), query) },
         },
         { host: config.admin.host, port: config.admin.port },
       );
@@ -338,24 +338,6 @@ async function watchPolicies(
   );
   await watch.start();
   return watch;
-}
-
-/** `/explain?from=…&to=…`: the decision as JSON, 400 for bad input, 503 before the agent runs or without Istio policies. */
-function explainRoute(agent: Agent | undefined, query: URLSearchParams): { status: number; body: unknown } {
-  const from = query.get('from');
-  const to = query.get('to');
-  if (!from || !to)
-    return {
-      status: 400,
-      body: { error: 'give from=NAMESPACE/POD|ADDRESS and to=NAMESPACE/POD:PORT|ADDRESS:PORT' },
-    };
-  if (!agent) return { status: 503, body: { error: 'the agent is starting' } };
-  try {
-    return { status: 200, body: agent.explain(from, to) };
-  } catch (error) {
-    const bad = error instanceof InputInvalidError;
-    return { status: bad ? 400 : 503, body: { error: (error as Error).message } };
-  }
 }
 
 /** Loads the configured driver and checks that it can work on this host. */

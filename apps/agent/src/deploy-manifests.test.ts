@@ -82,12 +82,17 @@ describe('deploy/kubernetes', () => {
     expectProbes(windows);
   });
 
-  it('RBAC: get, list and watch of pods and namespaces, list and watch of services and endpointslices, nothing more, for the service account both DaemonSets use', () => {
+  it('RBAC: get, list and watch of pods and namespaces, list and watch of services, endpointslices and Istio security policies, nothing more, for the service account both DaemonSets use', () => {
     const role = rbac.find((d) => d.kind === 'ClusterRole') as Doc;
     expect(role.rules).toEqual([
       { apiGroups: [''], resources: ['pods', 'namespaces'], verbs: ['get', 'list', 'watch'] },
       { apiGroups: [''], resources: ['services'], verbs: ['list', 'watch'] },
       { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] },
+      {
+        apiGroups: ['security.istio.io'],
+        resources: ['authorizationpolicies', 'peerauthentications'],
+        verbs: ['list', 'watch'],
+      },
     ]);
     const sa = rbac.find((d) => d.kind === 'ServiceAccount') as Doc;
     const binding = rbac.find((d) => d.kind === 'ClusterRoleBinding') as Doc;

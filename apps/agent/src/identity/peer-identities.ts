@@ -1,5 +1,6 @@
 import type { IdentityResolver } from '@switchyard/dataplane';
 import { formatSpiffeId } from '@switchyard/mesh';
+import { intern } from './intern.js';
 
 /** An address's identity, as a source knows it. */
 export interface PeerIdentity {
@@ -33,7 +34,7 @@ export class PeerIdentities implements IdentityResolver {
     const next = new Map<string, string>();
     const pods = new Map<string, { address: string; spiffeId: string }>();
     for (const [address, p] of peers) {
-      const spiffeId = formatSpiffeId({ trustDomain: this.#trustDomain, ...p });
+      const spiffeId = intern(formatSpiffeId({ trustDomain: this.#trustDomain, ...p }));
       next.set(address.toLowerCase(), spiffeId);
       if (p.pod && !pods.has(`${p.namespace}/${p.pod}`))
         pods.set(`${p.namespace}/${p.pod}`, { address, spiffeId });

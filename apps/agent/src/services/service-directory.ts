@@ -28,8 +28,8 @@ export class ServiceDirectory implements DestinationResolver {
   /** The Service each slice belongs to (a slice's label may change). */
   readonly #sliceService = new Map<string, string>();
   #pods = new Map<string, KnownPod>();
-  /** The Services whose slices name each pod (`namespace/name`). */
-  readonly #podServices = new Map<string, Set<string>>();
+  /** The Services whose slices name each pod (`namespace/name`); nearly always one, so a short list. */
+  readonly #podServices = new Map<string, string[]>();
   readonly #index = new Map<string, ServiceDestination>();
   /** The index keys each Service holds. */
   readonly #keys = new Map<string, string[]>();
@@ -100,8 +100,7 @@ export class ServiceDirectory implements DestinationResolver {
     const slices = this.#slices.get(service) ?? new Map<string, CompactSlice>();
     this.#slices.set(service, slices.set(key, c));
     this.#sliceService.set(key, service);
-    for (const e of c.endpoints)
-      if (e.pod) this.#podServicesOf(`${e.pod.namespace}/${e.pod.name}`).add(service);
+    for (const e of c.endpoints) if (e.pod) this.#link(`${e.pod.namespace}/${e.pod.name}`, service);
     this.#reindex(service);
   }
 
@@ -154,10 +153,10 @@ export class ServiceDirectory implements DestinationResolver {
     for (const service of this.#podServices.get(pod) ?? []) touched.add(service);
   }
 
-  #podServicesOf(pod: string): Set<string> {
-    const set = this.#podServices.get(pod) ?? new Set<string>();
-    this.#podServices.set(pod, set);
-    return set;
+  #link(pod: string, service: string): void {
+    const list = this.#podServices.get(pod);
+    if (!list) this.#podServices.set(pod, [service]);
+    else if (!list.includes(service)) list.push(service);
   }
 
   /** Forgets which pods a slice named (another slice of the Service may still name them: kept then). */
@@ -172,9 +171,9 @@ export class ServiceDirectory implements DestinationResolver {
         s.endpoints.some((x) => x.pod?.name === e.pod?.name && x.pod?.namespace === e.pod?.namespace),
       );
       if (still) continue;
-      const set = this.#podServices.get(pod);
-      set?.delete(service);
-      if (set?.size === 0) this.#podServices.delete(pod);
+      const left = this.#podServices.get(pod)?.filter((s) => s !== service) ?? [];
+      if (left.length > 0) this.#podServices.set(pod, left);
+      else this.#podServices.delete(pod);
     }
   }
 

@@ -1,4 +1,5 @@
 import type { V1Container, V1ContainerStatus, V1Namespace, V1Pod } from '@kubernetes/client-node';
+import { intern } from '../ops/intern.js';
 
 /**
  * What the informers keep of each object: the fields the agent reads, nothing else (no
@@ -7,29 +8,35 @@ import type { V1Container, V1ContainerStatus, V1Namespace, V1Pod } from '@kubern
  */
 const meta = (o: V1Pod | V1Namespace, labels?: Record<string, string>) => ({
   name: o.metadata?.name,
-  namespace: o.metadata?.namespace,
+  namespace: intern(o.metadata?.namespace),
   resourceVersion: o.metadata?.resourceVersion,
-  ...(labels ? { labels } : {}),
+  ...(labels && Object.keys(labels).length > 0 ? { labels } : {}),
 });
 
 /** A namespace: its name, and the opt-in label alone. */
 export function namespaceLabel(n: V1Namespace, label: string): V1Namespace {
   const value = n.metadata?.labels?.[label];
-  return { metadata: meta(n, value === undefined ? {} : { [label]: value }) };
+  return { metadata: meta(n, value === undefined ? undefined : { [label]: intern(value) }) };
 }
 
-/** Any pod of the cluster (for identities and Service endpoints): its addresses, account, phase, and the opt-in label. */
+/** Phases after which a pod's addresses may be another's (the only phases the agent tells apart). */
+const FINISHED = new Set(['Succeeded', 'Failed']);
+
+/**
+ * Any pod of the cluster (for identities and Service endpoints): its addresses, account, whether
+ * it finished, host network, and the opt-in label.
+ */
 export function peerPod(p: V1Pod, label: string): V1Pod {
   const value = p.metadata?.labels?.[label];
+  const phase = p.status?.phase;
   return {
-    metadata: meta(p, value === undefined ? {} : { [label]: value }),
+    metadata: meta(p, value === undefined ? undefined : { [label]: intern(value) }),
     spec: {
-      containers: [],
       ...(p.spec?.hostNetwork ? { hostNetwork: true } : {}),
-      ...(p.spec?.serviceAccountName ? { serviceAccountName: p.spec.serviceAccountName } : {}),
-    },
+      ...(p.spec?.serviceAccountName ? { serviceAccountName: intern(p.spec.serviceAccountName) } : {}),
+    } as V1Pod['spec'],
     status: {
-      ...(p.status?.phase ? { phase: p.status.phase } : {}),
+      ...(phase && FINISHED.has(phase) ? { phase } : {}),
       podIPs: (p.status?.podIPs ?? []).map((i) => ({ ip: i.ip })),
     },
   };
