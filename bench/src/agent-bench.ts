@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -16,6 +16,15 @@ import { cpuSeconds, rssMb } from './proc-stats.js';
  * `status --service` showing it. `--sizes 3000:300,30000:3000` (the default).
  */
 const AGENT = resolve(import.meta.dirname, '../../apps/agent/dist/bin.js');
+const DOCKERFILE = resolve(import.meta.dirname, '../../deploy/kubernetes/Dockerfile');
+
+/** The environment the agent's Linux image sets (`ENV K=V` lines): the agent is measured as it runs there. */
+function imageEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [, key, value] of readFileSync(DOCKERFILE, 'utf8').matchAll(/^ENV (\w+)=(\S+)$/gm))
+    if (key && value) env[key] = value;
+  return env;
+}
 const CHANGES = 200;
 /** Seconds after ready before RSS is read. */
 const RSS_SETTLE_S = Number(process.env.BENCH_AGENT_SETTLE_S ?? 10);
@@ -75,6 +84,7 @@ async function measure(pods: number, services: number): Promise<Result> {
     const nodeArgs = (process.env.BENCH_AGENT_NODE_ARGS ?? '').split(' ').filter(Boolean);
     agent = spawn(process.execPath, [...nodeArgs, AGENT, '--config', join(dir, 'agent.yaml')], {
       stdio: ['ignore', process.env.BENCH_AGENT_LOG ? 'inherit' : 'ignore', 'inherit'],
+      env: { ...process.env, ...imageEnv() },
     });
     const pid = agent.pid as number;
     while (

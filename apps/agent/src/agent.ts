@@ -19,6 +19,7 @@ import { sharedDockerWatcher } from './docker/shared-watcher.js';
 import { MetadataProxy } from './metadata/metadata-proxy.js';
 import type { MetadataProxyStatus } from './metadata/metadata-status.js';
 import { acquireLock, type InstanceLock } from './ops/instance-lock.js';
+import { releaseMemory } from './ops/release-memory.js';
 import { type Explanation, explain } from './policy/explain.js';
 import { explainRoute } from './policy/explain-route.js';
 import { type PolicyWatch, policyWatch } from './policy/policy-watch.js';
@@ -193,6 +194,8 @@ export class Agent {
       });
       agent.#ready = true;
       metrics.ready.set(1);
+      // The start's lists are garbage now: give their memory back once (see releaseMemory).
+      if (config.source.kind === 'kubernetes') setImmediate(() => releaseMemory());
       logger.info('agent ready', {
         node: config.node,
         source: source.kind,
