@@ -76,7 +76,11 @@ export class ServiceDirectory implements DestinationResolver {
   /** A Service added or changed: its entries are re-indexed. */
   upsertService(s: V1Service): void {
     const c = compactService(s);
-    if (!c) return;
+    if (c) this.putService(c);
+  }
+
+  /** A Service, already compact (the watch keeps only this form). */
+  putService(c: CompactService): void {
     const id = `${c.namespace}/${c.name}`;
     this.#services.set(id, c);
     this.#reindex(id);
@@ -90,8 +94,11 @@ export class ServiceDirectory implements DestinationResolver {
 
   /** An EndpointSlice added or changed: its Service (and a Service it left) is re-indexed. */
   upsertSlice(s: V1EndpointSlice): void {
-    const key = `${s.metadata?.namespace}/${s.metadata?.name}`;
-    const c = compactSlice(s);
+    this.putSlice(`${s.metadata?.namespace}/${s.metadata?.name}`, compactSlice(s));
+  }
+
+  /** An EndpointSlice (`namespace/name`), already compact; undefined for one of no Service or of FQDNs. */
+  putSlice(key: string, c: CompactSlice | undefined): void {
     if (!c) return this.deleteSlice(key);
     const service = `${c.namespace}/${c.service}`;
     const before = this.#sliceService.get(key);

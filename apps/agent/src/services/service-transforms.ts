@@ -1,52 +1,32 @@
-import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
+import type { KubernetesObject, V1EndpointSlice, V1Service } from '@kubernetes/client-node';
+import { type CompactService, type CompactSlice, compactService, compactSlice } from './compact.js';
 
 /**
- * What the Service informers keep of each object: what `compactService` and `compactSlice` read,
- * and the `metadata.name`, `namespace` and `resourceVersion` the cache needs.
+ * What the Service informers keep of an object: its compact form (the one the directory indexes,
+ * shared, not copied), and the `metadata.name`, `namespace` and `resourceVersion` the cache needs.
  */
-export function keptService(s: V1Service): V1Service {
-  return {
-    metadata: {
-      name: s.metadata?.name,
-      namespace: s.metadata?.namespace,
-      resourceVersion: s.metadata?.resourceVersion,
-    },
-    spec: {
-      ...(s.spec?.clusterIP ? { clusterIP: s.spec.clusterIP } : {}),
-      ...(s.spec?.clusterIPs ? { clusterIPs: s.spec.clusterIPs } : {}),
-      ports: (s.spec?.ports ?? []).map((p) => ({
-        port: p.port,
-        ...(p.name ? { name: p.name } : {}),
-        ...(p.protocol ? { protocol: p.protocol } : {}),
-        ...(p.targetPort !== undefined ? { targetPort: p.targetPort } : {}),
-      })),
-    },
-  };
+export interface Kept<T> extends KubernetesObject {
+  compact: T | undefined;
 }
 
-/** An EndpointSlice: its Service label, address type, TCP ports and endpoints' addresses, conditions, pods and nodes. */
-export function keptSlice(s: V1EndpointSlice): V1EndpointSlice {
-  const service = s.metadata?.labels?.['kubernetes.io/service-name'];
-  return {
-    metadata: {
-      name: s.metadata?.name,
-      namespace: s.metadata?.namespace,
-      resourceVersion: s.metadata?.resourceVersion,
-      ...(service !== undefined ? { labels: { 'kubernetes.io/service-name': service } } : {}),
-    },
-    addressType: s.addressType,
-    ports: (s.ports ?? []).map((p) => ({
-      ...(p.name !== undefined ? { name: p.name } : {}),
-      ...(p.port !== undefined ? { port: p.port } : {}),
-      ...(p.protocol ? { protocol: p.protocol } : {}),
-    })),
-    endpoints: (s.endpoints ?? []).map((e) => ({
-      addresses: e.addresses,
-      ...(e.conditions ? { conditions: { ...e.conditions } } : {}),
-      ...(e.targetRef
-        ? { targetRef: { kind: e.targetRef.kind, name: e.targetRef.name, namespace: e.targetRef.namespace } }
-        : {}),
-      ...(e.nodeName ? { nodeName: e.nodeName } : {}),
-    })),
-  };
+const meta = (o: KubernetesObject) => ({
+  name: o.metadata?.name,
+  namespace: o.metadata?.namespace,
+  resourceVersion: o.metadata?.resourceVersion,
+});
+
+/** A Service reduced on arrival to its compact form. */
+export function keptService(s: V1Service): V1Service {
+  return { metadata: meta(s), compact: compactService(s) } satisfies Kept<CompactService> as V1Service;
 }
+
+/** An EndpointSlice reduced on arrival to its compact form. */
+export function keptSlice(s: V1EndpointSlice): V1EndpointSlice {
+  return {
+    metadata: meta(s),
+    compact: compactSlice(s),
+  } satisfies Kept<CompactSlice> as unknown as V1EndpointSlice;
+}
+
+/** The compact form a kept object carries. */
+export const compactOf = <T>(o: KubernetesObject): T | undefined => (o as Kept<T>).compact;

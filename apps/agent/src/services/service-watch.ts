@@ -1,8 +1,9 @@
 import type { KubeConfig, V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import type { Logger } from '@switchyard/dataplane';
 import { type Informer, type InformerEvent, informer } from '../sources/kube-informer.js';
+import type { CompactService, CompactSlice } from './compact.js';
 import type { ServiceDirectory } from './service-directory.js';
-import { keptService, keptSlice } from './service-transforms.js';
+import { compactOf, keptService, keptSlice } from './service-transforms.js';
 
 /** The Service and EndpointSlice watch that keeps a {@link ServiceDirectory} current. */
 export interface ServiceWatch {
@@ -27,13 +28,14 @@ export function serviceWatch(kc: KubeConfig, directory: ServiceDirectory, logger
   let stopped = false;
   const onService = (event: InformerEvent, s: V1Service) => {
     if (stopped) return;
+    const c = compactOf<CompactService>(s);
     if (event === 'delete') directory.deleteService(keyOf(s));
-    else directory.upsertService(s);
+    else if (c) directory.putService(c);
   };
   const onSlice = (event: InformerEvent, s: V1EndpointSlice) => {
     if (stopped) return;
     if (event === 'delete') directory.deleteSlice(keyOf(s));
-    else directory.upsertSlice(s);
+    else directory.putSlice(keyOf(s), compactOf<CompactSlice>(s));
   };
   return {
     async start() {
