@@ -60,7 +60,8 @@ export function buildCore(
     timeouts: { drain: config.drainSeconds * 1000 },
     adminPort: config.admin.port,
   });
-  if (store) authorizer = new PolicyAuthorizer(store, plane.metrics.registry);
+  if (store)
+    authorizer = new PolicyAuthorizer(store, plane.metrics.registry, (id) => reconciler?.workload(id));
   const metrics = createAgentMetrics(plane.metrics.registry);
   const resolver = networkResolver(config.criEndpoint, hnsEndpoints);
   reconciler = new Reconciler({

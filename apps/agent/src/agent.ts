@@ -293,10 +293,6 @@ async function followSource(source: WorkloadSource, core: AgentCore, logger: Log
   let first: Promise<void> | undefined;
   await source.start({
     snapshot: (workloads) => {
-      // The authorizer learns the workloads (their labels select policies) before they are served.
-      core.policy?.authorizer.setWorkloads(
-        workloads.map((w) => ({ id: w.id, namespace: w.namespace, labels: w.labels ?? {} })),
-      );
       const done = core.reconciler.snapshot(workloads, first === undefined);
       first ??= done;
     },

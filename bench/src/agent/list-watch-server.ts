@@ -88,7 +88,7 @@ export class ListWatchServer {
         .writeHead(404, { 'content-type': 'application/json' })
         .end('{"kind":"Status","code":404}');
     const node = /^spec\.nodeName=(.*)$/.exec(u.searchParams.get('fieldSelector') ?? '')?.[1];
-    if (u.searchParams.get('watch') === 'true') return this.#watch(u.pathname, node, res);
+    if (u.searchParams.get('watch') === 'true') return void this.#watch(u.pathname, node, res);
     const all = [...(this.#objects.get(u.pathname)?.values() ?? [])].filter(
       (o) => node === undefined || JSON.parse(o.json).spec?.nodeName === node,
     );

@@ -12,6 +12,12 @@ export interface AuthorizedWorkload {
   labels: Readonly<Record<string, string>>;
 }
 
+/** What the authorizer reads of a workload: its namespace and labels. */
+export interface WorkloadFacts {
+  namespace: string;
+  labels?: Readonly<Record<string, string>>;
+}
+
 /** What `explain` shows: the verdict, and every policy that applies to the workload. */
 export interface PolicyExplanation extends PolicyVerdict {
   workload: string;
@@ -33,9 +39,21 @@ export class PolicyAuthorizer implements InboundAuthorizer {
   readonly #denials: Counter<'workload' | 'policy'>;
   readonly #audits: Counter<'workload' | 'policy'>;
   #workloads = new Map<string, PolicyWorkload>();
+  readonly #workloadOf: ((id: string) => WorkloadFacts | undefined) | undefined;
+  /** One PolicyWorkload per workload object, so the store's per-workload cache holds. */
+  readonly #seen = new WeakMap<WorkloadFacts, PolicyWorkload>();
 
-  constructor(store: PolicyStore, registry: Registry) {
+  /**
+   * `workloadOf`: the workload served under an id (the reconciler's, announced or listed); without
+   * it, {@link setWorkloads} says which workloads there are.
+   */
+  constructor(
+    store: PolicyStore,
+    registry: Registry,
+    workloadOf?: (id: string) => WorkloadFacts | undefined,
+  ) {
     this.#store = store;
+    this.#workloadOf = workloadOf;
     this.#denials = new Counter({
       name: 'switchyard_agent_policy_denials_total',
       help: 'Inbound connections denied, by workload and the policy that denied them',
@@ -75,7 +93,7 @@ export class PolicyAuthorizer implements InboundAuthorizer {
 
   /** The same decision as {@link authorize}, with the policies that apply; counts nothing. */
   explain(workload: string, connection: PolicyConnection): PolicyExplanation {
-    const w = this.#workloads.get(workload);
+    const w = this.#workload(workload);
     const policies: L4Policy[] = w && this.#store.synced ? this.#store.forWorkload(workload, w) : [];
     return {
       ...this.#decide(workload, connection),
@@ -91,10 +109,21 @@ export class PolicyAuthorizer implements InboundAuthorizer {
     };
   }
 
+  #workload(id: string): PolicyWorkload | undefined {
+    if (!this.#workloadOf) return this.#workloads.get(id);
+    const facts = this.#workloadOf(id);
+    if (!facts) return undefined;
+    const known = this.#seen.get(facts);
+    if (known) return known;
+    const w = { namespace: facts.namespace, labels: { ...(facts.labels ?? {}) } };
+    this.#seen.set(facts, w);
+    return w;
+  }
+
   #decide(id: string, c: PolicyConnection): PolicyVerdict {
     const none = { audited: [], dryRun: [] };
     if (!this.#store.synced) return { ...none, allowed: false, reason: 'policies are not synced yet' };
-    const w = this.#workloads.get(id);
+    const w = this.#workload(id);
     if (!w) return { ...none, allowed: false, reason: `${id} is not a workload this agent serves` };
     return decide(this.#store.forWorkload(id, w), c);
   }

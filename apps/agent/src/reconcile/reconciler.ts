@@ -72,6 +72,11 @@ export class Reconciler {
     return this.report().find((r) => r.id === workload.id) as WorkloadReport;
   }
 
+  /** The workload wanted now for `id`: the instance the runtime announced, else the source's. */
+  workload(id: string): Workload | undefined {
+    return this.#early.get(id)?.workload ?? this.#desired.get(id);
+  }
+
   /** The runtime took an announced instance back (CNI DEL): the source decides again. */
   async withdraw(id: string, instance: string): Promise<void> {
     if (this.#early.drop(id, instance)) await this.#queue.schedule(id);

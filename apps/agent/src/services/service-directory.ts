@@ -99,7 +99,7 @@ export class ServiceDirectory implements DestinationResolver {
 
   /** An EndpointSlice (`namespace/name`), already compact; undefined for one of no Service or of FQDNs. */
   putSlice(key: string, c: CompactSlice | undefined): void {
-    if (!c) return this.deleteSlice(key);
+    if (!c) return void this.deleteSlice(key);
     const service = `${c.namespace}/${c.service}`;
     const before = this.#sliceService.get(key);
     if (before && before !== service) this.deleteSlice(key);

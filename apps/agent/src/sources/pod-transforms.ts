@@ -48,7 +48,10 @@ export function peerPod(p: V1Pod, label: string): V1Pod {
  */
 export function localPod(p: V1Pod): V1Pod {
   return {
-    metadata: { ...meta(p, { ...(p.metadata?.labels ?? {}) }), ...(p.metadata?.uid ? { uid: p.metadata.uid } : {}) },
+    metadata: {
+      ...meta(p, { ...(p.metadata?.labels ?? {}) }),
+      ...(p.metadata?.uid ? { uid: p.metadata.uid } : {}),
+    },
     spec: {
       ...(p.spec?.nodeName ? { nodeName: p.spec.nodeName } : {}),
       ...(p.spec?.hostNetwork ? { hostNetwork: true } : {}),
