@@ -29,6 +29,7 @@ const CHANGES = 200;
 /** Seconds after ready before RSS is read. */
 const RSS_SETTLE_S = Number(process.env.BENCH_AGENT_SETTLE_S ?? 10);
 const LATENCY_SAMPLES = 30;
+const POD_CHANGES = 30;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Result {
@@ -37,6 +38,8 @@ interface Result {
   readyS: number;
   rssMb: number;
   cpuMsPerChange: number;
+  /** CPU per pod change (a label changed): the identity maps are still rebuilt from every pod. */
+  cpuMsPerPodChange: number;
   latencyMs: { median: number; max: number };
 }
 
@@ -118,6 +121,17 @@ async function measure(pods: number, services: number): Promise<Result> {
     await sleep(1000);
     const cpuMsPerChange = ((cpuSeconds(pid) - from) * 1000) / CHANGES;
 
+    // Pod changes, one every 100 ms (each is folded into its own snapshot).
+    const podFrom = cpuSeconds(pid);
+    for (let c = 0; c < POD_CHANGES; c++) {
+      const p = pod(c % pods);
+      p.metadata.labels = { ...(p.metadata.labels as Record<string, string>), 'bench/generation': String(c) };
+      api.put('/api/v1/pods', p);
+      await sleep(100);
+    }
+    await sleep(1000);
+    const cpuMsPerPodChange = ((cpuSeconds(pid) - podFrom) * 1000) / POD_CHANGES;
+
     // Change to effect: a slice's endpoint 0 turns not ready; time until `status --service` shows it.
     const latencies: number[] = [];
     for (let k = 0; k < LATENCY_SAMPLES; k++) {
@@ -143,6 +157,7 @@ async function measure(pods: number, services: number): Promise<Result> {
       readyS,
       rssMb: rss,
       cpuMsPerChange,
+      cpuMsPerPodChange,
       latencyMs: {
         median: latencies[Math.floor(latencies.length / 2)] ?? Number.NaN,
         max: latencies.at(-1) ?? Number.NaN,
@@ -199,5 +214,5 @@ console.log(
 console.log('|---|---|---|---|---|');
 for (const r of rows)
   console.log(
-    `| ${r.pods.toLocaleString('en')} pods, ${r.services.toLocaleString('en')} Services | ${r.readyS.toFixed(1)} s | ${r.rssMb.toFixed(0)} MB | ${r.cpuMsPerChange.toFixed(2)} ms | ${r.latencyMs.median.toFixed(0)} / ${r.latencyMs.max.toFixed(0)} ms |`,
+    `| ${r.pods.toLocaleString('en')} pods, ${r.services.toLocaleString('en')} Services | ${r.readyS.toFixed(1)} s | ${r.rssMb.toFixed(0)} MB | ${r.cpuMsPerChange.toFixed(2)} ms | ${r.latencyMs.median.toFixed(0)} / ${r.latencyMs.max.toFixed(0)} ms | ${r.cpuMsPerPodChange.toFixed(1)} ms |`,
   );
