@@ -209,9 +209,9 @@ for (const [p, s] of sizes(process.argv.slice(2))) {
   rows.push(await measure(p, s));
 }
 console.log(
-  '| cluster | ready after | RSS after sync | CPU per EndpointSlice change | change in effect (median / max) |',
+  '| cluster | ready after | RSS after sync | CPU per EndpointSlice change | change in effect (median / max) | CPU per pod change |',
 );
-console.log('|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|');
 for (const r of rows)
   console.log(
     `| ${r.pods.toLocaleString('en')} pods, ${r.services.toLocaleString('en')} Services | ${r.readyS.toFixed(1)} s | ${r.rssMb.toFixed(0)} MB | ${r.cpuMsPerChange.toFixed(2)} ms | ${r.latencyMs.median.toFixed(0)} / ${r.latencyMs.max.toFixed(0)} ms | ${r.cpuMsPerPodChange.toFixed(1)} ms |`,

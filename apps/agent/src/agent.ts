@@ -300,6 +300,10 @@ async function followSource(source: WorkloadSource, core: AgentCore, logger: Log
       core.peers.replace(map);
       core.services?.pods(map);
     },
+    peerChanges: (changes) => {
+      core.peers.update(changes);
+      core.services?.podsChanged(changes);
+    },
     problem: (reason) =>
       logger.error('workload source problem; keeping the workloads as they are', { reason }),
     policies: (objects) => {

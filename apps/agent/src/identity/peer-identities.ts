@@ -1,6 +1,6 @@
 import type { IdentityResolver } from '@switchyard/dataplane';
 import { formatSpiffeId } from '@switchyard/mesh';
-import { intern } from './intern.js';
+import { intern } from '../util/intern.js';
 
 /** An address's identity, as a source knows it. */
 export interface PeerIdentity {
@@ -19,9 +19,12 @@ export interface PeerIdentity {
  */
 export class PeerIdentities implements IdentityResolver {
   readonly #trustDomain: string;
-  #fromSource = new Map<string, string>();
+  /** Address (lower case) → the SPIFFE ID it must present. */
+  readonly #fromSource = new Map<string, string>();
   /** Pods by `namespace/name`: an address and the identity (the pod watch's, Kubernetes source). */
-  #pods = new Map<string, { address: string; spiffeId: string }>();
+  readonly #pods = new Map<string, { address: string; spiffeId: string }>();
+  /** The pod each address was recorded for (so an address that goes takes its pod entry along). */
+  readonly #podAt = new Map<string, string>();
   readonly #local: () => Iterable<{ addresses: string[]; spiffeId: string }>;
 
   constructor(trustDomain: string, local: () => Iterable<{ addresses: string[]; spiffeId: string }>) {
@@ -31,16 +34,28 @@ export class PeerIdentities implements IdentityResolver {
 
   /** Replaces what the source said. */
   replace(peers: ReadonlyMap<string, PeerIdentity>): void {
-    const next = new Map<string, string>();
-    const pods = new Map<string, { address: string; spiffeId: string }>();
-    for (const [address, p] of peers) {
+    this.#fromSource.clear();
+    this.#pods.clear();
+    this.#podAt.clear();
+    this.update(peers);
+  }
+
+  /** Takes the addresses whose identity changed (undefined: none any more), each on its own. */
+  update(changes: ReadonlyMap<string, PeerIdentity | undefined>): void {
+    for (const [address, p] of changes) {
+      const key = address.toLowerCase();
+      this.#fromSource.delete(key);
+      const was = this.#podAt.get(key);
+      if (was && this.#pods.get(was)?.address === address) this.#pods.delete(was);
+      this.#podAt.delete(key);
+      if (!p) continue;
       const spiffeId = intern(formatSpiffeId({ trustDomain: this.#trustDomain, ...p }));
-      next.set(address.toLowerCase(), spiffeId);
-      if (p.pod && !pods.has(`${p.namespace}/${p.pod}`))
-        pods.set(`${p.namespace}/${p.pod}`, { address, spiffeId });
+      this.#fromSource.set(key, spiffeId);
+      if (!p.pod) continue;
+      const id = `${p.namespace}/${p.pod}`;
+      this.#pods.set(id, { address, spiffeId });
+      this.#podAt.set(key, id);
     }
-    this.#fromSource = next;
-    this.#pods = pods;
   }
 
   /** A pod by `namespace/name`: one of its addresses and its identity, when the source knows it. */

@@ -10,7 +10,7 @@ import { hboneCarrier } from '@switchyard/hbone';
 import { CertificateStore } from '@switchyard/mesh';
 import { createTestPki, type TestPki } from '@switchyard/mesh/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { PeerIdentities } from '../ops/peer-identities.js';
+import { PeerIdentities } from '../identity/peer-identities.js';
 import { type Explanation, explain } from '../policy/explain.js';
 import { PolicyAuthorizer } from '../policy/policy-authorizer.js';
 import { PolicyStore } from '../policy/policy-store.js';

@@ -98,4 +98,36 @@ describe('ServiceDirectory', () => {
     expect(directory.resolve({ address: '10.96.0.11', port: 80 })).toBeUndefined();
     expect(directory.size).toBe(1);
   });
+
+  it('pod changes taken one address at a time give the same index as the whole map', () => {
+    const full = new ServiceDirectory('cluster.local');
+    const step = new ServiceDirectory('cluster.local');
+    const slices = [slice('web', '10.0.0.1'), slice('evil', '10.0.0.66')];
+    for (const d of [full, step]) d.replace([api], slices);
+    const peer = (sa: string, pod = 'a', inMesh = true) => ({
+      namespace: 'web',
+      serviceAccount: sa,
+      pod,
+      inMesh,
+    });
+    const endpoints = (d: ServiceDirectory) => JSON.stringify(d.resolve(VIP));
+    const states: [string, ReturnType<typeof peer> | undefined][][] = [
+      [['10.0.0.1', peer('api')]],
+      [['10.0.0.1', peer('api-v2')]],
+      [['10.0.0.1', peer('api', 'a', false)]],
+      [['10.0.0.1', peer('api', 'b')]],
+      [['10.0.0.1', undefined]],
+      [['10.0.0.1', peer('api')]],
+    ];
+    const now = new Map<string, ReturnType<typeof peer>>();
+    for (const changes of states) {
+      step.podsChanged(new Map(changes));
+      for (const [ip, p] of changes)
+        if (p) now.set(ip, p);
+        else now.delete(ip);
+      full.pods(now);
+      expect(endpoints(step)).toBe(endpoints(full));
+    }
+    expect(endpoints(step)).toContain('spiffe://cluster.local/ns/web/sa/api');
+  });
 });

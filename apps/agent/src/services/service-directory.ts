@@ -28,6 +28,8 @@ export class ServiceDirectory implements DestinationResolver {
   /** The Service each slice belongs to (a slice's label may change). */
   readonly #sliceService = new Map<string, string>();
   #pods = new Map<string, KnownPod>();
+  /** The pod each address belongs to (`namespace/name`). */
+  #podOfAddress = new Map<string, string>();
   /** The Services whose slices name each pod (`namespace/name`); nearly always one, so a short list. */
   readonly #podServices = new Map<string, string[]>();
   readonly #index = new Map<string, ServiceDestination>();
@@ -140,9 +142,42 @@ export class ServiceDirectory implements DestinationResolver {
     }
     const previous = this.#pods;
     this.#pods = next;
+    this.#podOfAddress = new Map();
+    for (const [key, pod] of next) for (const a of pod.addresses) this.#podOfAddress.set(a, key);
     const touched = new Set<string>();
     for (const [key, pod] of next) if (!samePod(previous.get(key), pod)) this.#touch(key, touched);
     for (const key of previous.keys()) if (!next.has(key)) this.#touch(key, touched);
+    for (const service of touched) this.#reindex(service);
+  }
+
+  /**
+   * Takes the addresses whose pod changed (undefined: no pod any more), each on its own, and
+   * re-indexes only the Services whose slices name the pods they touch.
+   */
+  podsChanged(changes: ReadonlyMap<string, PeerIdentity | undefined>): void {
+    const touched = new Set<string>();
+    for (const [address, p] of changes) {
+      const was = this.#podOfAddress.get(address);
+      if (was) {
+        const old = this.#pods.get(was);
+        const left = (old?.addresses ?? []).filter((a) => a !== address);
+        if (old && left.length > 0) this.#pods.set(was, { ...old, addresses: left });
+        else this.#pods.delete(was);
+        this.#podOfAddress.delete(address);
+        this.#touch(was, touched);
+      }
+      if (!p?.pod) continue;
+      const key = `${p.namespace}/${p.pod}`;
+      const known = this.#pods.get(key);
+      this.#pods.set(key, {
+        namespace: p.namespace,
+        serviceAccount: p.serviceAccount,
+        inMesh: p.inMesh === true,
+        addresses: [...(known?.addresses ?? []).filter((a) => a !== address), address],
+      });
+      this.#podOfAddress.set(address, key);
+      this.#touch(key, touched);
+    }
     for (const service of touched) this.#reindex(service);
   }
 

@@ -115,6 +115,42 @@ describe('the kubernetes source, through @kubernetes/client-node, against the li
     await expect.poll(ids).toEqual(['other/x', 'other/y', 'web/api']);
   });
 
+  it('a sink that takes changes gets the whole map once, then only the addresses each event changed', async () => {
+    const changes: string[][] = [];
+    let first = 0;
+    const second = kubernetesSource(
+      { node: 'n1', label: LABEL, kubeconfig: writeKubeconfig(dir, api.url) },
+      silentLogger,
+    );
+    try {
+      await second.start({
+        snapshot: () => undefined,
+        peers: (p) => (first = p.size),
+        peerChanges: (c) =>
+          changes.push([...c].map(([ip, p]) => `${ip} ${p ? `${p.serviceAccount}/${p.inMesh}` : '-'}`)),
+        problem: () => {},
+      });
+      expect(first).toBeGreaterThan(0);
+      api.put(
+        'pods',
+        podObject({
+          name: 'remote',
+          namespace: 'web',
+          node: 'n2',
+          ip: '10.0.1.7',
+          containerId: 'dd44',
+          serviceAccount: 'remote-v2',
+        }),
+      );
+      await expect.poll(() => changes.flat()).toContain('10.0.1.7 remote-v2/true');
+      expect(changes.flat()).toEqual(['10.0.1.7 remote-v2/true']);
+      api.delete('pods', 'web', 'remote');
+      await expect.poll(() => changes.flat()).toContain('10.0.1.7 -');
+    } finally {
+      await second.close();
+    }
+  });
+
   it('bookmarks keep a quiet watch current: after a restart it resumes without relisting', async () => {
     const before = lists();
     api.put(

@@ -1,8 +1,8 @@
 import type { KubeConfig, KubernetesListObject, V1Namespace, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '@switchyard/dataplane';
 import { AGENT_DEFAULTS } from '../config/defaults.js';
-import { informer, type ListPage } from './kube-informer.js';
-import { podPeers } from './pod-peers.js';
+import { type InformerEvent, informer, type ListPage } from './kube-informer.js';
+import { type PeerChanges, PeerIndex } from './peer-index.js';
 import { localPod, namespaceLabel, peerPod } from './pod-transforms.js';
 import { announcedPodWorkload, optedIn, podWorkload } from './pod-workload.js';
 import type { Announcement, SourceSink, Workload, WorkloadSource } from './workload.js';
@@ -57,13 +57,30 @@ export function kubernetesSource(options: KubernetesSourceOptions, logger: Logge
         clearTimeout(timer);
         timer = setTimeout(() => emit(), SETTLE_MS);
       };
+      // Every pod's address → identity, kept per event; the changes since the last snapshot.
+      const index = new PeerIndex({ label: options.label, value: AGENT_DEFAULTS.optInValue });
+      let pending: PeerChanges = new Map();
+      let first = true;
       const fieldSelector = `spec.nodeName=${options.node}`;
       const watchOf = <T extends V1Pod | V1Namespace>(
         path: string,
         list: (page: ListPage) => Promise<KubernetesListObject<T>>,
         transform: (o: T) => T,
         selector?: string,
-      ) => informer<T>(kc, path, list, changed, logger, selector, { transform });
+        onEvent?: (event: InformerEvent, o: T) => void,
+      ) =>
+        informer<T>(
+          kc,
+          path,
+          list,
+          (event, o) => {
+            onEvent?.(event, o);
+            changed();
+          },
+          logger,
+          selector,
+          { transform },
+        );
       const local = await watchOf<V1Pod>(
         '/api/v1/pods',
         (page) => api.listPodForAllNamespaces({ fieldSelector, ...page }),
@@ -74,15 +91,32 @@ export function kubernetesSource(options: KubernetesSourceOptions, logger: Logge
         '/api/v1/namespaces',
         (page) => api.listNamespace(page),
         (n) => namespaceLabel(n, options.label),
+        undefined,
+        (event, n) =>
+          index.setNamespace(
+            n.metadata?.name ?? '',
+            event === 'delete' ? undefined : n.metadata?.labels?.[options.label],
+            pending,
+          ),
       );
       const all = await watchOf<V1Pod>(
         '/api/v1/pods',
         (page) => api.listPodForAllNamespaces(page),
         (p) => peerPod(p, options.label),
+        undefined,
+        (event, p) => (event === 'delete' ? index.deletePod(p, pending) : index.upsertPod(p, pending)),
       );
       informers.push(local, namespaces, all);
       lookup = podLookup(api, local.list, namespaces.list);
-      const emit = () => snapshot(sink, options, local.list(), namespaces.list(), all.list());
+      const emit = () => {
+        const changes = pending;
+        pending = new Map();
+        // The whole map once; then only the addresses that changed (where the sink takes them).
+        if (first || !sink.peerChanges) sink.peers?.(index.peers);
+        else if (changes.size > 0) sink.peerChanges(changes);
+        first = false;
+        snapshot(sink, options, local.list(), namespaces.list());
+      };
       await Promise.all([local.start(), namespaces.start(), all.start()]);
       ready = true;
       emit();
@@ -103,12 +137,9 @@ function snapshot(
   o: KubernetesSourceOptions,
   local: readonly V1Pod[],
   namespaces: readonly V1Namespace[],
-  all: readonly V1Pod[],
 ): void {
   const byName = new Map(namespaces.map((n) => [n.metadata?.name, n]));
   const optIn = { label: o.label, value: AGENT_DEFAULTS.optInValue };
-  const peers = podPeers(all, byName, optIn);
-  sink.peers?.(peers);
   const workloads = local
     .filter(
       (pod) => pod.spec?.nodeName === o.node && optedIn(pod, byName.get(pod.metadata?.namespace), optIn),

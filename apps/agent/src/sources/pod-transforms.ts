@@ -1,5 +1,5 @@
 import type { V1Container, V1ContainerStatus, V1Namespace, V1Pod } from '@kubernetes/client-node';
-import { intern } from '../ops/intern.js';
+import { intern } from '../util/intern.js';
 
 /**
  * What the informers keep of each object: the fields the agent reads, nothing else (no

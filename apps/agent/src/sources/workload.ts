@@ -38,6 +38,16 @@ export interface SourceSink {
   peers?(
     peers: ReadonlyMap<string, { namespace: string; serviceAccount: string; pod?: string; inMesh?: boolean }>,
   ): void;
+  /**
+   * Only the addresses whose identity changed since `peers` or the last call (undefined: none any
+   * more). A sink that takes these gets `peers` once and these afterwards.
+   */
+  peerChanges?(
+    changes: ReadonlyMap<
+      string,
+      { namespace: string; serviceAccount: string; pod?: string; inMesh?: boolean } | undefined
+    >,
+  ): void;
   /** A change the source could not take; the previous snapshot stays in force. */
   problem(message: string): void;
   /** The policy objects the source holds (the workload file's `policies`), before the snapshot they go with. */
