@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,7 +87,10 @@ describe.skipIf(reason !== undefined)(
       (await (await loadHcn(paths)).queryEndpoint(ENDPOINT, '{}')).Policies as unknown[];
 
     beforeAll(async () => {
-      const library = buildStandIn();
+      // A copy of its own: a library loaded twice by one path shares one state between test files
+      // that run side by side in one process.
+      const library = join(dir, 'libcomputenetwork-standin.so');
+      copyFileSync(buildStandIn(), library);
       paths = { computenetwork: library, vmcompute: library, ole32: library };
       standInHooks(library).seed(HNS_STATE);
       api = await new FakeKubeApi().start();
