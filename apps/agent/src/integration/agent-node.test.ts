@@ -4,6 +4,7 @@ import { describePrivileged } from '@switchyard/driver-tproxy/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type AgentNodeLab, createAgentNodeLab, sh } from '../testing/agent-node-lab.js';
 import { type AgentProcess, agentStatus } from '../testing/agent-process.js';
+import { promptly } from '../testing/promptly.js';
 
 const READY = /"msg":"agent ready"/;
 
@@ -46,9 +47,7 @@ describePrivileged('switchyard-agent on a node (namespaces, nftables, the addon)
   it('switches both workloads to plain mTLS when the file says so, and traffic flows over it', async () => {
     node.writeWorkloads(workloads().map((w) => ({ ...w, carrier: 'mtls' })));
     await expect
-      .poll(async () => (await agentStatus(node.adminPort)).workloads.map((w) => `${w.carrier} ${w.phase}`), {
-        timeout: 5000,
-      })
+      .poll(async () => (await agentStatus(node.adminPort)).workloads.map((w) => `${w.carrier} ${w.phase}`))
       .toEqual(['mtls captured', 'mtls captured']);
     expect(node.request()).toBe(node.lab.a.v4);
     // Counted when the connection ends.
@@ -59,9 +58,7 @@ describePrivileged('switchyard-agent on a node (namespaces, nftables, the addon)
       );
     node.writeWorkloads(workloads());
     await expect
-      .poll(async () => (await agentStatus(node.adminPort)).workloads.map((w) => `${w.carrier} ${w.phase}`), {
-        timeout: 5000,
-      })
+      .poll(async () => (await agentStatus(node.adminPort)).workloads.map((w) => `${w.carrier} ${w.phase}`))
       .toEqual(['hbone captured', 'hbone captured']);
   });
 
@@ -111,34 +108,23 @@ describePrivileged('switchyard-agent on a node (namespaces, nftables, the addon)
     try {
       sh('ip', 'netns', 'add', late);
       await expect
-        .poll(
-          async () => {
-            const late = (await agentStatus(node.adminPort)).workloads.find((w) => w.id === 'demo/late');
-            return `${late?.phase} ${late?.error?.message ?? ''}`;
-          },
-          { timeout: 5000 },
-        )
+        .poll(async () => {
+          const late = (await agentStatus(node.adminPort)).workloads.find((w) => w.id === 'demo/late');
+          return `${late?.phase} ${late?.error?.message ?? ''}`;
+        })
         .toBe('captured ');
       node.writeWorkloads(workloads());
-      await expect
-        .poll(() => existsSync(`/run/netns/${late}`) && node.inspect(late).tables, { timeout: 3000 })
-        .toEqual([]);
+      await expect.poll(() => existsSync(`/run/netns/${late}`) && node.inspect(late).tables).toEqual([]);
     } finally {
       if (existsSync(`/run/netns/${late}`)) sh('ip', 'netns', 'del', late);
     }
   });
 
-  it('a workload removed from the file loses its rules and listeners within 2 s', async () => {
-    const started = Date.now();
+  it('a workload removed from the file loses its rules and listeners on the file change', async () => {
     node.writeWorkloads(workloads().slice(0, 1));
-    await expect
-      .poll(() => node.inspect(node.lab.b.name), { timeout: 2000, interval: 20 })
-      .toEqual({ tables: [], rules: 3, listening: [8080] });
-    expect(Date.now() - started).toBeLessThan(2000);
+    await promptly(() => node.inspect(node.lab.b.name), { tables: [], rules: 3, listening: [8080] }, 20);
     node.writeWorkloads(workloads());
-    await expect
-      .poll(() => node.inspect(node.lab.b.name).tables, { timeout: 5000 })
-      .toEqual(['table inet switchyard']);
+    await expect.poll(() => node.inspect(node.lab.b.name).tables).toEqual(['table inet switchyard']);
   });
 
   it('SIGTERM drains and exits 0 with the rules kept; --uninstall then removes everything the agent put there', async () => {
