@@ -105,6 +105,7 @@ export {
 export {
   type JsonLoggerOptions,
   jsonLogger,
+  LOG_LEVELS,
   type LogFields,
   type Logger,
   type LogLevel,
@@ -135,6 +136,13 @@ export {
   type VerifiedTls,
 } from './upstream.js';
 export type { ListenerStatus } from './workload.js';
+export {
+  type CertificateSummary,
+  RECENT_DENIALS,
+  type RecentDenial,
+  summarizePem,
+  type WorkloadConfig,
+} from './workload-config.js';
 export type {
   InboundPolicy,
   ListenSpec,

@@ -282,6 +282,28 @@ describe('MtlsSidecar over loopback', () => {
     long.destroy();
   });
 
+  it('its admin endpoint shows /status (identity, listeners, open connections) and /config (certificate, bundle, policy)', async () => {
+    const { a } = await meshPair();
+    const admin = await startAdminServer(a.sidecar, { port: 0, host: LOCAL });
+    cleanups.push(() => admin.close());
+    const get = async (path: string) => (await fetch(`http://${LOCAL}:${admin.port}${path}`)).json();
+    expect(await get('/status')).toMatchObject({
+      id: 'sidecar',
+      carrier: 'mtls',
+      state: 'serving',
+      spiffeId: a.sidecar.identity,
+      listeners: expect.arrayContaining([expect.objectContaining({ role: 'outbound' })]),
+      active: { inbound: 0, outbound: 0 },
+    });
+    const config = await get('/config');
+    expect(config).toMatchObject({
+      certificate: { spiffeId: a.sidecar.identity, serialNumber: expect.stringMatching(/^[0-9A-F]+$/) },
+      trustBundle: [expect.objectContaining({ subject: expect.any(String) })],
+      recentDenials: [],
+    });
+    expect(JSON.stringify(config)).not.toMatch(/PRIVATE KEY/);
+  });
+
   it('drains on request: open connections finish, new ones are refused, readiness turns 503', async () => {
     const { a } = await meshPair();
     const admin = await startAdminServer(a.sidecar, { port: 0, host: LOCAL });

@@ -369,7 +369,8 @@ describe.skipIf(reason !== undefined)(
           source: { kind: 'docker', socket: relay.path },
           metadataProxy: { docker: relay.path },
           meshCidrs: [LAB_NETWORK.subnet],
-          families: ['ipv4'],
+          // families left at the default (both): the lab's network has no IPv6, as Docker's
+          // default bridge has none, so each container is captured for IPv4 alone.
           stateDir: 'state',
           admin: { port: adminPort },
           drainSeconds: 0,

@@ -21,6 +21,7 @@ export function serviceWatch(kc: KubeConfig, directory: ServiceDirectory, logger
   let slices: Informer<V1EndpointSlice> | undefined;
   let pending: NodeJS.Immediate | undefined;
   let ready = false;
+  let stopped = false;
   const apply = () => {
     pending = undefined;
     if (services && slices) directory.replace(services.list(), slices.list());
@@ -48,11 +49,13 @@ export function serviceWatch(kc: KubeConfig, directory: ServiceDirectory, logger
         logger,
       );
       await Promise.all([services.start(), slices.start()]);
+      if (stopped) return; // stopped while the first list was still being fetched
       ready = true;
       apply();
       logger.info('watching services', { services: directory.size });
     },
     async stop() {
+      stopped = true;
       ready = false;
       if (pending) clearImmediate(pending);
       await Promise.all([services?.stop(), slices?.stop()]);
