@@ -10,7 +10,10 @@
 //   node scripts/demo.mjs --json    one JSON summary on stdout (the integration tests read it)
 //   node scripts/demo.mjs --hbone   HBONE (HTTP/2 CONNECT on 15008) instead of plain mTLS
 //   node scripts/demo.mjs --native  mTLS on the native relay engine (carrier mtls-native, Linux)
+//   node scripts/demo.mjs --help    this usage, and nothing else
 // Namespaces are named swy-demo-PID-a/-b; SWITCHYARD_DEMO_NETNS_PREFIX sets another prefix.
+// Whatever ends it (Ctrl-C, a failure, a reader that closes its output: `| head`), it removes
+// everything it made.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,14 +25,38 @@ import { fileURLToPath } from 'node:url';
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cliBin = join(repo, 'apps/cli/dist/bin.js');
 const agentBin = join(repo, 'apps/agent/dist/bin.js');
-const json = process.argv.includes('--json');
-const hbone = process.argv.includes('--hbone');
-const native = process.argv.includes('--native');
+const USAGE = `Usage: node scripts/demo.mjs [--json] [--hbone | --native]   (or: sudo ./run demo …)
+
+Two workloads in two network namespaces, one switchyard-agent capturing both: plain HTTP for the
+apps, mutual TLS (--hbone: HBONE; --native: the native relay engine) on the wire. Needs root.
+  --json     one JSON summary on stdout instead of the steps
+  --hbone    carry the traffic over HBONE (HTTP/2 CONNECT on 15008)
+  --native   mTLS on the native relay engine (carrier mtls-native)
+  --help     this text
+Environment: SWITCHYARD_DEMO_NETNS_PREFIX names its namespaces (default swy-demo-).
+It removes everything it made, also on Ctrl-C, on failure, or when its output is cut (| head).`;
+const FLAGS = ['--json', '--hbone', '--native', '--help', '-h'];
+const args = process.argv.slice(2);
+const unknown = args.filter((a) => !FLAGS.includes(a));
+if (unknown.length > 0) {
+  console.error(`demo: unknown argument ${JSON.stringify(unknown[0])}\n\n${USAGE}`);
+  process.exit(2);
+}
+if (args.includes('--help') || args.includes('-h')) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const json = args.includes('--json');
+const hbone = args.includes('--hbone');
+const native = args.includes('--native');
 const carrier = hbone ? 'hbone' : native ? 'mtls-native' : 'mtls';
+/** Whether stdout still has a reader: after `| head` has read its lines, nothing more is written. */
+let reader = true;
 const say = (text) => {
-  if (!json) console.log(text);
+  if (!json && reader) console.log(text);
 };
-const step = (text) => say(`\n\x1b[1m▶ ${text}\x1b[0m`);
+const bold = process.stdout.isTTY ? (text) => `\x1b[1m${text}\x1b[0m` : (text) => text;
+const step = (text) => say(`\n${bold(`▶ ${text}`)}`);
 
 if (hbone && native) {
   console.error('The demo runs one carrier: --hbone or --native, not both.');
@@ -162,6 +189,15 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
     process.exit(130);
   });
 }
+// A reader that went away (`| head`): stop writing, clean up, and end quietly.
+process.stdout.on('error', (error) => {
+  if (error.code !== 'EPIPE') throw error;
+  reader = false;
+  cleanup();
+  process.exit(0);
+});
+// Whatever else ends the process, nothing it made stays (cleanup is synchronous).
+process.on('exit', cleanup);
 
 async function main() {
   step('Two workloads, A and B, each in its own network namespace on a veth link');

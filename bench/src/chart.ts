@@ -1,4 +1,5 @@
-import type { ScenarioResult } from './report.js';
+import { IDLE_TARGET_CONNECTIONS, rssAt } from './idle-memory.js';
+import type { MachineInfo, ScenarioResult } from './report.js';
 import { targetMark } from './targets.js';
 
 interface Panel {
@@ -28,31 +29,55 @@ const PANELS: readonly Panel[] = [
     digits: 1,
   },
   {
-    title: 'Resident MB, largest idle-connection count (lower is better)',
+    // The target is set at this count, so the bars are too (extrapolated from the slope when the
+    // run held fewer): the red mark and the bars are on one basis.
+    title: `Resident MB at ${IDLE_TARGET_CONNECTIONS.toLocaleString('en')} idle connections (extrapolated when fewer were held; lower is better)`,
     metric: 'idleMb',
-    value: (r) => r.idle.at(-1)?.rssMb ?? Number.NaN,
+    value: (r) => rssAt(r.idle, IDLE_TARGET_CONNECTIONS).mb,
     digits: 0,
   },
 ];
 
-const WIDTH = 680;
+const WIDTH = 720;
 const LEFT = 150;
 const BAR = 18;
 const GAP = 6;
 
-function color(scenario: string): string {
-  if (scenario.includes('haproxy') || scenario.includes('stunnel')) return '#9aa5b1';
-  if (scenario === 'direct') return '#52606d';
-  return scenario.includes('native') || scenario.includes('splice') ? '#27ae60' : '#2f80ed';
+/** The colours, what each means, and which scenarios take it. */
+const KINDS = [
+  { fill: '#52606d', label: 'direct (no proxy, the reference)', is: (s: string) => s === 'direct' },
+  {
+    fill: '#9aa5b1',
+    label: 'peers: haproxy, stunnel',
+    is: (s: string) => s.includes('haproxy') || s.includes('stunnel'),
+  },
+  {
+    fill: '#27ae60',
+    label: 'Switchyard, native engine',
+    is: (s: string) => s.includes('native') || s.includes('splice'),
+  },
+  { fill: '#2f80ed', label: 'Switchyard, JavaScript', is: () => true },
+] as const;
+
+const color = (scenario: string) => KINDS.find((k) => k.is(scenario))?.fill ?? '#2f80ed';
+const xml = (text: string) => text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+
+/** Why a scenario has no bar in a panel, or undefined when it has one. */
+function missing(p: Panel, r: ScenarioResult): string | undefined {
+  if (r.status !== 'ok') return r.status === 'skipped' ? 'skipped' : 'failed';
+  const v = p.value(r);
+  if (!Number.isFinite(v)) return 'not measured';
+  if (v < 0) return 'below direct: noise';
+  return undefined;
 }
 
 /** One panel's SVG elements, starting at `top`; returns them and the panel's height. */
 function panel(p: Panel, results: ScenarioResult[], top: number): { svg: string[]; height: number } {
-  const rows = results.filter((r) => r.status === 'ok' && Number.isFinite(p.value(r)) && p.value(r) >= 0);
+  const rows = results.filter((r) => missing(p, r) === undefined);
   const marks = rows.map((r) => targetMark(results, r.scenario, p.metric));
   const max = Math.max(1e-9, ...rows.map(p.value), ...marks.filter((m): m is number => m !== undefined));
   const scale = (v: number) => ((WIDTH - LEFT - 70) * v) / max;
-  const svg = [`  <text x="${LEFT}" y="${top + 14}" font-weight="bold">${p.title}</text>`];
+  const svg = [`  <text x="${LEFT}" y="${top + 14}" font-weight="bold">${xml(p.title)}</text>`];
   rows.forEach((r, i) => {
     const y = top + 24 + i * (BAR + GAP);
     const w = Math.max(1, scale(p.value(r)));
@@ -69,22 +94,71 @@ function panel(p: Panel, results: ScenarioResult[], top: number): { svg: string[
       );
     }
   });
-  return { svg, height: 34 + rows.length * (BAR + GAP) };
+  // Rows left out are named, never dropped silently.
+  const absent = results.flatMap((r) => {
+    const why = missing(p, r);
+    return why ? [`${r.scenario} (${why})`] : [];
+  });
+  let height = 30 + rows.length * (BAR + GAP);
+  if (absent.length > 0) {
+    svg.push(
+      `  <text class="absent" x="${LEFT}" y="${top + height + 8}" fill="#7b8794">not shown: ${xml(absent.join(', '))}</text>`,
+    );
+    height += 16;
+  }
+  return { svg, height };
 }
 
-/** Bar charts of throughput, CPU s/GB, added round trip and idle memory, targets marked in red. */
-export function svgChart(results: ScenarioResult[]): string {
-  const parts: string[] = [];
-  let top = 8;
+/** The header: what this is, when and where, and how much to trust one run. */
+function header(machine: MachineInfo | undefined): string[] {
+  const run =
+    machine?.mode === 'full'
+      ? 'full run'
+      : 'quick run: one short run of each, so differences of ~20% are noise';
+  const where = machine
+    ? ` · ${machine.date.slice(0, 16).replace('T', ' ')} UTC · ${machine.cores} cores, ${machine.cpu} · Node ${machine.node}`
+    : '';
+  return [
+    `  <text class="title" x="8" y="18" font-size="14" font-weight="bold">Switchyard bench · ${xml(run)}</text>`,
+    `  <text x="8" y="36" fill="#52606d">${xml(where.replace(/^ · /, ''))}</text>`,
+  ];
+}
+
+/** The colour legend, and the target mark's. */
+function legend(top: number): string[] {
+  const items: string[] = [];
+  KINDS.forEach((k, i) => {
+    const x = 8 + (i % 2) * 300;
+    const y = top + Math.floor(i / 2) * 18;
+    items.push(
+      `  <rect class="legend" x="${x}" y="${y}" width="12" height="12" fill="${k.fill}"/>`,
+      `  <text x="${x + 18}" y="${y + 11}">${xml(k.label)}</text>`,
+    );
+  });
+  const y = top + 36;
+  items.push(
+    `  <line x1="8" x2="20" y1="${y + 6}" y2="${y + 6}" stroke="#d64545" stroke-width="2" stroke-dasharray="3,2"/>`,
+    `  <text x="26" y="${y + 11}" fill="#d64545">the target for that row (as a ratio to haproxy in this run, or the memory limit)</text>`,
+  );
+  return items;
+}
+
+/**
+ * Bar charts of throughput, CPU s/GB, added round trip and idle memory, with a header (run,
+ * date, machine), a colour legend, targets marked in red, and every row left out named.
+ */
+export function svgChart(results: ScenarioResult[], machine?: MachineInfo): string {
+  const parts: string[] = [...header(machine), ...legend(50)];
+  let top = 110;
   for (const p of PANELS) {
     const { svg, height } = panel(p, results, top);
     parts.push(...svg);
     top += height + 10;
   }
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${top + 20}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${top + 10}" font-family="sans-serif" font-size="12">`,
+    '  <rect width="100%" height="100%" fill="white"/>',
     ...parts,
-    `  <text x="${LEFT}" y="${top + 8}" fill="#d64545">dashed red: the target for that row (ratios to haproxy in this run)</text>`,
     '</svg>',
     '',
   ].join('\n');

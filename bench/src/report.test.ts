@@ -69,26 +69,46 @@ describe('report', () => {
   });
 
   it('writes Markdown with the targets, and an SVG with four panels and the targets marked', () => {
-    const md = markdownReport(
-      {
-        date: 'd',
-        cores: 2,
-        cpu: 'x',
-        node: 'v24',
-        openssl: '3',
-        tls: 'TLSv1.3',
-        load: 'iperf3',
-        mode: 'quick',
-      },
-      results,
-      'chart.svg',
+    const machine = {
+      date: '2026-12-07T05:00:00.000Z',
+      cores: 2,
+      cpu: 'x',
+      node: 'v24',
+      openssl: '3',
+      tls: 'TLSv1.3',
+      load: 'iperf3',
+      mode: 'quick' as const,
+    };
+    const md = markdownReport(machine, results, 'chart.svg');
+    expect(md).toContain('differences of ~20% are noise');
+    expect(md).toContain(
+      '`idle MB` resident MB of the largest proxy while holding N idle connections (`180@1k`: 180 MB at 1,000)',
     );
     expect(md).toContain(
       '| mtls-native throughput (1 stream) ≥ 1.0× haproxy-mtls (aim 1.2×) | 0.92× | **no — Switchyard is behind** |',
     );
-    const svg = svgChart(results);
-    for (const title of ['Throughput', 'CPU seconds per GB', 'Round trip added', 'Resident MB'])
+    const svg = svgChart(results, machine);
+    for (const title of [
+      'Throughput',
+      'CPU seconds per GB',
+      'Round trip added',
+      'Resident MB at 9,000 idle connections',
+    ])
       expect(svg).toContain(title);
+    // What it is, when and where: a picture pasted alone still says so.
+    expect(svg).toContain(
+      'Switchyard bench · quick run: one short run of each, so differences of ~20% are noise',
+    );
+    expect(svg).toContain('2026-12-07 05:00 UTC · 2 cores, x · Node v24');
+    for (const label of [
+      'direct (no proxy, the reference)',
+      'peers: haproxy, stunnel',
+      'Switchyard, native engine',
+      'Switchyard, JavaScript',
+    ])
+      expect(svg).toContain(`>${label}</text>`);
+    // A row with no bar is named with the reason, never dropped silently.
+    expect(svg).toContain('not shown: stunnel-mtls (skipped)');
     // throughput: mtls-native and relay-splice; CPU; round trip; idle memory
     expect(svg.match(/class="target"/g)).toHaveLength(5);
     expect(svg).toContain('>haproxy-mtls</text>');

@@ -96,7 +96,11 @@ export function markdownReport(machine: MachineInfo, results: ScenarioResult[], 
     `# Switchyard bench — ${machine.date} (${machine.mode})`,
     '',
     `${machine.cores} cores (${machine.cpu}), Node ${machine.node}, OpenSSL ${machine.openssl}, TLS ${machine.tls}; load: ${machine.load}.`,
-    'Figures from one run on a shared machine: compare the ratios, not absolute numbers across runs.',
+    machine.mode === 'quick'
+      ? 'Figures from one short run of each scenario on a shared machine: differences of ~20% are noise; compare the ratios, not absolute numbers across runs.'
+      : 'Figures from one run on a shared machine: compare the ratios, not absolute numbers across runs.',
+    '',
+    'Columns: `Gbit/s 1` and `Gbit/s 8` throughput with one and eight streams; `×direct` the first as a share of no proxy; `RTT p50 µs`, `+µs` (added over direct) and `p99 µs` round trips; `conn/s` new connections per second; `CPU s/GB` CPU seconds of all proxies per GB carried; `idle MB` resident MB of the largest proxy while holding N idle connections (`180@1k`: 180 MB at 1,000); `KB/conn` the slope between the two counts.',
     '',
     `| ${head.join(' | ')} |`,
     `|${head.map(() => '---').join('|')}|`,

@@ -312,7 +312,7 @@ async function main(): Promise<void> {
     mkdirSync(resultsDir, { recursive: true });
     const stamp = machine.date.replace(/[:.]/g, '-');
     const chart = `bench-${stamp}.svg`;
-    writeFileSync(join(resultsDir, chart), svgChart(results));
+    writeFileSync(join(resultsDir, chart), svgChart(results, machine));
     writeFileSync(
       join(resultsDir, `bench-${stamp}.json`),
       `${JSON.stringify({ machine, plan, results, targets: checkTargets(results) }, null, 2)}\n`,

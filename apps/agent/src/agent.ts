@@ -9,13 +9,19 @@ import {
   type DataPlane,
   jsonLogger,
   type Logger,
+  type LogLevel,
   startAdminServer,
+  type WorkloadConfig,
 } from '@switchyard/dataplane';
 import { type AgentCore, buildCore } from './agent-core.js';
 import type { AgentConfig } from './config/agent-config.js';
 import { AGENT_DEFAULTS } from './config/defaults.js';
 import type { DockerWatcher } from './docker/docker-watcher.js';
 import { sharedDockerWatcher } from './docker/shared-watcher.js';
+import type { PeerIdentities } from './identity/peer-identities.js';
+import { AGENT_VERSION } from './lifecycle/agent-version.js';
+import { StartProgress } from './lifecycle/start-progress.js';
+import { untilAborted } from './lifecycle/until-aborted.js';
 import { MetadataProxy } from './metadata/metadata-proxy.js';
 import type { MetadataProxyStatus } from './metadata/metadata-status.js';
 import { acquireLock, type InstanceLock } from './ops/instance-lock.js';
@@ -42,6 +48,11 @@ export interface AgentOptions {
   driver?: RedirectionDriver;
   /** Windows: how a pod's HNS namespace becomes its endpoint. Default: through HNS. */
   hnsEndpoints?: HnsNamespaceEndpoints;
+  /**
+   * Stops start-up (SIGTERM while it waits for an API): what was started is stopped again, the
+   * lock released, and `start` rejects with the signal's reason.
+   */
+  signal?: AbortSignal;
 }
 
 interface AgentParts {
@@ -50,6 +61,7 @@ interface AgentParts {
   driver: RedirectionDriver;
   plane: DataPlane;
   reconciler: Reconciler;
+  peers: PeerIdentities;
   source: WorkloadSource;
   admin: AdminServer;
   /** The Service watch and what it fills (Kubernetes source). */
@@ -66,13 +78,31 @@ interface AgentParts {
   runtime: { close(): Promise<void> };
 }
 
+/** What `/config?workload=ID` and `switchyard-agent config ID` show (like `istioctl proxy-config`). */
+export interface AgentWorkloadConfig extends WorkloadConfig {
+  /** Every address whose peer must present this identity (the source's pods and this node's workloads). */
+  pinnedIdentities: Record<string, string>;
+  /** The Services the agent knows (Kubernetes source), `namespace/name`. */
+  services?: string[];
+}
+
 /** What `/status` and `switchyard-agent status` show. */
 export interface AgentStatus {
   node: string;
   pid: number;
+  /** The agent's version (`@switchyard/agent`). */
+  version: string;
   source: string;
   driver: string;
   ready: boolean;
+  /** While the agent starts: what it waits for (the first list of its source, the Kubernetes API…). */
+  starting?: string;
+  /**
+   * The last update of the source that was rejected (an edit of the workload file that does not
+   * parse), while the workloads it would have changed are kept as they were; gone after the next
+   * good update.
+   */
+  sourceProblem?: { reason: string; since: string };
   workloads: WorkloadReport[];
   /** Asked with `?service=NS/NAME`: that Service, null when unknown; absent when Services are not watched. */
   service?: ServiceReport | null;
@@ -97,10 +127,12 @@ export class Agent {
   #ready = false;
   #stopping: Promise<void> | undefined;
   readonly #parts: AgentParts;
+  readonly #progress: StartProgress;
 
-  private constructor(config: AgentConfig, logger: Logger, parts: AgentParts) {
+  private constructor(config: AgentConfig, logger: Logger, progress: StartProgress, parts: AgentParts) {
     this.config = config;
     this.logger = logger;
+    this.#progress = progress;
     this.#parts = parts;
   }
 
@@ -110,12 +142,27 @@ export class Agent {
    * stopped again when a step fails.
    */
   static async start(config: AgentConfig, options: AgentOptions = {}): Promise<Agent> {
-    const logger = options.logger ?? jsonLogger({ level: config.log.level, fields: { component: 'agent' } });
+    // The level can change while it runs (`switchyard-agent log-level`), for its own logger only.
+    let level: LogLevel = config.log.level;
+    const logger = options.logger ?? jsonLogger({ level: () => level, fields: { component: 'agent' } });
+    const logLevel = options.logger
+      ? undefined
+      : {
+          get: () => level,
+          set: (l: LogLevel) => {
+            logger.info('log level changed', { from: level, to: l });
+            level = l;
+          },
+        };
     const adminAt = `${config.admin.host}:${config.admin.port}`;
+    const { signal } = options;
+    signal?.throwIfAborted();
     const lock = await acquireLock(config.stateDir, { admin: adminAt });
     const undo: (() => unknown)[] = [() => lock.release()];
+    const progress = new StartProgress(config);
     try {
-      const driver = options.driver ?? (await loadDriver(config.driver));
+      const driver = options.driver ?? (await untilAborted(loadDriver(config.driver), signal));
+      progress.driver = driver.name;
       const core = buildCore(config, driver, logger, options.hnsEndpoints);
       const { plane, reconciler: r, metrics } = core;
       undo.push(
@@ -130,39 +177,51 @@ export class Agent {
           get ready() {
             return agent?.ready ?? false;
           },
-          status: (query) => agent?.status(query.get('service') ?? undefined),
+          status: (query) => agent?.status(query.get('service') ?? undefined) ?? progress.status(),
           routes: { '/explain': (query) => explainRoute(agent && ((f, t) => agent!.explain(f, t)), query) },
+          config: (query) => agent?.workloadConfig(query.get('workload') ?? ''),
+          ...(logLevel ? { logLevel } : {}),
         },
         { host: config.admin.host, port: config.admin.port },
       );
       undo.push(() => admin.close());
       // Services first: no workload is captured before ClusterIPs can be told apart.
-      const services = await watchServices(config, core, logger);
+      progress.starting = 'the first list of Services and EndpointSlices from the Kubernetes API';
+      const services = serviceWatchOf(config, core, logger);
       if (services) undo.push(() => services.stop());
+      await untilAborted(services?.start() ?? Promise.resolve(), signal);
       // Policies before workloads too: nothing is served before it can be authorized.
-      const policies = await watchPolicies(config, core, logger);
+      progress.starting = 'the first list of Istio security policies from the Kubernetes API';
+      const policies = await untilAborted(watchPolicies(config, core, logger), signal, (p) => p?.stop());
       if (policies) undo.push(() => policies.stop());
-      const docker = await sharedDockerWatcher(config, logger);
+      progress.starting = `Docker at ${config.source.kind === 'docker' ? config.source.socket : ''}`;
+      const docker = await untilAborted(sharedDockerWatcher(config, logger), signal, (d) => d?.close());
       if (docker) undo.push(() => docker.close());
       const source = createSource(config, logger, docker);
       undo.push(() => source.close());
-      await followSource(source, core, logger);
+      progress.starting = `the first snapshot of the ${source.kind} source`;
+      await untilAborted(followSource(source, core, logger, progress), signal);
+      progress.starting = 'metadata proxying (Docker)';
       const metadata = config.metadataProxy
-        ? await MetadataProxy.start({
-            config: config.metadataProxy,
-            bypass: config.bypass,
-            driver,
-            logger: logger.child({ component: 'metadata-proxy' }),
-            retry: config.retry,
-            resyncMs: config.resyncSeconds * 1000,
-            registry: plane.metrics.registry,
-            // Its relays are workloads of the one data plane: its limits, drain and metrics.
-            plane,
-            ...(docker ? { watcher: docker } : {}),
-            ...(config.source.kind === 'docker'
-              ? { meshOptIn: { label: config.source.label, value: AGENT_DEFAULTS.optInValue } }
-              : {}),
-          })
+        ? await untilAborted(
+            MetadataProxy.start({
+              config: config.metadataProxy,
+              bypass: config.bypass,
+              driver,
+              logger: logger.child({ component: 'metadata-proxy' }),
+              retry: config.retry,
+              resyncMs: config.resyncSeconds * 1000,
+              registry: plane.metrics.registry,
+              // Its relays are workloads of the one data plane: its limits, drain and metrics.
+              plane,
+              ...(docker ? { watcher: docker } : {}),
+              ...(config.source.kind === 'docker'
+                ? { meshOptIn: { label: config.source.label, value: AGENT_DEFAULTS.optInValue } }
+                : {}),
+            }),
+            signal,
+            (m) => m.close(),
+          )
         : undefined;
       if (metadata) undo.push(() => metadata.close());
       const runtime = await serveRuntime(config.runtimeSocket, {
@@ -174,12 +233,13 @@ export class Agent {
       undo.push(() => runtime.close());
       const resync = setInterval(() => void r.resync(), config.resyncSeconds * 1000);
       resync.unref();
-      agent = new Agent(config, logger, {
+      agent = new Agent(config, logger, progress, {
         lock,
         core,
         driver,
         plane,
         reconciler: r,
+        peers: core.peers,
         source,
         admin,
         runtime,
@@ -221,15 +281,30 @@ export class Agent {
   /** What is captured where, and why not; with `service` (`NS/NAME`), that Service's endpoints too. */
   status(service?: string): AgentStatus {
     const p = this.#parts;
+    const problem = this.#progress.sourceProblem;
     return {
       ...(service !== undefined && p.directory ? { service: p.directory.report(service) ?? null } : {}),
       node: this.config.node,
       pid: process.pid,
+      version: AGENT_VERSION,
       source: p.source.kind,
       driver: p.driver.name,
       ready: this.#ready,
+      ...(problem ? { sourceProblem: problem } : {}),
       workloads: p.reconciler.report(),
       ...(p.metadata ? { metadataProxy: p.metadata.status() } : {}),
+    };
+  }
+
+  /** What one workload runs with now (certificate, bundle, listeners, policy, denials), and what it may reach. */
+  workloadConfig(workload: string): AgentWorkloadConfig | undefined {
+    const p = this.#parts;
+    const base = p.plane.workloadConfig(workload);
+    if (!base) return undefined;
+    return {
+      ...base,
+      pinnedIdentities: p.peers.pinned(),
+      ...(p.directory ? { services: p.directory.names() } : {}),
     };
   }
 
@@ -289,10 +364,16 @@ export class Agent {
  * Starts the source with the reconciler as its sink; resolves once the first snapshot is
  * reconciled (every workload captured or failed).
  */
-async function followSource(source: WorkloadSource, core: AgentCore, logger: Logger): Promise<void> {
+async function followSource(
+  source: WorkloadSource,
+  core: AgentCore,
+  logger: Logger,
+  progress: StartProgress,
+): Promise<void> {
   let first: Promise<void> | undefined;
   await source.start({
     snapshot: (workloads) => {
+      delete progress.sourceProblem;
       const done = core.reconciler.snapshot(workloads, first === undefined);
       first ??= done;
     },
@@ -304,8 +385,10 @@ async function followSource(source: WorkloadSource, core: AgentCore, logger: Log
       core.peers.update(changes);
       core.services?.podsChanged(changes);
     },
-    problem: (reason) =>
-      logger.error('workload source problem; keeping the workloads as they are', { reason }),
+    problem: (reason) => {
+      progress.sourceProblem = { reason, since: new Date().toISOString() };
+      logger.error('workload source problem; keeping the workloads as they are', { reason });
+    },
     policies: (objects) => {
       if (core.policy) core.policy.store.replace(objects);
       else if (objects.length > 0)
@@ -315,16 +398,21 @@ async function followSource(source: WorkloadSource, core: AgentCore, logger: Log
   await first;
 }
 
-/** With the Kubernetes source: starts the Service and EndpointSlice watch; resolves after the first list. */
-async function watchServices(
-  config: AgentConfig,
-  core: AgentCore,
-  logger: Logger,
-): Promise<ServiceWatch | undefined> {
+/** With the Kubernetes source: the Service and EndpointSlice watch (not started yet). */
+function serviceWatchOf(config: AgentConfig, core: AgentCore, logger: Logger): ServiceWatch | undefined {
   if (config.source.kind !== 'kubernetes' || !core.services) return undefined;
-  const watch = serviceWatch(await kubeConfig(config.source.kubeconfig), core.services, logger);
-  await watch.start();
-  return watch;
+  const directory = core.services;
+  const kubeconfig = config.source.kubeconfig;
+  let watch: ServiceWatch | undefined;
+  return {
+    start: async () => {
+      watch = serviceWatch(await kubeConfig(kubeconfig), directory, logger);
+      await watch.start();
+    },
+    stop: async () => {
+      await watch?.stop();
+    },
+  };
 }
 
 /** With the Kubernetes source and `policy.mode: istio`: starts the policy watch; resolves after the first list. */

@@ -1,5 +1,9 @@
 #!/usr/bin/env node
 import { processIo } from './cli/agent-io.js';
+import { guardAgentProcess } from './cli/process-guards.js';
 import { run } from './cli/program.js';
 
-process.exitCode = await run(process.argv.slice(2), processIo());
+const argv = process.argv.slice(2);
+const io = processIo();
+guardAgentProcess(io, argv);
+process.exitCode = await run(argv, io);

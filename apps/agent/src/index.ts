@@ -18,7 +18,7 @@
 export { Agent, type AgentOptions, type AgentStatus, loadDriver } from './agent.js';
 export { type CheckResult, preflight } from './check/preflight.js';
 export { type AgentIo, processIo } from './cli/agent-io.js';
-export { run } from './cli/program.js';
+export { agentProgram, run } from './cli/program.js';
 export type {
   AgentConfig,
   CarrierName,

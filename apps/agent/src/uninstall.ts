@@ -1,4 +1,4 @@
-import { rm } from 'node:fs/promises';
+import { access, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatTarget, hasErrorCode, type RedirectionDriver } from '@switchyard/core';
 import { loadDriver } from './agent.js';
@@ -8,48 +8,86 @@ import { removeMetadataCaptures } from './metadata/remove-metadata-captures.js';
 import { acquireLock } from './ops/instance-lock.js';
 import { AppliedJournal } from './reconcile/applied-journal.js';
 
-/** What {@link uninstall} removed. */
+/** What {@link uninstall} removed (or, with `dryRun`, would remove). */
 export interface UninstallResult {
-  /** Targets whose capture rules were removed. */
+  /** Targets whose capture rules were (would be) removed. */
   removed: string[];
   /** Targets that were already gone. */
   gone: string[];
+  /** Whether issued certificates were (would be) removed: false when there were none. */
+  certificates: boolean;
+  /** Whether the journal was (would be) removed: false when there was none. */
+  journal: boolean;
+  /** Nothing was changed: this is what a real run would do. */
+  dryRun: boolean;
+}
+
+/** Options of {@link uninstall}. */
+export interface UninstallOptions {
+  /** Say what would be removed and change nothing (no lock taken, nothing created). */
+  dryRun?: boolean;
 }
 
 /**
  * Removes everything the agent put on the node: the capture rules on every target it recorded,
  * the metadata captures of running client containers (with `metadataProxy`), the certificates it
- * issued, its journal. Refuses while an agent runs (it would put them back).
+ * issued, its journal. Refuses while an agent runs (it would put them back). Reports only what
+ * was there to remove.
  */
-export async function uninstall(config: AgentConfig, driver?: RedirectionDriver): Promise<UninstallResult> {
-  const lock = await acquireLock(config.stateDir, { admin: 'uninstalling' });
+export async function uninstall(
+  config: AgentConfig,
+  driver?: RedirectionDriver,
+  options: UninstallOptions = {},
+): Promise<UninstallResult> {
+  const dryRun = options.dryRun === true;
+  const lock = dryRun ? undefined : await acquireLock(config.stateDir, { admin: 'uninstalling' });
   try {
     const journal = new AppliedJournal(config.stateDir);
     await journal.load();
-    const result: UninstallResult = { removed: [], gone: [] };
+    const certs = join(config.stateDir, 'certs');
+    const result: UninstallResult = {
+      removed: [],
+      gone: [],
+      certificates: await exists(certs),
+      journal: await exists(journal.path),
+      dryRun,
+    };
     const entries = journal.entries();
-    const use = entries.length > 0 ? (driver ?? (await loadDriver(config.driver))) : undefined;
+    let loaded = driver;
+    const use = async () => {
+      loaded ??= await loadDriver(config.driver);
+      return loaded;
+    };
     for (const [id, entry] of entries) {
+      const name = formatTarget(entry.target);
       try {
-        await use?.remove(entry.target, AGENT_DEFAULTS.policyId);
-        result.removed.push(formatTarget(entry.target));
+        const held = dryRun
+          ? (await (await use()).list(entry.target)).some((p) => p.id === AGENT_DEFAULTS.policyId)
+          : (await (await use()).remove(entry.target, AGENT_DEFAULTS.policyId)) > 0;
+        if (held) result.removed.push(name);
       } catch (error) {
         if (!hasErrorCode(error, 'SWY_ERR_TARGET_NOT_FOUND')) throw error;
-        result.gone.push(formatTarget(entry.target));
+        result.gone.push(name);
       }
-      await journal.drop(id);
+      if (!dryRun) await journal.drop(id);
     }
     if (config.metadataProxy)
-      result.removed.push(
-        ...(await removeMetadataCaptures(
-          config.metadataProxy,
-          use ?? driver ?? (await loadDriver(config.driver)),
-        )),
-      );
-    await rm(join(config.stateDir, 'certs'), { recursive: true, force: true });
-    await rm(journal.path, { force: true });
+      result.removed.push(...(await removeMetadataCaptures(config.metadataProxy, await use(), { dryRun })));
+    if (!dryRun) {
+      await rm(certs, { recursive: true, force: true });
+      await rm(journal.path, { force: true });
+    }
     return result;
   } finally {
-    await lock.release();
+    await lock?.release();
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -24,6 +24,8 @@ describe('switchyard version', () => {
         '@switchyard/core': '0.1.0',
         '@switchyard/mesh': '0.1.0',
         '@switchyard/driver-tproxy': '0.1.0',
+        '@switchyard/agent': '0.1.0',
+        '@switchyard/relay-native': '0.1.0',
       },
       node: process.versions.node,
       openssl: process.versions.openssl,
@@ -32,6 +34,12 @@ describe('switchyard version', () => {
     const text = await cli('version');
     expect(text.stdout).toMatch(/^switchyard \d+\.\d+\.\d+\n/);
     expect(text.stdout).toMatch(/driver API v1/);
+  });
+
+  it('passes a global --json on to the agent (switchyard --json agent …)', async () => {
+    const r = await cli('--json', 'agent', 'version', '--config', '/nonexistent/agent.yaml');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ agent: '0.1.0', running: null });
   });
 });
 
@@ -62,6 +70,40 @@ describe('switchyard completion', () => {
     ]);
   });
 
+  it('completes the agent too: switchyard agent … and switchyard-agent, from its own command tree', async () => {
+    expect(await bashOffers('agent', 'st')).toEqual(['status']);
+    expect(await bashOffers('agent', 'config', '--')).toEqual(['--config', '--json', '--output', '--help']);
+    const script = join(scratch, 'completion-agent.bash');
+    await writeFile(script, (await cli('completion', 'bash')).stdout);
+    const offered = execFileSync(
+      'bash',
+      [
+        '-c',
+        `source ${script}; COMP_WORDS=(switchyard-agent 'lo'); COMP_CWORD=1; _switchyard_agent; echo "\${COMPREPLY[@]}"`,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(offered.trim()).toBe('log-level');
+  });
+
+  it('writes a PowerShell completer for both programs (Windows nodes), with every path --help shows', async () => {
+    const r = await cli('completion', 'powershell');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(
+      /^# switchyard and switchyard-agent completion for powershell: switchyard completion powershell \| Out-String \| Invoke-Expression\n/,
+    );
+    expect(r.stdout).toContain("Register-ArgumentCompleter -Native -CommandName 'switchyard' -ScriptBlock {");
+    expect(r.stdout).toContain(
+      "Register-ArgumentCompleter -Native -CommandName 'switchyard-agent' -ScriptBlock {",
+    );
+    expect(r.stdout).toContain("    'hns' = @(");
+    expect(r.stdout).toContain(
+      "    'agent' = @('run', 'status', 'check', 'validate', 'version', 'plan', 'config', 'log-level'",
+    );
+    // Braces balance: the script is whole.
+    expect(r.stdout.split('{').length).toBe(r.stdout.split('}').length);
+  });
+
   it('writes zsh and fish scripts and refuses other shells (exit 2)', async () => {
     expect((await cli('completion', 'zsh')).stdout).toMatch(
       /bashcompinit[\s\S]*complete -o default -F _switchyard switchyard/,
@@ -71,7 +113,7 @@ describe('switchyard completion', () => {
     );
     const bad = await cli('completion', 'tcsh', '--json');
     expect(bad.code).toBe(2);
-    expect(JSON.parse(bad.stdout).error.message).toMatch(/one of bash, zsh, fish/);
+    expect(JSON.parse(bad.stdout).error.message).toMatch(/one of bash, zsh, fish, powershell/);
   });
 });
 

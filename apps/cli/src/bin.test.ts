@@ -37,4 +37,13 @@ describe('the built switchyard binary', () => {
     const r = await run('pnpm', ['exec', 'switchyard', 'drivers', '--json'], { cwd: repo });
     expect(JSON.parse(r.stdout).drivers.map((d: { name: string }) => d.name)).toContain('memory');
   });
+
+  it('runs as "./run switchyard" with nothing but its own output, even where pnpm is not on PATH', async () => {
+    const path = (process.env.PATH ?? '').split(':').filter((p) => !p.includes('.tools'));
+    const r = await promisify(execFile)('./run', ['switchyard', 'drivers', '--json'], {
+      cwd: repo,
+      env: { ...process.env, PATH: path.join(':') },
+    });
+    expect(JSON.parse(r.stdout).drivers.map((d: { name: string }) => d.name)).toContain('memory');
+  });
 });

@@ -1,5 +1,7 @@
-import { execFile } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { describePrivileged } from '@switchyard/driver-tproxy/testing';
 import { expect, it } from 'vitest';
@@ -38,6 +40,43 @@ describePrivileged('the README demo (scripts/demo.mjs)', () => {
     },
     120_000,
   );
+
+  it('cut short by its reader (| head), it still removes its namespaces, processes and files', async () => {
+    const prefix = `swy-cut${process.pid % 1000}-`;
+    const scratch = mkdtempSync(join(tmpdir(), 'swy-demo-cut-'));
+    try {
+      const { stdout } = await promisify(execFile)('sh', ['-c', `node scripts/demo.mjs | head -3`], {
+        cwd: repo,
+        timeout: 90_000,
+        env: {
+          ...process.env,
+          SWITCHYARD_DEMO_NETNS_PREFIX: prefix,
+          TMPDIR: scratch,
+          PATH: `${dirname(process.execPath)}:${process.env.PATH}`,
+        },
+      });
+      expect(stdout.split('\n').length).toBeLessThanOrEqual(4);
+      expect(stdout).not.toContain('\u001b['); // no terminal escapes into a pipe
+      expect(readdirSync('/run/netns').filter((n) => n.startsWith(prefix))).toEqual([]);
+      expect(readdirSync(scratch)).toEqual([]); // its work folder, CA key included, is gone
+      const left = spawnSync('pgrep', ['-f', prefix], { encoding: 'utf8' }).stdout.trim();
+      expect(left).toBe('');
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  });
+
+  it('--help prints the usage and does nothing else; an unknown argument is refused', async () => {
+    const help = await promisify(execFile)(process.execPath, ['scripts/demo.mjs', '--help'], {
+      cwd: repo,
+      timeout: 10_000,
+    });
+    expect(help.stdout).toMatch(/^Usage: node scripts\/demo\.mjs/);
+    expect(help.stdout).toContain('SWITCHYARD_DEMO_NETNS_PREFIX');
+    await expect(
+      promisify(execFile)(process.execPath, ['scripts/demo.mjs', '--hbon'], { cwd: repo, timeout: 10_000 }),
+    ).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/unknown argument "--hbon"/) });
+  });
 
   it('refuses --hbone with --native (one carrier per run)', async () => {
     const run = promisify(execFile)(process.execPath, ['scripts/demo.mjs', '--hbone', '--native'], {

@@ -1,9 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readmeBlocks } from './testing/readme-blocks.js';
 import { repo } from './testing/run-cli.js';
+import { typecheckSnippets } from './testing/typecheck-snippets.js';
 
 // Inside apps/cli, so the snippets resolve the packages as a project that installed them would:
 // through their published exports and built types (no source condition here).
@@ -23,27 +23,7 @@ describe('the README', () => {
       writeFileSync(path, b.code);
     });
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
-    writeFileSync(
-      join(dir, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          target: 'ES2023',
-          module: 'NodeNext',
-          strict: true,
-          noEmit: true,
-          skipLibCheck: true,
-          types: ['node'],
-        },
-        include: ['**/*.ts'],
-      }),
-    );
-    const tsc = join(repo, 'node_modules/typescript/bin/tsc');
-    let output = '';
-    try {
-      execFileSync(process.execPath, [tsc, '-p', dir], { encoding: 'utf8', stdio: 'pipe' });
-    } catch (error) {
-      output = (error as { stdout: string }).stdout;
-    }
+    const output = typecheckSnippets(dir, '**/*.ts');
     expect(output, `README snippets do not compile:\n${output}`).toBe('');
   });
 

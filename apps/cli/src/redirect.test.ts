@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import {
   createLab,
   describePrivileged,
@@ -5,6 +6,7 @@ import {
   privilegedUnavailable,
 } from '@switchyard/driver-tproxy/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { bin } from './testing/run-bin.js';
 import { cli } from './testing/run-cli.js';
 
 describe('switchyard redirect (input handling, no host changes)', () => {
@@ -133,6 +135,35 @@ describePrivileged('switchyard redirect with the tproxy driver', () => {
     lab = createLab();
   });
   afterEach(() => lab.destroy());
+
+  it('as a user who may not enter the namespace: says to run as root, never "IPv6 is disabled"', () => {
+    // The same binary without a single capability (setpriv, from util-linux beside nsenter): like
+    // an unprivileged user, it is refused by nsenter before it can read anything.
+    const asNobody = (...flags: string[]) =>
+      spawnSync(
+        'setpriv',
+        [
+          '--bounding-set=-all',
+          '--inh-caps=-all',
+          process.execPath,
+          bin,
+          'redirect',
+          'plan',
+          '--netns',
+          lab.a.name,
+          '--inbound-port',
+          ...flags,
+        ],
+        { encoding: 'utf8' },
+      );
+    for (const r of [asNobody(), asNobody('--ipv4')]) {
+      expect(r.status).toBe(1);
+      expect(r.stderr).not.toMatch(/IPv6 is disabled/);
+      expect(r.stderr).toMatch(
+        /Operation not permitted; entering a network namespace needs root .*: run as root \[SWY_ERR_APPLY_FAILED\]/,
+      );
+    }
+  });
 
   it('plan prints the script, apply writes the same, list reads it back, remove restores the namespace', async () => {
     const before = lab.run(lab.a.name, 'nft', 'list', 'ruleset');

@@ -122,12 +122,24 @@ export async function connectCri(options: CriClientOptions = {}): Promise<CriCli
           { cause: error },
         );
       }
-      failures.push(`${endpoint}: ${(error as { details?: string }).details || (error as Error).message}`);
+      failures.push(`${endpoint}: ${reasonOf(error)}`);
     }
   }
   throw new RuntimeUnavailableError(
-    `no container runtime answered CRI at ${failures.length === 1 ? 'its endpoint' : 'any endpoint tried'}:\n  ${failures.join('\n  ')}\nstart the runtime, or pass --runtime-endpoint unix:///path/to/cri.sock`,
+    `no container runtime answered CRI at ${failures.length === 1 ? 'its endpoint' : 'any endpoint tried'}:\n  ${failures.join('\n  ')}\nstart the runtime, or give its endpoint (unix:///path/to/cri.sock, tcp://host:port)`,
   );
+}
+
+/**
+ * Why an endpoint failed, without gRPC's wrapping: "No connection established. Last error:
+ * Error: connect ENOENT /run/x.sock. Resolution note: " becomes "connect ENOENT /run/x.sock".
+ */
+function reasonOf(error: unknown): string {
+  const text = (error as { details?: string }).details || (error as Error).message;
+  return text
+    .replace(/\s*Resolution note:\s*$/, '')
+    .replace(/^No connection established\. Last error: (Error: )?/, '')
+    .replace(/\.$/, '');
 }
 
 /** True when a CRI call failed because the id does not exist. */

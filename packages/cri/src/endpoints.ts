@@ -11,10 +11,11 @@ export const DEFAULT_RUNTIME_ENDPOINTS: Readonly<Record<'linux' | 'windows', rea
 /**
  * Turns a CRI endpoint as kubelet and crictl write it into a gRPC target for @grpc/grpc-js:
  * `unix:///path` and `/path` → `unix:/path`; `npipe:////./pipe/name` → the named pipe path, which
- * Node's `net` opens like a socket on Windows.
+ * Node's `net` opens like a socket on Windows; `tcp://host:port` (crictl's form) → `host:port`.
  */
 export function grpcTarget(endpoint: string): string {
   if (endpoint.startsWith('unix://')) return `unix:${endpoint.slice('unix://'.length)}`;
+  if (endpoint.startsWith('tcp://')) return endpoint.slice('tcp://'.length);
   if (endpoint.startsWith('/')) return `unix:${endpoint}`;
   if (endpoint.startsWith('npipe://')) {
     const pipe = endpoint.slice('npipe://'.length).replace(/^\/+/, '').replaceAll('/', '\\');

@@ -3,6 +3,7 @@ import type { ConnectionReport, OutboundFailure, RelayOutcome } from './carrier.
 import { channels } from './diagnostics.js';
 import { type LogFields, type Logger, rateLimited } from './logger.js';
 import type { Direction } from './metrics.js';
+import { RECENT_DENIALS, type RecentDenial } from './workload-config.js';
 import type { WorkloadInputs } from './workload-inputs.js';
 
 /** What a report adds to a connection's facts: everything but the outcome and direction. */
@@ -18,12 +19,34 @@ export class ConnectionReporter {
   readonly #log: Logger;
   readonly #labels: { workload: string; carrier: string };
   readonly #sample: () => { pass: boolean; dropped: number };
+  /** The last denied or refused connections, newest last (introspection). */
+  readonly #denials: RecentDenial[] = [];
 
   constructor(inputs: WorkloadInputs, log: Logger, labels: { workload: string; carrier: string }) {
     this.#in = inputs;
     this.#log = log;
     this.#labels = labels;
     this.#sample = rateLimited(inputs.accessLogRate);
+  }
+
+  /** The last {@link RECENT_DENIALS} denied or refused connections, oldest first. */
+  get recentDenials(): readonly RecentDenial[] {
+    return this.#denials;
+  }
+
+  #remember(event: ConnectionReport): void {
+    const { direction, outcome, code, reason, source, destination, peer } = event;
+    this.#denials.push({
+      time: new Date().toISOString(),
+      direction,
+      outcome: outcome as RecentDenial['outcome'],
+      ...(code ? { code } : {}),
+      ...(reason ? { reason } : {}),
+      ...(source ? { source } : {}),
+      ...(destination ? { destination } : {}),
+      ...(peer ? { peer } : {}),
+    });
+    if (this.#denials.length > RECENT_DENIALS) this.#denials.shift();
   }
 
   /** Counts, publishes and (sampled) logs one connection's end. */
@@ -33,6 +56,7 @@ export class ConnectionReporter {
     m.connections.inc({ ...labels, outcome: event.outcome });
     if (event.outcome === 'denied') m.denials.inc({ ...labels, reason: event.code ?? 'policy' });
     if (event.outcome === 'refused') m.refusals.inc({ ...labels, reason: event.code ?? 'policy' });
+    if (event.outcome === 'denied' || event.outcome === 'refused') this.#remember(event);
     if (event.up) m.bytes.inc({ ...labels, flow: 'up' }, event.up);
     if (event.down) m.bytes.inc({ ...labels, flow: 'down' }, event.down);
     // A relay reset after the endpoint was reached is the connection's end, not the Service failing.

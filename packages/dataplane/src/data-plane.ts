@@ -19,6 +19,7 @@ import { createServiceMetrics, type ServiceMetrics } from './service-metrics.js'
 import { Upstream } from './upstream.js';
 import { type ListenerStatus, Workload } from './workload.js';
 import { checkWorkloadSpec } from './workload-check.js';
+import type { WorkloadConfig } from './workload-config.js';
 import type { WorkloadSpec } from './workload-spec.js';
 
 /** The shared inputs of a {@link DataPlane}, built once and handed to every workload's carrier. */
@@ -237,6 +238,14 @@ export class DataPlane {
   /** One workload's status, or undefined. */
   workload(id: string): WorkloadStatus | undefined {
     return this.workloads().find((w) => w.id === id);
+  }
+
+  /**
+   * What a workload runs with now, like `istioctl proxy-config`: certificate and trust bundle
+   * (never the key), listeners, inbound and outbound policy, its recent denials and refusals.
+   */
+  workloadConfig(id: string): WorkloadConfig | undefined {
+    return this.#workloads.get(id)?.config();
   }
 
   /** Drains and removes every workload (in parallel), then refuses new ones. */

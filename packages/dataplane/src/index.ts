@@ -106,6 +106,7 @@ export type { InboundAuthorizer, InboundRequest, InboundVerdict } from './inboun
 export {
   type JsonLoggerOptions,
   jsonLogger,
+  LOG_LEVELS,
   type LogFields,
   type Logger,
   type LogLevel,
@@ -136,6 +137,13 @@ export {
   type VerifiedTls,
 } from './upstream.js';
 export type { ListenerStatus } from './workload.js';
+export {
+  type CertificateSummary,
+  RECENT_DENIALS,
+  type RecentDenial,
+  summarizePem,
+  type WorkloadConfig,
+} from './workload-config.js';
 export type {
   InboundPolicy,
   ListenSpec,

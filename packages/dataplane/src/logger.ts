@@ -1,5 +1,8 @@
+/** The log levels, most verbose first. */
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
 /** Severity of a log line. */
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Structured fields of a log line. */
 export type LogFields = Record<string, unknown>;
@@ -22,8 +25,11 @@ const ORDER: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 }
 
 /** Options of {@link jsonLogger}. */
 export interface JsonLoggerOptions {
-  /** Lowest level written. Default `info`. */
-  level?: LogLevel;
+  /**
+   * Lowest level written. Default `info`. A function is read at every line: the level can change
+   * while the program runs (the admin endpoint's `POST /logging?level=debug`).
+   */
+  level?: LogLevel | (() => LogLevel);
   /** Fields on every line, e.g. `{ component: 'dataplane' }`. */
   fields?: LogFields;
   /** Where lines go. Default: standard error. */
@@ -32,13 +38,14 @@ export interface JsonLoggerOptions {
 
 /** The default {@link Logger}: one JSON object per line with `time`, `level` and `msg`. */
 export function jsonLogger(options: JsonLoggerOptions = {}): Logger {
-  const min = ORDER[options.level ?? 'info'];
+  const level = options.level ?? 'info';
+  const min = typeof level === 'function' ? () => ORDER[level()] : () => ORDER[level];
   const write = options.write ?? ((line: string) => void process.stderr.write(line));
   const make = (base: LogFields): Logger => {
     const at =
       (level: LogLevel) =>
       (msg: string, fields?: LogFields): void => {
-        if (ORDER[level] < min) return;
+        if (ORDER[level] < min()) return;
         write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...base, ...fields })}\n`);
       };
     return {

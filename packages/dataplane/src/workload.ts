@@ -11,6 +11,7 @@ import { type BoundListener, closeListeners, listen } from './listen.js';
 import type { Logger } from './logger.js';
 import type { Direction } from './metrics.js';
 import { OutboundPath } from './outbound-path.js';
+import { type WorkloadConfig, workloadConfig } from './workload-config.js';
 import type { WorkloadInputs } from './workload-inputs.js';
 import type { WorkloadParts } from './workload-parts.js';
 import type { ListenSpec, WorkloadSpec } from './workload-spec.js';
@@ -99,6 +100,17 @@ export class Workload {
   /** Counts, publishes and (sampled) logs one connection's end. */
   report(event: ConnectionReport): void {
     this.#parts.reporter.report(event);
+  }
+
+  /** What it runs with now: certificate, trust bundle, listeners, policy, recent denials. */
+  config(): WorkloadConfig {
+    return workloadConfig(
+      this.spec,
+      this.#state,
+      this.listeners,
+      this.spec.identity?.current,
+      this.#parts.reporter.recentDenials,
+    );
   }
 
   /**

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeDriverCompliance } from '@switchyard/core/testing';
@@ -177,6 +177,18 @@ describe.skipIf(reason !== undefined)(
         .catch(() => {});
       expect(hooks.calls()).toBeGreaterThan(60);
       expect(hooks.outstanding()).toBe(before);
+    });
+
+    it('a library that could not be loaded is loaded again on the next call (a failure is not kept)', async () => {
+      const later = join(stateDir, 'computenetwork-later.so');
+      const driver = hnsDriver({
+        library: { computenetwork: later, vmcompute: later, ole32: later },
+        stateDir,
+      });
+      const target = { kind: 'hns-endpoint', id: A } as const;
+      await expect(driver.list(target)).rejects.toMatchObject({ code: 'SWY_ERR_UNSUPPORTED_PLATFORM' });
+      symlinkSync(library, later); // the same file: the same loaded library and state
+      expect(await driver.list(target)).toEqual([]);
     });
 
     it('says "Windows only" on Linux when no library is given', async () => {

@@ -57,7 +57,11 @@ export function hnsDriver(options: HnsDriverOptions = {}): RedirectionDriver & {
 } {
   let api: Promise<HcnApi> | undefined;
   const hcn = () => {
-    api ??= loadHcn(options.library);
+    // A failed load is not kept: the next call loads again (a library that appears later is used).
+    api ??= loadHcn(options.library).catch((error) => {
+      api = undefined;
+      throw error;
+    });
     return api;
   };
   const state = new PolicyState(options.stateDir ?? defaultStateDir());

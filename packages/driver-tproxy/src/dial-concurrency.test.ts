@@ -20,7 +20,7 @@ describePrivileged('tproxy socket ops: dials run side by side', () => {
     lab.destroy();
   });
 
-  it('50 dials to a black-holed address in flight do not delay a dial to a live peer by more than 100 ms', async () => {
+  it('50 dials to a black-holed address in flight do not hold up a dial to a live peer: it connects while they all still wait', async () => {
     // Host b drops every SYN to port 9: those connects hang until their own timeout.
     lab.run(lab.b.name, 'nft', 'add table inet blackhole');
     lab.run(lab.b.name, 'nft', 'add chain inet blackhole in { type filter hook input priority 0; }');
@@ -28,22 +28,25 @@ describePrivileged('tproxy socket ops: dials run side by side', () => {
     const live = await ops.listen({ port: 7000, target: ns(lab.b.name) });
     server = live;
     live.on('connection', (s: Socket) => open.push(s));
+    let settled = 0;
     const blackHoled = Array.from({ length: 50 }, () =>
-      ops.dial({ destination: { address: lab.b.v4, port: 9 }, target: ns(lab.a.name), timeout: 3_000 }).then(
-        (s) => {
-          open.push(s);
-          return 'connected';
-        },
-        (e: NodeJS.ErrnoException) => e.code,
-      ),
+      ops
+        .dial({ destination: { address: lab.b.v4, port: 9 }, target: ns(lab.a.name), timeout: 5_000 })
+        .then(
+          (s) => {
+            open.push(s);
+            return 'connected';
+          },
+          (e: NodeJS.ErrnoException) => e.code,
+        )
+        .finally(() => settled++),
     );
     await new Promise((r) => setTimeout(r, 50));
-    const started = performance.now();
     const socket = await ops.dial({ destination: { address: lab.b.v4, port: 7000 }, target: ns(lab.a.name) });
-    const took = performance.now() - started;
     open.push(socket);
     expect(socket.remoteAddress).toBe(lab.b.v4);
-    expect(took).toBeLessThan(100);
+    // Not one black-holed dial has ended (each waits out its 5 s): the live one did not queue behind them.
+    expect(settled).toBe(0);
     // Every black-holed dial ends by its own timeout, as an error with a code, none connected.
     expect(new Set(await Promise.all(blackHoled))).toEqual(new Set(['ETIMEDOUT']));
   });

@@ -1,5 +1,5 @@
 import { ApplyFailedError, type IpFamily, PolicyUnsupportedError } from '@switchyard/core';
-import { runIn } from './netns.js';
+import { enterDenied, runIn } from './netns.js';
 
 const IPV6_DISABLED = 'net.ipv6.conf.all.disable_ipv6';
 
@@ -9,6 +9,9 @@ const IPV6_DISABLED = 'net.ipv6.conf.all.disable_ipv6';
  */
 export async function namespaceFamilies(nsPath: string): Promise<IpFamily[]> {
   const r = await runIn(nsPath, 'cat', [`/proc/sys/${IPV6_DISABLED.replaceAll('.', '/')}`]);
+  // Not being let in says nothing about IPv6: say why instead of "IPv6 is disabled".
+  if (r.code !== 0 && enterDenied(r))
+    throw new ApplyFailedError(`cannot look inside ${nsPath}: ${r.stderr.trim()}`);
   const ipv6 = r.code === 0 && r.stdout.trim() === '0';
   return ipv6 ? ['ipv4', 'ipv6'] : ['ipv4'];
 }

@@ -30,11 +30,21 @@ export async function existingNetns(target: Target): Promise<string> {
 }
 
 /** Runs a program inside the network namespace at `nsPath` (nsenter, so names, paths and pids all work). */
-export function runIn(
+export async function runIn(
   nsPath: string,
   program: string,
   args: readonly string[],
   input?: string,
 ): Promise<CommandResult> {
-  return runCommand('nsenter', [`--net=${nsPath}`, '--', program, ...args], input);
+  const r = await runCommand('nsenter', [`--net=${nsPath}`, '--', program, ...args], input);
+  return r.code !== 0 && enterDenied(r) ? { ...r, stderr: `${r.stderr.trim()}; ${ROOT_HINT}` } : r;
+}
+
+/** What every "could not enter the namespace" message ends with. */
+export const ROOT_HINT =
+  'entering a network namespace needs root (CAP_SYS_ADMIN, and CAP_NET_ADMIN for the rules): run as root';
+
+/** nsenter itself failed to enter the namespace (not the program inside it). */
+export function enterDenied(r: CommandResult): boolean {
+  return /^nsenter: .*(Operation not permitted|Permission denied)/m.test(r.stderr);
 }

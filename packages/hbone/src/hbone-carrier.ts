@@ -155,7 +155,8 @@ export class HboneCarrier implements Carrier {
       }
       try {
         if (c.socket.destroyed) return void tunnel.destroy();
-        await this.#c.relay('outbound', c.socket, tunnel, info);
+        const peer = this.client.peerOf(tunnel);
+        await this.#c.relay('outbound', c.socket, tunnel, peer ? { ...info, peer } : info);
       } finally {
         release?.();
       }

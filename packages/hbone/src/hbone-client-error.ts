@@ -1,6 +1,18 @@
 import { type ClientHttp2Stream, constants as h2constants } from 'node:http2';
 import { HboneTunnelError } from '@switchyard/core';
 
+/** Tunnel errors whose stream broke (or closed) before the peer answered anything. */
+const lost = new WeakSet<Error>();
+
+/**
+ * Whether the tunnel failed because its stream broke or closed before any answer: the peer took
+ * no decision and no byte was relayed (a pooled connection to a peer that restarted), so the
+ * CONNECT may be tried again on a fresh connection. A status or a timeout is not that.
+ */
+export function lostBeforeAnswer(error: unknown): boolean {
+  return error instanceof Error && lost.has(error);
+}
+
 /** Former name of {@link HboneTunnelError}, kept for callers that catch it by name. */
 export const HboneConnectError = HboneTunnelError;
 
@@ -19,11 +31,13 @@ export function awaitTunnel(
     let settled = false;
     // The error is built only when the answer is not a 200: a tunnel that opened and later
     // closes must not pay for an Error (and its stack) it never throws.
-    const fail = (message: string, status = 0) => {
+    const fail = (message: string, status = 0, broken = false) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      reject(new HboneTunnelError(message, status));
+      const error = new HboneTunnelError(message, status);
+      if (broken) lost.add(error);
+      reject(error);
     };
     // A peer that takes the stream and never answers must not hold it (or the app) forever.
     const timer = setTimeout(() => {
@@ -41,8 +55,8 @@ export function awaitTunnel(
       clearTimeout(timer);
       resolve();
     });
-    stream.once('error', (e) => fail(`HBONE stream to ${who} failed: ${e.message}`));
-    stream.once('close', () => fail(`HBONE stream to ${who} closed before an answer`));
+    stream.once('error', (e) => fail(`HBONE stream to ${who} failed: ${e.message}`, 0, true));
+    stream.once('close', () => fail(`HBONE stream to ${who} closed before an answer`, 0, true));
   });
 }
 

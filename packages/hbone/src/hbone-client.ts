@@ -23,7 +23,7 @@ import {
   spiffeIdsFromSan,
 } from '@switchyard/mesh';
 import { formatAuthority, forwardedFor, type HboneAuthority } from './authority.js';
-import { awaitTunnel, HboneConnectError } from './hbone-client-error.js';
+import { awaitTunnel, HboneConnectError, lostBeforeAnswer } from './hbone-client-error.js';
 import { keepAlive } from './keepalive.js';
 
 export { HboneConnectError };
@@ -74,10 +74,17 @@ export interface TunnelRequest {
   mode?: 'connect' | 'post';
 }
 
+/** Tunnel errors from a pooled connection that had served before and broke before any answer. */
+const staleConnection = new WeakSet<Error>();
+
 interface Pooled {
   session: ClientHttp2Session;
   key: string;
   streams: number;
+  /** Tunnels the peer answered on it: a connection that served before may have gone stale since. */
+  answered: number;
+  /** The SPIFFE ID the peer presented (checked) when the connection opened. */
+  peer: string;
   idleTimer?: NodeJS.Timeout;
 }
 
@@ -95,6 +102,7 @@ const baggageHeader = (b: Record<string, string>) =>
  */
 export class HboneClient {
   readonly #o: HboneClientOptions;
+  readonly #peers = new WeakMap<Duplex, string>();
   readonly #pools = new Map<string, Pooled[]>();
   readonly #pending = new Map<string, Promise<Pooled>>();
 
@@ -120,6 +128,11 @@ export class HboneClient {
       );
   }
 
+  /** The identity the peer of a tunnel this client opened presented (for access logs). */
+  peerOf(tunnel: Duplex): string | undefined {
+    return this.#peers.get(tunnel);
+  }
+
   /** Open pooled connections, for tests and metrics. */
   get connectionCount(): number {
     let n = 0;
@@ -127,10 +140,29 @@ export class HboneClient {
     return n;
   }
 
-  /** Opens a tunnel. Resolves with the stream (a Duplex) once the peer answered 200. */
+  /**
+   * Opens a tunnel. Resolves with the stream (a Duplex) once the peer answered 200. A CONNECT on
+   * a pooled connection that served before and breaks before any answer (the peer restarted and
+   * the connection is dead) is tried once more on a fresh connection: no byte was relayed, and
+   * the peer decided nothing.
+   */
   async connect(request: TunnelRequest): Promise<Duplex> {
+    try {
+      return await this.#tunnel(request, false);
+    } catch (error) {
+      if (!staleConnection.has(error as Error)) throw error;
+      this.#log.debug('HBONE pooled connection was dead; tunnel retried on a fresh one', {
+        destination: formatAuthority(request.destination),
+        reason: (error as Error).message,
+      });
+      return this.#tunnel(request, true);
+    }
+  }
+
+  async #tunnel(request: TunnelRequest, fresh: boolean): Promise<Duplex> {
     const peer = request.peer ?? { address: request.destination.address, port: HBONE_PORT };
-    const pooled = await this.#session(peer, request.identities); // returns with a stream slot already reserved
+    const pooled = await this.#session(peer, request.identities, fresh); // returns with a stream slot already reserved
+    const served = pooled.answered > 0;
     clearTimeout(pooled.idleTimer);
     const post = request.mode === 'post';
     const headers: Record<string, string> = post
@@ -159,12 +191,22 @@ export class HboneClient {
       );
     }
     stream.once('close', () => this.#release(pooled));
-    await awaitTunnel(
-      stream,
-      `HBONE peer ${formatAuthority(peer)}`,
-      formatAuthority(request.destination),
-      this.#upstream.connectTimeout,
-    );
+    try {
+      await awaitTunnel(
+        stream,
+        `HBONE peer ${formatAuthority(peer)}`,
+        formatAuthority(request.destination),
+        this.#upstream.connectTimeout,
+      );
+    } catch (error) {
+      if (served && lostBeforeAnswer(error)) {
+        pooled.session.destroy(); // dead: no other tunnel may pick it
+        staleConnection.add(error as Error);
+      }
+      throw error;
+    }
+    pooled.answered += 1;
+    if (!post) this.#peers.set(stream, pooled.peer);
     return post ? this.#innerTls(stream, request.destination.address, request.identities) : stream;
   }
 
@@ -232,7 +274,7 @@ export class HboneClient {
   }
 
   /** A pooled connection with a stream slot reserved for the caller. */
-  async #session(peer: HboneAuthority, identities?: readonly string[]): Promise<Pooled> {
+  async #session(peer: HboneAuthority, identities?: readonly string[], fresh = false): Promise<Pooled> {
     // Pinned identities are part of the key: a connection verified for one pod never carries
     // another's. JSON tells "none pinned" (null) from an empty list, which pins nothing and passes no one.
     const key = `${this.#o.certificates.current.spiffeId}|${formatAuthority(peer)}|${JSON.stringify(identities ?? null)}`;
@@ -244,7 +286,7 @@ export class HboneClient {
     const usable = (p: Pooled) => !p.session.closed && !p.session.destroyed && p.streams < limit(p);
     // The slot is reserved in the same synchronous step as the check, so tunnels opened together
     // never overfill a connection (the peer would queue or refuse the excess).
-    const free = (this.#pools.get(key) ?? []).find(usable);
+    const free = fresh ? undefined : (this.#pools.get(key) ?? []).find(usable);
     if (free) {
       free.streams += 1;
       return free;
@@ -260,11 +302,15 @@ export class HboneClient {
       opened.streams += 1;
       return opened;
     }
-    return this.#session(peer, identities);
+    return this.#session(peer, identities, fresh);
   }
 
   async #open(peer: HboneAuthority, key: string, identities?: readonly string[]): Promise<Pooled> {
-    const { tls, raw } = await this.#upstream.tls({
+    const {
+      tls,
+      raw,
+      peer: identity,
+    } = await this.#upstream.tls({
       peer,
       certificates: this.#o.certificates,
       target: this.#o.target,
@@ -298,7 +344,7 @@ export class HboneClient {
       );
     });
     session.setLocalWindowSize(HBONE_SETTINGS.connectionWindow);
-    const pooled: Pooled = { session, key, streams: 0 };
+    const pooled: Pooled = { session, key, streams: 0, answered: 0, peer: identity };
     keepAlive(session, this.#log);
     session.once('close', () => {
       clearTimeout(pooled.idleTimer);

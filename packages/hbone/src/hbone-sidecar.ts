@@ -7,6 +7,8 @@ import {
   type SidecarPlaneOptions,
   sidecarPlane,
   type Upstream,
+  type WorkloadConfig,
+  type WorkloadStatus,
 } from '@switchyard/dataplane';
 import type { AuthorizationPolicy, CertificateStore } from '@switchyard/mesh';
 import { type HboneCarrier, hboneCarrier } from './hbone-carrier.js';
@@ -96,6 +98,16 @@ export class HboneSidecar {
   /** True while accepting. */
   get ready(): boolean {
     return this.#plane.ready;
+  }
+
+  /** What the admin `/status` shows: its workload's state, SPIFFE ID, listeners and open connections. */
+  status(): WorkloadStatus | undefined {
+    return this.#plane.workload(WORKLOAD);
+  }
+
+  /** What the admin `/config` shows: certificate, trust bundle, listeners, policy, recent denials. */
+  config(): WorkloadConfig | undefined {
+    return this.#plane.workloadConfig(WORKLOAD);
   }
 
   /** Where the sidecar listens (role `hbone`, `inbound`, `outbound`, `sni-gateway`, `reverse-tunnel`). */

@@ -40,12 +40,10 @@ describe('a tunnel waits for its answer as long as the data plane’s connect ti
       logger: silentLogger,
     });
     const hbone = new HboneClient({ upstream, certificates: client });
-    const started = Date.now();
     try {
       await expect(
         hbone.connect({ destination: { address: LOCAL, port: 8080 }, peer: { address: LOCAL, port } }),
-      ).rejects.toThrow(/within 300 ms/);
-      expect(Date.now() - started).toBeLessThan(2_000);
+      ).rejects.toThrow(/within 300 ms/); // the connect timer, not the 2 s handshake one
     } finally {
       hbone.close();
     }

@@ -24,6 +24,28 @@ const exists = (path: string) =>
   );
 
 describe('development CA guards', () => {
+  it('a place nothing can be created (under /proc) or a file given as a directory is bad input, never a hang or an internal error', async () => {
+    await expect(
+      initCa({ dir: `/proc/swy-ca-${process.pid}`, trustDomain: 'cluster.local' }),
+    ).rejects.toMatchObject({
+      code: 'SWY_ERR_INPUT_INVALID',
+      message: expect.stringMatching(
+        /^cannot create \/proc\/swy-ca-\d+ for the CA \(E[A-Z]+\); choose a directory you can write$/,
+      ),
+    });
+    const file = join(root, 'a-file.pem');
+    await writeFile(file, 'not a directory');
+    await expect(
+      issueWorkloadCertificate({ caDir: ca, namespace: 'web', serviceAccount: 'api', outDir: file }),
+    ).rejects.toMatchObject({
+      code: 'SWY_ERR_INPUT_INVALID',
+      message: `${file} is a file, not a directory; give the certificates a directory`,
+    });
+    const deep = join(root, 'new', 'deeper', 'api');
+    await issueWorkloadCertificate({ caDir: ca, namespace: 'web', serviceAccount: 'api', outDir: deep });
+    expect((await readdir(deep)).sort()).toEqual(Object.values(CERT_FILES).sort());
+  });
+
   it('refuses to replace an existing CA, and with force says what it replaced', async () => {
     const before = await readFile(join(ca, CA_FILES.key), 'utf8');
     await expect(initCa({ dir: ca, trustDomain: 'other.local' })).rejects.toThrow(

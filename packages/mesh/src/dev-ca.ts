@@ -1,5 +1,5 @@
 import { type webcrypto, X509Certificate } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   CERT_FILE_MODE,
@@ -9,6 +9,7 @@ import {
   writeFileAtomic,
 } from '@switchyard/core';
 import { CA_FILES, CERT_FILES } from './cert-files.js';
+import { makeDirectory } from './make-directory.js';
 import { checkIdentityParts, formatSpiffeId, type SpiffeId } from './spiffe-id.js';
 
 // ECDSA P-256: signing is roughly an order of magnitude cheaper than RSA-2048, which is what a
@@ -158,7 +159,7 @@ export async function initCa(options: InitCaOptions): Promise<InitializedCa> {
       await SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
-  await mkdir(options.dir, { recursive: true });
+  await makeDirectory(options.dir, 'the CA');
   const certPath = join(options.dir, CA_FILES.cert);
   const keyPath = join(options.dir, CA_FILES.key);
   await writeFileAtomic(keyPath, await exportKeyPem(keys.privateKey), KEY_FILE_MODE);
@@ -296,7 +297,7 @@ export async function issueWorkloadCertificate(options: IssueOptions): Promise<I
   const notAfter = workloadNotAfter(options, ca.notAfter, now);
   const spiffeId = formatSpiffeId(id);
   const { cert, keyPem } = await signWorkload(ca, trustDomain, spiffeId, now, notAfter);
-  await mkdir(options.outDir, { recursive: true });
+  await makeDirectory(options.outDir, 'the certificates');
   // Key first, chain last: a watcher that reloads on the chain's change then sees a matching pair.
   await writeFileAtomic(join(options.outDir, CERT_FILES.key), keyPem, KEY_FILE_MODE);
   await writeFileAtomic(join(options.outDir, CERT_FILES.bundle), ca.caPem, CERT_FILE_MODE);

@@ -3,6 +3,7 @@ import {
   type DataPlaneMetrics,
   type Direction,
   sidecarPlane,
+  type WorkloadConfig,
   type WorkloadStatus,
 } from '@switchyard/dataplane';
 import { mtlsCarrier } from './mtls-carrier.js';
@@ -49,6 +50,16 @@ export class MtlsSidecar {
   /** True while running and not draining: what the readiness endpoint reports. */
   get ready(): boolean {
     return this.#plane.ready;
+  }
+
+  /** What the admin `/status` shows: its workload's state, SPIFFE ID, listeners and open connections. */
+  status(): WorkloadStatus | undefined {
+    return this.#plane.workload(SIDECAR_WORKLOAD);
+  }
+
+  /** What the admin `/config` shows: certificate, trust bundle, listeners, policy, recent denials. */
+  config(): WorkloadConfig | undefined {
+    return this.#plane.workloadConfig(SIDECAR_WORKLOAD);
   }
 
   /** Connections open now, per direction. */

@@ -50,7 +50,7 @@ describe('the agent carriers', () => {
     const r = await agentWith('none', 'validate', '--config', join(dir, 'broken.yaml'));
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(
-      /- carrier: "mtls-native" cannot run here: SWITCHYARD_RELAY_NATIVE_BUILD="none" names no build of the native relay engine.*; or use "mtls"\n/,
+      /- carrier: "mtls-native" cannot run here: SWITCHYARD_RELAY_NATIVE_BUILD="none" names no build of the native relay engine.*; or use "mtls" \[SWY_ERR_INPUT_INVALID\]\n/,
     );
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });

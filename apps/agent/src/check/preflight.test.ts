@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initCa } from '@switchyard/mesh';
@@ -113,6 +113,31 @@ describe('switchyard-agent check', () => {
       ok: false,
       blocking: true,
       message: expect.stringMatching(/no-such-dir/),
+    });
+  });
+
+  it('changes nothing: a state directory that does not exist is judged by its parent, not created', async () => {
+    const results = await byName();
+    expect(results['state directory']).toMatchObject({
+      ok: true,
+      message: `${join(dir, 'state')} does not exist yet; the agent can create it in ${dir}`,
+    });
+    expect(existsSync(join(dir, 'state'))).toBe(false);
+  });
+
+  it('empty meshCidrs blocks (every outbound connection would be refused); with passthrough it only warns', async () => {
+    const results = await byName();
+    expect(results['mesh addresses']).toMatchObject({ ok: false, blocking: true });
+    expect(results['mesh addresses']?.message).toMatch(/every outbound connection .* would be refused/);
+    const passthrough = join(dir, 'passthrough.yaml');
+    writeFileSync(passthrough, 'identity: { caDir: ca }\npassthroughOutsideMesh: true\nstateDir: state\n');
+    const mesh = (await preflight(passthrough)).find((r) => r.name === 'mesh addresses');
+    expect(mesh).toMatchObject({ ok: false, blocking: false, fix: expect.stringMatching(/pod CIDR/) });
+    const meshed = join(dir, 'meshed.yaml');
+    writeFileSync(meshed, 'identity: { caDir: ca }\nmeshCidrs: [10.244.0.0/16]\nstateDir: state\n');
+    expect((await preflight(meshed)).find((r) => r.name === 'mesh addresses')).toMatchObject({
+      ok: true,
+      message: 'outbound connections to 10.244.0.0/16 go over the mesh',
     });
   });
 

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
-import { access, constants, mkdir } from 'node:fs/promises';
+import { access, constants, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { DriverRegistry } from '@switchyard/core';
 import { connectCri } from '@switchyard/cri';
@@ -34,18 +34,24 @@ export async function preflight(configPath: string): Promise<CheckResult[]> {
   try {
     config = await loadConfig(configPath);
   } catch (error) {
+    const absent = await stat(configPath).then(
+      () => false,
+      () => true,
+    );
     return [
       fail(
         'config',
         (error as Error).message,
-        `correct ${configPath}; "switchyard-agent validate" shows every problem`,
+        absent
+          ? `create ${configPath} (docs/agent.md has a first one), or pass --config FILE`
+          : `correct ${configPath}; "switchyard-agent validate" shows every problem`,
       ),
     ];
   }
   const results: CheckResult[] = [
     pass('config', `${configPath} is valid (source ${config.source.kind}, driver ${config.driver})`),
   ];
-  results.push(...(await driverChecks(config)));
+  results.push(meshCidrs(config), ...(await driverChecks(config)));
   if (process.platform === 'linux') results.push(await policyRouting());
   results.push(await identity(config), await stateDir(config.stateDir), await adminPort(config));
   if (config.source.kind === 'kubernetes' || config.criEndpoint) results.push(await runtime(config));
@@ -128,17 +134,56 @@ async function identity(config: AgentConfig): Promise<CheckResult> {
   }
 }
 
+/** Empty `meshCidrs` carries nothing over the mesh: without passthrough every outbound connection is refused. */
+function meshCidrs(config: AgentConfig): CheckResult {
+  if (config.meshCidrs.length > 0)
+    return pass('mesh addresses', `outbound connections to ${config.meshCidrs.join(', ')} go over the mesh`);
+  return config.passthroughOutsideMesh
+    ? fail(
+        'mesh addresses',
+        'meshCidrs is empty: no outbound connection goes over the mesh (all pass through in plain TCP)',
+        "set meshCidrs to the cluster's pod CIDR (e.g. [10.244.0.0/16])",
+        false,
+      )
+    : fail(
+        'mesh addresses',
+        'meshCidrs is empty and passthroughOutsideMesh is false: every outbound connection of every captured workload would be refused',
+        "set meshCidrs to the cluster's pod CIDR (e.g. [10.244.0.0/16]), or passthroughOutsideMesh: true",
+      );
+}
+
+/** Whether the agent can write its state directory; a preflight creates nothing, so a missing one is judged by its parent. */
 async function stateDir(dir: string): Promise<CheckResult> {
+  const existing = await nearestExisting(dir);
   try {
-    await mkdir(dir, { recursive: true });
-    await access(dir, 2);
-    return pass('state directory', `${dir} is writable`);
+    await access(existing, constants.W_OK);
+    return pass(
+      'state directory',
+      existing === resolve(dir)
+        ? `${dir} is writable`
+        : `${dir} does not exist yet; the agent can create it in ${existing}`,
+    );
   } catch (error) {
     return fail(
       'state directory',
-      `${dir} is not writable: ${(error as Error).message}`,
+      `${existing === resolve(dir) ? dir : `${dir} does not exist and ${existing}`} is not writable: ${(error as Error).message}`,
       'run as root, or set stateDir to a writable folder',
     );
+  }
+}
+
+/** `path`, or its nearest ancestor that exists. */
+async function nearestExisting(path: string): Promise<string> {
+  let at = resolve(path);
+  for (;;) {
+    try {
+      await stat(at);
+      return at;
+    } catch {
+      const up = dirname(at);
+      if (up === at) return at;
+      at = up;
+    }
   }
 }
 

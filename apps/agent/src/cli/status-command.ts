@@ -16,24 +16,48 @@ export async function statusCommand(
   const service = options.service === undefined ? undefined : parseServiceId(options.service);
   const query = service ? `?service=${encodeURIComponent(service)}` : '';
   const url = `http://${formatEndpoint({ address: config.admin.host, port: config.admin.port })}/status${query}`;
-  let status: AgentStatus;
+  const status = await askAgent<AgentStatus>(url);
+  if (service) return serviceStatus(status, service, options, io);
+  if (options.json) io.stdout(`${JSON.stringify(status, null, 2)}\n`);
+  else io.stdout(formatStatus(status));
+  const workloads = status.workloads ?? [];
+  return !status.ready || status.sourceProblem || workloads.some((w) => w.phase !== 'captured')
+    ? EXIT.failure
+    : EXIT.ok;
+}
+
+/**
+ * GETs a JSON document from the running agent's admin endpoint.
+ *
+ * @throws RuntimeUnavailableError when no agent answers there, or something else does.
+ */
+export async function askAgent<T>(url: string, timeoutMs = 5000, method = 'GET'): Promise<T> {
+  let response: Response;
   try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
-    status = (await response.json()) as AgentStatus;
+    response = await fetch(url, { method, signal: AbortSignal.timeout(timeoutMs) });
   } catch (cause) {
     throw new RuntimeUnavailableError(
       `no agent answers at ${url} (${(cause as Error).message}); is switchyard-agent running with this config?`,
       { cause },
     );
   }
-  if (service) return serviceStatus(status, service, options, io);
-  if (options.json) io.stdout(`${JSON.stringify(status, null, 2)}\n`);
-  else io.stdout(formatStatus(status));
-  return status.workloads.some((w) => w.phase !== 'captured') ? EXIT.failure : EXIT.ok;
+  const body = await response.text();
+  try {
+    if (response.ok) return JSON.parse(body) as T;
+  } catch {}
+  throw new RuntimeUnavailableError(
+    `${url} answered ${response.status} ${body.trim().slice(0, 120)}; is the agent at that address, and as new as this command?`,
+  );
 }
 
 /** `status --service NS/NAME`: that Service's endpoints and the identity pinned for each. */
 function serviceStatus(status: AgentStatus, id: string, options: { json?: boolean }, io: AgentIo): number {
+  if (status.starting !== undefined) {
+    io.stderr(
+      `switchyard-agent: the agent is starting (waiting for ${status.starting}); ask again once it is ready\n`,
+    );
+    return EXIT.failure;
+  }
   if (status.service === undefined) {
     io.stderr(
       `switchyard-agent: this agent does not watch Services (its source is ${status.source}; Services come with the kubernetes source)\n`,
@@ -52,9 +76,16 @@ function serviceStatus(status: AgentStatus, id: string, options: { json?: boolea
 
 /** The human form of a status: one line per workload, and why it is not captured. */
 export function formatStatus(s: AgentStatus): string {
-  const head = `node ${s.node} · source ${s.source} · driver ${s.driver} · pid ${s.pid} · ${s.ready ? 'ready' : 'not ready'}\n`;
-  if (s.workloads.length === 0) return `${head}no workloads\n`;
-  const rows = s.workloads.map((w) => [
+  const state =
+    s.starting !== undefined ? `starting: waiting for ${s.starting}` : s.ready ? 'ready' : 'not ready';
+  const version = s.version ? ` · version ${s.version}` : '';
+  const problem = s.sourceProblem
+    ? `the last update of the ${s.source} source was rejected (${s.sourceProblem.since}); the workloads below are as they were before it:\n  ${s.sourceProblem.reason.split('\n').join('\n  ')}\n`
+    : '';
+  const head = `node ${s.node} · source ${s.source} · driver ${s.driver} · pid ${s.pid}${version} · ${state}\n${problem}`;
+  const workloads = s.workloads ?? [];
+  if (workloads.length === 0) return `${head}no workloads\n`;
+  const rows = workloads.map((w) => [
     w.id,
     w.heldClosed ? `${w.phase} (held closed)` : w.phase,
     w.carrier ?? '-',

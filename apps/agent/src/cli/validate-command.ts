@@ -6,7 +6,11 @@ import type { AgentIo } from './agent-io.js';
 import { EXIT } from './exit-codes.js';
 
 /** Checks the config, and the workload file of the `file` source, without starting anything. */
-export async function validateCommand(configPath: string, io: AgentIo): Promise<number> {
+export async function validateCommand(
+  configPath: string,
+  io: AgentIo,
+  options: { json?: boolean } = {},
+): Promise<number> {
   const config = await loadConfig(configPath);
   const s = config.source;
   const workloads =
@@ -14,6 +18,18 @@ export async function validateCommand(configPath: string, io: AgentIo): Promise<
       ? parseWorkloadFile(await readDocument(s.path, 'workload file'), dirname(s.path), s.path)
       : undefined;
   const counted = workloads ? `; ${workloads.length} workload${workloads.length === 1 ? '' : 's'}` : '';
+  if (options.json) {
+    const report = {
+      valid: true,
+      config: configPath,
+      source: s.kind,
+      driver: config.driver,
+      carrier: config.carrier,
+      ...(workloads ? { workloads: workloads.length } : {}),
+    };
+    io.stdout(`${JSON.stringify(report, null, 2)}\n`);
+    return EXIT.ok;
+  }
   io.stdout(
     `${configPath}: valid (source ${s.kind}, driver ${config.driver}, carrier ${config.carrier}${counted})\n`,
   );

@@ -27,7 +27,8 @@ export function parseText(text: string, shown: string): unknown {
     const at = first.linePos?.[0];
     const where = at ? ` at line ${at.line}, column ${at.col}` : '';
     throw new InputInvalidError(
-      `${shown} is not valid YAML or JSON${where}: ${first.message.split('\n')[0]}`,
+      // The parser's message repeats the position and ends in a colon before its excerpt: drop both.
+      `${shown} is not valid YAML or JSON${where}: ${(first.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '').replace(/:$/, '')}`,
     );
   }
   return doc.toJS() ?? {};

@@ -46,7 +46,12 @@ describe('containers from the Engine API', () => {
       network: { pid: 4242 },
       ips: ['172.17.0.2', 'fd00::2'],
       probePorts: [],
+      families: ['ipv4', 'ipv6'],
     });
+    // On a network without IPv6 (Docker's default bridge) Docker turns IPv6 off: capture IPv4 only.
+    expect(
+      dockerWorkload({ ...c, ips: ['172.17.0.2'] }, 'switchyard.io/capture', 'enabled')?.families,
+    ).toEqual(['ipv4']);
     expect(dockerWorkload({ ...c, labels: {} }, 'switchyard.io/capture', 'enabled')).toBeUndefined();
     const windows = containerFromInspect(inspect(), 'win32')!;
     expect(dockerWorkload(windows, 'switchyard.io/capture', 'enabled')).toBeUndefined();

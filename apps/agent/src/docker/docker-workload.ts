@@ -12,6 +12,7 @@ export const DOCKER_IDENTITY_LABELS = Object.freeze({
  * the container's, its namespace and service account come from the identity labels (default
  * `default`), its network is its first process's namespace (Linux) or the HNS endpoint of its
  * address (Windows: `hnsEndpoint`, found by the caller; without it the container is left out).
+ * Its families are those of its addresses.
  */
 export function dockerWorkload(
   c: DockerContainer,
@@ -31,5 +32,7 @@ export function dockerWorkload(
     network: c.network.kind === 'netns' ? { pid: c.pid } : { hnsEndpoint: hnsEndpoint as string },
     ips: c.ips,
     probePorts: [],
+    // Docker turns IPv6 off in a container whose networks give it no IPv6 address.
+    families: c.ips.some((ip) => ip.includes(':')) ? ['ipv4', 'ipv6'] : ['ipv4'],
   };
 }

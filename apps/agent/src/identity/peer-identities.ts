@@ -63,6 +63,13 @@ export class PeerIdentities implements IdentityResolver {
     return this.#pods.get(id);
   }
 
+  /** Every address with the identity it must present (the source's and this node's workloads'), sorted. */
+  pinned(): Record<string, string> {
+    const all = new Map(this.#fromSource);
+    for (const w of this.#local()) for (const a of w.addresses) all.set(a.toLowerCase(), w.spiffeId);
+    return Object.fromEntries([...all].sort(([a], [b]) => a.localeCompare(b)));
+  }
+
   expected(address: string): readonly string[] | undefined {
     const key = address.toLowerCase();
     const known = this.#fromSource.get(key);

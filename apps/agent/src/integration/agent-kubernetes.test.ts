@@ -16,6 +16,7 @@ import {
   serviceObject,
   writeKubeconfig,
 } from '../testing/kube-fixtures.js';
+import { promptly } from '../testing/promptly.js';
 
 const reason = containerdUnavailable();
 
@@ -84,7 +85,7 @@ describe.skipIf(!!reason && !process.env.CI)(
       };
       writeFileSync(join(dir, 'agent.yaml'), JSON.stringify(config));
       agent = startAgentProcess(['--config', join(dir, 'agent.yaml')]);
-      await agent.waitFor(/"msg":"agent ready"/, 30_000);
+      await agent.waitFor(/"msg":"agent ready"/);
     }, 120_000);
 
     afterAll(async () => {
@@ -129,17 +130,15 @@ describe.skipIf(!!reason && !process.env.CI)(
       expect(tablesIn(pods.a?.netns as string)).toEqual(['table inet switchyard']);
     });
 
-    it('a pod deleted from the API loses its rules within 2 s', async () => {
-      const started = Date.now();
+    it('a pod deleted from the API loses its rules on the watch event', async () => {
       api.delete('pods', 'web', 'a');
-      await expect.poll(() => tablesIn(pods.a?.netns as string), { timeout: 2000, interval: 20 }).toEqual([]);
-      expect(Date.now() - started).toBeLessThan(2000);
+      await promptly(() => tablesIn(pods.a?.netns as string), [], 20);
       await expect.poll(() => phase('web/a')).toBeUndefined();
     });
 
     it('a pod whose network namespace vanished is reported and retried; a pod added across an API restart (410) is captured', async () => {
       await lab.cri.call('StopPodSandbox', { podSandboxId: pods.b?.sandbox });
-      await expect.poll(async () => (await phase('web/b'))?.phase, { timeout: 5000 }).toBe('failed');
+      await expect.poll(async () => (await phase('web/b'))?.phase).toBe('failed');
       expect((await phase('web/b'))?.error?.message).toBeTruthy();
       api.dropWatches();
       api.compact();
@@ -156,7 +155,7 @@ describe.skipIf(!!reason && !process.env.CI)(
           containerId: container,
         }),
       );
-      await expect.poll(async () => (await phase('web/c'))?.phase, { timeout: 10_000 }).toBe('captured');
+      await expect.poll(async () => (await phase('web/c'))?.phase).toBe('captured');
       expect(tablesIn(found.netnsPath as string)).toEqual(['table inet switchyard']);
       expect((await phase('web/b'))?.attempts).toBeGreaterThan(1);
     });
@@ -199,7 +198,7 @@ describe.skipIf(!!reason && !process.env.CI)(
             shown = await status('--service', 'web/api');
             return shown.out;
           },
-          { timeout: 10_000, interval: 200 },
+          { interval: 200 },
         )
         .toContain('web/elsewhere');
       expect(shown.code).toBe(0);

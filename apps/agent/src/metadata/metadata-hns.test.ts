@@ -69,6 +69,17 @@ describe.skipIf(reason !== undefined)(
       });
     });
 
+    it('a lookup whose library failed to load loads it again next time (a failure is not kept)', async () => {
+      let loads = 0;
+      const find = hnsEndpointFinder(() =>
+        ++loads === 1 ? Promise.reject(new Error('computenetwork.dll not loadable yet')) : loadHcn(paths()),
+      );
+      await expect(find('172.28.16.5')).rejects.toThrow('computenetwork.dll not loadable yet');
+      expect(await find('172.28.16.5')).toBe(A);
+      expect(await find('172.28.16.6')).toBe(B);
+      expect(loads).toBe(2);
+    });
+
     it('a client gets one L4WFPPROXY policy filtered to the endpoint address and port; removing it leaves others', async () => {
       const driver = hnsDriver({ library: paths(), stateDir });
       const target = { kind: 'hns-endpoint', id: A } as const;

@@ -15,6 +15,7 @@ import { connectDocker, type DockerApi } from '../docker/docker-client.js';
 import type { DockerContainer } from '../docker/docker-container.js';
 import { DockerWatcher } from '../docker/docker-watcher.js';
 import { type HnsEndpointFinder, hnsEndpointFinder } from '../network/hns-endpoint-of.js';
+import { backoffDelay } from '../util/backoff.js';
 import { forwardCarrier } from './forward-carrier.js';
 import { registerMetadataMetrics } from './metadata-metrics.js';
 import { type MetadataPlan, type PlannedClient, planMetadata } from './metadata-plan.js';
@@ -62,6 +63,8 @@ interface ClientState {
   /** Its workload in the data plane (Linux), once served. */
   workload?: string;
   error?: string;
+  /** Failed attempts in a row (0 once captured). */
+  attempts: number;
 }
 
 /** How long a client the runtime announced is held while Docker does not report it running, ms. */
@@ -99,6 +102,8 @@ export class MetadataProxy {
   #shared: string | undefined;
   #chain: Promise<void> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
+  /** The next pass after a failed capture (backoff), so a busy node's hiccup is retried soon. */
+  #retry: NodeJS.Timeout | undefined;
   #closed = false;
 
   private constructor(o: MetadataProxyOptions, watcher: DockerWatcher) {
@@ -179,6 +184,7 @@ export class MetadataProxy {
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#timer);
+    clearTimeout(this.#retry);
     this.#unlisten?.();
     if (this.#ownsWatcher) await this.#watcher.close();
     await this.#chain;
@@ -212,7 +218,7 @@ export class MetadataProxy {
       phase,
       ...(s?.target ? { target: formatTarget(s.target) } : {}),
       listeners: this.#listeners(s?.workload ?? (s ? this.#shared : undefined)),
-      ...(s?.error ? { error: s.error } : {}),
+      ...(s?.error ? { error: s.error, attempts: s.attempts } : {}),
     };
   }
 
@@ -243,6 +249,28 @@ export class MetadataProxy {
       }
       if (!state || state.error || recheck) await this.#capture(client, state);
     }
+    this.#retryFailed();
+  }
+
+  /**
+   * A failed capture is tried again after a backoff (`retry`), not only at the next resync: a
+   * transient failure (a busy node, a namespace not up yet) must not leave a client uncaptured
+   * for a whole resync interval.
+   */
+  #retryFailed(): void {
+    if (this.#closed || this.#retry) return;
+    const failed = [...this.#clients.values()].filter((s) => s.error);
+    if (failed.length === 0) return;
+    const attempts = Math.max(...failed.map((s) => s.attempts));
+    const { initialMs, maxMs } = this.#o.retry;
+    this.#retry = setTimeout(
+      () => {
+        this.#retry = undefined;
+        void this.#reconcile();
+      },
+      backoffDelay(attempts, initialMs, maxMs),
+    );
+    this.#retry.unref();
   }
 
   /** The planned clients, with announced ones Docker does not report yet (the announcement is newer). */
@@ -262,7 +290,7 @@ export class MetadataProxy {
 
   async #capture(client: PlannedClient, previous: ClientState | undefined): Promise<void> {
     const { driver, logger } = this.#o;
-    const state: ClientState = previous ?? { client };
+    const state: ClientState = previous ?? { client, attempts: 0 };
     this.#clients.set(client.id, state);
     try {
       // Found again each time: on Windows a restarted container may have a new HNS endpoint.
@@ -278,9 +306,15 @@ export class MetadataProxy {
           target: formatTarget(state.target),
         });
       delete state.error;
+      state.attempts = 0;
     } catch (error) {
       state.error = (error as Error).message;
-      logger.warn('metadata capture failed; retrying', { container: client.name, reason: state.error });
+      state.attempts++;
+      logger.warn('metadata capture failed; retrying', {
+        container: client.name,
+        reason: state.error,
+        attempt: state.attempts,
+      });
     }
   }
 

@@ -24,7 +24,10 @@ export interface MetadataClientStatus {
   target?: string;
   /** The data plane listeners serving it (its `forward` workload's). */
   listeners: string[];
+  /** Why the capture failed (with `failed`). */
   error?: string;
+  /** Failed attempts in a row (with `failed`); the next one follows the agent's retry backoff. */
+  attempts?: number;
 }
 
 /** What `switchyard metadata-proxy status` shows (also under `metadataProxy` in the agent's `/status`). */

@@ -12,6 +12,8 @@ export interface RemoveMetadataOptions {
   docker?: DockerApi;
   hnsEndpointOf?: HnsEndpointFinder;
   platform?: NodeJS.Platform;
+  /** Only say which captures would be removed. */
+  dryRun?: boolean;
 }
 
 /**
@@ -44,8 +46,11 @@ export async function removeMetadataCaptures(
       c.network.kind === 'netns'
         ? { kind: 'netns', path: c.network.path }
         : { kind: 'hns-endpoint', id: await find(c.network.ip) };
-    if ((await driver.remove(target, AGENT_DEFAULTS.metadataProxy.policyId)) > 0)
-      removed.push(formatTarget(target));
+    const id = AGENT_DEFAULTS.metadataProxy.policyId;
+    const holds = options.dryRun
+      ? (await driver.list(target)).some((p) => p.id === id)
+      : (await driver.remove(target, id)) > 0;
+    if (holds) removed.push(formatTarget(target));
   }
   return removed;
 }

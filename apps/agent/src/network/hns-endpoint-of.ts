@@ -13,7 +13,11 @@ export type HnsEndpointFinder = (ip: string) => Promise<string>;
 export function hnsEndpointFinder(hcn?: () => Promise<HcnApi>): HnsEndpointFinder {
   let api: Promise<HcnApi> | undefined;
   const load = () => {
-    api ??= hcn ? hcn() : import('@switchyard/driver-hns').then((m) => m.loadHcn());
+    // A failed load is not kept: the next capture attempt loads again.
+    api ??= (hcn ? hcn() : import('@switchyard/driver-hns').then((m) => m.loadHcn())).catch((error) => {
+      api = undefined;
+      throw error;
+    });
     return api;
   };
   return async (ip) => {

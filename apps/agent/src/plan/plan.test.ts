@@ -48,6 +48,18 @@ describe('plan', () => {
     expect(p.bypassMark).toBe(config.bypass.mark);
   });
 
+  it("captures only the configured families the workload's network has (a Docker container without IPv6)", () => {
+    expect(plan(workload, netns, config).policy.families).toEqual(['ipv4', 'ipv6']);
+    const v4 = plan({ ...workload, families: ['ipv4'] }, netns, config);
+    expect(v4.policy.families).toEqual(['ipv4']);
+    expect(v4.serve.inbound?.families).toEqual(['ipv4']);
+    expect(v4.serve.outbound?.families).toEqual(['ipv4']);
+    const v4Config = validateConfig({ identity: { caDir: '/ca' }, families: ['ipv4'] }, '/');
+    expect(plan({ ...workload, families: ['ipv4', 'ipv6'] }, netns, v4Config).policy.families).toEqual([
+      'ipv4',
+    ]);
+  });
+
   it('bypasses by the account SID on an HNS endpoint', () => {
     const p = plan(workload, { target: { kind: 'hns-endpoint', id: 'x' }, addresses: [] }, config);
     expect(p.policy.bypass).toEqual({ userSid: 'S-1-5-18' });

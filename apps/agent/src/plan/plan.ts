@@ -32,7 +32,10 @@ export interface WorkloadPlan {
  */
 export function plan(workload: Workload, network: ResolvedNetwork, config: AgentConfig): WorkloadPlan {
   const carrier = workload.carrier ?? config.carrier;
-  const { ports, families } = config;
+  const { ports } = config;
+  // The configured families its network has (a source may know it has no IPv6).
+  const mine = config.families.filter((f) => !workload.families || workload.families.includes(f));
+  const families = mine.length > 0 ? mine : config.families;
   // Only what the workload's own network serves (the carrier's own listeners, as it declares
   // them): the admin server lives in the agent's network, so excluding its port here would open
   // that port number to plaintext in every workload.

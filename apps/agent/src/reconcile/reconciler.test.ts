@@ -98,7 +98,7 @@ describe('Reconciler (memory driver)', () => {
     expect(r.report().find((w) => w.id === 't/c')?.attempts).toBeGreaterThan(1);
 
     missing.delete('c');
-    await expect.poll(() => phases(r)['t/c'], { timeout: 2000 }).toBe('captured');
+    await expect.poll(() => phases(r)['t/c']).toBe('captured');
     expect(await driver.list({ kind: 'netns', name: 'c' })).toHaveLength(1);
 
     await r.resync();

@@ -182,6 +182,11 @@ export class ServiceDirectory implements DestinationResolver {
   }
 
   /** What `status --service NS/NAME` shows, or undefined for a Service the agent does not know. */
+  /** The Services known, `namespace/name`, sorted. */
+  names(): string[] {
+    return [...this.#services.keys()].sort();
+  }
+
   report(id: string): ServiceReport | undefined {
     const service = this.#services.get(id);
     if (!service) return undefined;

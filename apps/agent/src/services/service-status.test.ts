@@ -87,6 +87,7 @@ describe('switchyard-agent status --service NS/NAME', () => {
       const status: AgentStatus = {
         node: 'n1',
         pid: 1,
+        version: '0.1.0',
         source: watching ? 'kubernetes' : 'file',
         driver: 'tproxy',
         ready: true,

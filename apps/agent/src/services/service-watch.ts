@@ -61,6 +61,7 @@ export function serviceWatch(kc: KubeConfig, directory: ServiceDirectory, logger
         { transform: keptSlice },
       );
       await Promise.all([services.start(), slices.start()]);
+      if (stopped) return; // stopped while the first list was still being fetched
       directory.markSynced();
       logger.info('watching services', { services: directory.size });
     },

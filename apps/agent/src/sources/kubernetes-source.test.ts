@@ -164,7 +164,7 @@ describe('the kubernetes source, through @kubernetes/client-node, against the li
       'pods',
       podObject({ name: 'after', namespace: 'web', node: 'n1', ip: '10.0.0.11', containerId: 'ab12' }),
     );
-    await expect.poll(ids, { timeout: 5000 }).toContain('web/after');
+    await expect.poll(ids).toContain('web/after');
     expect(lists()).toBe(before);
   });
 
@@ -180,7 +180,7 @@ describe('the kubernetes source, through @kubernetes/client-node, against the li
     api.compact();
     await new Promise((resolve) => setTimeout(resolve, 300));
     api.unavailable = false;
-    await expect.poll(ids, { timeout: 15_000 }).toEqual(['other/x', 'other/y', 'web/after', 'web/during']);
+    await expect.poll(ids).toEqual(['other/x', 'other/y', 'web/after', 'web/during']);
     expect(lists()).toBeGreaterThan(before);
     expect(api.expired).toBeGreaterThan(0);
     expect(api.requests.some((r) => r.includes('/api/v1/pods?') && r.includes('watch=true'))).toBe(true);

@@ -1,3 +1,4 @@
+import type { IpFamily } from '@switchyard/core';
 import type { CarrierName } from '../config/agent-config.js';
 
 /** Where a workload's network lives, as a source knows it. */
@@ -24,6 +25,12 @@ export interface Workload {
   probePorts: number[];
   /** Its labels (a pod's): policies select workloads by them. */
   labels?: Record<string, string>;
+  /**
+   * The IP families its network has, when the source knows (a Docker container on a network
+   * without IPv6 has none: Docker turns IPv6 off in it). The capture takes the config's
+   * `families` that are here; absent, all of them.
+   */
+  families?: IpFamily[];
   /** Overrides the agent's carrier for this workload. */
   carrier?: CarrierName;
   /** Overrides the agent's certificate directory for this workload. */

@@ -12,7 +12,7 @@ export interface AgentProcess {
   output(): string;
   /** Resolves with the exit code (or the signal's name). */
   exited: Promise<number | string>;
-  /** Resolves once a line matching `pattern` was written; rejects on exit or after `ms`. */
+  /** Resolves once a line matching `pattern` was written; rejects on exit or after `ms` (default 60 s: start-up on a loaded machine). */
   waitFor(pattern: RegExp, ms?: number): Promise<void>;
 }
 
@@ -25,7 +25,7 @@ export function startAgentProcess(args: string[]): AgentProcess {
   const exited = new Promise<number | string>((resolve) =>
     child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
   );
-  const waitFor = (pattern: RegExp, ms = 15_000) =>
+  const waitFor = (pattern: RegExp, ms = 60_000) =>
     new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => done(new Error(`no ${pattern} within ${ms} ms:\n${output}`)), ms);
       const check = () => pattern.test(output) && done();

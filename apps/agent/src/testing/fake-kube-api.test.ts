@@ -84,15 +84,13 @@ describe.skipIf(!!reason && !process.env.CI)(
     it('watches pods from the list’s resourceVersion: additions, changes and deletions arrive', async () => {
       const watch = watchInWeb('pods');
       try {
-        await expect.poll(() => watch.out(), { timeout: 10_000 }).toMatch(/"name": ?"db"/);
+        await expect.poll(() => watch.out()).toMatch(/"name": ?"db"/);
         api.put(
           'pods',
           podObject({ name: 'cache', namespace: 'web', node: 'n1', ip: '10.0.0.9', containerId: 'cc33' }),
         );
         api.delete('pods', 'web', 'db');
-        await expect
-          .poll(() => watch.out(), { timeout: 10_000 })
-          .toMatch(/"type": ?"DELETED"[\s\S]*"name": ?"db"/);
+        await expect.poll(() => watch.out()).toMatch(/"type": ?"DELETED"[\s\S]*"name": ?"db"/);
         expect(watch.out()).toMatch(/"type": ?"ADDED"[\s\S]*"name": ?"cache"/);
         expect(api.requests.some((r) => /\/api\/v1\/namespaces\/web\/pods\?.*watch=(true|1)/.test(r))).toBe(
           true,
@@ -146,7 +144,7 @@ describe.skipIf(!!reason && !process.env.CI)(
       ).toEqual([['discovery.k8s.io/v1', 'api']]);
       const watch = watchInWeb('endpointslices.v1.discovery.k8s.io');
       try {
-        await expect.poll(() => watch.out(), { timeout: 10_000 }).toMatch(/"name": ?"api-1"/);
+        await expect.poll(() => watch.out()).toMatch(/"name": ?"api-1"/);
         api.put(
           'endpointslices',
           endpointSliceObject({
@@ -158,9 +156,7 @@ describe.skipIf(!!reason && !process.env.CI)(
           }),
         );
         api.delete('endpointslices', 'web', 'api-1');
-        await expect
-          .poll(() => watch.out(), { timeout: 10_000 })
-          .toMatch(/"type": ?"DELETED"[\s\S]*"name": ?"api-1"/);
+        await expect.poll(() => watch.out()).toMatch(/"type": ?"DELETED"[\s\S]*"name": ?"api-1"/);
         expect(watch.out()).toMatch(/"type": ?"MODIFIED"[\s\S]*"ready": ?false/);
         expect(
           api.requests.some((r) =>

@@ -62,6 +62,8 @@ export async function watchWire(netns: string | undefined, only?: string[]): Pro
         const out = execFileSync('tcpdump', ['-r', file, '-n', `tcp and (${filter}) and ${CARRIES_DATA}`], {
           encoding: 'utf8',
           stdio: ['ignore', 'pipe', 'ignore'],
+          // One line per segment: a busy capture prints far more than the 1 MiB default (ENOBUFS).
+          maxBuffer: 512 * 1024 * 1024,
         });
         n += out.split('\n').filter(Boolean).length;
       }

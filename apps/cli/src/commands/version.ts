@@ -14,6 +14,8 @@ export const REPORTED_PACKAGES = [
   '@switchyard/cri',
   '@switchyard/driver-tproxy',
   '@switchyard/driver-hns',
+  '@switchyard/relay-native',
+  '@switchyard/agent',
 ] as const;
 
 /** What `switchyard version --json` prints. */

@@ -12,9 +12,9 @@ export interface ReadmeBlock {
   section: string;
 }
 
-/** Every fenced code block of the repository's README, in order. */
-export function readmeBlocks(): ReadmeBlock[] {
-  const text = readFileSync(join(repo, 'README.md'), 'utf8');
+/** Every fenced code block of a README of the repository (default the root one), in order. */
+export function readmeBlocks(path = 'README.md'): ReadmeBlock[] {
+  const text = readFileSync(join(repo, path), 'utf8');
   const blocks: ReadmeBlock[] = [];
   let section = '';
   const lines = text.split('\n');

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { versionCommand } from '../commands/version.js';
-import { completionScript, SHELLS } from '../completion.js';
+import { type CompletedProgram, completionScript, SHELLS } from '../completion.js';
 import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from './context.js';
 
@@ -13,9 +13,20 @@ export function addAboutCommands(program: Command, { io, done, json }: CommandCo
   program
     .command('completion')
     .argument('<shell>', SHELLS.join(', '))
-    .description('print a shell completion script, e.g. source <(switchyard completion bash)')
-    .action((shell: string) => {
-      io.stdout(completionScript(program, shell));
+    .description(
+      'print a shell completion script for switchyard (and switchyard-agent), e.g. source <(switchyard completion bash)',
+    )
+    .action(async (shell: string) => {
+      // The agent is an optional peer: with it installed, `agent …` and switchyard-agent complete too.
+      const agent = await import('@switchyard/agent').then(
+        (m) => m.agentProgram(io),
+        () => undefined,
+      );
+      const programs: CompletedProgram[] = [
+        { name: 'switchyard', command: program, ...(agent ? { grafts: { agent } } : {}) },
+        ...(agent ? [{ name: 'switchyard-agent', command: agent }] : []),
+      ];
+      io.stdout(completionScript(programs, shell));
       done(EXIT.ok);
     });
 }

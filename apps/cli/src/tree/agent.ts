@@ -26,7 +26,7 @@ export async function runAgent(args: readonly string[], io: CliIo): Promise<numb
 }
 
 /** `switchyard agent …`: the node agent, the same as `switchyard-agent …`. */
-export function addAgentCommand(program: Command, { io, done }: CommandContext): void {
+export function addAgentCommand(program: Command, { io, done, json }: CommandContext): void {
   program
     .command('agent')
     .description(
@@ -35,5 +35,10 @@ export function addAgentCommand(program: Command, { io, done }: CommandContext):
     .helpOption(false)
     .allowUnknownOption()
     .allowExcessArguments()
-    .action(async (_o: unknown, cmd: Command) => done(await runAgent(cmd.args, io)));
+    // `switchyard --json agent status`: the global flag goes on to the agent's command.
+    .action(async (_o: unknown, cmd: Command) =>
+      done(
+        await runAgent(json(cmd) && !cmd.args.includes('--json') ? [...cmd.args, '--json'] : cmd.args, io),
+      ),
+    );
 }

@@ -26,7 +26,9 @@ const targetOptions = (cmd: Command) =>
       'the network namespace: a name from "ip netns", a path, or a process id',
     )
     .option('--container <id>', "a container's or pod's network, found through CRI (id or unique prefix)")
-    .addOption(runtimeEndpointOption('CRI endpoint for --container (default: containerd, then CRI-O)'))
+    .addOption(
+      runtimeEndpointOption('CRI endpoint for --container (default: containerd, CRI-O, then cri-dockerd)'),
+    )
     .addOption(driverOption('capture driver (default: tproxy on Linux, hns on Windows)'));
 
 const policyOptions = (cmd: Command) =>
@@ -118,7 +120,7 @@ export function addCaptureCommands(program: Command, { io, done, registry, json 
     .description(
       'the pod a container or pod id belongs to, its network namespace (Linux) or HNS endpoints (Windows), and its IPs',
     )
-    .addOption(runtimeEndpointOption('CRI endpoint (default: containerd, then CRI-O)'))
+    .addOption(runtimeEndpointOption('CRI endpoint (default: containerd, CRI-O, then cri-dockerd)'))
     .addOption(new Option('--hcn-library <path>', 'a computenetwork-compatible library (tests)').hideHelp())
     .action(async (id: string, o, cmd: Command) => done(await lookupCommand(id, o, io, json(cmd))));
 }

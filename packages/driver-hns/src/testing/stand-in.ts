@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { threadId } from 'node:worker_threads';
 import koffi from 'koffi';
 
 const packageRoot = join(import.meta.dirname, '..', '..');
@@ -23,6 +24,9 @@ export function standInUnavailable(): string | undefined {
 export function buildStandIn(): string {
   if (!existsSync(library) || statSync(library).mtimeMs < statSync(source).mtimeMs) {
     mkdirSync(join(packageRoot, 'build'), { recursive: true });
+    // Test files in parallel may build it at once: each compiles to its own file and renames it
+    // into place, so no process ever loads a library another is still writing.
+    const partial = `${library}.${process.pid}.${threadId}.tmp`;
     execFileSync('gcc', [
       '-shared',
       '-fPIC',
@@ -31,11 +35,12 @@ export function buildStandIn(): string {
       '-Wextra',
       '-Werror',
       '-o',
-      library,
+      partial,
       source,
       '-lcjson',
       '-lpthread',
     ]);
+    renameSync(partial, library);
   }
   return library;
 }
