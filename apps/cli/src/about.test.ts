@@ -98,7 +98,7 @@ describe('switchyard completion', () => {
     );
     expect(r.stdout).toContain("    'hns' = @(");
     expect(r.stdout).toContain(
-      "    'agent' = @('run', 'status', 'check', 'validate', 'version', 'plan', 'config', 'log-level'",
+      "    'agent' = @('run', 'status', 'explain', 'check', 'validate', 'version', 'plan', 'config', 'log-level'",
     );
     // Braces balance: the script is whole.
     expect(r.stdout.split('{').length).toBe(r.stdout.split('}').length);
