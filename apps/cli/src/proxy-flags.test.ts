@@ -94,24 +94,31 @@ describe('proxy flags are checked before anything listens', () => {
     const adminPort = String((taken.address() as { port: number }).port);
     try {
       for (const proxy of ['mtls', 'hbone']) {
-        const extra = proxy === 'hbone' ? ['--hbone-port', String(await freePort())] : [];
-        const r = await runBin(
-          [
-            'proxy',
-            proxy,
-            '--cert-dir',
-            certs,
-            '--driver',
-            'memory',
-            ...(await loopbackPorts()),
-            ...extra,
-            '--admin-port',
-            adminPort,
-            '--admin-host',
-            '127.0.0.1',
-          ],
-          { timeoutMs: 10_000 },
-        );
+        // The other ports are free ones picked a moment before: a test file running beside this one
+        // may take one meanwhile (then the proxy fails on that port, not the admin's): pick again.
+        const start = async () => {
+          const extra = proxy === 'hbone' ? ['--hbone-port', String(await freePort())] : [];
+          return runBin(
+            [
+              'proxy',
+              proxy,
+              '--cert-dir',
+              certs,
+              '--driver',
+              'memory',
+              ...(await loopbackPorts()),
+              ...extra,
+              '--admin-port',
+              adminPort,
+              '--admin-host',
+              '127.0.0.1',
+            ],
+            { timeoutMs: 10_000 },
+          );
+        };
+        let r = await start();
+        for (let i = 0; i < 3 && /listen EADDRINUSE/.test(r.stderr) && !/admin server/.test(r.stderr); i++)
+          r = await start();
         expect(r.signal, `proxy ${proxy} kept running after its admin server failed`).toBeNull();
         expect(r.code).toBe(1);
         expect(r.stderr).toMatch(/admin server could not start: .*EADDRINUSE.*\[SWY_ERR_WORKLOAD_FAILED\]/);
