@@ -35,6 +35,19 @@ static engine *engine_of(napi_env env, napi_value v) {
   return e;
 }
 
+static void engine_release(engine *e) {
+  if (atomic_fetch_sub(&e->owners, 1) != 1) return;
+  free(e->workers);
+  free(e);
+}
+
+/* JavaScript's handle was collected: a closed engine may be checked through it until then. */
+static void handle_finalize(napi_env env, void *data, void *hint) {
+  (void)env; (void)hint;
+  engine_release(data);
+}
+
+/* The event function's last batch was delivered: the threads are gone, their descriptors go. */
 static void engine_finalize(napi_env env, void *data, void *hint) {
   (void)env; (void)hint;
   engine *e = data;
@@ -43,8 +56,7 @@ static void engine_finalize(napi_env env, void *data, void *hint) {
     close(e->workers[i].wakefd);
     pthread_mutex_destroy(&e->workers[i].lock);
   }
-  free(e->workers);
-  free(e);
+  engine_release(e);
 }
 
 /* createEngine({ threads, idleTimeoutMs, handshakeTimeoutMs, pipeSize }, onEvents) */
@@ -58,9 +70,10 @@ static napi_value create_engine(napi_env env, napi_callback_info info) {
   e->handshake_timeout_ms = u32_property(env, argv[0], "handshakeTimeoutMs", 0);
   e->pipe_size = (int)u32_property(env, argv[0], "pipeSize", 0);
   e->workers = calloc((size_t)e->n_workers, sizeof *e->workers);
+  atomic_init(&e->owners, 2);
   napi_value name;
   napi_create_string_utf8(env, "switchyard relay-native events", NAPI_AUTO_LENGTH, &name);
-  /* the engine memory is freed by the thread-safe function's finalizer, after the last batch */
+  /* the engine memory is freed once both the handle and the thread-safe function are finalized */
   napi_create_threadsafe_function(env, argv[1], NULL, name, 0, 1, e, engine_finalize, NULL, events_deliver, &e->tsfn);
   napi_unref_threadsafe_function(env, e->tsfn);
   for (int i = 0; i < e->n_workers; i++) {
@@ -69,7 +82,7 @@ static napi_value create_engine(napi_env env, napi_callback_info info) {
     if (worker_start(&e->workers[i]) != 0) worker_fatal("starting an engine thread", errno);
   }
   napi_value out;
-  napi_create_external(env, e, NULL, NULL, &out);
+  napi_create_external(env, e, handle_finalize, NULL, &out);
   return out;
 }
 

@@ -107,6 +107,9 @@ typedef struct command {
 
 #define TIMER_HANDSHAKE 0
 #define TIMER_IDLE 1
+/* not a timer: connections awaiting JavaScript's decision (it times them), kept so a stop finds them */
+#define LIST_AWAITING 2
+#define N_CONN_LISTS 3
 
 typedef struct worker {
   struct engine *engine;
@@ -123,7 +126,7 @@ typedef struct worker {
   size_t n_events, cap_events;
   int signalled;
   /* owned by the worker thread */
-  struct { conn *head, *tail; } timers[2];
+  struct { conn *head, *tail; } timers[N_CONN_LISTS];
   conn *dead;
   conn *dirty;
   int spare_pipes[64][2];
@@ -146,6 +149,8 @@ typedef struct engine {
   uint32_t handshake_timeout_ms;
   int pipe_size;
   int closed;
+  /* two owners: JavaScript's handle and the event function; the last to let go frees the engine */
+  _Atomic int owners;
 } engine;
 
 /* loop.c */

@@ -146,9 +146,10 @@ static void command_accept(worker *w, conn *c, int fd) {
   conn_mark_dirty(c);
 }
 
-/* Resets one connection by its JavaScript id (rare: a drain deadline); a linear scan suffices. */
+/* Resets one connection by its JavaScript id (rare: a drain deadline); a linear scan suffices.
+ * A connection awaiting a decision is JavaScript's to reject (its pointer is held there). */
 static void command_abort(worker *w, double js_id) {
-  for (int list = 0; list < 2; list++)
+  for (int list = TIMER_HANDSHAKE; list <= TIMER_IDLE; list++)
     for (conn *c = w->timers[list].head; c; c = c->next)
       if (c->js_id == js_id) {
         conn_close(c, REASON_RESET, 0, "aborted by JavaScript");
@@ -203,8 +204,9 @@ static void free_dead(worker *w) {
   }
 }
 
+/* Every connection, those awaiting a decision too: JavaScript decides nothing once the engine stops. */
 static void close_everything(worker *w) {
-  for (int list = 0; list < 2; list++)
+  for (int list = 0; list < N_CONN_LISTS; list++)
     while (w->timers[list].head) conn_close(w->timers[list].head, REASON_ENGINE_CLOSED, 0, NULL);
 }
 

@@ -173,7 +173,7 @@ static void handshake_done(conn *c) {
   ev.protocol = strdup(protocol);
   c->state = ST_AWAIT_DECISION;
   c->w->trim_pending = 1;
-  conn_timer_set(c, -1); /* JavaScript's decision timer owns it now */
+  conn_timer_set(c, LIST_AWAITING); /* JavaScript's decision timer owns it now */
   events_push(c->w, &ev);
 }
 

@@ -219,12 +219,18 @@ export class RelayEngine {
   #onHandshake(event: Extract<NativeEvent, { type: 'handshake' }>): void {
     const pending = this.#pending.get(event.id);
     if (pending?.stage !== 'handshake') return;
+    if (this.#closed) {
+      // a batch the threads sent before they stopped: the connection is gone with them
+      this.#settle(event.id);
+      pending.resolve({ ok: false, reason: 'engine-closed', detail: '' });
+      return;
+    }
     const { id, conn } = event;
     this.#awaiting.set(id, conn);
     let ended: Promise<RelayResult> | undefined;
     const decide = (plain: Socket | undefined, options: HandOffOptions = {}): Promise<RelayResult> => {
       if (ended) return ended;
-      if (!this.#awaiting.has(id)) {
+      if (this.#closed || !this.#awaiting.has(id)) {
         ended = Promise.resolve({ up: 0, down: 0, reason: 'engine-closed', detail: '' });
         return ended;
       }
