@@ -45,9 +45,18 @@ export function buildStandIn(): string {
   return library;
 }
 
+/**
+ * Libraries whose hooks were asked for, held for the life of the process: koffi unloads a library
+ * once nothing references it, and an unloaded stand-in forgets the state it was seeded with (a
+ * later load starts empty). A test that seeds and drops the hooks would lose its endpoints to a
+ * garbage collection.
+ */
+const loaded = new Map<string, ReturnType<typeof koffi.load>>();
+
 /** The stand-in's test hooks, through the same koffi the driver uses. */
 export function standInHooks(path = buildStandIn()) {
-  const lib = koffi.load(path);
+  const lib = loaded.get(path) ?? koffi.load(path);
+  loaded.set(path, lib);
   const load = lib.func('int StandinLoad(const char *path)');
   const outstanding = lib.func('long StandinOutstanding(void)');
   const calls = lib.func('long StandinCallCount(void)');
