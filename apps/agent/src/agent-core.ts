@@ -50,7 +50,14 @@ export function buildCore(
   const plane = new DataPlane({
     ...(services ? { destinations: services } : {}),
     // Bound below, once the data plane's registry (where denials are counted) exists.
-    ...(store ? { authorizer: { authorize: (r) => (authorizer as PolicyAuthorizer).authorize(r) } } : {}),
+    ...(store
+      ? {
+          authorizer: {
+            authorize: (r) => (authorizer as PolicyAuthorizer).authorize(r),
+            plainAccepted: (r) => (authorizer as PolicyAuthorizer).plainAccepted(r),
+          },
+        }
+      : {}),
     socketOps: driver.socketOps,
     identities: peers,
     identityFallback: config.identityFallback,

@@ -116,6 +116,16 @@ describe('deploy/kubernetes', () => {
     expect(dockerfile).toContain(`EXPOSE ${AGENT_DEFAULTS.admin.port}`);
     expect(dockerfile).toContain('--frozen-lockfile');
   });
+
+  it('both images run the agent with the same V8 young-generation limit (what bench:agent measures)', () => {
+    const flag = /^ENV NODE_OPTIONS=(--max-semi-space-size=\d+)$/m.exec(
+      readFileSync(join(deploy, 'Dockerfile'), 'utf8'),
+    )?.[1];
+    expect(flag).toBeDefined();
+    expect(readFileSync(join(deploy, 'windows', 'switchyard-agent.cmd'), 'utf8')).toContain(
+      `node.exe" ${flag} "%~dp0dist`,
+    );
+  });
 });
 
 function expectProbes(ds: Doc): void {

@@ -97,6 +97,20 @@ export interface HandshakeFailure {
   reason: string;
 }
 
+/** What the data plane tells a carrier's inbound handshake about the connection. */
+export interface HandshakeOptions {
+  /**
+   * Plain TCP is accepted on this port from this source (PeerAuthentication PERMISSIVE): before
+   * the handshake, look at the client's first byte. One that is not a TLS handshake record, or
+   * none within the handshake timeout (a protocol whose server speaks first), ends the handshake
+   * with `failure: NOT_TLS`, the connection left open with every byte still to be read by Node
+   * (the data plane then authorizes it as plain TCP). A TLS client is handshaken as without it,
+   * and any failure after that first byte is a failure: never plain. Default false: no looking,
+   * TLS only.
+   */
+  plainAccepted?: boolean;
+}
+
 /** What a carrier's inbound handshake ends with. */
 export type HandshakeResult = { ok: true; session: PeerSession } | ({ ok: false } & HandshakeFailure);
 
@@ -265,9 +279,10 @@ export interface Carrier {
   /**
    * The inbound handshake of a captured connection that is not plaintext-allowed: authenticate
    * the peer and return its session; the data plane authorizes, dials the app and delivers. A
-   * carrier without one (HBONE: peers come to its own listener) has captured inbound refused.
+   * carrier without one (HBONE: peers come to its own listener) has captured inbound refused,
+   * or delivered as plain TCP where the authorizer accepts it (PERMISSIVE).
    */
-  handshake?(connection: Accepted): Promise<HandshakeResult>;
+  handshake?(connection: Accepted, options?: HandshakeOptions): Promise<HandshakeResult>;
   /** Stop starting new work (HTTP/2 GOAWAY); open connections may finish. */
   drain(): void;
   /** Frees everything the carrier holds; what is still open is reset. */

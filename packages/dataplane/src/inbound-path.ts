@@ -16,6 +16,7 @@ import { dialApp } from './dial-app.js';
 import { handshake } from './handshake.js';
 import type { InboundAuthorizer, InboundRequest } from './inbound-authorization.js';
 import { relay, relayPlain } from './relay.js';
+import { NOT_TLS } from './sniff.js';
 import { formatEndpoint } from './upstream.js';
 import type { WorkloadParts } from './workload-parts.js';
 
@@ -128,15 +129,37 @@ export class InboundPath {
       });
       return void c.socket.destroy();
     }
-    const session = await handshake(this.#p, c, (x) => carrier.handshake!(x), destination);
+    const plainAccepted = this.#plainAccepted(c.client.address, destination);
+    const options = plainAccepted ? { plainAccepted } : undefined;
+    const session = await handshake(
+      this.#p,
+      c,
+      (x) => carrier.handshake!(x, options),
+      destination,
+      plainAccepted,
+    );
+    if (session === NOT_TLS) return this.#plainByPolicy(c, destination);
     if (!session) return;
     return this.#deliver(c, destination, session);
   }
 
+  /** Whether the authorizer's mTLS mode accepts plain TCP here (PERMISSIVE); one that throws does not. */
+  #plainAccepted(source: string, destination: Endpoint): boolean {
+    const accepts = this.#p.inputs.authorizer?.plainAccepted;
+    if (!accepts) return false;
+    try {
+      return (
+        accepts.call(this.#p.inputs.authorizer, { workload: this.#p.spec.id, source, destination }) === true
+      );
+    } catch {
+      return false;
+    }
+  }
+
   /**
-   * Plain TCP on the captured port of a workload whose peers use the carrier's own listener
-   * (HBONE): a client from outside the mesh, delivered only where the authorizer lets plain TCP in
-   * (PERMISSIVE, and no policy denying it).
+   * Plain TCP on the captured port from a client outside the mesh — on a carrier whose peers use
+   * its own listener (HBONE), or one whose handshake found no TLS where plain was accepted —
+   * delivered only where the authorizer lets plain TCP in (PERMISSIVE, and no policy denying it).
    */
   #plainByPolicy(c: Accepted, destination: Endpoint): void {
     const source = c.client.address;
@@ -217,7 +240,8 @@ export class InboundPath {
     run: NonNullable<CarrierListener['handshake']>,
   ): Promise<void> {
     const session = await handshake(this.#p, c, run);
-    if (!session) return;
+    if (!session || session === NOT_TLS) return; // a listener's handshake is never asked to look
+
     const decision: InboundAuthorization = l.anonymous
       ? { allowed: true, reason: 'a listener that authenticates nobody' }
       : this.authorize(session.peer, session.identityError, l.authorization, { source: c.client.address });

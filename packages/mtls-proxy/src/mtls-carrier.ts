@@ -5,8 +5,11 @@ import {
   type CarrierFactory,
   type Endpoint,
   formatEndpoint,
+  type HandshakeOptions,
   type HandshakeResult,
+  NOT_TLS,
   outboundFailure,
+  sniffFirstByte,
   TlsTerminator,
   tlsSession,
 } from '@switchyard/dataplane/carrier';
@@ -16,7 +19,8 @@ import type { WorkloadCertificate } from '@switchyard/mesh';
  * The mTLS carrier: a captured outbound connection leaves as TLS 1.3 to its destination (where
  * the peer's inbound capture takes it), with the server's identity pinned; a captured inbound
  * connection is TLS terminated here and its peer handed to the data plane, which authorizes it
- * and delivers the bytes to the app. Nothing falls back to plaintext.
+ * and delivers the bytes to the app. Nothing falls back to plaintext: only where the data plane
+ * says plain TCP is accepted (PERMISSIVE) does a client whose first byte is not TLS go on as plain.
  */
 export function mtlsCarrier(): CarrierFactory {
   return { name: 'mtls', create: (context) => new MtlsCarrier(context) };
@@ -58,7 +62,29 @@ class MtlsCarrier implements Carrier {
     await this.#c.relay('outbound', c.socket, verified.tls, { ...info, peer: verified.peer });
   }
 
-  handshake(c: Accepted): Promise<HandshakeResult> {
+  async handshake(c: Accepted, options?: HandshakeOptions): Promise<HandshakeResult> {
+    if (options?.plainAccepted) {
+      const first = await sniffFirstByte(c.socket, this.#c.timeouts.handshake);
+      if (first === 'plain')
+        return { ok: false, failure: NOT_TLS, reason: 'the first byte is not a TLS handshake record' };
+      // A client waiting for the server to speak first (SMTP, MySQL) speaks plain TCP.
+      if (first === 'timeout')
+        return {
+          ok: false,
+          failure: NOT_TLS,
+          reason: 'the client sent nothing within the handshake timeout',
+        };
+      if (first === 'closed')
+        return {
+          ok: false,
+          failure: 'closed',
+          reason: 'the peer closed the connection before sending a byte',
+        };
+    }
+    return this.#tls(c);
+  }
+
+  #tls(c: Accepted): Promise<HandshakeResult> {
     return new Promise<HandshakeResult>((resolve) => {
       this.#terminator.accept(c.socket, {
         failed: (failure, reason) => resolve({ ok: false, failure, reason }),

@@ -151,9 +151,16 @@ static napi_value splice_fds(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* tls(engine, id, context, isClient, fd): handshake on fd; the result arrives as an event. */
+/* tls(engine, id, context, isClient, fd[, sniff]): handshake on fd; the result arrives as an
+ * event. With sniff (servers only), a first byte that is not a TLS handshake record ends it as
+ * "not-tls" with nothing read. */
 static napi_value tls_fd(napi_env env, napi_callback_info info) {
-  CHECK_ARGS(5);
+  size_t argc = 6;
+  napi_value argv[6];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 5) { napi_throw_type_error(env, NULL, "missing arguments"); return NULL; }
+  bool sniff = false;
+  if (argc > 5) napi_get_value_bool(env, argv[5], &sniff);
   engine *e = engine_of(env, argv[0]);
   if (!e) return NULL;
   double id;
@@ -172,6 +179,7 @@ static napi_value tls_fd(napi_env env, napi_callback_info info) {
   if (client) SSL_set_connect_state(ssl); else SSL_set_accept_state(ssl);
   conn *c = conn_new(id, KIND_TLS, fd, -1);
   c->ssl = ssl;
+  c->sniff = sniff && !client;
   c->state = ST_HANDSHAKE;
   c->a.readable = c->a.writable = 1;
   post_add(e, c);

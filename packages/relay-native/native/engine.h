@@ -28,6 +28,9 @@ typedef enum {
   REASON_REJECTED,        /* JavaScript refused the peer */
   REASON_ENGINE_CLOSED,   /* the engine was closed with the connection open */
   REASON_TLS_ERROR,       /* TLS failed after the handshake (bad record, truncation) */
+  REASON_NOT_TLS,         /* sniffing only: the client's first byte is not a TLS handshake record,
+                             or it sent nothing within the handshake timeout; nothing was read:
+                             the connection is JavaScript's again */
   REASON_COUNT
 } close_reason;
 
@@ -76,6 +79,7 @@ typedef struct conn {
   int timer_list;           /* -1: none, else index into worker->timers */
   struct conn *dead_next;
   unsigned dirty : 1;
+  unsigned sniff : 1; /* server handshake: look at the first byte (without reading it) first */
   struct conn *dirty_next;
 } conn;
 

@@ -15,7 +15,7 @@
 
 const char *const CLOSE_REASON_NAMES[REASON_COUNT] = {
     "eof", "reset", "idle-timeout", "handshake-timeout", "handshake-failed",
-    "identity", "rejected", "engine-closed", "tls-error",
+    "identity", "rejected", "engine-closed", "tls-error", "not-tls",
 };
 
 /* Invariants the engine cannot continue without: say why, then stop the process. */
@@ -191,8 +191,11 @@ static void run_timers(worker *w) {
   for (int list = 0; list < 2; list++) {
     if (limits[list] == 0) continue;
     conn *c;
-    while ((c = w->timers[list].head) && w->now - c->last_active >= limits[list])
-      conn_close(c, reasons[list], 0, NULL);
+    while ((c = w->timers[list].head) && w->now - c->last_active >= limits[list]) {
+      /* sniffing and still no byte: a client that waits for the server speaks plain TCP */
+      if (c->sniff) conn_close(c, REASON_NOT_TLS, 0, "the client sent nothing within the handshake timeout");
+      else conn_close(c, reasons[list], 0, NULL);
+    }
   }
 }
 

@@ -177,7 +177,31 @@ static void handshake_done(conn *c) {
   events_push(c->w, &ev);
 }
 
+/* The TLS record type of a handshake (RFC 8446 5.1): every ClientHello starts with it. */
+#define TLS_RECORD_HANDSHAKE 0x16
+
+/* Sniffing: the first byte, peeked (never read). Returns 1 to go on with TLS, 0 to wait for it,
+ * -1 after closing the connection (not TLS: Node's descriptor still holds every byte). */
+static int sniff_first_byte(conn *c) {
+  unsigned char first;
+  ssize_t n = recv(c->a.fd, &first, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return 0;
+  if (n <= 0) {
+    /* the handshake fails on the end or error below, as without sniffing */
+    c->sniff = 0;
+    return 1;
+  }
+  c->sniff = 0;
+  if (first == TLS_RECORD_HANDSHAKE) return 1;
+  conn_close(c, REASON_NOT_TLS, 0, "the first byte is not a TLS handshake record");
+  return -1;
+}
+
 void relay_tls_handshake(conn *c) {
+  if (c->sniff) {
+    int go = sniff_first_byte(c);
+    if (go <= 0) return;
+  }
   ERR_clear_error();
   int r = SSL_do_handshake(c->ssl);
   conn_touch(c);

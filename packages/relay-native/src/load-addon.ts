@@ -19,7 +19,14 @@ export interface RelayAddon {
   closeEngine(engine: NativeHandle): void;
   setRef(engine: NativeHandle, on: boolean): void;
   splice(engine: NativeHandle, id: number, fdA: number, fdB: number): void;
-  tls(engine: NativeHandle, id: number, context: NativeHandle, isClient: boolean, fd: number): void;
+  tls(
+    engine: NativeHandle,
+    id: number,
+    context: NativeHandle,
+    isClient: boolean,
+    fd: number,
+    sniff?: boolean,
+  ): void;
   accept(engine: NativeHandle, conn: object, plainFd: number): void;
   reject(engine: NativeHandle, conn: object, unused: number): void;
   abort(engine: NativeHandle, id: number): void;

@@ -46,6 +46,13 @@ export interface TlsHandOff extends HandOffOptions {
   socket: Socket;
   /** A context from {@link RelayEngine.createTlsContext}, or credentials to build one. */
   credentials: TlsContext | TlsCredentials;
+  /**
+   * Servers only, with `keepSocket`: look at the client's first byte (peeked, never read) before
+   * the handshake; one that is not a TLS handshake record — or none within the handshake
+   * timeout — ends it as `not-tls`, and the kept socket still holds every byte (resume Node's
+   * reading with `resumeReading`). Default false.
+   */
+  sniff?: boolean;
 }
 
 /** Engine-wide counters. */
@@ -129,7 +136,9 @@ export class RelayEngine {
     const fd = takeSocket(this.#addon, handOff.socket, handOff.keepSocket);
     return new Promise((resolve) => {
       const id = this.#track({ stage: 'handshake', resolve });
-      this.#addon.tls(this.#handle, id, context.handle, handOff.role === 'client', fd);
+      const client = handOff.role === 'client';
+      const sniff = !client && handOff.keepSocket === true && handOff.sniff === true;
+      this.#addon.tls(this.#handle, id, context.handle, client, fd, sniff);
       this.#abortOn(handOff.signal, id);
     });
   }

@@ -19,7 +19,13 @@ export type RelayCloseReason =
   | 'rejected'
   | 'engine-closed'
   /** TLS failed after the handshake: a bad record, or the peer's FIN without close_notify */
-  | 'tls-error';
+  | 'tls-error'
+  /**
+   * Sniffing (`TlsHandOff.sniff`): the client's first byte is not a TLS handshake record, or it
+   * sent nothing within the handshake timeout (a protocol whose server speaks first). Nothing
+   * was read: the kept socket holds every byte, for Node to read again.
+   */
+  | 'not-tls';
 
 /** How a relayed connection ended. */
 export interface RelayResult {

@@ -6,6 +6,23 @@ interface HandleWithFd {
   fd?: number;
   reading?: boolean;
   readStop?: () => number;
+  readStart?: () => number;
+}
+
+/**
+ * Gives a kept socket back to Node after the engine let go of it without reading (a sniffed
+ * connection that is not TLS): Node reads it again from its first byte. The handle is started
+ * here (the stream still counts the read {@link stopReading} cut short as in progress, so
+ * `resume()` alone would never ask the handle again); the stream stays paused, so no byte is
+ * emitted before whoever reads it (a pipe, a `data` listener) resumes it.
+ */
+export function resumeReading(socket: Socket): void {
+  if (socket.destroyed) return;
+  const handle = (socket as unknown as { _handle?: HandleWithFd })._handle;
+  if (handle && !handle.reading && handle.readStart) {
+    handle.reading = true;
+    handle.readStart();
+  }
 }
 
 /**

@@ -98,6 +98,23 @@ describe('switchyard-agent explain, through the admin endpoint', () => {
     });
   });
 
+  it('from a bare SPIFFE ID: decided on the identity alone, the missing address said', async () => {
+    const allowed = await run('spiffe://cluster.local/ns/web/sa/client', 'web/api:8080');
+    expect(allowed.code).toBe(0);
+    expect(allowed.stdout).toContain('spiffe://cluster.local/ns/web/sa/client → web/api 10.0.0.9:8080');
+    expect(allowed.stdout).toContain('ALLOWED: allowed by ALLOW policy web/only-client');
+    expect(allowed.stdout).toContain('note: a SPIFFE ID without an address');
+    const denied = await run('spiffe://cluster.local/ns/web/sa/evil', 'web/api:8080', true);
+    expect(denied.code).toBe(1);
+    expect(JSON.parse(denied.stdout)).toMatchObject({
+      allowed: false,
+      from: { address: '', peer: 'spiffe://cluster.local/ns/web/sa/evil' },
+    });
+    const bad = await run('spiffe://cluster.local/web/evil', 'web/api:8080');
+    expect(bad).toMatchObject({ code: 2, stdout: '' });
+    expect(bad.stderr).toContain('is not a workload SPIFFE ID');
+  });
+
   it('bad input: exit 2 and the reason, nothing else', async () => {
     expect(await run('web/nobody', 'web/api:8080')).toMatchObject({ code: 2, stdout: '' });
     const r = await run('web/client', 'web/db:80');

@@ -40,10 +40,12 @@ export async function explainCommand(
 /** The human form: the connection, the decision and why, and every policy that applies. */
 export function formatExplanation(e: Explanation): string {
   const who = [e.from.name, e.from.address].filter(Boolean).join(' ');
+  const identity = e.from.peer ?? 'plain TCP, no identity';
   const lines = [
-    `${who} (${e.from.peer ?? 'plain TCP, no identity'}) → ${e.to.workload} ${formatEndpoint(e.to)}`,
+    `${who ? `${who} (${identity})` : identity} → ${e.to.workload} ${formatEndpoint(e.to)}`,
     `${e.allowed ? 'ALLOWED' : 'DENIED'}: ${e.reason}`,
   ];
+  if (e.from.note) lines.push(`note: ${e.from.note}`);
   for (const a of e.audited) lines.push(`audited by AUDIT policy ${a}`);
   for (const d of e.dryRun) lines.push(`dry-run: ${d.action} policy ${d.policy} matches (not enforced)`);
   lines.push(

@@ -63,7 +63,10 @@ export function agentProgram(io: AgentIo, done: (code: number) => void = () => u
   withConfig(
     program
       .command('explain')
-      .argument('<from>', 'NAMESPACE/POD, or an address (plain TCP when the agent knows no identity for it)')
+      .argument(
+        '<from>',
+        'NAMESPACE/POD, an address (plain TCP when the agent knows no identity for it), or a spiffe:// ID',
+      )
       .argument('<to>', 'NAMESPACE/POD:PORT or ADDRESS:PORT of a workload this agent serves')
       .description('which policy allows or denies a connection, and why (asks the running agent)'),
   )

@@ -17,6 +17,7 @@ import { type ServiceWatch, serviceWatch } from '../services/service-watch.js';
 import { kubeConfig, kubernetesSource } from '../sources/kubernetes-source.js';
 import type { WorkloadSource } from '../sources/workload.js';
 import { FakeKubeApi } from '../testing/fake-kube-api.js';
+import { firstLine } from '../testing/first-line.js';
 import {
   endpointSliceObject,
   namespaceObject,
@@ -101,21 +102,7 @@ describePrivileged(
     async function ask(address: string, port = 80, keep = false): Promise<{ line: string; socket: Socket }> {
       const socket = await ops.dial({ destination: { address, port }, mark: 0, target: ns('client') });
       socket.on('error', () => undefined);
-      const line = await new Promise<string>((resolve) => {
-        let text = '';
-        const done = (why: string) => {
-          clearTimeout(timer);
-          resolve(why);
-        };
-        const timer = setTimeout(() => done('timeout'), 5000);
-        socket.on('data', (d) => {
-          text += d;
-          if (text.includes('\n')) done(text.split('\n')[0] as string);
-        });
-        // Dialled sockets are half-open capable: the proxy's close shows as an end.
-        socket.once('end', () => done(text || 'closed'));
-        socket.once('close', () => done(text || 'closed'));
-      });
+      const line = await firstLine(socket);
       if (!keep) socket.destroy();
       return { line, socket };
     }

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { InputInvalidError } from '@switchyard/core';
+import { parseSpiffeId } from '@switchyard/mesh';
 import type { PolicyConnection } from './evaluate.js';
 import type { PolicyAuthorizer, PolicyExplanation } from './policy-authorizer.js';
 
@@ -15,15 +16,21 @@ export interface ExplainLookups {
 
 /** `explain`'s answer: who connects, to what, and the decision with every policy that applies. */
 export interface Explanation extends PolicyExplanation {
-  from: { address: string; peer?: string; name?: string };
+  /** `address` is empty for a bare SPIFFE ID; `note` then says how address rules were read. */
+  from: { address: string; peer?: string; name?: string; note?: string };
   to: { workload: string; address: string; port: number };
 }
 
 const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
+/** What a FROM given as a bare SPIFFE ID says about address rules it cannot be checked against. */
+export const NO_ADDRESS_NOTE =
+  'a SPIFFE ID without an address: ipBlocks match nothing and notIpBlocks everything; give a pod or an address to decide them';
+
 /**
- * What the data plane would decide for a connection from `from` (`NAMESPACE/POD`, or an address:
- * its identity if the agent knows one, else plain TCP from outside the mesh) to `to`
+ * What the data plane would decide for a connection from `from` (`NAMESPACE/POD`; an address:
+ * its identity if the agent knows one, else plain TCP from outside the mesh; or a bare SPIFFE ID,
+ * `spiffe://TRUST-DOMAIN/ns/NAMESPACE/sa/ACCOUNT`: that identity from no address) to `to`
  * (`NAMESPACE/POD:PORT` or `ADDRESS:PORT` of a workload this agent serves): the same decision
  * the authorizer makes, from the same state, counting nothing.
  *
@@ -46,13 +53,22 @@ export function explain(
 }
 
 function resolveFrom(from: string, l: ExplainLookups): Explanation['from'] {
+  if (from.startsWith('spiffe://')) {
+    if (!parseSpiffeId(from))
+      throw new InputInvalidError(
+        `FROM "${from.slice(0, 100)}" is not a workload SPIFFE ID (spiffe://TRUST-DOMAIN/ns/NAMESPACE/sa/ACCOUNT)`,
+      );
+    return { address: '', peer: from, note: NO_ADDRESS_NOTE };
+  }
   if (isIP(from)) {
     const local = [...l.workloads()].find((w) => w.addresses.includes(from));
     const peer = local?.spiffeId ?? l.identityOf(from);
     return { address: from, ...(peer ? { peer } : {}), ...(local ? { name: local.id } : {}) };
   }
   if (!NAME.test(from))
-    throw new InputInvalidError(`FROM "${from.slice(0, 100)}" is neither NAMESPACE/POD nor an IP address`);
+    throw new InputInvalidError(
+      `FROM "${from.slice(0, 100)}" is neither NAMESPACE/POD, an IP address nor a spiffe:// ID`,
+    );
   const local = [...l.workloads()].find((w) => w.id === from);
   if (local?.addresses[0]) return { address: local.addresses[0], peer: local.spiffeId, name: from };
   const pod = l.pod(from);

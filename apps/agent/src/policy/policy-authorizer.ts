@@ -91,6 +91,18 @@ export class PolicyAuthorizer implements InboundAuthorizer {
     };
   }
 
+  /**
+   * Whether the workload's mTLS mode (its PeerAuthentications, or the default) accepts plain TCP
+   * from this source on this port: PERMISSIVE. AuthorizationPolicies decide later, in
+   * {@link authorize}; counts nothing. Not before the policies are listed once.
+   */
+  plainAccepted(request: Omit<InboundRequest, 'peer'>): boolean {
+    const w = this.#store.synced ? this.#workload(request.workload) : undefined;
+    if (!w) return false;
+    const modes = this.#store.forWorkload(request.workload, w).filter((p) => p.kind === 'PeerAuthentication');
+    return decide(modes, connectionOf(request)).allowed;
+  }
+
   /** The same decision as {@link authorize}, with the policies that apply; counts nothing. */
   explain(workload: string, connection: PolicyConnection): PolicyExplanation {
     const w = this.#workload(workload);

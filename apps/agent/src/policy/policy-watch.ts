@@ -1,4 +1,4 @@
-import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '@switchyard/dataplane';
 import { type Informer, informer } from '../sources/kube-informer.js';
 import type { PolicyKind, PolicyStore } from './policy-store.js';
@@ -46,17 +46,11 @@ export function policyWatch(kc: KubeConfig, store: PolicyStore, logger: Logger):
   const informers: Informer<PolicyObject>[] = [];
   return {
     async start() {
-      const k8s = await import('@kubernetes/client-node');
-      const custom = kc.makeApiClient(k8s.CustomObjectsApi);
       for (const { kind, plural } of RESOURCES)
         informers.push(
           await informer<PolicyObject>(
             kc,
             `/apis/${GROUP}/${VERSION}/${plural}`,
-            (page) =>
-              custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural, ...page }) as Promise<
-                KubernetesListObject<PolicyObject>
-              >,
             (event, o) => {
               if (event === 'delete') store.remove(kind, `${o.metadata?.namespace}/${o.metadata?.name}`);
               else store.upsert(kind, o);

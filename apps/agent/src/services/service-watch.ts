@@ -39,22 +39,12 @@ export function serviceWatch(kc: KubeConfig, directory: ServiceDirectory, logger
   };
   return {
     async start() {
-      const k8s = await import('@kubernetes/client-node');
-      const core = kc.makeApiClient(k8s.CoreV1Api);
-      const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
-      services = await informer<V1Service>(
-        kc,
-        '/api/v1/services',
-        (page) => core.listServiceForAllNamespaces(page),
-        onService,
-        logger,
-        undefined,
-        { transform: keptService },
-      );
+      services = await informer<V1Service>(kc, '/api/v1/services', onService, logger, undefined, {
+        transform: keptService,
+      });
       slices = await informer<V1EndpointSlice>(
         kc,
         '/apis/discovery.k8s.io/v1/endpointslices',
-        (page) => discovery.listEndpointSliceForAllNamespaces(page),
         onSlice,
         logger,
         undefined,

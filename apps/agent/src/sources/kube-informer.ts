@@ -1,6 +1,8 @@
 import type { KubeConfig, KubernetesListObject, KubernetesObject, ListWatch } from '@kubernetes/client-node';
 import type { Logger } from '@switchyard/dataplane';
 import { backoffDelay } from '../util/backoff.js';
+import { loadKubeClient } from './kube-client.js';
+import { kubeGet } from './kube-get.js';
 
 /** How long an informer's watch may stay open before the server ends it (real informers pick 5–10 min). */
 const WATCH_TIMEOUT_SECONDS = 300;
@@ -12,12 +14,6 @@ export interface Informer<T extends KubernetesObject> {
   /** Lists, then watches; resolves after the first list. */
   start(): Promise<void>;
   stop(): Promise<void>;
-}
-
-/** One page of a list: at most `limit` objects, from where the previous page's `continue` left off. */
-export interface ListPage {
-  limit: number;
-  _continue?: string;
 }
 
 /** Objects per list page: a large cluster is read in pieces, never held as one response. */
@@ -41,18 +37,17 @@ export interface InformerOptions<T> {
  * and restarted with backoff when the list or the watch fails (ListWatch stops on an error).
  * The backoff (250 ms doubling to 30 s) starts again only once a restarted watch delivers an
  * event: a watch that fails at once, or a list that succeeds before the watch fails, keeps it growing.
- * Lists are read in pages of 500.
+ * Lists are read in pages of 500, as JSON (no generated models), from the same path as the watch.
  */
 export async function informer<T extends KubernetesObject>(
   kc: KubeConfig,
   path: string,
-  list: (page: ListPage) => Promise<KubernetesListObject<T>>,
   onChange: (event: InformerEvent, object: T) => void,
   logger: Logger,
   fieldSelector?: string,
   options: InformerOptions<T> = {},
 ): Promise<Informer<T>> {
-  const k8s = await import('@kubernetes/client-node');
+  const k8s = await loadKubeClient();
   const watch = new k8s.Watch(kc);
   const transform = options.transform;
   let failures = 0;
@@ -81,10 +76,14 @@ export async function informer<T extends KubernetesObject>(
     let first: KubernetesListObject<T> | undefined;
     let next: string | undefined;
     do {
-      const page = await list({ limit: PAGE_SIZE, ...(next ? { _continue: next } : {}) });
+      const page = await kubeGet<KubernetesListObject<T> & { metadata?: { continue?: string } }>(kc, path, {
+        fieldSelector,
+        limit: PAGE_SIZE,
+        continue: next,
+      });
       first ??= page;
       for (const o of page.items) items.push(transform ? transform(o) : o);
-      next = page.metadata?._continue || undefined;
+      next = page.metadata?.continue || undefined;
     } while (next);
     return { ...first, items };
   };

@@ -1,5 +1,7 @@
 import type { CheckResult } from '../check/check-result.js';
 import type { AgentConfig } from '../config/agent-config.js';
+import { loadKubeClient } from './kube-client.js';
+import { type KubeQuery, kubeGet } from './kube-get.js';
 
 /**
  * Preflight of the `kubernetes` source: the API answers, and lets this agent list this node's pods,
@@ -7,7 +9,7 @@ import type { AgentConfig } from '../config/agent-config.js';
  */
 export async function kubernetesReachable(config: AgentConfig): Promise<CheckResult[]> {
   if (config.source.kind !== 'kubernetes') return [];
-  const k8s = await import('@kubernetes/client-node');
+  const k8s = await loadKubeClient();
   const kc = new k8s.KubeConfig();
   try {
     if (config.source.kubeconfig) kc.loadFromFile(config.source.kubeconfig);
@@ -23,7 +25,6 @@ export async function kubernetesReachable(config: AgentConfig): Promise<CheckRes
       },
     ];
   }
-  const api = kc.makeApiClient(k8s.CoreV1Api);
   const server = kc.getCurrentCluster()?.server ?? '(no server)';
   const attempt = async (name: string, call: () => Promise<unknown>): Promise<CheckResult> => {
     try {
@@ -45,14 +46,17 @@ export async function kubernetesReachable(config: AgentConfig): Promise<CheckRes
       };
     }
   };
+  const list =
+    (path: string, query: KubeQuery = {}) =>
+    () =>
+      kubeGet(kc, path, { ...query, limit: 1 });
   return Promise.all([
-    attempt(`kubernetes: list pods on ${config.node}`, () =>
-      api.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${config.node}`, limit: 1 }),
+    attempt(
+      `kubernetes: list pods on ${config.node}`,
+      list('/api/v1/pods', { fieldSelector: `spec.nodeName=${config.node}` }),
     ),
-    attempt('kubernetes: list namespaces', () => api.listNamespace({ limit: 1 })),
-    attempt('kubernetes: list services', () => api.listServiceForAllNamespaces({ limit: 1 })),
-    attempt('kubernetes: list endpointslices', () =>
-      kc.makeApiClient(k8s.DiscoveryV1Api).listEndpointSliceForAllNamespaces({ limit: 1 }),
-    ),
+    attempt('kubernetes: list namespaces', list('/api/v1/namespaces')),
+    attempt('kubernetes: list services', list('/api/v1/services')),
+    attempt('kubernetes: list endpointslices', list('/apis/discovery.k8s.io/v1/endpointslices')),
   ]);
 }

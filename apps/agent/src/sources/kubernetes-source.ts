@@ -1,7 +1,9 @@
-import type { KubeConfig, KubernetesListObject, V1Namespace, V1Pod } from '@kubernetes/client-node';
+import type { KubeConfig, V1Namespace, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '@switchyard/dataplane';
 import { AGENT_DEFAULTS } from '../config/defaults.js';
-import { type InformerEvent, informer, type ListPage } from './kube-informer.js';
+import { loadKubeClient } from './kube-client.js';
+import { kubeGet } from './kube-get.js';
+import { type InformerEvent, informer } from './kube-informer.js';
 import { type PeerChanges, PeerIndex } from './peer-index.js';
 import { localPod, namespaceLabel, peerPod } from './pod-transforms.js';
 import { announcedPodWorkload, optedIn, podWorkload } from './pod-workload.js';
@@ -22,7 +24,7 @@ const SETTLE_MS = 20;
 
 /** Loads the client (it is large: only this source imports it) and the configuration. */
 export async function kubeConfig(path: string | undefined): Promise<KubeConfig> {
-  const k8s = await import('@kubernetes/client-node');
+  const k8s = await loadKubeClient();
   const kc = new k8s.KubeConfig();
   if (path) kc.loadFromFile(path);
   else kc.loadFromCluster();
@@ -49,8 +51,6 @@ export function kubernetesSource(options: KubernetesSourceOptions, logger: Logge
     },
     async start(sink) {
       const kc = await kubeConfig(options.kubeconfig);
-      const k8s = await import('@kubernetes/client-node');
-      const api = kc.makeApiClient(k8s.CoreV1Api);
       let ready = false;
       const changed = () => {
         if (!ready) return;
@@ -64,7 +64,6 @@ export function kubernetesSource(options: KubernetesSourceOptions, logger: Logge
       const fieldSelector = `spec.nodeName=${options.node}`;
       const watchOf = <T extends V1Pod | V1Namespace>(
         path: string,
-        list: (page: ListPage) => Promise<KubernetesListObject<T>>,
         transform: (o: T) => T,
         selector?: string,
         onEvent?: (event: InformerEvent, o: T) => void,
@@ -72,7 +71,6 @@ export function kubernetesSource(options: KubernetesSourceOptions, logger: Logge
         informer<T>(
           kc,
           path,
-          list,
           (event, o) => {
             onEvent?.(event, o);
             changed();
@@ -81,15 +79,9 @@ export function kubernetesSource(options: KubernetesSourceOptions, logger: Logge
           selector,
           { transform },
         );
-      const local = await watchOf<V1Pod>(
-        '/api/v1/pods',
-        (page) => api.listPodForAllNamespaces({ fieldSelector, ...page }),
-        localPod,
-        fieldSelector,
-      );
+      const local = await watchOf<V1Pod>('/api/v1/pods', localPod, fieldSelector);
       const namespaces = await watchOf<V1Namespace>(
         '/api/v1/namespaces',
-        (page) => api.listNamespace(page),
         (n) => namespaceLabel(n, options.label),
         undefined,
         (event, n) =>
@@ -101,13 +93,12 @@ export function kubernetesSource(options: KubernetesSourceOptions, logger: Logge
       );
       const all = await watchOf<V1Pod>(
         '/api/v1/pods',
-        (page) => api.listPodForAllNamespaces(page),
         (p) => peerPod(p, options.label),
         undefined,
         (event, p) => (event === 'delete' ? index.deletePod(p, pending) : index.upsertPod(p, pending)),
       );
       informers.push(local, namespaces, all);
-      lookup = podLookup(api, local.list, namespaces.list);
+      lookup = podLookup(kc, local.list, namespaces.list);
       const emit = () => {
         const changes = pending;
         pending = new Map();
@@ -158,7 +149,7 @@ type PodLookup = (
  * not delivered it, or an older pod of the same name still in it — from the API server.
  */
 function podLookup(
-  api: import('@kubernetes/client-node').CoreV1Api,
+  kc: KubeConfig,
   pods: () => readonly V1Pod[],
   namespaces: () => readonly V1Namespace[],
 ): PodLookup {
@@ -171,10 +162,15 @@ function podLookup(
     const pod =
       cached && (!a.uid || cached.metadata?.uid === a.uid)
         ? cached
-        : await api.readNamespacedPod({ name: a.name, namespace: a.namespace }).catch(notFound);
+        : await kubeGet<V1Pod>(
+            kc,
+            `/api/v1/namespaces/${encodeURIComponent(a.namespace)}/pods/${encodeURIComponent(a.name)}`,
+          ).catch(notFound);
     const namespace =
       namespaces().find((n) => n.metadata?.name === a.namespace) ??
-      (await api.readNamespace({ name: a.namespace }).catch(notFound));
+      (await kubeGet<V1Namespace>(kc, `/api/v1/namespaces/${encodeURIComponent(a.namespace)}`).catch(
+        notFound,
+      ));
     return { pod: a.uid && pod?.metadata?.uid !== a.uid ? undefined : pod, namespace };
   };
 }

@@ -39,6 +39,7 @@ export type {
   CarrierWorkload,
   ConnectionReport,
   HandshakeFailure,
+  HandshakeOptions,
   HandshakeResult,
   InboundAuthorization,
   InboundStream,
@@ -64,6 +65,7 @@ export type { LogFields, Logger } from '../logger.js';
 export type { DataPlaneMetrics, Direction } from '../metrics.js';
 export { outboundFailure } from '../outbound-failure.js';
 export { spliceOutcome } from '../relay.js';
+export { type FirstByte, NOT_TLS, sniffFirstByte, TLS_HANDSHAKE_RECORD } from '../sniff.js';
 export { tlsSession } from '../tls-session.js';
 export {
   classify as classifyTlsFailure,

@@ -7,14 +7,16 @@ import {
   type Direction,
   type Endpoint,
   formatEndpoint,
+  type HandshakeOptions,
   type HandshakeResult,
+  NOT_TLS,
   type RelayOutcome,
   type ServerIdentityDecision,
 } from '@switchyard/dataplane/carrier';
 import { parseSpiffeId, type SpiffeId, type WorkloadCertificate } from '@switchyard/mesh';
 import { createRelayEngine, type RelayEngine } from '../relay-engine.js';
 import type { FailedHandshake, PeerHandshake, RelayResult } from '../relay-result.js';
-import { stopReading } from '../socket-handoff.js';
+import { resumeReading, stopReading } from '../socket-handoff.js';
 import type { TlsContext } from '../tls-credentials.js';
 import { CloseGuard } from './close-guard.js';
 import { EngineStandIn } from './engine-stand-in.js';
@@ -145,13 +147,21 @@ class MtlsNativeCarrier implements Carrier {
 
   /**
    * The engine's server handshake on a captured inbound connection; the data plane authorizes
-   * the peer and then delivers or refuses through the session.
+   * the peer and then delivers or refuses through the session. With `plainAccepted` the engine
+   * peeks at the first byte: plain TCP goes back to Node unread (`NOT_TLS`).
    */
-  async handshake(c: Accepted): Promise<HandshakeResult> {
+  async handshake(c: Accepted, options?: HandshakeOptions): Promise<HandshakeResult> {
     stopReading(c.socket); // before any await: the engine will read it, never Node
     const guard = this.#guard(c.socket);
     // Node's socket keeps the connection's place (pending) in the data plane while it handshakes.
-    const peer = await this.#handshake('server', c.socket, guard, true);
+    const sniff = options?.plainAccepted === true;
+    const peer = await this.#handshake('server', c.socket, guard, true, sniff);
+    if (!peer.ok && peer.reason === 'not-tls' && sniff) {
+      this.#open.delete(guard);
+      guard.release();
+      resumeReading(c.socket);
+      return { ok: false, failure: NOT_TLS, reason: peer.detail };
+    }
     if (!peer.ok) {
       this.#end(guard, [c.socket], false);
       if (peer.reason === 'identity') return { ok: false, failure: 'identity', reason: peer.detail };
@@ -226,6 +236,7 @@ class MtlsNativeCarrier implements Carrier {
     socket: Socket,
     guard: CloseGuard,
     keep: boolean,
+    sniff = false,
   ): Promise<PeerHandshake | FailedHandshake> {
     try {
       return await this.#engine.tls({
@@ -233,6 +244,7 @@ class MtlsNativeCarrier implements Carrier {
         socket,
         credentials: this.#tls,
         keepSocket: keep,
+        sniff,
         signal: guard.signal,
       });
     } catch (error) {
