@@ -17,7 +17,9 @@ async function noDelayOf(...sockets: Socket[]): Promise<number[]> {
     '    print(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))',
     '    s.detach()',
   ].join('\n');
-  const child = spawn('python3', ['-c', code], { stdio: ['ignore', 'pipe', 'inherit', ...sockets] });
+  // the ASan run preloads libasan into this process: python3 gets an environment without it
+  const { LD_PRELOAD: _, ...env } = process.env;
+  const child = spawn('python3', ['-c', code], { env, stdio: ['ignore', 'pipe', 'inherit', ...sockets] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => {
     out += d.toString();
