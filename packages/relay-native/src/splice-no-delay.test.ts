@@ -21,10 +21,10 @@ async function noDelayOf(...sockets: Socket[]): Promise<number[]> {
   const { LD_PRELOAD: _, ...env } = process.env;
   const child = spawn('python3', ['-c', code], { env, stdio: ['ignore', 'pipe', 'inherit', ...sockets] });
   let out = '';
-  child.stdout.on('data', (d: Buffer) => {
+  child.stdout?.on('data', (d: Buffer) => {
     out += d.toString();
   });
-  const [status] = (await new Promise((resolve) => child.once('close', (...a) => resolve(a)))) as [number];
+  const status = await new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   expect(status).toBe(0);
   return out.trim().split('\n').map(Number);
 }
