@@ -147,6 +147,7 @@ static napi_value splice_fds(napi_env env, napi_callback_info info) {
   napi_get_value_double(env, argv[1], &id);
   conn *c = conn_new(id, KIND_SPLICE, fd_arg(env, argv[2]), fd_arg(env, argv[3]));
   c->state = ST_RELAY;
+  splice_no_delay(c); /* here, on the caller's thread: set before splice() returns */
   post_add(e, c);
   return NULL;
 }

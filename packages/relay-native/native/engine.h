@@ -170,6 +170,7 @@ void conn_mark_dirty(conn *c);
 /* splice_relay.c */
 void splice_pump(conn *c);
 void splice_release_pipes(conn *c);
+void splice_no_delay(conn *c);
 
 /* tls_relay.c */
 void relay_tls_pump(conn *c);

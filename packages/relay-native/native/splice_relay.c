@@ -3,6 +3,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -41,6 +43,17 @@ static void pipe_release(conn *c, direction *d) {
   }
   d->pipe_r = d->pipe_w = -1;
   d->in_pipe = 0;
+}
+
+/* Nagle holds a small segment back until the peer acknowledges the one before, and the peer may
+ * delay that acknowledgement (40 ms on Linux): a request written in two pieces would wait for a
+ * timer at the relay. A relay has nothing to gain from holding bytes back (each splice moves all
+ * that arrived, and the kernel sets MSG_MORE itself while a pipe still holds more), so both
+ * sockets send at once whatever the caller set. A socket that is not TCP has no Nagle to turn off. */
+void splice_no_delay(conn *c) {
+  int one = 1;
+  (void)setsockopt(c->a.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  (void)setsockopt(c->b.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
 void splice_release_pipes(conn *c) {
