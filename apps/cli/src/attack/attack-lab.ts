@@ -12,6 +12,7 @@ import { createLab, type Lab } from '@switchyard/driver-tproxy/testing';
 import { createTestPki, type TestPki } from '@switchyard/mesh/testing';
 import { bin } from '../testing/run-bin.js';
 import { repo } from '../testing/run-cli.js';
+import { oneAttackAtATime } from './attack-lock.js';
 import { APP_PORT, startApps } from './lab-app.js';
 
 const run = promisify(execFile);
@@ -122,7 +123,7 @@ export async function startAttackLab(
   const cleanup: (() => unknown)[] = [() => lab.destroy()];
   try {
     const attackLab = await assemble(kind, lab, cleanup, options);
-    await warmUp(attackLab);
+    await oneAttackAtATime(() => warmUp(attackLab));
     await new Promise((r) => setTimeout(r, 1_000));
     attackLab.baseline = await attackLab.footprint();
     return attackLab;
@@ -182,13 +183,14 @@ async function assemble(
     terminate: () => proxy.stop(),
     python: (script, ...args) => python(lab, script === 'hbone' ? HBONE_CLIENT : TCP_ATTACK, args),
     go: (...args) => goPeerRun<Record<string, unknown>>(lab, goPeer, args).done,
-    async beside(attack) {
-      const peer = legit(60, 200);
-      const result = await attack().finally(() => peer.stop());
-      const tally = await peer.done;
-      const after = await settle(proxy, attackLab.baseline);
-      return { result, legit: tally, after };
-    },
+    beside: (attack) =>
+      oneAttackAtATime(async () => {
+        const peer = legit(60, 200);
+        const result = await attack().finally(() => peer.stop());
+        const tally = await peer.done;
+        const after = await settle(proxy, attackLab.baseline);
+        return { result, legit: tally, after };
+      }),
     async close() {
       for (const undo of cleanup.reverse()) await undo();
     },

@@ -1,6 +1,7 @@
 import { describePrivileged } from '@switchyard/driver-tproxy/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type AttackLab, startAttackLab } from './attack-lab.js';
+import { ATTACK_TEST_TIMEOUT_MS } from './attack-lock.js';
 import { expectHeld, HOLD_SECONDS, holdBeside } from './held.js';
 import { APP_PORT } from './lab-app.js';
 import { sample } from './report.js';
@@ -40,57 +41,69 @@ describePrivileged('switchyard proxy hbone, attacks held for seconds', () => {
     expect(app).toMatchObject({ status: 200 });
   }, 60_000);
 
-  it('handshakes abandoned with a FIN from 20 sources free their slots at once', async () => {
-    const [timeouts, closed] = [await failures('timeout'), await failures('closed')];
-    const sources = lab.sources(20).join(',');
-    const held = await holdBeside(lab, () =>
-      lab.python(
-        'tcp',
-        'hello-churn',
-        lab.target.host,
-        `${lab.target.port}`,
-        `${HOLD_SECONDS}`,
-        '200000',
-        sources,
-      ),
-    );
-    expectHeld(lab, 'hbone: ClientHello then FIN, 20 sources', held);
-    const sent = (held.result as { sent: number }).sent;
-    expect(sent).toBeGreaterThan(1_000);
-    expect(await failures('closed')).toBeGreaterThan(closed);
-    // Each abandoned handshake is noticed on its FIN: (almost) none waits for the 5 s timeout.
-    expect((await failures('timeout')) - timeouts).toBeLessThan(sent / 100);
-  }, 120_000);
+  it(
+    'handshakes abandoned with a FIN from 20 sources free their slots at once',
+    async () => {
+      const [timeouts, closed] = [await failures('timeout'), await failures('closed')];
+      const sources = lab.sources(20).join(',');
+      const held = await holdBeside(lab, () =>
+        lab.python(
+          'tcp',
+          'hello-churn',
+          lab.target.host,
+          `${lab.target.port}`,
+          `${HOLD_SECONDS}`,
+          '200000',
+          sources,
+        ),
+      );
+      expectHeld(lab, 'hbone: ClientHello then FIN, 20 sources', held);
+      const sent = (held.result as { sent: number }).sent;
+      expect(sent).toBeGreaterThan(1_000);
+      expect(await failures('closed')).toBeGreaterThan(closed);
+      // Each abandoned handshake is noticed on its FIN: (almost) none waits for the 5 s timeout.
+      expect((await failures('timeout')) - timeouts).toBeLessThan(sent / 100);
+    },
+    ATTACK_TEST_TIMEOUT_MS,
+  );
 
-  it('rapid reset from a reconnecting attacker costs the app no dial, and its source is slowed', async () => {
-    const [goaways, penalized, dials] = [
-      await resets('rapid-reset-goaway'),
-      await refusals(),
-      lab.appConnections(),
-    ];
-    const held = await holdBeside(lab, () => h2Attack('rapid-reset-loop', '500', `${HOLD_SECONDS}`));
-    expectHeld(lab, 'hbone: rapid reset, reconnecting', held);
-    const result = held.result as { connections: number; refused: number };
-    // The legitimate peer's dials, in the control run and beside the attack: one per new tunnel,
-    // and one for each run's pinged tunnel (which never broke: expectHeld).
-    const attackerDials = lab.appConnections() - dials - held.control.tried - held.under.tried - 2;
-    console.log(`rapid reset: ${attackerDials} app dials for ${result.connections} attacking connections`);
-    expect(result.connections).toBeGreaterThan(0);
-    expect(attackerDials).toBeLessThanOrEqual(2 * result.connections);
-    expect((await resets('rapid-reset-goaway')) - goaways).toBeGreaterThanOrEqual(result.connections - 1);
-    // Reconnecting earns a penalty at accept: the attacker's source is refused most of the time.
-    expect((await refusals()) - penalized).toBeGreaterThan(result.connections);
-  }, 120_000);
+  it(
+    'rapid reset from a reconnecting attacker costs the app no dial, and its source is slowed',
+    async () => {
+      const [goaways, penalized, dials] = [
+        await resets('rapid-reset-goaway'),
+        await refusals(),
+        lab.appConnections(),
+      ];
+      const held = await holdBeside(lab, () => h2Attack('rapid-reset-loop', '500', `${HOLD_SECONDS}`));
+      expectHeld(lab, 'hbone: rapid reset, reconnecting', held);
+      const result = held.result as { connections: number; refused: number };
+      // The legitimate peer's dials, in the control run and beside the attack: one per new tunnel,
+      // and one for each run's pinged tunnel (which never broke: expectHeld).
+      const attackerDials = lab.appConnections() - dials - held.control.tried - held.under.tried - 2;
+      console.log(`rapid reset: ${attackerDials} app dials for ${result.connections} attacking connections`);
+      expect(result.connections).toBeGreaterThan(0);
+      expect(attackerDials).toBeLessThanOrEqual(2 * result.connections);
+      expect((await resets('rapid-reset-goaway')) - goaways).toBeGreaterThanOrEqual(result.connections - 1);
+      // Reconnecting earns a penalty at accept: the attacker's source is refused most of the time.
+      expect((await refusals()) - penalized).toBeGreaterThan(result.connections);
+    },
+    ATTACK_TEST_TIMEOUT_MS,
+  );
 
-  it('a reconnecting WINDOW_UPDATE flood is closed and its source slowed; the CPU it gets is bounded', async () => {
-    const [closed, penalized] = [await resets('control-frame-flood'), await refusals()];
-    const held = await holdBeside(lab, () => h2Attack('window-flood-loop', `${HOLD_SECONDS}`));
-    expectHeld(lab, 'hbone: WINDOW_UPDATE flood, reconnecting', held);
-    const result = held.result as { connections: number; refused: number; sent: number };
-    expect((await resets('control-frame-flood')) - closed).toBeGreaterThanOrEqual(result.connections - 1);
-    expect((await refusals()) - penalized).toBeGreaterThan(0);
-    // The flood is still cut by bytes per second, polled (see docs/security.md): each connection
-    // gets at most about two seconds of a core before the penalty keeps its source out.
-    expect(held.cpuSeconds).toBeLessThan(held.seconds);
-  }, 120_000);
+  it(
+    'a reconnecting WINDOW_UPDATE flood is closed and its source slowed; the CPU it gets is bounded',
+    async () => {
+      const [closed, penalized] = [await resets('control-frame-flood'), await refusals()];
+      const held = await holdBeside(lab, () => h2Attack('window-flood-loop', `${HOLD_SECONDS}`));
+      expectHeld(lab, 'hbone: WINDOW_UPDATE flood, reconnecting', held);
+      const result = held.result as { connections: number; refused: number; sent: number };
+      expect((await resets('control-frame-flood')) - closed).toBeGreaterThanOrEqual(result.connections - 1);
+      expect((await refusals()) - penalized).toBeGreaterThan(0);
+      // The flood is still cut by bytes per second, polled (see docs/security.md): each connection
+      // gets at most about two seconds of a core before the penalty keeps its source out.
+      expect(held.cpuSeconds).toBeLessThan(held.seconds);
+    },
+    ATTACK_TEST_TIMEOUT_MS,
+  );
 });

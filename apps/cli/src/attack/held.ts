@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { expect } from 'vitest';
 import type { AttackLab, Footprint, SteadyTally } from './attack-lab.js';
+import { oneAttackAtATime } from './attack-lock.js';
 
 /** Seconds each long attack is held, and each control run lasts. */
 export const HOLD_SECONDS = 10;
@@ -32,7 +33,11 @@ async function cpuSeconds(pid: number): Promise<number> {
  * Runs the steady peer alone for {@link HOLD_SECONDS} (the control), then again beside `attack`
  * (which must itself last at least as long), and measures the proxy's CPU time meanwhile.
  */
-export async function holdBeside<T>(lab: AttackLab, attack: () => Promise<T>): Promise<Held<T>> {
+export function holdBeside<T>(lab: AttackLab, attack: () => Promise<T>): Promise<Held<T>> {
+  return oneAttackAtATime(() => held(lab, attack));
+}
+
+async function held<T>(lab: AttackLab, attack: () => Promise<T>): Promise<Held<T>> {
   const control = await lab.steady(HOLD_SECONDS).done;
   const cpu = await cpuSeconds(lab.pid);
   const started = Date.now();

@@ -1,6 +1,7 @@
 import { describePrivileged } from '@switchyard/driver-tproxy/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AttackLab, startAttackLab } from './attack-lab.js';
+import { ATTACK_TEST_TIMEOUT_MS } from './attack-lock.js';
 import { expectHeld, HOLD_SECONDS, holdBeside } from './held.js';
 import { APP_PORT } from './lab-app.js';
 import { sample } from './report.js';
@@ -60,7 +61,7 @@ describePrivileged('switchyard proxy mtls, attacks held for seconds', () => {
         // Each abandoned handshake is noticed on its FIN: (almost) none waits for the 5 s timeout.
         expect((await failures('timeout')) - timeouts).toBeLessThan(sent / 100);
       },
-      120_000,
+      ATTACK_TEST_TIMEOUT_MS,
     );
   });
 });
