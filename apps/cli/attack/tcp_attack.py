@@ -9,6 +9,7 @@ usage: tcp_attack.py hold HOST PORT COUNT SECONDS        -> open COUNT TCP conne
        tcp_attack.py ask HOST PORT CERT_DIR              -> mTLS with CERT_DIR's certificate, an HTTP GET
                                                            of /metrics: what came back
        tcp_attack.py download HOST PORT CERT_DIR         -> mTLS, read slowly until the end: how it ended
+       tcp_attack.py truncate HOST PORT CERT_DIR BYTES   -> mTLS, BYTES sent, then a FIN without close_notify
 Every loop stops after SECONDS or MAX attempts, whichever comes first. Prints one JSON object.
 """
 import json
@@ -178,6 +179,26 @@ def download(host, port, cert_dir):
         return {"bytes": got, "end": "error", "reason": str(error)}
 
 
+def truncate(host, port, cert_dir, count):
+    # A stream cut short under TLS, as a man in the middle can: a FIN and no close_notify.
+    # (SSLSocket.shutdown drops the TLS state and shuts the TCP socket down as it is.)
+    ctx = context(cert_dir)
+    s = ctx.wrap_socket(socket.create_connection((host, port), timeout=10))
+    s.sendall(b"x" * count)
+    time.sleep(0.2)
+    s.shutdown(socket.SHUT_WR)
+    try:
+        while s.recv(65536):
+            pass
+        after = "closed"
+    except ConnectionResetError:
+        after = "reset"
+    except OSError as error:
+        after = type(error).__name__
+    s.close()
+    return {"sent": count, "after": after}
+
+
 if __name__ == "__main__":
     mode, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     rest = sys.argv[4:]
@@ -193,6 +214,8 @@ if __name__ == "__main__":
         result = ask(host, port, rest[0])
     elif mode == "download":
         result = download(host, port, rest[0])
+    elif mode == "truncate":
+        result = truncate(host, port, rest[0], int(rest[1]))
     else:
-        sys.exit(f"unknown mode {mode!r}: hold, churn, tls, hello-churn, ask or download")
+        sys.exit(f"unknown mode {mode!r}: hold, churn, tls, hello-churn, ask, download or truncate")
     print(json.dumps(result))

@@ -74,6 +74,8 @@ export interface AttackLab {
   certs: { peer: string; denied: string };
   /** Connections the app accepted so far. */
   appConnections(): number;
+  /** How the echo app's connections ended so far. */
+  appEnds(): { clean: number; reset: number };
   /** The proxy's memory and descriptors now. */
   footprint(): Promise<Footprint>;
   /** The proxy's /metrics. */
@@ -171,6 +173,7 @@ async function assemble(
     certs,
     baseline: await proxy.footprint(),
     appConnections: () => app.accepted(),
+    appEnds: () => app.ends(),
     footprint: () => proxy.footprint(),
     metrics: () =>
       Promise.resolve(lab.run(lab.b.name, 'curl', '-sf', `http://127.0.0.1:${adminPort}/metrics`)),

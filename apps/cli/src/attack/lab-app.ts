@@ -14,6 +14,8 @@ export const DOWNLOAD_BYTES = 64 * 1024 * 1024;
 export interface LabApps {
   /** Connections the apps accepted so far. */
   accepted(): number;
+  /** How the echo app's connections ended so far: a clean end (FIN) or a reset. */
+  ends(): { clean: number; reset: number };
   close(): Promise<void>;
 }
 
@@ -38,8 +40,15 @@ export async function startApps(lab: Lab): Promise<LabApps> {
     s.on('error', () => undefined);
     s.on('close', () => open.delete(s));
   };
+  const ends = { clean: 0, reset: 0 };
   servers[0]?.on('connection', (s: Socket) => {
     hold(s);
+    s.once('end', () => {
+      ends.clean += 1;
+    });
+    s.once('error', () => {
+      ends.reset += 1;
+    });
     s.pipe(s);
   });
   servers[1]?.on('connection', (s: Socket) => {
@@ -48,6 +57,7 @@ export async function startApps(lab: Lab): Promise<LabApps> {
   });
   return {
     accepted: () => accepted,
+    ends: () => ({ ...ends }),
     close: async () => {
       for (const s of open) s.destroy();
       await Promise.all(servers.map((server) => new Promise((r) => server.close(r))));

@@ -63,5 +63,20 @@ describePrivileged('switchyard proxy mtls, attacks held for seconds', () => {
       },
       ATTACK_TEST_TIMEOUT_MS,
     );
+
+    it('a FIN without close_notify reaches the app as a reset, never a clean end', async () => {
+      const before = lab.appEnds();
+      const out = await lab.python(
+        'tcp',
+        'truncate',
+        lab.lab.b.v4,
+        `${APP_PORT}`,
+        lab.certs.peer,
+        `${64 * 1024}`,
+      );
+      expect(out).toMatchObject({ sent: 64 * 1024 });
+      await expect.poll(() => lab.appEnds().reset - before.reset).toBe(1);
+      expect(lab.appEnds().clean - before.clean).toBe(0);
+    }, 60_000);
   });
 });

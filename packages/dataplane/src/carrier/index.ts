@@ -75,5 +75,6 @@ export {
   TlsTerminator,
   type TlsTerminatorOptions,
 } from '../tls-terminator.js';
+export { TlsTruncatedError, TruncationGuard } from '../truncation-guard.js';
 export { formatEndpoint, type Upstream, type VerifiedTls } from '../upstream.js';
 export type { WorkloadPolicy } from '../workload-spec.js';
