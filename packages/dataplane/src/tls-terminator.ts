@@ -1,4 +1,4 @@
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { type TLSSocket, Server as TlsServer } from 'node:tls';
 import type { WorkloadCertificate } from '@switchyard/mesh';
 import { spiffeIdsFromSan } from '@switchyard/mesh';
@@ -10,6 +10,13 @@ export type TlsFailure = 'timeout' | 'no-certificate' | 'untrusted' | 'protocol'
 export interface TlsOutcome {
   secure(tls: TLSSocket): void;
   failed(failure: TlsFailure, reason: string): void;
+}
+
+/** A handshake in progress: where its outcome goes, and the half-open choice to restore. */
+interface Pending {
+  outcome: TlsOutcome;
+  raw: Duplex;
+  halfOpen: boolean;
 }
 
 /** Options of {@link TlsTerminator}. */
@@ -34,7 +41,7 @@ const serverOptions = (cert: WorkloadCertificate) => ({
  */
 export class TlsTerminator {
   readonly #server: TlsServer;
-  readonly #outcomes = new WeakMap<Socket, TlsOutcome>();
+  readonly #outcomes = new WeakMap<Duplex, Pending>();
 
   constructor(o: TlsTerminatorOptions) {
     this.#server = new TlsServer({
@@ -45,14 +52,20 @@ export class TlsTerminator {
       ...(o.alpn ? { ALPNProtocols: o.alpn } : {}),
     });
     this.#server.on('secureConnection', (tls: TLSSocket) => {
-      const outcome = this.#take(tls);
-      outcome?.secure(tls);
+      const taken = this.#take(tls);
+      if (!taken) return;
+      // Half-close is carried again once the peer is authenticated (see accept()), by the TLS
+      // socket and by the stream under it (a stream other than a net.Socket ends its writable
+      // side on its own end unless it is half-open).
+      tls.allowHalfOpen = taken.halfOpen;
+      taken.raw.allowHalfOpen = taken.halfOpen;
+      taken.outcome.secure(tls);
     });
     this.#server.on('tlsClientError', (error: Error, tls: TLSSocket) => {
-      const outcome = this.#take(tls);
-      if (!outcome) return;
+      const taken = this.#take(tls);
+      if (!taken) return;
       const { failure, reason } = classify(error, tls);
-      outcome.failed(failure, reason);
+      taken.outcome.failed(failure, reason);
     });
   }
 
@@ -61,9 +74,18 @@ export class TlsTerminator {
     this.#server.setSecureContext(serverOptions(certificate));
   }
 
-  /** Starts the handshake on `raw`; exactly one of the outcome's callbacks is called. */
-  accept(raw: Socket, outcome: TlsOutcome): void {
-    this.#outcomes.set(raw, outcome);
+  /**
+   * Starts the handshake on `raw`; exactly one of the outcome's callbacks is called. A peer that
+   * sends its FIN (or an RST) during the handshake fails it at once, as `closed`: it never holds
+   * a pending-handshake slot until the timeout.
+   */
+  accept(raw: Duplex, outcome: TlsOutcome): void {
+    // The TLS socket takes allowHalfOpen from `raw`. Half-open, an EOF before the handshake is
+    // done is never read (nothing reads the plaintext side yet), so the connection would wait for
+    // the handshake timeout; closed on EOF, it fails at once. The carrier's choice is restored on
+    // the TLS socket when the handshake is done.
+    this.#outcomes.set(raw, { outcome, raw, halfOpen: raw.allowHalfOpen });
+    raw.allowHalfOpen = false;
     raw.once('close', () => {
       if (this.#outcomes.delete(raw))
         outcome.failed('closed', 'the peer closed the connection during the handshake');
@@ -71,12 +93,22 @@ export class TlsTerminator {
     this.#server.emit('connection', raw);
   }
 
-  #take(tls: TLSSocket): TlsOutcome | undefined {
-    const raw = (tls as TLSSocket & { _parent?: Socket })._parent;
+  #take(tls: TLSSocket): Pending | undefined {
+    const raw = underneath(tls);
     const outcome = raw ? this.#outcomes.get(raw) : undefined;
     if (raw) this.#outcomes.delete(raw);
     return outcome;
   }
+}
+
+/**
+ * The stream a TLS socket was made on: a `net.Socket` is its `_parent`; any other stream is
+ * wrapped by Node (a JSStreamSocket, `_parentWrap` of its handle) and is that wrapper's `stream`.
+ * Neither is public API; both have been there since Node 10.
+ */
+function underneath(tls: TLSSocket): Duplex | undefined {
+  const t = tls as TLSSocket & { _parent?: Duplex; _handle?: { _parentWrap?: { stream?: Duplex } } };
+  return t._parent ?? t._handle?._parentWrap?.stream;
 }
 
 /** Names why a handshake failed: for metrics (`tls_failures_total{reason}`) and logs. */

@@ -15,6 +15,7 @@ import {
 } from 'node:tls';
 import {
   type Accepted,
+  abort,
   type CarrierContext,
   type HandshakeResult,
   type InboundAuthorization,
@@ -165,9 +166,10 @@ export class HboneServer {
     this.#closing = true;
     this.#c.workload.identity.off('rotated', this.#onRotated);
     const closed = [...this.#sessions.values()].map(({ session, streams }) => {
-      // destroy() sends RST_STREAM CANCEL alone; close(code) would send END_STREAM first, which
-      // the peer reads as a clean end.
-      for (const stream of streams) if (!stream.destroyed) stream.destroy();
+      // RST_STREAM CANCEL alone (see abort()): a bare destroy() would reset with the GOAWAY's
+      // NO_ERROR (a drain sent one), and close(code) sends END_STREAM first: a client reads either
+      // as a clean end.
+      for (const stream of streams) abort(stream);
       // GOAWAY after the RST_STREAMs, so the peer reads every stream's reset before the end.
       return new Promise<void>((resolve) => {
         if (session.destroyed) return resolve();
@@ -247,10 +249,14 @@ export class HboneServer {
     state.session.once('close', () => clearInterval(timer));
   }
 
-  /** Closes an abusive connection: GOAWAY ENHANCE_YOUR_CALM, then the socket. */
+  /**
+   * Closes an abusive connection: GOAWAY ENHANCE_YOUR_CALM, then the socket; its source is
+   * refused at accept for a while, longer for each strike, so reconnecting earns it nothing.
+   */
   #calm(state: Session, reason: string, msg: string): void {
     this.#c.metrics.streamResets.inc({ workload: this.#c.labels.workload, reason });
-    this.#c.logger.warn(msg, { source: state.peerAddress, peer: state.peer });
+    const penaltyMs = this.#c.penalize(state.peerAddress);
+    this.#c.logger.warn(msg, { source: state.peerAddress, peer: state.peer, penaltyMs });
     if (!state.session.destroyed && !state.session.closed) state.session.goaway(h2.NGHTTP2_ENHANCE_YOUR_CALM);
     setTimeout(() => state.session.destroy(), 100).unref();
   }
@@ -311,6 +317,10 @@ export class HboneServer {
     const cancel = new AbortController();
     const onClose = () => cancel.abort(new Error('the stream was reset'));
     stream.once('close', onClose);
+    // A stream opened and reset in the same read (rapid reset) is closed by the next turn of the
+    // event loop: it never costs the app a dial.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (cancel.signal.aborted || stream.destroyed) return;
     // The data plane authorizes the peer first (in both modes), then the authority, then dials.
     await this.#c.serveStream({
       peer: state.peer,

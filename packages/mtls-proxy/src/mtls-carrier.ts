@@ -11,6 +11,7 @@ import {
   outboundFailure,
   sniffFirstByte,
   TlsTerminator,
+  TruncationGuard,
   tlsSession,
 } from '@switchyard/dataplane/carrier';
 import type { WorkloadCertificate } from '@switchyard/mesh';
@@ -84,11 +85,19 @@ class MtlsCarrier implements Carrier {
     return this.#tls(c);
   }
 
+  /**
+   * A peer's FIN without a close_notify is a truncation: the TLS socket fails (the relay resets
+   * the app) instead of ending, as the native engine does (see {@link TruncationGuard}).
+   */
   #tls(c: Accepted): Promise<HandshakeResult> {
+    const guard = new TruncationGuard(c.socket);
     return new Promise<HandshakeResult>((resolve) => {
-      this.#terminator.accept(c.socket, {
+      this.#terminator.accept(guard, {
         failed: (failure, reason) => resolve({ ok: false, failure, reason }),
         secure: (tls) => {
+          guard.watch(tls);
+          // abort() writes its undecryptable record on the TCP socket under TLS (`_parent`).
+          (tls as typeof tls & { _parent?: unknown })._parent = c.socket;
           tls.on('error', (error) => this.#c.logger.debug('inbound TLS error', { reason: error.message }));
           resolve({ ok: true, session: tlsSession(c.socket, tls) });
         },

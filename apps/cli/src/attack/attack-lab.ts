@@ -4,16 +4,16 @@
 // library) keeps opening new connections from another address beside every attack.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import type { Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { type NetnsTarget, PROXY_PORTS } from '@switchyard/core';
-import { tproxyDriver } from '@switchyard/driver-tproxy';
+import { PROXY_PORTS } from '@switchyard/core';
 import { createLab, type Lab } from '@switchyard/driver-tproxy/testing';
 import { createTestPki, type TestPki } from '@switchyard/mesh/testing';
 import { bin } from '../testing/run-bin.js';
 import { repo } from '../testing/run-cli.js';
+import { oneAttackAtATime } from './attack-lock.js';
+import { APP_PORT, startApps } from './lab-app.js';
 
 const run = promisify(execFile);
 const PYTHON = '/usr/bin/python3'; // Debian's, which has python3-h2
@@ -21,9 +21,16 @@ const HBONE_CLIENT = resolve(repo, 'packages/hbone/interop/hbone_client.py');
 const TCP_ATTACK = resolve(repo, 'apps/cli/attack/tcp_attack.py');
 const COLLECT = resolve(repo, 'apps/cli/attack/collect-on-signal.mjs');
 const GO_PEER = resolve(repo, 'packages/hbone/interop/go');
-/** The app's port in the workload's namespace. */
-export const APP_PORT = 8080;
-const ADMIN_PORT = PROXY_PORTS.admin;
+
+/** How the proxy under attack is started. */
+export interface AttackLabOptions {
+  /** `proxy mtls --engine`: `js` (the default) or `native`. */
+  engine?: 'js' | 'native';
+  /** `--admin-port`; default the well-known 15020. */
+  adminPort?: number;
+  /** Skip the first wave and the warm-up (suites that do not hold memory to a baseline). */
+  light?: boolean;
+}
 
 /** A process's memory (after a full garbage collection) and descriptors. */
 export interface Footprint {
@@ -32,6 +39,20 @@ export interface Footprint {
   /** What is alive after the collection: V8's heap plus memory outside it that JS objects hold (buffers, TLS). */
   liveKb: number;
   fds: number;
+}
+
+/** A peer process: what it printed once it stopped, and how to stop it early. */
+export interface PeerRun<T> {
+  done: Promise<T>;
+  stop(): void;
+}
+
+/** What the steady legitimate peer measured. */
+export interface SteadyTally extends LegitTally {
+  pings: number;
+  pingErrors: Record<string, number>;
+  p50Ms: number;
+  p99Ms: number;
 }
 
 /** What the legitimate peer managed while an attack ran. */
@@ -53,12 +74,29 @@ export interface AttackLab {
   certs: { peer: string; denied: string };
   /** Connections the app accepted so far. */
   appConnections(): number;
+  /** How the echo app's connections ended so far. */
+  appEnds(): { clean: number; reset: number };
   /** The proxy's memory and descriptors now. */
   footprint(): Promise<Footprint>;
   /** The proxy's /metrics. */
   metrics(): Promise<string>;
+  /** The proxy's admin port. */
+  adminPort: number;
+  /** The proxy's process id (for its CPU time). */
+  pid: number;
+  /**
+   * The steady legitimate peer (an established connection pinged every 100 ms, a new connection
+   * every `intervalMs`) from its own address, for at most `seconds`.
+   */
+  steady(seconds: number, intervalMs?: number): PeerRun<SteadyTally>;
+  /** Adds `count` addresses to the attacker's namespace (10.x.y.10 up) and returns them. */
+  sources(count: number): string[];
+  /** SIGTERM to the proxy (it drains for its `--drain-seconds`, 1); resolves when it exited. */
+  terminate(): Promise<void>;
   /** Lines the proxy wrote to standard error so far. */
   logLines(): number;
+  /** Runs the Go peer (`hbone-go`) with `args` in the attacker's namespace and parses what it printed. */
+  go(...args: string[]): Promise<Record<string, unknown>>;
   /** Runs a python attacker in the attacker's namespace and parses what it printed. */
   python(script: 'hbone' | 'tcp', ...args: string[]): Promise<Record<string, unknown>>;
   /**
@@ -81,12 +119,13 @@ export interface AttackLab {
 export async function startAttackLab(
   kind: 'mtls' | 'hbone',
   warmUp: (lab: AttackLab) => Promise<unknown>,
+  options: AttackLabOptions = {},
 ): Promise<AttackLab> {
   const lab = createLab();
   const cleanup: (() => unknown)[] = [() => lab.destroy()];
   try {
-    const attackLab = await assemble(kind, lab, cleanup);
-    await warmUp(attackLab);
+    const attackLab = await assemble(kind, lab, cleanup, options);
+    await oneAttackAtATime(() => warmUp(attackLab));
     await new Promise((r) => setTimeout(r, 1_000));
     attackLab.baseline = await attackLab.footprint();
     return attackLab;
@@ -96,7 +135,13 @@ export async function startAttackLab(
   }
 }
 
-async function assemble(kind: 'mtls' | 'hbone', lab: Lab, cleanup: (() => unknown)[]): Promise<AttackLab> {
+async function assemble(
+  kind: 'mtls' | 'hbone',
+  lab: Lab,
+  cleanup: (() => unknown)[],
+  options: AttackLabOptions,
+): Promise<AttackLab> {
+  const adminPort = options.adminPort ?? PROXY_PORTS.admin;
   // The legitimate peer has an address of its own, so per-source caps on the attacker's
   // address never count its connections.
   const legitAddress = lab.a.v4.replace(/\.1$/, '.3');
@@ -108,22 +153,16 @@ async function assemble(kind: 'mtls' | 'hbone', lab: Lab, cleanup: (() => unknow
   cleanup.push(() => rm(work, { recursive: true, force: true }));
   const goPeer = await buildGoPeer(work);
   const certs = { peer: await pki.issue('peer', 'web'), denied: await pki.issue('intruder', 'other') };
-  const app = await startEchoApp(lab);
+  const app = await startApps(lab);
   cleanup.push(() => app.close());
-  const proxy = await startProxy(kind, lab, await pki.issue('server', 'web'));
+  const proxy = await startProxy(kind, lab, await pki.issue('server', 'web'), adminPort, options.engine);
   cleanup.push(() => proxy.stop());
   const target = kind === 'hbone' ? { host: lab.b.v4, port: 15008 } : { host: lab.b.v4, port: APP_PORT };
   const authority = `${lab.b.v4}:${APP_PORT}`;
-  const legit = (seconds: number, most: number) =>
-    legitPeer(
-      lab,
-      goPeer,
-      [kind, `${target.host}:${target.port}`, certs.peer, authority, legitAddress],
-      seconds,
-      most,
-    );
+  const peerArgs = [kind, `${target.host}:${target.port}`, certs.peer, authority, legitAddress];
+  const legit = (seconds: number, most: number) => legitPeer(lab, goPeer, peerArgs, seconds, most);
   // Warm up (code paths compiled, pools sized), then take the baseline the attacks are held to.
-  const warm = await legit(30, 40).done;
+  const warm = await legit(30, options.light ? 5 : 40).done;
   if (warm.ok !== warm.tried)
     throw new Error(`the legitimate peer failed before any attack: ${JSON.stringify(warm)}`);
   const attackLab: AttackLab = {
@@ -134,18 +173,27 @@ async function assemble(kind: 'mtls' | 'hbone', lab: Lab, cleanup: (() => unknow
     certs,
     baseline: await proxy.footprint(),
     appConnections: () => app.accepted(),
+    appEnds: () => app.ends(),
     footprint: () => proxy.footprint(),
     metrics: () =>
-      Promise.resolve(lab.run(lab.b.name, 'curl', '-sf', `http://127.0.0.1:${ADMIN_PORT}/metrics`)),
+      Promise.resolve(lab.run(lab.b.name, 'curl', '-sf', `http://127.0.0.1:${adminPort}/metrics`)),
+    adminPort,
+    pid: proxy.pid,
+    steady: (seconds, intervalMs = 500) =>
+      goPeerRun<SteadyTally>(lab, goPeer, ['steady-peer', ...peerArgs, `${seconds}`, `${intervalMs}`]),
+    sources: (count) => addSources(lab, count),
     logLines: () => proxy.stderrLines(),
+    terminate: () => proxy.stop(),
     python: (script, ...args) => python(lab, script === 'hbone' ? HBONE_CLIENT : TCP_ATTACK, args),
-    async beside(attack) {
-      const peer = legit(60, 200);
-      const result = await attack().finally(() => peer.stop());
-      const tally = await peer.done;
-      const after = await settle(proxy, attackLab.baseline);
-      return { result, legit: tally, after };
-    },
+    go: (...args) => goPeerRun<Record<string, unknown>>(lab, goPeer, args).done,
+    beside: (attack) =>
+      oneAttackAtATime(async () => {
+        const peer = legit(60, 200);
+        const result = await attack().finally(() => peer.stop());
+        const tally = await peer.done;
+        const after = await settle(proxy, attackLab.baseline);
+        return { result, legit: tally, after };
+      }),
     async close() {
       for (const undo of cleanup.reverse()) await undo();
     },
@@ -172,18 +220,32 @@ async function python(lab: Lab, script: string, args: string[]): Promise<Record<
 }
 
 function legitPeer(lab: Lab, goPeer: string, args: string[], seconds: number, most: number) {
-  const child = spawn(
-    'ip',
-    ['netns', 'exec', lab.a.name, goPeer, 'legit-peer', ...args, `${seconds}`, `${most}`],
-    {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    },
-  );
+  return goPeerRun<LegitTally>(lab, goPeer, ['legit-peer', ...args, `${seconds}`, `${most}`]);
+}
+
+let added = 0;
+function addSources(lab: Lab, count: number): string[] {
+  const device = lab.run(lab.a.name, 'ip', '-o', '-4', 'addr', 'show').match(/\d+: (\S+)\s+inet 10\./)?.[1];
+  const prefix = lab.a.v4.replace(/\.1$/, '.');
+  const out: string[] = [];
+  for (let i = 0; i < count; i += 1, added += 1) {
+    const address = `${prefix}${10 + (added % 200)}`;
+    if (added < 200) lab.run(lab.a.name, 'ip', 'addr', 'add', `${address}/24`, 'dev', device ?? '');
+    out.push(address);
+  }
+  return out;
+}
+
+/** Runs the Go peer in the attacker's namespace; closing its stdin stops it early. */
+function goPeerRun<T>(lab: Lab, goPeer: string, args: string[]): PeerRun<T> {
+  const child = spawn('ip', ['netns', 'exec', lab.a.name, goPeer, ...args], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   let out = '';
   child.stdout.on('data', (d) => {
     out += d;
   });
-  const done = new Promise<LegitTally>((resolve, reject) => {
+  const done = new Promise<T>((resolve, reject) => {
     child.once('error', reject);
     child.once('close', () => {
       try {
@@ -206,31 +268,6 @@ async function settle(proxy: ProxyProcess, baseline: Footprint): Promise<Footpri
   return now;
 }
 
-async function startEchoApp(lab: Lab): Promise<{ close(): Promise<void>; accepted(): number }> {
-  const driver = tproxyDriver();
-  const target: NetnsTarget = { kind: 'netns', name: lab.b.name };
-  // The capture rules also route the replies of dials that keep the client's address.
-  await driver.apply(target, { families: ['ipv4'], inbound: { port: 15006, excludePorts: [15008] } });
-  const server: Server = await driver.socketOps.listen({ port: APP_PORT, target });
-  let accepted = 0;
-  const open = new Set<Socket>();
-  server.on('connection', (s: Socket) => {
-    accepted += 1;
-    open.add(s);
-    s.on('error', () => undefined);
-    s.on('close', () => open.delete(s));
-    s.pipe(s);
-  });
-  return {
-    accepted: () => accepted,
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of open) s.destroy();
-        server.close(() => r());
-      }),
-  };
-}
-
 interface ProxyProcess {
   pid: number;
   stderrLines(): number;
@@ -239,9 +276,16 @@ interface ProxyProcess {
   stop(): Promise<void>;
 }
 
-async function startProxy(kind: 'mtls' | 'hbone', lab: Lab, certDir: string): Promise<ProxyProcess> {
+async function startProxy(
+  kind: 'mtls' | 'hbone',
+  lab: Lab,
+  certDir: string,
+  adminPort: number,
+  engine: 'js' | 'native' = 'js',
+): Promise<ProxyProcess> {
   const args = ['proxy', kind, '--netns', lab.b.name, '--cert-dir', certDir, '--inbound-port', '15006'];
-  args.push('--admin-port', `${ADMIN_PORT}`, '--drain-seconds', '1', '--access-log');
+  args.push('--admin-port', `${adminPort}`, '--drain-seconds', '1', '--access-log');
+  if (engine === 'native') args.push('--engine', 'native');
   const child: ChildProcess = spawn(process.execPath, ['--expose-gc', '--import', COLLECT, bin, ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -271,7 +315,7 @@ async function startProxy(kind: 'mtls' | 'hbone', lab: Lab, certDir: string): Pr
       throw new Error(`switchyard proxy ${kind} was not ready in 15 s: ${tail}`);
     }
     try {
-      lab.run(lab.b.name, 'curl', '-sf', `http://127.0.0.1:${ADMIN_PORT}/readyz`);
+      lab.run(lab.b.name, 'curl', '-sf', `http://127.0.0.1:${adminPort}/readyz`);
       break;
     } catch {
       // not listening yet

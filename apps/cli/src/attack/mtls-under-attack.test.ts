@@ -10,6 +10,7 @@ import { type AttackRow, holdTo, printRows, sample } from './report.js';
 // Go's crypto/tls opens new mTLS connections from another address beside every attack. One proxy
 // process takes every attack in turn and is held after each to the footprint it had after the
 // first wave.
+// Attacks take turns across suites (attack-lock.ts): a test's timeout leaves room to wait.
 describePrivileged('switchyard proxy mtls under attack', () => {
   let lab: AttackLab;
   let twoIds: string;
@@ -34,7 +35,7 @@ describePrivileged('switchyard proxy mtls under attack', () => {
       ]);
       for (const run of Object.values(attack)) await run();
     });
-  }, 240_000);
+  }, 480_000);
   afterAll(async () => {
     printRows('proxy mtls', rows);
     await lab?.close();
@@ -47,13 +48,13 @@ describePrivileged('switchyard proxy mtls under attack', () => {
     expect(await failures('pending-per-source')).toBeGreaterThan(shed);
     expect(await failures('timeout')).toBeGreaterThan(timedOut);
     holdTo(lab, rows, 'idle TCP, 1,500 held 8 s', out);
-  }, 60_000);
+  }, 180_000);
 
   it('1b. connect-and-close churn does not cost legitimate peers their connections', async () => {
     const out = await lab.beside(attack.churn);
     expect((out.result as { connected: number }).connected).toBeGreaterThan(500);
     holdTo(lab, rows, 'connect+close churn, 5 s', out);
-  }, 60_000);
+  }, 180_000);
 
   it('1c. TLS handshakes without a client certificate are refused and counted by reason', async () => {
     const before = await failures('no-certificate');
@@ -61,7 +62,7 @@ describePrivileged('switchyard proxy mtls under attack', () => {
     expect(out.result).toMatchObject({ answered: 0 });
     expect(await failures('no-certificate')).toBeGreaterThan(before);
     holdTo(lab, rows, 'TLS without a certificate, 3 s', out);
-  }, 60_000);
+  }, 180_000);
 
   it('5. a certificate with two SPIFFE IDs is refused, and the app gets nothing', async () => {
     const before = lab.appConnections();
@@ -70,7 +71,7 @@ describePrivileged('switchyard proxy mtls under attack', () => {
     expect((out.result as { refused: number }).refused).toBeGreaterThan(0);
     expect(lab.appConnections() - before).toBe(out.legit.ok);
     holdTo(lab, rows, 'two SPIFFE IDs, 3 s', out);
-  }, 60_000);
+  }, 180_000);
 
   it('7 and 10. a denied peer is counted as a denial by reason, and logged in sampled lines', async () => {
     const lines = lab.logLines();
@@ -86,5 +87,5 @@ describePrivileged('switchyard proxy mtls under attack', () => {
     const seconds = Math.ceil((Date.now() - started) / 1000);
     expect(lab.logLines() - lines).toBeLessThanOrEqual((DEFAULT_ACCESS_LOG_RATE + 1) * seconds);
     holdTo(lab, rows, 'denied peer, 3 s (log flood)', out);
-  }, 60_000);
+  }, 180_000);
 });

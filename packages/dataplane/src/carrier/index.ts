@@ -66,6 +66,7 @@ export type { DataPlaneMetrics, Direction } from '../metrics.js';
 export { outboundFailure } from '../outbound-failure.js';
 export { spliceOutcome } from '../relay.js';
 export { type FirstByte, NOT_TLS, sniffFirstByte, TLS_HANDSHAKE_RECORD } from '../sniff.js';
+export { abort } from '../splice.js';
 export { tlsSession } from '../tls-session.js';
 export {
   classify as classifyTlsFailure,
@@ -74,5 +75,6 @@ export {
   TlsTerminator,
   type TlsTerminatorOptions,
 } from '../tls-terminator.js';
+export { TlsTruncatedError, TruncationGuard } from '../truncation-guard.js';
 export { formatEndpoint, type Upstream, type VerifiedTls } from '../upstream.js';
 export type { WorkloadPolicy } from '../workload-spec.js';
