@@ -4,6 +4,10 @@ usage: tcp_attack.py hold HOST PORT COUNT SECONDS        -> open COUNT TCP conne
        tcp_attack.py churn HOST PORT SECONDS MAX         -> connect and close at once, as fast as possible
        tcp_attack.py tls HOST PORT SECONDS MAX CERT_DIR  -> full TLS handshakes with CERT_DIR's certificate
                                                            ("-" for none), a line sent after each
+       tcp_attack.py hello-churn HOST PORT SECONDS MAX SOURCES -> a ClientHello, then a FIN at once, from
+                                                           each of SOURCES (comma-separated) in turn
+       tcp_attack.py ask HOST PORT CERT_DIR              -> mTLS with CERT_DIR's certificate, an HTTP GET
+                                                           of /metrics: what came back
 Every loop stops after SECONDS or MAX attempts, whichever comes first. Prints one JSON object.
 """
 import json
@@ -96,6 +100,58 @@ def tls(host, port, seconds, most, cert_dir):
     return outcome
 
 
+def client_hello():
+    # One real ClientHello from python's own TLS (no certificate: it is never asked for).
+    hello = ssl.MemoryBIO()
+    tls = context("-").wrap_bio(ssl.MemoryBIO(), hello)
+    try:
+        tls.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return hello.read()
+
+
+def hello_churn(host, port, seconds, most, sources, in_flight=64):
+    # Handshakes begun and abandoned at once, `in_flight` connecting at a time: each must free
+    # its pending slot on the FIN, not hold it until the handshake timeout.
+    hello = client_hello()
+    done, failed, opened = 0, 0, 0
+    watch = selectors.DefaultSelector()
+    until = time.monotonic() + seconds
+    while time.monotonic() < until and (opened < most or watch.get_map()):
+        while opened < most and len(watch.get_map()) < in_flight:
+            s = socket.socket()
+            s.setblocking(False)
+            s.bind((sources[opened % len(sources)], 0))
+            s.connect_ex((host, port))
+            watch.register(s, selectors.EVENT_WRITE)
+            opened += 1
+        for key, _ in watch.select(0.2):
+            s = key.fileobj
+            watch.unregister(s)
+            try:
+                s.send(hello)
+                done += 1
+            except OSError:
+                failed += 1
+            s.close()
+    for key in list(watch.get_map().values()):
+        key.fileobj.close()
+    return {"sent": done, "failed": failed}
+
+
+def ask(host, port, cert_dir):
+    # What the first read brings back, if anything: an HTTP answer, the echo app's echo, or nothing.
+    ctx = context(cert_dir)
+    try:
+        with ctx.wrap_socket(socket.create_connection((host, port), timeout=5)) as s:
+            s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+            got = s.recv(65536)
+            return {"answered": len(got), "head": got[:40].decode(errors="replace")}
+    except (OSError, ssl.SSLError) as error:
+        return {"answered": 0, "error": type(error).__name__}
+
+
 if __name__ == "__main__":
     mode, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     rest = sys.argv[4:]
@@ -105,6 +161,10 @@ if __name__ == "__main__":
         result = churn(host, port, float(rest[0]), int(rest[1]))
     elif mode == "tls":
         result = tls(host, port, float(rest[0]), int(rest[1]), rest[2])
+    elif mode == "hello-churn":
+        result = hello_churn(host, port, float(rest[0]), int(rest[1]), rest[2].split(","))
+    elif mode == "ask":
+        result = ask(host, port, rest[0])
     else:
-        sys.exit(f"unknown mode {mode!r}: hold, churn or tls")
+        sys.exit(f"unknown mode {mode!r}: hold, churn, tls, hello-churn or ask")
     print(json.dumps(result))

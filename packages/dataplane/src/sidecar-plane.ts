@@ -43,6 +43,11 @@ export interface SidecarPlaneOptions {
   maxConnections?: number;
   /** Socket mark of upstream dials. Default: the driver's. */
   bypassMark?: number;
+  /**
+   * The port the sidecar's admin endpoints listen on, when not the well-known one: a proxy port,
+   * refused to peers like every other (HBONE 503, mTLS closed). Default `DATAPLANE_PORTS.admin`.
+   */
+  adminPort?: number;
 }
 
 /**
@@ -61,6 +66,7 @@ export function sidecarPlane(o: SidecarPlaneOptions, component: string): DataPla
     ...(o.timeouts ? { timeouts: o.timeouts } : {}),
     limits: { ...o.limits, ...(o.maxConnections ? { maxConnections: o.maxConnections } : {}) },
     ...(o.bypassMark !== undefined ? { bypassMark: o.bypassMark } : {}),
+    ...(o.adminPort !== undefined ? { adminPort: o.adminPort } : {}),
     accessLog: o.accessLog === true,
   });
 }

@@ -34,7 +34,7 @@ const serverOptions = (cert: WorkloadCertificate) => ({
  */
 export class TlsTerminator {
   readonly #server: TlsServer;
-  readonly #outcomes = new WeakMap<Socket, TlsOutcome>();
+  readonly #outcomes = new WeakMap<Socket, { outcome: TlsOutcome; halfOpen: boolean }>();
 
   constructor(o: TlsTerminatorOptions) {
     this.#server = new TlsServer({
@@ -45,14 +45,17 @@ export class TlsTerminator {
       ...(o.alpn ? { ALPNProtocols: o.alpn } : {}),
     });
     this.#server.on('secureConnection', (tls: TLSSocket) => {
-      const outcome = this.#take(tls);
-      outcome?.secure(tls);
+      const taken = this.#take(tls);
+      if (!taken) return;
+      // Half-close is carried again once the peer is authenticated (see accept()).
+      tls.allowHalfOpen = taken.halfOpen;
+      taken.outcome.secure(tls);
     });
     this.#server.on('tlsClientError', (error: Error, tls: TLSSocket) => {
-      const outcome = this.#take(tls);
-      if (!outcome) return;
+      const taken = this.#take(tls);
+      if (!taken) return;
       const { failure, reason } = classify(error, tls);
-      outcome.failed(failure, reason);
+      taken.outcome.failed(failure, reason);
     });
   }
 
@@ -61,9 +64,18 @@ export class TlsTerminator {
     this.#server.setSecureContext(serverOptions(certificate));
   }
 
-  /** Starts the handshake on `raw`; exactly one of the outcome's callbacks is called. */
+  /**
+   * Starts the handshake on `raw`; exactly one of the outcome's callbacks is called. A peer that
+   * sends its FIN (or an RST) during the handshake fails it at once, as `closed`: it never holds
+   * a pending-handshake slot until the timeout.
+   */
   accept(raw: Socket, outcome: TlsOutcome): void {
-    this.#outcomes.set(raw, outcome);
+    // The TLS socket takes allowHalfOpen from `raw`. Half-open, an EOF before the handshake is
+    // done is never read (nothing reads the plaintext side yet), so the connection would wait for
+    // the handshake timeout; closed on EOF, it fails at once. The carrier's choice is restored on
+    // the TLS socket when the handshake is done.
+    this.#outcomes.set(raw, { outcome, halfOpen: raw.allowHalfOpen });
+    raw.allowHalfOpen = false;
     raw.once('close', () => {
       if (this.#outcomes.delete(raw))
         outcome.failed('closed', 'the peer closed the connection during the handshake');
@@ -71,7 +83,7 @@ export class TlsTerminator {
     this.#server.emit('connection', raw);
   }
 
-  #take(tls: TLSSocket): TlsOutcome | undefined {
+  #take(tls: TLSSocket): { outcome: TlsOutcome; halfOpen: boolean } | undefined {
     const raw = (tls as TLSSocket & { _parent?: Socket })._parent;
     const outcome = raw ? this.#outcomes.get(raw) : undefined;
     if (raw) this.#outcomes.delete(raw);

@@ -23,7 +23,16 @@ const COLLECT = resolve(repo, 'apps/cli/attack/collect-on-signal.mjs');
 const GO_PEER = resolve(repo, 'packages/hbone/interop/go');
 /** The app's port in the workload's namespace. */
 export const APP_PORT = 8080;
-const ADMIN_PORT = PROXY_PORTS.admin;
+
+/** How the proxy under attack is started. */
+export interface AttackLabOptions {
+  /** `proxy mtls --engine`: `js` (the default) or `native`. */
+  engine?: 'js' | 'native';
+  /** `--admin-port`; default the well-known 15020. */
+  adminPort?: number;
+  /** Skip the first wave and the warm-up (suites that do not hold memory to a baseline). */
+  light?: boolean;
+}
 
 /** A process's memory (after a full garbage collection) and descriptors. */
 export interface Footprint {
@@ -32,6 +41,20 @@ export interface Footprint {
   /** What is alive after the collection: V8's heap plus memory outside it that JS objects hold (buffers, TLS). */
   liveKb: number;
   fds: number;
+}
+
+/** A peer process: what it printed once it stopped, and how to stop it early. */
+export interface PeerRun<T> {
+  done: Promise<T>;
+  stop(): void;
+}
+
+/** What the steady legitimate peer measured. */
+export interface SteadyTally extends LegitTally {
+  pings: number;
+  pingErrors: Record<string, number>;
+  p50Ms: number;
+  p99Ms: number;
 }
 
 /** What the legitimate peer managed while an attack ran. */
@@ -57,6 +80,17 @@ export interface AttackLab {
   footprint(): Promise<Footprint>;
   /** The proxy's /metrics. */
   metrics(): Promise<string>;
+  /** The proxy's admin port. */
+  adminPort: number;
+  /** The proxy's process id (for its CPU time). */
+  pid: number;
+  /**
+   * The steady legitimate peer (an established connection pinged every 100 ms, a new connection
+   * every `intervalMs`) from its own address, for at most `seconds`.
+   */
+  steady(seconds: number, intervalMs?: number): PeerRun<SteadyTally>;
+  /** Adds `count` addresses to the attacker's namespace (10.x.y.10 up) and returns them. */
+  sources(count: number): string[];
   /** Lines the proxy wrote to standard error so far. */
   logLines(): number;
   /** Runs a python attacker in the attacker's namespace and parses what it printed. */
@@ -81,11 +115,12 @@ export interface AttackLab {
 export async function startAttackLab(
   kind: 'mtls' | 'hbone',
   warmUp: (lab: AttackLab) => Promise<unknown>,
+  options: AttackLabOptions = {},
 ): Promise<AttackLab> {
   const lab = createLab();
   const cleanup: (() => unknown)[] = [() => lab.destroy()];
   try {
-    const attackLab = await assemble(kind, lab, cleanup);
+    const attackLab = await assemble(kind, lab, cleanup, options);
     await warmUp(attackLab);
     await new Promise((r) => setTimeout(r, 1_000));
     attackLab.baseline = await attackLab.footprint();
@@ -96,7 +131,13 @@ export async function startAttackLab(
   }
 }
 
-async function assemble(kind: 'mtls' | 'hbone', lab: Lab, cleanup: (() => unknown)[]): Promise<AttackLab> {
+async function assemble(
+  kind: 'mtls' | 'hbone',
+  lab: Lab,
+  cleanup: (() => unknown)[],
+  options: AttackLabOptions,
+): Promise<AttackLab> {
+  const adminPort = options.adminPort ?? PROXY_PORTS.admin;
   // The legitimate peer has an address of its own, so per-source caps on the attacker's
   // address never count its connections.
   const legitAddress = lab.a.v4.replace(/\.1$/, '.3');
@@ -110,20 +151,14 @@ async function assemble(kind: 'mtls' | 'hbone', lab: Lab, cleanup: (() => unknow
   const certs = { peer: await pki.issue('peer', 'web'), denied: await pki.issue('intruder', 'other') };
   const app = await startEchoApp(lab);
   cleanup.push(() => app.close());
-  const proxy = await startProxy(kind, lab, await pki.issue('server', 'web'));
+  const proxy = await startProxy(kind, lab, await pki.issue('server', 'web'), adminPort, options.engine);
   cleanup.push(() => proxy.stop());
   const target = kind === 'hbone' ? { host: lab.b.v4, port: 15008 } : { host: lab.b.v4, port: APP_PORT };
   const authority = `${lab.b.v4}:${APP_PORT}`;
-  const legit = (seconds: number, most: number) =>
-    legitPeer(
-      lab,
-      goPeer,
-      [kind, `${target.host}:${target.port}`, certs.peer, authority, legitAddress],
-      seconds,
-      most,
-    );
+  const peerArgs = [kind, `${target.host}:${target.port}`, certs.peer, authority, legitAddress];
+  const legit = (seconds: number, most: number) => legitPeer(lab, goPeer, peerArgs, seconds, most);
   // Warm up (code paths compiled, pools sized), then take the baseline the attacks are held to.
-  const warm = await legit(30, 40).done;
+  const warm = await legit(30, options.light ? 5 : 40).done;
   if (warm.ok !== warm.tried)
     throw new Error(`the legitimate peer failed before any attack: ${JSON.stringify(warm)}`);
   const attackLab: AttackLab = {
@@ -136,7 +171,12 @@ async function assemble(kind: 'mtls' | 'hbone', lab: Lab, cleanup: (() => unknow
     appConnections: () => app.accepted(),
     footprint: () => proxy.footprint(),
     metrics: () =>
-      Promise.resolve(lab.run(lab.b.name, 'curl', '-sf', `http://127.0.0.1:${ADMIN_PORT}/metrics`)),
+      Promise.resolve(lab.run(lab.b.name, 'curl', '-sf', `http://127.0.0.1:${adminPort}/metrics`)),
+    adminPort,
+    pid: proxy.pid,
+    steady: (seconds, intervalMs = 500) =>
+      goPeerRun<SteadyTally>(lab, goPeer, ['steady-peer', ...peerArgs, `${seconds}`, `${intervalMs}`]),
+    sources: (count) => addSources(lab, count),
     logLines: () => proxy.stderrLines(),
     python: (script, ...args) => python(lab, script === 'hbone' ? HBONE_CLIENT : TCP_ATTACK, args),
     async beside(attack) {
@@ -172,18 +212,32 @@ async function python(lab: Lab, script: string, args: string[]): Promise<Record<
 }
 
 function legitPeer(lab: Lab, goPeer: string, args: string[], seconds: number, most: number) {
-  const child = spawn(
-    'ip',
-    ['netns', 'exec', lab.a.name, goPeer, 'legit-peer', ...args, `${seconds}`, `${most}`],
-    {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    },
-  );
+  return goPeerRun<LegitTally>(lab, goPeer, ['legit-peer', ...args, `${seconds}`, `${most}`]);
+}
+
+let added = 0;
+function addSources(lab: Lab, count: number): string[] {
+  const device = lab.run(lab.a.name, 'ip', '-o', '-4', 'addr', 'show').match(/\d+: (\S+)\s+inet 10\./)?.[1];
+  const prefix = lab.a.v4.replace(/\.1$/, '.');
+  const out: string[] = [];
+  for (let i = 0; i < count; i += 1, added += 1) {
+    const address = `${prefix}${10 + (added % 200)}`;
+    if (added < 200) lab.run(lab.a.name, 'ip', 'addr', 'add', `${address}/24`, 'dev', device ?? '');
+    out.push(address);
+  }
+  return out;
+}
+
+/** Runs the Go peer in the attacker's namespace; closing its stdin stops it early. */
+function goPeerRun<T>(lab: Lab, goPeer: string, args: string[]): PeerRun<T> {
+  const child = spawn('ip', ['netns', 'exec', lab.a.name, goPeer, ...args], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   let out = '';
   child.stdout.on('data', (d) => {
     out += d;
   });
-  const done = new Promise<LegitTally>((resolve, reject) => {
+  const done = new Promise<T>((resolve, reject) => {
     child.once('error', reject);
     child.once('close', () => {
       try {
@@ -239,9 +293,16 @@ interface ProxyProcess {
   stop(): Promise<void>;
 }
 
-async function startProxy(kind: 'mtls' | 'hbone', lab: Lab, certDir: string): Promise<ProxyProcess> {
+async function startProxy(
+  kind: 'mtls' | 'hbone',
+  lab: Lab,
+  certDir: string,
+  adminPort: number,
+  engine: 'js' | 'native' = 'js',
+): Promise<ProxyProcess> {
   const args = ['proxy', kind, '--netns', lab.b.name, '--cert-dir', certDir, '--inbound-port', '15006'];
-  args.push('--admin-port', `${ADMIN_PORT}`, '--drain-seconds', '1', '--access-log');
+  args.push('--admin-port', `${adminPort}`, '--drain-seconds', '1', '--access-log');
+  if (engine === 'native') args.push('--engine', 'native');
   const child: ChildProcess = spawn(process.execPath, ['--expose-gc', '--import', COLLECT, bin, ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -271,7 +332,7 @@ async function startProxy(kind: 'mtls' | 'hbone', lab: Lab, certDir: string): Pr
       throw new Error(`switchyard proxy ${kind} was not ready in 15 s: ${tail}`);
     }
     try {
-      lab.run(lab.b.name, 'curl', '-sf', `http://127.0.0.1:${ADMIN_PORT}/readyz`);
+      lab.run(lab.b.name, 'curl', '-sf', `http://127.0.0.1:${adminPort}/readyz`);
       break;
     } catch {
       // not listening yet

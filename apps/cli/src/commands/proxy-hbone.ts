@@ -64,6 +64,8 @@ export async function proxyHboneCommand(
     certificates,
     log,
     accessLog: o.accessLog === true,
+    // The admin port is a proxy port: the data plane refuses to relay a peer to it.
+    ...(s.common.admin ? { adminPort: s.common.admin.port } : {}),
     outboundPort: s.outboundPort,
     inboundPort: s.inboundPort,
     hbonePort: s.hbonePort,

@@ -168,6 +168,8 @@ export async function proxyMtlsCommand(
     certificates,
     log,
     accessLog: o.accessLog === true,
+    // The admin port is a proxy port: the data plane refuses to relay a peer to it.
+    ...(common.admin ? { adminPort: common.admin.port } : {}),
     maxConnections,
     ...(carrier ? { carrier } : {}),
     ...(identities ? { identities } : {}),

@@ -23,6 +23,31 @@ import (
 	"time"
 )
 
+// peer is what both legitimate peers are started with.
+type peer struct {
+	mode, server, authority string
+	config                  *tls.Config
+	dialer                  *net.Dialer
+	seconds, last           int
+}
+
+// parsePeer reads MODE SERVER CERT_DIR AUTHORITY SOURCE_IP SECONDS N, or exits with the usage.
+func parsePeer(args []string, usage string) peer {
+	if len(args) != 7 {
+		fmt.Fprintln(os.Stderr, "usage: hbone-go "+usage)
+		os.Exit(2)
+	}
+	config, err := tlsConfig(args[2])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	seconds, _ := strconv.Atoi(args[5])
+	last, _ := strconv.Atoi(args[6])
+	dialer := &net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(args[4])}}
+	return peer{mode: args[0], server: args[1], authority: args[3], config: config, dialer: dialer, seconds: seconds, last: last}
+}
+
 const message = "hello from a legitimate peer"
 
 type tally struct {
@@ -32,19 +57,8 @@ type tally struct {
 }
 
 func legitPeer(args []string) {
-	if len(args) != 7 {
-		fmt.Fprintln(os.Stderr, "usage: hbone-go legit-peer MODE SERVER CERT_DIR AUTHORITY SOURCE_IP SECONDS MAX_TRIES")
-		os.Exit(2)
-	}
-	mode, server, certDir, authority, source := args[0], args[1], args[2], args[3], args[4]
-	seconds, _ := strconv.Atoi(args[5])
-	maxTries, _ := strconv.Atoi(args[6])
-	config, err := tlsConfig(certDir)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	dialer := &net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(source)}}
+	p := parsePeer(args, "legit-peer MODE SERVER CERT_DIR AUTHORITY SOURCE_IP SECONDS MAX_TRIES")
+	seconds, maxTries := p.seconds, p.last
 	stop := make(chan struct{})
 	go func() { // the test closes stdin when the attack is over
 		_, _ = io.Copy(io.Discard, os.Stdin)
@@ -59,37 +73,54 @@ func legitPeer(args []string) {
 			continue
 		default:
 		}
-		t.Tried++
-		var echo string
-		if mode == "hbone" {
-			echo, err = freshTunnel(dialer, config, server, authority)
-		} else {
-			echo, err = direct(dialer, config, server)
-		}
-		if err == nil && echo != message {
-			err = fmt.Errorf("echo was %q", echo)
-		}
-		if err != nil {
-			t.Errors[err.Error()]++
-			continue
-		}
-		t.Ok++
+		t.attempt(p)
 	}
-	_ = json.NewEncoder(os.Stdout).Encode(t)
+	printJSON(t)
 }
 
-// freshTunnel opens one CONNECT stream on a fresh HTTP/2 connection, sends the message, half-closes
-// and reads the echo.
-func freshTunnel(dialer *net.Dialer, base *tls.Config, server, authority string) (string, error) {
+// printJSON writes a peer's result: the one line the test reads.
+func printJSON(v interface{}) {
+	_ = json.NewEncoder(os.Stdout).Encode(v)
+}
+
+// attempt opens one new connection (for HBONE a tunnel on a new connection), sends the message,
+// half-closes, reads the echo, and counts the outcome.
+func (t *tally) attempt(p peer) {
+	t.Tried++
+	var echo string
+	var err error
+	if p.mode == "hbone" {
+		echo, err = freshTunnel(p.dialer, p.config, p.server, p.authority)
+	} else {
+		echo, err = direct(p.dialer, p.config, p.server)
+	}
+	if err == nil && echo != message {
+		err = fmt.Errorf("echo was %q", echo)
+	}
+	if err != nil {
+		t.Errors[err.Error()]++
+		return
+	}
+	t.Ok++
+}
+
+// h2Transport is an HTTP/2 client whose every connection goes to the HBONE server.
+func h2Transport(dialer *net.Dialer, base *tls.Config, server string) *http.Transport {
 	config := base.Clone()
 	config.NextProtos = []string{"h2"}
-	transport := &http.Transport{
+	return &http.Transport{
 		ForceAttemptHTTP2: true,
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return dialer.DialContext(ctx, "tcp", server)
 		},
 		TLSClientConfig: config,
 	}
+}
+
+// freshTunnel opens one CONNECT stream on a fresh HTTP/2 connection, sends the message, half-closes
+// and reads the echo.
+func freshTunnel(dialer *net.Dialer, base *tls.Config, server, authority string) (string, error) {
+	transport := h2Transport(dialer, base, server)
 	defer transport.CloseIdleConnections()
 	body, send := io.Pipe()
 	req, err := http.NewRequest(http.MethodConnect, "https://"+authority, body)

@@ -1,0 +1,56 @@
+import { describePrivileged } from '@switchyard/driver-tproxy/testing';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { APP_PORT, type AttackLab, startAttackLab } from './attack-lab.js';
+import { expectHeld, HOLD_SECONDS, holdBeside } from './held.js';
+import { sample } from './report.js';
+
+/** A non-default admin port: the proxy must know it is its own whatever its number. */
+const ADMIN_PORT = 15990;
+
+// `switchyard proxy hbone` started through the CLI (admin on a port of its own choosing), each
+// attack held for 10 s by python3-h2 or python's ssl from a second namespace, while Go's
+// net/http keeps an established tunnel pinged every 100 ms and opens a new tunnel every 500 ms;
+// the same peer's control run, alone, comes first in every test.
+describePrivileged('switchyard proxy hbone, attacks held for seconds', () => {
+  let lab: AttackLab;
+  const failures = async (reason: string) =>
+    sample(await lab.metrics(), 'switchyard_tls_failures_total', `reason="${reason}"`);
+  beforeAll(async () => {
+    lab = await startAttackLab('hbone', async () => undefined, { adminPort: ADMIN_PORT, light: true });
+  }, 120_000);
+  afterAll(async () => {
+    await lab?.close();
+  });
+
+  it('a tunnel to the admin port gets 503, whatever its number', async () => {
+    // The admin endpoints answer on that port, inside the workload's namespace.
+    expect(await lab.metrics()).toContain('switchyard_');
+    const at = [lab.target.host, `${lab.target.port}`, lab.certs.peer];
+    const admin = await lab.python('hbone', ...at, `${lab.lab.b.v4}:${ADMIN_PORT}`, 'tunnel');
+    expect(admin).toMatchObject({ status: 503, echo: '' });
+    const app = await lab.python('hbone', ...at, `${lab.lab.b.v4}:${APP_PORT}`, 'tunnel');
+    expect(app).toMatchObject({ status: 200 });
+  }, 60_000);
+
+  it('handshakes abandoned with a FIN from 20 sources free their slots at once', async () => {
+    const [timeouts, closed] = [await failures('timeout'), await failures('closed')];
+    const sources = lab.sources(20).join(',');
+    const held = await holdBeside(lab, () =>
+      lab.python(
+        'tcp',
+        'hello-churn',
+        lab.target.host,
+        `${lab.target.port}`,
+        `${HOLD_SECONDS}`,
+        '200000',
+        sources,
+      ),
+    );
+    expectHeld(lab, 'hbone: ClientHello then FIN, 20 sources', held);
+    const sent = (held.result as { sent: number }).sent;
+    expect(sent).toBeGreaterThan(1_000);
+    expect(await failures('closed')).toBeGreaterThan(closed);
+    // Each abandoned handshake is noticed on its FIN: (almost) none waits for the 5 s timeout.
+    expect((await failures('timeout')) - timeouts).toBeLessThan(sent / 100);
+  }, 120_000);
+});
