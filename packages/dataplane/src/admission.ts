@@ -5,6 +5,7 @@ import type { ConnectionReporter } from './connection-report.js';
 import { ConnectionSet } from './connection-set.js';
 import { HandshakeGate } from './handshake-gate.js';
 import type { Direction } from './metrics.js';
+import { SourcePenalty } from './source-penalty.js';
 import type { WorkloadInputs } from './workload-inputs.js';
 
 /** A workload's lifecycle state, as admission sees it. */
@@ -22,6 +23,7 @@ export class Admission {
   readonly #labels: { workload: string; carrier: string };
   readonly #state: () => WorkloadState;
   readonly #gate: HandshakeGate;
+  readonly #penalty: SourcePenalty;
 
   constructor(
     inputs: WorkloadInputs,
@@ -37,6 +39,11 @@ export class Admission {
       inputs.limits.maxPendingHandshakes,
       inputs.limits.maxPendingHandshakesPerSource,
     );
+    this.#penalty = new SourcePenalty({
+      firstMs: inputs.limits.abusePenaltyMs,
+      maxMs: inputs.limits.maxAbusePenaltyMs,
+      maxSources: inputs.limits.maxPendingHandshakes * 16,
+    });
     this.connections = new ConnectionSet((direction, delta) =>
       inputs.metrics.active.inc({ ...labels, direction }, delta),
     );
@@ -82,6 +89,11 @@ export class Admission {
    * the refusal has been counted and the connection closed.
    */
   beginHandshake(c: Accepted): (() => void) | undefined {
+    if (this.#penalty.refused(c.client.address)) {
+      this.#in.metrics.refusals.inc({ ...this.#labels, direction: 'inbound', reason: 'abuse-penalty' });
+      c.socket.destroy();
+      return undefined;
+    }
     const admitted = this.#gate.admit(c.client.address);
     if ('refused' in admitted) {
       this.#report.tlsFailure(
@@ -122,6 +134,14 @@ export class Admission {
     }
     this.connections.promote(socket, direction);
     return true;
+  }
+
+  /**
+   * A connection from `source` was closed for abuse (GOAWAY ENHANCE_YOUR_CALM): its new
+   * connections are refused before any TLS work for a penalty that grows with each strike.
+   */
+  penalize(source: string): number {
+    return this.#penalty.strike(source);
   }
 
   /** Holds a socket opened for a connection already counted (an upstream leg), for drain only. */

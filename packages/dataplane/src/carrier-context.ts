@@ -33,6 +33,7 @@ export function carrierContext(
     outboundFailed: (failure) => reporter.outboundFailed(failure),
     serveStream: (stream) => inbound.serveStream(stream),
     track: (socket, outer) => admission.track(socket, outer),
+    penalize: (source) => admission.penalize(source),
     replace: (connection, standIn) => admission.replace(connection, standIn),
     relay: (direction, client, server, info) => relay(parts, direction, client, server, info),
     get draining() {

@@ -245,6 +245,13 @@ export interface CarrierContext {
    */
   track(socket: Socket, outer?: Duplex): void;
   /**
+   * The carrier closed a connection from `source` for abuse (HBONE's GOAWAY ENHANCE_YOUR_CALM):
+   * that source's new connections are refused at accept, before any TLS work, for a penalty
+   * that doubles with each strike (`limits.abusePenaltyMs` up to `limits.maxAbusePenaltyMs`).
+   * Returns the penalty, ms.
+   */
+  penalize(source: string): number;
+  /**
    * The carrier took the connection's descriptor away (a native engine relays it now) and will
    * close Node's socket: from now on `standIn` is held in its place, counted the same, waited for
    * by drain and reset at the deadline. Returns false when the socket is no longer held (it

@@ -35,6 +35,13 @@ export interface Limits {
   maxPendingHandshakes: number;
   /** TLS handshakes in progress from one source address. Default 128. */
   maxPendingHandshakesPerSource: number;
+  /**
+   * A source whose connection was sent GOAWAY ENHANCE_YOUR_CALM (rapid reset, a control-frame
+   * flood) is refused at accept for this long, ms, doubling per further strike. Default 1000.
+   */
+  abusePenaltyMs: number;
+  /** The longest such penalty, ms. Default 30000. */
+  maxAbusePenaltyMs: number;
 }
 
 /** The defaults of {@link Limits}. */
@@ -42,6 +49,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxConnections: 10_000,
   maxPendingHandshakes: 1_024,
   maxPendingHandshakesPerSource: 128,
+  abusePenaltyMs: 1_000,
+  maxAbusePenaltyMs: 30_000,
 });
 
 /** Per-connection log lines allowed per second per workload before they are only counted. Default 50. */

@@ -4,6 +4,7 @@ usage: hbone_client.py HOST PORT CERT_DIR AUTHORITY tunnel  -> CONNECT, send, ha
        hbone_client.py HOST PORT CERT_DIR AUTHORITY flood N -> open N streams at once, ignoring the peer's limit
        hbone_client.py HOST PORT CERT_DIR AUTHORITY abandon -> CONNECT, one echo, then drop the TCP connection
        hbone_client.py HOST PORT CERT_DIR AUTHORITY rapid-reset N -> open and reset N streams at once (CVE-2023-44487)
+       hbone_client.py HOST PORT CERT_DIR AUTHORITY rapid-reset-loop N SECONDS -> rapid reset, reconnecting for SECONDS
        hbone_client.py HOST PORT CERT_DIR AUTHORITY window-flood SECONDS -> WINDOW_UPDATE frames, as fast as possible
        hbone_client.py HOST PORT CERT_DIR AUTHORITY zero-window-reset N -> N tunnels with data queued, then reset
        hbone_client.py HOST PORT CERT_DIR AUTHORITY post -> a POST-mode tunnel (target in x-tun): its status
@@ -211,8 +212,32 @@ def rapid_reset(sock, conn, authority, count):
     return {"sent": sent, "closed": closed, "error_code": None}
 
 
+def rapid_reset_loop(host, port, cert_dir, authority, count, seconds):
+    # A reconnecting attacker: every connection resets `count` streams (or until it is closed),
+    # then it comes back at once, for `seconds`. Connections refused before or during TLS are
+    # counted apart: that is the source's penalty working.
+    import time
+    outcome = {"connections": 0, "refused": 0, "goaways": 0, "sent": 0}
+    until = time.monotonic() + seconds
+    while time.monotonic() < until:
+        try:
+            sock, conn = connect(host, port, cert_dir)
+        except (OSError, ssl.SSLError, AssertionError):
+            outcome["refused"] += 1
+            continue
+        outcome["connections"] += 1
+        result = rapid_reset(sock, conn, authority, count)
+        outcome["sent"] += result["sent"]
+        outcome["goaways"] += 1 if result["error_code"] == 11 else 0
+        sock.close()
+    return outcome
+
+
 if __name__ == "__main__":
     host, port, cert_dir, authority, mode = sys.argv[1:6]
+    if mode == "rapid-reset-loop":
+        print(json.dumps(rapid_reset_loop(host, int(port), cert_dir, authority, int(sys.argv[6]), float(sys.argv[7]))))
+        sys.exit(0)
     sock, conn = connect(host, int(port), cert_dir)
     if mode == "tunnel":
         result = tunnel(sock, conn, authority)

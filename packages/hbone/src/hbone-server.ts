@@ -247,10 +247,14 @@ export class HboneServer {
     state.session.once('close', () => clearInterval(timer));
   }
 
-  /** Closes an abusive connection: GOAWAY ENHANCE_YOUR_CALM, then the socket. */
+  /**
+   * Closes an abusive connection: GOAWAY ENHANCE_YOUR_CALM, then the socket; its source is
+   * refused at accept for a while, longer for each strike, so reconnecting earns it nothing.
+   */
   #calm(state: Session, reason: string, msg: string): void {
     this.#c.metrics.streamResets.inc({ workload: this.#c.labels.workload, reason });
-    this.#c.logger.warn(msg, { source: state.peerAddress, peer: state.peer });
+    const penaltyMs = this.#c.penalize(state.peerAddress);
+    this.#c.logger.warn(msg, { source: state.peerAddress, peer: state.peer, penaltyMs });
     if (!state.session.destroyed && !state.session.closed) state.session.goaway(h2.NGHTTP2_ENHANCE_YOUR_CALM);
     setTimeout(() => state.session.destroy(), 100).unref();
   }
@@ -311,6 +315,10 @@ export class HboneServer {
     const cancel = new AbortController();
     const onClose = () => cancel.abort(new Error('the stream was reset'));
     stream.once('close', onClose);
+    // A stream opened and reset in the same read (rapid reset) is closed by the next turn of the
+    // event loop: it never costs the app a dial.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (cancel.signal.aborted || stream.destroyed) return;
     // The data plane authorizes the peer first (in both modes), then the authority, then dials.
     await this.#c.serveStream({
       peer: state.peer,

@@ -53,4 +53,39 @@ describePrivileged('switchyard proxy hbone, attacks held for seconds', () => {
     // Each abandoned handshake is noticed on its FIN: (almost) none waits for the 5 s timeout.
     expect((await failures('timeout')) - timeouts).toBeLessThan(sent / 100);
   }, 120_000);
+
+  it('rapid reset from a reconnecting attacker costs the app no dial, and its source is slowed', async () => {
+    const resets = async (reason: string) =>
+      sample(await lab.metrics(), 'switchyard_hbone_stream_resets_total', `reason="${reason}"`);
+    const refusals = async () =>
+      sample(await lab.metrics(), 'switchyard_refusals_total', 'reason="abuse-penalty"');
+    const [goaways, penalized, dials] = [
+      await resets('rapid-reset-goaway'),
+      await refusals(),
+      lab.appConnections(),
+    ];
+    const held = await holdBeside(lab, () =>
+      lab.python(
+        'hbone',
+        lab.target.host,
+        `${lab.target.port}`,
+        lab.certs.peer,
+        lab.authority,
+        'rapid-reset-loop',
+        '500',
+        `${HOLD_SECONDS}`,
+      ),
+    );
+    expectHeld(lab, 'hbone: rapid reset, reconnecting', held);
+    const result = held.result as { connections: number; refused: number };
+    // The legitimate peer's dials, in the control run and beside the attack: one per new tunnel,
+    // and one for each run's pinged tunnel (which never broke: expectHeld).
+    const attackerDials = lab.appConnections() - dials - held.control.tried - held.under.tried - 2;
+    console.log(`rapid reset: ${attackerDials} app dials for ${result.connections} attacking connections`);
+    expect(result.connections).toBeGreaterThan(0);
+    expect(attackerDials).toBeLessThanOrEqual(2 * result.connections);
+    expect((await resets('rapid-reset-goaway')) - goaways).toBeGreaterThanOrEqual(result.connections - 1);
+    // Reconnecting earns a penalty at accept: the attacker's source is refused most of the time.
+    expect((await refusals()) - penalized).toBeGreaterThan(result.connections);
+  }, 120_000);
 });
