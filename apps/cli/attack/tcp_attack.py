@@ -8,6 +8,7 @@ usage: tcp_attack.py hold HOST PORT COUNT SECONDS        -> open COUNT TCP conne
                                                            each of SOURCES (comma-separated) in turn
        tcp_attack.py ask HOST PORT CERT_DIR              -> mTLS with CERT_DIR's certificate, an HTTP GET
                                                            of /metrics: what came back
+       tcp_attack.py download HOST PORT CERT_DIR         -> mTLS, read slowly until the end: how it ended
 Every loop stops after SECONDS or MAX attempts, whichever comes first. Prints one JSON object.
 """
 import json
@@ -152,6 +153,31 @@ def ask(host, port, cert_dir):
         return {"answered": 0, "error": type(error).__name__}
 
 
+def download(host, port, cert_dir):
+    # Read slowly (about 6 MiB/s), so a drain deadline falls in the middle, and say how the
+    # stream ended: "close_notify" and "fin" (a FIN without close_notify) look like clean ends to
+    # many clients; "reset" (TCP RST) and "tls-error" (a record that fails) cannot be mistaken.
+    ctx = context(cert_dir)
+    got = 0
+    try:
+        raw = socket.create_connection((host, port), timeout=10)
+        with ctx.wrap_socket(raw, suppress_ragged_eofs=False) as s:
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    return {"bytes": got, "end": "close_notify"}
+                got += len(chunk)
+                time.sleep(0.01)
+    except ssl.SSLEOFError:
+        return {"bytes": got, "end": "fin"}
+    except ConnectionResetError:
+        return {"bytes": got, "end": "reset"}
+    except ssl.SSLError as error:
+        return {"bytes": got, "end": "tls-error", "reason": error.reason}
+    except OSError as error:
+        return {"bytes": got, "end": "error", "reason": str(error)}
+
+
 if __name__ == "__main__":
     mode, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     rest = sys.argv[4:]
@@ -165,6 +191,8 @@ if __name__ == "__main__":
         result = hello_churn(host, port, float(rest[0]), int(rest[1]), rest[2].split(","))
     elif mode == "ask":
         result = ask(host, port, rest[0])
+    elif mode == "download":
+        result = download(host, port, rest[0])
     else:
-        sys.exit(f"unknown mode {mode!r}: hold, churn, tls, hello-churn or ask")
+        sys.exit(f"unknown mode {mode!r}: hold, churn, tls, hello-churn, ask or download")
     print(json.dumps(result))

@@ -1,4 +1,4 @@
-import type { Duplex } from 'node:stream';
+import { addAbortSignal, type Duplex } from 'node:stream';
 
 /** Bytes moved by a finished {@link splice}. */
 export interface SpliceResult {
@@ -17,8 +17,8 @@ const POISON_RECORD = Buffer.from([0x17, 0x03, 0x03, 0x00, 0x13, ...new Array(19
  * Ends a stream so its far end sees an error, never a clean end: a TCP socket is reset (RST);
  * a TLS socket gets, under its encryption, a record its peer cannot decrypt — TLS has no abort
  * that Node exposes, a TCP reset under a live TLS layer crashes Node, and a bare close looks
- * like a clean end because Node ignores a missing close_notify; anything else (an HTTP/2
- * stream: RST_STREAM CANCEL) is destroyed.
+ * like a clean end because Node ignores a missing close_notify; an HTTP/2 stream gets
+ * RST_STREAM CANCEL; anything else is destroyed.
  */
 export function abort(stream: Duplex): void {
   const tcp = stream as Duplex & { resetAndDestroy?: () => void; encrypted?: boolean; _parent?: Duplex };
@@ -39,6 +39,14 @@ export function abort(stream: Duplex): void {
     } catch {
       // Not a TCP handle: fall through.
     }
+  }
+  // An HTTP/2 stream destroyed without an error is reset with its session's GOAWAY code:
+  // NO_ERROR during a drain, which a client may take for the end of a complete answer. Destroyed
+  // by an abort (as `addAbortSignal` does), Node resets it with CANCEL; close(CANCEL) would send
+  // END_STREAM first. The abort is emitted as an error, so only where one is listened for.
+  if ('rstCode' in stream && !stream.destroyed && stream.listenerCount('error') > 0) {
+    addAbortSignal(AbortSignal.abort(), stream);
+    return;
   }
   stream.destroy();
 }

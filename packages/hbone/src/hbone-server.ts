@@ -15,6 +15,7 @@ import {
 } from 'node:tls';
 import {
   type Accepted,
+  abort,
   type CarrierContext,
   type HandshakeResult,
   type InboundAuthorization,
@@ -165,9 +166,10 @@ export class HboneServer {
     this.#closing = true;
     this.#c.workload.identity.off('rotated', this.#onRotated);
     const closed = [...this.#sessions.values()].map(({ session, streams }) => {
-      // destroy() sends RST_STREAM CANCEL alone; close(code) would send END_STREAM first, which
-      // the peer reads as a clean end.
-      for (const stream of streams) if (!stream.destroyed) stream.destroy();
+      // RST_STREAM CANCEL alone (see abort()): a bare destroy() would reset with the GOAWAY's
+      // NO_ERROR (a drain sent one), and close(code) sends END_STREAM first: a client reads either
+      // as a clean end.
+      for (const stream of streams) abort(stream);
       // GOAWAY after the RST_STREAMs, so the peer reads every stream's reset before the end.
       return new Promise<void>((resolve) => {
         if (session.destroyed) return resolve();

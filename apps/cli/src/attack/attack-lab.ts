@@ -4,16 +4,15 @@
 // library) keeps opening new connections from another address beside every attack.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import type { Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { type NetnsTarget, PROXY_PORTS } from '@switchyard/core';
-import { tproxyDriver } from '@switchyard/driver-tproxy';
+import { PROXY_PORTS } from '@switchyard/core';
 import { createLab, type Lab } from '@switchyard/driver-tproxy/testing';
 import { createTestPki, type TestPki } from '@switchyard/mesh/testing';
 import { bin } from '../testing/run-bin.js';
 import { repo } from '../testing/run-cli.js';
+import { APP_PORT, startApps } from './lab-app.js';
 
 const run = promisify(execFile);
 const PYTHON = '/usr/bin/python3'; // Debian's, which has python3-h2
@@ -21,8 +20,6 @@ const HBONE_CLIENT = resolve(repo, 'packages/hbone/interop/hbone_client.py');
 const TCP_ATTACK = resolve(repo, 'apps/cli/attack/tcp_attack.py');
 const COLLECT = resolve(repo, 'apps/cli/attack/collect-on-signal.mjs');
 const GO_PEER = resolve(repo, 'packages/hbone/interop/go');
-/** The app's port in the workload's namespace. */
-export const APP_PORT = 8080;
 
 /** How the proxy under attack is started. */
 export interface AttackLabOptions {
@@ -91,8 +88,12 @@ export interface AttackLab {
   steady(seconds: number, intervalMs?: number): PeerRun<SteadyTally>;
   /** Adds `count` addresses to the attacker's namespace (10.x.y.10 up) and returns them. */
   sources(count: number): string[];
+  /** SIGTERM to the proxy (it drains for its `--drain-seconds`, 1); resolves when it exited. */
+  terminate(): Promise<void>;
   /** Lines the proxy wrote to standard error so far. */
   logLines(): number;
+  /** Runs the Go peer (`hbone-go`) with `args` in the attacker's namespace and parses what it printed. */
+  go(...args: string[]): Promise<Record<string, unknown>>;
   /** Runs a python attacker in the attacker's namespace and parses what it printed. */
   python(script: 'hbone' | 'tcp', ...args: string[]): Promise<Record<string, unknown>>;
   /**
@@ -149,7 +150,7 @@ async function assemble(
   cleanup.push(() => rm(work, { recursive: true, force: true }));
   const goPeer = await buildGoPeer(work);
   const certs = { peer: await pki.issue('peer', 'web'), denied: await pki.issue('intruder', 'other') };
-  const app = await startEchoApp(lab);
+  const app = await startApps(lab);
   cleanup.push(() => app.close());
   const proxy = await startProxy(kind, lab, await pki.issue('server', 'web'), adminPort, options.engine);
   cleanup.push(() => proxy.stop());
@@ -178,7 +179,9 @@ async function assemble(
       goPeerRun<SteadyTally>(lab, goPeer, ['steady-peer', ...peerArgs, `${seconds}`, `${intervalMs}`]),
     sources: (count) => addSources(lab, count),
     logLines: () => proxy.stderrLines(),
+    terminate: () => proxy.stop(),
     python: (script, ...args) => python(lab, script === 'hbone' ? HBONE_CLIENT : TCP_ATTACK, args),
+    go: (...args) => goPeerRun<Record<string, unknown>>(lab, goPeer, args).done,
     async beside(attack) {
       const peer = legit(60, 200);
       const result = await attack().finally(() => peer.stop());
@@ -258,31 +261,6 @@ async function settle(proxy: ProxyProcess, baseline: Footprint): Promise<Footpri
     await new Promise((r) => setTimeout(r, 250));
   }
   return now;
-}
-
-async function startEchoApp(lab: Lab): Promise<{ close(): Promise<void>; accepted(): number }> {
-  const driver = tproxyDriver();
-  const target: NetnsTarget = { kind: 'netns', name: lab.b.name };
-  // The capture rules also route the replies of dials that keep the client's address.
-  await driver.apply(target, { families: ['ipv4'], inbound: { port: 15006, excludePorts: [15008] } });
-  const server: Server = await driver.socketOps.listen({ port: APP_PORT, target });
-  let accepted = 0;
-  const open = new Set<Socket>();
-  server.on('connection', (s: Socket) => {
-    accepted += 1;
-    open.add(s);
-    s.on('error', () => undefined);
-    s.on('close', () => open.delete(s));
-    s.pipe(s);
-  });
-  return {
-    accepted: () => accepted,
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of open) s.destroy();
-        server.close(() => r());
-      }),
-  };
 }
 
 interface ProxyProcess {

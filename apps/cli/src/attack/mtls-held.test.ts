@@ -1,7 +1,8 @@
 import { describePrivileged } from '@switchyard/driver-tproxy/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { APP_PORT, type AttackLab, startAttackLab } from './attack-lab.js';
+import { type AttackLab, startAttackLab } from './attack-lab.js';
 import { expectHeld, HOLD_SECONDS, holdBeside } from './held.js';
+import { APP_PORT } from './lab-app.js';
 import { sample } from './report.js';
 
 /** A non-default admin port: the proxy must know it is its own whatever its number. */

@@ -66,6 +66,7 @@ export type { DataPlaneMetrics, Direction } from '../metrics.js';
 export { outboundFailure } from '../outbound-failure.js';
 export { spliceOutcome } from '../relay.js';
 export { type FirstByte, NOT_TLS, sniffFirstByte, TLS_HANDSHAKE_RECORD } from '../sniff.js';
+export { abort } from '../splice.js';
 export { tlsSession } from '../tls-session.js';
 export {
   classify as classifyTlsFailure,

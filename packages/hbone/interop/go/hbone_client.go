@@ -7,6 +7,7 @@
 // usage: hbone-go SERVER_HOST:PORT CERT_DIR AUTHORITY
 //        hbone-go legit-peer MODE SERVER CERT_DIR AUTHORITY SOURCE_IP SECONDS MAX_TRIES
 //        hbone-go steady-peer MODE SERVER CERT_DIR AUTHORITY SOURCE_IP SECONDS INTERVAL_MS
+//        hbone-go download SERVER CERT_DIR AUTHORITY
 package main
 
 import (
@@ -31,6 +32,10 @@ type result struct {
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "legit-peer" {
 		legitPeer(os.Args[2:])
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "download" {
+		download(os.Args[2:])
 		return
 	}
 	if len(os.Args) > 1 && os.Args[1] == "steady-peer" {
