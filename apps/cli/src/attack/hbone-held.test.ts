@@ -89,4 +89,30 @@ describePrivileged('switchyard proxy hbone, attacks held for seconds', () => {
     // Reconnecting earns a penalty at accept: the attacker's source is refused most of the time.
     expect((await refusals()) - penalized).toBeGreaterThan(result.connections);
   }, 120_000);
+
+  it('a reconnecting WINDOW_UPDATE flood is closed and its source slowed; the CPU it gets is bounded', async () => {
+    const floods = async () =>
+      sample(await lab.metrics(), 'switchyard_hbone_stream_resets_total', 'reason="control-frame-flood"');
+    const refusals = async () =>
+      sample(await lab.metrics(), 'switchyard_refusals_total', 'reason="abuse-penalty"');
+    const [closed, penalized] = [await floods(), await refusals()];
+    const held = await holdBeside(lab, () =>
+      lab.python(
+        'hbone',
+        lab.target.host,
+        `${lab.target.port}`,
+        lab.certs.peer,
+        lab.authority,
+        'window-flood-loop',
+        `${HOLD_SECONDS}`,
+      ),
+    );
+    expectHeld(lab, 'hbone: WINDOW_UPDATE flood, reconnecting', held);
+    const result = held.result as { connections: number; refused: number; sent: number };
+    expect((await floods()) - closed).toBeGreaterThanOrEqual(result.connections - 1);
+    expect((await refusals()) - penalized).toBeGreaterThan(0);
+    // The flood is still cut by bytes per second, polled (see docs/security.md): each connection
+    // gets at most about two seconds of a core before the penalty keeps its source out.
+    expect(held.cpuSeconds).toBeLessThan(held.seconds);
+  }, 120_000);
 });
