@@ -16,6 +16,13 @@ describePrivileged('switchyard proxy hbone, attacks held for seconds', () => {
   let lab: AttackLab;
   const failures = async (reason: string) =>
     sample(await lab.metrics(), 'switchyard_tls_failures_total', `reason="${reason}"`);
+  const resets = async (reason: string) =>
+    sample(await lab.metrics(), 'switchyard_hbone_stream_resets_total', `reason="${reason}"`);
+  const refusals = async () =>
+    sample(await lab.metrics(), 'switchyard_refusals_total', 'reason="abuse-penalty"');
+  /** python3-h2 against the HBONE port with an allowed peer's certificate. */
+  const h2Attack = (...args: string[]) =>
+    lab.python('hbone', lab.target.host, `${lab.target.port}`, lab.certs.peer, lab.authority, ...args);
   beforeAll(async () => {
     lab = await startAttackLab('hbone', async () => undefined, { adminPort: ADMIN_PORT, light: true });
   }, 120_000);
@@ -56,27 +63,12 @@ describePrivileged('switchyard proxy hbone, attacks held for seconds', () => {
   }, 120_000);
 
   it('rapid reset from a reconnecting attacker costs the app no dial, and its source is slowed', async () => {
-    const resets = async (reason: string) =>
-      sample(await lab.metrics(), 'switchyard_hbone_stream_resets_total', `reason="${reason}"`);
-    const refusals = async () =>
-      sample(await lab.metrics(), 'switchyard_refusals_total', 'reason="abuse-penalty"');
     const [goaways, penalized, dials] = [
       await resets('rapid-reset-goaway'),
       await refusals(),
       lab.appConnections(),
     ];
-    const held = await holdBeside(lab, () =>
-      lab.python(
-        'hbone',
-        lab.target.host,
-        `${lab.target.port}`,
-        lab.certs.peer,
-        lab.authority,
-        'rapid-reset-loop',
-        '500',
-        `${HOLD_SECONDS}`,
-      ),
-    );
+    const held = await holdBeside(lab, () => h2Attack('rapid-reset-loop', '500', `${HOLD_SECONDS}`));
     expectHeld(lab, 'hbone: rapid reset, reconnecting', held);
     const result = held.result as { connections: number; refused: number };
     // The legitimate peer's dials, in the control run and beside the attack: one per new tunnel,
@@ -91,25 +83,11 @@ describePrivileged('switchyard proxy hbone, attacks held for seconds', () => {
   }, 120_000);
 
   it('a reconnecting WINDOW_UPDATE flood is closed and its source slowed; the CPU it gets is bounded', async () => {
-    const floods = async () =>
-      sample(await lab.metrics(), 'switchyard_hbone_stream_resets_total', 'reason="control-frame-flood"');
-    const refusals = async () =>
-      sample(await lab.metrics(), 'switchyard_refusals_total', 'reason="abuse-penalty"');
-    const [closed, penalized] = [await floods(), await refusals()];
-    const held = await holdBeside(lab, () =>
-      lab.python(
-        'hbone',
-        lab.target.host,
-        `${lab.target.port}`,
-        lab.certs.peer,
-        lab.authority,
-        'window-flood-loop',
-        `${HOLD_SECONDS}`,
-      ),
-    );
+    const [closed, penalized] = [await resets('control-frame-flood'), await refusals()];
+    const held = await holdBeside(lab, () => h2Attack('window-flood-loop', `${HOLD_SECONDS}`));
     expectHeld(lab, 'hbone: WINDOW_UPDATE flood, reconnecting', held);
     const result = held.result as { connections: number; refused: number; sent: number };
-    expect((await floods()) - closed).toBeGreaterThanOrEqual(result.connections - 1);
+    expect((await resets('control-frame-flood')) - closed).toBeGreaterThanOrEqual(result.connections - 1);
     expect((await refusals()) - penalized).toBeGreaterThan(0);
     // The flood is still cut by bytes per second, polled (see docs/security.md): each connection
     // gets at most about two seconds of a core before the penalty keeps its source out.
