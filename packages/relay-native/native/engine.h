@@ -99,13 +99,14 @@ typedef struct event {
   char detail[160];
 } event;
 
-typedef enum { CMD_ADD, CMD_ACCEPT, CMD_REJECT, CMD_ABORT, CMD_STOP, CMD_CRASH } command_type;
+typedef enum { CMD_ADD, CMD_ACCEPT, CMD_REJECT, CMD_ABORT, CMD_STOP, CMD_CRASH, CMD_STALL } command_type;
 
 typedef struct command {
   command_type type;
   conn *c;
   int fd; /* CMD_ACCEPT: the plain socket */
   double js_id; /* CMD_ABORT: the connection to reset */
+  int arg;      /* CMD_CRASH: the signal (0: a NULL dereference); CMD_STALL: milliseconds */
   struct command *next;
 } command;
 
@@ -142,6 +143,10 @@ typedef struct worker {
   int trim_pending; /* memory was freed since the last malloc_trim */
   _Atomic int64_t connections;
   _Atomic uint64_t bytes;
+  /* the heartbeat: stamped at every turn of the loop (an idle loop turns every 250 ms), read by
+   * JavaScript to tell a stalled thread */
+  _Atomic uint64_t turns;
+  _Atomic uint64_t last_turn_ms;
 } worker;
 
 typedef struct engine {
@@ -158,6 +163,7 @@ typedef struct engine {
 } engine;
 
 /* loop.c */
+uint64_t engine_now_ms(void);
 int worker_start(worker *w);
 void worker_post(worker *w, command *cmd);
 void worker_fatal(const char *what, int err) __attribute__((noreturn));

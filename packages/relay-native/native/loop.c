@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,7 +27,7 @@ void worker_fatal(const char *what, int err) {
   abort();
 }
 
-static uint64_t now_ms(void) {
+uint64_t engine_now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
@@ -157,9 +158,21 @@ static void command_abort(worker *w, double js_id) {
       }
 }
 
-static void crash_for_testing(void) {
+/* Test-only: a NULL dereference (sig 0), or a signal sent to this thread alone (as tgkill does). */
+static void crash_for_testing(int sig) {
+  if (sig > 0) {
+    raise(sig);
+    return;
+  }
   volatile int *nowhere = NULL;
   *nowhere = 1;
+}
+
+/* Test-only: the thread stops turning for `ms`, as a thread stuck in a system call would. */
+static void stall_for_testing(int ms) {
+  struct timespec left = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+  while (nanosleep(&left, &left) != 0 && errno == EINTR) {
+  }
 }
 
 static void run_commands(worker *w) {
@@ -177,7 +190,8 @@ static void run_commands(worker *w) {
       case CMD_REJECT: conn_close(cmd->c, REASON_REJECTED, 0, "refused by the authorization policy"); break;
       case CMD_ABORT: command_abort(w, cmd->js_id); break;
       case CMD_STOP: w->stopping = 1; break;
-      case CMD_CRASH: crash_for_testing(); break;
+      case CMD_CRASH: crash_for_testing(cmd->arg); break;
+      case CMD_STALL: stall_for_testing(cmd->arg); break;
     }
     free(cmd);
     cmd = next;
@@ -221,6 +235,9 @@ static void mark_ready(side *s, uint32_t events) {
 static void *worker_main(void *arg) {
   worker *w = arg;
   struct epoll_event evs[256];
+  char name[16];
+  snprintf(name, sizeof name, "swy-engine-%d", w->index);
+  pthread_setname_np(pthread_self(), name); /* so a stalled or crashed thread can be named */
   crash_guard_enter_thread(w->index);
   while (!w->stopping) {
     int n = epoll_wait(w->epfd, evs, 256, 250);
@@ -231,7 +248,9 @@ static void *worker_main(void *arg) {
       malloc_trim(0);
       w->trim_pending = 0;
     }
-    w->now = now_ms();
+    w->now = engine_now_ms();
+    atomic_store(&w->last_turn_ms, w->now);
+    atomic_fetch_add(&w->turns, 1);
     for (int i = 0; i < n; i++) {
       side *s = evs[i].data.ptr;
       if (s == &w->wake_side) { run_commands(w); continue; }
@@ -269,7 +288,8 @@ int worker_start(worker *w) {
   struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &w->wake_side};
   if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wakefd, &ev) != 0) return -1;
   pthread_mutex_init(&w->lock, NULL);
-  w->now = now_ms();
+  w->now = engine_now_ms();
+  atomic_store(&w->last_turn_ms, w->now);
   return pthread_create(&w->thread, NULL, worker_main, w) == 0 ? 0 : -1;
 }
 

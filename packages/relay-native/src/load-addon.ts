@@ -39,7 +39,9 @@ export interface RelayAddon {
     groups?: string;
     ciphersuites?: string;
   }): NativeHandle;
-  crashForTesting(engine: NativeHandle): void;
+  heartbeats(engine: NativeHandle): { turns: number; sinceMs: number }[];
+  crashForTesting(engine: NativeHandle, signal: number): void;
+  stallForTesting(engine: NativeHandle, thread: number, ms: number): void;
 }
 
 let addon: RelayAddon | undefined;

@@ -19,6 +19,7 @@ import type { FailedHandshake, PeerHandshake, RelayResult } from '../relay-resul
 import { resumeReading, stopReading } from '../socket-handoff.js';
 import type { TlsContext } from '../tls-credentials.js';
 import { CloseGuard } from './close-guard.js';
+import { reportEngineHealth } from './engine-health.js';
 import { EngineStandIn } from './engine-stand-in.js';
 
 /** Options of {@link mtlsNativeCarrier}. */
@@ -70,6 +71,7 @@ class MtlsNativeCarrier implements Carrier {
   readonly #release: () => void;
   /** What resets each open connection: its guard while handshaking, its stand-in once relaying. */
   readonly #open = new Set<CloseGuard | EngineStandIn>();
+  readonly #stopHealth: () => void;
   #tls: TlsContext;
   readonly #onRotated = (cert: WorkloadCertificate) => {
     this.#tls = this.#context(cert);
@@ -87,6 +89,12 @@ class MtlsNativeCarrier implements Carrier {
     this.#release = release;
     this.#tls = this.#context(context.workload.identity.current);
     context.workload.identity.on('rotated', this.#onRotated);
+    this.#stopHealth = reportEngineHealth(engine, context);
+  }
+
+  /** False while an engine thread is stalled: the data plane is not ready then. */
+  get healthy(): boolean {
+    return this.#engine.stalledThreads.length === 0;
   }
 
   #context(cert: WorkloadCertificate): TlsContext {
@@ -276,6 +284,7 @@ class MtlsNativeCarrier implements Carrier {
 
   async close(): Promise<void> {
     this.#c.workload.identity.off('rotated', this.#onRotated);
+    this.#stopHealth();
     for (const open of this.#open) {
       // The engine reports each end; the data plane still sees what it held and counts the resets.
       if (open instanceof CloseGuard) open.abort();
