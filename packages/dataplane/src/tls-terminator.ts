@@ -2,6 +2,8 @@ import type { Socket } from 'node:net';
 import { type TLSSocket, Server as TlsServer } from 'node:tls';
 import type { WorkloadCertificate } from '@switchyard/mesh';
 import { spiffeIdsFromSan } from '@switchyard/mesh';
+import { guardTlsRecords } from './tls-record-guard.js';
+import type { TlsFlood } from './tls-record-limits.js';
 
 /** Why an inbound TLS handshake did not finish. */
 export type TlsFailure = 'timeout' | 'no-certificate' | 'untrusted' | 'protocol' | 'closed';
@@ -18,6 +20,11 @@ export interface TlsTerminatorOptions {
   handshakeTimeout: number;
   /** ALPN protocols offered (`['h2']` for HBONE). */
   alpn?: string[];
+  /**
+   * Called when a peer crosses a limit of `TLS_RECORD_LIMITS` after its handshake (its connection
+   * is then destroyed): count it. Every secure connection is held to the limits.
+   */
+  onFlood?: (kind: TlsFlood, detail: string) => void;
 }
 
 const serverOptions = (cert: WorkloadCertificate) => ({
@@ -49,6 +56,8 @@ export class TlsTerminator {
       if (!taken) return;
       // Half-close is carried again once the peer is authenticated (see accept()).
       tls.allowHalfOpen = taken.halfOpen;
+      const raw = (tls as TLSSocket & { _parent?: Socket })._parent;
+      if (raw) guardTlsRecords(tls, raw, 'server', o.onFlood ?? (() => undefined));
       taken.outcome.secure(tls);
     });
     this.#server.on('tlsClientError', (error: Error, tls: TLSSocket) => {

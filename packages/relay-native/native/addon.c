@@ -59,7 +59,8 @@ static void engine_finalize(napi_env env, void *data, void *hint) {
   engine_release(e);
 }
 
-/* createEngine({ threads, idleTimeoutMs, handshakeTimeoutMs, pipeSize }, onEvents) */
+/* createEngine({ threads, idleTimeoutMs, handshakeTimeoutMs, pipeSize, keyUpdatesPerMinute,
+ *   smallRecordsPerSecond, smallRecordBurst, smallRecordBytes }, onEvents); a missing limit is none */
 static napi_value create_engine(napi_env env, napi_callback_info info) {
   CHECK_ARGS(2);
   crash_guard_install();
@@ -68,6 +69,10 @@ static napi_value create_engine(napi_env env, napi_callback_info info) {
   if (e->n_workers < 1 || e->n_workers > 256) e->n_workers = 1;
   e->idle_timeout_ms = u32_property(env, argv[0], "idleTimeoutMs", 0);
   e->handshake_timeout_ms = u32_property(env, argv[0], "handshakeTimeoutMs", 0);
+  e->key_updates_per_minute = u32_property(env, argv[0], "keyUpdatesPerMinute", 0);
+  e->small_records_per_second = u32_property(env, argv[0], "smallRecordsPerSecond", 0);
+  e->small_record_burst = u32_property(env, argv[0], "smallRecordBurst", 0);
+  e->small_record_bytes = u32_property(env, argv[0], "smallRecordBytes", 0);
   e->pipe_size = (int)u32_property(env, argv[0], "pipeSize", 0);
   e->workers = calloc((size_t)e->n_workers, sizeof *e->workers);
   atomic_init(&e->owners, 2);
@@ -180,6 +185,7 @@ static napi_value tls_fd(napi_env env, napi_callback_info info) {
   conn *c = conn_new(id, KIND_TLS, fd, -1);
   c->ssl = ssl;
   c->sniff = sniff && !client;
+  tls_limits_attach(c);
   c->state = ST_HANDSHAKE;
   c->a.readable = c->a.writable = 1;
   post_add(e, c);

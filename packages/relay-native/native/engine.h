@@ -31,6 +31,7 @@ typedef enum {
   REASON_NOT_TLS,         /* sniffing only: the client's first byte is not a TLS handshake record,
                              or it sent nothing within the handshake timeout; nothing was read:
                              the connection is JavaScript's again */
+  REASON_TLS_FLOOD,       /* the peer sent too many KeyUpdates or small records (tls_limits.c) */
   REASON_COUNT
 } close_reason;
 
@@ -80,7 +81,13 @@ typedef struct conn {
   struct conn *dead_next;
   unsigned dirty : 1;
   unsigned sniff : 1; /* server handshake: look at the first byte (without reading it) first */
+  unsigned flood : 1; /* a TLS limit was crossed: `detail` says which; the connection is reset */
   struct conn *dirty_next;
+  /* TLS records the peer sent after the handshake (tls_limits.c) */
+  uint32_t key_updates;          /* in the window that began at key_update_window */
+  uint64_t key_update_window;
+  uint64_t small_debt;           /* small records owed, in 1/SMALL_UNIT parts, leaking with time */
+  uint64_t small_at;             /* when small_debt last leaked */
 } conn;
 
 /* An event for JavaScript, queued by a worker and delivered in batches. */
@@ -156,6 +163,11 @@ typedef struct engine {
   napi_threadsafe_function tsfn;
   uint32_t idle_timeout_ms;
   uint32_t handshake_timeout_ms;
+  /* what a TLS peer may send after the handshake (0: no limit) */
+  uint32_t key_updates_per_minute;
+  uint32_t small_records_per_second;
+  uint32_t small_record_burst;
+  uint32_t small_record_bytes; /* a record carrying fewer bytes of application data is small */
   int pipe_size;
   int closed;
   /* two owners: JavaScript's handle and the event function; the last to let go frees the engine */
@@ -176,6 +188,10 @@ void conn_mark_dirty(conn *c);
 /* splice_relay.c */
 void splice_pump(conn *c);
 void splice_release_pipes(conn *c);
+
+/* tls_limits.c */
+void tls_limits_attach(conn *c);
+void tls_limits_delivered(conn *c, size_t plain);
 
 /* tls_relay.c */
 void relay_tls_pump(conn *c);

@@ -16,7 +16,7 @@
 
 const char *const CLOSE_REASON_NAMES[REASON_COUNT] = {
     "eof", "reset", "idle-timeout", "handshake-timeout", "handshake-failed",
-    "identity", "rejected", "engine-closed", "tls-error", "not-tls",
+    "identity", "rejected", "engine-closed", "tls-error", "not-tls", "tls-flood",
 };
 
 /* Invariants the engine cannot continue without: say why, then stop the process. */
@@ -85,7 +85,7 @@ static void side_close(worker *w, side *s, int reset) {
 void conn_close(conn *c, close_reason reason, int err, const char *detail) {
   if (c->state == ST_CLOSED) return;
   worker *w = c->w;
-  int reset = reason == REASON_RESET || reason == REASON_TLS_ERROR;
+  int reset = reason == REASON_RESET || reason == REASON_TLS_ERROR || reason == REASON_TLS_FLOOD;
   c->state = ST_CLOSED;
   timer_unlink(c);
   side_close(w, &c->a, reset);
@@ -214,6 +214,12 @@ static void run_timers(worker *w) {
 }
 
 static void free_dead(worker *w) {
+  /* a connection that spent its turn's budget waits on the dirty list: drop it there if it closed */
+  if (w->dead)
+    for (conn **at = &w->dirty; *at;) {
+      if ((*at)->state == ST_CLOSED) *at = (*at)->dirty_next;
+      else at = &(*at)->dirty_next;
+    }
   while (w->dead) {
     conn *c = w->dead;
     w->dead = c->dead_next;
@@ -240,7 +246,8 @@ static void *worker_main(void *arg) {
   pthread_setname_np(pthread_self(), name); /* so a stalled or crashed thread can be named */
   crash_guard_enter_thread(w->index);
   while (!w->stopping) {
-    int n = epoll_wait(w->epfd, evs, 256, 250);
+    /* connections that used their turn's budget run again at once, after everyone else's events */
+    int n = epoll_wait(w->epfd, evs, 256, w->dirty ? 0 : 250);
     if (n < 0 && errno != EINTR) worker_fatal("epoll_wait", errno);
     if (n == 0 && w->trim_pending) {
       /* handshakes leave freed memory spread over the heap: give it back once things are quiet */
@@ -257,9 +264,12 @@ static void *worker_main(void *arg) {
       mark_ready(s, evs[i].events);
       conn_mark_dirty(s->conn);
     }
-    while (w->dirty) {
-      conn *c = w->dirty;
-      w->dirty = c->dirty_next;
+    /* this turn's connections; one that marks itself again (its budget spent) waits for the next */
+    conn *turn = w->dirty;
+    w->dirty = NULL;
+    while (turn) {
+      conn *c = turn;
+      turn = c->dirty_next;
       c->dirty = 0;
       conn_run(c);
     }

@@ -38,6 +38,7 @@ export {
 export { nativeEngineUnavailable } from './load-addon.js';
 export {
   createRelayEngine,
+  type EngineTlsLimits,
   type HandOffOptions,
   RelayEngine,
   type RelayEngineOptions,

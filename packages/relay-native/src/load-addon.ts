@@ -13,7 +13,16 @@ export type NativeHandle = object & { readonly __native: unique symbol };
 /** The functions of the native addon (`native/addon.c`). */
 export interface RelayAddon {
   createEngine(
-    options: { threads: number; idleTimeoutMs: number; handshakeTimeoutMs: number; pipeSize: number },
+    options: {
+      threads: number;
+      idleTimeoutMs: number;
+      handshakeTimeoutMs: number;
+      pipeSize: number;
+      keyUpdatesPerMinute?: number;
+      smallRecordsPerSecond?: number;
+      smallRecordBurst?: number;
+      smallRecordBytes?: number;
+    },
     onEvents: (events: NativeEvent[]) => void,
   ): NativeHandle;
   closeEngine(engine: NativeHandle): void;

@@ -30,6 +30,22 @@ export interface RelayEngineOptions {
   pipeSize?: number;
   /** A thread whose loop has not turned for this long is reported stalled (ms). Default: 5 s. */
   stallThresholdMs?: number;
+  /**
+   * What a TLS peer may send after its handshake; a peer over a limit is reset (`tls-flood`).
+   * Default: no limit (the `mtls-native` carrier gives the data plane's `TLS_RECORD_LIMITS`).
+   */
+  tlsLimits?: EngineTlsLimits;
+}
+
+/** The engine's TLS record limits (the data plane's `TlsRecordLimits`). */
+export interface EngineTlsLimits {
+  /** KeyUpdate messages in any one minute. */
+  keyUpdatesPerMinute: number;
+  /** Small records a second, sustained, and the burst above it. */
+  smallRecordsPerSecond: number;
+  smallRecordBurst: number;
+  /** A record carrying fewer bytes of application data is small; bytes in larger ones pay back. */
+  smallRecordBytes: number;
 }
 
 /** How a socket is handed over, and how to stop the relay from outside. */
@@ -103,6 +119,7 @@ export class RelayEngine {
         idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
         handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
         pipeSize: options.pipeSize ?? DEFAULT_PIPE_SIZE,
+        ...options.tlsLimits,
       },
       (events) => this.#onEvents(events),
     );

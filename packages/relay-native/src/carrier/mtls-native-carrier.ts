@@ -12,6 +12,8 @@ import {
   NOT_TLS,
   type RelayOutcome,
   type ServerIdentityDecision,
+  TLS_RECORD_LIMITS,
+  type TlsFlood,
 } from '@switchyard/dataplane/carrier';
 import { parseSpiffeId, type SpiffeId, type WorkloadCertificate } from '@switchyard/mesh';
 import { createRelayEngine, type RelayEngine } from '../relay-engine.js';
@@ -57,6 +59,7 @@ export function mtlsNativeCarrier(options: MtlsNativeCarrierOptions = {}): Carri
       engine ??= createRelayEngine({
         handshakeTimeoutMs: context.timeouts.handshake,
         idleTimeoutMs: context.timeouts.idle,
+        tlsLimits: TLS_RECORD_LIMITS,
       });
       users++;
       return new MtlsNativeCarrier(context, engine, options, release);
@@ -232,6 +235,10 @@ class MtlsNativeCarrier implements Carrier {
     const [up, down] = direction === 'outbound' ? [result.down, result.up] : [result.up, result.down];
     this.#open.delete(standIn);
     this.#end(undefined, [standIn], clean);
+    if (result.reason === 'tls-flood') {
+      const reason = result.detail.split(':')[0] as TlsFlood; // the engine's detail names the limit first
+      this.#c.metrics.tlsFloods.inc({ ...this.#c.labels, direction, reason });
+    }
     return { up, down, ...(clean ? {} : { code: result.reason, reason: result.detail }) };
   }
 

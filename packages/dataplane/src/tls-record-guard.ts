@@ -1,0 +1,100 @@
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { TLS_RECORD_LIMITS, type TlsFlood, type TlsRecordLimits } from './tls-record-limits.js';
+
+/** What TLS 1.3 adds to each record: header (5), inner content type (1), AEAD tag (16). */
+const RECORD_OVERHEAD = 22;
+/** How often the small-record budget of every guarded connection is checked (ms). */
+const SWEEP_MS = 100;
+
+interface Guarded {
+  tls: TLSSocket;
+  raw: Socket;
+  raw0: number;
+  plain0: number;
+  /** Small records owed, in parts of `smallRecordBytes`: each byte of data pays one part back. */
+  debt: number;
+  at: number;
+  limits: TlsRecordLimits;
+  flood(kind: TlsFlood, detail: string): void;
+}
+
+const guarded = new Set<Guarded>();
+let sweeper: NodeJS.Timeout | undefined;
+
+/**
+ * Node reads and decrypts records inside its TLS stream, where no per-record hook reaches: the
+ * records are estimated from bytes, the socket's raw bytes against the application data they
+ * carried (each record adds {@link RECORD_OVERHEAD}). Padding would make records look bigger,
+ * never smaller, so an estimate never cuts a peer that sent fewer small records than the limit.
+ */
+function sweep(): void {
+  const now = Date.now();
+  for (const g of guarded) {
+    const raw = g.raw.bytesRead;
+    const plain = g.tls.bytesRead;
+    const records = Math.max(0, raw - g.raw0 - (plain - g.plain0)) / RECORD_OVERHEAD;
+    const { smallRecordBytes: unit, smallRecordsPerSecond: rate, smallRecordBurst: burst } = g.limits;
+    const paid = ((now - g.at) * rate * unit) / 1000 + (plain - g.plain0);
+    g.debt = Math.max(0, g.debt + records * unit - paid);
+    Object.assign(g, { raw0: raw, plain0: plain, at: now });
+    if (g.debt > burst * unit)
+      g.flood(
+        'small-records',
+        `more than ${rate} records a second (burst ${burst}) carrying under ${unit} bytes of data each`,
+      );
+  }
+  if (guarded.size === 0 && sweeper) {
+    clearInterval(sweeper);
+    sweeper = undefined;
+  }
+}
+
+/**
+ * Holds a TLS 1.3 connection whose handshake is done to {@link TlsRecordLimits}: KeyUpdates
+ * counted exactly (Node's `keylog` event fires once for each traffic key the peer changes: its
+ * OpenSSL logs every updated secret), small records estimated on a shared timer. A peer over a
+ * limit has the connection destroyed with an error (after the current read: never inside Node's
+ * TLS code) and `onFlood` is called once. `raw` is the TCP socket under `tls`; `role` is ours.
+ */
+export function guardTlsRecords(
+  tls: TLSSocket,
+  raw: Socket,
+  role: 'server' | 'client',
+  onFlood: (kind: TlsFlood, detail: string) => void,
+  limits: TlsRecordLimits = TLS_RECORD_LIMITS,
+): void {
+  let flooded = false;
+  const g: Guarded = {
+    tls,
+    raw,
+    raw0: raw.bytesRead,
+    plain0: tls.bytesRead,
+    debt: 0,
+    at: Date.now(),
+    limits,
+    flood(kind, detail) {
+      if (flooded) return;
+      flooded = true;
+      guarded.delete(g);
+      onFlood(kind, detail);
+      // Not inside Node's TLS code (this may run in its keylog callback, within SSL_read): paused
+      // now, so no more of its data is delivered, and destroyed once that read is over.
+      tls.pause();
+      setImmediate(() => tls.destroy(new Error(`TLS flood (${kind}): ${detail}`)));
+    },
+  };
+  const label = Buffer.from(role === 'server' ? 'CLIENT_TRAFFIC_SECRET_N ' : 'SERVER_TRAFFIC_SECRET_N ');
+  let window = 0;
+  let updates = 0;
+  tls.on('keylog', (line: Buffer) => {
+    if (!line.subarray(0, label.length).equals(label)) return; // the line (a secret) is never kept
+    const now = Date.now();
+    if (now - window >= 60_000) [window, updates] = [now, 0];
+    if (++updates > limits.keyUpdatesPerMinute)
+      g.flood('key-updates', `more than ${limits.keyUpdatesPerMinute} key updates in a minute`);
+  });
+  guarded.add(g);
+  tls.once('close', () => guarded.delete(g));
+  sweeper ??= setInterval(sweep, SWEEP_MS).unref();
+}
