@@ -12,8 +12,12 @@ usage: tls13_records.py HOST PORT CERT_DIR MODE SECONDS [CONNECTIONS] [SOURCE_IP
        keyupdate-requested  the same, each asking the peer to update its own keys too
        keyupdate-data       a KeyUpdate, then a 1-byte application data record, in turn
        tiny                 1-byte application data records
+       empty-data           an empty application data record, then a 1-byte one, in turn (OpenSSL
+                            refuses only 32 empty records in a row)
        echo:N               N KeyUpdates, then one line of data, read back from an echo app:
-                            proves the records and the key schedule are right
+                            proves the records and the key schedule are right       MODE+h2              the same, the data bytes a valid HTTP/2 connection (preface, SETTINGS,
+                            then frames of an unknown type, which a server must ignore) one byte a
+                            record, so an HTTP/2 server reads on instead of failing the preface
   CONNECTIONS connections in parallel (default 1), each reconnecting when the peer closes it,
   until SECONDS have passed. Prints one JSON object.
 """
@@ -99,15 +103,34 @@ def connect(host, port, cert_dir, source):
     return tls, Writer(out, tls.cipher()[0], bytes.fromhex(lines[-1][2]))
 
 
-def batch(writer, mode, size=64):
+class DataBytes:
+    """The application data, one byte at a time: "x" forever, or an HTTP/2 connection's bytes."""
+
+    PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])  # + empty SETTINGS
+    UNKNOWN = bytes([0, 0x40, 0, 0xFA, 0, 0, 0, 0, 0]) + bytes(0x4000)  # 16 KiB frame of type 0xfa
+
+    def __init__(self, h2):
+        self.stream, self.at = (self.PREFACE, 0) if h2 else (b"x", 0)
+        self.h2 = h2
+
+    def next(self):
+        if self.at == len(self.stream):
+            self.stream, self.at = (self.UNKNOWN if self.h2 else self.stream), 0
+        self.at += 1
+        return self.stream[self.at - 1:self.at]
+
+
+def batch(writer, mode, data, size=64):
     """`size` steps of the flood as one buffer, and how many KeyUpdates it holds."""
     out, updates = [], 0
     for _ in range(size):
         if mode in ("keyupdate", "keyupdate-requested", "keyupdate-data"):
             out.append(writer.key_update(mode == "keyupdate-requested"))
             updates += 1
-        if mode in ("keyupdate-data", "tiny"):
-            out.append(writer.record(APPLICATION_DATA, b"x"))
+        if mode == "empty-data":
+            out.append(writer.record(APPLICATION_DATA, b""))
+        if mode in ("keyupdate-data", "tiny", "empty-data"):
+            out.append(writer.record(APPLICATION_DATA, data.next()))
     return b"".join(out), updates, len(out)
 
 
@@ -135,10 +158,10 @@ def flood_one(host, port, cert_dir, mode, until, source, tally, lock):
             time.sleep(0.05)
             continue
         sock, updates, records, started = writer.sock, 0, 0, time.monotonic()
-        closed = False
+        closed, stream = False, DataBytes(mode.endswith("+h2"))
         try:
             while time.monotonic() < until:
-                data, n, r = batch(writer, mode)
+                data, n, r = batch(writer, mode.removesuffix("+h2"), stream)
                 sock.sendall(data)
                 updates, records = updates + n, records + r
                 if peer_closed(sock):

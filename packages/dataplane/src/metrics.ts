@@ -26,7 +26,7 @@ export interface DataPlaneMetrics {
   engineThreadsStalled: Gauge<'workload' | 'carrier'>;
   /** TLS handshakes that failed, by reason (`timeout`, `untrusted`, `no-certificate`, `protocol`, `shed`…). */
   tlsFailures: Counter<ConnectionLabels | 'reason'>;
-  /** Connections reset for what the peer sent after the TLS handshake: `key-updates`, `small-records`. */
+  /** Connections reset for what the peer sent after the TLS handshake: `key-updates`, `empty-records`. */
   tlsFloods: Counter<ConnectionLabels | 'reason'>;
   /** Peers refused by authorization or identity pinning, by reason. */
   denials: Counter<ConnectionLabels | 'reason'>;
@@ -66,10 +66,11 @@ export function createDataPlaneMetrics(prefix = 'switchyard'): DataPlaneMetrics 
       'carrier',
     ]),
     tlsFailures: counter('tls_failures_total', 'TLS handshakes that failed, by reason', [...base, 'reason']),
-    tlsFloods: counter('tls_floods_total', 'Connections reset for too many KeyUpdates or small TLS records', [
-      ...base,
-      'reason',
-    ]),
+    tlsFloods: counter(
+      'tls_floods_total',
+      'Connections reset for too many KeyUpdates or TLS records without data',
+      [...base, 'reason'],
+    ),
     denials: counter('authorization_denials_total', 'Peers refused by authorization or identity pinning', [
       ...base,
       'reason',

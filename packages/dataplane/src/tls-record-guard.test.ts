@@ -45,16 +45,17 @@ afterAll(async () => {
   await pki?.dispose();
 });
 
-const attack = async (mode: string, seconds = 0): Promise<Record<string, unknown>> => {
+/** Each attack from an address of its own (127.0.0.N): a source that floods is held off a while. */
+let source = 10;
+const attack = async (
+  mode: string,
+  seconds = 0,
+  from = `127.0.0.${source++}`,
+): Promise<Record<string, unknown>> => {
   await new Promise((r) => setTimeout(r, 200)); // the previous attack's last connection is gone
   floods.length = 0;
-  return JSON.parse(
-    (
-      await run('/usr/bin/python3', [RECORDS, '127.0.0.1', `${port}`, peerDir, mode, `${seconds}`], {
-        timeout: 30_000,
-      })
-    ).stdout,
-  );
+  const args = [RECORDS, '127.0.0.1', `${port}`, peerDir, mode, `${seconds}`, '1', from];
+  return JSON.parse((await run('/usr/bin/python3', args, { timeout: 30_000 })).stdout);
 };
 
 describe('what a TLS peer may send after the handshake, on the JavaScript carriers', () => {
@@ -76,22 +77,43 @@ describe('what a TLS peer may send after the handshake, on the JavaScript carrie
   }, 30_000);
 
   it('destroys a KeyUpdate flood that sends a data byte after each KeyUpdate, again and again', async () => {
-    const result = (await attack('keyupdate-data', 3)) as { connections: number; closed_by_server: number };
-    expect(result.connections).toBeGreaterThan(1); // it reconnected after each reset
+    const result = (await attack('keyupdate-data', 3)) as {
+      connections: number;
+      closed_by_server: number;
+      failed_connections: number;
+    };
+    expect(result.connections).toBeGreaterThan(1); // it reconnected after each reset...
+    expect(result.failed_connections).toBeGreaterThan(0); // ...when it was not held off
     expect(result.closed_by_server).toBeGreaterThanOrEqual(result.connections - 1); // the last: time was up
     const kinds = floods.splice(0).map((f) => f.kind);
     expect(kinds.length).toBeGreaterThanOrEqual(result.connections - 1);
     expect(new Set(kinds)).toEqual(new Set(['key-updates']));
   }, 30_000);
 
-  it('destroys a flood of 1-byte records within a bounded number of records', async () => {
-    const result = (await attack('tiny', 3)) as {
+  it('destroys a flood of empty records (each followed by a data byte) within a bounded number', async () => {
+    const result = (await attack('empty-data', 3)) as {
       closed_by_server: number;
       most_records_one_connection: number;
     };
     expect(result.closed_by_server).toBeGreaterThan(0);
-    expect(floods.splice(0).every((f) => f.kind === 'small-records')).toBe(true);
+    expect(new Set(floods.splice(0).map((f) => f.kind))).toEqual(new Set(['empty-records']));
     // the burst, what the sustained rate paid back until a check saw it, and what was in flight
-    expect(result.most_records_one_connection).toBeLessThan(TLS_RECORD_LIMITS.smallRecordBurst * 8);
+    expect(result.most_records_one_connection).toBeLessThan(TLS_RECORD_LIMITS.emptyRecordBurst * 64);
+  }, 30_000);
+
+  it('carries 1-byte records: data, however small, is not limited', async () => {
+    const result = (await attack('tiny', 2)) as { closed_by_server: number; records: number };
+    expect(result.records).toBeGreaterThan(1_000);
+    expect(result.closed_by_server).toBe(0);
+    expect(floods).toEqual([]);
+  }, 30_000);
+
+  it('holds a flooding source off before the handshake, and no other source', async () => {
+    const from = `127.0.0.${source++}`;
+    await attack(`echo:${TLS_RECORD_LIMITS.keyUpdatesPerMinute + 1}`, 0, from);
+    expect(floods.map((f) => f.kind)).toEqual(['key-updates']);
+    const again = await attack('echo:0', 0, from).catch((error: Error) => ({ refused: error.message }));
+    expect(JSON.stringify(again)).toMatch(/EOF|reset|refused|closed/i); // no handshake at all
+    expect(await attack('echo:0')).toEqual({ key_updates: 0, echoed: 'after 0 key updates\n' });
   }, 30_000);
 });

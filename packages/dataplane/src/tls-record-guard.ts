@@ -4,7 +4,7 @@ import { TLS_RECORD_LIMITS, type TlsFlood, type TlsRecordLimits } from './tls-re
 
 /** What TLS 1.3 adds to each record: header (5), inner content type (1), AEAD tag (16). */
 const RECORD_OVERHEAD = 22;
-/** How often the small-record budget of every guarded connection is checked (ms). */
+/** How often the empty-record budget of every guarded connection is checked (ms). */
 const SWEEP_MS = 100;
 
 interface Guarded {
@@ -12,7 +12,7 @@ interface Guarded {
   raw: Socket;
   raw0: number;
   plain0: number;
-  /** Small records owed, in parts of `smallRecordBytes`: each byte of data pays one part back. */
+  /** Records without application data owed (each byte of data pays one back), leaking with time. */
   debt: number;
   at: number;
   limits: TlsRecordLimits;
@@ -25,8 +25,9 @@ let sweeper: NodeJS.Timeout | undefined;
 /**
  * Node reads and decrypts records inside its TLS stream, where no per-record hook reaches: the
  * records are estimated from bytes, the socket's raw bytes against the application data they
- * carried (each record adds {@link RECORD_OVERHEAD}). Padding would make records look bigger,
- * never smaller, so an estimate never cuts a peer that sent fewer small records than the limit.
+ * carried (each record adds {@link RECORD_OVERHEAD}); a record is paid back by a byte of data,
+ * so 1-byte records cost nothing here and a KeyUpdate or an empty record costs one. Padding
+ * counts as records only where it outweighs the data (padding-only records).
  */
 function sweep(): void {
   const now = Date.now();
@@ -34,14 +35,13 @@ function sweep(): void {
     const raw = g.raw.bytesRead;
     const plain = g.tls.bytesRead;
     const records = Math.max(0, raw - g.raw0 - (plain - g.plain0)) / RECORD_OVERHEAD;
-    const { smallRecordBytes: unit, smallRecordsPerSecond: rate, smallRecordBurst: burst } = g.limits;
-    const paid = ((now - g.at) * rate * unit) / 1000 + (plain - g.plain0);
-    g.debt = Math.max(0, g.debt + records * unit - paid);
+    const { emptyRecordsPerSecond: rate, emptyRecordBurst: burst } = g.limits;
+    g.debt = Math.max(0, g.debt + records - ((now - g.at) * rate) / 1000 - (plain - g.plain0));
     Object.assign(g, { raw0: raw, plain0: plain, at: now });
-    if (g.debt > burst * unit)
+    if (g.debt > burst)
       g.flood(
-        'small-records',
-        `more than ${rate} records a second (burst ${burst}) carrying under ${unit} bytes of data each`,
+        'empty-records',
+        `more than ${rate} records a second (burst ${burst}) carrying no application data`,
       );
   }
   if (guarded.size === 0 && sweeper) {
@@ -53,7 +53,7 @@ function sweep(): void {
 /**
  * Holds a TLS 1.3 connection whose handshake is done to {@link TlsRecordLimits}: KeyUpdates
  * counted exactly (Node's `keylog` event fires once for each traffic key the peer changes: its
- * OpenSSL logs every updated secret), small records estimated on a shared timer. A peer over a
+ * OpenSSL logs every updated secret), records without data estimated on a shared timer. A peer over a
  * limit has the connection destroyed with an error (after the current read: never inside Node's
  * TLS code) and `onFlood` is called once. `raw` is the TCP socket under `tls`; `role` is ours.
  */
@@ -79,8 +79,11 @@ export function guardTlsRecords(
       guarded.delete(g);
       onFlood(kind, detail);
       // Not inside Node's TLS code (this may run in its keylog callback, within SSL_read): paused
-      // now, so no more of its data is delivered, and destroyed once that read is over.
+      // and no longer read now, so none of its data is delivered and only the chunk in hand is
+      // decrypted, then destroyed once that read is over.
       tls.pause();
+      tls.removeAllListeners('keylog');
+      (raw as Socket & { _handle?: { readStop?(): void } })._handle?.readStop?.();
       setImmediate(() => tls.destroy(new Error(`TLS flood (${kind}): ${detail}`)));
     },
   };

@@ -60,7 +60,7 @@ static void engine_finalize(napi_env env, void *data, void *hint) {
 }
 
 /* createEngine({ threads, idleTimeoutMs, handshakeTimeoutMs, pipeSize, keyUpdatesPerMinute,
- *   smallRecordsPerSecond, smallRecordBurst, smallRecordBytes }, onEvents); a missing limit is none */
+ *   emptyRecordsPerSecond, emptyRecordBurst }, onEvents); a missing limit is none */
 static napi_value create_engine(napi_env env, napi_callback_info info) {
   CHECK_ARGS(2);
   crash_guard_install();
@@ -70,9 +70,8 @@ static napi_value create_engine(napi_env env, napi_callback_info info) {
   e->idle_timeout_ms = u32_property(env, argv[0], "idleTimeoutMs", 0);
   e->handshake_timeout_ms = u32_property(env, argv[0], "handshakeTimeoutMs", 0);
   e->key_updates_per_minute = u32_property(env, argv[0], "keyUpdatesPerMinute", 0);
-  e->small_records_per_second = u32_property(env, argv[0], "smallRecordsPerSecond", 0);
-  e->small_record_burst = u32_property(env, argv[0], "smallRecordBurst", 0);
-  e->small_record_bytes = u32_property(env, argv[0], "smallRecordBytes", 0);
+  e->empty_records_per_second = u32_property(env, argv[0], "emptyRecordsPerSecond", 0);
+  e->empty_record_burst = u32_property(env, argv[0], "emptyRecordBurst", 0);
   e->pipe_size = (int)u32_property(env, argv[0], "pipeSize", 0);
   e->workers = calloc((size_t)e->n_workers, sizeof *e->workers);
   atomic_init(&e->owners, 2);

@@ -31,7 +31,7 @@ typedef enum {
   REASON_NOT_TLS,         /* sniffing only: the client's first byte is not a TLS handshake record,
                              or it sent nothing within the handshake timeout; nothing was read:
                              the connection is JavaScript's again */
-  REASON_TLS_FLOOD,       /* the peer sent too many KeyUpdates or small records (tls_limits.c) */
+  REASON_TLS_FLOOD,       /* too many KeyUpdates or records without data (tls_limits.c) */
   REASON_COUNT
 } close_reason;
 
@@ -86,8 +86,8 @@ typedef struct conn {
   /* TLS records the peer sent after the handshake (tls_limits.c) */
   uint32_t key_updates;          /* in the window that began at key_update_window */
   uint64_t key_update_window;
-  uint64_t small_debt;           /* small records owed, in 1/SMALL_UNIT parts, leaking with time */
-  uint64_t small_at;             /* when small_debt last leaked */
+  uint64_t empty_debt;           /* records without application data owed, leaking with time */
+  uint64_t empty_at;             /* when empty_debt last leaked */
 } conn;
 
 /* An event for JavaScript, queued by a worker and delivered in batches. */
@@ -165,9 +165,8 @@ typedef struct engine {
   uint32_t handshake_timeout_ms;
   /* what a TLS peer may send after the handshake (0: no limit) */
   uint32_t key_updates_per_minute;
-  uint32_t small_records_per_second;
-  uint32_t small_record_burst;
-  uint32_t small_record_bytes; /* a record carrying fewer bytes of application data is small */
+  uint32_t empty_records_per_second; /* records carrying no application data */
+  uint32_t empty_record_burst;
   int pipe_size;
   int closed;
   /* two owners: JavaScript's handle and the event function; the last to let go frees the engine */

@@ -4,10 +4,10 @@
  * message callback sees every record (its inner content type) and every handshake message as it
  * is read, inside SSL_read, so a KeyUpdate flood is counted even when SSL_read never returns.
  * - KeyUpdates: at most key_updates_per_minute in a window of a minute;
- * - small records (KeyUpdates, alerts, and application data records carrying fewer than
- *   small_record_bytes): a leaky bucket, small_records_per_second with a burst of
- *   small_record_burst. A record costs SMALL_UNIT parts; each byte of application data it
- *   carries pays one back, so only records under small_record_bytes leave debt.
+ * - records carrying no application data (KeyUpdates, alerts, empty or padding-only data
+ *   records): a leaky bucket, empty_records_per_second with a burst of empty_record_burst. Every
+ *   record counts one; every byte of application data SSL_read returns pays one back, so records
+ *   that carry data, however little, leave nothing (fairness bounds those: tls_relay.c).
  * Crossing either closes the connection (reset, REASON_TLS_FLOOD): the callback marks it and
  * shuts the socket's read side, so SSL_read stops at the records already buffered. */
 #define _GNU_SOURCE
@@ -23,23 +23,23 @@ static void flood(conn *c, const char *why) {
   shutdown(c->a.fd, SHUT_RD); /* SSL_read ends at the next socket read: EOF */
 }
 
-static void small_leak(conn *c) {
+static void empty_leak(conn *c) {
   engine *e = c->w->engine;
   uint64_t now = c->w->now;
-  uint64_t paid = (now - c->small_at) * e->small_records_per_second * e->small_record_bytes / 1000u;
-  c->small_debt = c->small_debt > paid ? c->small_debt - paid : 0;
-  c->small_at = now;
+  uint64_t paid = (now - c->empty_at) * e->empty_records_per_second / 1000u;
+  if (paid == 0) return; /* keep the fraction: leak again once a whole record is paid */
+  c->empty_debt = c->empty_debt > paid ? c->empty_debt - paid : 0;
+  c->empty_at = now;
 }
 
 static void on_record(conn *c) {
   engine *e = c->w->engine;
-  if (!e->small_records_per_second) return;
-  small_leak(c);
-  c->small_debt += e->small_record_bytes;
-  if (c->small_debt > (uint64_t)e->small_record_burst * e->small_record_bytes) {
+  if (!e->empty_records_per_second) return;
+  empty_leak(c);
+  if (++c->empty_debt > e->empty_record_burst) {
     char why[128];
-    snprintf(why, sizeof why, "small-records: more than %u a second (burst %u) with under %u bytes of data each",
-             e->small_records_per_second, e->small_record_burst, e->small_record_bytes);
+    snprintf(why, sizeof why, "empty-records: more than %u a second (burst %u) carrying no application data",
+             e->empty_records_per_second, e->empty_record_burst);
     flood(c, why);
   }
 }
@@ -75,7 +75,7 @@ void tls_limits_attach(conn *c) {
   SSL_set_msg_callback(c->ssl, on_message);
 }
 
-/* Application data SSL_read returned: each byte pays back one part of the records' debt. */
+/* Application data SSL_read returned: each byte pays back one record. */
 void tls_limits_delivered(conn *c, size_t plain) {
-  c->small_debt = c->small_debt > plain ? c->small_debt - plain : 0;
+  c->empty_debt = c->empty_debt > plain ? c->empty_debt - plain : 0;
 }

@@ -19,9 +19,8 @@ export interface RelayAddon {
       handshakeTimeoutMs: number;
       pipeSize: number;
       keyUpdatesPerMinute?: number;
-      smallRecordsPerSecond?: number;
-      smallRecordBurst?: number;
-      smallRecordBytes?: number;
+      emptyRecordsPerSecond?: number;
+      emptyRecordBurst?: number;
     },
     onEvents: (events: NativeEvent[]) => void,
   ): NativeHandle;

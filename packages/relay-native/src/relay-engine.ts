@@ -41,11 +41,9 @@ export interface RelayEngineOptions {
 export interface EngineTlsLimits {
   /** KeyUpdate messages in any one minute. */
   keyUpdatesPerMinute: number;
-  /** Small records a second, sustained, and the burst above it. */
-  smallRecordsPerSecond: number;
-  smallRecordBurst: number;
-  /** A record carrying fewer bytes of application data is small; bytes in larger ones pay back. */
-  smallRecordBytes: number;
+  /** Records carrying no application data a second, sustained, and the burst above it. */
+  emptyRecordsPerSecond: number;
+  emptyRecordBurst: number;
 }
 
 /** How a socket is handed over, and how to stop the relay from outside. */

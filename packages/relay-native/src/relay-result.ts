@@ -26,7 +26,7 @@ export type RelayCloseReason =
    * was read: the kept socket holds every byte, for Node to read again.
    */
   | 'not-tls'
-  /** the peer sent more KeyUpdates or small records than the engine's `tlsLimits` allow (reset) */
+  /** the peer sent more KeyUpdates or records without data than the engine's `tlsLimits` allow (reset) */
   | 'tls-flood';
 
 /** How a relayed connection ended. */
