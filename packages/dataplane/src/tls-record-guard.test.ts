@@ -16,7 +16,7 @@ let pki: TestPki;
 let peerDir: string;
 let server: Server;
 let port: number;
-const floods: { kind: TlsFlood; detail: string }[] = [];
+const floods: { kind: TlsFlood; detail: string; source: string | undefined }[] = [];
 beforeAll(async () => {
   pki = await createTestPki();
   peerDir = await pki.issue('peer', 'web');
@@ -24,7 +24,7 @@ beforeAll(async () => {
   const terminator = new TlsTerminator({
     certificate: identity.current,
     handshakeTimeout: 5_000,
-    onFlood: (kind, detail) => void floods.push({ kind, detail }),
+    onFlood: (kind, detail, source) => void floods.push({ kind, detail, source }),
   });
   identity.close();
   // every secure connection echoes what it reads, as an app behind the carrier would
@@ -45,7 +45,7 @@ afterAll(async () => {
   await pki?.dispose();
 });
 
-/** Each attack from an address of its own (127.0.0.N): a source that floods is held off a while. */
+/** Each attack from an address of its own (127.0.0.N): the flood reports which source it was. */
 let source = 10;
 const attack = async (
   mode: string,
@@ -72,7 +72,11 @@ describe('what a TLS peer may send after the handshake, on the JavaScript carrie
     const result = await attack(`echo:${TLS_RECORD_LIMITS.keyUpdatesPerMinute + 1}`);
     expect(result.echoed).toBe('');
     expect(floods.splice(0)).toEqual([
-      { kind: 'key-updates', detail: 'more than 32 key updates in a minute' },
+      {
+        kind: 'key-updates',
+        detail: 'more than 32 key updates in a minute',
+        source: expect.stringMatching(/127\.0\.0\.\d+$/), // to be penalized
+      },
     ]);
   }, 30_000);
 
@@ -82,8 +86,7 @@ describe('what a TLS peer may send after the handshake, on the JavaScript carrie
       closed_by_server: number;
       failed_connections: number;
     };
-    expect(result.connections).toBeGreaterThan(1); // it reconnected after each reset...
-    expect(result.failed_connections).toBeGreaterThan(0); // ...when it was not held off
+    expect(result.connections).toBeGreaterThan(1); // it reconnected after each reset
     expect(result.closed_by_server).toBeGreaterThanOrEqual(result.connections - 1); // the last: time was up
     const kinds = floods.splice(0).map((f) => f.kind);
     expect(kinds.length).toBeGreaterThanOrEqual(result.connections - 1);
@@ -106,14 +109,5 @@ describe('what a TLS peer may send after the handshake, on the JavaScript carrie
     expect(result.records).toBeGreaterThan(1_000);
     expect(result.closed_by_server).toBe(0);
     expect(floods).toEqual([]);
-  }, 30_000);
-
-  it('holds a flooding source off before the handshake, and no other source', async () => {
-    const from = `127.0.0.${source++}`;
-    await attack(`echo:${TLS_RECORD_LIMITS.keyUpdatesPerMinute + 1}`, 0, from);
-    expect(floods.map((f) => f.kind)).toEqual(['key-updates']);
-    const again = await attack('echo:0', 0, from).catch((error: Error) => ({ refused: error.message }));
-    expect(JSON.stringify(again)).toMatch(/EOF|reset|refused|closed/i); // no handshake at all
-    expect(await attack('echo:0')).toEqual({ key_updates: 0, echoed: 'after 0 key updates\n' });
   }, 30_000);
 });

@@ -2,12 +2,11 @@ import type { Socket } from 'node:net';
 import { type TLSSocket, Server as TlsServer } from 'node:tls';
 import type { WorkloadCertificate } from '@switchyard/mesh';
 import { spiffeIdsFromSan } from '@switchyard/mesh';
-import { FloodPenalty } from './flood-penalty.js';
 import { guardTlsRecords } from './tls-record-guard.js';
 import type { TlsFlood } from './tls-record-limits.js';
 
 /** Why an inbound TLS handshake did not finish. */
-export type TlsFailure = 'timeout' | 'no-certificate' | 'untrusted' | 'protocol' | 'closed' | 'flood-penalty';
+export type TlsFailure = 'timeout' | 'no-certificate' | 'untrusted' | 'protocol' | 'closed';
 
 /** What happens to one connection given to {@link TlsTerminator.accept}. */
 export interface TlsOutcome {
@@ -23,11 +22,10 @@ export interface TlsTerminatorOptions {
   alpn?: string[];
   /**
    * Called when a peer crosses a limit of `TLS_RECORD_LIMITS` after its handshake (its connection
-   * is then destroyed): count it. Every secure connection is held to the limits, and a source
-   * that floods has its next connections refused before the handshake for a while
-   * (`flood-penalty`: 1 s, doubling with each further flood, at most 30 s).
+   * is then destroyed): count it, and penalize `source` (the peer's address). Every secure
+   * connection is held to the limits.
    */
-  onFlood?: (kind: TlsFlood, detail: string) => void;
+  onFlood?: (kind: TlsFlood, detail: string, source: string | undefined) => void;
 }
 
 const serverOptions = (cert: WorkloadCertificate) => ({
@@ -45,7 +43,6 @@ const serverOptions = (cert: WorkloadCertificate) => ({
 export class TlsTerminator {
   readonly #server: TlsServer;
   readonly #outcomes = new WeakMap<Socket, { outcome: TlsOutcome; halfOpen: boolean }>();
-  readonly #penalty = new FloodPenalty();
 
   constructor(o: TlsTerminatorOptions) {
     this.#server = new TlsServer({
@@ -62,10 +59,7 @@ export class TlsTerminator {
       tls.allowHalfOpen = taken.halfOpen;
       const raw = (tls as TLSSocket & { _parent?: Socket })._parent;
       if (raw)
-        guardTlsRecords(tls, raw, 'server', (kind, detail) => {
-          this.#penalty.strike(raw.remoteAddress);
-          o.onFlood?.(kind, detail);
-        });
+        guardTlsRecords(tls, raw, 'server', (kind, detail) => o.onFlood?.(kind, detail, raw.remoteAddress));
       taken.outcome.secure(tls);
     });
     this.#server.on('tlsClientError', (error: Error, tls: TLSSocket) => {
@@ -87,12 +81,6 @@ export class TlsTerminator {
    * a pending-handshake slot until the timeout.
    */
   accept(raw: Socket, outcome: TlsOutcome): void {
-    const heldOff = this.#penalty.heldOff(raw.remoteAddress);
-    if (heldOff > 0) {
-      // no handshake for a source that just flooded: what it would cost is what it is after
-      raw.destroy();
-      return outcome.failed('flood-penalty', `the source flooded TLS records; held off ${heldOff} ms more`);
-    }
     // The TLS socket takes allowHalfOpen from `raw`. Half-open, an EOF before the handshake is
     // done is never read (nothing reads the plaintext side yet), so the connection would wait for
     // the handshake timeout; closed on EOF, it fails at once. The carrier's choice is restored on

@@ -29,7 +29,7 @@ interface FloodTally {
 
 /**
  * The hand-written records from the attacker's namespace, held for {@link HOLD_SECONDS}, from an
- * address of their own (the JavaScript carriers hold a source that floods off for a while).
+ * address of their own (a source that floods is penalized for a while).
  */
 async function flood(lab: AttackLab, kind: 'mtls' | 'hbone', mode: string): Promise<FloodTally> {
   const { host, port } = lab.target;
@@ -88,13 +88,12 @@ describePrivileged('TLS 1.3 floods after the handshake, held for seconds', () =>
       expectHeld(lab, `${kind} --engine ${engine}: KeyUpdate + 1 byte, ${FLOODERS} connections`, held);
       const result = held.result;
       expectReset(result, (await floods('key-updates')) - before);
-      // What a connection wrote before it saw its reset: the limit, and what the socket buffers
-      // took meanwhile (64 KeyUpdates a write); without the limit, tens of thousands each.
-      expect(result.key_updates / result.connections).toBeLessThan(
-        TLS_RECORD_LIMITS.keyUpdatesPerMinute * 16,
-      );
-      // The JavaScript carriers hold the source off after each flood: most reconnections fail.
-      if (engine === 'js') expect(result.failed_connections).toBeGreaterThan(result.connections);
+      // What one connection wrote before it saw its reset: the limit (the tests beside the guards
+      // prove the 33rd resets), and what the socket buffers took meanwhile; without the limit a
+      // connection writes on for the whole 10 s (tens of thousands).
+      expect(result.most_key_updates_one_connection).toBeLessThan(16_384);
+      // Each flood earns the source the abuse penalty: most reconnections are refused at accept.
+      expect(result.failed_connections).toBeGreaterThan(result.connections);
     }, 120_000);
 
     it('empty records, each followed by a data byte, reset within the burst and counted', async () => {

@@ -225,11 +225,14 @@ class MtlsNativeCarrier implements Carrier {
     if (held !== plain) held.destroy(); // Node's copy only: the engine holds the connection
     this.#open.delete(guard);
     this.#open.add(standIn);
-    return ended.then((result) => this.#finished(result, direction, standIn));
+    return ended.then((result) => this.#finished(result, direction, standIn, c.client.address));
   }
 
-  /** The engine's end of a relayed connection, as the data plane reports it; lets go of its stand-in. */
-  #finished(result: RelayResult, direction: Direction, standIn: EngineStandIn): RelayOutcome {
+  /**
+   * The engine's end of a relayed connection, as the data plane reports it; lets go of its
+   * stand-in. A TLS flood is counted, and an inbound peer's `source` penalized for it.
+   */
+  #finished(result: RelayResult, direction: Direction, standIn: EngineStandIn, source: string): RelayOutcome {
     const clean = result.reason === 'eof';
     // the engine's `up` runs from the TLS peer to the plain socket
     const [up, down] = direction === 'outbound' ? [result.down, result.up] : [result.up, result.down];
@@ -238,6 +241,7 @@ class MtlsNativeCarrier implements Carrier {
     if (result.reason === 'tls-flood') {
       const reason = result.detail.split(':')[0] as TlsFlood; // the engine's detail names the limit first
       this.#c.metrics.tlsFloods.inc({ ...this.#c.labels, direction, reason });
+      if (direction === 'inbound') this.#c.penalize(source);
     }
     return { up, down, ...(clean ? {} : { code: result.reason, reason: result.detail }) };
   }
