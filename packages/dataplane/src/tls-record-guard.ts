@@ -31,23 +31,30 @@ let sweeper: NodeJS.Timeout | undefined;
  */
 function sweep(): void {
   const now = Date.now();
-  for (const g of guarded) {
-    const raw = g.raw.bytesRead;
-    const plain = g.tls.bytesRead;
-    const records = Math.max(0, raw - g.raw0 - (plain - g.plain0)) / RECORD_OVERHEAD;
-    const { emptyRecordsPerSecond: rate, emptyRecordBurst: burst } = g.limits;
-    g.debt = Math.max(0, g.debt + records - ((now - g.at) * rate) / 1000 - (plain - g.plain0));
-    Object.assign(g, { raw0: raw, plain0: plain, at: now });
-    if (g.debt > burst)
-      g.flood(
-        'empty-records',
-        `more than ${rate} records a second (burst ${burst}) carrying no application data`,
-      );
-  }
+  for (const g of guarded) check(g, now, 1);
   if (guarded.size === 0 && sweeper) {
     clearInterval(sweeper);
     sweeper = undefined;
   }
+}
+
+/**
+ * Brings one connection's debt up to date and floods it over `share` of the burst: the whole
+ * burst while it runs, half of it when it has closed (a connection the protocol above ended
+ * first, with that many records owed, was flooding too: its source is penalized the same).
+ */
+function check(g: Guarded, now: number, share: number): void {
+  const raw = g.raw.bytesRead;
+  const plain = g.tls.bytesRead;
+  const records = Math.max(0, raw - g.raw0 - (plain - g.plain0)) / RECORD_OVERHEAD;
+  const { emptyRecordsPerSecond: rate, emptyRecordBurst: burst } = g.limits;
+  g.debt = Math.max(0, g.debt + records - ((now - g.at) * rate) / 1000 - (plain - g.plain0));
+  Object.assign(g, { raw0: raw, plain0: plain, at: now });
+  if (g.debt > burst * share)
+    g.flood(
+      'empty-records',
+      `more than ${rate} records a second (burst ${burst}) carrying no application data`,
+    );
 }
 
 /**
@@ -98,6 +105,8 @@ export function guardTlsRecords(
       g.flood('key-updates', `more than ${limits.keyUpdatesPerMinute} key updates in a minute`);
   });
   guarded.add(g);
-  tls.once('close', () => guarded.delete(g));
+  tls.once('close', () => {
+    if (guarded.delete(g)) check(g, Date.now(), 0.5);
+  });
   sweeper ??= setInterval(sweep, SWEEP_MS).unref();
 }

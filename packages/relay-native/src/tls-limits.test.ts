@@ -73,12 +73,13 @@ describe('what a TLS peer may send after the handshake, in the engine', () => {
   }, 30_000);
 
   it('resets a flood of empty records, each followed by a data byte, within the burst', async () => {
-    const { python, relay } = await attack('empty-data', 3);
-    expect(relay.reason).toBe('tls-flood');
+    const { python, relay } = await attack('empty-data', 5);
+    expect(relay.reason, relay.detail).toBe('tls-flood');
     expect(relay.detail).toMatch(/^empty-records/);
     // one data byte per empty record: the burst, plus what the sustained rate paid back meanwhile
+    // (more the slower the attacker writes: a loaded machine, the ASan build)
     expect(relay.up).toBeGreaterThanOrEqual(TLS_RECORD_LIMITS.emptyRecordBurst);
-    expect(relay.up).toBeLessThan(TLS_RECORD_LIMITS.emptyRecordBurst * 4);
+    expect(relay.up).toBeLessThan(TLS_RECORD_LIMITS.emptyRecordBurst * 16);
     expect(python.closed_by_server).toBe(python.connections);
   }, 30_000);
 
