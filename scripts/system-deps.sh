@@ -32,6 +32,8 @@ command -v aarch64-linux-gnu-gcc >/dev/null || missing+=(gcc-aarch64-linux-gnu)
 command -v aarch64-linux-gnu-g++ >/dev/null || missing+=(g++-aarch64-linux-gnu)
 # HBONE's interop tests speak HTTP/2 from an independent implementation (Debian's python3).
 /usr/bin/python3 -c 'import h2' 2>/dev/null || missing+=(python3-h2)
+# ...and TLS 1.3 records (KeyUpdate floods) written by hand with python3-cryptography's AEADs.
+/usr/bin/python3 -c 'import cryptography' 2>/dev/null || missing+=(python3-cryptography)
 # ...and from a second one: a client on Go's standard-library HTTP/2, built offline by the tests.
 command -v go >/dev/null || missing+=(golang-go)
 # Debian's kubectl (kubernetes-client) proves the agent tests' Kubernetes API fake faithful. Where

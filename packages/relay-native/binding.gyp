@@ -8,6 +8,7 @@
       "native/peer_identity.c",
       "native/splice_relay.c",
       "native/tls_context.c",
+      "native/tls_limits.c",
       "native/tls_relay.c"
     ]
   },

@@ -175,7 +175,7 @@ export class Agent {
         {
           metrics: plane.metrics,
           get ready() {
-            return agent?.ready ?? false;
+            return (agent?.ready ?? false) && plane.healthy; // a stalled engine thread: not ready
           },
           status: (query) => agent?.status(query.get('service') ?? undefined) ?? progress.status(),
           routes: { '/explain': (query) => explainRoute(agent && ((f, t) => agent!.explain(f, t)), query) },

@@ -290,6 +290,11 @@ export interface Carrier {
    * or delivered as plain TCP where the authorizer accepts it (PERMISSIVE).
    */
   handshake?(connection: Accepted, options?: HandshakeOptions): Promise<HandshakeResult>;
+  /**
+   * False while the carrier cannot serve although it runs (an engine thread of its own is
+   * stalled): the data plane is not ready then, and `/readyz` answers 503. Default: true.
+   */
+  readonly healthy?: boolean;
   /** Stop starting new work (HTTP/2 GOAWAY); open connections may finish. */
   drain(): void;
   /** Frees everything the carrier holds; what is still open is reset. */

@@ -137,9 +137,17 @@ export class DataPlane {
     return this.#timeouts;
   }
 
-  /** True while at least one workload is serving and none is draining because of close(). */
+  /**
+   * True while at least one workload is serving, none is draining because of close(), and the
+   * data plane is {@link DataPlane.healthy}.
+   */
   get ready(): boolean {
-    return !this.#closed && [...this.#workloads.values()].some((w) => w.state === 'serving');
+    return !this.#closed && [...this.#workloads.values()].some((w) => w.state === 'serving') && this.healthy;
+  }
+
+  /** False while a workload's carrier says it cannot serve (a stalled engine thread). */
+  get healthy(): boolean {
+    return [...this.#workloads.values()].every((w) => w.healthy);
   }
 
   /**

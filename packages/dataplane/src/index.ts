@@ -128,6 +128,7 @@ export {
 export { createServiceMetrics, type ServiceMetrics } from './service-metrics.js';
 export { type LogLine, loggerFromLine, type SidecarPlaneOptions, sidecarPlane } from './sidecar-plane.js';
 export { abort, type SpliceResult, splice } from './splice.js';
+export { TLS_RECORD_LIMITS, type TlsFlood, type TlsRecordLimits } from './tls-record-limits.js';
 export {
   formatEndpoint,
   type PlainDial,

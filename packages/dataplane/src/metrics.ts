@@ -20,8 +20,14 @@ export interface DataPlaneMetrics {
   bytes: Counter<ConnectionLabels | 'flow'>;
   /** TLS handshakes in progress. */
   pendingHandshakes: Gauge<'workload' | 'carrier'>;
+  /** Engine threads of the carrier seen stalled (their loop did not turn for the stall threshold). */
+  engineStalls: Counter<'workload' | 'carrier'>;
+  /** Engine threads of the carrier stalled now. */
+  engineThreadsStalled: Gauge<'workload' | 'carrier'>;
   /** TLS handshakes that failed, by reason (`timeout`, `untrusted`, `no-certificate`, `protocol`, `shed`…). */
   tlsFailures: Counter<ConnectionLabels | 'reason'>;
+  /** Connections reset for what the peer sent after the TLS handshake: `key-updates`, `empty-records`. */
+  tlsFloods: Counter<ConnectionLabels | 'reason'>;
   /** Peers refused by authorization or identity pinning, by reason. */
   denials: Counter<ConnectionLabels | 'reason'>;
   /** Connections or streams refused before any work, by reason (`limit`, `draining`, `outside-mesh`, `authority`…). */
@@ -50,7 +56,21 @@ export function createDataPlaneMetrics(prefix = 'switchyard'): DataPlaneMetrics 
     active: gauge('connections_active', 'Connections open now', base),
     bytes: counter('bytes_total', 'Bytes moved; flow "up" is client to server', [...base, 'flow']),
     pendingHandshakes: gauge('tls_handshakes_pending', 'TLS handshakes in progress', ['workload', 'carrier']),
+    engineStalls: counter(
+      'engine_thread_stalls_total',
+      'Engine threads seen stalled (no loop turn for the threshold)',
+      ['workload', 'carrier'],
+    ),
+    engineThreadsStalled: gauge('engine_threads_stalled', 'Engine threads stalled now', [
+      'workload',
+      'carrier',
+    ]),
     tlsFailures: counter('tls_failures_total', 'TLS handshakes that failed, by reason', [...base, 'reason']),
+    tlsFloods: counter(
+      'tls_floods_total',
+      'Connections reset for too many KeyUpdates or TLS records without data',
+      [...base, 'reason'],
+    ),
     denials: counter('authorization_denials_total', 'Peers refused by authorization or identity pinning', [
       ...base,
       'reason',

@@ -2,6 +2,8 @@ import type { Duplex } from 'node:stream';
 import { type TLSSocket, Server as TlsServer } from 'node:tls';
 import type { WorkloadCertificate } from '@switchyard/mesh';
 import { spiffeIdsFromSan } from '@switchyard/mesh';
+import { guardTlsRecords } from './tls-record-guard.js';
+import type { TlsFlood } from './tls-record-limits.js';
 
 /** Why an inbound TLS handshake did not finish. */
 export type TlsFailure = 'timeout' | 'no-certificate' | 'untrusted' | 'protocol' | 'closed';
@@ -25,6 +27,12 @@ export interface TlsTerminatorOptions {
   handshakeTimeout: number;
   /** ALPN protocols offered (`['h2']` for HBONE). */
   alpn?: string[];
+  /**
+   * Called when a peer crosses a limit of `TLS_RECORD_LIMITS` after its handshake (its connection
+   * is then destroyed): count it, and penalize `source` (the peer's address). Every secure
+   * connection is held to the limits.
+   */
+  onFlood?: (kind: TlsFlood, detail: string, source: string | undefined) => void;
 }
 
 const serverOptions = (cert: WorkloadCertificate) => ({
@@ -59,6 +67,12 @@ export class TlsTerminator {
       // side on its own end unless it is half-open).
       tls.allowHalfOpen = taken.halfOpen;
       taken.raw.allowHalfOpen = taken.halfOpen;
+      // the bytes under TLS: a net.Socket's, or those of a stream carrying one's (TruncationGuard)
+      const raw = taken.raw as Duplex & { bytesRead?: unknown; remoteAddress?: string };
+      if (typeof raw.bytesRead === 'number')
+        guardTlsRecords(tls, raw as Duplex & { bytesRead: number }, 'server', (kind, detail) =>
+          o.onFlood?.(kind, detail, raw.remoteAddress),
+        );
       taken.outcome.secure(tls);
     });
     this.#server.on('tlsClientError', (error: Error, tls: TLSSocket) => {

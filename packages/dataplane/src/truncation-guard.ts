@@ -40,6 +40,22 @@ export class TruncationGuard extends Duplex {
     raw.on('close', () => this.destroy());
   }
 
+  /** The TCP peer's address (the source a flood penalty is charged to). */
+  get remoteAddress(): string | undefined {
+    return this.#raw.remoteAddress;
+  }
+
+  /** Bytes read from the TCP socket (what the TLS record guard weighs against what TLS delivered). */
+  get bytesRead(): number {
+    return this.#raw.bytesRead;
+  }
+
+  /** Stops reading the TCP socket now (a flooding peer's next bytes are never decrypted). */
+  stopReading(): void {
+    (this.#raw as Socket & { _handle?: { readStop?(): void } })._handle?.readStop?.();
+    this.#raw.pause();
+  }
+
   /** The TLS socket running over this stream, once its handshake is done. */
   watch(tls: TLSSocket): void {
     this.#tls = tls;

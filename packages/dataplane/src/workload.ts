@@ -69,6 +69,11 @@ export class Workload {
     return this.#state;
   }
 
+  /** False while the carrier says it cannot serve (see {@link Carrier.healthy}). */
+  get healthy(): boolean {
+    return this.#carrier?.healthy !== false;
+  }
+
   /** Open connections per direction. */
   get active(): Readonly<Record<Direction, number>> {
     return this.#parts.admission.connections.counts;

@@ -20,6 +20,7 @@ import {
   type HandshakeResult,
   type InboundAuthorization,
   type PeerSession,
+  reportTlsFloods,
   singleSpiffeId,
   TlsTerminator,
   tlsSession,
@@ -90,6 +91,7 @@ export class HboneServer {
       certificate: identity.current,
       handshakeTimeout: context.timeouts.handshake,
       alpn: ['h2'],
+      onFlood: reportTlsFloods(context, 'inbound'),
     });
     identity.on('rotated', this.#onRotated);
   }

@@ -9,6 +9,7 @@ import {
   type HandshakeResult,
   NOT_TLS,
   outboundFailure,
+  reportTlsFloods,
   sniffFirstByte,
   TlsTerminator,
   TruncationGuard,
@@ -37,6 +38,7 @@ class MtlsCarrier implements Carrier {
     this.#terminator = new TlsTerminator({
       certificate: context.workload.identity.current,
       handshakeTimeout: context.timeouts.handshake,
+      onFlood: reportTlsFloods(context, 'inbound'),
     });
     context.workload.identity.on('rotated', this.#onRotated);
   }

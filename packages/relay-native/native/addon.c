@@ -59,7 +59,8 @@ static void engine_finalize(napi_env env, void *data, void *hint) {
   engine_release(e);
 }
 
-/* createEngine({ threads, idleTimeoutMs, handshakeTimeoutMs, pipeSize }, onEvents) */
+/* createEngine({ threads, idleTimeoutMs, handshakeTimeoutMs, pipeSize, keyUpdatesPerMinute,
+ *   emptyRecordsPerSecond, emptyRecordBurst }, onEvents); a missing limit is none */
 static napi_value create_engine(napi_env env, napi_callback_info info) {
   CHECK_ARGS(2);
   crash_guard_install();
@@ -68,6 +69,9 @@ static napi_value create_engine(napi_env env, napi_callback_info info) {
   if (e->n_workers < 1 || e->n_workers > 256) e->n_workers = 1;
   e->idle_timeout_ms = u32_property(env, argv[0], "idleTimeoutMs", 0);
   e->handshake_timeout_ms = u32_property(env, argv[0], "handshakeTimeoutMs", 0);
+  e->key_updates_per_minute = u32_property(env, argv[0], "keyUpdatesPerMinute", 0);
+  e->empty_records_per_second = u32_property(env, argv[0], "emptyRecordsPerSecond", 0);
+  e->empty_record_burst = u32_property(env, argv[0], "emptyRecordBurst", 0);
   e->pipe_size = (int)u32_property(env, argv[0], "pipeSize", 0);
   e->workers = calloc((size_t)e->n_workers, sizeof *e->workers);
   atomic_init(&e->owners, 2);
@@ -181,6 +185,7 @@ static napi_value tls_fd(napi_env env, napi_callback_info info) {
   conn *c = conn_new(id, KIND_TLS, fd, -1);
   c->ssl = ssl;
   c->sniff = sniff && !client;
+  tls_limits_attach(c);
   c->state = ST_HANDSHAKE;
   c->a.readable = c->a.writable = 1;
   post_add(e, c);
@@ -254,15 +259,56 @@ static napi_value stats(napi_env env, napi_callback_info info) {
   return out;
 }
 
-/* crashForTesting(engine): makes engine thread 0 dereference NULL, to prove crashes are loud. */
+/* crashForTesting(engine, signal): engine thread 0 dereferences NULL (signal 0) or raises the
+ * signal on itself, as another process's tgkill would: crashes must stop the process loudly. */
 static napi_value crash_for_testing(napi_env env, napi_callback_info info) {
-  CHECK_ARGS(1);
+  CHECK_ARGS(2);
   engine *e = engine_of(env, argv[0]);
   if (!e) return NULL;
   command *cmd = calloc(1, sizeof *cmd);
   cmd->type = CMD_CRASH;
+  napi_get_value_int32(env, argv[1], &cmd->arg);
   worker_post(&e->workers[0], cmd);
   return NULL;
+}
+
+/* stallForTesting(engine, thread, ms): that thread stops turning for ms (a hung thread). */
+static napi_value stall_for_testing(napi_env env, napi_callback_info info) {
+  CHECK_ARGS(3);
+  engine *e = engine_of(env, argv[0]);
+  if (!e) return NULL;
+  uint32_t thread = 0;
+  napi_get_value_uint32(env, argv[1], &thread);
+  if (thread >= (uint32_t)e->n_workers) {
+    napi_throw_range_error(env, NULL, "no such engine thread");
+    return NULL;
+  }
+  command *cmd = calloc(1, sizeof *cmd);
+  cmd->type = CMD_STALL;
+  napi_get_value_int32(env, argv[2], &cmd->arg);
+  worker_post(&e->workers[thread], cmd);
+  return NULL;
+}
+
+/* heartbeats(engine) → [{ turns, sinceMs }] per thread: loop turns so far, and how long ago the
+ * last one began (an idle thread turns every 250 ms; a thread that stopped turning is stuck). */
+static napi_value heartbeats(napi_env env, napi_callback_info info) {
+  CHECK_ARGS(1);
+  engine *e = engine_of(env, argv[0]);
+  if (!e) return NULL;
+  uint64_t now = engine_now_ms();
+  napi_value out, item, v;
+  napi_create_array_with_length(env, (size_t)e->n_workers, &out);
+  for (int i = 0; i < e->n_workers; i++) {
+    uint64_t last = atomic_load(&e->workers[i].last_turn_ms);
+    napi_create_object(env, &item);
+    napi_create_double(env, (double)atomic_load(&e->workers[i].turns), &v);
+    napi_set_named_property(env, item, "turns", v);
+    napi_create_double(env, now > last ? (double)(now - last) : 0, &v);
+    napi_set_named_property(env, item, "sinceMs", v);
+    napi_set_element(env, out, (uint32_t)i, item);
+  }
+  return out;
 }
 
 static napi_value init(napi_env env, napi_value exports) {
@@ -278,7 +324,9 @@ static napi_value init(napi_env env, napi_value exports) {
       {"takeFd", NULL, take_fd, NULL, NULL, NULL, napi_default, NULL},
       {"stats", NULL, stats, NULL, NULL, NULL, napi_default, NULL},
       {"createTlsContext", NULL, relay_tls_context_create, NULL, NULL, NULL, napi_default, NULL},
+      {"heartbeats", NULL, heartbeats, NULL, NULL, NULL, napi_default, NULL},
       {"crashForTesting", NULL, crash_for_testing, NULL, NULL, NULL, napi_default, NULL},
+      {"stallForTesting", NULL, stall_for_testing, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -1,7 +1,9 @@
 /* A crash in an engine thread is never silent: the handler names the thread and the signal on
- * stderr, then hands the signal on (to AddressSanitizer's handler, or to the default: the process
- * dies by that signal). Signals on other threads go straight to whoever handled them before. */
+ * stderr, hands the signal to whoever handled it before (AddressSanitizer's report), then the
+ * process dies by that signal, a fault or a signal sent from outside alike. Signals on other
+ * threads go to whoever handled them before, or to the default action. */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,30 +24,49 @@ static int slot_of(int sig) {
   return -1;
 }
 
-static void pass_on(int slot, int sig, siginfo_t *info, void *uctx) {
+/* Dies by `sig` now: its default action, raised on this thread, whatever was installed before.
+ * A signal another process sent (kill, tgkill) has no faulting instruction to run again, so
+ * returning from the handler would carry on as if nothing happened. */
+static void die_by(int sig) {
+  signal(sig, SIG_DFL);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, sig);
+  pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+  raise(sig);
+  _exit(128 + sig); /* a signal whose default is not to stop (none of ours): stop anyway */
+}
+
+/* Calls the handler that was there before ours; returns when it did (or there was none). */
+static void call_previous(int slot, int sig, siginfo_t *info, void *uctx) {
   struct sigaction *old = &previous[slot];
   if (old->sa_flags & SA_SIGINFO) {
-    if (old->sa_sigaction) { old->sa_sigaction(sig, info, uctx); return; }
-  } else if (old->sa_handler == SIG_IGN) {
-    return;
-  } else if (old->sa_handler != SIG_DFL) {
+    if (old->sa_sigaction) old->sa_sigaction(sig, info, uctx);
+  } else if (old->sa_handler != SIG_IGN && old->sa_handler != SIG_DFL) {
     old->sa_handler(sig);
-    return;
   }
-  signal(sig, SIG_DFL); /* returning re-runs the faulting instruction: the default action kills */
-  if (sig == SIGABRT) raise(sig);
 }
 
 static void on_fatal_signal(int sig, siginfo_t *info, void *uctx) {
   int slot = slot_of(sig);
   if (engine_thread >= 0) {
-    char msg[200];
-    int n = snprintf(msg, sizeof msg,
-                     "switchyard relay-native: engine thread %d crashed with %s (address %p); the process stops\n",
-                     engine_thread, strsignal(sig), info ? info->si_addr : NULL);
+    /* An engine thread never recovers: its connections and locks are in an unknown state. What
+     * was installed before (AddressSanitizer's report) runs first; then the process stops, as
+     * the message says, whether the signal came from a fault or from another process. */
+    char msg[200], from[48];
+    if (info && info->si_code <= 0) snprintf(from, sizeof from, "sent by process %d", (int)info->si_pid);
+    else snprintf(from, sizeof from, "address %p", info ? info->si_addr : NULL);
+    int n = snprintf(msg, sizeof msg, "switchyard relay-native: engine thread %d crashed with %s (%s); the process stops\n",
+                     engine_thread, strsignal(sig), from);
     if (n > 0) (void)!write(2, msg, (size_t)n);
+    if (slot >= 0) call_previous(slot, sig, info, uctx);
+    die_by(sig);
   }
-  if (slot >= 0) pass_on(slot, sig, info, uctx);
+  if (slot < 0) return;
+  struct sigaction *old = &previous[slot];
+  int defaulted = !(old->sa_flags & SA_SIGINFO) && old->sa_handler == SIG_DFL;
+  if (defaulted) die_by(sig); /* what the process would have done without this handler */
+  call_previous(slot, sig, info, uctx);
 }
 
 static void install(void) {

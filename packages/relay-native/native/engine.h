@@ -31,6 +31,7 @@ typedef enum {
   REASON_NOT_TLS,         /* sniffing only: the client's first byte is not a TLS handshake record,
                              or it sent nothing within the handshake timeout; nothing was read:
                              the connection is JavaScript's again */
+  REASON_TLS_FLOOD,       /* too many KeyUpdates or records without data (tls_limits.c) */
   REASON_COUNT
 } close_reason;
 
@@ -80,7 +81,13 @@ typedef struct conn {
   struct conn *dead_next;
   unsigned dirty : 1;
   unsigned sniff : 1; /* server handshake: look at the first byte (without reading it) first */
+  unsigned flood : 1; /* a TLS limit was crossed: `detail` says which; the connection is reset */
   struct conn *dirty_next;
+  /* TLS records the peer sent after the handshake (tls_limits.c) */
+  uint32_t key_updates;          /* in the window that began at key_update_window */
+  uint64_t key_update_window;
+  uint64_t empty_debt;           /* records without application data owed, leaking with time */
+  uint64_t empty_at;             /* when empty_debt last leaked */
 } conn;
 
 /* An event for JavaScript, queued by a worker and delivered in batches. */
@@ -99,13 +106,14 @@ typedef struct event {
   char detail[160];
 } event;
 
-typedef enum { CMD_ADD, CMD_ACCEPT, CMD_REJECT, CMD_ABORT, CMD_STOP, CMD_CRASH } command_type;
+typedef enum { CMD_ADD, CMD_ACCEPT, CMD_REJECT, CMD_ABORT, CMD_STOP, CMD_CRASH, CMD_STALL } command_type;
 
 typedef struct command {
   command_type type;
   conn *c;
   int fd; /* CMD_ACCEPT: the plain socket */
   double js_id; /* CMD_ABORT: the connection to reset */
+  int arg;      /* CMD_CRASH: the signal (0: a NULL dereference); CMD_STALL: milliseconds */
   struct command *next;
 } command;
 
@@ -142,6 +150,10 @@ typedef struct worker {
   int trim_pending; /* memory was freed since the last malloc_trim */
   _Atomic int64_t connections;
   _Atomic uint64_t bytes;
+  /* the heartbeat: stamped at every turn of the loop (an idle loop turns every 250 ms), read by
+   * JavaScript to tell a stalled thread */
+  _Atomic uint64_t turns;
+  _Atomic uint64_t last_turn_ms;
 } worker;
 
 typedef struct engine {
@@ -151,6 +163,10 @@ typedef struct engine {
   napi_threadsafe_function tsfn;
   uint32_t idle_timeout_ms;
   uint32_t handshake_timeout_ms;
+  /* what a TLS peer may send after the handshake (0: no limit) */
+  uint32_t key_updates_per_minute;
+  uint32_t empty_records_per_second; /* records carrying no application data */
+  uint32_t empty_record_burst;
   int pipe_size;
   int closed;
   /* two owners: JavaScript's handle and the event function; the last to let go frees the engine */
@@ -158,6 +174,7 @@ typedef struct engine {
 } engine;
 
 /* loop.c */
+uint64_t engine_now_ms(void);
 int worker_start(worker *w);
 void worker_post(worker *w, command *cmd);
 void worker_fatal(const char *what, int err) __attribute__((noreturn));
@@ -171,6 +188,10 @@ void conn_mark_dirty(conn *c);
 void splice_pump(conn *c);
 void splice_release_pipes(conn *c);
 void splice_no_delay(conn *c);
+
+/* tls_limits.c */
+void tls_limits_attach(conn *c);
+void tls_limits_delivered(conn *c, size_t plain);
 
 /* tls_relay.c */
 void relay_tls_pump(conn *c);

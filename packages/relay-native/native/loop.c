@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,7 +16,7 @@
 
 const char *const CLOSE_REASON_NAMES[REASON_COUNT] = {
     "eof", "reset", "idle-timeout", "handshake-timeout", "handshake-failed",
-    "identity", "rejected", "engine-closed", "tls-error", "not-tls",
+    "identity", "rejected", "engine-closed", "tls-error", "not-tls", "tls-flood",
 };
 
 /* Invariants the engine cannot continue without: say why, then stop the process. */
@@ -26,7 +27,7 @@ void worker_fatal(const char *what, int err) {
   abort();
 }
 
-static uint64_t now_ms(void) {
+uint64_t engine_now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
@@ -84,7 +85,7 @@ static void side_close(worker *w, side *s, int reset) {
 void conn_close(conn *c, close_reason reason, int err, const char *detail) {
   if (c->state == ST_CLOSED) return;
   worker *w = c->w;
-  int reset = reason == REASON_RESET || reason == REASON_TLS_ERROR;
+  int reset = reason == REASON_RESET || reason == REASON_TLS_ERROR || reason == REASON_TLS_FLOOD;
   c->state = ST_CLOSED;
   timer_unlink(c);
   side_close(w, &c->a, reset);
@@ -157,9 +158,21 @@ static void command_abort(worker *w, double js_id) {
       }
 }
 
-static void crash_for_testing(void) {
+/* Test-only: a NULL dereference (sig 0), or a signal sent to this thread alone (as tgkill does). */
+static void crash_for_testing(int sig) {
+  if (sig > 0) {
+    raise(sig);
+    return;
+  }
   volatile int *nowhere = NULL;
   *nowhere = 1;
+}
+
+/* Test-only: the thread stops turning for `ms`, as a thread stuck in a system call would. */
+static void stall_for_testing(int ms) {
+  struct timespec left = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+  while (nanosleep(&left, &left) != 0 && errno == EINTR) {
+  }
 }
 
 static void run_commands(worker *w) {
@@ -177,7 +190,8 @@ static void run_commands(worker *w) {
       case CMD_REJECT: conn_close(cmd->c, REASON_REJECTED, 0, "refused by the authorization policy"); break;
       case CMD_ABORT: command_abort(w, cmd->js_id); break;
       case CMD_STOP: w->stopping = 1; break;
-      case CMD_CRASH: crash_for_testing(); break;
+      case CMD_CRASH: crash_for_testing(cmd->arg); break;
+      case CMD_STALL: stall_for_testing(cmd->arg); break;
     }
     free(cmd);
     cmd = next;
@@ -200,6 +214,12 @@ static void run_timers(worker *w) {
 }
 
 static void free_dead(worker *w) {
+  /* a connection that spent its turn's budget waits on the dirty list: drop it there if it closed */
+  if (w->dead)
+    for (conn **at = &w->dirty; *at;) {
+      if ((*at)->state == ST_CLOSED) *at = (*at)->dirty_next;
+      else at = &(*at)->dirty_next;
+    }
   while (w->dead) {
     conn *c = w->dead;
     w->dead = c->dead_next;
@@ -221,9 +241,13 @@ static void mark_ready(side *s, uint32_t events) {
 static void *worker_main(void *arg) {
   worker *w = arg;
   struct epoll_event evs[256];
+  char name[16];
+  snprintf(name, sizeof name, "swy-engine-%d", w->index);
+  pthread_setname_np(pthread_self(), name); /* so a stalled or crashed thread can be named */
   crash_guard_enter_thread(w->index);
   while (!w->stopping) {
-    int n = epoll_wait(w->epfd, evs, 256, 250);
+    /* connections that used their turn's budget run again at once, after everyone else's events */
+    int n = epoll_wait(w->epfd, evs, 256, w->dirty ? 0 : 250);
     if (n < 0 && errno != EINTR) worker_fatal("epoll_wait", errno);
     if (n == 0 && w->trim_pending) {
       /* handshakes leave freed memory spread over the heap: give it back once things are quiet */
@@ -231,16 +255,21 @@ static void *worker_main(void *arg) {
       malloc_trim(0);
       w->trim_pending = 0;
     }
-    w->now = now_ms();
+    w->now = engine_now_ms();
+    atomic_store(&w->last_turn_ms, w->now);
+    atomic_fetch_add(&w->turns, 1);
     for (int i = 0; i < n; i++) {
       side *s = evs[i].data.ptr;
       if (s == &w->wake_side) { run_commands(w); continue; }
       mark_ready(s, evs[i].events);
       conn_mark_dirty(s->conn);
     }
-    while (w->dirty) {
-      conn *c = w->dirty;
-      w->dirty = c->dirty_next;
+    /* this turn's connections; one that marks itself again (its budget spent) waits for the next */
+    conn *turn = w->dirty;
+    w->dirty = NULL;
+    while (turn) {
+      conn *c = turn;
+      turn = c->dirty_next;
       c->dirty = 0;
       conn_run(c);
     }
@@ -269,7 +298,8 @@ int worker_start(worker *w) {
   struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &w->wake_side};
   if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wakefd, &ev) != 0) return -1;
   pthread_mutex_init(&w->lock, NULL);
-  w->now = now_ms();
+  w->now = engine_now_ms();
+  atomic_store(&w->last_turn_ms, w->now);
   return pthread_create(&w->thread, NULL, worker_main, w) == 0 ? 0 : -1;
 }
 

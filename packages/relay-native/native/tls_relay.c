@@ -14,6 +14,22 @@
 
 /* Four full TLS records: one plain read becomes one SSL_write of several records. */
 #define RELAY_BUFFER (64 * 1024)
+/* What one connection may move in one turn of its thread's loop, each direction: then it waits
+ * for the other connections' events (fairness: a peer sending tiny records cannot hold the thread). */
+#define TURN_RECORDS 256
+#define TURN_BYTES (1024 * 1024)
+
+typedef struct turn_budget {
+  int records;
+  size_t bytes;
+} turn_budget;
+
+/* Spends one read of `n` bytes; false once the turn's budget is gone (the connection runs again next turn). */
+static int budget_spend(turn_budget *t, size_t n) {
+  t->records--;
+  t->bytes = t->bytes > n ? t->bytes - n : 0;
+  return t->records > 0 && t->bytes > 0;
+}
 
 static void buffer_drop(worker *w, direction *d) {
   if (d->buf && w->n_spare_buffers < (int)(sizeof w->spare_buffers / sizeof w->spare_buffers[0]))
@@ -57,6 +73,7 @@ static void tls_fail(conn *c, close_reason reason) {
 /* TLS socket → plain socket. Returns 0, or -1 after closing the connection. */
 static int pump_decrypt(conn *c) {
   direction *d = &c->up;
+  turn_budget turn = {TURN_RECORDS, TURN_BYTES};
   for (;;) {
     if (d->len > d->off) {
       if (!c->b.writable) return 0;
@@ -82,11 +99,18 @@ static int pump_decrypt(conn *c) {
       return 0;
     }
     if (!c->a.readable && !SSL_has_pending(c->ssl)) { buffer_drop(c->w, d); return 0; }
+    if (turn.records <= 0 || turn.bytes == 0) { conn_mark_dirty(c); return 0; } /* the rest next turn */
     if (buffer_ensure(c->w, d) != 0) worker_fatal("relay buffer", ENOMEM);
     while (d->len < RELAY_BUFFER) {
       ERR_clear_error();
       int n = SSL_read(c->ssl, d->buf + d->len, RELAY_BUFFER - (int)d->len);
-      if (n > 0) { d->len += (size_t)n; continue; }
+      if (n > 0) {
+        d->len += (size_t)n;
+        tls_limits_delivered(c, (size_t)n);
+        if (!budget_spend(&turn, (size_t)n)) break;
+        continue;
+      }
+      if (c->flood) { conn_close(c, REASON_TLS_FLOOD, 0, c->detail); return -1; }
       int e = SSL_get_error(c->ssl, n);
       if (e == SSL_ERROR_WANT_READ) { c->a.readable = 0; break; }
       if (e == SSL_ERROR_WANT_WRITE) break;
@@ -118,6 +142,7 @@ static int send_close_notify(conn *c) {
 /* Plain socket → TLS socket. Returns 0, or -1 after closing the connection. */
 static int pump_encrypt(conn *c) {
   direction *d = &c->down;
+  turn_budget turn = {TURN_RECORDS, TURN_BYTES};
   for (;;) {
     if (d->len > d->off) {
       ERR_clear_error();
@@ -144,17 +169,26 @@ static int pump_encrypt(conn *c) {
       return d->done ? 0 : send_close_notify(c);
     }
     if (!c->b.readable) { buffer_drop(c->w, d); return 0; }
+    if (turn.records <= 0 || turn.bytes == 0) { conn_mark_dirty(c); return 0; } /* the rest next turn */
     if (buffer_ensure(c->w, d) != 0) worker_fatal("relay buffer", ENOMEM);
     ssize_t n = read(c->b.fd, d->buf, RELAY_BUFFER);
     if (n == 0) d->src_eof = 1;
-    else if (n > 0) d->len = (size_t)n;
+    else if (n > 0) {
+      d->len = (size_t)n;
+      budget_spend(&turn, (size_t)n);
+    }
     else if (errno == EAGAIN) c->b.readable = 0;
     else if (errno != EINTR) { conn_close(c, REASON_RESET, errno, NULL); return -1; }
   }
 }
 
 void relay_tls_pump(conn *c) {
-  if (pump_decrypt(c) != 0 || pump_encrypt(c) != 0) return;
+  if (pump_decrypt(c) != 0) return;
+  if (c->flood) { /* crossed while SSL_read still returned buffered data */
+    conn_close(c, REASON_TLS_FLOOD, 0, c->detail);
+    return;
+  }
+  if (pump_encrypt(c) != 0) return;
   if (c->up.done && c->down.done) conn_close(c, REASON_EOF, 0, NULL);
 }
 

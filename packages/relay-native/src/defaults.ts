@@ -20,3 +20,10 @@ export const DEFAULT_PIPE_SIZE = 256 * 1024;
  * (AddressSanitizer). Any other value is refused when the engine loads.
  */
 export const ADDON_BUILD_ENV = 'SWITCHYARD_RELAY_NATIVE_BUILD';
+
+/**
+ * An engine thread whose loop has not turned for this long is stalled (ms): it is logged,
+ * counted, and the data plane stops being ready until it turns again. An idle loop turns every
+ * 250 ms; a busy one after every bounded batch of work.
+ */
+export const DEFAULT_STALL_THRESHOLD_MS = 5_000;

@@ -24,9 +24,11 @@ export {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_PIPE_SIZE,
+  DEFAULT_STALL_THRESHOLD_MS,
   defaultThreads,
 } from './defaults.js';
 export { RELAY_CHANNELS } from './diagnostics.js';
+export type { Heartbeat, ThreadStall } from './engine-watchdog.js';
 export {
   RELAY_ERROR_CLASSES,
   RelayCredentialsError,
@@ -36,6 +38,7 @@ export {
 export { nativeEngineUnavailable } from './load-addon.js';
 export {
   createRelayEngine,
+  type EngineTlsLimits,
   type HandOffOptions,
   RelayEngine,
   type RelayEngineOptions,

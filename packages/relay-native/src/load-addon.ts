@@ -13,7 +13,15 @@ export type NativeHandle = object & { readonly __native: unique symbol };
 /** The functions of the native addon (`native/addon.c`). */
 export interface RelayAddon {
   createEngine(
-    options: { threads: number; idleTimeoutMs: number; handshakeTimeoutMs: number; pipeSize: number },
+    options: {
+      threads: number;
+      idleTimeoutMs: number;
+      handshakeTimeoutMs: number;
+      pipeSize: number;
+      keyUpdatesPerMinute?: number;
+      emptyRecordsPerSecond?: number;
+      emptyRecordBurst?: number;
+    },
     onEvents: (events: NativeEvent[]) => void,
   ): NativeHandle;
   closeEngine(engine: NativeHandle): void;
@@ -39,7 +47,9 @@ export interface RelayAddon {
     groups?: string;
     ciphersuites?: string;
   }): NativeHandle;
-  crashForTesting(engine: NativeHandle): void;
+  heartbeats(engine: NativeHandle): { turns: number; sinceMs: number }[];
+  crashForTesting(engine: NativeHandle, signal: number): void;
+  stallForTesting(engine: NativeHandle, thread: number, ms: number): void;
 }
 
 let addon: RelayAddon | undefined;

@@ -4,10 +4,12 @@ import {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_PIPE_SIZE,
+  DEFAULT_STALL_THRESHOLD_MS,
   defaultThreads,
 } from './defaults.js';
 import { parseDerChain } from './der-chain.js';
 import { RELAY_CHANNELS } from './diagnostics.js';
+import { EngineWatchdog, type Heartbeat, type ThreadStall } from './engine-watchdog.js';
 import { RelayEngineClosedError } from './errors.js';
 import { loadRelayAddon, type NativeEvent, type NativeHandle, type RelayAddon } from './load-addon.js';
 import type { FailedHandshake, PeerHandshake, RelayCloseReason, RelayResult } from './relay-result.js';
@@ -26,6 +28,22 @@ export interface RelayEngineOptions {
   decisionTimeoutMs?: number;
   /** Pipe size of splice relays (bytes). Default: 256 KiB. */
   pipeSize?: number;
+  /** A thread whose loop has not turned for this long is reported stalled (ms). Default: 5 s. */
+  stallThresholdMs?: number;
+  /**
+   * What a TLS peer may send after its handshake; a peer over a limit is reset (`tls-flood`).
+   * Default: no limit (the `mtls-native` carrier gives the data plane's `TLS_RECORD_LIMITS`).
+   */
+  tlsLimits?: EngineTlsLimits;
+}
+
+/** The engine's TLS record limits (the data plane's `TlsRecordLimits`). */
+export interface EngineTlsLimits {
+  /** KeyUpdate messages in any one minute. */
+  keyUpdatesPerMinute: number;
+  /** Records carrying no application data a second, sustained, and the burst above it. */
+  emptyRecordsPerSecond: number;
+  emptyRecordBurst: number;
 }
 
 /** How a socket is handed over, and how to stop the relay from outside. */
@@ -85,6 +103,7 @@ export class RelayEngine {
   readonly #decisionTimeoutMs: number;
   readonly #pending = new Map<number, Pending>();
   readonly #awaiting = new Map<number, object>();
+  readonly #watchdog: EngineWatchdog;
   #nextId = 1;
   #closed = false;
 
@@ -98,8 +117,13 @@ export class RelayEngine {
         idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
         handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
         pipeSize: options.pipeSize ?? DEFAULT_PIPE_SIZE,
+        ...options.tlsLimits,
       },
       (events) => this.#onEvents(events),
+    );
+    this.#watchdog = new EngineWatchdog(
+      () => addon.heartbeats(this.#handle),
+      options.stallThresholdMs ?? DEFAULT_STALL_THRESHOLD_MS,
     );
   }
 
@@ -149,6 +173,25 @@ export class RelayEngine {
     return this.#addon.stats(this.#handle);
   }
 
+  /** Each thread's heartbeat now: loop turns so far, and how long ago the last one began. */
+  heartbeats(): Heartbeat[] {
+    this.#assertOpen();
+    return this.#addon.heartbeats(this.#handle);
+  }
+
+  /**
+   * Calls `listener` when a thread's loop stops turning for longer than the stall threshold, and
+   * again when it turns. Returns what unsubscribes it.
+   */
+  onStall(listener: (change: ThreadStall) => void): () => void {
+    return this.#watchdog.subscribe(listener);
+  }
+
+  /** The threads stalled now (their indexes), as the last heartbeat check saw them. */
+  get stalledThreads(): readonly number[] {
+    return this.#watchdog.stalled;
+  }
+
   /**
    * Stops every thread. Peers awaiting a decision are rejected; open relays end with
    * `engine-closed`, and their promises resolve.
@@ -158,12 +201,22 @@ export class RelayEngine {
     for (const conn of this.#awaiting.values()) this.#addon.reject(this.#handle, conn, 0);
     this.#awaiting.clear();
     this.#closed = true;
+    this.#watchdog.stop();
     this.#addon.closeEngine(this.#handle);
   }
 
-  /** @internal proves a crash on an engine thread stops the process loudly */
-  crashForTesting(): void {
-    this.#addon.crashForTesting(this.#handle);
+  /**
+   * @internal proves a crash on an engine thread stops the process loudly: thread 0 dereferences
+   * NULL (`signal` 0), or the signal is raised on it alone
+   */
+  crashForTesting(signal = 0): void {
+    this.#addon.crashForTesting(this.#handle, signal);
+  }
+
+  /** @internal proves a stalled thread is noticed: `thread` stops turning for `ms` */
+  stallForTesting(thread: number, ms: number): void {
+    this.#assertOpen();
+    this.#addon.stallForTesting(this.#handle, thread, ms);
   }
 
   /** Resets connection `id` when `signal` aborts; a peer awaiting a decision is rejected instead. */

@@ -25,7 +25,9 @@ export type RelayCloseReason =
    * sent nothing within the handshake timeout (a protocol whose server speaks first). Nothing
    * was read: the kept socket holds every byte, for Node to read again.
    */
-  | 'not-tls';
+  | 'not-tls'
+  /** the peer sent more KeyUpdates or records without data than the engine's `tlsLimits` allow (reset) */
+  | 'tls-flood';
 
 /** How a relayed connection ended. */
 export interface RelayResult {

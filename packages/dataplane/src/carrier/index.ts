@@ -67,6 +67,9 @@ export { outboundFailure } from '../outbound-failure.js';
 export { spliceOutcome } from '../relay.js';
 export { type FirstByte, NOT_TLS, sniffFirstByte, TLS_HANDSHAKE_RECORD } from '../sniff.js';
 export { abort } from '../splice.js';
+export { reportTlsFloods } from '../tls-flood-report.js';
+export { guardTlsRecords } from '../tls-record-guard.js';
+export { TLS_RECORD_LIMITS, type TlsFlood, type TlsRecordLimits } from '../tls-record-limits.js';
 export { tlsSession } from '../tls-session.js';
 export {
   classify as classifyTlsFailure,

@@ -12,6 +12,8 @@ import {
   NOT_TLS,
   type RelayOutcome,
   type ServerIdentityDecision,
+  TLS_RECORD_LIMITS,
+  type TlsFlood,
 } from '@switchyard/dataplane/carrier';
 import { parseSpiffeId, type SpiffeId, type WorkloadCertificate } from '@switchyard/mesh';
 import { createRelayEngine, type RelayEngine } from '../relay-engine.js';
@@ -19,6 +21,7 @@ import type { FailedHandshake, PeerHandshake, RelayResult } from '../relay-resul
 import { resumeReading, stopReading } from '../socket-handoff.js';
 import type { TlsContext } from '../tls-credentials.js';
 import { CloseGuard } from './close-guard.js';
+import { reportEngineHealth } from './engine-health.js';
 import { EngineStandIn } from './engine-stand-in.js';
 
 /** Options of {@link mtlsNativeCarrier}. */
@@ -56,6 +59,7 @@ export function mtlsNativeCarrier(options: MtlsNativeCarrierOptions = {}): Carri
       engine ??= createRelayEngine({
         handshakeTimeoutMs: context.timeouts.handshake,
         idleTimeoutMs: context.timeouts.idle,
+        tlsLimits: TLS_RECORD_LIMITS,
       });
       users++;
       return new MtlsNativeCarrier(context, engine, options, release);
@@ -70,6 +74,7 @@ class MtlsNativeCarrier implements Carrier {
   readonly #release: () => void;
   /** What resets each open connection: its guard while handshaking, its stand-in once relaying. */
   readonly #open = new Set<CloseGuard | EngineStandIn>();
+  readonly #stopHealth: () => void;
   #tls: TlsContext;
   readonly #onRotated = (cert: WorkloadCertificate) => {
     this.#tls = this.#context(cert);
@@ -87,6 +92,12 @@ class MtlsNativeCarrier implements Carrier {
     this.#release = release;
     this.#tls = this.#context(context.workload.identity.current);
     context.workload.identity.on('rotated', this.#onRotated);
+    this.#stopHealth = reportEngineHealth(engine, context);
+  }
+
+  /** False while an engine thread is stalled: the data plane is not ready then. */
+  get healthy(): boolean {
+    return this.#engine.stalledThreads.length === 0;
   }
 
   #context(cert: WorkloadCertificate): TlsContext {
@@ -214,16 +225,24 @@ class MtlsNativeCarrier implements Carrier {
     if (held !== plain) held.destroy(); // Node's copy only: the engine holds the connection
     this.#open.delete(guard);
     this.#open.add(standIn);
-    return ended.then((result) => this.#finished(result, direction, standIn));
+    return ended.then((result) => this.#finished(result, direction, standIn, c.client.address));
   }
 
-  /** The engine's end of a relayed connection, as the data plane reports it; lets go of its stand-in. */
-  #finished(result: RelayResult, direction: Direction, standIn: EngineStandIn): RelayOutcome {
+  /**
+   * The engine's end of a relayed connection, as the data plane reports it; lets go of its
+   * stand-in. A TLS flood is counted, and an inbound peer's `source` penalized for it.
+   */
+  #finished(result: RelayResult, direction: Direction, standIn: EngineStandIn, source: string): RelayOutcome {
     const clean = result.reason === 'eof';
     // the engine's `up` runs from the TLS peer to the plain socket
     const [up, down] = direction === 'outbound' ? [result.down, result.up] : [result.up, result.down];
     this.#open.delete(standIn);
     this.#end(undefined, [standIn], clean);
+    if (result.reason === 'tls-flood') {
+      const reason = result.detail.split(':')[0] as TlsFlood; // the engine's detail names the limit first
+      this.#c.metrics.tlsFloods.inc({ ...this.#c.labels, direction, reason });
+      if (direction === 'inbound') this.#c.penalize(source);
+    }
     return { up, down, ...(clean ? {} : { code: result.reason, reason: result.detail }) };
   }
 
@@ -276,6 +295,7 @@ class MtlsNativeCarrier implements Carrier {
 
   async close(): Promise<void> {
     this.#c.workload.identity.off('rotated', this.#onRotated);
+    this.#stopHealth();
     for (const open of this.#open) {
       // The engine reports each end; the data plane still sees what it held and counts the resets.
       if (open instanceof CloseGuard) open.abort();
