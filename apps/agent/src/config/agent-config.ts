@@ -49,6 +49,13 @@ export type IdentityConfig =
 /** One metadata endpoint whose connections are delivered to the metadata proxy container (core's {@link Endpoint}). */
 export type MetadataEndpoint = Endpoint;
 
+/**
+ * How the metadata proxy learns who called: `agent` (it sees the agent's side of the bridge),
+ * `source` (the client's own address: dialled from the client's network namespace; Linux), or
+ * `proxy-v2` (a PROXY protocol v2 header before the client's bytes).
+ */
+export type MetadataCaller = 'agent' | 'source' | 'proxy-v2';
+
 /** Cloud metadata proxying for Docker containers (see docs/metadata-proxy.md). */
 export interface MetadataProxyConfig {
   /** The Docker Engine API socket. */
@@ -63,6 +70,8 @@ export interface MetadataProxyConfig {
   proxyPort?: number;
   /** While no proxy container runs: `refuse` clients' metadata connections, or let them go `direct`. */
   whenNoProxy: 'refuse' | 'direct';
+  /** How the proxy learns who called. */
+  caller: MetadataCaller;
 }
 
 /** Inbound authorization (see docs/agent.md, "Policy"). */
