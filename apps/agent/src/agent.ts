@@ -19,6 +19,7 @@ import { AGENT_DEFAULTS } from './config/defaults.js';
 import type { DockerWatcher } from './docker/docker-watcher.js';
 import { sharedDockerWatcher } from './docker/shared-watcher.js';
 import type { PeerIdentities } from './identity/peer-identities.js';
+import { kubeConfig } from './kubernetes/kube-config.js';
 import { AGENT_VERSION } from './lifecycle/agent-version.js';
 import { StartProgress } from './lifecycle/start-progress.js';
 import { untilAborted } from './lifecycle/until-aborted.js';
@@ -36,7 +37,6 @@ import type { ServiceDirectory } from './services/service-directory.js';
 import type { ServiceReport } from './services/service-report.js';
 import { type ServiceWatch, serviceWatch } from './services/service-watch.js';
 import { createSource } from './sources/create-source.js';
-import { kubeConfig } from './sources/kubernetes-source.js';
 import type { HnsNamespaceEndpoints } from './sources/resolve-network.js';
 import type { WorkloadSource } from './sources/workload.js';
 

@@ -13,12 +13,12 @@ import Docker from 'dockerode';
 import type { StartedTestContainer } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, type AgentStatus } from '../agent.js';
+import { dockerReachable } from '../check/docker-reachable.js';
 import type { MetadataProxyConfig } from '../config/agent-config.js';
 import { validateConfig } from '../config/validate-config.js';
-import { dockerReachable } from '../docker/docker-reachable.js';
-import { dockerSource } from '../docker/docker-source.js';
 import { MetadataProxy } from '../metadata/metadata-proxy.js';
 import { type HnsEndpointFinder, hnsEndpointFinder } from '../network/hns-endpoint-of.js';
+import { dockerSource } from '../sources/docker-source.js';
 import type { Workload } from '../sources/workload.js';
 import { freePort } from '../testing/agent-node-lab.js';
 import {
