@@ -1,12 +1,13 @@
 import type { Endpoint, IpFamily } from '@switchyard/core';
-import type { BuiltinCarrierName, IdentityFallback, LogLevel } from '@switchyard/dataplane';
+import type { IdentityFallback, LogLevel } from '@switchyard/dataplane';
 
 /**
- * The carriers the agent can run a workload on: the data plane's carrier registry's names.
- * `mtls-native` is `mtls` on the native relay engine (Linux, `@switchyard/relay-native`): the
- * same wire protocol, so peers may use either.
+ * The carriers the agent can run a workload on: the data plane's carrier registry's names — the
+ * built-in `hbone`, `mtls`, `mtls-native` (`mtls` on the native relay engine, Linux,
+ * `@switchyard/relay-native`: the same wire protocol, so peers may use either), and those the
+ * config's `carrierModules` load.
  */
-export type CarrierName = BuiltinCarrierName;
+export type CarrierName = string;
 
 /** Where workloads come from: a watched file, or the Kubernetes API. */
 export type SourceConfig =
@@ -95,6 +96,12 @@ export interface AgentConfig {
   driver: string;
   /** How workloads' traffic is carried when a workload does not say. */
   carrier: CarrierName;
+  /**
+   * Third-party carrier modules to load into the carrier registry before `carrier` is checked:
+   * package names (resolved from the config file's directory, then from the agent's), or paths
+   * relative to the config file.
+   */
+  carrierModules: string[];
   identity: IdentityConfig;
   /** The container runtime's CRI endpoint, for `containerId` networks and pods. Default: containerd's, then CRI-O's. */
   criEndpoint?: string;
