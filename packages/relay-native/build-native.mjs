@@ -3,7 +3,9 @@
 // the npm configuration names, e.g. an older system Node's headers with an older OpenSSL.)
 //
 // `--unless-prebuilt` (the package's install script) builds nothing when the prebuilt addon the
-// package ships for this machine loads: installing from the registry needs no compiler.
+// package ships for this machine loads: installing from the registry needs no compiler. In this
+// repository (src/ is here; the tarball ships none) it always builds: the tests load the local
+// release and ASan builds.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -11,6 +13,7 @@ import { dirname, join } from 'node:path';
 
 /** Whether node-gyp-build finds a prebuilt addon for this machine that loads. */
 function prebuiltLoads() {
+  if (existsSync(join(import.meta.dirname, 'src'))) return false;
   if (!existsSync(join(import.meta.dirname, 'prebuilds'))) return false;
   try {
     createRequire(import.meta.url)('node-gyp-build')(import.meta.dirname);
