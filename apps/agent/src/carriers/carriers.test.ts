@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { BUILTIN_CARRIERS } from '@switchyard/dataplane';
 import { CARRIER_API_VERSION, type CarrierDefinition } from '@switchyard/dataplane/carrier';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { parseWorkloadFile } from '../sources/parse-workload-file.js';
 import { carrierCapabilities, carrierNames, createCarrier } from './carriers.js';
 
 const BUILD = 'SWITCHYARD_RELAY_NATIVE_BUILD';
@@ -80,16 +79,7 @@ describe('the agent carriers', () => {
     }
   });
 
-  it('lets a workload in the file name mtls-native, and lists it among the choices', () => {
-    const file = (carrier: string) => ({ workloads: [{ name: 'a', carrier, network: { netns: 'a' } }] });
-    const ok = parseWorkloadFile(file('mtls-native'), dir, 'workloads.yaml');
-    expect(ok[0]?.carrier).toBe('mtls-native');
-    expect(() => parseWorkloadFile(file('udp'), dir, 'workloads.yaml')).toThrow(
-      /"udp" is not one of "hbone", "mtls", "mtls-native"/,
-    );
-  });
-
-  it('loads a third-party carrier the config names in carrierModules; a workload may name it too', async () => {
+  it('loads a third-party carrier the config names in carrierModules', async () => {
     const sub = join(dir, 'third-party');
     mkdirSync(sub, { recursive: true });
     writeFileSync(
@@ -112,11 +102,6 @@ describe('the agent carriers', () => {
     expect(fresh.carrierNames()).toEqual(['acme', 'hbone', 'mtls', 'mtls-native']);
     expect(fresh.carrierCapabilities('acme')).toEqual({ listens: { acme: 15010 } });
     expect((await fresh.createCarrier('acme')).name).toBe('acme');
-    const { parseWorkloadFile: parse } = await import('../sources/parse-workload-file.js');
-    expect(
-      parse({ workloads: [{ name: 'a', carrier: 'acme', network: { netns: 'a' } }] }, sub, 'w.yaml')[0]
-        ?.carrier,
-    ).toBe('acme');
   });
 
   it('refuses a carrierModules entry that is not there, and a carrier no module brings, with field paths', async () => {
