@@ -19,26 +19,27 @@ import { AGENT_DEFAULTS } from './config/defaults.js';
 import type { DockerWatcher } from './docker/docker-watcher.js';
 import { sharedDockerWatcher } from './docker/shared-watcher.js';
 import type { PeerIdentities } from './identity/peer-identities.js';
+import { kubeConfig } from './kubernetes/kube-config.js';
+import type { AgentStatus } from './lifecycle/agent-status.js';
 import { AGENT_VERSION } from './lifecycle/agent-version.js';
 import { StartProgress } from './lifecycle/start-progress.js';
 import { untilAborted } from './lifecycle/until-aborted.js';
 import { MetadataProxy } from './metadata/metadata-proxy.js';
-import type { MetadataProxyStatus } from './metadata/metadata-status.js';
 import { acquireLock, type InstanceLock } from './ops/instance-lock.js';
 import { releaseMemory } from './ops/release-memory.js';
 import { type Explanation, explain } from './policy/explain.js';
 import { explainRoute } from './policy/explain-route.js';
 import { type PolicyWatch, policyWatch } from './policy/policy-watch.js';
 import type { Reconciler } from './reconcile/reconciler.js';
-import type { WorkloadReport } from './reconcile/workload-record.js';
 import { serveRuntime } from './runtime/serve-runtime.js';
 import type { ServiceDirectory } from './services/service-directory.js';
-import type { ServiceReport } from './services/service-report.js';
 import { type ServiceWatch, serviceWatch } from './services/service-watch.js';
 import { createSource } from './sources/create-source.js';
-import { kubeConfig } from './sources/kubernetes-source.js';
 import type { HnsNamespaceEndpoints } from './sources/resolve-network.js';
 import type { WorkloadSource } from './sources/workload.js';
+
+/** What `/status` and `switchyard-agent status` show (declared in `lifecycle/agent-status.ts`). */
+export type { AgentStatus };
 
 /** Options of {@link Agent.start}. */
 export interface AgentOptions {
@@ -84,30 +85,6 @@ export interface AgentWorkloadConfig extends WorkloadConfig {
   pinnedIdentities: Record<string, string>;
   /** The Services the agent knows (Kubernetes source), `namespace/name`. */
   services?: string[];
-}
-
-/** What `/status` and `switchyard-agent status` show. */
-export interface AgentStatus {
-  node: string;
-  pid: number;
-  /** The agent's version (`@switchyard/agent`). */
-  version: string;
-  source: string;
-  driver: string;
-  ready: boolean;
-  /** While the agent starts: what it waits for (the first list of its source, the Kubernetes API…). */
-  starting?: string;
-  /**
-   * The last update of the source that was rejected (an edit of the workload file that does not
-   * parse), while the workloads it would have changed are kept as they were; gone after the next
-   * good update.
-   */
-  sourceProblem?: { reason: string; since: string };
-  workloads: WorkloadReport[];
-  /** Asked with `?service=NS/NAME`: that Service, null when unknown; absent when Services are not watched. */
-  service?: ServiceReport | null;
-  /** Metadata proxying for Docker containers, when configured. */
-  metadataProxy?: MetadataProxyStatus;
 }
 
 /**

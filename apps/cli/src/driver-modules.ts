@@ -11,18 +11,24 @@ import {
 import { resolve as resolveModule } from 'import-meta-resolve';
 
 /**
- * Turns a `--driver-module` value into a URL Node can import: a package name (resolved from the
- * current directory, as the user would expect), a path to a package directory, or a path to a file.
- * Node's own `import.meta.resolve` resolves only from the importing module, hence the library.
+ * Turns a `--driver-module` value (or `flag`'s, naming a `what` package) into a URL Node can
+ * import: a package name (resolved from the current directory, as the user would expect), a path
+ * to a package directory, or a path to a file. Node's own `import.meta.resolve` resolves only from
+ * the importing module, hence the library.
  */
-export async function resolveDriverModule(spec: string, cwd: string): Promise<string> {
+export async function resolveDriverModule(
+  spec: string,
+  cwd: string,
+  flag = '--driver-module',
+  what = 'driver',
+): Promise<string> {
   const isPath = spec.startsWith('.') || isAbsolute(spec);
   if (!isPath) {
     try {
       return resolveModule(spec, pathToFileURL(join(cwd, 'package.json')).href);
     } catch (cause) {
       throw new InputInvalidError(
-        `cannot find the driver package "${spec}" from ${cwd}; install it there (pnpm add ${spec}) or give its path`,
+        `cannot find the ${what} package "${spec}" from ${cwd}; install it there (pnpm add ${spec}) or give its path`,
         { cause },
       );
     }
@@ -30,7 +36,7 @@ export async function resolveDriverModule(spec: string, cwd: string): Promise<st
   const path = resolve(cwd, spec);
   const info = await stat(path).catch((cause: unknown) => {
     throw new InputInvalidError(
-      `--driver-module ${spec}: nothing at ${path}; give a package directory, a file, or a package name`,
+      `${flag} ${spec}: nothing at ${path}; give a package directory, a file, or a package name`,
       { cause },
     );
   });
@@ -41,18 +47,17 @@ export async function resolveDriverModule(spec: string, cwd: string): Promise<st
     name = (JSON.parse(await readFile(manifestPath, 'utf8')) as { name?: unknown }).name;
   } catch (cause) {
     throw new InputInvalidError(
-      `--driver-module ${spec}: ${manifestPath} is missing or not JSON; a driver directory must be a package`,
+      `${flag} ${spec}: ${manifestPath} is missing or not JSON; a ${what} directory must be a package`,
       { cause },
     );
   }
-  if (typeof name !== 'string')
-    throw new InputInvalidError(`--driver-module ${spec}: ${manifestPath} has no "name"`);
+  if (typeof name !== 'string') throw new InputInvalidError(`${flag} ${spec}: ${manifestPath} has no "name"`);
   try {
     // A package resolves its own name through its "exports": exactly what its users would import.
     return resolveModule(name, pathToFileURL(manifestPath).href);
   } catch (cause) {
     throw new InputInvalidError(
-      `--driver-module ${spec}: the package "${name}" does not export an entry point (is it built? run "pnpm build")`,
+      `${flag} ${spec}: the package "${name}" does not export an entry point (is it built? run "pnpm build")`,
       { cause },
     );
   }

@@ -25,8 +25,13 @@ const PUBLISHED = [
   'packages/cri',
   'packages/driver-tproxy',
   'packages/driver-hns',
+  'packages/relay-native',
+  'packages/cni',
+  'apps/agent',
   'apps/cli',
 ];
+/** Applications: they depend on core (not as a peer) and are not libraries. */
+const APPS = new Set(['@switchyard/cli', '@switchyard/agent']);
 /** Runs a command; a failure says what it printed. */
 function sh(cwd: string, file: string, ...args: string[]): string {
   try {
@@ -113,7 +118,7 @@ describe.skipIf(unavailable !== undefined)(
             expect(conditions, `${name} "${entry}"`).toHaveProperty('default');
         const deps = { ...(manifest.dependencies as object), ...(manifest.peerDependencies as object) };
         expect(JSON.stringify(deps), name).not.toContain('workspace:');
-        if (name !== '@switchyard/core' && name !== '@switchyard/cli')
+        if (name !== '@switchyard/core' && !APPS.has(name))
           expect((manifest.peerDependencies as Record<string, string>)['@switchyard/core'], name).toMatch(
             /^\^\d/,
           );
@@ -126,6 +131,16 @@ describe.skipIf(unavailable !== undefined)(
           'package/native/transparent.c',
         ]),
       );
+      const relay = contents(tarballs.get('@switchyard/relay-native') as string);
+      expect(relay.files).toEqual(
+        expect.arrayContaining([
+          'package/prebuilds/linux-x64/node.napi.glibc.node',
+          'package/prebuilds/linux-arm64/node.napi.glibc.node',
+          'package/native/addon.c',
+        ]),
+      );
+      // The ASan build is for this repository's tests; it is never shipped.
+      expect(relay.files.filter((f) => f.includes('asan') || f.startsWith('package/build/'))).toEqual([]);
     });
 
     /** A new project outside the repository that depends on every tarball, each pinned to its file. */
@@ -155,16 +170,27 @@ describe.skipIf(unavailable !== undefined)(
         if (manager === 'npm') sh(dir, 'npm', 'install', '--no-audit', '--no-fund', '--loglevel=error');
         else sh(dir, 'pnpm', 'install', '--config.node-linker=isolated');
         const out = JSON.parse(sh(dir, process.execPath, 'consumer.mjs'));
-        expect(out).toMatchObject({ refused: 'SWY_ERR_POLICY_INVALID', tproxyAddon: 'loaded' });
+        expect(out).toMatchObject({
+          refused: 'SWY_ERR_POLICY_INVALID',
+          tproxyAddon: 'loaded',
+          relayEngine: 'loaded',
+          carriers: ['hbone', 'mtls', 'mtls-native'],
+        });
         expect(out.listening.length).toBeGreaterThan(0);
-        // No compiler ran: the addon came from the prebuilt binaries the tarball ships.
-        expect(existsSync(join(dir, 'node_modules/@switchyard/driver-tproxy/build'))).toBe(false);
+        // No compiler ran: both addons came from the prebuilt binaries the tarballs ship.
+        for (const pkg of ['driver-tproxy', 'relay-native'])
+          expect(existsSync(join(dir, `node_modules/@switchyard/${pkg}/build`)), pkg).toBe(false);
+        const agentBin = 'node_modules/@switchyard/agent/dist/bin.js';
+        const agent = JSON.parse(sh(dir, process.execPath, agentBin, 'version', '--json'));
+        expect(agent).toMatchObject({ agent: '0.1.0', running: null });
+        expect(sh(dir, process.execPath, agentBin, '--help')).toMatch(/Usage: switchyard-agent/);
         const version = JSON.parse(
           sh(dir, process.execPath, 'node_modules/@switchyard/cli/dist/bin.js', 'version', '--json'),
         );
-        // Every package this project installed is found (the native engine, not installed here, is null).
+        // Every package this project installed is found (cni comes with the agent; the CLI does not report it).
         for (const name of tarballs.keys())
-          if (name !== '@switchyard/cli') expect(version.packages[name], name).toMatch(/^\d+\.\d+\.\d+/);
+          if (name !== '@switchyard/cli' && name !== '@switchyard/cni')
+            expect(version.packages[name], name).toMatch(/^\d+\.\d+\.\d+/);
       },
       300_000,
     );

@@ -1,6 +1,7 @@
 import { InputInvalidError } from '@switchyard/core';
 import { Command, CommanderError, Option } from 'commander';
 import packageJson from '../package.json' with { type: 'json' };
+import { carrierRegistry } from './carrier-choice.js';
 import { registryWith } from './driver-modules.js';
 import { driverOptions } from './driver-options.js';
 import { EXIT } from './exit-codes.js';
@@ -18,8 +19,20 @@ import { addProxyCommands } from './tree/proxy.js';
 interface GlobalOptions {
   json?: boolean;
   driverModule: string[];
+  carrierModule: string[];
   driverOption: string[];
   driverConfig?: string;
+}
+
+/** `--driver-module` / `--carrier-module`: repeatable, comma-separated in its variable. */
+function moduleListOption(kind: 'driver' | 'carrier', what: string, env: string): Option {
+  return envOption(
+    `--${kind}-module <package>`,
+    `load ${what} package, directory or file (repeatable; comma-separated in the variable)`,
+    env,
+  )
+    .argParser((value: string, previous: string[]) => [...previous, ...value.split(',').filter(Boolean)])
+    .default([]);
 }
 
 /** The root command and its global flags. */
@@ -29,17 +42,9 @@ function rootCommand(io: CliIo): Command {
       .description('Switchyard: transparent capture and mTLS for Linux and Windows workloads')
       .version(packageJson.version, '-v, --version', 'print the version')
       .addOption(new Option('--json', 'print machine-readable JSON, also for errors'))
+      .addOption(moduleListOption('driver', 'a third-party driver', 'SWITCHYARD_DRIVER_MODULE'))
       .addOption(
-        envOption(
-          '--driver-module <package>',
-          'load a third-party driver package, directory or file (repeatable; comma-separated in the variable)',
-          'SWITCHYARD_DRIVER_MODULE',
-        )
-          .argParser((value: string, previous: string[]) => [
-            ...previous,
-            ...value.split(',').filter(Boolean),
-          ])
-          .default([]),
+        moduleListOption('carrier', 'a third-party carrier for --carrier', 'SWITCHYARD_CARRIER_MODULE'),
       )
       .addOption(
         new Option(
@@ -81,6 +86,7 @@ export function buildProgram(io: CliIo, done: (code: number) => void): Command {
         await driverOptions(g.driverOption, g.driverConfig, io.cwd),
       );
     },
+    carriers: (cmd) => carrierRegistry(globals(cmd).carrierModule, io.cwd),
     json: (cmd) => globals(cmd).json === true,
   };
   addCaptureCommands(program, context);

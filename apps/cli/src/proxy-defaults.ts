@@ -16,8 +16,6 @@ export const PROXY_DEFAULTS = {
   drainSeconds: String(DEFAULT_TIMEOUTS.drain / 1000),
   /** Most open connections per direction (`proxy mtls`). */
   maxConnections: String(DEFAULT_LIMITS.maxConnections),
-  /** The engine of `proxy mtls`: JavaScript, which runs everywhere. */
-  engine: 'js',
   /** Longest drain accepted: a day. */
   maxDrainSeconds: 86_400,
 } as const;

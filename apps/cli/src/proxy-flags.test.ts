@@ -1,7 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CARRIER_API_VERSION } from '@switchyard/dataplane/carrier';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBin } from './testing/run-bin.js';
 import { cli } from './testing/run-cli.js';
@@ -256,4 +258,95 @@ describe('proxy mtls carries traffic on either engine', () => {
     },
     30_000,
   );
+});
+
+// `proxy mtls --carrier NAME`: the carrier comes from the data plane's carrier registry, built in
+// or loaded by --carrier-module; --engine stays as its alias.
+let module: string;
+beforeAll(async () => {
+  // A third-party carrier as its own file, importing nothing of Switchyard: when the data plane
+  // creates it for the sidecar's workload it writes that workload's labels to a file beside it.
+  module = join(scratch, 'acme-carrier.mjs');
+  await writeFile(
+    module,
+    `import { writeFileSync } from 'node:fs';
+export default {
+  name: 'acme',
+  apiVersion: ${CARRIER_API_VERSION},
+  description: 'a third-party test carrier',
+  create: () => ({
+    name: 'acme',
+    create(context) {
+      writeFileSync(${JSON.stringify(join(scratch, 'acme-created'))}, JSON.stringify(context.labels));
+      return { async outbound(c) { c.socket.destroy(); }, drain() {}, async close() {} };
+    },
+  }),
+};
+`,
+  );
+});
+
+const proxy = ['proxy', 'mtls', '--cert-dir', 'CERTS', '--driver', 'memory', '--no-admin'];
+const args = (...more: string[]) => [...proxy.map((a) => (a === 'CERTS' ? certs : a)), ...more];
+
+describe('proxy mtls --carrier', () => {
+  it('names the carriers there are when the name is unknown (exit 2)', async () => {
+    const r = await cli(...args('--carrier', 'udp'));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /no carrier named "udp"; known carriers are "hbone", "mtls", "mtls-native" \[SWY_ERR_CARRIER_NOT_FOUND\]/,
+    );
+  });
+
+  it('refuses --engine and --carrier naming different carriers; the same one twice is fine', async () => {
+    const r = await cli(...args('--carrier', 'mtls-native', '--engine', 'js'));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /--engine js names the mtls carrier and --carrier "mtls-native" another; give one of them/,
+    );
+    const same = await runBin(
+      args('--carrier', 'mtls-native', '--engine', 'native', '--outbound-port', String(await freePort())),
+      { env: { SWITCHYARD_RELAY_NATIVE_BUILD: 'none' }, timeoutMs: 10_000 },
+    );
+    expect(same.stderr).toMatch(
+      /^switchyard: --carrier mtls-native: .*or use --carrier mtls \[SWY_ERR_UNSUPPORTED_PLATFORM\]\n$/,
+    );
+  });
+
+  it('runs the sidecar on a third-party carrier a --carrier-module loads', async () => {
+    const r = await runBin(
+      [
+        '--carrier-module',
+        module,
+        ...args(
+          '--carrier',
+          'acme',
+          '--outbound-port',
+          String(await freePort()),
+          '--mesh-cidr',
+          '10.0.0.0/8',
+        ),
+      ],
+      { timeoutMs: 10_000, stopWhen: /mtls sidecar started/ },
+    );
+    expect(r.stderr, JSON.stringify(r)).toMatch(/"msg":"mtls sidecar started"/);
+    expect(r.code).toBe(0);
+    const created = join(scratch, 'acme-created');
+    expect(existsSync(created), 'the data plane never created the acme carrier').toBe(true);
+    expect(JSON.parse(readFileSync(created, 'utf8'))).toMatchObject({ carrier: 'acme' });
+  });
+
+  it('says what is wrong with a --carrier-module that is not a carrier or is not there', async () => {
+    const missing = await cli('--carrier-module', join(scratch, 'nope.mjs'), ...args('--carrier', 'acme'));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/--carrier-module .*nope\.mjs: nothing at .*\[SWY_ERR_INPUT_INVALID\]/);
+    await writeFile(join(scratch, 'not-a-carrier.mjs'), 'export const x = 1;\n');
+    const wrong = await cli(
+      '--carrier-module',
+      join(scratch, 'not-a-carrier.mjs'),
+      ...args('--carrier', 'acme'),
+    );
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/exports no carrier definition.*\[SWY_ERR_CARRIER_LOAD\]/);
+  });
 });

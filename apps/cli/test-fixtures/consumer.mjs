@@ -5,10 +5,12 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DriverRegistry, isSwitchyardError, normalizePolicy, validatePolicy } from '@switchyard/core';
+import { CarrierRegistry } from '@switchyard/dataplane';
 import { tproxyDriver } from '@switchyard/driver-tproxy';
 import { HBONE_PORT, HboneClient } from '@switchyard/hbone';
 import { CertificateStore, initCa, issueWorkloadCertificate } from '@switchyard/mesh';
 import { MtlsSidecar } from '@switchyard/mtls-proxy';
+import { nativeEngineUnavailable } from '@switchyard/relay-native';
 
 const checked = validatePolicy({ inbound: { port: 15006, excludePorts: [HBONE_PORT] } });
 if (!checked.ok) throw new Error(`policy refused: ${JSON.stringify(checked.issues)}`);
@@ -25,6 +27,10 @@ const memory = await registry.create('memory');
 const tproxy = await registry.create('tproxy');
 const probe = await tproxy.probe();
 if (typeof tproxyDriver !== 'function') throw new Error('tproxyDriver is not exported');
+// The native engine's addon, and its carrier through the data plane's registry (as the agent picks it).
+const relayEngine = nativeEngineUnavailable() ?? 'loaded';
+const carriers = new CarrierRegistry({ importModule: (specifier) => import(specifier) });
+if (await carriers.unavailable('mtls-native')) throw new Error('the mtls-native carrier does not load');
 
 const work = mkdtempSync(join(tmpdir(), 'swy-consumer-'));
 const free = await new Promise((resolve) => {
@@ -59,7 +65,7 @@ try {
   client.close();
   certificates.close();
   process.stdout.write(
-    `${JSON.stringify({ refused, tproxyAddon: probe.details.addon ?? probe.problems.map((p) => p.message).join('; '), listening })}\n`,
+    `${JSON.stringify({ refused, tproxyAddon: probe.details.addon ?? probe.problems.map((p) => p.message).join('; '), relayEngine, carriers: carriers.names(), listening })}\n`,
   );
 } finally {
   rmSync(work, { recursive: true, force: true });

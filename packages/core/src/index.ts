@@ -16,6 +16,7 @@
  * @module
  */
 
+export { addressBytes } from './address-bytes.js';
 export {
   CERT_FILE_MODE,
   KEY_FILE_MODE,

@@ -48,6 +48,28 @@ describe('the carrier registry', () => {
     expect((await carriers.factory('acme')).name).toBe('acme');
   });
 
+  it('loads a third-party carrier module by name (default or `carrier` export), and says what is wrong with one that is not', async () => {
+    const { carriers } = registry({
+      'switchyard-carrier-acme': { default: acme },
+      './named.js': { carrier: { ...acme, name: 'named' } },
+      'not-a-carrier': { something: 1 },
+    });
+    expect((await carriers.load('switchyard-carrier-acme')).name).toBe('acme');
+    expect((await carriers.load('switchyard-carrier-acme')).name).toBe('acme'); // again: a no-op
+    expect((await carriers.load('./named.js')).name).toBe('named');
+    expect(carriers.names()).toEqual(['acme', 'hbone', 'mtls', 'mtls-native', 'named']);
+    await expect(carriers.load('not-a-carrier')).rejects.toMatchObject({
+      code: 'SWY_ERR_CARRIER_LOAD',
+      message: expect.stringContaining('exports no carrier definition'),
+    });
+    await expect(carriers.load('missing-carrier')).rejects.toMatchObject({
+      code: 'SWY_ERR_CARRIER_LOAD',
+      message: expect.stringContaining(
+        'the carrier module "missing-carrier" could not be loaded: Cannot find',
+      ),
+    });
+  });
+
   it('refuses a duplicate, a built-in name, another API version and a non-definition, each with its code', () => {
     const { carriers } = registry();
     carriers.register(acme);

@@ -110,6 +110,31 @@ export class CarrierRegistry {
   }
 
   /**
+   * Imports a third-party carrier module (a package name, or a URL the caller resolved) and
+   * registers the definition it exports (as its default export, or as `carrier`), as a
+   * third-party driver is loaded. Loading the same module again is a no-op.
+   *
+   * @throws CarrierLoadError when the module does not import or exports no definition; the errors of {@link CarrierRegistry.register}.
+   */
+  async load(specifier: string): Promise<CarrierDefinition> {
+    let mod: unknown;
+    try {
+      mod = await this.#import(specifier);
+    } catch (cause) {
+      throw new CarrierLoadError(
+        `the carrier module "${specifier}" could not be loaded: ${(cause as Error).message}`,
+        { cause },
+      );
+    }
+    const found = definitionIn(mod);
+    if (!found)
+      throw new CarrierLoadError(
+        `"${specifier}" exports no carrier definition; export one made with defineCarrier() as the default export or as "carrier"`,
+      );
+    return this.register(found);
+  }
+
+  /**
    * The named carrier's definition, importing a built-in carrier's module on first use.
    *
    * @throws CarrierNotFoundError when no carrier has that name; CarrierLoadError when its module is missing or broken.

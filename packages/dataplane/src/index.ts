@@ -119,6 +119,7 @@ export {
   type DataPlaneMetrics,
   type Direction,
 } from './metrics.js';
+export { proxyProtocolV2Header } from './proxy-protocol.js';
 export {
   decideService,
   type ServiceDecision,

@@ -5,18 +5,35 @@ import type { ReportInfo } from './connection-report.js';
 import type { Endpoint } from './decide.js';
 import { dialApp } from './dial-app.js';
 import type { Direction } from './metrics.js';
-import { splice } from './splice.js';
+import { type SpliceResult, splice } from './splice.js';
 import { formatEndpoint } from './upstream.js';
 import type { WorkloadParts } from './workload-parts.js';
 
+/** The code of an outbound relay whose destination closed first without sending a byte. */
+export const CLOSED_BEFORE_REPLY = 'closed-before-reply';
+
+/**
+ * How a splice ended, as a relay outcome. Outbound (`server` is the destination), a destination
+ * that ends the connection first without a byte back is named (`closed-before-reply`), not a
+ * clean end: after a TLS handshake that is how a server's authorization denial reaches its client
+ * (TLS 1.3 carries no reason; the server's own log has it).
+ */
+function outcomeOf(result: SpliceResult, direction?: Direction): RelayOutcome {
+  const bytes = { up: result.aToB, down: result.bToA };
+  if (result.error) return { ...bytes, code: 'reset', reason: result.error.message };
+  if (direction === 'outbound' && result.firstEnded === 'b' && result.bToA === 0)
+    return {
+      ...bytes,
+      code: CLOSED_BEFORE_REPLY,
+      reason:
+        "the destination closed the connection before sending a byte (after a TLS handshake, a denial by the server's policy ends this way; the server's log says why)",
+    };
+  return bytes;
+}
+
 /** Joins two streams both ways until both are closed: bytes each way, and how it ended. */
 export async function spliceOutcome(client: Duplex, server: Duplex): Promise<RelayOutcome> {
-  const result = await splice(client, server);
-  return {
-    up: result.aToB,
-    down: result.bToA,
-    ...(result.error ? { code: 'reset', reason: result.error.message } : {}),
-  };
+  return outcomeOf(await splice(client, server));
 }
 
 /** Joins two streams and reports the bytes moved. */
@@ -27,7 +44,7 @@ export async function relay(
   server: Duplex,
   info: ReportInfo,
 ): Promise<void> {
-  parts.reporter.relayed(direction, await spliceOutcome(client, server), info);
+  parts.reporter.relayed(direction, outcomeOf(await splice(client, server), direction), info);
 }
 
 /** Plain TCP where the policy allows it: dial the destination (the app, inbound) and relay. */

@@ -37,7 +37,7 @@ describe('splice', () => {
     app.end('response after the client finished sending');
     expect((await clientGot).toString()).toBe('response after the client finished sending');
     const result = await done;
-    expect(result).toEqual({ aToB: 7, bToA: 42 });
+    expect(result).toEqual({ aToB: 7, bToA: 42, firstEnded: 'a' });
   });
 
   it('applies back-pressure: a reader that stops reading stops the other side from being read', async () => {

@@ -8,6 +8,8 @@ export interface SpliceResult {
   bToA: number;
   /** The first error on either side, or why one side was cut, if any. */
   error?: Error;
+  /** The side whose data ended first (cleanly), if either did. */
+  firstEnded?: 'a' | 'b';
 }
 
 /** A TLS 1.3 application-data record the peer cannot decrypt (bad MAC): its TLS fails loudly. */
@@ -108,9 +110,13 @@ export function splice(a: Duplex, b: Duplex): Promise<SpliceResult> {
     b.once('close', onClose(b, a));
     // The end is passed on by hand: an HTTP/2 stream reset by its peer also ends its readable
     // side, and that must reach the other side as an abort, not as a clean end.
-    const passEnd = (from: Duplex, to: Duplex) => () => (aborted(from) ? abort(to) : to.end());
-    a.on('end', passEnd(a, b));
-    b.on('end', passEnd(b, a));
+    const passEnd = (from: Duplex, to: Duplex, side: 'a' | 'b') => () => {
+      if (aborted(from)) return abort(to);
+      result.firstEnded ??= side;
+      to.end();
+    };
+    a.on('end', passEnd(a, b, 'a'));
+    b.on('end', passEnd(b, a, 'b'));
     a.pipe(b, { end: false });
     b.pipe(a, { end: false });
   });

@@ -173,6 +173,44 @@ describe('MtlsSidecar over loopback', () => {
     },
   );
 
+  it('a connection the server denies after the handshake is reported by the client as closed-before-reply, not spliced', async () => {
+    const events: ConnectionEvent[] = [];
+    const onEvent = (e: unknown) => events.push(e as ConnectionEvent);
+    subscribe(CHANNELS.connection, onEvent);
+    try {
+      // The server allows only another service account: the client's TLS handshake succeeds (TLS 1.3),
+      // then the server's authorization refuses it and closes.
+      const { app: target, a } = await meshPair({ authorization: { allow: [{ serviceAccount: 'nobody' }] } });
+      // As an HTTP client does: it writes its request and waits for the answer without ending its side.
+      const client = plainClient(a.port('outbound'));
+      client.on('error', () => {});
+      client.write('GET / HTTP/1.1\r\nHost: server\r\n\r\n');
+      let answer = '';
+      client.on('data', (d: Buffer) => {
+        answer += d.toString();
+      });
+      await new Promise((r) => client.once('end', r));
+      client.end();
+      expect(answer).toBe('');
+      await expect
+        .poll(() => events.find((e) => e.direction === 'outbound'))
+        .toMatchObject({
+          outcome: 'failed',
+          code: 'closed-before-reply',
+          reason: expect.stringContaining("a denial by the server's policy ends this way"),
+          peer: 'spiffe://cluster.local/ns/web/sa/server',
+          down: 0,
+        });
+      expect(events.find((e) => e.direction === 'inbound')).toMatchObject({ outcome: 'denied' });
+      expect(target.received()).toBe('');
+      expect(await a.sidecar.metrics.registry.metrics()).toMatch(
+        /switchyard_connections_total\{[^}]*direction="outbound",outcome="failed"\} 1/,
+      );
+    } finally {
+      unsubscribe(CHANNELS.connection, onEvent);
+    }
+  });
+
   it('never falls back to plaintext when TLS toward a mesh destination fails', async () => {
     const plain = await app(); // not a TLS peer: it will only ever see a ClientHello
     const a = await sidecar({

@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { UnsupportedPlatformError } from '@switchyard/core';
 import { ADDON_BUILD_ENV } from './defaults.js';
 
@@ -54,13 +56,23 @@ export interface RelayAddon {
 
 let addon: RelayAddon | undefined;
 
+/** What to run when neither a prebuilt addon nor a local build loads; works in any project. */
+export const ADDON_BUILD_HINT =
+  'rebuild it from source in your project: "npm rebuild @switchyard/relay-native" (npm) or "pnpm rebuild @switchyard/relay-native" (pnpm); that needs python3, make, a C compiler and Node\'s headers (apt-get install python3 make gcc)';
+
+/** node-gyp-build's one function (the package is CommonJS and ships no types). */
+type NodeGypBuild = (packageRoot: string) => unknown;
+
 /**
- * Loads the addon on first use, so importing the package does nothing. The build lands in
- * `build/Release/` at the package root, one level above both `src/` and `dist/`. With
- * `SWITCHYARD_RELAY_NATIVE_BUILD=asan` it loads the AddressSanitizer build instead (Node itself
- * is not built with ASan, so the process must start with libasan in `LD_PRELOAD`).
+ * Loads the addon on first use, so importing the package does nothing. A local build
+ * (`build/Release/`, made by `build:native` or by the install script where no prebuilt addon
+ * fits) comes first; then node-gyp-build picks the prebuilt binary the package ships for
+ * linux-x64 and linux-arm64 (`prebuilds/`). Both sit at the package root, one level above `src/`
+ * and `dist/`. With `SWITCHYARD_RELAY_NATIVE_BUILD=asan` it loads the local AddressSanitizer
+ * build instead (Node itself is not built with ASan, so the process must start with libasan in
+ * `LD_PRELOAD`).
  *
- * @throws UnsupportedPlatformError off Linux, or when the addon was not built.
+ * @throws UnsupportedPlatformError off Linux, or when no build fits this machine, saying what to run.
  */
 export function loadRelayAddon(): RelayAddon {
   if (addon) return addon;
@@ -70,20 +82,30 @@ export function loadRelayAddon(): RelayAddon {
     );
   }
   const file = addonFile(process.env[ADDON_BUILD_ENV]);
+  const require = createRequire(import.meta.url);
+  const local = fileURLToPath(new URL(`../build/Release/${file}.node`, import.meta.url));
   try {
-    addon = createRequire(import.meta.url)(`../build/Release/${file}.node`) as RelayAddon;
+    // The ASan build is never shipped: it is local or nothing.
+    if (existsSync(local) || file !== RELEASE) addon = require(local) as RelayAddon;
+    else
+      addon = (require('node-gyp-build') as NodeGypBuild)(
+        fileURLToPath(new URL('..', import.meta.url)),
+      ) as RelayAddon;
     return addon;
   } catch (cause) {
     throw new UnsupportedPlatformError(
-      `the native relay engine is not built (${(cause as Error).message.split('\n')[0]}); build it with "pnpm --filter @switchyard/relay-native build:native" (needs python3, make, a C compiler and Node's headers)`,
+      `the native relay engine has no prebuilt binary for linux-${process.arch} and was not built here (${(cause as Error).message.split('\n')[0]}); ${ADDON_BUILD_HINT}`,
       { cause },
     );
   }
 }
 
+/** The release build's file name (a local build, or the prebuilt one's source). */
+const RELEASE = 'switchyard_relay';
+
 /** The addon file a build name selects; an unknown name is refused rather than ignored. */
 function addonFile(build: string | undefined): string {
-  if (build === undefined || build === '' || build === 'release') return 'switchyard_relay';
+  if (build === undefined || build === '' || build === 'release') return RELEASE;
   if (build === 'asan') return 'switchyard_relay_asan';
   throw new UnsupportedPlatformError(
     `${ADDON_BUILD_ENV}=${JSON.stringify(build.slice(0, 80))} names no build of the native relay engine; use "release" (the default) or "asan", or unset it`,

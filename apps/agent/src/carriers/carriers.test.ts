@@ -1,11 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BUILTIN_CARRIERS } from '@switchyard/dataplane';
 import { CARRIER_API_VERSION, type CarrierDefinition } from '@switchyard/dataplane/carrier';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { parseWorkloadFile } from '../sources/parse-workload-file.js';
-import { CARRIER_NAMES, carrierCapabilities, createCarrier } from './carriers.js';
+import { carrierCapabilities, carrierNames, createCarrier } from './carriers.js';
 
 const BUILD = 'SWITCHYARD_RELAY_NATIVE_BUILD';
 const before = process.env[BUILD];
@@ -31,7 +30,7 @@ async function agentWith(build: string | undefined, ...argv: string[]) {
 
 describe('the agent carriers', () => {
   it('creates each carrier by its name; workloads on mtls-native share one factory (one engine)', async () => {
-    for (const name of CARRIER_NAMES) expect((await createCarrier(name)).name).toBe(name);
+    for (const name of carrierNames()) expect((await createCarrier(name)).name).toBe(name);
     expect(await createCarrier('mtls-native')).toBe(await createCarrier('mtls-native'));
     expect(await createCarrier('mtls')).not.toBe(await createCarrier('mtls'));
   });
@@ -80,12 +79,46 @@ describe('the agent carriers', () => {
     }
   });
 
-  it('lets a workload in the file name mtls-native, and lists it among the choices', () => {
-    const file = (carrier: string) => ({ workloads: [{ name: 'a', carrier, network: { netns: 'a' } }] });
-    const ok = parseWorkloadFile(file('mtls-native'), dir, 'workloads.yaml');
-    expect(ok[0]?.carrier).toBe('mtls-native');
-    expect(() => parseWorkloadFile(file('udp'), dir, 'workloads.yaml')).toThrow(
-      /"udp" is not one of "hbone", "mtls", "mtls-native"/,
+  it('loads a third-party carrier the config names in carrierModules', async () => {
+    const sub = join(dir, 'third-party');
+    mkdirSync(sub, { recursive: true });
+    writeFileSync(
+      join(sub, 'acme-carrier.mjs'),
+      `export default { name: 'acme', apiVersion: ${CARRIER_API_VERSION}, description: 'a test carrier', listens: { acme: 15010 }, create: () => ({ name: 'acme', create: () => ({ async outbound(c) { c.socket.destroy(); }, drain() {}, async close() {} }) }) };\n`,
     );
+    writeFileSync(
+      join(sub, 'agent.yaml'),
+      'identity: { caDir: ca }\ncarrierModules: [./acme-carrier.mjs]\ncarrier: acme\n',
+    );
+    writeFileSync(
+      join(sub, 'workloads.yaml'),
+      'workloads: [{ name: a, carrier: acme, network: { netns: a } }]\n',
+    );
+    vi.resetModules();
+    const { loadConfig } = await import('../config/validate-config.js');
+    const fresh = await import('./carriers.js');
+    const config = await loadConfig(join(sub, 'agent.yaml'));
+    expect(config).toMatchObject({ carrier: 'acme', carrierModules: ['./acme-carrier.mjs'] });
+    expect(fresh.carrierNames()).toEqual(['acme', 'hbone', 'mtls', 'mtls-native']);
+    expect(fresh.carrierCapabilities('acme')).toEqual({ listens: { acme: 15010 } });
+    expect((await fresh.createCarrier('acme')).name).toBe('acme');
+  });
+
+  it('refuses a carrierModules entry that is not there, and a carrier no module brings, with field paths', async () => {
+    const sub = join(dir, 'broken-third-party');
+    mkdirSync(sub, { recursive: true });
+    writeFileSync(
+      join(sub, 'agent.yaml'),
+      'identity: { caDir: ca }\ncarrierModules: [switchyard-carrier-nowhere]\ncarrier: nowhere\n',
+    );
+    const r = await agentWith(before, 'validate', '--config', join(sub, 'agent.yaml'));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /- carrierModules\[0\]: cannot find the carrier package "switchyard-carrier-nowhere" from .* or beside the agent; install it there/,
+    );
+    expect(r.stderr).toMatch(/- carrier: "nowhere" is not one of "hbone", "mtls", "mtls-native"/);
+    writeFileSync(join(sub, 'plain.yaml'), 'identity: { caDir: ca }\ncarrier: acme\n');
+    const plain = await agentWith(before, 'validate', '--config', join(sub, 'plain.yaml'));
+    expect(plain.stderr).toMatch(/- carrier: "acme" is not one of "hbone", "mtls", "mtls-native"/);
   });
 });

@@ -1,20 +1,43 @@
 import { UnsupportedPlatformError } from '@switchyard/core';
-import {
-  BUILTIN_CARRIERS,
-  type BuiltinCarrierName,
-  type CarrierCapabilities,
-  type CarrierFactory,
-  CarrierRegistry,
-} from '@switchyard/dataplane';
+import { type CarrierCapabilities, type CarrierFactory, CarrierRegistry } from '@switchyard/dataplane';
+import { resolveCarrierModule } from './resolve-carrier-module.js';
+
+/** Where each loaded carrier module was found (specifier → URL), for the registry's importer. */
+const resolved = new Map<string, string>();
 
 /** The carriers of the agent: the data plane's registry, importing carrier packages from here. */
-const carriers = new CarrierRegistry({ importModule: (specifier) => import(specifier) });
+const carriers = new CarrierRegistry({
+  importModule: (specifier) => import(resolved.get(specifier) ?? specifier),
+});
 
-/** Every carrier a config or a workload may name. */
-export const CARRIER_NAMES = Object.keys(BUILTIN_CARRIERS).sort() as readonly BuiltinCarrierName[];
+/** Every carrier a config or a workload may name: the built-in ones and those loaded, sorted. */
+export function carrierNames(): string[] {
+  return carriers.names();
+}
+
+/**
+ * Loads third-party carrier modules (the config's `carrierModules`) into the registry, as
+ * third-party drivers are loaded: a package name resolved from `configDir` (then from the agent's
+ * own location), or a path relative to it. Returns each module's problem, by its index.
+ */
+export async function loadCarrierModules(
+  modules: readonly string[],
+  configDir: string,
+): Promise<{ index: number; message: string }[]> {
+  const problems: { index: number; message: string }[] = [];
+  for (const [index, spec] of modules.entries()) {
+    try {
+      resolved.set(spec, resolveCarrierModule(spec, configDir));
+      await carriers.load(spec);
+    } catch (error) {
+      problems.push({ index, message: (error as Error).message });
+    }
+  }
+  return problems;
+}
 
 /** What the named carrier declares: the listeners it opens itself (their default ports), whether it needs the engine. */
-export function carrierCapabilities(name: BuiltinCarrierName): CarrierCapabilities {
+export function carrierCapabilities(name: string): CarrierCapabilities {
   return carriers.capabilities(name);
 }
 
@@ -22,7 +45,7 @@ export function carrierCapabilities(name: BuiltinCarrierName): CarrierCapabiliti
  * Why the carrier cannot run on this host, or `undefined` when it can: a carrier that needs the
  * native engine loads its addon (without starting it); the JavaScript carriers run everywhere.
  */
-export async function carrierUnavailable(name: BuiltinCarrierName): Promise<string | undefined> {
+export async function carrierUnavailable(name: string): Promise<string | undefined> {
   const why = await carriers.unavailable(name);
   if (!why) return undefined;
   return why.missing ? notInstalled(name).message : `"${name}" cannot run here: ${why.reason}; or use "mtls"`;
@@ -35,7 +58,7 @@ export async function carrierUnavailable(name: BuiltinCarrierName): Promise<stri
  *
  * @throws UnsupportedPlatformError when the carrier cannot run here.
  */
-export async function createCarrier(name: BuiltinCarrierName): Promise<CarrierFactory> {
+export async function createCarrier(name: string): Promise<CarrierFactory> {
   const why = await carriers.unavailable(name);
   if (why?.missing) throw notInstalled(name, why.cause);
   if (why)

@@ -8,10 +8,9 @@ import { connectCri } from '@switchyard/cri';
 import { inspectCa, loadCertificateDir } from '@switchyard/mesh';
 import type { AgentConfig } from '../config/agent-config.js';
 import { loadConfig } from '../config/validate-config.js';
-import { dockerReachable } from '../docker/docker-reachable.js';
-import { kubernetesReachable } from '../sources/kubernetes-reachable.js';
-
 import type { CheckResult } from './check-result.js';
+import { dockerReachable } from './docker-reachable.js';
+import { kubernetesReachable } from './kubernetes-reachable.js';
 
 export type { CheckResult } from './check-result.js';
 

@@ -1,12 +1,13 @@
 import type { Endpoint, IpFamily } from '@switchyard/core';
-import type { BuiltinCarrierName, IdentityFallback, LogLevel } from '@switchyard/dataplane';
+import type { IdentityFallback, LogLevel } from '@switchyard/dataplane';
 
 /**
- * The carriers the agent can run a workload on: the data plane's carrier registry's names.
- * `mtls-native` is `mtls` on the native relay engine (Linux, `@switchyard/relay-native`): the
- * same wire protocol, so peers may use either.
+ * The carriers the agent can run a workload on: the data plane's carrier registry's names — the
+ * built-in `hbone`, `mtls`, `mtls-native` (`mtls` on the native relay engine, Linux,
+ * `@switchyard/relay-native`: the same wire protocol, so peers may use either), and those the
+ * config's `carrierModules` load.
  */
-export type CarrierName = BuiltinCarrierName;
+export type CarrierName = string;
 
 /** Where workloads come from: a watched file, or the Kubernetes API. */
 export type SourceConfig =
@@ -49,6 +50,13 @@ export type IdentityConfig =
 /** One metadata endpoint whose connections are delivered to the metadata proxy container (core's {@link Endpoint}). */
 export type MetadataEndpoint = Endpoint;
 
+/**
+ * How the metadata proxy learns who called: `agent` (it sees the agent's side of the bridge),
+ * `source` (the client's own address: dialled from the client's network namespace; Linux), or
+ * `proxy-v2` (a PROXY protocol v2 header before the client's bytes).
+ */
+export type MetadataCaller = 'agent' | 'source' | 'proxy-v2';
+
 /** Cloud metadata proxying for Docker containers (see docs/metadata-proxy.md). */
 export interface MetadataProxyConfig {
   /** The Docker Engine API socket. */
@@ -63,6 +71,8 @@ export interface MetadataProxyConfig {
   proxyPort?: number;
   /** While no proxy container runs: `refuse` clients' metadata connections, or let them go `direct`. */
   whenNoProxy: 'refuse' | 'direct';
+  /** How the proxy learns who called. */
+  caller: MetadataCaller;
 }
 
 /** Inbound authorization (see docs/agent.md, "Policy"). */
@@ -86,6 +96,12 @@ export interface AgentConfig {
   driver: string;
   /** How workloads' traffic is carried when a workload does not say. */
   carrier: CarrierName;
+  /**
+   * Third-party carrier modules to load into the carrier registry before `carrier` is checked:
+   * package names (resolved from the config file's directory, then from the agent's), or paths
+   * relative to the config file.
+   */
+  carrierModules: string[];
   identity: IdentityConfig;
   /** The container runtime's CRI endpoint, for `containerId` networks and pods. Default: containerd's, then CRI-O's. */
   criEndpoint?: string;

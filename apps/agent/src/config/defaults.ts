@@ -66,6 +66,8 @@ export const AGENT_DEFAULTS = Object.freeze({
     /** Where captured metadata connections arrive in each client's network. */
     port: PROXY_PORTS.metadata,
     whenNoProxy: 'refuse' as const,
+    /** The proxy sees the agent's side of the bridge unless told otherwise. */
+    caller: 'agent' as const,
     /** Its policy id on every client it captures. */
     policyId: 'switchyard-metadata',
   },

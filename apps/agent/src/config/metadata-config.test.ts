@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { metadataPolicy } from '../metadata/metadata-policy.js';
 import { validateConfig } from './validate-config.js';
 
 const base = { identity: { caDir: '/ca' } };
@@ -13,6 +12,7 @@ describe('metadataProxy config', () => {
       endpoints: [{ address: '169.254.169.254', port: 80 }],
       port: 15081,
       whenNoProxy: 'refuse',
+      caller: 'agent',
     });
   });
 
@@ -25,6 +25,7 @@ describe('metadataProxy config', () => {
           endpoints: ['169.254.169.254:80', '[fd00:ec2::254]:80', '169.254.170.2:8080'],
           proxyPort: 8081,
           whenNoProxy: 'direct',
+          caller: 'proxy-v2',
         },
       },
       '/etc',
@@ -34,7 +35,12 @@ describe('metadataProxy config', () => {
       { address: 'fd00:ec2::254', port: 80 },
       { address: '169.254.170.2', port: 8080 },
     ]);
-    expect(m).toMatchObject({ docker: '/run/docker.sock', proxyPort: 8081, whenNoProxy: 'direct' });
+    expect(m).toMatchObject({
+      docker: '/run/docker.sock',
+      proxyPort: 8081,
+      whenNoProxy: 'direct',
+      caller: 'proxy-v2',
+    });
   });
 
   it('reports every problem with its field path and what to write', () => {
@@ -46,6 +52,7 @@ describe('metadataProxy config', () => {
             endpoints: ['169.254.169.254', 'metadata:80'],
             port: 15001,
             whenNoProxy: 'open',
+            caller: 'header',
             x: 1,
           },
         },
@@ -53,30 +60,13 @@ describe('metadataProxy config', () => {
       ),
     ).toThrow(
       [
-        '  - metadataProxy.x: unknown field; the fields here are docker, label, endpoints, port, proxyPort, whenNoProxy',
+        '  - metadataProxy.x: unknown field; the fields here are docker, label, endpoints, port, proxyPort, whenNoProxy, caller',
         '  - metadataProxy.endpoints[0]: "169.254.169.254" is not an address and port; write it like "169.254.169.254:80" or "[fd00:ec2::254]:80"',
         '  - metadataProxy.endpoints[1]: "metadata:80" is not an address and port; write it like "169.254.169.254:80" or "[fd00:ec2::254]:80"',
         '  - metadataProxy.whenNoProxy: "open" is not one of "refuse", "direct"',
+        '  - metadataProxy.caller: "header" is not one of "agent", "source", "proxy-v2"',
         '  - metadataProxy.port: 15001 is also ports.outbound; every proxy port must be different',
       ].join('\n'),
     );
-  });
-
-  it('captures only outbound TCP to the endpoints, by address and port', () => {
-    const m = validateConfig(
-      { ...base, metadataProxy: { endpoints: ['169.254.169.254:80', '[fd00:ec2::254]:80'] } },
-      '/etc',
-    ).metadataProxy;
-    expect(metadataPolicy(m!, { mark: 0x539 })).toEqual({
-      id: 'switchyard-metadata',
-      families: ['ipv4', 'ipv6'],
-      outbound: {
-        port: 15081,
-        includeCidrs: ['169.254.169.254/32', 'fd00:ec2::254/128'],
-        includePorts: [80],
-      },
-      bypass: { mark: 0x539 },
-    });
-    expect(metadataPolicy(m!, { mark: 0x539, userSid: 'S-1-5-18' }).bypass).toEqual({ userSid: 'S-1-5-18' });
   });
 });

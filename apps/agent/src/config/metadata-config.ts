@@ -20,7 +20,15 @@ export function parseEndpoint(text: string): MetadataEndpoint | undefined {
 export function validateMetadataProxy(is: Issues, value: unknown): MetadataProxyConfig | undefined {
   if (value === undefined) return undefined;
   const m = is.object('metadataProxy', value);
-  is.unknown('metadataProxy', m, ['docker', 'label', 'endpoints', 'port', 'proxyPort', 'whenNoProxy']);
+  is.unknown('metadataProxy', m, [
+    'docker',
+    'label',
+    'endpoints',
+    'port',
+    'proxyPort',
+    'whenNoProxy',
+    'caller',
+  ]);
   const endpoints = is.array('metadataProxy.endpoints', m.endpoints ?? D.endpoints).flatMap((text, i) => {
     const parsed = typeof text === 'string' ? parseEndpoint(text) : undefined;
     if (parsed) return [parsed];
@@ -41,5 +49,6 @@ export function validateMetadataProxy(is: Issues, value: unknown): MetadataProxy
     port: is.port('metadataProxy.port', m.port, D.port),
     ...(proxyPort ? { proxyPort } : {}),
     whenNoProxy: is.oneOf('metadataProxy.whenNoProxy', m.whenNoProxy, ['refuse', 'direct'], D.whenNoProxy),
+    caller: is.oneOf('metadataProxy.caller', m.caller, ['agent', 'source', 'proxy-v2'], D.caller),
   };
 }

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { IpFamily } from '@switchyard/core';
-import { CARRIER_NAMES, carrierUnavailable } from '../carriers/carriers.js';
+import { carrierNames, carrierUnavailable, loadCarrierModules } from '../carriers/carriers.js';
 import type { AgentConfig, IdentityConfig, PolicyConfig, SourceConfig } from './agent-config.js';
 import { AGENT_DEFAULTS as D } from './defaults.js';
 import { Issues } from './issues.js';
@@ -14,6 +14,7 @@ const TOP = [
   'source',
   'driver',
   'carrier',
+  'carrierModules',
   'identity',
   'criEndpoint',
   'meshCidrs',
@@ -63,13 +64,17 @@ export function validateConfig(document: unknown, baseDir: string, shown = 'the 
   const userSid = is.string('bypass.userSid', bypass.userSid);
   const criEndpoint = is.string('criEndpoint', doc.criEndpoint);
   const metadataProxy = validateMetadataProxy(is, doc.metadataProxy);
+  const carrierModules = is
+    .array('carrierModules', doc.carrierModules)
+    .flatMap((m, i) => is.string(`carrierModules[${i}]`, m) ?? []);
   const stateDir = at(is.string('stateDir', doc.stateDir, D.stateDir));
   const config: AgentConfig = {
     node: is.string('node', doc.node, process.env.NODE_NAME ?? hostname()),
     trustDomain: is.string('trustDomain', doc.trustDomain, D.trustDomain),
     source: source(is, doc.source, at),
     driver: is.string('driver', doc.driver, D.driver),
-    carrier: is.oneOf('carrier', doc.carrier, CARRIER_NAMES, D.carrier),
+    carrier: carrierField(is, doc.carrier, carrierModules.length > 0),
+    carrierModules,
     identity: identity(is, doc.identity, at),
     ...(criEndpoint ? { criEndpoint } : {}),
     meshCidrs: is.cidrs('meshCidrs', doc.meshCidrs),
@@ -212,11 +217,24 @@ export async function loadConfig(path: string): Promise<AgentConfig> {
     dirname(resolve(path)),
     resolve(path),
   );
-  const why = await carrierUnavailable(config.carrier);
-  if (why) {
-    const is = new Issues();
-    is.add('carrier', why);
-    is.throwIfAny(resolve(path));
+  const is = new Issues();
+  for (const p of await loadCarrierModules(config.carrierModules, dirname(resolve(path))))
+    is.add(`carrierModules[${p.index}]`, p.message);
+  if (!carrierNames().includes(config.carrier))
+    is.oneOf('carrier', config.carrier, carrierNames(), config.carrier);
+  else {
+    const why = await carrierUnavailable(config.carrier);
+    if (why) is.add('carrier', why);
   }
+  is.throwIfAny(resolve(path));
   return config;
+}
+
+/**
+ * The `carrier` field: a registered carrier's name. With `carrierModules` the carriers they bring
+ * are not known yet, so any usable name passes here and {@link loadConfig} checks it after loading.
+ */
+function carrierField(is: Issues, value: unknown, modules: boolean): string {
+  if (!modules) return is.oneOf('carrier', value, carrierNames(), D.carrier);
+  return is.string('carrier', value, D.carrier);
 }

@@ -13,12 +13,12 @@ import Docker from 'dockerode';
 import type { StartedTestContainer } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, type AgentStatus } from '../agent.js';
+import { dockerReachable } from '../check/docker-reachable.js';
 import type { MetadataProxyConfig } from '../config/agent-config.js';
 import { validateConfig } from '../config/validate-config.js';
-import { dockerReachable } from '../docker/docker-reachable.js';
-import { dockerSource } from '../docker/docker-source.js';
 import { MetadataProxy } from '../metadata/metadata-proxy.js';
 import { type HnsEndpointFinder, hnsEndpointFinder } from '../network/hns-endpoint-of.js';
+import { dockerSource } from '../sources/docker-source.js';
 import type { Workload } from '../sources/workload.js';
 import { freePort } from '../testing/agent-node-lab.js';
 import {
@@ -201,6 +201,39 @@ describe.skipIf(reason !== undefined)(
         .stop({ t: 0 });
       await followed(clientsGet('metadata-standin'));
       expect(proxy.status().clients.every((c) => c.phase === 'direct')).toBe(true);
+    });
+
+    it('caller: source — the proxy container sees each client’s own address; by default it sees the agent’s side', async () => {
+      await proxy?.close();
+      const e = await start('sy13-proxy-e', { [LABEL]: 'proxy' }, undefined, [
+        'httpd',
+        '-f',
+        '-p',
+        '80',
+        '-h',
+        '/www',
+      ]);
+      const callers = async () =>
+        Promise.all(
+          clients.map(async (c) =>
+            // busybox httpd names an IPv4 caller [::ffff:a.b.c.d]
+            (await c.exec(httpGet('169.254.169.254', '/cgi-bin/caller'))).output
+              .trim()
+              .replace(/^caller \[(?:::ffff:)?(.*)\]$/, 'caller $1'),
+          ),
+        );
+      try {
+        proxy = await startProxy({ caller: 'source' });
+        expect(await callers()).toEqual(clients.map((c) => `caller ${address(c)}`));
+        await proxy.close();
+        proxy = await startProxy();
+        const seen = await callers();
+        expect(seen[0]).toMatch(/^caller \d+\.\d+\.\d+\.\d+$/);
+        expect(seen).toEqual(clients.map(() => seen[0])); // one address for every client: the agent's
+        expect(clients.map((c) => `caller ${address(c)}`)).not.toContain(seen[0]);
+      } finally {
+        await e.stop({ timeout: 0 });
+      }
     });
 
     it('Windows path: clients Docker reports get the L4WFPPROXY policy through koffi (HNS stand-in); the host relay reaches the proxy', async () => {

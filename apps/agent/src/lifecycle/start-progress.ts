@@ -1,5 +1,5 @@
-import type { AgentStatus } from '../agent.js';
 import type { AgentConfig } from '../config/agent-config.js';
+import type { AgentStatus } from './agent-status.js';
 import { AGENT_VERSION } from './agent-version.js';
 
 /**

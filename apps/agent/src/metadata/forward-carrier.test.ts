@@ -1,8 +1,11 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import type { RedirectionDriver } from '@switchyard/core';
 import { loopbackSocketOps } from '@switchyard/core/memory';
 import { DataPlane, silentLogger, startAdminServer } from '@switchyard/dataplane';
 import { afterEach, describe, expect, it } from 'vitest';
+import { validateConfig } from '../config/validate-config.js';
 import { forwardCarrier } from './forward-carrier.js';
+import { MetadataProxy } from './metadata-proxy.js';
 import type { RelayOutcome } from './metadata-status.js';
 
 // Metadata proxying's relays are workloads of the data plane with the `forward` carrier, as
@@ -127,5 +130,27 @@ describe('metadata relays as data plane workloads (the forward carrier)', () => 
     expect(await metrics()).toMatch(
       /switchyard_drain_resets_total\{workload="metadata\/client-a",carrier="forward"\} [1-9]/,
     );
+  });
+});
+
+describe('metadata proxying: keeping the caller needs what the platform has', () => {
+  it('source on a driver without network namespaces (Windows) is refused at start, with the choices', async () => {
+    const config = validateConfig(
+      { identity: { caDir: '/ca' }, metadataProxy: { caller: 'source' } },
+      '/etc',
+    );
+    await expect(
+      MetadataProxy.start({
+        config: config.metadataProxy!,
+        bypass: config.bypass,
+        driver: { name: 'hns', targetKinds: ['hns-endpoint'] } as unknown as RedirectionDriver,
+        logger: silentLogger,
+        retry: { initialMs: 50, maxMs: 200 },
+        resyncMs: 60_000,
+      }),
+    ).rejects.toMatchObject({
+      code: 'SWY_ERR_POLICY_UNSUPPORTED',
+      message: expect.stringContaining('use "proxy-v2" or "agent"'),
+    });
   });
 });

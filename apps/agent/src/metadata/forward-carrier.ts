@@ -1,6 +1,8 @@
 import type { Socket } from 'node:net';
 import type { CarrierFactory, Endpoint } from '@switchyard/dataplane';
-import { formatEndpoint } from '@switchyard/dataplane';
+import { formatEndpoint, proxyProtocolV2Header } from '@switchyard/dataplane';
+import type { AnonymousCarrierContext } from '@switchyard/dataplane/carrier';
+import type { MetadataCaller } from '../config/agent-config.js';
 import type { RelayOutcome } from './metadata-status.js';
 
 /** How long a dial to the proxy container may take, ms (it runs beside the agent). */
@@ -12,6 +14,8 @@ export interface ForwardRoute {
   to(destination: Endpoint): Endpoint | { refused: string };
   /** Counts one connection's outcome (status and the agent's metadata series). */
   count(outcome: RelayOutcome): void;
+  /** How the proxy learns who called. Default `agent`. */
+  caller?: MetadataCaller;
 }
 
 /**
@@ -20,6 +24,12 @@ export interface ForwardRoute {
  * where `route.to` says (the proxy container, read at every connection so a moved proxy is
  * followed at once) and relayed, bytes unchanged both ways; with nowhere to go it is reset. Its
  * workloads are the data plane's, so its connection limit, idle timeout, drain and metrics apply.
+ *
+ * Who the proxy sees as the caller is `route.caller`: `agent` dials from the agent's network (the
+ * proxy sees the agent's side of the bridge); `source` dials from inside the client's own network
+ * namespace (the workload's target), so the proxy sees the client's own address and nothing is
+ * added to the bytes; `proxy-v2` dials as `agent` does and sends a PROXY protocol v2 header first,
+ * naming the client's address and port and the metadata endpoint it asked for.
  */
 export function forwardCarrier(route: ForwardRoute): CarrierFactory {
   return {
@@ -42,10 +52,7 @@ export function forwardCarrier(route: ForwardRoute): CarrierFactory {
         }
         let upstream: Socket;
         try {
-          upstream = await context.upstream.dial({
-            destination: to,
-            signal: AbortSignal.timeout(PROXY_CONNECT_TIMEOUT_MS),
-          });
+          upstream = await dialProxy(context, route.caller ?? 'agent', to);
         } catch (error) {
           route.count('failed');
           const reason = `the metadata proxy ${formatEndpoint(to)} is unreachable: ${(error as Error).message}`;
@@ -55,6 +62,7 @@ export function forwardCarrier(route: ForwardRoute): CarrierFactory {
         route.count('relayed');
         context.track(upstream);
         if (c.socket.destroyed) return void upstream.destroy();
+        if (route.caller === 'proxy-v2') upstream.write(proxyProtocolV2Header(c.client, destination));
         await context.relay('outbound', c.socket, upstream, info);
       },
       drain() {
@@ -65,4 +73,18 @@ export function forwardCarrier(route: ForwardRoute): CarrierFactory {
       },
     }),
   };
+}
+
+/** Dials the proxy: from the client's own network namespace for `source`, else from the agent's. */
+function dialProxy(context: AnonymousCarrierContext, caller: MetadataCaller, to: Endpoint): Promise<Socket> {
+  const target = context.workload.target;
+  if (caller === 'source' && target?.kind !== 'netns')
+    throw new Error(
+      'the caller cannot be kept as source here: the client has no network namespace to dial from',
+    );
+  return context.upstream.dial({
+    destination: to,
+    ...(caller === 'source' ? { target } : {}),
+    signal: AbortSignal.timeout(PROXY_CONNECT_TIMEOUT_MS),
+  });
 }

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { formatTarget, type RedirectionDriver, type Target } from '@switchyard/core';
+import { formatTarget, PolicyUnsupportedError, type RedirectionDriver, type Target } from '@switchyard/core';
 import {
   type CarrierFactory,
   DataPlane,
@@ -115,6 +115,7 @@ export class MetadataProxy {
     this.#ownsPlane = o.plane === undefined;
     this.#plane = o.plane ?? ownPlane(o);
     this.#carrier = forwardCarrier({
+      caller: o.config.caller,
       to: (destination) => this.#route(destination),
       count: (outcome) => {
         this.#counts[outcome]++;
@@ -130,6 +131,10 @@ export class MetadataProxy {
    * @throws RuntimeUnavailableError when Docker does not answer.
    */
   static async start(o: MetadataProxyOptions): Promise<MetadataProxy> {
+    if (o.config.caller === 'source' && !o.driver.targetKinds.includes('netns'))
+      throw new PolicyUnsupportedError(
+        `metadataProxy.caller "source" needs clients with network namespaces (Linux); the ${o.driver.name} driver has none: use "proxy-v2" or "agent"`,
+      );
     const proxy = new MetadataProxy(o, o.watcher ?? (await ownWatcher(o)));
     const onContainers = (containers: readonly DockerContainer[]) => {
       const single = !o.driver.capabilities.multiplePolicies;
@@ -171,6 +176,7 @@ export class MetadataProxy {
       label: config.label,
       endpoints: config.endpoints.map(formatEndpoint),
       whenNoProxy: config.whenNoProxy,
+      caller: config.caller,
       ...(p ? { proxy: { id: p.id, name: p.name, address: p.address } } : {}),
       standby: this.#plan.standby,
       clients: this.#plan.clients.map((c) => this.#clientStatus(c)),

@@ -1,3 +1,4 @@
+import type { MetadataCaller } from '../config/agent-config.js';
 /** The outcomes of a captured metadata connection, as status and metrics count them. */
 export type RelayOutcome = 'relayed' | 'refused' | 'failed';
 
@@ -36,6 +37,8 @@ export interface MetadataProxyStatus {
   label: string;
   endpoints: string[];
   whenNoProxy: 'refuse' | 'direct';
+  /** How the proxy learns who called (`agent`, `source`, `proxy-v2`); absent from agents before it. */
+  caller?: MetadataCaller;
   /** The container serving metadata requests, if one runs. */
   proxy?: { id: string; name: string; address: string };
   standby: { id: string; name: string }[];

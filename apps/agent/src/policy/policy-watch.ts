@@ -1,6 +1,6 @@
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '@switchyard/dataplane';
-import { type Informer, informer } from '../sources/kube-informer.js';
+import { type Informer, informer } from '../kubernetes/kube-informer.js';
 import type { PolicyKind, PolicyStore } from './policy-store.js';
 
 /** The group, version and plural of each policy kind the agent watches. */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '@switchyard/dataplane';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kubeConfig } from '../sources/kubernetes-source.js';
+import { kubeConfig } from '../kubernetes/kube-config.js';
 import { FakeKubeApi } from '../testing/fake-kube-api.js';
 import { endpointSliceObject, serviceObject, writeKubeconfig } from '../testing/kube-fixtures.js';
 import { promptly } from '../testing/promptly.js';

@@ -1,6 +1,6 @@
 import type { KubeConfig, V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import type { Logger } from '@switchyard/dataplane';
-import { type Informer, type InformerEvent, informer } from '../sources/kube-informer.js';
+import { type Informer, type InformerEvent, informer } from '../kubernetes/kube-informer.js';
 import type { CompactService, CompactSlice } from './compact.js';
 import type { ServiceDirectory } from './service-directory.js';
 import { compactOf, keptService, keptSlice } from './service-transforms.js';

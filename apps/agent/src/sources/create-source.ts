@@ -1,7 +1,7 @@
 import type { Logger } from '@switchyard/dataplane';
 import type { AgentConfig } from '../config/agent-config.js';
-import { dockerSource } from '../docker/docker-source.js';
 import type { DockerWatcher } from '../docker/docker-watcher.js';
+import { dockerSource } from './docker-source.js';
 import { fileSource } from './file-source.js';
 import { kubernetesSource } from './kubernetes-source.js';
 import type { WorkloadSource } from './workload.js';

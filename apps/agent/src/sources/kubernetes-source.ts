@@ -1,9 +1,9 @@
 import type { KubeConfig, V1Namespace, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '@switchyard/dataplane';
 import { AGENT_DEFAULTS } from '../config/defaults.js';
-import { loadKubeClient } from './kube-client.js';
-import { kubeGet } from './kube-get.js';
-import { type InformerEvent, informer } from './kube-informer.js';
+import { kubeConfig } from '../kubernetes/kube-config.js';
+import { kubeGet } from '../kubernetes/kube-get.js';
+import { type InformerEvent, informer } from '../kubernetes/kube-informer.js';
 import { type PeerChanges, PeerIndex } from './peer-index.js';
 import { localPod, namespaceLabel, peerPod } from './pod-transforms.js';
 import { announcedPodWorkload, optedIn, podWorkload } from './pod-workload.js';
@@ -21,15 +21,6 @@ export interface KubernetesSourceOptions {
 
 /** Events of a burst are folded into one snapshot after this long, ms. */
 const SETTLE_MS = 20;
-
-/** Loads the client (it is large: only this source imports it) and the configuration. */
-export async function kubeConfig(path: string | undefined): Promise<KubeConfig> {
-  const k8s = await loadKubeClient();
-  const kc = new k8s.KubeConfig();
-  if (path) kc.loadFromFile(path);
-  else kc.loadFromCluster();
-  return kc;
-}
 
 /**
  * The `kubernetes` source: informers on this node's pods (`spec.nodeName` field selector), on

@@ -1,4 +1,9 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CARRIER_API_VERSION } from '@switchyard/dataplane/carrier';
 import { describe, expect, it } from 'vitest';
+import { loadCarrierModules } from '../carriers/carriers.js';
 import { parseWorkloadFile } from './parse-workload-file.js';
 
 describe('parseWorkloadFile', () => {
@@ -57,5 +62,28 @@ describe('parseWorkloadFile', () => {
       'workloads[3]: default/c is listed twice',
     ])
       expect(message).toContain(line);
+  });
+  it('lets a workload in the file name mtls-native, and lists it among the choices', () => {
+    const file = (carrier: string) => ({ workloads: [{ name: 'a', carrier, network: { netns: 'a' } }] });
+    const ok = parseWorkloadFile(file('mtls-native'), '/etc', 'workloads.yaml');
+    expect(ok[0]?.carrier).toBe('mtls-native');
+    expect(() => parseWorkloadFile(file('udp'), '/etc', 'workloads.yaml')).toThrow(
+      /"udp" is not one of "hbone", "mtls", "mtls-native"/,
+    );
+  });
+
+  it('lets a workload name a carrier the config’s carrierModules loaded', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'swy-workload-carrier-'));
+    try {
+      writeFileSync(
+        join(dir, 'acme-carrier.mjs'),
+        `export default { name: 'acme-file', apiVersion: ${CARRIER_API_VERSION}, description: 'a test carrier', create: () => ({ name: 'acme-file', create: () => ({ async outbound(c) { c.socket.destroy(); }, drain() {}, async close() {} }) }) };\n`,
+      );
+      expect(await loadCarrierModules(['./acme-carrier.mjs'], dir)).toEqual([]);
+      const file = { workloads: [{ name: 'a', carrier: 'acme-file', network: { netns: 'a' } }] };
+      expect(parseWorkloadFile(file, dir, 'workloads.yaml')[0]?.carrier).toBe('acme-file');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
-import { CARRIER_NAMES } from '../carriers/carriers.js';
+import { carrierNames } from '../carriers/carriers.js';
 import { Issues } from '../config/issues.js';
 import { type FilePolicy, parseFilePolicies } from './file-policies.js';
 import type { Workload, WorkloadNetwork } from './workload.js';
@@ -63,7 +63,7 @@ function parseWorkload(is: Issues, path: string, item: unknown, baseDir: string)
   const serviceAccount = dnsName(is, `${path}.serviceAccount`, w.serviceAccount ?? 'default');
   const network = parseNetwork(is, `${path}.network`, w.network);
   const carrier =
-    w.carrier === undefined ? undefined : is.oneOf(`${path}.carrier`, w.carrier, CARRIER_NAMES, 'hbone');
+    w.carrier === undefined ? undefined : is.oneOf(`${path}.carrier`, w.carrier, carrierNames(), 'hbone');
   const certDir = is.string(`${path}.certDir`, w.certDir);
   const ips = is.array(`${path}.ips`, w.ips).flatMap((ip, j) => {
     if (typeof ip === 'string' && /^[0-9a-f.:]+$/i.test(ip) && ip.length > 1) return [ip];

@@ -96,6 +96,11 @@ body=$(printf 'GET %s HTTP/1.0\r\n\r\n' "$path" | nc -w 3 169.254.169.254 80 | t
 printf 'HTTP/1.0 200 OK\\r\\nContent-Type: text/plain\\r\\nX-Proxied-By: %s\\r\\n\\r\\n%s via %s\\n' "$MARK" "$body" "$MARK"
 `;
 
+/** `GET /cgi-bin/caller` of `httpd -f -p 80 -h /www`: the address the request came from. */
+const CALLER_SCRIPT = `#!/bin/sh
+printf 'Content-Type: text/plain\\r\\n\\r\\ncaller %s\\n' "$REMOTE_ADDR"
+`;
+
 /** Builds the lab image's root file system and imports it (`POST /images/create?fromSrc`): nothing is pulled. */
 async function importImage(docker: Dockerode, dir: string, image: string): Promise<void> {
   const rootfs = join(dir, 'rootfs');
@@ -107,6 +112,10 @@ async function importImage(docker: Dockerode, dir: string, image: string): Promi
   writeFileSync(join(rootfs, 'www', 'index.html'), 'hello from the app'); // `httpd -f -p 80 -h /www`
   writeFileSync(join(rootfs, 'proxy.sh'), PROXY_SCRIPT);
   chmodSync(join(rootfs, 'proxy.sh'), 0o755);
+  // A metadata proxy that says who called: busybox httpd gives a CGI script the caller's address.
+  mkdirSync(join(rootfs, 'www', 'cgi-bin'));
+  writeFileSync(join(rootfs, 'www', 'cgi-bin', 'caller'), CALLER_SCRIPT);
+  chmodSync(join(rootfs, 'www', 'cgi-bin', 'caller'), 0o755);
   const tar = join(dir, 'rootfs.tar');
   run('tar', '--numeric-owner', '--owner=0', '--group=0', '-C', rootfs, '-cf', tar, '.');
   const [repo, tag] = image.split(':') as [string, string];

@@ -55,7 +55,7 @@ export async function metadataProxyStatusCommand(io: CliIo, admin: string, json:
 /** The human form: a summary line, the proxy, then one row per client and per ignored container. */
 export function formatMetadataStatus(s: MetadataProxyStatus): string {
   const lines = [
-    `docker ${s.docker} · label ${s.label} · endpoints ${s.endpoints.join(', ')} · without a proxy: ${s.whenNoProxy}`,
+    `docker ${s.docker} · label ${s.label} · endpoints ${s.endpoints.join(', ')} · without a proxy: ${s.whenNoProxy}${s.caller ? ` · caller: ${s.caller}` : ''}`,
     s.proxy
       ? `proxy ${s.proxy.name} at ${s.proxy.address}${s.standby.length ? ` (standing by: ${s.standby.map((p) => p.name).join(', ')})` : ''}`
       : `proxy none: clients' metadata connections are ${s.whenNoProxy === 'refuse' ? 'refused' : 'sent directly'}`,

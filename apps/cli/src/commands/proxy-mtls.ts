@@ -1,9 +1,9 @@
 import { resolve } from 'node:path';
 import { DEFAULT_PORTS, type DriverRegistry, InputInvalidError, type SocketOps } from '@switchyard/core';
-import { type IdentityResolver, identitiesFromFile } from '@switchyard/dataplane';
+import { type CarrierRegistry, type IdentityResolver, identitiesFromFile } from '@switchyard/dataplane';
 import { type AuthorizationPolicy, CertificateStore, parseAuthorizationPolicy } from '@switchyard/mesh';
 import { MtlsSidecar, startAdminServer } from '@switchyard/mtls-proxy';
-import { engineCarrier } from '../engine-carrier.js';
+import { carrierFactory, chosenCarrierName } from '../carrier-choice.js';
 import { EXIT } from '../exit-codes.js';
 import { addressFlag, cidrFlags, portFlag, wholeNumber } from '../flag-values.js';
 import type { CliIo } from '../io.js';
@@ -34,8 +34,10 @@ export interface ProxyMtlsOptions {
   drainSeconds: string;
   maxConnections: string;
   accessLog?: boolean;
-  /** `js` or `native`: which engine carries the bytes. */
-  engine: string;
+  /** The carrier's name in the carrier registry (default `mtls`). */
+  carrier?: string;
+  /** Alias of `carrier`: `js` (mtls) or `native` (mtls-native). */
+  engine?: string;
 }
 
 /** The flags both proxies share, checked: everything a proxy needs before anything listens. */
@@ -134,12 +136,14 @@ function refuseUnservedDirection(o: ProxyMtlsOptions, inbound: boolean, outbound
  * `switchyard proxy mtls`: runs the sidecar until SIGTERM or SIGINT, then drains. With neither
  * port flag it serves both directions on the default ports, which are the ones
  * `switchyard redirect apply` captures into. Every flag is checked before anything listens,
- * and `--engine native` is loaded then too: a host that cannot run it is told so at once.
+ * and the carrier (`--carrier`, or its alias `--engine`) is loaded then too: a host that cannot run
+ * it is told so at once.
  */
 export async function proxyMtlsCommand(
   registry: DriverRegistry,
   o: ProxyMtlsOptions,
   io: CliIo,
+  carriers: CarrierRegistry,
 ): Promise<number> {
   const both = o.inboundPort === undefined && o.outboundPort === undefined;
   const inboundPort = both
@@ -157,7 +161,7 @@ export async function proxyMtlsCommand(
   const inboundAuthz = await authzFile(o.authz, io.cwd);
   const outboundAuthz = await authzFile(o.outboundAuthz, io.cwd);
   const identities = await identitiesFlag(o.identities, io.cwd);
-  const carrier = await engineCarrier(o.engine);
+  const carrier = await carrierFactory(carriers, chosenCarrierName(o));
   const driver = await registry.create(common.driver);
   const certificates = await CertificateStore.open(o.certDir);
   const log = componentLog(io, 'mtls-proxy');

@@ -1,4 +1,5 @@
 import type { DriverRegistry } from '@switchyard/core';
+import type { CarrierRegistry } from '@switchyard/dataplane';
 import { type Command, Option } from 'commander';
 import type { CliIo } from '../io.js';
 
@@ -9,6 +10,8 @@ export interface CommandContext {
   done: (code: number) => void;
   /** The driver registry with `--driver-module`s loaded and `--driver-option`s applied. */
   registry: (cmd: Command) => Promise<DriverRegistry>;
+  /** The carrier registry with `--carrier-module`s loaded. */
+  carriers: (cmd: Command) => Promise<CarrierRegistry>;
   /** Whether `--json` was given. */
   json: (cmd: Command) => boolean;
 }

@@ -1,9 +1,9 @@
 import { DEFAULT_BYPASS_MARK, DEFAULT_PORTS } from '@switchyard/core';
 import { HBONE_PORT, SNI_GATEWAY_PORT } from '@switchyard/hbone';
 import type { Command } from 'commander';
+import { DEFAULT_CARRIER, ENGINES } from '../carrier-choice.js';
 import { type ProxyHboneOptions, proxyHboneCommand } from '../commands/proxy-hbone.js';
 import { type ProxyMtlsOptions, proxyMtlsCommand } from '../commands/proxy-mtls.js';
-import { ENGINES } from '../engine-carrier.js';
 import { PROXY_DEFAULTS } from '../proxy-defaults.js';
 import { driverOption } from './capture.js';
 import { type CommandContext, collect, envOption } from './context.js';
@@ -58,7 +58,7 @@ function sharedProxyOptions(cmd: Command, what: 'connection' | 'tunnel'): Comman
 }
 
 /** `proxy mtls|hbone`: the data-plane proxies, running until SIGTERM. */
-export function addProxyCommands(program: Command, { io, done, registry }: CommandContext): void {
+export function addProxyCommands(program: Command, { io, done, registry, carriers }: CommandContext): void {
   const proxy = program.command('proxy').description('run a data-plane proxy');
   sharedProxyOptions(
     proxy
@@ -79,13 +79,16 @@ export function addProxyCommands(program: Command, { io, done, registry }: Comma
       )
       .option('--max-connections <n>', 'most open connections per direction', PROXY_DEFAULTS.maxConnections)
       .option(
+        '--carrier <name>',
+        `the carrier, by its name in the carrier registry: mtls, mtls-native, or one a --carrier-module loads (default ${DEFAULT_CARRIER})`,
+      )
+      .option(
         '--engine <engine>',
-        `what moves the bytes: ${ENGINES.join(' or ')} (native: the relay engine on its own threads, Linux)`,
-        PROXY_DEFAULTS.engine,
+        `alias of --carrier: ${ENGINES.join(' (mtls) or ')} (mtls-native: the relay engine on its own threads, Linux)`,
       ),
     'connection',
   ).action(async (o: ProxyMtlsOptions, cmd: Command) =>
-    done(await proxyMtlsCommand(await registry(cmd), o, io)),
+    done(await proxyMtlsCommand(await registry(cmd), o, io, await carriers(cmd))),
   );
 
   sharedProxyOptions(

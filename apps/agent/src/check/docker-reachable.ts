@@ -1,6 +1,6 @@
-import type { CheckResult } from '../check/check-result.js';
 import type { AgentConfig } from '../config/agent-config.js';
-import { connectDocker } from './docker-client.js';
+import { connectDocker } from '../docker/docker-client.js';
+import type { CheckResult } from './check-result.js';
 
 /** How long preflight waits for Docker to answer, ms. */
 const CHECK_TIMEOUT_MS = 3000;

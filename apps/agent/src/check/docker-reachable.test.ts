@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { preflight } from '../check/preflight.js';
 import { freePort } from '../testing/agent-node-lab.js';
+import { preflight } from './preflight.js';
 
 describe('switchyard-agent check with Docker in the config', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sy13-check-'));

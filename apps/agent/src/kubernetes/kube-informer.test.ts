@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import type { V1Namespace } from '@kubernetes/client-node';
 import { silentLogger } from '@switchyard/dataplane';
 import { afterAll, describe, expect, it } from 'vitest';
+import { kubeConfig } from '../kubernetes/kube-config.js';
 import { FakeKubeApi } from '../testing/fake-kube-api.js';
 import { namespaceObject, writeKubeconfig } from '../testing/kube-fixtures.js';
 import { type Informer, informer } from './kube-informer.js';
-import { kubeConfig } from './kubernetes-source.js';
 
 describe('an informer that lost its API server after the first list', () => {
   const dir = mkdtempSync(join(tmpdir(), 'swy-informer-'));

@@ -1,7 +1,7 @@
-import type { CheckResult } from '../check/check-result.js';
 import type { AgentConfig } from '../config/agent-config.js';
-import { loadKubeClient } from './kube-client.js';
-import { type KubeQuery, kubeGet } from './kube-get.js';
+import { loadKubeClient } from '../kubernetes/kube-client.js';
+import { type KubeQuery, kubeGet } from '../kubernetes/kube-get.js';
+import type { CheckResult } from './check-result.js';
 
 /**
  * Preflight of the `kubernetes` source: the API answers, and lets this agent list this node's pods,

@@ -1,5 +1,5 @@
-import type { Workload } from '../sources/workload.js';
-import type { DockerContainer } from './docker-container.js';
+import type { DockerContainer } from '../docker/docker-container.js';
+import type { Workload } from './workload.js';
 
 /** Labels that give a Docker container's identity (Docker has no namespaces or service accounts). */
 export const DOCKER_IDENTITY_LABELS = Object.freeze({

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentStatus } from '../agent.js';
-import { run } from '../cli/program.js';
+import type { ServiceReport } from '../services/service-report.js';
 import { freePort } from '../testing/agent-node-lab.js';
-import type { ServiceReport } from './service-report.js';
+import { run } from './program.js';
 
 const API: ServiceReport = {
   service: 'web/api',

@@ -1,11 +1,11 @@
 import type { Logger } from '@switchyard/dataplane';
 import { AGENT_DEFAULTS } from '../config/defaults.js';
+import { connectDocker } from '../docker/docker-client.js';
+import type { DockerContainer } from '../docker/docker-container.js';
+import { DockerWatcher } from '../docker/docker-watcher.js';
 import { hnsEndpointFinder } from '../network/hns-endpoint-of.js';
-import type { SourceSink, Workload, WorkloadSource } from '../sources/workload.js';
-import { connectDocker } from './docker-client.js';
-import type { DockerContainer } from './docker-container.js';
-import { DockerWatcher } from './docker-watcher.js';
 import { dockerWorkload } from './docker-workload.js';
+import type { SourceSink, Workload, WorkloadSource } from './workload.js';
 
 /** Options of {@link dockerSource}. */
 export interface DockerSourceOptions {
