@@ -25,7 +25,7 @@ static uint32_t u32_property(napi_env env, napi_value obj, const char *key, uint
   return out;
 }
 
-static engine *engine_of(napi_env env, napi_value v) {
+engine *engine_of(napi_env env, napi_value v) {
   engine *e = NULL;
   napi_get_value_external(env, v, (void **)&e);
   if (!e || e->closed) {
@@ -69,6 +69,7 @@ static napi_value create_engine(napi_env env, napi_callback_info info) {
   e->idle_timeout_ms = u32_property(env, argv[0], "idleTimeoutMs", 0);
   e->handshake_timeout_ms = u32_property(env, argv[0], "handshakeTimeoutMs", 0);
   e->pipe_size = (int)u32_property(env, argv[0], "pipeSize", 0);
+  e->h2_idle_ms = u32_property(env, argv[0], "h2IdleTimeoutMs", 0);
   e->workers = calloc((size_t)e->n_workers, sizeof *e->workers);
   atomic_init(&e->owners, 2);
   napi_value name;
@@ -281,6 +282,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"crashForTesting", NULL, crash_for_testing, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  h2_define(env, exports);
   return exports;
 }
 

@@ -43,6 +43,7 @@ static void conn_ref_finalize(napi_env env, void *data, void *hint) {
 }
 
 static napi_value event_object(napi_env env, event *ev) {
+  if (ev->type >= EV_H2_STREAM) return h2_event_object(env, ev);
   napi_value obj;
   napi_create_object(env, &obj);
   napi_set_named_property(env, obj, "id", number(env, ev->js_id));
@@ -83,6 +84,7 @@ void events_deliver(napi_env env, napi_value js_cb, void *context, void *data) {
       free(batch[i].spiffe_id);
       free(batch[i].chain);
       free(batch[i].protocol);
+      h2_event_free(&batch[i]);
     }
     free(batch);
     return;

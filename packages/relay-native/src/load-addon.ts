@@ -5,7 +5,22 @@ import { ADDON_BUILD_ENV } from './defaults.js';
 /** One event from an engine thread, as the addon delivers it. */
 export type NativeEvent =
   | { type: 'closed'; id: number; up: number; down: number; reason: string; detail: string }
-  | { type: 'handshake'; id: number; conn: object; spiffeId: string; protocol: string; chain: Buffer };
+  | { type: 'handshake'; id: number; conn: object; spiffeId: string; protocol: string; chain: Buffer }
+  | H2Event;
+
+/** One HTTP/2 event (`native/h2_addon.c`): a stream opened, a tunnel answered, a stream ended. */
+export type H2Event = { id: number; worker: number; stream: number; tag: number } & (
+  | {
+      type: 'h2stream';
+      method: string;
+      authority: string;
+      xTun: string;
+      forwarded: string;
+      overflow: boolean;
+    }
+  | { type: 'h2response'; status: number }
+  | { type: 'h2closed'; up: number; down: number; code: number; reason: string }
+);
 
 /** An engine or TLS context handle: opaque to JavaScript. */
 export type NativeHandle = object & { readonly __native: unique symbol };
@@ -13,7 +28,13 @@ export type NativeHandle = object & { readonly __native: unique symbol };
 /** The functions of the native addon (`native/addon.c`). */
 export interface RelayAddon {
   createEngine(
-    options: { threads: number; idleTimeoutMs: number; handshakeTimeoutMs: number; pipeSize: number },
+    options: {
+      threads: number;
+      idleTimeoutMs: number;
+      handshakeTimeoutMs: number;
+      pipeSize: number;
+      h2IdleTimeoutMs: number;
+    },
     onEvents: (events: NativeEvent[]) => void,
   ): NativeHandle;
   closeEngine(engine: NativeHandle): void;
@@ -38,7 +59,15 @@ export interface RelayAddon {
     ca: string | Buffer;
     groups?: string;
     ciphersuites?: string;
+    alpn?: 'h2';
   }): NativeHandle;
+  /** Serves (or dials) HTTP/2 on a handshaken connection instead of relaying it; returns its thread. */
+  h2Serve(engine: NativeHandle, conn: object, denied: boolean): number;
+  h2Client(engine: NativeHandle, conn: object, unused: boolean): number;
+  h2Accept(engine: NativeHandle, worker: number, id: number, stream: number, fd: number): void;
+  h2Refuse(engine: NativeHandle, worker: number, id: number, stream: number, status: number): void;
+  h2Open(engine: NativeHandle, worker: number, id: number, tag: number, fields: Buffer, fd: number): void;
+  h2Goaway(engine: NativeHandle, worker: number, id: number): void;
   crashForTesting(engine: NativeHandle): void;
 }
 
