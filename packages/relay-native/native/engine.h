@@ -112,7 +112,7 @@ typedef struct event {
 
 typedef enum {
   CMD_ADD, CMD_ACCEPT, CMD_REJECT, CMD_ABORT, CMD_STOP, CMD_CRASH,
-  CMD_H2_SERVE, CMD_H2_CLIENT, CMD_H2_ACCEPT, CMD_H2_REFUSE, CMD_H2_OPEN, CMD_H2_GOAWAY /* h2_commands.c */
+  CMD_H2_SERVE, CMD_H2_CLIENT, CMD_H2_ACCEPT, CMD_H2_REFUSE, CMD_H2_OPEN, CMD_H2_GOAWAY, CMD_H2_RESET /* h2_commands.c */
 } command_type;
 
 typedef struct command {

@@ -97,14 +97,19 @@ static napi_value h2_open(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* h2Goaway(engine, worker, connId): GOAWAY; open streams finish. */
-static napi_value h2_goaway(napi_env env, napi_callback_info info) {
-  ARGS(3);
+/* h2Goaway(engine, worker, connId, 0): GOAWAY, open streams finish; h2Reset(engine, worker,
+ * connId, stream): RST_STREAM CANCEL on one tunnel (a drain deadline). */
+static napi_value session_only(napi_env env, napi_callback_info info, command_type type) {
+  ARGS(4);
   worker *w;
-  command *cmd = session_command(env, argv, &w, CMD_H2_GOAWAY);
-  if (cmd) worker_post(w, cmd);
+  command *cmd = session_command(env, argv, &w, type);
+  if (!cmd) return NULL;
+  cmd->stream = (int32_t)num(env, argv[3]);
+  worker_post(w, cmd);
   return NULL;
 }
+static napi_value h2_goaway(napi_env env, napi_callback_info info) { return session_only(env, info, CMD_H2_GOAWAY); }
+static napi_value h2_reset(napi_env env, napi_callback_info info) { return session_only(env, info, CMD_H2_RESET); }
 
 static void set_num(napi_env env, napi_value obj, const char *key, double v) {
   napi_value out;
@@ -162,7 +167,7 @@ void h2_event_free(event *ev) {
 void h2_define(napi_env env, napi_value exports) {
   static const struct { const char *name; napi_callback fn; } functions[] = {
       {"h2Serve", h2_serve}, {"h2Client", h2_client}, {"h2Accept", h2_accept},
-      {"h2Refuse", h2_refuse}, {"h2Open", h2_open},     {"h2Goaway", h2_goaway},
+      {"h2Refuse", h2_refuse}, {"h2Open", h2_open},     {"h2Goaway", h2_goaway}, {"h2Reset", h2_reset},
   };
   for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++) {
     napi_value fn;

@@ -109,6 +109,7 @@ static void command_on_session(worker *w, command *cmd) {
   if (cmd->type == CMD_H2_ACCEPT) h2_stream_accept(s, cmd->stream, cmd->fd);
   else if (cmd->type == CMD_H2_REFUSE) h2_stream_refuse(s, cmd->stream, cmd->status);
   else if (cmd->type == CMD_H2_OPEN) h2_stream_open(s, cmd->tag, cmd->fields, cmd->fields_len, cmd->fd);
+  else if (cmd->type == CMD_H2_RESET) nghttp2_submit_rst_stream(s->ng, NGHTTP2_FLAG_NONE, cmd->stream, NGHTTP2_CANCEL);
   else if (cmd->type == CMD_H2_GOAWAY && !s->goaway_sent) {
     /* open streams may finish; no new one starts */
     s->goaway_sent = 1;

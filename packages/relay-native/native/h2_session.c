@@ -47,8 +47,16 @@ static void registry_remove(h2_session *s) {
   if (s->next) s->next->prev = s->prev;
 }
 
-/* Starts HTTP/2 on a connection JavaScript accepted: HBONE's SETTINGS and connection window. */
+/* Starts HTTP/2 on a connection JavaScript accepted: HBONE's SETTINGS and connection window. A
+ * server whose client offered no ALPN speaks HTTP/2 by prior knowledge; a client requires h2. */
 int h2_session_start(conn *c, int client, int denied) {
+  const unsigned char *alpn = NULL;
+  unsigned int alpn_len = 0;
+  SSL_get0_alpn_selected(c->ssl, &alpn, &alpn_len);
+  if (client && !(alpn_len == 2 && memcmp(alpn, "h2", 2) == 0)) {
+    conn_close(c, REASON_PROTOCOL, 0, "the server did not agree on ALPN h2");
+    return -1;
+  }
   h2_session *s = calloc(1, sizeof *s);
   nghttp2_option *opt = NULL;
   if (!s || nghttp2_option_new(&opt) != 0) worker_fatal("HTTP/2 session", ENOMEM);

@@ -28,15 +28,20 @@ export interface IncomingTunnel {
   readonly overflow: boolean;
   /** Aborted when the stream ends before it was answered (the peer reset it). */
   readonly signal: AbortSignal;
-  /** 200, and the stream's bytes go to `plain` (the engine owns it from now on). */
-  accept(plain: Socket): Promise<TunnelResult>;
+  /**
+   * 200, and the stream's bytes go to `plain` (the engine owns it from now on). Resolves with
+   * the tunnel's end, or undefined when the stream had ended before (`plain` is closed then).
+   */
+  accept(plain: Socket): Promise<TunnelResult | undefined>;
   /** Answers `status` (400, 401, 503) and ends the stream. */
   refuse(status: number): void;
+  /** Resets the stream (RST_STREAM CANCEL), whatever its stage: a drain deadline. */
+  reset(): void;
 }
 
 /** What {@link Http2Session.open} resolves with: the peer's answer, and, for a 2xx, the tunnel's end. */
 export type OpenedTunnel =
-  | { ok: true; status: number; ended: Promise<TunnelResult> }
+  | { ok: true; status: number; ended: Promise<TunnelResult>; reset: () => void }
   | { ok: false; status?: number; reason: string };
 
 /** The commands of one session, bound to its engine thread and connection. */
@@ -45,6 +50,8 @@ export interface H2Commands {
   handle: NativeHandle;
   worker: number;
   id: number;
+  /** Whether the engine still runs (commands to a closed engine would throw). */
+  running: () => boolean;
 }
 
 interface ClientPending {
@@ -93,7 +100,7 @@ export class Http2Session {
 
   /** Whether new tunnels may still be opened here (not closed, no GOAWAY sent). */
   get usable(): boolean {
-    return !this.#closed && !this.#goaway;
+    return !this.#closed && !this.#goaway && this.#c.running();
   }
 
   /**
@@ -115,10 +122,16 @@ export class Http2Session {
 
   /** GOAWAY: open streams finish, no new one starts. */
   goaway(): void {
-    if (this.#closed || this.#goaway) return;
+    if (this.#closed || this.#goaway || !this.#c.running()) return;
     this.#goaway = true;
     const { addon, handle, worker, id } = this.#c;
-    addon.h2Goaway(handle, worker, id);
+    addon.h2Goaway(handle, worker, id, 0);
+  }
+
+  #reset(stream: number): void {
+    if (this.#closed || !this.#c.running()) return;
+    const { addon, handle, worker, id } = this.#c;
+    addon.h2Reset(handle, worker, id, stream);
   }
 
   /** @internal one event of this connection */
@@ -153,7 +166,7 @@ export class Http2Session {
     const ended = new Promise<TunnelResult>((resolve) => {
       pending.ended = resolve;
     });
-    pending.answered({ ok: true, status: e.status, ended });
+    pending.answered({ ok: true, status: e.status, ended, reset: () => this.#reset(e.stream) });
   }
 
   #incoming(e: Extract<H2Event, { type: 'h2stream' }>): void {
@@ -173,9 +186,9 @@ export class Http2Session {
       accept: (plain) => {
         if (answered) throw new Error('the stream was already answered');
         answered = true;
-        if (this.#closed || !this.#server.has(e.stream)) {
+        if (this.#closed || !this.#server.has(e.stream) || !this.#c.running()) {
           plain.destroy(); // the stream (or its connection) ended meanwhile
-          return Promise.resolve({ up: 0, down: 0, reason: 'reset', code: 0 });
+          return Promise.resolve(undefined);
         }
         const fd = takeSocket(addon, plain);
         const ended = new Promise<TunnelResult>((resolve) => {
@@ -187,8 +200,9 @@ export class Http2Session {
       refuse: (status) => {
         if (answered) return;
         answered = true;
-        if (!this.#closed) addon.h2Refuse(handle, worker, id, e.stream, status);
+        if (!this.#closed && this.#c.running()) addon.h2Refuse(handle, worker, id, e.stream, status);
       },
+      reset: () => this.#reset(e.stream),
     };
     this.#onStream?.(tunnel);
   }

@@ -284,7 +284,7 @@ export class RelayEngine {
         const serve = options.role === 'server' ? this.#addon.h2Serve : this.#addon.h2Client;
         const worker = serve(this.#handle, conn, options.denied === true);
         const session = new Http2Session(
-          { addon: this.#addon, handle: this.#handle, worker, id },
+          { addon: this.#addon, handle: this.#handle, worker, id, running: () => !this.#closed },
           ended,
           options.onStream,
         );

@@ -85,7 +85,7 @@ describe('the agent carriers', () => {
     const ok = parseWorkloadFile(file('mtls-native'), dir, 'workloads.yaml');
     expect(ok[0]?.carrier).toBe('mtls-native');
     expect(() => parseWorkloadFile(file('udp'), dir, 'workloads.yaml')).toThrow(
-      /"udp" is not one of "hbone", "mtls", "mtls-native"/,
+      /"udp" is not one of "hbone", "hbone-native", "mtls", "mtls-native"/,
     );
   });
 });
