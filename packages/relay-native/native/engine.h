@@ -224,6 +224,7 @@ napi_value h2_event_object(napi_env env, event *ev);
 void h2_event_free(event *ev);
 void h2_define(napi_env env, napi_value exports);
 int h2_tls_configure(SSL_CTX *ctx, const char *alpn);
+int h2_answers_identity(SSL *ssl);
 
 /* tls_context.c */
 napi_value relay_tls_context_create(napi_env env, napi_callback_info info);

@@ -60,6 +60,7 @@ static napi_value event_object(napi_env env, event *ev) {
   napi_set_named_property(env, obj, "conn", conn_handle);
   napi_set_named_property(env, obj, "spiffeId", string(env, ev->spiffe_id));
   napi_set_named_property(env, obj, "protocol", string(env, ev->protocol ? ev->protocol : ""));
+  napi_set_named_property(env, obj, "identityError", string(env, ev->detail));
   napi_create_buffer_copy(env, ev->chain_len, ev->chain, NULL, &chain);
   napi_set_named_property(env, obj, "chain", chain);
   free(ev->spiffe_id);

@@ -63,6 +63,8 @@ typedef struct h2_session {
   uint32_t control_frames, control_strikes;
   uint32_t invalid_frames, refused_streams;
   uint64_t calm_at;
+  uint64_t closing_since; /* GOAWAY flushed and FIN sent: reading only until the peer closes */
+  close_reason end_reason;
   const char *calm_pending; /* set in a callback, acted on by the pump */
   uint64_t ping_sent_at; /* 0: no PING outstanding */
   uint64_t last_ping;
@@ -88,6 +90,7 @@ typedef struct h2_worker {
 int h2_session_start(conn *c, int client, int denied);
 void h2_pump(conn *c);
 void h2_session_calm(h2_session *s, const char *why);
+void h2_drain_peer(h2_session *s);
 h2_session *h2_lookup(worker *w, double js_id);
 
 /* h2_stream.c */

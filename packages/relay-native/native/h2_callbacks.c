@@ -58,7 +58,7 @@ static void early_reset(h2_session *s) {
     s->early_resets = 0;
   }
   if (++s->early_resets >= EARLY_RESETS_MAX)
-    s->calm_pending = "closing an HBONE connection that resets streams before they are answered";
+    s->calm_pending = "rapid-reset-goaway: streams reset before they were answered";
 }
 
 static void on_headers(h2_session *s, h2_stream *st, const nghttp2_frame *frame) {
@@ -123,14 +123,14 @@ static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, void *
   /* streams over the advertised limit, refused: a peer that keeps trying is cut off */
   if (frame->hd.type == NGHTTP2_RST_STREAM && frame->rst_stream.error_code == NGHTTP2_REFUSED_STREAM &&
       ++s->refused_streams >= REFUSED_STREAMS_MAX)
-    s->calm_pending = "closing an HBONE connection that opens streams over the limit";
+    s->calm_pending = "refused-stream-flood: streams opened over the limit";
   return 0;
 }
 
 static int on_invalid_frame(nghttp2_session *ng, const nghttp2_frame *frame, int error, void *user) {
   (void)ng; (void)frame; (void)error;
   h2_session *s = user;
-  if (++s->invalid_frames >= INVALID_FRAMES_MAX) s->calm_pending = "closing an HBONE connection that sends invalid frames";
+  if (++s->invalid_frames >= INVALID_FRAMES_MAX) s->calm_pending = "invalid-frame-flood: invalid frames";
   return 0;
 }
 

@@ -12,7 +12,8 @@
 #define CONTROL_FRAMES_PER_SECOND 10000
 #define KEEPALIVE_INTERVAL_MS 10000
 #define KEEPALIVE_TIMEOUT_MS 20000
-/* a connection told ENHANCE_YOUR_CALM that does not take its GOAWAY within this is cut */
+/* a connection told ENHANCE_YOUR_CALM that does not take its GOAWAY within this is cut, and a
+ * closing one whose peer does not close its side within this is closed anyway */
 #define CALM_GRACE_MS 1000
 
 static int watch_plain(h2_stream *st, int fd) {
@@ -136,8 +137,9 @@ static const char *tick_session(h2_session *s, uint64_t now, close_reason *reaso
   engine *e = c->w->engine;
   s->control_strikes = s->control_frames > CONTROL_FRAMES_PER_SECOND ? s->control_strikes + 1 : 0;
   s->control_frames = 0;
-  if (s->control_strikes >= 2) h2_session_calm(s, "closing an HBONE connection that floods control frames");
-  *reason = REASON_CALM;
+  if (s->control_strikes >= 2) h2_session_calm(s, "control-frame-flood: control frames over the budget");
+  *reason = s->closing_since ? s->end_reason : REASON_CALM;
+  if (s->closing_since && now - s->closing_since > CALM_GRACE_MS) return c->detail;
   if (s->calm && now - s->calm_at > CALM_GRACE_MS) return c->detail;
   *reason = REASON_REJECTED;
   if (s->denied && e->handshake_timeout_ms && now - s->born > e->handshake_timeout_ms)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "h2.h"
 
@@ -89,7 +90,8 @@ int h2_session_start(conn *c, int client, int denied) {
   return 0;
 }
 
-/* ENHANCE_YOUR_CALM: GOAWAY, then the connection ends once it is flushed (or at the next tick). */
+/* ENHANCE_YOUR_CALM: GOAWAY, then the connection ends once it is flushed (or at the next tick).
+ * `why` starts with a stable word and a colon (`rapid-reset-goaway: ...`): JavaScript counts by it. */
 void h2_session_calm(h2_session *s, const char *why) {
   if (s->calm) return;
   s->calm = 1;
@@ -121,7 +123,8 @@ static int h2_read(h2_session *s) {
     if (n > 0) {
       ssize_t r = nghttp2_session_mem_recv(s->ng, scratch, (size_t)n);
       if (r < 0) {
-        conn_close(c, r == NGHTTP2_ERR_FLOODED ? REASON_CALM : REASON_PROTOCOL, 0, nghttp2_strerror((int)r));
+        if (r == NGHTTP2_ERR_FLOODED) conn_close(c, REASON_CALM, 0, "ack-flood: frames that need an answer, unread");
+        else conn_close(c, REASON_PROTOCOL, 0, nghttp2_strerror((int)r));
         return -1;
       }
       continue;
@@ -178,6 +181,10 @@ static int h2_write(h2_session *s) {
 
 void h2_pump(conn *c) {
   h2_session *s = c->h2;
+  if (s->closing_since) {
+    h2_drain_peer(s);
+    return;
+  }
   if (h2_read(s) != 0) return;
   if (s->calm_pending) h2_session_calm(s, s->calm_pending);
   for (h2_stream *st = s->streams, *next; st; st = next) {
@@ -185,9 +192,34 @@ void h2_pump(conn *c) {
     h2_stream_pump(st);
   }
   if (h2_write(s) != 0) return;
-  if (!nghttp2_session_want_read(s->ng) && !nghttp2_session_want_write(s->ng) && s->out_len == 0) {
-    close_reason reason = s->calm ? REASON_CALM : s->n_streams ? REASON_RESET : REASON_EOF;
-    conn_close(c, reason, 0, s->calm ? c->detail : "HTTP/2 connection ended (GOAWAY)");
+  if (!s->closing_since && !nghttp2_session_want_read(s->ng) && !nghttp2_session_want_write(s->ng) &&
+      s->out_len == 0) {
+    /* the GOAWAY is out: close_notify and FIN follow, and what the peer still sends is read (not
+     * left unread, which would make the close an RST that can destroy the GOAWAY in flight) until
+     * it closes too, or for a second at most (h2_commands.c) */
+    s->end_reason = s->calm ? REASON_CALM : s->n_streams ? REASON_RESET : REASON_EOF;
+    if (!s->calm) snprintf(c->detail, sizeof c->detail, "HTTP/2 connection ended (GOAWAY)");
+    s->closing_since = c->w->now ? c->w->now : 1;
+    ERR_clear_error();
+    (void)SSL_shutdown(c->ssl);
+    shutdown(c->a.fd, SHUT_WR);
+    h2_drain_peer(s);
+  }
+}
+
+/* After our GOAWAY: reads and drops what the peer sends until it closes. */
+void h2_drain_peer(h2_session *s) {
+  conn *c = s->c;
+  while (c->a.readable || SSL_has_pending(c->ssl)) {
+    ERR_clear_error();
+    int n = SSL_read(c->ssl, c->w->h2->scratch, sizeof c->w->h2->scratch);
+    if (n > 0) continue;
+    int e = SSL_get_error(c->ssl, n);
+    if (e == SSL_ERROR_WANT_READ) { c->a.readable = 0; return; }
+    if (e == SSL_ERROR_WANT_WRITE) return;
+    ERR_clear_error();
+    conn_close(c, s->end_reason, 0, c->detail);
+    return;
   }
 }
 

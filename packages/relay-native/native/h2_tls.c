@@ -23,3 +23,12 @@ int h2_tls_configure(SSL_CTX *ctx, const char *alpn) {
   /* returns 0 on success (unlike most of OpenSSL) */
   return SSL_CTX_set_alpn_protos(ctx, H2_PROTOS, sizeof H2_PROTOS) == 0 ? 0 : -1;
 }
+
+/* Whether a peer without exactly one SPIFFE ID is handed to JavaScript to be answered 401 per
+ * stream (an HBONE server, as ztunnel does) rather than closed at the TLS layer. */
+int h2_answers_identity(SSL *ssl) {
+  const unsigned char *alpn = NULL;
+  unsigned int len = 0;
+  SSL_get0_alpn_selected(ssl, &alpn, &len);
+  return SSL_is_server(ssl) && len == 2 && memcmp(alpn, "h2", 2) == 0;
+}

@@ -5,7 +5,15 @@ import { ADDON_BUILD_ENV } from './defaults.js';
 /** One event from an engine thread, as the addon delivers it. */
 export type NativeEvent =
   | { type: 'closed'; id: number; up: number; down: number; reason: string; detail: string }
-  | { type: 'handshake'; id: number; conn: object; spiffeId: string; protocol: string; chain: Buffer }
+  | {
+      type: 'handshake';
+      id: number;
+      conn: object;
+      spiffeId: string;
+      protocol: string;
+      chain: Buffer;
+      identityError: string;
+    }
   | H2Event;
 
 /** One HTTP/2 event (`native/h2_addon.c`): a stream opened, a tunnel answered, a stream ended. */

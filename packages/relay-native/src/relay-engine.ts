@@ -268,6 +268,7 @@ export class RelayEngine {
     pending.resolve({
       ok: true,
       spiffeId: event.spiffeId,
+      ...(event.identityError ? { identityError: event.identityError } : {}),
       // parsed on first use: an X509Certificate costs kilobytes, the DER a connection keeps far less
       get chain() {
         return parseDerChain(der);

@@ -57,8 +57,13 @@ export interface RelayResult {
 /** A TLS peer the engine verified: JavaScript decides with {@link PeerHandshake.accept} or `reject`. */
 export interface PeerHandshake {
   ok: true;
-  /** The peer's one SPIFFE ID (`spiffe://trust-domain/...`). */
+  /**
+   * The peer's one SPIFFE ID (`spiffe://trust-domain/...`). Empty only on an HBONE server (ALPN
+   * h2) whose peer presented none or several: `identityError` says which, and the data plane
+   * answers its streams 401.
+   */
   spiffeId: string;
+  identityError?: string;
   /** The verified chain, leaf first (parsed on each read: keep it if you need it twice). */
   readonly chain: X509Certificate[];
   /** Protocol, cipher suite and key-exchange group, e.g. `TLSv1.3 TLS_AES_256_GCM_SHA384 X25519`. */

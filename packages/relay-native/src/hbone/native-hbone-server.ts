@@ -19,7 +19,7 @@ import type { TlsContext } from '../tls-credentials.js';
 
 /** What one served connection knows: the peer, where it came from, whether it is refused. */
 interface Served {
-  peer: string;
+  peer: string | undefined;
   source: string;
   arrivedOn: string;
   denied: boolean;
@@ -33,8 +33,13 @@ class NativePeerSession implements PeerSession {
     readonly guard: CloseGuard,
   ) {}
 
-  get peer(): string {
-    return this.handshake.spiffeId;
+  /** Undefined when the peer presented no single SPIFFE ID: the data plane denies it (401 per stream). */
+  get peer(): string | undefined {
+    return this.handshake.spiffeId || undefined;
+  }
+
+  get identityError(): string | undefined {
+    return this.handshake.identityError;
   }
 
   /** Never called: the HBONE listener takes the connection through `accept`. */
@@ -114,7 +119,7 @@ export class NativeHboneServer {
       return;
     }
     const served: Served = {
-      peer: peer.spiffeId,
+      peer: session.peer,
       source: c.client.address,
       arrivedOn: unmapAddress(c.socket.localAddress ?? c.originalDestination.address),
       denied: authorization?.allowed !== true,
@@ -130,8 +135,20 @@ export class NativeHboneServer {
     served.session = h2;
     void h2.ended.then((result) => {
       this.#open.delete(peer);
+      if (result.reason === 'enhance-your-calm') this.#calmed(served, result.detail);
       if (result.reason === 'eof') standIn.destroy();
       else standIn.resetAndDestroy();
+    });
+  }
+
+  /** The engine closed an abusive connection (ENHANCE_YOUR_CALM): counted by the word its detail starts with. */
+  #calmed(served: Served, detail: string): void {
+    const reason = detail.split(':')[0] ?? 'enhance-your-calm';
+    this.#c.metrics.streamResets.inc({ workload: this.#c.labels.workload, reason });
+    const who = served.peer ? { peer: served.peer } : {};
+    this.#c.logger.warn(`closed an HBONE connection with ENHANCE_YOUR_CALM (${detail})`, {
+      source: served.source,
+      ...who,
     });
   }
 
@@ -186,8 +203,10 @@ export class NativeHboneServer {
       signal: t.signal,
       refuse: ({ outcome, status }) => {
         t.refuse(status ?? (outcome === 'denied' ? HBONE_STATUS.denied : HBONE_STATUS.unreachable));
-        // a refused peer is told to go away once its answer is out (GOAWAY after the HEADERS)
-        if (outcome === 'denied' && served.denied) served.session?.goaway();
+        // a refused peer is told to go away once the refused stream has ended (GOAWAY before its
+        // answer and reset would hide the 401 from strict clients)
+        if (outcome === 'denied' && served.denied)
+          t.signal.addEventListener('abort', () => served.session?.goaway(), { once: true });
       },
       open: (app: Socket) => {
         app.destroy(); // not used: `carry` takes the stream
