@@ -1,10 +1,12 @@
 // An independent HBONE client for interop tests, on Go's standard-library HTTP/2 (not Node's,
 // not python-h2). By default it opens one CONNECT tunnel through an HBONE server, sends a line,
 // half-closes, and prints one JSON object: the status and what came back. With `legit-peer` first
-// it is the legitimate peer of the attack tests (legit_peer.go).
+// it is the legitimate peer of the attack tests (legit_peer.go); with `server`, an HBONE server
+// (hbone_server.go).
 //
 // usage: hbone-go SERVER_HOST:PORT CERT_DIR AUTHORITY
 //        hbone-go legit-peer MODE SERVER CERT_DIR AUTHORITY SOURCE_IP SECONDS MAX_TRIES
+//        hbone-go server CERT_DIR (hbone_server.go)
 package main
 
 import (
@@ -29,6 +31,10 @@ type result struct {
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "legit-peer" {
 		legitPeer(os.Args[2:])
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "server" {
+		serve(os.Args[2:])
 		return
 	}
 	server, certDir, authority := os.Args[1], os.Args[2], os.Args[3]
