@@ -72,6 +72,7 @@ typedef struct h2_session {
   uint64_t born;
   unsigned goaway_sent : 1;
   unsigned calm : 1;
+  unsigned broken : 1; /* we sent GOAWAY with an error: the peer broke the protocol */
   struct h2_session *bucket_next; /* the worker's lookup by JavaScript id */
   struct h2_session *prev, *next; /* the worker's sessions, for the keepalive tick */
 } h2_session;

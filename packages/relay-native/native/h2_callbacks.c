@@ -2,6 +2,7 @@
  * bounded), DATA goes to its tunnel, and the defences count what a peer sends. A callback never
  * closes the connection: it marks the session and the pump acts. */
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "h2.h"
@@ -119,6 +120,10 @@ static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, void *
   if (frame->hd.type == NGHTTP2_HEADERS && !s->client) {
     h2_stream *st = nghttp2_session_get_stream_user_data(ng, frame->hd.stream_id);
     if (st && st->discard) nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
+  }
+  if (frame->hd.type == NGHTTP2_GOAWAY && frame->goaway.error_code != NGHTTP2_NO_ERROR && !s->calm) {
+    s->broken = 1;
+    snprintf(s->c->detail, sizeof s->c->detail, "GOAWAY %s", nghttp2_http2_strerror(frame->goaway.error_code));
   }
   /* streams over the advertised limit, refused: a peer that keeps trying is cut off */
   if (frame->hd.type == NGHTTP2_RST_STREAM && frame->rst_stream.error_code == NGHTTP2_REFUSED_STREAM &&

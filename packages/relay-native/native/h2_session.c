@@ -197,8 +197,8 @@ void h2_pump(conn *c) {
     /* the GOAWAY is out: close_notify and FIN follow, and what the peer still sends is read (not
      * left unread, which would make the close an RST that can destroy the GOAWAY in flight) until
      * it closes too, or for a second at most (h2_commands.c) */
-    s->end_reason = s->calm ? REASON_CALM : s->n_streams ? REASON_RESET : REASON_EOF;
-    if (!s->calm) snprintf(c->detail, sizeof c->detail, "HTTP/2 connection ended (GOAWAY)");
+    s->end_reason = s->calm ? REASON_CALM : s->broken ? REASON_PROTOCOL : s->n_streams ? REASON_RESET : REASON_EOF;
+    if (!s->calm && !s->broken) snprintf(c->detail, sizeof c->detail, "HTTP/2 connection ended (GOAWAY)");
     s->closing_since = c->w->now ? c->w->now : 1;
     ERR_clear_error();
     (void)SSL_shutdown(c->ssl);
