@@ -60,8 +60,10 @@ static napi_value start(napi_env env, napi_callback_info info, command_type type
 static napi_value h2_serve(napi_env env, napi_callback_info info) { return start(env, info, CMD_H2_SERVE); }
 static napi_value h2_client(napi_env env, napi_callback_info info) { return start(env, info, CMD_H2_CLIENT); }
 
-/* h2Accept(engine, worker, connId, stream, fd) / h2Refuse(engine, worker, connId, stream, status) */
-static napi_value answer(napi_env env, napi_callback_info info, command_type type) {
+/* h2Accept(engine, worker, connId, stream, fd), h2Refuse(engine, worker, connId, stream, status),
+ * h2Reset(engine, worker, connId, stream, 0): RST_STREAM CANCEL on one tunnel (a drain deadline),
+ * h2Goaway(engine, worker, connId, 0, 0): GOAWAY, open streams finish. */
+static napi_value stream_command(napi_env env, napi_callback_info info, command_type type) {
   ARGS(5);
   worker *w;
   command *cmd = session_command(env, argv, &w, type);
@@ -72,8 +74,8 @@ static napi_value answer(napi_env env, napi_callback_info info, command_type typ
   worker_post(w, cmd);
   return NULL;
 }
-static napi_value h2_accept(napi_env env, napi_callback_info info) { return answer(env, info, CMD_H2_ACCEPT); }
-static napi_value h2_refuse(napi_env env, napi_callback_info info) { return answer(env, info, CMD_H2_REFUSE); }
+static napi_value h2_accept(napi_env env, napi_callback_info info) { return stream_command(env, info, CMD_H2_ACCEPT); }
+static napi_value h2_refuse(napi_env env, napi_callback_info info) { return stream_command(env, info, CMD_H2_REFUSE); }
 
 /* h2Open(engine, worker, connId, tag, fields, fd): fields is a Buffer of NUL-terminated strings. */
 static napi_value h2_open(napi_env env, napi_callback_info info) {
@@ -97,19 +99,8 @@ static napi_value h2_open(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* h2Goaway(engine, worker, connId, 0): GOAWAY, open streams finish; h2Reset(engine, worker,
- * connId, stream): RST_STREAM CANCEL on one tunnel (a drain deadline). */
-static napi_value session_only(napi_env env, napi_callback_info info, command_type type) {
-  ARGS(4);
-  worker *w;
-  command *cmd = session_command(env, argv, &w, type);
-  if (!cmd) return NULL;
-  cmd->stream = (int32_t)num(env, argv[3]);
-  worker_post(w, cmd);
-  return NULL;
-}
-static napi_value h2_goaway(napi_env env, napi_callback_info info) { return session_only(env, info, CMD_H2_GOAWAY); }
-static napi_value h2_reset(napi_env env, napi_callback_info info) { return session_only(env, info, CMD_H2_RESET); }
+static napi_value h2_goaway(napi_env env, napi_callback_info info) { return stream_command(env, info, CMD_H2_GOAWAY); }
+static napi_value h2_reset(napi_env env, napi_callback_info info) { return stream_command(env, info, CMD_H2_RESET); }
 
 static void set_num(napi_env env, napi_value obj, const char *key, double v) {
   napi_value out;

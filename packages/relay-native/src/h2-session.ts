@@ -125,13 +125,13 @@ export class Http2Session {
     if (this.#closed || this.#goaway || !this.#c.running()) return;
     this.#goaway = true;
     const { addon, handle, worker, id } = this.#c;
-    addon.h2Goaway(handle, worker, id, 0);
+    addon.h2Goaway(handle, worker, id, 0, 0);
   }
 
   #reset(stream: number): void {
     if (this.#closed || !this.#c.running()) return;
     const { addon, handle, worker, id } = this.#c;
-    addon.h2Reset(handle, worker, id, stream);
+    addon.h2Reset(handle, worker, id, stream, 0);
   }
 
   /** @internal one event of this connection */

@@ -75,8 +75,8 @@ export interface RelayAddon {
   h2Accept(engine: NativeHandle, worker: number, id: number, stream: number, fd: number): void;
   h2Refuse(engine: NativeHandle, worker: number, id: number, stream: number, status: number): void;
   h2Open(engine: NativeHandle, worker: number, id: number, tag: number, fields: Buffer, fd: number): void;
-  h2Goaway(engine: NativeHandle, worker: number, id: number, unused: number): void;
-  h2Reset(engine: NativeHandle, worker: number, id: number, stream: number): void;
+  h2Goaway(engine: NativeHandle, worker: number, id: number, unused: 0, unused2: 0): void;
+  h2Reset(engine: NativeHandle, worker: number, id: number, stream: number, unused: 0): void;
   crashForTesting(engine: NativeHandle): void;
 }
 

@@ -1,8 +1,6 @@
 import { execFile } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
 import type { Server, Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { NetnsTarget } from '@switchyard/core';
@@ -13,14 +11,13 @@ import { createLab, describePrivileged, type Lab } from '@switchyard/driver-tpro
 import { CertificateStore } from '@switchyard/mesh';
 import { createTestPki, issueCrafted, type TestPki } from '@switchyard/mesh/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { buildGoPeer, type GoPeer, INTEROP_DIR } from './go-peer.js';
 
 // A hostile but authenticated workload, written on an independent HTTP/2 stack (Debian's
 // python3-h2), talks to an HBONE server that serves one workload in its own network namespace,
 // with real transparent sockets, the way the agent runs it.
 const PYTHON = '/usr/bin/python3';
-const CLIENT = join(import.meta.dirname, '..', '..', 'interop', 'hbone_client.py');
-// A second independent stack: Go's standard-library HTTP/2, built offline from one folder.
-const GO_SOURCE = join(import.meta.dirname, '..', '..', 'interop', 'go');
+const CLIENT = join(INTEROP_DIR, 'hbone_client.py');
 const APP_PORT = 8080;
 
 async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
@@ -39,7 +36,7 @@ export function describeHboneHostilePeer(name: string, carrier: () => CarrierFac
   describePrivileged(`HBONE against a hostile peer (${name}; python3-h2 and Go, network namespaces)`, () => {
     let pki: TestPki;
     let clientDir: string;
-    let goDir: string;
+    let goPeer: GoPeer;
     let goClient: string;
     let lab: Lab;
     let plane: DataPlane;
@@ -53,23 +50,12 @@ export function describeHboneHostilePeer(name: string, carrier: () => CarrierFac
     beforeAll(async () => {
       pki = await createTestPki();
       clientDir = await pki.issue('peer', 'web');
-      goDir = await mkdtemp(join(tmpdir(), 'swy-go-'));
-      goClient = join(goDir, 'hbone-go');
-      await promisify(execFile)('go', ['build', '-o', goClient, '.'], {
-        cwd: GO_SOURCE,
-        env: {
-          ...process.env,
-          GO111MODULE: 'off',
-          GOPROXY: 'off',
-          GOFLAGS: '',
-          GOCACHE: join(goDir, 'cache'),
-        },
-        timeout: 120_000,
-      });
+      goPeer = await buildGoPeer();
+      goClient = goPeer.binary;
     }, 150_000);
     afterAll(async () => {
       await pki.dispose();
-      await rm(goDir, { recursive: true, force: true });
+      await goPeer.dispose();
     });
     beforeEach(async () => {
       lab = createLab();

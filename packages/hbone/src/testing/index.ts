@@ -4,4 +4,5 @@
  *
  * @module
  */
+export { buildGoPeer, type GoPeer, INTEROP_DIR } from './go-peer.js';
 export { describeHboneHostilePeer } from './hostile-peer-suite.js';
