@@ -99,6 +99,7 @@ void h2_buffer_append(char **buf, size_t *len, size_t *cap, const void *data, si
 h2_stream *h2_stream_new(h2_session *s, int32_t id);
 void h2_stream_release(h2_stream *st, close_reason reason); /* REASON_EOF: a clean end */
 void h2_stream_pump(h2_stream *st);
+void h2_stream_reset(h2_stream *st, uint32_t code);
 void h2_stream_closed(h2_stream *st, uint32_t error_code);
 int h2_stream_take_data(h2_stream *st, const uint8_t *data, size_t len);
 nghttp2_data_provider h2_stream_source(h2_stream *st);

@@ -13,6 +13,8 @@
 
 /* What one pump gathers before writing: several TLS records per SSL_write. */
 #define OUT_CHUNK (64 * 1024)
+/* What one pump reads before the DATA goes to the apps (one write each for many frames). */
+#define READ_BURST (256 * 1024)
 
 static h2_worker *worker_h2(worker *w) {
   if (!w->h2) w->h2 = calloc(1, sizeof *w->h2);
@@ -116,11 +118,17 @@ static void tls_failed(conn *c, int ssl_error) {
 static int h2_read(h2_session *s) {
   conn *c = s->c;
   /* a peer that does not read what we send stops being read: nghttp2's queue stays bounded */
+  size_t burst = 0;
   while ((c->a.readable || SSL_has_pending(c->ssl)) && !(s->out_len - s->out_off >= OUT_CHUNK && !c->a.writable)) {
+    if (burst >= READ_BURST) {
+      conn_mark_dirty(c); /* the rest after this burst's DATA went to the apps */
+      break;
+    }
     ERR_clear_error();
     uint8_t *scratch = c->w->h2->scratch;
     int n = SSL_read(c->ssl, scratch, sizeof c->w->h2->scratch);
     if (n > 0) {
+      burst += (size_t)n;
       ssize_t r = nghttp2_session_mem_recv(s->ng, scratch, (size_t)n);
       if (r < 0) {
         if (r == NGHTTP2_ERR_FLOODED) conn_close(c, REASON_CALM, 0, "ack-flood: frames that need an answer, unread");

@@ -83,7 +83,7 @@ void h2_stream_release(h2_stream *st, close_reason reason) {
 }
 
 /* Resets the stream (RST_STREAM) from outside a callback; nghttp2 closes it, we release it. */
-static void stream_reset(h2_stream *st, uint32_t code) {
+void h2_stream_reset(h2_stream *st, uint32_t code) {
   nghttp2_submit_rst_stream(st->s->ng, NGHTTP2_FLAG_NONE, st->id, code);
 }
 
@@ -126,8 +126,8 @@ void h2_buffer_append(char **buf, size_t *len, size_t *cap, const void *data, si
 
 /* DATA for the stream (in nghttp2's callback): kept until the plain socket takes it. */
 int h2_stream_take_data(h2_stream *st, const uint8_t *data, size_t len) {
+  /* written after this read burst (h2_pump): one write for many frames */
   h2_buffer_append(&st->up_buf, &st->up_len, &st->up_cap, data, len);
-  if (st->state == HS_OPEN && st->plain.fd >= 0 && flush_up(st) != 0) stream_reset(st, NGHTTP2_CANCEL);
   return 0;
 }
 
@@ -135,7 +135,7 @@ void h2_stream_pump(h2_stream *st) {
   if (st->state != HS_OPEN || st->plain.fd < 0) return;
   if (flush_up(st) != 0) {
     if (st->closed) h2_stream_release(st, REASON_RESET);
-    else stream_reset(st, NGHTTP2_CANCEL);
+    else h2_stream_reset(st, NGHTTP2_CANCEL);
     return;
   }
   if (st->up_len == 0 && st->peer_ended && !st->plain_shut) {
