@@ -167,6 +167,7 @@ static void handshake_done(conn *c) {
       conn_close(c, REASON_IDENTITY, 0, why);
       return;
     }
+    free(ev.spiffe_id); /* set when only the chain could not be encoded */
     ev.spiffe_id = strdup("");
     snprintf(ev.detail, sizeof ev.detail, "%s", why);
   }
