@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include "h2.h"
 
@@ -17,6 +20,8 @@
 #define CALM_GRACE_MS 1000
 
 static int watch_plain(h2_stream *st, int fd) {
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* a tunnel's bytes go out as they come */
   st->plain.fd = fd;
   st->plain.readable = st->plain.writable = 1;
   return conn_watch(st->s->c, &st->plain);

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include "h2.h"
@@ -82,6 +84,9 @@ int h2_session_start(conn *c, int client, int denied) {
   };
   nghttp2_submit_settings(s->ng, NGHTTP2_FLAG_NONE, iv, client ? 4 : 3);
   nghttp2_session_set_local_window_size(s->ng, NGHTTP2_FLAG_NONE, 0, H2_CONNECTION_WINDOW);
+  /* frames are gathered before each write already: Nagle would only delay the last one */
+  int one = 1;
+  setsockopt(c->a.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   c->h2 = s;
   c->kind = KIND_H2;
   c->state = ST_RELAY;
