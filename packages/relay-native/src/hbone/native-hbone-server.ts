@@ -185,13 +185,11 @@ export class NativeHboneServer {
       return;
     }
     // POST mode needs the workloads' mTLS inside the stream, which the engine does not speak.
-    if (t.method !== 'CONNECT')
-      return this.#refuse(
-        t,
-        served,
-        'method',
-        `method ${t.method} is not served by hbone-native (CONNECT only)`,
-      );
+    if (t.method !== 'CONNECT') {
+      const why = `method ${t.method} is not served by hbone-native (CONNECT only)`;
+      this.#refuse(t, served, 'method', why);
+      return;
+    }
     const authority = t.overflow ? null : parseAuthority(t.authority);
     const forwarded = t.forwarded ? parseForwardedFor(t.forwarded) : undefined;
     void this.#c.serveStream({
