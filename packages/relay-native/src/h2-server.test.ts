@@ -66,6 +66,58 @@ describe('HTTP/2 (HBONE) served on the engine', () => {
     expect((await session.ended).reason).toMatch(/eof|reset/);
   });
 
+  it("advertises HBONE's SETTINGS, answers PINGs, and its GOAWAY lets an open stream finish", async () => {
+    const app = await socketPair();
+    let ended: Promise<unknown> | undefined;
+    const { client, session } = await serve((t) => {
+      ended = t.accept(app.inside);
+    });
+    await new Promise((resolve) => client.once('remoteSettings', resolve));
+    expect(client.remoteSettings).toMatchObject({ maxConcurrentStreams: 100, initialWindowSize: 4 * MiB });
+    const rtt = await new Promise<number>((resolve, reject) =>
+      client.ping((error, duration) => (error ? reject(error) : resolve(duration))),
+    );
+    expect(rtt).toBeGreaterThanOrEqual(0);
+    const stream = client.request({ ':method': 'CONNECT', ':authority': '10.0.0.1:8080' });
+    await new Promise((resolve) => stream.once('response', resolve));
+    const goaway = new Promise((resolve) => client.once('goaway', resolve));
+    session.goaway();
+    await goaway;
+    // the open tunnel still carries both ways after the GOAWAY
+    const echoed = receiveAll(stream as never);
+    app.outside.end('after goaway');
+    stream.end('to the app');
+    expect((await receiveAll(app.outside)).bytes).toBe('to the app'.length);
+    expect((await echoed).bytes).toBe('after goaway'.length);
+    expect(await ended).toMatchObject({ reason: 'eof' });
+    expect((await session.ended).reason).toBe('eof');
+  });
+
+  it('closes a connection that has had no stream for the idle timeout', async () => {
+    const idle = createRelayEngine({ threads: 1, h2IdleTimeoutMs: 500 });
+    try {
+      const listener = await pausedServer();
+      const client = h2connect(`https://127.0.0.1:${listener.port}`, {
+        cert: fixture('client.pem'),
+        key: fixture('client-key.pem'),
+        ca: fixture('ca.pem'),
+        checkServerIdentity: () => undefined,
+      });
+      client.on('error', () => undefined);
+      const tls = idle.createTlsContext({ ...credentials('server'), alpn: 'h2' });
+      const peer = await idle.tls({ role: 'server', socket: await listener.next(), credentials: tls });
+      listener.server.close();
+      if (!peer.ok) throw new Error(peer.detail);
+      const session = peer.http2({ role: 'server' });
+      const goaway = new Promise((resolve) => client.once('goaway', resolve));
+      expect((await session.ended).reason).toBe('eof');
+      await goaway;
+      client.destroy();
+    } finally {
+      idle.close();
+    }
+  });
+
   it('a refused stream gets its status and no app socket; the connection serves the next stream', async () => {
     const { client, session } = await serve((t) => t.refuse(t.authority === 'nonsense' ? 400 : 401));
     const answer = (authority: string) =>
