@@ -2,12 +2,11 @@
 // SETTINGS, CONNECT streams, DATA, PING, RST_STREAM, CONTINUATION, GOAWAY) cut at random points,
 // with bytes flipped and random frames inserted, over real TLS. Thousands of cases, a fixed seed
 // (a failure names its case and replays); the engine must end every connection and keep serving.
-import { connect as h2connect } from 'node:http2';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRelayEngine } from './relay-engine.js';
-import { credentials, dial, fixture, pausedServer } from './test-support/loopback.js';
+import { credentials, dial, fixture, nodeHttp2Client, pausedServer } from './test-support/loopback.js';
 
 const CASES = Number(process.env.H2_FUZZ_CASES ?? 2000);
 const PARALLEL = 16;
@@ -198,12 +197,7 @@ describe("the engine's HTTP/2 server under cut and corrupted frames", () => {
   /** After the fuzz: a well-behaved client (Node's HTTP/2) still gets its tunnel. */
   async function cleanTunnel(): Promise<number> {
     const listener = await pausedServer();
-    const client = h2connect(`https://127.0.0.1:${listener.port}`, {
-      cert: fixture('client.pem'),
-      key: fixture('client-key.pem'),
-      ca: fixture('ca.pem'),
-      checkServerIdentity: () => undefined,
-    });
+    const client = nodeHttp2Client(listener.port);
     const peer = await engine.tls({ role: 'server', socket: await listener.next(), credentials: context });
     listener.server.close();
     if (!peer.ok) throw new Error(peer.detail);

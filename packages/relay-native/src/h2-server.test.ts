@@ -1,10 +1,9 @@
-import { type ClientHttp2Session, connect as h2connect } from 'node:http2';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { IncomingTunnel } from './h2-session.js';
 import { createRelayEngine } from './relay-engine.js';
 import * as loopback from './test-support/loopback.js';
 
-const { credentials, fixture, pausedServer, receiveAll, sendRandom, socketPair } = loopback;
+const { credentials, nodeHttp2Client, pausedServer, receiveAll, sendRandom, socketPair } = loopback;
 
 const MiB = 1 << 20;
 
@@ -16,13 +15,7 @@ describe('HTTP/2 (HBONE) served on the engine', () => {
   /** A Node HTTP/2 client over TLS (ALPN h2) → the engine's server; streams go to `onStream`. */
   async function serve(onStream: (t: IncomingTunnel) => void, denied = false) {
     const listener = await pausedServer();
-    const client: ClientHttp2Session = h2connect(`https://127.0.0.1:${listener.port}`, {
-      cert: fixture('client.pem'),
-      key: fixture('client-key.pem'),
-      ca: fixture('ca.pem'),
-      checkServerIdentity: () => undefined,
-    });
-    client.on('error', () => undefined);
+    const client = nodeHttp2Client(listener.port);
     const peer = await engine.tls({ role: 'server', socket: await listener.next(), credentials: context });
     listener.server.close();
     if (!peer.ok) throw new Error(peer.detail);
@@ -97,13 +90,7 @@ describe('HTTP/2 (HBONE) served on the engine', () => {
     const idle = createRelayEngine({ threads: 1, h2IdleTimeoutMs: 500 });
     try {
       const listener = await pausedServer();
-      const client = h2connect(`https://127.0.0.1:${listener.port}`, {
-        cert: fixture('client.pem'),
-        key: fixture('client-key.pem'),
-        ca: fixture('ca.pem'),
-        checkServerIdentity: () => undefined,
-      });
-      client.on('error', () => undefined);
+      const client = nodeHttp2Client(listener.port);
       const tls = idle.createTlsContext({ ...credentials('server'), alpn: 'h2' });
       const peer = await idle.tls({ role: 'server', socket: await listener.next(), credentials: tls });
       listener.server.close();
