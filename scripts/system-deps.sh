@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the host tools Switchyard's Linux capture, its demo and its tests use, from Debian's
 # packages: nft (nftables), ip (iproute2), nsenter (util-linux), and for the demo and interop
-# tests tcpdump, curl and openssl, and gcc + libcjson-dev for the HNS stand-in library. Needs root; a no-op when all are present.
+# tests tcpdump, curl and openssl, gcc + libcjson-dev for the HNS stand-in library, and
+# libnghttp2-dev for the native engine's HTTP/2. Needs root; a no-op when all are present.
 set -euo pipefail
 missing=()
 command -v nft >/dev/null || missing+=(nftables)
@@ -30,6 +31,8 @@ command -v iperf3 >/dev/null || missing+=(iperf3)
 # The tproxy driver's tarball ships prebuilt addons for linux-x64 and linux-arm64 (cross-compiled).
 command -v aarch64-linux-gnu-gcc >/dev/null || missing+=(gcc-aarch64-linux-gnu)
 command -v aarch64-linux-gnu-g++ >/dev/null || missing+=(g++-aarch64-linux-gnu)
+# The native engine's HTTP/2 (HBONE) links nghttp2 statically from Debian's archive and headers.
+[ -f /usr/include/nghttp2/nghttp2.h ] && [ -f /usr/lib/x86_64-linux-gnu/libnghttp2.a -o -f /usr/lib/aarch64-linux-gnu/libnghttp2.a ] || missing+=(libnghttp2-dev)
 # HBONE's interop tests speak HTTP/2 from an independent implementation (Debian's python3).
 /usr/bin/python3 -c 'import h2' 2>/dev/null || missing+=(python3-h2)
 # ...and TLS 1.3 records (KeyUpdate floods) written by hand with python3-cryptography's AEADs.

@@ -33,6 +33,12 @@ const results = [
     ],
   }),
   row('hbone', { connectionsPerSecond: 4000 }),
+  row('hbone-native', {
+    throughput1Gbps: 16,
+    cpuSecondsPerGB: 0.7,
+    addedRttP50Us: 20,
+    connectionsPerSecond: 5000,
+  }),
   row('haproxy-mtls', { throughput1Gbps: 13, cpuSecondsPerGB: 0.8, addedRttP50Us: 19 }),
   row('stunnel-mtls', { status: 'skipped', note: 'stunnel is not installed' }),
 ];
@@ -45,6 +51,10 @@ describe('report', () => {
       ['1.32×', false],
       ['1.10×', true],
       ['4.00×', false],
+      ['1.23×', true],
+      ['0.87×', true],
+      ['1.05×', false],
+      ['5.00×', true],
       ['140 MB', true],
     ]);
   });
@@ -109,8 +119,9 @@ describe('report', () => {
       expect(svg).toContain(`>${label}</text>`);
     // A row with no bar is named with the reason, never dropped silently.
     expect(svg).toContain('not shown: stunnel-mtls (skipped)');
-    // throughput: mtls-native and relay-splice; CPU; round trip; idle memory
-    expect(svg.match(/class="target"/g)).toHaveLength(5);
+    // throughput: mtls-native, relay-splice and hbone-native; CPU and round trip: mtls-native and
+    // hbone-native; idle memory
+    expect(svg.match(/class="target"/g)).toHaveLength(8);
     expect(svg).toContain('>haproxy-mtls</text>');
   });
 });

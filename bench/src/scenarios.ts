@@ -410,6 +410,43 @@ export const SCENARIOS: Scenario[] = [
       return { entry: local(pa), proxies: [a, b], close: () => stopAll([a, b, up.server]) };
     },
   },
+  {
+    name: 'hbone-native',
+    description:
+      'the HBONE pair with the hbone-native carrier: the same data plane, TLS, HTTP/2 and bytes on engine threads',
+    tlsPair: true,
+    unavailable: nativeUnavailable,
+    async start(ctx, kind) {
+      const up = await upstream(ctx, kind);
+      const [pa, pb] = [port(), port()];
+      const fixedDestination = { address: '127.0.0.1', port: up.port };
+      const run = (name: string, options: object) =>
+        start(
+          name,
+          ctx.node,
+          [
+            ...NATIVE_NODE_FLAGS,
+            ...ctx.nodeFlags,
+            join(ctx.dist, 'dataplane-process.js'),
+            JSON.stringify({ carrier: 'hbone-native', groups: PINNED_GROUP, ...options }),
+          ],
+          /READY/,
+        );
+      const b = await run('hbone-native server', {
+        certDir: ctx.certs.server,
+        ports: { hbone: pb },
+        inbound: { host: '127.0.0.1', fixedDestination },
+      });
+      // The tunnel names the real target: an HBONE server never dials its own port.
+      const a = await run('hbone-native client', {
+        certDir: ctx.certs.client,
+        ports: {},
+        outbound: { port: pa, host: '127.0.0.1', meshCidrs: ['127.0.0.0/8'], fixedDestination },
+        routeTo: pb,
+      });
+      return { entry: local(pa), proxies: [a, b], close: () => stopAll([a, b, up.server]) };
+    },
+  },
   haproxyPair(
     'haproxy-mtls',
     'an haproxy mTLS pair with the same certificates, TLS 1.3, X25519',

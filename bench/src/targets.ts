@@ -66,6 +66,39 @@ export const RATIO_TARGETS: readonly RatioTarget[] = [
     atMost: false,
     label: 'new connections/s (pooled)',
   },
+  // issue 22: HBONE on the native engine
+  {
+    scenario: 'hbone-native',
+    peer: 'haproxy-mtls',
+    metric: 'throughput1Gbps',
+    limit: 1.2,
+    atMost: false,
+    label: 'throughput (1 stream)',
+  },
+  {
+    scenario: 'hbone-native',
+    peer: 'haproxy-mtls',
+    metric: 'cpuSecondsPerGB',
+    limit: 0.9,
+    atMost: true,
+    label: 'CPU s/GB',
+  },
+  {
+    scenario: 'hbone-native',
+    peer: 'haproxy-mtls',
+    metric: 'addedRttP50Us',
+    limit: 1.0,
+    atMost: true,
+    label: 'added round trip',
+  },
+  {
+    scenario: 'hbone-native',
+    peer: 'haproxy-mtls',
+    metric: 'connectionsPerSecond',
+    limit: 5.0,
+    atMost: false,
+    label: 'new tunnels/s (pooled)',
+  },
 ];
 
 /** The native engine's idle memory target: MB at {@link IDLE_TARGET_CONNECTIONS} idle mTLS connections. */

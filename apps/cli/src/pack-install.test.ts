@@ -174,7 +174,7 @@ describe.skipIf(unavailable !== undefined)(
           refused: 'SWY_ERR_POLICY_INVALID',
           tproxyAddon: 'loaded',
           relayEngine: 'loaded',
-          carriers: ['hbone', 'mtls', 'mtls-native'],
+          carriers: ['hbone', 'hbone-native', 'mtls', 'mtls-native'],
         });
         expect(out.listening.length).toBeGreaterThan(0);
         // No compiler ran: both addons came from the prebuilt binaries the tarballs ship.

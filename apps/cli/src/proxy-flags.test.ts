@@ -294,7 +294,7 @@ describe('proxy mtls --carrier', () => {
     const r = await cli(...args('--carrier', 'udp'));
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(
-      /no carrier named "udp"; known carriers are "hbone", "mtls", "mtls-native" \[SWY_ERR_CARRIER_NOT_FOUND\]/,
+      /no carrier named "udp"; known carriers are "hbone", "hbone-native", "mtls", "mtls-native" \[SWY_ERR_CARRIER_NOT_FOUND\]/,
     );
   });
 

@@ -32,9 +32,10 @@ function registry(modules: Record<string, unknown> = {}) {
 describe('the carrier registry', () => {
   it('names the built-in carriers and tells their capabilities without importing a module', () => {
     const { carriers, imported } = registry();
-    expect(carriers.names()).toEqual(['hbone', 'mtls', 'mtls-native']);
+    expect(carriers.names()).toEqual(['hbone', 'hbone-native', 'mtls', 'mtls-native']);
     expect(carriers.capabilities('hbone')).toEqual({ listens: { hbone: 15008 } });
     expect(carriers.capabilities('mtls-native')).toEqual({ needsEngine: true });
+    expect(carriers.capabilities('hbone-native')).toEqual({ needsEngine: true, listens: { hbone: 15008 } });
     expect(carriers.capabilities('mtls')).toEqual({});
     expect(imported).toEqual([]);
   });
@@ -57,7 +58,7 @@ describe('the carrier registry', () => {
     expect((await carriers.load('switchyard-carrier-acme')).name).toBe('acme');
     expect((await carriers.load('switchyard-carrier-acme')).name).toBe('acme'); // again: a no-op
     expect((await carriers.load('./named.js')).name).toBe('named');
-    expect(carriers.names()).toEqual(['acme', 'hbone', 'mtls', 'mtls-native', 'named']);
+    expect(carriers.names()).toEqual(['acme', 'hbone', 'hbone-native', 'mtls', 'mtls-native', 'named']);
     await expect(carriers.load('not-a-carrier')).rejects.toMatchObject({
       code: 'SWY_ERR_CARRIER_LOAD',
       message: expect.stringContaining('exports no carrier definition'),
@@ -89,7 +90,7 @@ describe('the carrier registry', () => {
   it('names the choices for an unknown carrier', async () => {
     const { carriers } = registry();
     expect(() => carriers.capabilities('udp')).toThrow(
-      /no carrier named "udp"; known carriers are "hbone", "mtls", "mtls-native"/,
+      /no carrier named "udp"; known carriers are "hbone", "hbone-native", "mtls", "mtls-native"/,
     );
     await expect(carriers.factory('udp')).rejects.toMatchObject({ code: 'SWY_ERR_CARRIER_NOT_FOUND' });
   });

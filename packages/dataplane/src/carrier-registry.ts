@@ -39,6 +39,12 @@ export const BUILTIN_CARRIERS = {
     description: "HBONE (ztunnel's wire): HTTP/2 CONNECT over mTLS to the destination's 15008",
     listens: { hbone: DEFAULT_PORTS.hbone },
   },
+  'hbone-native': {
+    specifier: '@switchyard/relay-native/hbone',
+    description: 'HBONE with its TLS, HTTP/2 and bytes on the native relay engine (Linux)',
+    needsEngine: true,
+    listens: { hbone: DEFAULT_PORTS.hbone },
+  },
 } as const satisfies Record<string, BuiltinCarrier>;
 
 /** The name of a built-in carrier. */

@@ -188,6 +188,12 @@ export interface InboundStream {
    * (undefined when the stream is already gone; then nothing is reported).
    */
   open(app: Socket): Promise<Duplex | undefined>;
+  /**
+   * Instead of `open`: the carrier accepts the stream and carries its bytes to `app` itself (a
+   * native engine), resolving with how the tunnel ended (undefined when the stream was already
+   * gone; then nothing is reported). The data plane reports the outcome as for any relay.
+   */
+  carry?(app: Socket): Promise<RelayOutcome | undefined>;
 }
 
 /** A failed outbound attempt, accounted by {@link CarrierContext.outboundFailed}. */

@@ -304,6 +304,11 @@ export class InboundPath {
       return this.#refuse(s, full, 'failed', 'connect', reason);
     }
     if (s.signal.aborted) return void app.destroy();
+    if (s.carry) {
+      const outcome = await s.carry(app);
+      if (outcome) this.#p.reporter.relayed('inbound', outcome, full);
+      return;
+    }
     this.#p.admission.track(app);
     const carried = await s.open(app);
     if (!carried || carried.destroyed) return void app.destroy();

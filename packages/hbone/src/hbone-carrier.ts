@@ -1,34 +1,27 @@
 import type { Duplex } from 'node:stream';
-import {
-  type Accepted,
-  type Carrier,
-  type CarrierContext,
-  type CarrierFactory,
-  type CarrierListener,
-  type Endpoint,
-  formatEndpoint,
-  outboundFailure,
-  type ServiceEndpoint,
-  type ServiceRoute,
-  type Upstream,
+import type {
+  Accepted,
+  Carrier,
+  CarrierContext,
+  CarrierFactory,
+  CarrierListener,
+  Endpoint,
+  ServiceRoute,
+  Upstream,
 } from '@switchyard/dataplane/carrier';
 import { parseSpiffeId } from '@switchyard/mesh';
 import { HboneClient } from './hbone-client.js';
-import { tunnelStatusCode } from './hbone-client-error.js';
 import { HboneServer } from './hbone-server.js';
 import { ReverseTunnelListener, type ReverseTunnelSettings } from './reverse-tunnel-listener.js';
 import { HBONE_PORT } from './settings.js';
 import { type SniGatewayRouting, sniGatewayListener } from './sni-gateway.js';
-
-/** One place to open a tunnel: the HBONE peer, the `:authority`, and the Service endpoint it stands for. */
-interface Attempt {
-  peer: Endpoint;
-  authority: Endpoint;
-  endpoint?: ServiceEndpoint;
-}
-
-/** What a failed tunnel open carries (an UpstreamIdentityError, an HboneConnectError, a socket error). */
-type TunnelFailure = { code?: string; reason?: string; status?: number; message: string };
+import {
+  type TunnelAttempt,
+  type TunnelFailure,
+  tunnelAttempts,
+  tunnelFailed,
+  tunnelInfo,
+} from './tunnel-attempts.js';
 
 const isIdentityFailure = (e: TunnelFailure) => e.code === 'SWY_ERR_UPSTREAM_IDENTITY';
 
@@ -121,18 +114,8 @@ export class HboneCarrier implements Carrier {
   }
 
   async outbound(c: Accepted, destination: Endpoint, route?: ServiceRoute): Promise<void> {
-    const info = {
-      source: c.client.address,
-      destination: formatEndpoint(destination),
-      ...(route ? { service: route.service } : {}),
-    };
-    const attempts: Attempt[] = route
-      ? route.attempts.map((e) => ({
-          endpoint: e,
-          authority: { address: e.address, port: e.port },
-          peer: { address: e.address, port: HBONE_PORT },
-        }))
-      : [{ authority: destination, peer: this.#peerOf(destination) }];
+    const info = tunnelInfo(c, destination, route);
+    const attempts = tunnelAttempts(destination, route, this.#c.workload.policy.outbound?.route);
     for (const [i, attempt] of attempts.entries()) {
       // Held from the first attempt: an endpoint being tried (or timing out) is not idle.
       const release = attempt.endpoint ? route?.hold(attempt.endpoint) : undefined;
@@ -150,7 +133,7 @@ export class HboneCarrier implements Carrier {
           route.retried(attempt.endpoint, e.message);
           continue;
         }
-        this.#failed(c, e, info);
+        tunnelFailed(this.#c, c, e, info);
         return;
       }
       try {
@@ -164,13 +147,7 @@ export class HboneCarrier implements Carrier {
     }
   }
 
-  /** Where a destination that is not a Service is carried: the policy's route, or its own 15008. */
-  #peerOf(destination: Endpoint): Endpoint {
-    const route = this.#c.workload.policy.outbound?.route;
-    return route?.(destination) ?? { address: destination.address, port: HBONE_PORT };
-  }
-
-  #open(c: Accepted, attempt: Attempt): Promise<Duplex> {
+  #open(c: Accepted, attempt: TunnelAttempt): Promise<Duplex> {
     const self = parseSpiffeId(this.#c.workload.identity.current.spiffeId);
     return this.client.connect({
       destination: attempt.authority,
@@ -186,18 +163,6 @@ export class HboneCarrier implements Carrier {
           }
         : {}),
     });
-  }
-
-  #failed(
-    c: Accepted,
-    e: TunnelFailure,
-    info: { source: string; destination: string; service?: string },
-  ): void {
-    const failure = outboundFailure(e);
-    // A tunnel the peer answered with an error status is a failed connect, named by the status.
-    const code = failure.kind === 'connect' && e.status ? tunnelStatusCode(e.status) : failure.code;
-    this.#c.outboundFailed({ ...info, ...failure, ...(code ? { code } : {}) });
-    c.socket.destroy();
   }
 
   drain(): void {

@@ -54,6 +54,7 @@ export {
   sniGatewayListener,
 } from './sni-gateway.js';
 export { SniGateway, type SniGatewayOptions } from './sni-gateway-plane.js';
+export * from './tunnel-attempts.js';
 
 /** The registry entry of the hbone carrier: it listens on 15008 itself. */
 export const carrier = defineCarrier({

@@ -1,6 +1,6 @@
 import { loopbackSocketOps } from '@switchyard/core/memory';
 import { DataPlane, silentLogger, staticIdentities } from '@switchyard/dataplane';
-import { dialOutbound, LOCAL, readAll, startApp } from '@switchyard/dataplane/testing';
+import { dialOutbound, LOCAL, outboundVia, readAll, startApp } from '@switchyard/dataplane/testing';
 import { CertificateStore } from '@switchyard/mesh';
 import { createTestPki, type TestPki } from '@switchyard/mesh/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,16 +37,7 @@ describe('the HBONE client pins the server identity it expects for a destination
           id,
           identity,
           carrier: hboneCarrier(),
-          policy: {
-            ports: {},
-            outbound: {
-              port: 0,
-              host: LOCAL,
-              meshCidrs: ['127.0.0.0/8'],
-              fixedDestination: { address: LOCAL, port: app.port },
-              route: () => ({ address: LOCAL, port: hbonePort }),
-            },
-          },
+          policy: outboundVia(app.port, { address: LOCAL, port: hbonePort }),
         })
       ).listeners[0]?.port ?? 0;
     try {

@@ -25,7 +25,7 @@ static uint32_t u32_property(napi_env env, napi_value obj, const char *key, uint
   return out;
 }
 
-static engine *engine_of(napi_env env, napi_value v) {
+engine *engine_of(napi_env env, napi_value v) {
   engine *e = NULL;
   napi_get_value_external(env, v, (void **)&e);
   if (!e || e->closed) {
@@ -73,6 +73,7 @@ static napi_value create_engine(napi_env env, napi_callback_info info) {
   e->empty_records_per_second = u32_property(env, argv[0], "emptyRecordsPerSecond", 0);
   e->empty_record_burst = u32_property(env, argv[0], "emptyRecordBurst", 0);
   e->pipe_size = (int)u32_property(env, argv[0], "pipeSize", 0);
+  e->h2_idle_ms = u32_property(env, argv[0], "h2IdleTimeoutMs", 0);
   e->workers = calloc((size_t)e->n_workers, sizeof *e->workers);
   atomic_init(&e->owners, 2);
   napi_value name;
@@ -329,6 +330,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"stallForTesting", NULL, stall_for_testing, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  h2_define(env, exports);
   return exports;
 }
 

@@ -32,12 +32,15 @@ typedef enum {
                              or it sent nothing within the handshake timeout; nothing was read:
                              the connection is JavaScript's again */
   REASON_TLS_FLOOD,       /* too many KeyUpdates or records without data (tls_limits.c) */
+  REASON_PROTOCOL,        /* HTTP/2: the peer broke the protocol */
+  REASON_CALM,            /* HTTP/2: closed with ENHANCE_YOUR_CALM (rapid reset, control-frame flood) */
+  REASON_KEEPALIVE,       /* HTTP/2: a PING went unanswered */
   REASON_COUNT
 } close_reason;
 
 extern const char *const CLOSE_REASON_NAMES[REASON_COUNT];
 
-typedef enum { KIND_SPLICE, KIND_TLS } conn_kind;
+typedef enum { KIND_SPLICE, KIND_TLS, KIND_H2 } conn_kind;
 typedef enum { ST_HANDSHAKE, ST_AWAIT_DECISION, ST_RELAY, ST_CLOSED } conn_state;
 
 struct conn;
@@ -88,10 +91,12 @@ typedef struct conn {
   uint64_t key_update_window;
   uint64_t empty_debt;           /* records without application data owed, leaking with time */
   uint64_t empty_at;             /* when empty_debt last leaked */
+  struct h2_session *h2; /* KIND_H2: the HTTP/2 session (h2.h) */
 } conn;
 
 /* An event for JavaScript, queued by a worker and delivered in batches. */
-typedef enum { EV_HANDSHAKE, EV_CLOSED } event_type;
+/* EV_H2_*: HTTP/2 streams (h2_addon.c builds their objects) */
+typedef enum { EV_HANDSHAKE, EV_CLOSED, EV_H2_STREAM, EV_H2_RESPONSE, EV_H2_STREAM_CLOSED } event_type;
 
 typedef struct event {
   event_type type;
@@ -104,9 +109,18 @@ typedef struct event {
   uint64_t up, down;  /* EV_CLOSED */
   close_reason reason;
   char detail[160];
+  int32_t stream;     /* EV_H2_*: the stream id */
+  double tag;         /* EV_H2_*: JavaScript's name for a request it opened */
+  int status;         /* EV_H2_RESPONSE: the status; EV_H2_STREAM_CLOSED: the RST_STREAM code */
+  char *fields;       /* EV_H2_STREAM: method, authority, x-tun, forwarded, each NUL-terminated */
+  size_t fields_len;
+  int worker;         /* EV_H2_*: the thread that holds the connection */
 } event;
 
-typedef enum { CMD_ADD, CMD_ACCEPT, CMD_REJECT, CMD_ABORT, CMD_STOP, CMD_CRASH, CMD_STALL } command_type;
+typedef enum {
+  CMD_ADD, CMD_ACCEPT, CMD_REJECT, CMD_ABORT, CMD_STOP, CMD_CRASH, CMD_STALL,
+  CMD_H2_SERVE, CMD_H2_CLIENT, CMD_H2_ACCEPT, CMD_H2_REFUSE, CMD_H2_OPEN, CMD_H2_GOAWAY, CMD_H2_RESET /* h2_commands.c */
+} command_type;
 
 typedef struct command {
   command_type type;
@@ -114,6 +128,11 @@ typedef struct command {
   int fd; /* CMD_ACCEPT: the plain socket */
   double js_id; /* CMD_ABORT: the connection to reset */
   int arg;      /* CMD_CRASH: the signal (0: a NULL dereference); CMD_STALL: milliseconds */
+  int32_t stream; /* CMD_H2_*: the stream, or the status to refuse with */
+  int status;
+  double tag;
+  char *fields; /* CMD_H2_OPEN: the request's header fields */
+  size_t fields_len;
   struct command *next;
 } command;
 
@@ -154,6 +173,7 @@ typedef struct worker {
    * JavaScript to tell a stalled thread */
   _Atomic uint64_t turns;
   _Atomic uint64_t last_turn_ms;
+  struct h2_worker *h2; /* HTTP/2 sessions of this thread (h2.h), created on first use */
 } worker;
 
 typedef struct engine {
@@ -168,6 +188,7 @@ typedef struct engine {
   uint32_t empty_records_per_second; /* records carrying no application data */
   uint32_t empty_record_burst;
   int pipe_size;
+  uint32_t h2_idle_ms; /* an HTTP/2 connection without a stream this long is closed (0: never) */
   int closed;
   /* two owners: JavaScript's handle and the event function; the last to let go frees the engine */
   _Atomic int owners;
@@ -211,6 +232,20 @@ void events_deliver(napi_env env, napi_value js_cb, void *context, void *data);
 void crash_guard_install(void);
 void crash_guard_enter_thread(int index);
 void crash_guard_leave_thread(void);
+
+/* addon.c: the open engine behind a handle, or NULL after throwing */
+engine *engine_of(napi_env env, napi_value v);
+
+/* h2_commands.c, h2_addon.c, h2_tls.c: the HTTP/2 hooks the engine's files call */
+void h2_command(worker *w, command *cmd);
+void h2_pump(conn *c);
+void h2_release(conn *c, close_reason reason);
+void h2_tick(worker *w);
+napi_value h2_event_object(napi_env env, event *ev);
+void h2_event_free(event *ev);
+void h2_define(napi_env env, napi_value exports);
+int h2_tls_configure(SSL_CTX *ctx, const char *alpn);
+int h2_answers_identity(SSL *ssl);
 
 /* tls_context.c */
 napi_value relay_tls_context_create(napi_env env, napi_callback_info info);

@@ -43,6 +43,7 @@ static void conn_ref_finalize(napi_env env, void *data, void *hint) {
 }
 
 static napi_value event_object(napi_env env, event *ev) {
+  if (ev->type >= EV_H2_STREAM) return h2_event_object(env, ev);
   napi_value obj;
   napi_create_object(env, &obj);
   napi_set_named_property(env, obj, "id", number(env, ev->js_id));
@@ -59,6 +60,7 @@ static napi_value event_object(napi_env env, event *ev) {
   napi_set_named_property(env, obj, "conn", conn_handle);
   napi_set_named_property(env, obj, "spiffeId", string(env, ev->spiffe_id));
   napi_set_named_property(env, obj, "protocol", string(env, ev->protocol ? ev->protocol : ""));
+  napi_set_named_property(env, obj, "identityError", string(env, ev->detail));
   napi_create_buffer_copy(env, ev->chain_len, ev->chain, NULL, &chain);
   napi_set_named_property(env, obj, "chain", chain);
   free(ev->spiffe_id);
@@ -83,6 +85,7 @@ void events_deliver(napi_env env, napi_value js_cb, void *context, void *data) {
       free(batch[i].spiffe_id);
       free(batch[i].chain);
       free(batch[i].protocol);
+      h2_event_free(&batch[i]);
     }
     free(batch);
     return;

@@ -17,6 +17,7 @@
 const char *const CLOSE_REASON_NAMES[REASON_COUNT] = {
     "eof", "reset", "idle-timeout", "handshake-timeout", "handshake-failed",
     "identity", "rejected", "engine-closed", "tls-error", "not-tls", "tls-flood",
+    "protocol-error", "enhance-your-calm", "keepalive-timeout",
 };
 
 /* Invariants the engine cannot continue without: say why, then stop the process. */
@@ -88,6 +89,7 @@ void conn_close(conn *c, close_reason reason, int err, const char *detail) {
   int reset = reason == REASON_RESET || reason == REASON_TLS_ERROR || reason == REASON_TLS_FLOOD;
   c->state = ST_CLOSED;
   timer_unlink(c);
+  if (c->h2) h2_release(c, reason);
   side_close(w, &c->a, reset);
   side_close(w, &c->b, reset);
   if (c->kind == KIND_SPLICE) splice_release_pipes(c);
@@ -117,6 +119,7 @@ void conn_mark_dirty(conn *c) {
 static void conn_run(conn *c) {
   if (c->state == ST_CLOSED || c->state == ST_AWAIT_DECISION) return;
   if (c->kind == KIND_SPLICE) splice_pump(c);
+  else if (c->kind == KIND_H2) h2_pump(c);
   else if (c->state == ST_HANDSHAKE) relay_tls_handshake(c);
   else relay_tls_pump(c);
 }
@@ -192,6 +195,7 @@ static void run_commands(worker *w) {
       case CMD_STOP: w->stopping = 1; break;
       case CMD_CRASH: crash_for_testing(cmd->arg); break;
       case CMD_STALL: stall_for_testing(cmd->arg); break;
+      default: h2_command(w, cmd); break;
     }
     free(cmd);
     cmd = next;
@@ -275,11 +279,13 @@ static void *worker_main(void *arg) {
     }
     run_timers(w);
     free_dead(w);
+    h2_tick(w);
     events_flush(w);
   }
   close_everything(w);
   /* connections still waiting for a decision are owned by the pending accept/reject command */
   free_dead(w);
+  h2_tick(w);
   events_flush(w);
   for (int i = 0; i < w->n_spare_pipes; i++) {
     close(w->spare_pipes[i][0]);

@@ -114,14 +114,14 @@ static SSL_CTX *ctx_new(void) {
   return ctx;
 }
 
-/* createTlsContext({ cert, key, ca, groups?, ciphersuites? }) → context handle. */
+/* createTlsContext({ cert, key, ca, groups?, ciphersuites?, alpn? ('h2') }) → context handle. */
 napi_value relay_tls_context_create(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1], out = NULL;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   char *cert = text_property(env, argv[0], "cert"), *key = text_property(env, argv[0], "key");
   char *ca = text_property(env, argv[0], "ca"), *groups = text_property(env, argv[0], "groups");
-  char *suites = text_property(env, argv[0], "ciphersuites");
+  char *suites = text_property(env, argv[0], "ciphersuites"), *alpn = text_property(env, argv[0], "alpn");
   SSL_CTX *ctx = ctx_new();
   if (!cert || !key || !ca) napi_throw_error(env, "ERR_RELAY_NATIVE_CREDENTIALS", "cert, key and ca are required (PEM)");
   else if (!ctx) throw_tls(env, "could not create a TLS context");
@@ -130,9 +130,10 @@ napi_value relay_tls_context_create(napi_env env, napi_callback_info info) {
   else if (!load_ca(ctx, ca)) throw_tls(env, "the CA bundle holds no usable certificate");
   else if (groups && SSL_CTX_set1_groups_list(ctx, groups) != 1) throw_tls(env, "unknown key exchange groups");
   else if (suites && SSL_CTX_set_ciphersuites(ctx, suites) != 1) throw_tls(env, "unknown TLS 1.3 cipher suites");
+  else if (alpn && h2_tls_configure(ctx, alpn) != 0) throw_tls(env, "the only ALPN protocol the engine speaks is h2");
   else if (napi_create_external(env, ctx, ctx_finalize, NULL, &out) == napi_ok) ctx = NULL;
   SSL_CTX_free(ctx);
   if (key) OPENSSL_cleanse(key, strlen(key));
-  free(cert); free(key); free(ca); free(groups); free(suites);
+  free(cert); free(key); free(ca); free(groups); free(suites); free(alpn);
   return out;
 }

@@ -196,8 +196,14 @@ static void handshake_done(conn *c) {
   event ev = {.type = EV_HANDSHAKE, .js_id = c->js_id, .c = c};
   char why[160] = "";
   if (peer_identity(c->ssl, &ev.spiffe_id, &ev.chain, &ev.chain_len, why, sizeof why) != 0) {
-    conn_close(c, REASON_IDENTITY, 0, why);
-    return;
+    /* an HBONE server answers it in its protocol (401 per stream): JavaScript hears why */
+    if (!h2_answers_identity(c->ssl)) {
+      conn_close(c, REASON_IDENTITY, 0, why);
+      return;
+    }
+    free(ev.spiffe_id); /* set when only the chain could not be encoded */
+    ev.spiffe_id = strdup("");
+    snprintf(ev.detail, sizeof ev.detail, "%s", why);
   }
   char protocol[128];
   const SSL_CIPHER *cipher = SSL_get_current_cipher(c->ssl);

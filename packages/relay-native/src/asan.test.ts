@@ -39,7 +39,7 @@ describe.skipIf(inside || (why !== undefined && !inCi))(
         {
           cwd: root,
           encoding: 'utf8',
-          timeout: 240_000,
+          timeout: 540_000,
           env: {
             ...process.env,
             LD_PRELOAD: runtime,
@@ -51,6 +51,6 @@ describe.skipIf(inside || (why !== undefined && !inCi))(
       const output = `${child.stdout}\n${child.stderr}`;
       expect(output).not.toContain('ERROR: AddressSanitizer');
       expect(child.status, output.slice(-4000)).toBe(0);
-    }, 300_000);
+    }, 600_000);
   },
 );

@@ -12,6 +12,9 @@ export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 /** How long JavaScript may take to accept or reject a handshaken peer before it is rejected. */
 export const DEFAULT_DECISION_TIMEOUT_MS = 10_000;
 
+/** An HTTP/2 connection without a stream this long is closed with GOAWAY (ms; ztunnel's pool idle). */
+export const DEFAULT_H2_IDLE_TIMEOUT_MS = 5 * 60_000;
+
 /** Pipe size for splice relays, in bytes: larger pipes move more per system call. */
 export const DEFAULT_PIPE_SIZE = 256 * 1024;
 

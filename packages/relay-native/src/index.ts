@@ -21,6 +21,7 @@
 export {
   ADDON_BUILD_ENV,
   DEFAULT_DECISION_TIMEOUT_MS,
+  DEFAULT_H2_IDLE_TIMEOUT_MS,
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_PIPE_SIZE,
@@ -35,6 +36,12 @@ export {
   RelayEngineClosedError,
   RelayHandOffError,
 } from './errors.js';
+export {
+  Http2Session,
+  type IncomingTunnel,
+  type OpenedTunnel,
+  type TunnelResult,
+} from './h2-session.js';
 export { nativeEngineUnavailable } from './load-addon.js';
 export {
   createRelayEngine,
@@ -45,5 +52,11 @@ export {
   type RelayEngineStats,
   type TlsHandOff,
 } from './relay-engine.js';
-export type { FailedHandshake, PeerHandshake, RelayCloseReason, RelayResult } from './relay-result.js';
+export type {
+  FailedHandshake,
+  Http2Options,
+  PeerHandshake,
+  RelayCloseReason,
+  RelayResult,
+} from './relay-result.js';
 export { TlsContext, type TlsCredentials } from './tls-credentials.js';

@@ -7,7 +7,30 @@ import { ADDON_BUILD_ENV } from './defaults.js';
 /** One event from an engine thread, as the addon delivers it. */
 export type NativeEvent =
   | { type: 'closed'; id: number; up: number; down: number; reason: string; detail: string }
-  | { type: 'handshake'; id: number; conn: object; spiffeId: string; protocol: string; chain: Buffer };
+  | {
+      type: 'handshake';
+      id: number;
+      conn: object;
+      spiffeId: string;
+      protocol: string;
+      chain: Buffer;
+      identityError: string;
+    }
+  | H2Event;
+
+/** One HTTP/2 event (`native/h2_addon.c`): a stream opened, a tunnel answered, a stream ended. */
+export type H2Event = { id: number; worker: number; stream: number; tag: number } & (
+  | {
+      type: 'h2stream';
+      method: string;
+      authority: string;
+      xTun: string;
+      forwarded: string;
+      overflow: boolean;
+    }
+  | { type: 'h2response'; status: number }
+  | { type: 'h2closed'; up: number; down: number; code: number; reason: string }
+);
 
 /** An engine or TLS context handle: opaque to JavaScript. */
 export type NativeHandle = object & { readonly __native: unique symbol };
@@ -23,6 +46,7 @@ export interface RelayAddon {
       keyUpdatesPerMinute?: number;
       emptyRecordsPerSecond?: number;
       emptyRecordBurst?: number;
+      h2IdleTimeoutMs: number;
     },
     onEvents: (events: NativeEvent[]) => void,
   ): NativeHandle;
@@ -48,10 +72,19 @@ export interface RelayAddon {
     ca: string | Buffer;
     groups?: string;
     ciphersuites?: string;
+    alpn?: 'h2';
   }): NativeHandle;
   heartbeats(engine: NativeHandle): { turns: number; sinceMs: number }[];
   crashForTesting(engine: NativeHandle, signal: number): void;
   stallForTesting(engine: NativeHandle, thread: number, ms: number): void;
+  /** Serves (or dials) HTTP/2 on a handshaken connection instead of relaying it; returns its thread. */
+  h2Serve(engine: NativeHandle, conn: object, denied: boolean): number;
+  h2Client(engine: NativeHandle, conn: object, unused: boolean): number;
+  h2Accept(engine: NativeHandle, worker: number, id: number, stream: number, fd: number): void;
+  h2Refuse(engine: NativeHandle, worker: number, id: number, stream: number, status: number): void;
+  h2Open(engine: NativeHandle, worker: number, id: number, tag: number, fields: Buffer, fd: number): void;
+  h2Goaway(engine: NativeHandle, worker: number, id: number, unused: 0, unused2: 0): void;
+  h2Reset(engine: NativeHandle, worker: number, id: number, stream: number, unused: 0): void;
 }
 
 let addon: RelayAddon | undefined;

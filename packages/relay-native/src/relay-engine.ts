@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import {
   DEFAULT_DECISION_TIMEOUT_MS,
+  DEFAULT_H2_IDLE_TIMEOUT_MS,
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_PIPE_SIZE,
@@ -11,6 +12,7 @@ import { parseDerChain } from './der-chain.js';
 import { RELAY_CHANNELS } from './diagnostics.js';
 import { EngineWatchdog, type Heartbeat, type ThreadStall } from './engine-watchdog.js';
 import { RelayEngineClosedError } from './errors.js';
+import { Http2Session } from './h2-session.js';
 import { loadRelayAddon, type NativeEvent, type NativeHandle, type RelayAddon } from './load-addon.js';
 import type { FailedHandshake, PeerHandshake, RelayCloseReason, RelayResult } from './relay-result.js';
 import { takeSocket } from './socket-handoff.js';
@@ -28,6 +30,8 @@ export interface RelayEngineOptions {
   decisionTimeoutMs?: number;
   /** Pipe size of splice relays (bytes). Default: 256 KiB. */
   pipeSize?: number;
+  /** Close an HTTP/2 connection that has had no stream this long (ms; 0: never). Default: 5 minutes. */
+  h2IdleTimeoutMs?: number;
   /** A thread whose loop has not turned for this long is reported stalled (ms). Default: 5 s. */
   stallThresholdMs?: number;
   /**
@@ -104,6 +108,7 @@ export class RelayEngine {
   readonly #pending = new Map<number, Pending>();
   readonly #awaiting = new Map<number, object>();
   readonly #watchdog: EngineWatchdog;
+  readonly #h2 = new Map<number, Http2Session>();
   #nextId = 1;
   #closed = false;
 
@@ -118,6 +123,7 @@ export class RelayEngine {
         handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
         pipeSize: options.pipeSize ?? DEFAULT_PIPE_SIZE,
         ...options.tlsLimits,
+        h2IdleTimeoutMs: options.h2IdleTimeoutMs ?? DEFAULT_H2_IDLE_TIMEOUT_MS,
       },
       (events) => this.#onEvents(events),
     );
@@ -261,6 +267,10 @@ export class RelayEngine {
     const closed: (RelayResult & { id: number })[] = [];
     const handshakes: { id: number; spiffeId: string; protocol: string }[] = [];
     for (const event of events) {
+      if (event.type === 'h2stream' || event.type === 'h2response' || event.type === 'h2closed') {
+        this.#h2.get(event.id)?.event(event);
+        continue;
+      }
       if (event.type === 'handshake') {
         handshakes.push({ id: event.id, spiffeId: event.spiffeId, protocol: event.protocol });
         this.#onHandshake(event);
@@ -269,6 +279,7 @@ export class RelayEngine {
       const result = toResult(event);
       closed.push({ id: event.id, ...result });
       this.#awaiting.delete(event.id);
+      this.#h2.delete(event.id);
       const pending = this.#settle(event.id);
       if (pending?.stage === 'relay') pending.resolve(result);
       else pending?.resolve({ ok: false, reason: result.reason, detail: result.detail });
@@ -310,6 +321,7 @@ export class RelayEngine {
     pending.resolve({
       ok: true,
       spiffeId: event.spiffeId,
+      ...(event.identityError ? { identityError: event.identityError } : {}),
       // parsed on first use: an X509Certificate costs kilobytes, the DER a connection keeps far less
       get chain() {
         return parseDerChain(der);
@@ -317,6 +329,22 @@ export class RelayEngine {
       protocol: event.protocol,
       accept: (plain, options) => decide(plain, options),
       reject: () => decide(undefined),
+      http2: (options) => {
+        if (ended || this.#closed || !this.#awaiting.has(id))
+          throw new RelayEngineClosedError('the connection was already decided or has ended');
+        clearTimeout(timer);
+        this.#awaiting.delete(id);
+        ended = new Promise((resolve) => this.#pending.set(id, { stage: 'relay', resolve }));
+        const serve = options.role === 'server' ? this.#addon.h2Serve : this.#addon.h2Client;
+        const worker = serve(this.#handle, conn, options.denied === true);
+        const session = new Http2Session(
+          { addon: this.#addon, handle: this.#handle, worker, id, running: () => !this.#closed },
+          ended,
+          options.onStream,
+        );
+        this.#h2.set(id, session);
+        return session;
+      },
       abort: this.#aborter(id),
     });
   }

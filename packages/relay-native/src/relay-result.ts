@@ -1,5 +1,6 @@
 import type { X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
+import type { Http2Session, IncomingTunnel } from './h2-session.js';
 import type { HandOffOptions } from './relay-engine.js';
 
 /** Why the engine ended a connection. */
@@ -27,7 +28,22 @@ export type RelayCloseReason =
    */
   | 'not-tls'
   /** the peer sent more KeyUpdates or records without data than the engine's `tlsLimits` allow (reset) */
-  | 'tls-flood';
+  | 'tls-flood'
+  /** HTTP/2: the peer broke the protocol */
+  | 'protocol-error'
+  /** HTTP/2: closed with ENHANCE_YOUR_CALM (rapid reset, a control-frame flood, too many refused streams) */
+  | 'enhance-your-calm'
+  /** HTTP/2: a keepalive PING went unanswered */
+  | 'keepalive-timeout';
+
+/** How {@link PeerHandshake.http2} serves or dials HTTP/2 on the connection. */
+export interface Http2Options {
+  role: 'server' | 'client';
+  /** Server: the policy refused the peer; its streams are answered 401 and the connection ends soon. */
+  denied?: boolean;
+  /** Server: each stream the peer opens, to accept or refuse (exactly once). */
+  onStream?: (tunnel: IncomingTunnel) => void;
+}
 
 /** How a relayed connection ended. */
 export interface RelayResult {
@@ -43,8 +59,13 @@ export interface RelayResult {
 /** A TLS peer the engine verified: JavaScript decides with {@link PeerHandshake.accept} or `reject`. */
 export interface PeerHandshake {
   ok: true;
-  /** The peer's one SPIFFE ID (`spiffe://trust-domain/...`). */
+  /**
+   * The peer's one SPIFFE ID (`spiffe://trust-domain/...`). Empty only on an HBONE server (ALPN
+   * h2) whose peer presented none or several: `identityError` says which, and the data plane
+   * answers its streams 401.
+   */
   spiffeId: string;
+  identityError?: string;
   /** The verified chain, leaf first (parsed on each read: keep it if you need it twice). */
   readonly chain: X509Certificate[];
   /** Protocol, cipher suite and key-exchange group, e.g. `TLSv1.3 TLS_AES_256_GCM_SHA384 X25519`. */
@@ -57,6 +78,11 @@ export interface PeerHandshake {
   accept(plain: Socket, options?: { keepSocket?: boolean }): Promise<RelayResult>;
   /** Closes the connection; no byte reaches the application. */
   reject(): Promise<RelayResult>;
+  /**
+   * Speaks HTTP/2 on the connection (its context offered ALPN h2) instead of relaying it: the
+   * engine frames, JavaScript decides each stream. Its `ended` resolves when the connection ends.
+   */
+  http2(options: Http2Options): Http2Session;
   /**
    * Resets the connection now, whatever its stage: awaiting a decision it is rejected, relaying
    * both ends get an RST. Holding this function holds nothing else of the handshake (a relayed

@@ -16,6 +16,11 @@ export interface TlsCredentials {
   groups?: string;
   /** TLS 1.3 cipher suites, OpenSSL syntax. Default: OpenSSL's, the same as Node's. */
   ciphersuites?: string;
+  /**
+   * `h2`: offer (client) and require, when the peer offers ALPN (server), HTTP/2 — for
+   * connections served with {@link PeerHandshake.http2}.
+   */
+  alpn?: 'h2';
 }
 
 /**

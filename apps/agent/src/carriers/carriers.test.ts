@@ -99,7 +99,7 @@ describe('the agent carriers', () => {
     const fresh = await import('./carriers.js');
     const config = await loadConfig(join(sub, 'agent.yaml'));
     expect(config).toMatchObject({ carrier: 'acme', carrierModules: ['./acme-carrier.mjs'] });
-    expect(fresh.carrierNames()).toEqual(['acme', 'hbone', 'mtls', 'mtls-native']);
+    expect(fresh.carrierNames()).toEqual(['acme', 'hbone', 'hbone-native', 'mtls', 'mtls-native']);
     expect(fresh.carrierCapabilities('acme')).toEqual({ listens: { acme: 15010 } });
     expect((await fresh.createCarrier('acme')).name).toBe('acme');
   });
@@ -116,9 +116,13 @@ describe('the agent carriers', () => {
     expect(r.stderr).toMatch(
       /- carrierModules\[0\]: cannot find the carrier package "switchyard-carrier-nowhere" from .* or beside the agent; install it there/,
     );
-    expect(r.stderr).toMatch(/- carrier: "nowhere" is not one of "hbone", "mtls", "mtls-native"/);
+    expect(r.stderr).toMatch(
+      /- carrier: "nowhere" is not one of "hbone", "hbone-native", "mtls", "mtls-native"/,
+    );
     writeFileSync(join(sub, 'plain.yaml'), 'identity: { caDir: ca }\ncarrier: acme\n');
     const plain = await agentWith(before, 'validate', '--config', join(sub, 'plain.yaml'));
-    expect(plain.stderr).toMatch(/- carrier: "acme" is not one of "hbone", "mtls", "mtls-native"/);
+    expect(plain.stderr).toMatch(
+      /- carrier: "acme" is not one of "hbone", "hbone-native", "mtls", "mtls-native"/,
+    );
   });
 });

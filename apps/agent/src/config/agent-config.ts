@@ -3,7 +3,7 @@ import type { IdentityFallback, LogLevel } from '@switchyard/dataplane';
 
 /**
  * The carriers the agent can run a workload on: the data plane's carrier registry's names — the
- * built-in `hbone`, `mtls`, `mtls-native` (`mtls` on the native relay engine, Linux,
+ * built-in `hbone`, `hbone-native`, `mtls`, `mtls-native` (`mtls` on the native relay engine, Linux,
  * `@switchyard/relay-native`: the same wire protocol, so peers may use either), and those the
  * config's `carrierModules` load.
  */

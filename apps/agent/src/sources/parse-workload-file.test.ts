@@ -68,7 +68,7 @@ describe('parseWorkloadFile', () => {
     const ok = parseWorkloadFile(file('mtls-native'), '/etc', 'workloads.yaml');
     expect(ok[0]?.carrier).toBe('mtls-native');
     expect(() => parseWorkloadFile(file('udp'), '/etc', 'workloads.yaml')).toThrow(
-      /"udp" is not one of "hbone", "mtls", "mtls-native"/,
+      /"udp" is not one of "hbone", "hbone-native", "mtls", "mtls-native"/,
     );
   });
 

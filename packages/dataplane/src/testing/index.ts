@@ -23,6 +23,7 @@ export {
   dialOutbound,
   eventually,
   LOCAL,
+  outboundVia,
   type PairOptions,
   readAll,
   sendRandom,

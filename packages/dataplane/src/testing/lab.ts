@@ -9,7 +9,7 @@ import { DataPlane } from '../data-plane.js';
 import type { Endpoint } from '../decide.js';
 import type { Limits } from '../defaults.js';
 import { silentLogger } from '../logger.js';
-import type { InboundPolicy } from '../workload-spec.js';
+import type { InboundPolicy, WorkloadPolicy } from '../workload-spec.js';
 
 /** The loopback address every suite socket uses. */
 export const LOCAL = '127.0.0.1';
@@ -55,6 +55,23 @@ export async function startApp(): Promise<TestApp> {
   await new Promise<void>((r) => server.listen(0, LOCAL, r));
   app.port = (server.address() as { port: number }).port;
   return app;
+}
+
+/**
+ * The policy of a client workload on loopback: its outbound port (free) sends every connection
+ * to the app on `appPort`, carried through `peer` (the server workload's carrier port).
+ */
+export function outboundVia(appPort: number, peer: Endpoint): WorkloadPolicy {
+  return {
+    ports: {},
+    outbound: {
+      port: 0,
+      host: LOCAL,
+      meshCidrs: ['127.0.0.0/8'],
+      fixedDestination: { address: LOCAL, port: appPort },
+      route: () => peer,
+    },
+  };
 }
 
 /** A client and a server workload, each in its own data plane, joined by one carrier. */
@@ -117,16 +134,7 @@ export async function startPair(o: PairOptions): Promise<CarrierPair> {
     id: 'client',
     identity: clientIdentity,
     carrier: o.carrier(),
-    policy: {
-      outbound: {
-        port: 0,
-        host: LOCAL,
-        meshCidrs: ['127.0.0.0/8'],
-        fixedDestination: { address: LOCAL, port: app.port },
-        route: () => peer,
-      },
-      ports: {},
-    },
+    policy: outboundVia(app.port, peer),
   });
   return {
     app,

@@ -2,12 +2,14 @@
 // not python-h2). By default it opens one CONNECT tunnel through an HBONE server, sends a line,
 // half-closes, and prints one JSON object: the status and what came back. With `legit-peer` first
 // it is the legitimate peer of the attack tests (legit_peer.go); `steady-peer` is the one held
-// beside long attacks, with an established tunnel's ping (steady_peer.go).
+// beside long attacks, with an established tunnel's ping (steady_peer.go); with `server`, an
+// HBONE server (hbone_server.go).
 //
 // usage: hbone-go SERVER_HOST:PORT CERT_DIR AUTHORITY
 //        hbone-go legit-peer MODE SERVER CERT_DIR AUTHORITY SOURCE_IP SECONDS MAX_TRIES
 //        hbone-go steady-peer MODE SERVER CERT_DIR AUTHORITY SOURCE_IP SECONDS INTERVAL_MS
 //        hbone-go download SERVER CERT_DIR AUTHORITY
+//        hbone-go server CERT_DIR (hbone_server.go)
 package main
 
 import (
@@ -40,6 +42,10 @@ func main() {
 	}
 	if len(os.Args) > 1 && os.Args[1] == "steady-peer" {
 		steadyPeer(os.Args[2:])
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "server" {
+		serve(os.Args[2:])
 		return
 	}
 	server, certDir, authority := os.Args[1], os.Args[2], os.Args[3]

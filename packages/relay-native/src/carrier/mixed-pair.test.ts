@@ -1,8 +1,10 @@
 import type { CarrierFactory } from '@switchyard/dataplane';
 import { dialOutbound, readAll, sendRandom, startPair } from '@switchyard/dataplane/testing';
+import { hboneCarrier } from '@switchyard/hbone';
 import { createTestPki, type TestPki } from '@switchyard/mesh/testing';
 import { mtlsCarrier } from '@switchyard/mtls-proxy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hboneNativeCarrier } from '../hbone/hbone-native-carrier.js';
 import { mtlsNativeCarrier } from './mtls-native-carrier.js';
 
 let pki: TestPki;
@@ -11,13 +13,15 @@ beforeAll(async () => {
 });
 afterAll(() => pki.dispose());
 
-describe('mtls-native and the JavaScript mtls carrier speak the same wire', () => {
+describe('the native carriers and their JavaScript references speak the same wire', () => {
   it.each([
-    ['a native server and a JavaScript client', mtlsNativeCarrier, mtlsCarrier],
-    ['a JavaScript server and a native client', mtlsCarrier, mtlsNativeCarrier],
-  ] as [string, () => CarrierFactory, () => CarrierFactory][])(
+    ['mtls: a native server and a JavaScript client', mtlsNativeCarrier, mtlsCarrier, 'inbound'],
+    ['mtls: a JavaScript server and a native client', mtlsCarrier, mtlsNativeCarrier, 'inbound'],
+    ['hbone: a native server and a JavaScript client', hboneNativeCarrier, hboneCarrier, 'hbone'],
+    ['hbone: a JavaScript server and a native client', hboneCarrier, hboneNativeCarrier, 'hbone'],
+  ] as [string, () => CarrierFactory, () => CarrierFactory, string][])(
     '%s carry 4 MiB both ways intact',
-    async (_title, server, client) => {
+    async (_title, server, client, role) => {
       const made: CarrierFactory[] = [];
       // startPair makes the server workload's carrier first, then the client's.
       const carrier = () => {
@@ -30,7 +34,7 @@ describe('mtls-native and the JavaScript mtls carrier speak the same wire', () =
         pki,
         route: (s) => ({
           address: '127.0.0.1',
-          port: s.listeners.find((l) => l.role === 'inbound')?.port ?? 0,
+          port: s.listeners.find((l) => l.role === role)?.port ?? 0,
         }),
       });
       try {

@@ -12,17 +12,17 @@ import {
   NOT_TLS,
   type RelayOutcome,
   type ServerIdentityDecision,
-  TLS_RECORD_LIMITS,
   type TlsFlood,
 } from '@switchyard/dataplane/carrier';
-import { parseSpiffeId, type SpiffeId, type WorkloadCertificate } from '@switchyard/mesh';
-import { createRelayEngine, type RelayEngine } from '../relay-engine.js';
+import { parseSpiffeId, type SpiffeId } from '@switchyard/mesh';
+import type { RelayEngine } from '../relay-engine.js';
 import type { FailedHandshake, PeerHandshake, RelayResult } from '../relay-result.js';
 import { resumeReading, stopReading } from '../socket-handoff.js';
-import type { TlsContext } from '../tls-credentials.js';
 import { CloseGuard } from './close-guard.js';
 import { reportEngineHealth } from './engine-health.js';
 import { EngineStandIn } from './engine-stand-in.js';
+import { RotatingTls } from './rotating-tls.js';
+import { engineCarrierFactory } from './shared-engine.js';
 
 /** Options of {@link mtlsNativeCarrier}. */
 export interface MtlsNativeCarrierOptions {
@@ -45,40 +45,21 @@ export interface MtlsNativeCarrierOptions {
  * ```
  */
 export function mtlsNativeCarrier(options: MtlsNativeCarrierOptions = {}): CarrierFactory {
-  let engine = options.engine;
-  let users = 0;
-  const release = () => {
-    if (--users === 0 && !options.engine) {
-      engine?.close();
-      engine = undefined;
-    }
-  };
-  return {
-    name: 'mtls-native',
-    create(context) {
-      engine ??= createRelayEngine({
-        handshakeTimeoutMs: context.timeouts.handshake,
-        idleTimeoutMs: context.timeouts.idle,
-        tlsLimits: TLS_RECORD_LIMITS,
-      });
-      users++;
-      return new MtlsNativeCarrier(context, engine, options, release);
-    },
-  };
+  return engineCarrierFactory(
+    'mtls-native',
+    options.engine,
+    (context, engine, release) => new MtlsNativeCarrier(context, engine, options, release),
+  );
 }
 
 class MtlsNativeCarrier implements Carrier {
   readonly #c: CarrierContext;
   readonly #engine: RelayEngine;
-  readonly #o: MtlsNativeCarrierOptions;
   readonly #release: () => void;
   /** What resets each open connection: its guard while handshaking, its stand-in once relaying. */
   readonly #open = new Set<CloseGuard | EngineStandIn>();
   readonly #stopHealth: () => void;
-  #tls: TlsContext;
-  readonly #onRotated = (cert: WorkloadCertificate) => {
-    this.#tls = this.#context(cert);
-  };
+  readonly #tls: RotatingTls;
 
   constructor(
     context: CarrierContext,
@@ -88,26 +69,16 @@ class MtlsNativeCarrier implements Carrier {
   ) {
     this.#c = context;
     this.#engine = engine;
-    this.#o = o;
     this.#release = release;
-    this.#tls = this.#context(context.workload.identity.current);
-    context.workload.identity.on('rotated', this.#onRotated);
     this.#stopHealth = reportEngineHealth(engine, context);
+    this.#tls = new RotatingTls(engine, context.workload.identity, {
+      ...(o.groups ? { groups: o.groups } : {}),
+    });
   }
 
   /** False while an engine thread is stalled: the data plane is not ready then. */
   get healthy(): boolean {
     return this.#engine.stalledThreads.length === 0;
-  }
-
-  #context(cert: WorkloadCertificate): TlsContext {
-    const { groups } = this.#o;
-    return this.#engine.createTlsContext({
-      cert: cert.chain,
-      key: cert.key,
-      ca: cert.bundle,
-      ...(groups ? { groups } : {}),
-    });
   }
 
   async outbound(c: Accepted, destination: Endpoint): Promise<void> {
@@ -261,7 +232,7 @@ class MtlsNativeCarrier implements Carrier {
       return await this.#engine.tls({
         role,
         socket,
-        credentials: this.#tls,
+        credentials: this.#tls.current,
         keepSocket: keep,
         sniff,
         signal: guard.signal,
@@ -294,7 +265,7 @@ class MtlsNativeCarrier implements Carrier {
   }
 
   async close(): Promise<void> {
-    this.#c.workload.identity.off('rotated', this.#onRotated);
+    this.#tls.stop();
     this.#stopHealth();
     for (const open of this.#open) {
       // The engine reports each end; the data plane still sees what it held and counts the resets.

@@ -2,6 +2,7 @@
 // "inside" end (accepted with pauseOnConnect, never read) that the test hands to the engine.
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { type ClientHttp2Session, connect as h2connect } from 'node:http2';
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 
 /** A connected pair on 127.0.0.1: `outside` is an ordinary client, `inside` is paused and unread. */
@@ -101,3 +102,15 @@ export const credentials = (leaf: string, groups = 'X25519') => ({
   ca: fixture('ca.pem'),
   groups,
 });
+
+/** A Node HTTP/2 client (the reference implementation) over TLS to 127.0.0.1:`port`, as the `client` leaf. */
+export function nodeHttp2Client(port: number): ClientHttp2Session {
+  const client = h2connect(`https://127.0.0.1:${port}`, {
+    cert: fixture('client.pem'),
+    key: fixture('client-key.pem'),
+    ca: fixture('ca.pem'),
+    checkServerIdentity: () => undefined,
+  });
+  client.on('error', () => undefined); // tests assert on what the engine did, not on client errors
+  return client;
+}
