@@ -1,4 +1,5 @@
 import type { TLSSocket } from 'node:tls';
+import { TLS_RECORD_LIMITS, type TlsFlood, type TlsRecordLimits } from './tls-record-limits.js';
 
 /** What the guard reads of the stream under TLS: a `net.Socket`, or a stream carrying one's bytes. */
 export interface RawBytes {
@@ -6,8 +7,6 @@ export interface RawBytes {
   /** Stops reading the TCP socket at once (a stream carrying a socket's bytes; a `net.Socket` has its handle). */
   stopReading?(): void;
 }
-
-import { TLS_RECORD_LIMITS, type TlsFlood, type TlsRecordLimits } from './tls-record-limits.js';
 
 /** What TLS 1.3 adds to each record: header (5), inner content type (1), AEAD tag (16). */
 const RECORD_OVERHEAD = 22;
@@ -21,6 +20,9 @@ interface Guarded {
   plain0: number;
   /** Records without application data owed (each byte of data pays one back), leaking with time. */
   debt: number;
+  /** Records and bytes of application data since the handshake (what a short connection is judged by). */
+  records: number;
+  plain: number;
   at: number;
   limits: TlsRecordLimits;
   flood(kind: TlsFlood, detail: string): void;
@@ -56,12 +58,27 @@ function check(g: Guarded, now: number, share: number): void {
   const records = Math.max(0, raw - g.raw0 - (plain - g.plain0)) / RECORD_OVERHEAD;
   const { emptyRecordsPerSecond: rate, emptyRecordBurst: burst } = g.limits;
   g.debt = Math.max(0, g.debt + records - ((now - g.at) * rate) / 1000 - (plain - g.plain0));
+  g.records += records;
+  g.plain += plain - g.plain0;
   Object.assign(g, { raw0: raw, plain0: plain, at: now });
   if (g.debt > burst * share)
     g.flood(
       'empty-records',
       `more than ${rate} records a second (burst ${burst}) carrying no application data`,
     );
+}
+
+/** Records a closed connection may have sent, whatever it carried, before it is judged by them. */
+const SHORT_LIVED_RECORDS = 32;
+
+/**
+ * A connection that ended (often ended by the protocol above, before the timer looked) having
+ * sent at least {@link SHORT_LIVED_RECORDS} records and more than one and a half per byte of
+ * application data: mostly empty records, as a flood that reconnects sends. A client sending one
+ * byte a record stays under it (one record a byte, and the close_notify).
+ */
+function mostlyEmpty(g: Guarded): boolean {
+  return g.records >= SHORT_LIVED_RECORDS && g.records > 1.5 * g.plain;
 }
 
 /**
@@ -85,6 +102,8 @@ export function guardTlsRecords(
     raw0: raw.bytesRead,
     plain0: tls.bytesRead,
     debt: 0,
+    records: 0,
+    plain: 0,
     at: Date.now(),
     limits,
     flood(kind, detail) {
@@ -115,7 +134,10 @@ export function guardTlsRecords(
   });
   guarded.add(g);
   tls.once('close', () => {
-    if (guarded.delete(g)) check(g, Date.now(), 0.5);
+    if (!guarded.delete(g)) return;
+    check(g, Date.now(), 0.5);
+    if (!flooded && mostlyEmpty(g))
+      g.flood('empty-records', 'closed after sending mostly records without application data');
   });
   sweeper ??= setInterval(sweep, SWEEP_MS).unref();
 }

@@ -69,9 +69,11 @@ export class TlsTerminator {
       taken.raw.allowHalfOpen = taken.halfOpen;
       // the bytes under TLS: a net.Socket's, or those of a stream carrying one's (TruncationGuard)
       const raw = taken.raw as Duplex & { bytesRead?: unknown; remoteAddress?: string };
+      // the source is read now: a closed socket has no address left to penalize
+      const source = raw.remoteAddress;
       if (typeof raw.bytesRead === 'number')
         guardTlsRecords(tls, raw as Duplex & { bytesRead: number }, 'server', (kind, detail) =>
-          o.onFlood?.(kind, detail, raw.remoteAddress),
+          o.onFlood?.(kind, detail, source),
         );
       taken.outcome.secure(tls);
     });

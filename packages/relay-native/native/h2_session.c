@@ -134,6 +134,7 @@ static int h2_read(h2_session *s) {
     int n = SSL_read(c->ssl, scratch, sizeof c->w->h2->scratch);
     if (n > 0) {
       burst += (size_t)n;
+      tls_limits_delivered(c, (size_t)n); /* records that carry frames owe nothing (tls_limits.c) */
       ssize_t r = nghttp2_session_mem_recv(s->ng, scratch, (size_t)n);
       if (r < 0) {
         if (r == NGHTTP2_ERR_FLOODED) conn_close(c, REASON_CALM, 0, "ack-flood: frames that need an answer, unread");
@@ -142,6 +143,7 @@ static int h2_read(h2_session *s) {
       }
       continue;
     }
+    if (c->flood) { conn_close(c, REASON_TLS_FLOOD, 0, c->detail); return -1; }
     int e = SSL_get_error(c->ssl, n);
     if (e == SSL_ERROR_WANT_READ) { c->a.readable = 0; break; }
     if (e == SSL_ERROR_WANT_WRITE) break;
@@ -226,7 +228,10 @@ void h2_drain_peer(h2_session *s) {
   while (c->a.readable || SSL_has_pending(c->ssl)) {
     ERR_clear_error();
     int n = SSL_read(c->ssl, c->w->h2->scratch, sizeof c->w->h2->scratch);
-    if (n > 0) continue;
+    if (n > 0) {
+      tls_limits_delivered(c, (size_t)n);
+      continue;
+    }
     int e = SSL_get_error(c->ssl, n);
     if (e == SSL_ERROR_WANT_READ) { c->a.readable = 0; return; }
     if (e == SSL_ERROR_WANT_WRITE) return;
