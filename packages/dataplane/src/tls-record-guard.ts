@@ -69,7 +69,7 @@ function check(g: Guarded, now: number, share: number): void {
 }
 
 /** Records a closed connection may have sent, whatever it carried, before it is judged by them. */
-const SHORT_LIVED_RECORDS = 32;
+const SHORT_LIVED_RECORDS = 64;
 
 /**
  * A connection that ended (often ended by the protocol above, before the timer looked) having
