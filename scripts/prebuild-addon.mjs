@@ -5,8 +5,11 @@
 // copy of binding.gyp and native/ holding only that target, so the package's own build/ (which
 // running tests load) is never touched.
 //
-//   node ../../scripts/prebuild-addon.mjs TARGET [--node-headers]
+//   node ../../scripts/prebuild-addon.mjs TARGET [--node-headers] [--arches=x64,arm64]
 //
+// --arches names the architectures to build (default both): an addon that links a static library
+// only the build machine's architecture has (relay-native's nghttp2) ships that one prebuild, and
+// elsewhere compiles at install.
 // --node-headers builds against the headers of the Node that runs this script (an addon that
 // calls the OpenSSL Node carries needs Node's own openssl/ headers, with every architecture's
 // configuration in them), not the nodedir npm's configuration may name.
@@ -20,6 +23,10 @@ if (!target) throw new Error('usage: prebuild-addon.mjs TARGET [--node-headers]'
 const root = process.cwd();
 const TOOLCHAINS = { x64: 'x86_64-linux-gnu', arm64: 'aarch64-linux-gnu' };
 const nodedir = flags.includes('--node-headers') ? [`--nodedir=${dirname(dirname(process.execPath))}`] : [];
+const archFlag = flags.find((f) => f.startsWith('--arches='));
+const arches = archFlag ? archFlag.slice('--arches='.length).split(',') : Object.keys(TOOLCHAINS);
+for (const arch of arches)
+  if (!(arch in TOOLCHAINS)) throw new Error(`--arches: unknown architecture "${arch}" (known: x64, arm64)`);
 
 function toolchain(triple) {
   return { CC: `${triple}-gcc`, CXX: `${triple}-g++`, LINK: `${triple}-g++`, AR: `${triple}-ar` };
@@ -33,7 +40,7 @@ function onlyTarget(gyp) {
   return JSON.stringify(parsed, null, 2);
 }
 
-for (const [arch, triple] of Object.entries(TOOLCHAINS)) {
+for (const [arch, triple] of Object.entries(TOOLCHAINS).filter(([a]) => arches.includes(a))) {
   const scratch = mkdtempSync(join(tmpdir(), `swy-prebuild-${arch}-`));
   try {
     writeFileSync(join(scratch, 'binding.gyp'), onlyTarget(readFileSync(join(root, 'binding.gyp'), 'utf8')));

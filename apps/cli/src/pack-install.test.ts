@@ -135,10 +135,12 @@ describe.skipIf(unavailable !== undefined)(
       expect(relay.files).toEqual(
         expect.arrayContaining([
           'package/prebuilds/linux-x64/node.napi.glibc.node',
-          'package/prebuilds/linux-arm64/node.napi.glibc.node',
           'package/native/addon.c',
         ]),
       );
+      // linux-x64 only: the engine links nghttp2 statically from this machine's Debian package,
+      // which has no arm64 build here (arm64 compiles at install; docs/roadmap.md)
+      expect(relay.files.filter((f) => f.includes('linux-arm64'))).toEqual([]);
       // The ASan build is for this repository's tests; it is never shipped.
       expect(relay.files.filter((f) => f.includes('asan') || f.startsWith('package/build/'))).toEqual([]);
     });
