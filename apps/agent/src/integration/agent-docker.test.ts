@@ -35,6 +35,8 @@ import { uninstall } from '../uninstall.js';
 
 const reason = dockerLabUnavailable();
 const LABEL = 'switchyard.io/metadata';
+/** busybox httpd serving the lab image's /www (its CGI reports who called) in the foreground. */
+const HTTPD = ['httpd', '-f', '-p', '80', '-h', '/www'];
 
 if (reason && process.env.CI)
   describe('Docker workloads and metadata proxying', () => {
@@ -205,14 +207,7 @@ describe.skipIf(reason !== undefined)(
 
     it('caller: source — the proxy container sees each client’s own address; by default it sees the agent’s side', async () => {
       await proxy?.close();
-      const e = await start('sy13-proxy-e', { [LABEL]: 'proxy' }, undefined, [
-        'httpd',
-        '-f',
-        '-p',
-        '80',
-        '-h',
-        '/www',
-      ]);
+      const e = await start('sy13-proxy-e', { [LABEL]: 'proxy' }, undefined, HTTPD);
       const callers = async () =>
         Promise.all(
           clients.map(async (c) =>
@@ -411,14 +406,7 @@ describe.skipIf(reason !== undefined)(
         dir,
       );
       const opted = { 'switchyard.io/capture': 'enabled', 'switchyard.io/namespace': 'shop' };
-      const server = await start('sy13-mesh-server', opted, undefined, [
-        'httpd',
-        '-f',
-        '-p',
-        '80',
-        '-h',
-        '/www',
-      ]);
+      const server = await start('sy13-mesh-server', opted, undefined, HTTPD);
       const client = await start('sy13-mesh-client', { ...opted, [LABEL]: 'client' });
       const agent = await Agent.start(meshConfig, {
         driver: tproxyDriver(),
