@@ -354,14 +354,11 @@ async function followSource(
       const done = core.reconciler.snapshot(workloads, first === undefined);
       first ??= done;
     },
-    peers: (map) => {
-      core.peers.replace(map);
-      core.services?.pods(map);
+    pods: (index) => {
+      core.peers.follow(index);
+      core.services?.pods(index);
     },
-    peerChanges: (changes) => {
-      core.peers.update(changes);
-      core.services?.podsChanged(changes);
-    },
+    podsChanged: (changed) => core.services?.podsChanged(changed),
     problem: (reason) => {
       progress.sourceProblem = { reason, since: new Date().toISOString() };
       logger.error('workload source problem; keeping the workloads as they are', { reason });

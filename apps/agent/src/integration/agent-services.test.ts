@@ -176,10 +176,11 @@ describePrivileged(
       source = kubernetesSource({ node: 'n1', label: OPT_IN, kubeconfig }, silentLogger);
       await source.start({
         snapshot: () => undefined,
-        peers: (map) => {
-          peers.replace(map);
-          directory.pods(map);
+        pods: (index) => {
+          peers.follow(index);
+          directory.pods(index);
         },
+        podsChanged: (changed) => directory.podsChanged(changed),
         problem: (reason) => {
           throw new Error(reason);
         },

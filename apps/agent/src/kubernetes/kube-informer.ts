@@ -3,6 +3,7 @@ import type { Logger } from '@switchyard/dataplane';
 import { backoffDelay } from '../util/backoff.js';
 import { loadKubeClient } from './kube-client.js';
 import { kubeGet } from './kube-get.js';
+import { type InformerStore, keepIn } from './store-cache.js';
 
 /** How long an informer's watch may stay open before the server ends it (real informers pick 5–10 min). */
 const WATCH_TIMEOUT_SECONDS = 300;
@@ -10,6 +11,7 @@ const RETRY = { initialMs: 250, maxMs: 30_000 };
 
 /** An informer over one list/watch path, restarted with backoff after errors. */
 export interface Informer<T extends KubernetesObject> {
+  /** The objects kept (with a {@link InformerOptions.store}: their name, namespace and resourceVersion only). */
   list(): readonly T[];
   /** Lists, then watches; resolves after the first list. */
   start(): Promise<void>;
@@ -29,6 +31,11 @@ export interface InformerOptions<T> {
    * cache then holds only that. It must keep `metadata.name`, `namespace` and `resourceVersion`.
    */
   transform?: (object: T) => T;
+  /**
+   * Keeps the objects in the caller's index (filled by its handlers) instead of the informer's
+   * own cache: the informer then holds no copy of them.
+   */
+  store?: InformerStore;
 }
 
 /**
@@ -95,6 +102,7 @@ export async function informer<T extends KubernetesObject>(
     undefined,
     fieldSelector,
   );
+  if (options.store) keepIn(lw, options.store);
   let stopped = false;
   let first = true;
   let lastError: unknown;

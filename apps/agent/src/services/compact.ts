@@ -1,4 +1,5 @@
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
+import { intern } from '../util/intern.js';
 
 /** A Service port, as kept: its name (`''` when unnamed), its port on the ClusterIP, its target. */
 export interface ServicePort {
@@ -86,9 +87,10 @@ export function compactSlice(s: V1EndpointSlice): CompactSlice | undefined {
       serving: e.conditions?.serving ?? ready,
       terminating: e.conditions?.terminating === true,
       ...(ref?.kind === 'Pod' && ref.name
-        ? { pod: { namespace: ref.namespace ?? namespace, name: ref.name } }
+        ? { pod: { namespace: intern(ref.namespace ?? namespace), name: ref.name } }
         : {}),
-      ...(e.nodeName ? { node: e.nodeName } : {}),
+      // Namespaces and nodes recur across every endpoint: one copy of each.
+      ...(e.nodeName ? { node: intern(e.nodeName) } : {}),
     };
   });
   return { namespace, name, service, addressType, ports, endpoints };

@@ -1,6 +1,7 @@
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { endpointSliceObject, serviceObject } from '../testing/kube-fixtures.js';
+import { changePod, podIndexOf, type TestPod } from '../testing/pod-index-fixtures.js';
 import { ServiceDirectory } from './service-directory.js';
 
 const VIP = { address: '10.96.0.10', port: 80 };
@@ -35,7 +36,7 @@ describe('ServiceDirectory', () => {
   it('a slice in another namespace labelled with the Service name cannot claim it', () => {
     const directory = new ServiceDirectory('cluster.local');
     directory.pods(
-      new Map([
+      podIndexOf([
         ['10.0.0.1', { namespace: 'web', serviceAccount: 'api', pod: 'a', inMesh: true }],
         ['10.0.0.66', { namespace: 'evil', serviceAccount: 'api', pod: 'a', inMesh: true }],
       ]),
@@ -65,9 +66,9 @@ describe('ServiceDirectory', () => {
       ports: [{ name: 'http', port: 80 }],
     }) as V1Service;
     directory.replace([api, db], []);
-    directory.pods(
-      new Map([['10.0.0.1', { namespace: 'web', serviceAccount: 'api', pod: 'a', inMesh: true }]]),
-    );
+    const a = { namespace: 'web', serviceAccount: 'api', pod: 'a', inMesh: true };
+    const pods = podIndexOf([['10.0.0.1', a]]);
+    directory.pods(pods);
     const endpoints = (address: string) => {
       const d = directory.resolve({ address, port: 80 });
       return d?.kind === 'service'
@@ -77,9 +78,7 @@ describe('ServiceDirectory', () => {
     directory.upsertSlice(slice('web', '10.0.0.1'));
     expect(endpoints(VIP.address)).toEqual(['10.0.0.1 spiffe://cluster.local/ns/web/sa/api mesh']);
     // The pod's account changes: the Service whose slice names it is re-indexed.
-    directory.pods(
-      new Map([['10.0.0.1', { namespace: 'web', serviceAccount: 'api-v2', pod: 'a', inMesh: true }]]),
-    );
+    directory.podsChanged(changePod(pods, { ...a, serviceAccount: 'api-v2' }, '10.0.0.1'));
     expect(endpoints(VIP.address)).toEqual(['10.0.0.1 spiffe://cluster.local/ns/web/sa/api-v2 mesh']);
     // The same slice relabelled to db: it leaves api.
     const moved = endpointSliceObject({
@@ -99,35 +98,45 @@ describe('ServiceDirectory', () => {
     expect(directory.size).toBe(1);
   });
 
-  it('pod changes taken one address at a time give the same index as the whole map', () => {
-    const full = new ServiceDirectory('cluster.local');
+  it('re-indexing only the Services that name the pods each change touched gives the same index as a fresh directory', () => {
     const step = new ServiceDirectory('cluster.local');
     const slices = [slice('web', '10.0.0.1'), slice('evil', '10.0.0.66')];
-    for (const d of [full, step]) d.replace([api], slices);
-    const peer = (sa: string, pod = 'a', inMesh = true) => ({
+    const pods = podIndexOf([]);
+    step.replace([api], slices);
+    step.pods(pods);
+    const fresh = () => {
+      const full = new ServiceDirectory('cluster.local');
+      full.replace([api], slices);
+      full.pods(pods);
+      return full;
+    };
+    const peer = (sa: string, pod = 'a', inMesh = true): TestPod => ({
       namespace: 'web',
       serviceAccount: sa,
       pod,
       inMesh,
     });
     const endpoints = (d: ServiceDirectory) => JSON.stringify(d.resolve(VIP));
-    const states: [string, ReturnType<typeof peer> | undefined][][] = [
-      [['10.0.0.1', peer('api')]],
-      [['10.0.0.1', peer('api-v2')]],
-      [['10.0.0.1', peer('api', 'a', false)]],
-      [['10.0.0.1', peer('api', 'b')]],
-      [['10.0.0.1', undefined]],
-      [['10.0.0.1', peer('api')]],
+    const states: [TestPod, string | undefined][] = [
+      [peer('api'), '10.0.0.1'],
+      [peer('api-v2'), '10.0.0.1'],
+      [peer('api', 'a', false), '10.0.0.1'],
+      // Another pod claims the address too: contested, no one's.
+      [peer('api', 'b'), '10.0.0.1'],
+      [peer('api'), undefined],
+      // b alone holds it, but the slice names a: not b's identity.
+      [peer('api', 'b'), '10.0.0.1'],
+      [peer('api', 'b'), undefined],
+      [peer('api'), '10.0.0.1'],
     ];
-    const now = new Map<string, ReturnType<typeof peer>>();
-    for (const changes of states) {
-      step.podsChanged(new Map(changes));
-      for (const [ip, p] of changes)
-        if (p) now.set(ip, p);
-        else now.delete(ip);
-      full.pods(now);
-      expect(endpoints(step)).toBe(endpoints(full));
+    const seen = new Set<string>();
+    for (const [who, ip] of states) {
+      step.podsChanged(changePod(pods, who, ip));
+      expect(endpoints(step)).toBe(endpoints(fresh()));
+      seen.add(endpoints(step));
     }
     expect(endpoints(step)).toContain('spiffe://cluster.local/ns/web/sa/api');
+    // The states were told apart: mesh, other account, plain, unverified.
+    expect(seen.size).toBeGreaterThanOrEqual(4);
   });
 });

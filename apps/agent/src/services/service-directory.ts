@@ -5,17 +5,17 @@ import type {
   ServiceDestination,
   UnsyncedDestination,
 } from '@switchyard/dataplane';
-import type { PeerIdentity } from '../identity/peer-identities.js';
 import { type CompactService, type CompactSlice, compactService, compactSlice } from './compact.js';
-import { indexService, type KnownPod, vipKey } from './service-index.js';
+import { indexService, type PodOwners, vipKey } from './service-index.js';
 import { type ServiceReport, serviceReport } from './service-report.js';
 
 const NOT_SYNCED: UnsyncedDestination = Object.freeze({ kind: 'not-synced' });
+const NO_PODS: PodOwners = { ownerOf: () => undefined };
 
 /**
  * The agent's {@link DestinationResolver}: Services, their EndpointSlices and the pods behind
  * them, kept compactly (virtual addresses, TCP ports, endpoint addresses, conditions and pod
- * names: nothing else of the objects), and an index from ClusterIP:port to the endpoints that
+ * names: nothing else of the objects; the pods are the source's index, read in place), and an index from ClusterIP:port to the endpoints that
  * may take new connections, so a lookup is one map read. Each change re-indexes only the one
  * Service it touches (a pod change, the Services whose slices name that pod): the work per event
  * does not grow with the cluster.
@@ -27,11 +27,10 @@ export class ServiceDirectory implements DestinationResolver {
   readonly #slices = new Map<string, Map<string, CompactSlice>>();
   /** The Service each slice belongs to (a slice's label may change). */
   readonly #sliceService = new Map<string, string>();
-  #pods = new Map<string, KnownPod>();
-  /** The pod each address belongs to (`namespace/name`). */
-  #podOfAddress = new Map<string, string>();
-  /** The Services whose slices name each pod (`namespace/name`); nearly always one, so a short list. */
-  readonly #podServices = new Map<string, string[]>();
+  /** The source's pods (its index, read, not copied); none until the source gives it. */
+  #pods: PodOwners = NO_PODS;
+  /** The Services whose slices name each pod, by namespace, then name: nearly always one, held without a list. */
+  readonly #podServices = new Map<string, Map<string, string | string[]>>();
   readonly #index = new Map<string, ServiceDestination>();
   /** The index keys each Service holds. */
   readonly #keys = new Map<string, string[]>();
@@ -109,7 +108,7 @@ export class ServiceDirectory implements DestinationResolver {
     const slices = this.#slices.get(service) ?? new Map<string, CompactSlice>();
     this.#slices.set(service, slices.set(key, c));
     this.#sliceService.set(key, service);
-    for (const e of c.endpoints) if (e.pod) this.#link(`${e.pod.namespace}/${e.pod.name}`, service);
+    for (const e of c.endpoints) if (e.pod) this.#link(e.pod.namespace, e.pod.name, service);
     this.#reindex(service);
   }
 
@@ -124,60 +123,16 @@ export class ServiceDirectory implements DestinationResolver {
     this.#reindex(service);
   }
 
-  /** Replaces the pods (from the pod watch: address → pod); re-indexes the Services of the pods that changed. */
-  pods(peers: ReadonlyMap<string, PeerIdentity>): void {
-    const next = new Map<string, KnownPod>();
-    for (const [address, p] of peers) {
-      if (!p.pod) continue;
-      const key = `${p.namespace}/${p.pod}`;
-      const known = next.get(key);
-      if (known) (known.addresses as string[]).push(address);
-      else
-        next.set(key, {
-          namespace: p.namespace,
-          serviceAccount: p.serviceAccount,
-          inMesh: p.inMesh === true,
-          addresses: [address],
-        });
-    }
-    const previous = this.#pods;
-    this.#pods = next;
-    this.#podOfAddress = new Map();
-    for (const [key, pod] of next) for (const a of pod.addresses) this.#podOfAddress.set(a, key);
-    const touched = new Set<string>();
-    for (const [key, pod] of next) if (!samePod(previous.get(key), pod)) this.#touch(key, touched);
-    for (const key of previous.keys()) if (!next.has(key)) this.#touch(key, touched);
-    for (const service of touched) this.#reindex(service);
+  /** Reads the pods from the source's index from now on (it stays current): every Service is re-indexed. */
+  pods(index: PodOwners): void {
+    this.#pods = index;
+    for (const id of this.#services.keys()) this.#reindex(id);
   }
 
-  /**
-   * Takes the addresses whose pod changed (undefined: no pod any more), each on its own, and
-   * re-indexes only the Services whose slices name the pods they touch.
-   */
-  podsChanged(changes: ReadonlyMap<string, PeerIdentity | undefined>): void {
+  /** Re-indexes only the Services whose slices name the pods that changed (the index has them already). */
+  podsChanged(pods: Iterable<{ namespace: string; name: string }>): void {
     const touched = new Set<string>();
-    for (const [address, p] of changes) {
-      const was = this.#podOfAddress.get(address);
-      if (was) {
-        const old = this.#pods.get(was);
-        const left = (old?.addresses ?? []).filter((a) => a !== address);
-        if (old && left.length > 0) this.#pods.set(was, { ...old, addresses: left });
-        else this.#pods.delete(was);
-        this.#podOfAddress.delete(address);
-        this.#touch(was, touched);
-      }
-      if (!p?.pod) continue;
-      const key = `${p.namespace}/${p.pod}`;
-      const known = this.#pods.get(key);
-      this.#pods.set(key, {
-        namespace: p.namespace,
-        serviceAccount: p.serviceAccount,
-        inMesh: p.inMesh === true,
-        addresses: [...(known?.addresses ?? []).filter((a) => a !== address), address],
-      });
-      this.#podOfAddress.set(address, key);
-      this.#touch(key, touched);
-    }
+    for (const p of pods) this.#touch(p.namespace, p.name, touched);
     for (const service of touched) this.#reindex(service);
   }
 
@@ -196,14 +151,23 @@ export class ServiceDirectory implements DestinationResolver {
     });
   }
 
-  #touch(pod: string, touched: Set<string>): void {
-    for (const service of this.#podServices.get(pod) ?? []) touched.add(service);
+  #touch(namespace: string, name: string, touched: Set<string>): void {
+    const services = this.#podServices.get(namespace)?.get(name);
+    if (typeof services === 'string') touched.add(services);
+    else for (const service of services ?? []) touched.add(service);
   }
 
-  #link(pod: string, service: string): void {
-    const list = this.#podServices.get(pod);
-    if (!list) this.#podServices.set(pod, [service]);
-    else if (!list.includes(service)) list.push(service);
+  #link(namespace: string, name: string, service: string): void {
+    let pods = this.#podServices.get(namespace);
+    if (!pods) {
+      pods = new Map();
+      this.#podServices.set(namespace, pods);
+    }
+    const known = pods.get(name);
+    if (known === undefined) pods.set(name, service);
+    else if (typeof known === 'string') {
+      if (known !== service) pods.set(name, [known, service]);
+    } else if (!known.includes(service)) known.push(service);
   }
 
   /** Forgets which pods a slice named (another slice of the Service may still name them: kept then). */
@@ -213,14 +177,17 @@ export class ServiceDirectory implements DestinationResolver {
     const others = [...(this.#slices.get(service)?.values() ?? [])].filter((s) => s !== old);
     for (const e of old.endpoints) {
       if (!e.pod) continue;
-      const pod = `${e.pod.namespace}/${e.pod.name}`;
-      const still = others.some((s) =>
-        s.endpoints.some((x) => x.pod?.name === e.pod?.name && x.pod?.namespace === e.pod?.namespace),
-      );
-      if (still) continue;
-      const left = this.#podServices.get(pod)?.filter((s) => s !== service) ?? [];
-      if (left.length > 0) this.#podServices.set(pod, left);
-      else this.#podServices.delete(pod);
+      const { namespace, name } = e.pod;
+      if (others.some((s) => s.endpoints.some((x) => x.pod?.name === name && x.pod?.namespace === namespace)))
+        continue;
+      const pods = this.#podServices.get(namespace);
+      const known = pods?.get(name);
+      const left = typeof known === 'string' ? [known] : (known ?? []);
+      const rest = left.filter((s) => s !== service);
+      if (rest.length > 1) pods?.set(name, rest);
+      else if (rest.length === 1) pods?.set(name, rest[0] as string);
+      else pods?.delete(name);
+      if (pods?.size === 0) this.#podServices.delete(namespace);
     }
   }
 
@@ -242,15 +209,4 @@ export class ServiceDirectory implements DestinationResolver {
       entries.map(([key]) => key),
     );
   }
-}
-
-function samePod(a: KnownPod | undefined, b: KnownPod): boolean {
-  return (
-    !!a &&
-    a.namespace === b.namespace &&
-    a.serviceAccount === b.serviceAccount &&
-    a.inMesh === b.inMesh &&
-    a.addresses.length === b.addresses.length &&
-    a.addresses.every((x, i) => x === b.addresses[i])
-  );
 }

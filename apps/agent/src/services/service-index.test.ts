@@ -1,22 +1,22 @@
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { endpointSliceObject, type SliceEndpoint, serviceObject } from '../testing/kube-fixtures.js';
+import { podIndexOf, type TestPod } from '../testing/pod-index-fixtures.js';
 import { compactService, compactSlice } from './compact.js';
-import { buildIndex, type KnownPod, vipKey } from './service-index.js';
+import { buildIndex, type PodOwners, vipKey } from './service-index.js';
 
 const TD = 'cluster.local';
-const pod = (sa: string, ip: string, inMesh = true): KnownPod => ({
-  namespace: 'web',
-  serviceAccount: sa,
-  inMesh,
-  addresses: [ip],
-});
-const PODS = new Map<string, KnownPod>([
-  ['web/a', pod('api', '10.0.0.1')],
-  ['web/b', pod('api', '10.0.0.2')],
-  ['web/c', pod('other', '10.0.0.3')],
-  ['web/x', pod('legacy', '10.0.0.9', false)],
-]);
+const pod = (name: string, sa: string, ip: string, inMesh = true): [string, TestPod] => [
+  ip,
+  { namespace: 'web', pod: name, serviceAccount: sa, inMesh },
+];
+const PEERS = [
+  pod('a', 'api', '10.0.0.1'),
+  pod('b', 'api', '10.0.0.2'),
+  pod('c', 'other', '10.0.0.3'),
+  pod('x', 'legacy', '10.0.0.9', false),
+];
+const PODS = podIndexOf(PEERS);
 
 /** The endpoints the index holds for VIP:port, as `ip:port sa state`. */
 function resolve(
@@ -24,7 +24,7 @@ function resolve(
   slices: object[],
   vip: string,
   port: number,
-  pods: ReadonlyMap<string, KnownPod> = PODS,
+  pods: PodOwners = PODS,
 ): string[] | undefined {
   const bySvc = new Map<string, ReturnType<typeof compactSlice>[]>();
   for (const s of slices.map((o) => compactSlice(o as V1EndpointSlice))) {
@@ -196,7 +196,7 @@ describe('the service index (ClusterIP:port → endpoints)', () => {
       addressType: 'IPv6',
     };
     const slices = [v6, orphan];
-    const pods = new Map([...PODS, ['web/v6', pod('api', 'fd00::1')]]);
+    const pods = podIndexOf([...PEERS, pod('v6', 'api', 'fd00::1')]);
     expect(resolve([udp], slices, 'fd00:96:0::a', 80, pods)).toEqual(['fd00::1:80 api mesh']);
     expect(resolve([udp], slices, 'fd00:96::a', 53)).toBeUndefined();
   });
@@ -208,7 +208,7 @@ describe('the service index (ClusterIP:port → endpoints)', () => {
       slice([{ ip: '10.0.0.1', pod: 'a' }]),
       { ...slice([{ ip: 'fd00::1', pod: 'v6' }], undefined, 'api-v6'), addressType: 'IPv6' },
     ];
-    const pods = new Map([...PODS, ['web/v6', { ...pod('api', 'fd00::1') }]]);
+    const pods = podIndexOf([...PEERS, pod('v6', 'api', 'fd00::1')]);
     expect(resolve([dual], slices, '10.96.0.10', 80, pods)).toEqual(['10.0.0.1:8080 api mesh']);
     expect(resolve([dual], slices, 'fd00:96::a', 80, pods)).toEqual(['fd00::1:8080 api mesh']);
   });

@@ -1,24 +1,19 @@
 import { isIP } from 'node:net';
 import { canonicalAddress, type ServiceDestination, type ServiceEndpoint } from '@switchyard/dataplane';
 import { formatSpiffeId } from '@switchyard/mesh';
+import type { PodView } from '../sources/pod-index.js';
+import { intern } from '../util/intern.js';
 import type { CompactEndpoint, CompactService, CompactSlice, ServicePort } from './compact.js';
 
-/** A pod as the agent knows it from the pod watch: who it is, whether the mesh serves it. */
-export interface KnownPod {
-  namespace: string;
-  serviceAccount: string;
-  /** It is opted in (pod or namespace label): a Switchyard sidecar serves its HBONE port. */
-  inMesh: boolean;
-  addresses: readonly string[];
-}
+/** The pods as the index reads them: the one pod that holds an address (the source's {@link PodView}). */
+export type PodOwners = Pick<PodView, 'ownerOf'>;
 
 /** The facts the index is built from. */
 export interface IndexInputs {
   services: Iterable<CompactService>;
   /** Slices by Service (`namespace/name`). */
   slices: ReadonlyMap<string, readonly CompactSlice[]>;
-  /** Pods by `namespace/name`. */
-  pods: ReadonlyMap<string, KnownPod>;
+  pods: PodOwners;
   trustDomain: string;
 }
 
@@ -115,16 +110,20 @@ export function identityOf(
   e: CompactEndpoint,
   inputs: Pick<IndexInputs, 'pods' | 'trustDomain'>,
 ): { identity: string; inMesh: boolean } | undefined {
-  if (!e.pod) return undefined;
-  const pod = inputs.pods.get(`${e.pod.namespace}/${e.pod.name}`);
+  const address = e.addresses[0];
+  if (!e.pod || !address) return undefined;
+  const pod = inputs.pods.ownerOf(address);
   // A stale slice naming a pod that no longer holds the address pins nothing: fail closed.
-  if (!pod || !e.addresses[0] || !pod.addresses.includes(e.addresses[0])) return undefined;
+  if (!pod || pod.name !== e.pod.name || pod.namespace !== e.pod.namespace) return undefined;
   return {
-    identity: formatSpiffeId({
-      trustDomain: inputs.trustDomain,
-      namespace: pod.namespace,
-      serviceAccount: pod.serviceAccount,
-    }),
+    // One string per account, however many endpoints the index holds.
+    identity: intern(
+      formatSpiffeId({
+        trustDomain: inputs.trustDomain,
+        namespace: pod.namespace,
+        serviceAccount: pod.serviceAccount,
+      }),
+    ),
     inMesh: pod.inMesh,
   };
 }

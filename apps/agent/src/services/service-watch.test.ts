@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubeConfig } from '../kubernetes/kube-config.js';
 import { FakeKubeApi } from '../testing/fake-kube-api.js';
 import { endpointSliceObject, serviceObject, writeKubeconfig } from '../testing/kube-fixtures.js';
+import { podIndexOf } from '../testing/pod-index-fixtures.js';
 import { promptly } from '../testing/promptly.js';
 import { ServiceDirectory } from './service-directory.js';
 import { type ServiceWatch, serviceWatch } from './service-watch.js';
@@ -43,7 +44,7 @@ describe('the Service watch, through @kubernetes/client-node against the list/wa
     );
     api.put('endpointslices', slice(['10.0.0.1', '10.0.0.2']));
     directory.pods(
-      new Map([
+      podIndexOf([
         ['10.0.0.1', { namespace: 'web', serviceAccount: 'api', pod: 'a', inMesh: true }],
         ['10.0.0.2', { namespace: 'web', serviceAccount: 'api', pod: 'b', inMesh: true }],
       ]),

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeKubeApi } from '../testing/fake-kube-api.js';
 import { namespaceObject, podObject, writeKubeconfig } from '../testing/kube-fixtures.js';
 import { kubernetesSource } from './kubernetes-source.js';
+import type { PodView } from './pod-index.js';
 import type { Workload, WorkloadSource } from './workload.js';
 
 const LABEL = 'switchyard.io/capture';
@@ -15,10 +16,12 @@ describe('the kubernetes source, through @kubernetes/client-node, against the li
   let api: FakeKubeApi;
   let source: WorkloadSource;
   let latest: readonly Workload[] = [];
-  let peers: ReadonlyMap<
-    string,
-    { namespace: string; serviceAccount: string; pod?: string; inMesh?: boolean }
-  > = new Map();
+  let pods: PodView | undefined;
+  /** Who the source says holds an address, as the identity resolver and Services read it. */
+  const peer = (ip: string) => {
+    const p = pods?.ownerOf(ip);
+    return p && { namespace: p.namespace, serviceAccount: p.serviceAccount, pod: p.name, inMesh: p.inMesh };
+  };
   const ids = () => latest.map((w) => w.id).sort();
   const lists = () =>
     api.requests.filter((r) => r.startsWith('GET /api/v1/pods?fieldSelector') && !/watch=/.test(r)).length;
@@ -69,7 +72,7 @@ describe('the kubernetes source, through @kubernetes/client-node, against the li
       { node: 'n1', label: LABEL, kubeconfig: writeKubeconfig(dir, api.url) },
       silentLogger,
     );
-    await source.start({ snapshot: (w) => (latest = w), peers: (p) => (peers = p), problem: () => {} });
+    await source.start({ snapshot: (w) => (latest = w), pods: (p) => (pods = p), problem: () => {} });
   });
   afterAll(async () => {
     await source?.close();
@@ -85,14 +88,14 @@ describe('the kubernetes source, through @kubernetes/client-node, against the li
       ips: ['10.0.0.7'],
       probePorts: [8081],
     });
-    expect(peers.get('10.0.1.7')).toEqual({
+    expect(peer('10.0.1.7')).toEqual({
       namespace: 'web',
       serviceAccount: 'remote',
       pod: 'remote',
       inMesh: true,
     });
     // Pod names and opt-in ride along, for Service endpoints (`targetRef`) and whether the mesh serves them.
-    expect(peers.get('10.0.0.9')).toMatchObject({ pod: 'y', inMesh: false });
+    expect(peer('10.0.0.9')).toMatchObject({ pod: 'y', inMesh: false });
     expect(
       api.requests.some(
         (r) =>
@@ -115,7 +118,7 @@ describe('the kubernetes source, through @kubernetes/client-node, against the li
     await expect.poll(ids).toEqual(['other/x', 'other/y', 'web/api']);
   });
 
-  it('a sink that takes changes gets the whole map once, then only the addresses each event changed', async () => {
+  it('a sink gets the pod index once, then only the pods each event changed', async () => {
     const changes: string[][] = [];
     let first = 0;
     const second = kubernetesSource(
@@ -125,9 +128,9 @@ describe('the kubernetes source, through @kubernetes/client-node, against the li
     try {
       await second.start({
         snapshot: () => undefined,
-        peers: (p) => (first = p.size),
-        peerChanges: (c) =>
-          changes.push([...c].map(([ip, p]) => `${ip} ${p ? `${p.serviceAccount}/${p.inMesh}` : '-'}`)),
+        pods: (p) => (first = [...p.owned()].length),
+        podsChanged: (c) =>
+          changes.push([...c].map((p) => `${p.name} ${p.serviceAccount}/${p.inMesh} [${p.ips.join(',')}]`)),
         problem: () => {},
       });
       expect(first).toBeGreaterThan(0);
@@ -142,10 +145,10 @@ describe('the kubernetes source, through @kubernetes/client-node, against the li
           serviceAccount: 'remote-v2',
         }),
       );
-      await expect.poll(() => changes.flat()).toContain('10.0.1.7 remote-v2/true');
-      expect(changes.flat()).toEqual(['10.0.1.7 remote-v2/true']);
+      await expect.poll(() => changes.flat()).toContain('remote remote-v2/true [10.0.1.7]');
+      expect(changes.flat()).toEqual(['remote remote-v2/true [10.0.1.7]']);
       api.delete('pods', 'web', 'remote');
-      await expect.poll(() => changes.flat()).toContain('10.0.1.7 -');
+      await expect.poll(() => changes.flat()).toContain('remote remote-v2/true []');
     } finally {
       await second.close();
     }
@@ -181,6 +184,9 @@ describe('the kubernetes source, through @kubernetes/client-node, against the li
     await new Promise((resolve) => setTimeout(resolve, 300));
     api.unavailable = false;
     await expect.poll(ids).toEqual(['other/x', 'other/y', 'web/after', 'web/during']);
+    // The every-pod watch relisted into the pod index too: the deleted pod's address is no one's.
+    await expect.poll(() => peer('10.0.0.12')?.pod).toBe('during');
+    expect(peer('10.0.0.7')).toBeUndefined();
     expect(lists()).toBeGreaterThan(before);
     expect(api.expired).toBeGreaterThan(0);
     expect(api.requests.some((r) => r.includes('/api/v1/pods?') && r.includes('watch=true'))).toBe(true);

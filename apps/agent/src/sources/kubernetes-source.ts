@@ -4,7 +4,7 @@ import { AGENT_DEFAULTS } from '../config/defaults.js';
 import { kubeConfig } from '../kubernetes/kube-config.js';
 import { kubeGet } from '../kubernetes/kube-get.js';
 import { type InformerEvent, informer } from '../kubernetes/kube-informer.js';
-import { type PeerChanges, PeerIndex } from './peer-index.js';
+import { type PodChanges, PodIndex } from './pod-index.js';
 import { localPod, namespaceLabel, peerPod } from './pod-transforms.js';
 import { announcedPodWorkload, optedIn, podWorkload } from './pod-workload.js';
 import type { Announcement, SourceSink, Workload, WorkloadSource } from './workload.js';
@@ -24,8 +24,9 @@ const SETTLE_MS = 20;
 
 /**
  * The `kubernetes` source: informers on this node's pods (`spec.nodeName` field selector), on
- * namespaces (for the opt-in label), and on every pod (pod IP → namespace + service account, the
- * data plane's expected identities). Each change folds into one snapshot.
+ * namespaces (for the opt-in label), and on every pod, kept in one {@link PodIndex} (no informer
+ * cache besides it) that the identities and Service endpoints read. Each change folds into one
+ * snapshot.
  */
 export function kubernetesSource(options: KubernetesSourceOptions, logger: Logger): WorkloadSource {
   const informers: { stop(): Promise<void> }[] = [];
@@ -48,9 +49,9 @@ export function kubernetesSource(options: KubernetesSourceOptions, logger: Logge
         clearTimeout(timer);
         timer = setTimeout(() => emit(), SETTLE_MS);
       };
-      // Every pod's address → identity, kept per event; the changes since the last snapshot.
-      const index = new PeerIndex({ label: options.label, value: AGENT_DEFAULTS.optInValue });
-      let pending: PeerChanges = new Map();
+      // Every pod once, kept per event; the pods changed since the last snapshot.
+      const index = new PodIndex({ label: options.label, value: AGENT_DEFAULTS.optInValue });
+      let pending: PodChanges = new Set();
       let first = true;
       const fieldSelector = `spec.nodeName=${options.node}`;
       const watchOf = <T extends V1Pod | V1Namespace>(
@@ -58,6 +59,7 @@ export function kubernetesSource(options: KubernetesSourceOptions, logger: Logge
         transform: (o: T) => T,
         selector?: string,
         onEvent?: (event: InformerEvent, o: T) => void,
+        store?: PodIndex,
       ) =>
         informer<T>(
           kc,
@@ -68,7 +70,7 @@ export function kubernetesSource(options: KubernetesSourceOptions, logger: Logge
           },
           logger,
           selector,
-          { transform },
+          { transform, ...(store ? { store } : {}) },
         );
       const local = await watchOf<V1Pod>('/api/v1/pods', localPod, fieldSelector);
       const namespaces = await watchOf<V1Namespace>(
@@ -87,15 +89,16 @@ export function kubernetesSource(options: KubernetesSourceOptions, logger: Logge
         (p) => peerPod(p, options.label),
         undefined,
         (event, p) => (event === 'delete' ? index.deletePod(p, pending) : index.upsertPod(p, pending)),
+        index,
       );
       informers.push(local, namespaces, all);
       lookup = podLookup(kc, local.list, namespaces.list);
       const emit = () => {
         const changes = pending;
-        pending = new Map();
-        // The whole map once; then only the addresses that changed (where the sink takes them).
-        if (first || !sink.peerChanges) sink.peers?.(index.peers);
-        else if (changes.size > 0) sink.peerChanges(changes);
+        pending = new Set();
+        // The index once; then only the pods that changed.
+        if (first) sink.pods?.(index);
+        else if (changes.size > 0) sink.podsChanged?.(changes);
         first = false;
         snapshot(sink, options, local.list(), namespaces.list());
       };

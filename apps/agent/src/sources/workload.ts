@@ -1,5 +1,6 @@
 import type { IpFamily } from '@switchyard/core';
 import type { CarrierName } from '../config/agent-config.js';
+import type { PodRecord, PodView } from './pod-index.js';
 
 /** Where a workload's network lives, as a source knows it. */
 export type WorkloadNetwork =
@@ -41,20 +42,13 @@ export interface Workload {
 export interface SourceSink {
   /** The complete set of workloads now (the reconciler turns it into adds and deletes). */
   snapshot(workloads: readonly Workload[]): void;
-  /** Every known address → the identity it must present (`namespace`, `serviceAccount`). */
-  peers?(
-    peers: ReadonlyMap<string, { namespace: string; serviceAccount: string; pod?: string; inMesh?: boolean }>,
-  ): void;
   /**
-   * Only the addresses whose identity changed since `peers` or the last call (undefined: none any
-   * more). A sink that takes these gets `peers` once and these afterwards.
+   * The source's index of pods (the Kubernetes source: every pod of the cluster), given once,
+   * before the first snapshot; identities and Service endpoints are read from it from then on.
    */
-  peerChanges?(
-    changes: ReadonlyMap<
-      string,
-      { namespace: string; serviceAccount: string; pod?: string; inMesh?: boolean } | undefined
-    >,
-  ): void;
+  pods?(index: PodView): void;
+  /** The pods whose identity, mesh membership or uncontested addresses changed since the last call. */
+  podsChanged?(pods: ReadonlySet<PodRecord>): void;
   /** A change the source could not take; the previous snapshot stays in force. */
   problem(message: string): void;
   /** The policy objects the source holds (the workload file's `policies`), before the snapshot they go with. */

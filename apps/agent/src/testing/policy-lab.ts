@@ -224,7 +224,7 @@ async function startSource(
   const source = kubernetesSource({ node: 'n2', label: OPT_IN, kubeconfig }, silentLogger);
   await source.start({
     snapshot: () => undefined,
-    peers: (map) => peers.replace(map),
+    pods: (index) => peers.follow(index),
     problem: (reason) => {
       throw new Error(reason);
     },
