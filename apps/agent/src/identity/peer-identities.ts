@@ -30,7 +30,7 @@ export class PeerIdentities implements IdentityResolver {
   pod(id: string): { address: string; spiffeId: string } | undefined {
     const slash = id.indexOf('/');
     const pods = this.#pods;
-    const p = pods?.get(id.slice(0, slash), id.slice(slash + 1));
+    const p = slash > 0 ? pods?.get(id.slice(0, slash), id.slice(slash + 1)) : undefined;
     const address = p?.ips.find((ip) => pods?.ownerOf(ip) === p);
     return p && address ? { address, spiffeId: this.#spiffeId(p) } : undefined;
   }
