@@ -36,6 +36,7 @@ class NamespaceView {
     this.#namespace = namespace;
   }
 
+  /** Only whether it is empty is read (to drop an empty namespace): 1 or 0. */
   get size(): number {
     for (const _ of this.#store.names(this.#namespace)) return 1;
     return 0;
