@@ -14,6 +14,7 @@ import {
   type WorkloadConfig,
 } from '@switchyard/dataplane';
 import { type AgentCore, buildCore } from './agent-core.js';
+import { type CarrierChoice, settleCarrier } from './carriers/choose-carrier.js';
 import type { AgentConfig } from './config/agent-config.js';
 import { AGENT_DEFAULTS } from './config/defaults.js';
 import type { DockerWatcher } from './docker/docker-watcher.js';
@@ -60,6 +61,8 @@ interface AgentParts {
   lock: InstanceLock;
   core: AgentCore;
   driver: RedirectionDriver;
+  /** The carrier workloads run on unless they name one, and how it was chosen. */
+  carrier: CarrierChoice;
   plane: DataPlane;
   reconciler: Reconciler;
   peers: PeerIdentities;
@@ -118,7 +121,8 @@ export class Agent {
    * reconciles the first snapshot; `/readyz` turns ready after it. Whatever was started is
    * stopped again when a step fails.
    */
-  static async start(config: AgentConfig, options: AgentOptions = {}): Promise<Agent> {
+  static async start(configured: AgentConfig, options: AgentOptions = {}): Promise<Agent> {
+    const { config, choice: carrier } = await settleCarrier(configured);
     // The level can change while it runs (`switchyard-agent log-level`), for its own logger only.
     let level: LogLevel = config.log.level;
     const logger = options.logger ?? jsonLogger({ level: () => level, fields: { component: 'agent' } });
@@ -136,7 +140,8 @@ export class Agent {
     signal?.throwIfAborted();
     const lock = await acquireLock(config.stateDir, { admin: adminAt });
     const undo: (() => unknown)[] = [() => lock.release()];
-    const progress = new StartProgress(config);
+    logCarrierChoice(logger, carrier);
+    const progress = new StartProgress(config, carrier);
     try {
       const driver = options.driver ?? (await untilAborted(loadDriver(config.driver), signal));
       progress.driver = driver.name;
@@ -214,6 +219,7 @@ export class Agent {
         lock,
         core,
         driver,
+        carrier,
         plane,
         reconciler: r,
         peers: core.peers,
@@ -266,6 +272,7 @@ export class Agent {
       version: AGENT_VERSION,
       source: p.source.kind,
       driver: p.driver.name,
+      carrier: p.carrier,
       ready: this.#ready,
       ...(problem ? { sourceProblem: problem } : {}),
       workloads: p.reconciler.report(),
@@ -414,4 +421,15 @@ export async function loadDriver(name: string): Promise<RedirectionDriver> {
       `the ${name} driver cannot work here:\n${probe.problems.map((p) => `  - ${p.message}; fix: ${p.fix}`).join('\n')}`,
     );
   return driver;
+}
+
+/** Says which carrier the agent runs; a fallback from the default is a warning, with its reason. */
+function logCarrierChoice(logger: Logger, c: CarrierChoice): void {
+  if (c.fellBack)
+    logger.warn('the default carrier cannot run here: running the fallback', {
+      carrier: c.name,
+      default: c.fellBack.from,
+      reason: c.fellBack.reason,
+    });
+  else logger.info('carrier chosen', { carrier: c.name, pinned: c.pinned });
 }

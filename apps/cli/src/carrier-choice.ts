@@ -35,12 +35,19 @@ export async function carrierRegistry(modules: readonly string[], cwd: string): 
   return registry;
 }
 
+/** The carrier of `proxy hbone` when `--carrier` names none: its own, JavaScript HBONE. */
+export const DEFAULT_HBONE_CARRIER: BuiltinCarrierName = 'hbone';
+
 /**
- * The carrier `--carrier` and its alias `--engine` ask for, with the flag to name in messages.
+ * The carrier `--carrier` and its alias `--engine` ask for, with the flag to name in messages;
+ * `own` when neither is given.
  *
  * @throws InputInvalidError for an engine that does not exist, or both flags naming different carriers.
  */
-export function chosenCarrierName(o: { carrier?: string; engine?: string }): { name: string; flag: string } {
+export function chosenCarrierName(
+  o: { carrier?: string; engine?: string },
+  own: string = DEFAULT_CARRIER,
+): { name: string; flag: string } {
   if (o.engine !== undefined && !(ENGINES as readonly string[]).includes(o.engine))
     throw new InputInvalidError(
       `--engine ${quoteInput(o.engine)}: expected ${ENGINES.map((e) => `"${e}"`).join(' or ')}`,
@@ -52,13 +59,14 @@ export function chosenCarrierName(o: { carrier?: string; engine?: string }): { n
     );
   if (o.carrier !== undefined) return { name: o.carrier, flag: `--carrier ${o.carrier}` };
   if (o.engine !== undefined) return { name: byEngine as string, flag: `--engine ${o.engine}` };
-  return { name: DEFAULT_CARRIER, flag: `--carrier ${DEFAULT_CARRIER}` };
+  return { name: own, flag: `--carrier ${own}` };
 }
 
 /**
- * The factory for the chosen carrier, from the registry: `undefined` for `mtls` (the sidecar's
- * own carrier). A carrier is loaded only when chosen (the native engine is an optional peer of the
- * CLI: it ships a C addon a CLI user may not want) and checked to run here before anything listens.
+ * The factory for the chosen carrier, from the registry: `undefined` for `own` (the sidecar's
+ * own carrier: `mtls` for `proxy mtls`, `hbone` for `proxy hbone`). A carrier is loaded only when
+ * chosen (the native engine is an optional peer of the CLI: it ships a C addon a CLI user may not
+ * want) and checked to run here before anything listens.
  *
  * @throws CarrierNotFoundError for a name no carrier has (the choices named).
  * @throws UnsupportedPlatformError when the carrier is not installed or cannot run here.
@@ -66,17 +74,38 @@ export function chosenCarrierName(o: { carrier?: string; engine?: string }): { n
 export async function carrierFactory(
   registry: CarrierRegistry,
   choice: { name: string; flag: string },
+  own: string = DEFAULT_CARRIER,
 ): Promise<CarrierFactory | undefined> {
-  if (choice.name === DEFAULT_CARRIER) return undefined;
-  const instead = choice.flag.startsWith('--engine') ? '--engine js' : `--carrier ${DEFAULT_CARRIER}`;
+  if (choice.name === own) return undefined;
+  const instead = choice.flag.startsWith('--engine') ? '--engine js' : `--carrier ${own}`;
   const why = await registry.unavailable(choice.name);
   if (why?.missing)
     throw new UnsupportedPlatformError(
-      choice.name === CARRIER_OF_ENGINE.native
+      registry.capabilities(choice.name).needsEngine
         ? `${choice.flag}: the native relay engine is not installed beside the CLI; install it with "npm install @switchyard/relay-native" (Linux), or use ${instead}`
         : `${choice.flag}: the carrier's package is not installed beside the CLI; install it, or use ${instead}`,
       { cause: why.cause },
     );
   if (why) throw new UnsupportedPlatformError(`${choice.flag}: ${why.reason}; or use ${instead}`);
   return registry.factory(choice.name);
+}
+
+/**
+ * The carrier `proxy hbone --carrier` names, checked to speak HBONE (it declares the `hbone`
+ * listener): `mtls` there would serve another wire on the HBONE port.
+ *
+ * @throws CarrierNotFoundError for a name no carrier has; InputInvalidError for a carrier that is not HBONE's.
+ */
+export function hboneCarrierName(
+  registry: CarrierRegistry,
+  carrier: string | undefined,
+): { name: string; flag: string } {
+  const choice = chosenCarrierName({ ...(carrier !== undefined ? { carrier } : {}) }, DEFAULT_HBONE_CARRIER);
+  if (registry.capabilities(choice.name).listens?.hbone === undefined) {
+    const hbone = registry.names().filter((n) => registry.capabilities(n).listens?.hbone !== undefined);
+    throw new InputInvalidError(
+      `${choice.flag}: "${choice.name}" does not carry HBONE (it opens no HBONE listener); give one of ${hbone.map((n) => `"${n}"`).join(', ')}, or run "switchyard proxy mtls --carrier ${choice.name}"`,
+    );
+  }
+  return choice;
 }

@@ -7,41 +7,17 @@ import { CARRIER_API_VERSION } from '@switchyard/dataplane/carrier';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBin } from './testing/run-bin.js';
 import { cli } from './testing/run-cli.js';
+import { freePort, issueTestCerts } from './testing/test-certs.js';
 
 let scratch: string;
 let certs: string;
 beforeAll(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'swy-proxy-flags-'));
-  certs = join(scratch, 'certs');
-  expect(
-    (await cli('ca', 'init', '--dir', join(scratch, 'ca'), '--trust-domain', 'cluster.local')).code,
-  ).toBe(0);
-  const issued = await cli(
-    'ca',
-    'issue',
-    '--dir',
-    join(scratch, 'ca'),
-    '--namespace',
-    'web',
-    '--service-account',
-    'api',
-    '--out',
-    certs,
-  );
-  expect(issued.code).toBe(0);
+  certs = await issueTestCerts(scratch);
 });
 afterAll(async () => {
   await rm(scratch, { recursive: true, force: true });
 });
-
-/** A port nobody listens on right now. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 const loopbackPorts = async () => [
   '--inbound-port',
@@ -290,13 +266,16 @@ const proxy = ['proxy', 'mtls', '--cert-dir', 'CERTS', '--driver', 'memory', '--
 const args = (...more: string[]) => [...proxy.map((a) => (a === 'CERTS' ? certs : a)), ...more];
 
 describe('proxy mtls --carrier', () => {
-  it('names the carriers there are when the name is unknown (exit 2)', async () => {
-    const r = await cli(...args('--carrier', 'udp'));
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(
-      /no carrier named "udp"; known carriers are "hbone", "hbone-native", "mtls", "mtls-native" \[SWY_ERR_CARRIER_NOT_FOUND\]/,
-    );
-  });
+  it.each(['mtls', 'hbone'])(
+    'proxy %s names the carriers there are when the name is unknown (exit 2)',
+    async (which) => {
+      const r = await cli(...args('--carrier', 'udp').map((a) => (a === 'mtls' ? which : a)));
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(
+        /no carrier named "udp"; known carriers are "hbone", "hbone-native", "mtls", "mtls-native" \[SWY_ERR_CARRIER_NOT_FOUND\]/,
+      );
+    },
+  );
 
   it('refuses --engine and --carrier naming different carriers; the same one twice is fine', async () => {
     const r = await cli(...args('--carrier', 'mtls-native', '--engine', 'js'));

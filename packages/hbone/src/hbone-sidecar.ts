@@ -1,5 +1,6 @@
-import type { IpFamily, Target } from '@switchyard/core';
+import { InputInvalidError, type IpFamily, type Target } from '@switchyard/core';
 import {
+  type CarrierFactory,
   type DataPlane,
   type DataPlaneMetrics,
   type Endpoint,
@@ -48,12 +49,19 @@ export interface HboneSidecarOptions extends SidecarPlaneOptions {
   sniGateway?: SniGatewayRouting & { port: number };
   /** Also accept reverse tunnels on `port` (15009). */
   reverseTunnel?: ReverseTunnelSettings & { port: number };
+  /**
+   * Another HBONE carrier from the carrier registry (`hbone-native`) instead of this package's:
+   * then `client`, `server`, `reverseTunnels` and `upstream` stay unset, and `sniGateway` and
+   * `reverseTunnel` are refused (they run on this package's carrier).
+   */
+  carrier?: CarrierFactory;
 }
 
 const WORKLOAD = 'sidecar';
 
 /**
- * The HBONE sidecar: a one-workload {@link DataPlane} with the hbone carrier. Outbound captured
+ * The HBONE sidecar: a one-workload {@link DataPlane} with the hbone carrier (or another HBONE
+ * carrier given as `carrier`). Outbound captured
  * TCP becomes a CONNECT stream to the destination's port 15008 over a pooled mTLS connection;
  * inbound, the HBONE server on 15008 authorizes the peer and dials the app. Plain TCP captured
  * inbound is refused unless it comes from an allowed source.
@@ -64,7 +72,12 @@ export class HboneSidecar {
   #carrier: HboneCarrier | undefined;
   #listeners: ListenerStatus[] = [];
 
+  /** @throws InputInvalidError for `sniGateway` or `reverseTunnel` with another `carrier`. */
   constructor(options: HboneSidecarOptions) {
+    if (options.carrier && (options.sniGateway || options.reverseTunnel))
+      throw new InputInvalidError(
+        `the ${options.carrier.name} carrier serves no SNI gateway or reverse tunnels (they run on the hbone carrier); drop them, or run the hbone carrier`,
+      );
     this.#o = options;
     this.#plane = sidecarPlane(options, 'hbone');
   }
@@ -126,11 +139,13 @@ export class HboneSidecar {
     const status = await this.#plane.addWorkload({
       id: WORKLOAD,
       identity: o.certificates,
-      carrier: hboneCarrier({
-        onCreated: (c) => (this.#carrier = c),
-        ...(o.sniGateway ? { sniGateway: o.sniGateway } : {}),
-        ...(o.reverseTunnel ? { reverseTunnel: o.reverseTunnel } : {}),
-      }),
+      carrier:
+        o.carrier ??
+        hboneCarrier({
+          onCreated: (c) => (this.#carrier = c),
+          ...(o.sniGateway ? { sniGateway: o.sniGateway } : {}),
+          ...(o.reverseTunnel ? { reverseTunnel: o.reverseTunnel } : {}),
+        }),
       ...(o.target ? { target: o.target } : {}),
       ...(o.addresses ? { addresses: o.addresses } : {}),
       policy: {

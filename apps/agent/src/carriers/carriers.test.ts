@@ -126,3 +126,52 @@ describe('the agent carriers', () => {
     );
   });
 });
+
+describe('the default carrier', () => {
+  it('is hbone-native where the native engine loads (validate says so, text and JSON)', async () => {
+    writeFileSync(join(dir, 'default.yaml'), 'identity: { caDir: ca }\n');
+    const r = await agentWith(before, 'validate', '--config', join(dir, 'default.yaml'));
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/, carrier hbone-native; 1 workload\)\n$/);
+    const j = await agentWith(before, 'validate', '--json', '--config', join(dir, 'default.yaml'));
+    expect(JSON.parse(j.stdout)).toMatchObject({ carrier: 'hbone-native' });
+    expect(JSON.parse(j.stdout).carrierFallback).toBeUndefined();
+  });
+
+  it('falls back to hbone where the engine cannot load, and says why', async () => {
+    writeFileSync(join(dir, 'default.yaml'), 'identity: { caDir: ca }\n');
+    const r = await agentWith('none', 'validate', '--config', join(dir, 'default.yaml'));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(
+      /, carrier hbone \(hbone-native cannot run here: SWITCHYARD_RELAY_NATIVE_BUILD="none" names no build of the native relay engine.*\); 1 workload\)\n$/,
+    );
+    const j = await agentWith('none', 'validate', '--json', '--config', join(dir, 'default.yaml'));
+    expect(JSON.parse(j.stdout)).toMatchObject({
+      carrier: 'hbone',
+      carrierFallback: { from: 'hbone-native', reason: expect.stringMatching(/names no build/) },
+    });
+  });
+
+  it('never falls back from a carrier the config names: hbone-native there is refused, exit 2, no stack', async () => {
+    writeFileSync(join(dir, 'pinned.yaml'), 'identity: { caDir: ca }\ncarrier: hbone-native\n');
+    const r = await agentWith('none', 'validate', '--config', join(dir, 'pinned.yaml'));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/- carrier: "hbone-native" cannot run here: .*names no build/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    writeFileSync(join(dir, 'pinned-js.yaml'), 'identity: { caDir: ca }\ncarrier: hbone\n');
+    const js = await agentWith(before, 'validate', '--config', join(dir, 'pinned-js.yaml'));
+    expect(js.stdout).toMatch(/, carrier hbone; 1 workload\)\n$/);
+  });
+
+  it('chooses in the agent what validate shows: pinned, default, fallback', async () => {
+    const { chooseCarrier } = await import('./choose-carrier.js');
+    expect(await chooseCarrier({ carrier: 'mtls', carrierPinned: true })).toEqual({
+      name: 'mtls',
+      pinned: true,
+    });
+    expect(await chooseCarrier({ carrier: 'hbone-native', carrierPinned: false })).toEqual({
+      name: 'hbone-native',
+      pinned: false,
+    });
+  });
+});

@@ -52,6 +52,18 @@ export async function carrierUnavailable(name: string): Promise<string | undefin
 }
 
 /**
+ * Why the carrier cannot run on this host, in plain words without advice (the agent falls back on
+ * its own), or `undefined` when it can.
+ */
+export async function carrierUnavailableReason(name: string): Promise<string | undefined> {
+  const why = await carriers.unavailable(name);
+  if (!why) return undefined;
+  if (!why.missing) return why.reason;
+  const cause = why.cause instanceof Error ? `: ${why.cause.message.split('\n')[0]}` : '';
+  return `its package is not installed beside the agent${cause}`;
+}
+
+/**
  * A carrier factory by name, from the registry: a fresh one for the JavaScript carriers; for a
  * carrier that needs the engine, the one every workload shares, so a node runs one engine whatever
  * its number of workloads (it starts with the first workload and stops with the last).

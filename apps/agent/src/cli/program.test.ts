@@ -43,7 +43,7 @@ describe('switchyard-agent', () => {
     writeFileSync(join(dir, 'agent.yaml'), 'identity: { caDir: ca }\n');
     writeFileSync(join(dir, 'workloads.yaml'), 'workloads: [{ name: a, network: { netns: a } }]\n');
     const r = await agent('validate', '--config', join(dir, 'agent.yaml'));
-    expect(r.stdout).toMatch(/valid \(source file, driver tproxy, carrier hbone; 1 workload\)/);
+    expect(r.stdout).toMatch(/valid \(source file, driver tproxy, carrier hbone-native; 1 workload\)/);
     expect(r.code).toBe(0);
   });
 

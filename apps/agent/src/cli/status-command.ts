@@ -1,6 +1,7 @@
 import { RuntimeUnavailableError } from '@switchyard/core';
 import { formatEndpoint } from '@switchyard/dataplane';
 import type { AgentStatus } from '../agent.js';
+import { describeCarrierChoice } from '../carriers/choose-carrier.js';
 import type { AgentConfig } from '../config/agent-config.js';
 import type { WorkloadReport } from '../reconcile/workload-record.js';
 import { formatServiceReport, parseServiceId } from '../services/service-status.js';
@@ -82,7 +83,8 @@ export function formatStatus(s: AgentStatus): string {
   const problem = s.sourceProblem
     ? `the last update of the ${s.source} source was rejected (${s.sourceProblem.since}); the workloads below are as they were before it:\n  ${s.sourceProblem.reason.split('\n').join('\n  ')}\n`
     : '';
-  const head = `node ${s.node} · source ${s.source} · driver ${s.driver} · pid ${s.pid}${version} · ${state}\n${problem}`;
+  const carrier = s.carrier ? ` · carrier ${describeCarrierChoice(s.carrier)}` : '';
+  const head = `node ${s.node} · source ${s.source} · driver ${s.driver}${carrier} · pid ${s.pid}${version} · ${state}\n${problem}`;
   const workloads = s.workloads ?? [];
   if (workloads.length === 0) return `${head}no workloads\n`;
   const rows = workloads.map((w) => [

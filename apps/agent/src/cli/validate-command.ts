@@ -1,4 +1,5 @@
 import { dirname } from 'node:path';
+import { chooseCarrier, describeCarrierChoice } from '../carriers/choose-carrier.js';
 import { readDocument } from '../config/read-document.js';
 import { loadConfig } from '../config/validate-config.js';
 import { parseWorkloadFile } from '../sources/parse-workload-file.js';
@@ -12,6 +13,7 @@ export async function validateCommand(
   options: { json?: boolean } = {},
 ): Promise<number> {
   const config = await loadConfig(configPath);
+  const carrier = await chooseCarrier(config);
   const s = config.source;
   const workloads =
     s.kind === 'file'
@@ -24,14 +26,15 @@ export async function validateCommand(
       config: configPath,
       source: s.kind,
       driver: config.driver,
-      carrier: config.carrier,
+      carrier: carrier.name,
+      ...(carrier.fellBack ? { carrierFallback: carrier.fellBack } : {}),
       ...(workloads ? { workloads: workloads.length } : {}),
     };
     io.stdout(`${JSON.stringify(report, null, 2)}\n`);
     return EXIT.ok;
   }
   io.stdout(
-    `${configPath}: valid (source ${s.kind}, driver ${config.driver}, carrier ${config.carrier}${counted})\n`,
+    `${configPath}: valid (source ${s.kind}, driver ${config.driver}, carrier ${describeCarrierChoice(carrier)}${counted})\n`,
   );
   return EXIT.ok;
 }

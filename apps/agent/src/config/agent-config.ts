@@ -94,8 +94,14 @@ export interface AgentConfig {
   source: SourceConfig;
   /** The capture driver by registry name: `tproxy` (Linux) or `hns` (Windows), or a plugin's. */
   driver: string;
-  /** How workloads' traffic is carried when a workload does not say. */
+  /**
+   * How workloads' traffic is carried when a workload does not say. Unless the config names one
+   * (`carrierPinned`), `hbone-native` where the native engine loads, else `hbone` (see
+   * `chooseCarrier`).
+   */
   carrier: CarrierName;
+  /** Whether the config names `carrier`: then it runs, or the agent refuses to start (no fallback). */
+  carrierPinned: boolean;
   /**
    * Third-party carrier modules to load into the carrier registry before `carrier` is checked:
    * package names (resolved from the config file's directory, then from the agent's), or paths

@@ -20,7 +20,10 @@ export const AGENT_DEFAULTS = Object.freeze({
   optInLabel: 'switchyard.io/capture',
   optInValue: 'enabled',
   driver: process.platform === 'win32' ? 'hns' : 'tproxy',
-  carrier: 'hbone' as const,
+  /** The carrier where the config names none: HBONE on the native engine, where the engine loads. */
+  carrier: 'hbone-native' as const,
+  /** What the default carrier falls back to where the engine cannot load: HBONE in JavaScript (the reference). */
+  fallbackCarrier: 'hbone' as const,
   certHours: 24,
   identityFallback: 'refuse' as const,
   ports: {

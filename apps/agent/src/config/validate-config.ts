@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { IpFamily } from '@switchyard/core';
 import { carrierNames, carrierUnavailable, loadCarrierModules } from '../carriers/carriers.js';
+import { settleCarrier } from '../carriers/choose-carrier.js';
 import type { AgentConfig, IdentityConfig, PolicyConfig, SourceConfig } from './agent-config.js';
 import { AGENT_DEFAULTS as D } from './defaults.js';
 import { Issues } from './issues.js';
@@ -74,6 +75,7 @@ export function validateConfig(document: unknown, baseDir: string, shown = 'the 
     source: source(is, doc.source, at),
     driver: is.string('driver', doc.driver, D.driver),
     carrier: carrierField(is, doc.carrier, carrierModules.length > 0),
+    carrierPinned: doc.carrier !== undefined,
     carrierModules,
     identity: identity(is, doc.identity, at),
     ...(criEndpoint ? { criEndpoint } : {}),
@@ -208,8 +210,9 @@ function checkPorts(is: Issues, c: AgentConfig): void {
 }
 
 /**
- * Reads, checks and completes the agent config file, and checks that its carrier can run on this
- * host (`mtls-native` needs the native relay engine).
+ * Reads, checks and completes the agent config file, and checks that a carrier it names can run on
+ * this host (`mtls-native` needs the native relay engine); where it names none, the default's
+ * fallback is chosen here (see `chooseCarrier`).
  */
 export async function loadConfig(path: string): Promise<AgentConfig> {
   const config = validateConfig(
@@ -222,12 +225,12 @@ export async function loadConfig(path: string): Promise<AgentConfig> {
     is.add(`carrierModules[${p.index}]`, p.message);
   if (!carrierNames().includes(config.carrier))
     is.oneOf('carrier', config.carrier, carrierNames(), config.carrier);
-  else {
+  else if (config.carrierPinned) {
     const why = await carrierUnavailable(config.carrier);
     if (why) is.add('carrier', why);
   }
   is.throwIfAny(resolve(path));
-  return config;
+  return (await settleCarrier(config)).config;
 }
 
 /**

@@ -414,8 +414,8 @@ describe.skipIf(reason !== undefined)(
       });
       try {
         expect(agent.status().workloads.map((w) => [w.id, w.phase, w.carrier])).toEqual([
-          ['shop/sy13-mesh-client', 'captured', 'hbone'],
-          ['shop/sy13-mesh-server', 'captured', 'hbone'],
+          ['shop/sy13-mesh-client', 'captured', 'hbone-native'],
+          ['shop/sy13-mesh-server', 'captured', 'hbone-native'],
         ]);
         expect((await client.exec(httpGet(address(server), '/index.html'))).output).toBe(
           'hello from the app',

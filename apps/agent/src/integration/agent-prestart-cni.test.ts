@@ -162,7 +162,7 @@ describe.skipIf(!!reason && !process.env.CI)(
             async () => {
               const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
               const m =
-                /switchyard_connections_total\{workload="web\/server",carrier="hbone",direction="inbound",outcome="spliced"\} (\d+)/.exec(
+                /switchyard_connections_total\{workload="web\/server",carrier="hbone-native",direction="inbound",outcome="spliced"\} (\d+)/.exec(
                   text,
                 );
               return Number(m?.[1] ?? 0);

@@ -1,3 +1,4 @@
+import type { CarrierChoice } from '../carriers/choose-carrier.js';
 import type { MetadataProxyStatus } from '../metadata/metadata-status.js';
 import type { WorkloadReport } from '../reconcile/workload-record.js';
 import type { ServiceReport } from '../services/service-report.js';
@@ -10,6 +11,8 @@ export interface AgentStatus {
   version: string;
   source: string;
   driver: string;
+  /** The carrier workloads run on unless they name one, and why the default fell back (absent while starting). */
+  carrier?: CarrierChoice;
   ready: boolean;
   /** While the agent starts: what it waits for (the first list of its source, the Kubernetes API…). */
   starting?: string;

@@ -1,3 +1,4 @@
+import type { CarrierChoice } from '../carriers/choose-carrier.js';
 import type { AgentConfig } from '../config/agent-config.js';
 import type { AgentStatus } from './agent-status.js';
 import { AGENT_VERSION } from './agent-version.js';
@@ -14,9 +15,11 @@ export class StartProgress {
   driver: string;
   sourceProblem: AgentStatus['sourceProblem'];
   readonly #config: AgentConfig;
+  readonly #carrier: CarrierChoice | undefined;
 
-  constructor(config: AgentConfig) {
+  constructor(config: AgentConfig, carrier?: CarrierChoice) {
     this.#config = config;
+    this.#carrier = carrier;
     this.driver = config.driver;
   }
 
@@ -28,6 +31,7 @@ export class StartProgress {
       version: AGENT_VERSION,
       source: this.#config.source.kind,
       driver: this.driver,
+      ...(this.#carrier ? { carrier: this.#carrier } : {}),
       ready: false,
       starting: this.starting,
       ...(this.sourceProblem ? { sourceProblem: this.sourceProblem } : {}),

@@ -15,8 +15,8 @@ export interface AgentNodeLab {
   adminPort: number;
   /** Replaces the workload file the way a ConfigMap update does (write, then rename). */
   writeWorkloads(workloads: object[] | string): void;
-  /** Starts an agent on this node's config. */
-  startAgent(extra?: string[]): AgentProcess;
+  /** Starts an agent on this node's config; `env` is added to the process's environment. */
+  startAgent(extra?: string[], env?: NodeJS.ProcessEnv): AgentProcess;
   /** Starts an HTTP app in namespace B on :8080 that answers with the address it saw. */
   startApp(): Promise<void>;
   /** Plain HTTP from namespace A's app to B's; resolves with the body. */
@@ -65,8 +65,8 @@ export async function createAgentNodeLab(config: Record<string, unknown> = {}): 
       writeFileSync(join(dir, 'workloads.yaml.next'), text);
       renameSync(join(dir, 'workloads.yaml.next'), join(dir, 'workloads.yaml'));
     },
-    startAgent(extra = []) {
-      const agent = startAgentProcess(['--config', join(dir, 'agent.yaml'), ...extra]);
+    startAgent(extra = [], env = {}) {
+      const agent = startAgentProcess(['--config', join(dir, 'agent.yaml'), ...extra], env);
       agents.push(agent);
       return agent;
     },

@@ -16,9 +16,12 @@ export interface AgentProcess {
   waitFor(pattern: RegExp, ms?: number): Promise<void>;
 }
 
-/** Starts `switchyard-agent ...args`. */
-export function startAgentProcess(args: string[]): AgentProcess {
-  const child = spawn(process.execPath, [AGENT_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `switchyard-agent ...args`; `env` is added to this process's environment. */
+export function startAgentProcess(args: string[], env: NodeJS.ProcessEnv = {}): AgentProcess {
+  const child = spawn(process.execPath, [AGENT_BIN, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   let output = '';
   child.stdout?.on('data', (d) => (output += d));
   child.stderr?.on('data', (d) => (output += d));

@@ -1,6 +1,8 @@
-import { DEFAULT_PORTS, type DriverRegistry } from '@switchyard/core';
+import { DEFAULT_PORTS, type DriverRegistry, InputInvalidError } from '@switchyard/core';
+import type { CarrierRegistry } from '@switchyard/dataplane';
 import { HboneSidecar, ReverseTunnelDialer, SNI_GATEWAY_PORT } from '@switchyard/hbone';
 import { CertificateStore } from '@switchyard/mesh';
+import { carrierFactory, DEFAULT_HBONE_CARRIER, hboneCarrierName } from '../carrier-choice.js';
 import { EXIT } from '../exit-codes.js';
 import { portFlag, wholeNumber } from '../flag-values.js';
 import { parseGateway, parseSniRoute } from '../hbone-flags.js';
@@ -17,10 +19,11 @@ import {
 
 /**
  * Flags of `switchyard proxy hbone`: those of `proxy mtls` except `--plaintext-port`,
- * `--bypass-mark` and `--max-connections`, plus the HBONE port, the SNI gateway and reverse tunnels.
+ * `--bypass-mark`, `--max-connections` and `--engine`, plus the HBONE port, the SNI gateway and
+ * reverse tunnels (`--carrier` names an HBONE carrier here).
  */
 export interface ProxyHboneOptions
-  extends Omit<ProxyMtlsOptions, 'plaintextPort' | 'bypassMark' | 'maxConnections'> {
+  extends Omit<ProxyMtlsOptions, 'plaintextPort' | 'bypassMark' | 'maxConnections' | 'engine'> {
   hbonePort: string;
   /** Run the SNI gateway on this port (`true`: 15443). */
   sniGateway?: string | boolean;
@@ -46,13 +49,22 @@ function hboneSettings(o: ProxyHboneOptions) {
  * `switchyard proxy hbone`: captured outbound TCP leaves as HBONE (CONNECT over pooled mTLS to the
  * destination's 15008); inbound, the HBONE server on 15008 hands tunnels to the app. The inbound
  * capture must exclude 15008 (`redirect apply --exclude-port 15008`) so peers reach it directly.
+ * `--carrier` picks an HBONE carrier from the registry (`hbone-native`: on the native engine),
+ * checked to run here before anything listens.
  */
 export async function proxyHboneCommand(
   registry: DriverRegistry,
   o: ProxyHboneOptions,
   io: CliIo,
+  carriers: CarrierRegistry,
 ): Promise<number> {
   const s = hboneSettings(o);
+  const choice = hboneCarrierName(carriers, o.carrier);
+  if (choice.name !== DEFAULT_HBONE_CARRIER && (s.sniPort !== undefined || s.gateway))
+    throw new InputInvalidError(
+      `${choice.flag} serves no ${s.sniPort !== undefined ? '--sni-gateway' : '--reverse-gateway'} (the SNI gateway and reverse tunnels run on the hbone carrier); drop it, or use --carrier ${DEFAULT_HBONE_CARRIER}`,
+    );
+  const carrier = await carrierFactory(carriers, choice, DEFAULT_HBONE_CARRIER);
   const inboundAuthz = await authzFile(o.authz, io.cwd);
   const outboundAuthz = await authzFile(o.outboundAuthz, io.cwd);
   const identities = await identitiesFlag(o.identities, io.cwd);
@@ -63,6 +75,7 @@ export async function proxyHboneCommand(
     socketOps: driver.socketOps,
     certificates,
     log,
+    ...(carrier ? { carrier } : {}),
     accessLog: o.accessLog === true,
     // The admin port is a proxy port: the data plane refuses to relay a peer to it.
     ...(s.common.admin ? { adminPort: s.common.admin.port } : {}),

@@ -1,7 +1,7 @@
 import { DEFAULT_BYPASS_MARK, DEFAULT_PORTS } from '@switchyard/core';
 import { HBONE_PORT, SNI_GATEWAY_PORT } from '@switchyard/hbone';
 import type { Command } from 'commander';
-import { DEFAULT_CARRIER, ENGINES } from '../carrier-choice.js';
+import { DEFAULT_CARRIER, DEFAULT_HBONE_CARRIER, ENGINES } from '../carrier-choice.js';
 import { type ProxyHboneOptions, proxyHboneCommand } from '../commands/proxy-hbone.js';
 import { type ProxyMtlsOptions, proxyMtlsCommand } from '../commands/proxy-mtls.js';
 import { PROXY_DEFAULTS } from '../proxy-defaults.js';
@@ -121,9 +121,13 @@ export function addProxyCommands(program: Command, { io, done, registry, carrier
         '--reverse-gateway <ip:port>',
         'hold a reverse tunnel (H2R) to this gateway, so it can reach us behind NAT',
       )
-      .option('--mesh-cidr <cidr>', 'destinations reached through HBONE (repeatable)', collect, []),
+      .option('--mesh-cidr <cidr>', 'destinations reached through HBONE (repeatable)', collect, [])
+      .option(
+        '--carrier <name>',
+        `the HBONE carrier, by its name in the carrier registry: hbone, hbone-native (TLS, HTTP/2 and bytes on the native relay engine, Linux; no --sni-gateway or --reverse-gateway), or one a --carrier-module loads (default ${DEFAULT_HBONE_CARRIER})`,
+      ),
     'tunnel',
   ).action(async (o: ProxyHboneOptions, cmd: Command) =>
-    done(await proxyHboneCommand(await registry(cmd), o, io)),
+    done(await proxyHboneCommand(await registry(cmd), o, io, await carriers(cmd))),
   );
 }
