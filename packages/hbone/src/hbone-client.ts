@@ -29,6 +29,7 @@ import { keepAlive } from './keepalive.js';
 export { HboneConnectError };
 
 import { HBONE_PORT, HBONE_SETTINGS } from './settings.js';
+import { poolKey, TunnelPools } from './tunnel-pools.js';
 
 /** Options of {@link HboneClient}. */
 export interface HboneClientOptions {
@@ -88,6 +89,13 @@ interface Pooled {
   idleTimer?: NodeJS.Timeout;
 }
 
+/** Streams a pooled connection may carry: the peer's limit, at most HBONE's. */
+const streamLimit = (p: Pooled) =>
+  Math.min(
+    p.session.remoteSettings.maxConcurrentStreams ?? HBONE_SETTINGS.maxConcurrentStreams,
+    HBONE_SETTINGS.maxConcurrentStreams,
+  );
+
 const baggageHeader = (b: Record<string, string>) =>
   Object.entries(b)
     .map(([k, v]) => `${k}=${encodeURIComponent(v)}`)
@@ -103,8 +111,12 @@ const baggageHeader = (b: Record<string, string>) =>
 export class HboneClient {
   readonly #o: HboneClientOptions;
   readonly #peers = new WeakMap<Duplex, string>();
-  readonly #pools = new Map<string, Pooled[]>();
-  readonly #pending = new Map<string, Promise<Pooled>>();
+  readonly #pools = new TunnelPools<Pooled>(
+    (p) => !p.session.closed && !p.session.destroyed && p.streams < streamLimit(p),
+    (p) => {
+      p.streams += 1;
+    },
+  );
 
   readonly #upstream: Upstream;
   readonly #log: Logger;
@@ -135,9 +147,7 @@ export class HboneClient {
 
   /** Open pooled connections, for tests and metrics. */
   get connectionCount(): number {
-    let n = 0;
-    for (const list of this.#pools.values()) n += list.length;
-    return n;
+    return this.#pools.count;
   }
 
   /**
@@ -258,8 +268,7 @@ export class HboneClient {
 
   /** Closes every pooled connection (GOAWAY, then close). */
   close(): void {
-    for (const list of this.#pools.values()) for (const p of list) p.session.close();
-    this.#pools.clear();
+    this.#pools.clear((p) => p.session.close());
   }
 
   #release(pooled: Pooled): void {
@@ -273,36 +282,10 @@ export class HboneClient {
     }
   }
 
-  /** A pooled connection with a stream slot reserved for the caller. */
-  async #session(peer: HboneAuthority, identities?: readonly string[], fresh = false): Promise<Pooled> {
-    // Pinned identities are part of the key: a connection verified for one pod never carries
-    // another's. JSON tells "none pinned" (null) from an empty list, which pins nothing and passes no one.
-    const key = `${this.#o.certificates.current.spiffeId}|${formatAuthority(peer)}|${JSON.stringify(identities ?? null)}`;
-    const limit = (p: Pooled) =>
-      Math.min(
-        p.session.remoteSettings.maxConcurrentStreams ?? HBONE_SETTINGS.maxConcurrentStreams,
-        HBONE_SETTINGS.maxConcurrentStreams,
-      );
-    const usable = (p: Pooled) => !p.session.closed && !p.session.destroyed && p.streams < limit(p);
-    // The slot is reserved in the same synchronous step as the check, so tunnels opened together
-    // never overfill a connection (the peer would queue or refuse the excess).
-    const free = fresh ? undefined : (this.#pools.get(key) ?? []).find(usable);
-    if (free) {
-      free.streams += 1;
-      return free;
-    }
-    // One new connection at a time per key: tunnels opened together share it instead of racing.
-    let pending = this.#pending.get(key);
-    if (!pending) {
-      pending = this.#open(peer, key, identities).finally(() => this.#pending.delete(key));
-      this.#pending.set(key, pending);
-    }
-    const opened = await pending;
-    if (usable(opened)) {
-      opened.streams += 1;
-      return opened;
-    }
-    return this.#session(peer, identities, fresh);
+  /** A pooled connection with a stream slot reserved for the caller (see {@link TunnelPools}). */
+  #session(peer: HboneAuthority, identities?: readonly string[], fresh = false): Promise<Pooled> {
+    const key = poolKey(this.#o.certificates.current.spiffeId, formatAuthority(peer), identities);
+    return this.#pools.slot(key, () => this.#open(peer, key, identities), fresh);
   }
 
   async #open(peer: HboneAuthority, key: string, identities?: readonly string[]): Promise<Pooled> {
@@ -348,17 +331,10 @@ export class HboneClient {
     keepAlive(session, this.#log);
     session.once('close', () => {
       clearTimeout(pooled.idleTimer);
-      const list = this.#pools.get(key)?.filter((p) => p !== pooled) ?? [];
-      if (list.length > 0) this.#pools.set(key, list);
-      else this.#pools.delete(key);
+      this.#pools.remove(key, pooled);
     });
-    session.once('goaway', () =>
-      this.#pools.set(
-        key,
-        (this.#pools.get(key) ?? []).filter((p) => p !== pooled),
-      ),
-    );
-    this.#pools.set(key, [...(this.#pools.get(key) ?? []), pooled]);
+    session.once('goaway', () => this.#pools.remove(key, pooled));
+    this.#pools.add(key, pooled);
     return pooled;
   }
 }

@@ -55,6 +55,7 @@ export {
 } from './sni-gateway.js';
 export { SniGateway, type SniGatewayOptions } from './sni-gateway-plane.js';
 export * from './tunnel-attempts.js';
+export { poolKey, TunnelPools } from './tunnel-pools.js';
 
 /** The registry entry of the hbone carrier: it listens on 15008 itself. */
 export const carrier = defineCarrier({

@@ -19,9 +19,8 @@ import type { RelayEngine } from '../relay-engine.js';
 import type { FailedHandshake, PeerHandshake, RelayResult } from '../relay-result.js';
 import { resumeReading, stopReading } from '../socket-handoff.js';
 import { CloseGuard } from './close-guard.js';
-import { reportEngineHealth } from './engine-health.js';
+import { EngineCarrierParts } from './engine-carrier-parts.js';
 import { EngineStandIn } from './engine-stand-in.js';
-import { RotatingTls } from './rotating-tls.js';
 import { engineCarrierFactory } from './shared-engine.js';
 
 /** Options of {@link mtlsNativeCarrier}. */
@@ -54,12 +53,9 @@ export function mtlsNativeCarrier(options: MtlsNativeCarrierOptions = {}): Carri
 
 class MtlsNativeCarrier implements Carrier {
   readonly #c: CarrierContext;
-  readonly #engine: RelayEngine;
-  readonly #release: () => void;
+  readonly #parts: EngineCarrierParts;
   /** What resets each open connection: its guard while handshaking, its stand-in once relaying. */
   readonly #open = new Set<CloseGuard | EngineStandIn>();
-  readonly #stopHealth: () => void;
-  readonly #tls: RotatingTls;
 
   constructor(
     context: CarrierContext,
@@ -68,17 +64,12 @@ class MtlsNativeCarrier implements Carrier {
     release: () => void,
   ) {
     this.#c = context;
-    this.#engine = engine;
-    this.#release = release;
-    this.#stopHealth = reportEngineHealth(engine, context);
-    this.#tls = new RotatingTls(engine, context.workload.identity, {
-      ...(o.groups ? { groups: o.groups } : {}),
-    });
+    this.#parts = new EngineCarrierParts(context, engine, release, o.groups ? { groups: o.groups } : {});
   }
 
   /** False while an engine thread is stalled: the data plane is not ready then. */
   get healthy(): boolean {
-    return this.#engine.stalledThreads.length === 0;
+    return this.#parts.healthy;
   }
 
   async outbound(c: Accepted, destination: Endpoint): Promise<void> {
@@ -229,10 +220,10 @@ class MtlsNativeCarrier implements Carrier {
     sniff = false,
   ): Promise<PeerHandshake | FailedHandshake> {
     try {
-      return await this.#engine.tls({
+      return await this.#parts.engine.tls({
         role,
         socket,
-        credentials: this.#tls.current,
+        credentials: this.#parts.tls,
         keepSocket: keep,
         sniff,
         signal: guard.signal,
@@ -265,14 +256,13 @@ class MtlsNativeCarrier implements Carrier {
   }
 
   async close(): Promise<void> {
-    this.#tls.stop();
-    this.#stopHealth();
+    this.#parts.stop();
     for (const open of this.#open) {
       // The engine reports each end; the data plane still sees what it held and counts the resets.
       if (open instanceof CloseGuard) open.abort();
       else open.reset();
     }
     this.#open.clear();
-    this.#release();
+    this.#parts.release();
   }
 }

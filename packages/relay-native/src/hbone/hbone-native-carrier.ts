@@ -17,9 +17,8 @@ import {
   tunnelFailed,
   tunnelInfo,
 } from '@switchyard/hbone';
-import { reportEngineHealth } from '../carrier/engine-health.js';
+import { EngineCarrierParts } from '../carrier/engine-carrier-parts.js';
 import { EngineStandIn } from '../carrier/engine-stand-in.js';
-import { RotatingTls } from '../carrier/rotating-tls.js';
 import { engineCarrierFactory } from '../carrier/shared-engine.js';
 import type { RelayEngine } from '../relay-engine.js';
 import { stopReading } from '../socket-handoff.js';
@@ -57,13 +56,10 @@ class HboneNativeCarrier implements Carrier {
   readonly listeners: readonly CarrierListener[];
   readonly routesServices = true;
   readonly #c: CarrierContext;
-  readonly #release: () => void;
   readonly #server: NativeHboneServer;
   readonly #pool: NativeHbonePool;
   readonly #tunnels = new Set<EngineStandIn>();
-  readonly #tls: RotatingTls;
-  readonly #engine: RelayEngine;
-  readonly #stopHealth: () => void;
+  readonly #parts: EngineCarrierParts;
 
   constructor(
     context: CarrierContext,
@@ -72,15 +68,13 @@ class HboneNativeCarrier implements Carrier {
     release: () => void,
   ) {
     this.#c = context;
-    this.#release = release;
-    this.#engine = engine;
-    this.#stopHealth = reportEngineHealth(engine, context);
-    this.#tls = new RotatingTls(engine, context.workload.identity, {
+    const parts = new EngineCarrierParts(context, engine, release, {
       alpn: 'h2',
       ...(o.groups ? { groups: o.groups } : {}),
     });
-    this.#server = new NativeHboneServer(context, engine, () => this.#tls.current);
-    this.#pool = new NativeHbonePool(context, engine, () => this.#tls.current);
+    this.#parts = parts;
+    this.#server = new NativeHboneServer(context, engine, () => parts.tls);
+    this.#pool = new NativeHbonePool(context, engine, () => parts.tls);
     const ports = context.workload.policy.ports;
     const port = ports?.hbone ?? (ports ? undefined : HBONE_PORT);
     this.listeners = port === undefined ? [] : [this.#listener(port)];
@@ -88,7 +82,7 @@ class HboneNativeCarrier implements Carrier {
 
   /** False while an engine thread is stalled: the data plane is not ready then. */
   get healthy(): boolean {
-    return this.#engine.stalledThreads.length === 0;
+    return this.#parts.healthy;
   }
 
   /** Peers' HBONE on 15008: the engine's TLS, then its HTTP/2 (a refused peer is answered 401 per stream). */
@@ -172,12 +166,11 @@ class HboneNativeCarrier implements Carrier {
   }
 
   async close(): Promise<void> {
-    this.#tls.stop();
-    this.#stopHealth();
+    this.#parts.stop();
     this.#pool.close();
     for (const t of this.#tunnels) t.reset();
     this.#tunnels.clear();
     await this.#server.close();
-    this.#release();
+    this.#parts.release();
   }
 }

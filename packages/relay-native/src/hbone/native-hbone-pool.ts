@@ -1,13 +1,11 @@
 import type { Socket } from 'node:net';
 import { HboneTunnelError } from '@switchyard/core';
 import { type CarrierContext, type Endpoint, formatEndpoint } from '@switchyard/dataplane/carrier';
+import { HBONE_SETTINGS, poolKey, TunnelPools } from '@switchyard/hbone';
 import { parseSpiffeId, type SpiffeId } from '@switchyard/mesh';
 import type { Http2Session, OpenedTunnel } from '../h2-session.js';
 import type { RelayEngine } from '../relay-engine.js';
 import type { TlsContext } from '../tls-credentials.js';
-
-/** Streams per pooled connection (HBONE's, ztunnel's). */
-const STREAMS_PER_CONNECTION = 100;
 
 /** A pooled connection: the engine's HTTP/2 session, the identity it presented, its reserved slots. */
 interface Pooled {
@@ -52,8 +50,9 @@ export class NativeHbonePool {
   readonly #c: CarrierContext;
   readonly #engine: RelayEngine;
   readonly #tls: () => TlsContext;
-  readonly #pools = new Map<string, Pooled[]>();
-  readonly #opening = new Map<string, Promise<Pooled>>();
+  readonly #pools = new TunnelPools<Pooled>(usable, (p) => {
+    p.reserved += 1;
+  });
 
   constructor(context: CarrierContext, engine: RelayEngine, tls: () => TlsContext) {
     this.#c = context;
@@ -63,9 +62,7 @@ export class NativeHbonePool {
 
   /** Open pooled connections. */
   get connectionCount(): number {
-    let n = 0;
-    for (const list of this.#pools.values()) n += list.length;
-    return n;
+    return this.#pools.count;
   }
 
   /**
@@ -93,31 +90,13 @@ export class NativeHbonePool {
 
   /** GOAWAY on every pooled connection: open tunnels finish. */
   close(): void {
-    for (const list of this.#pools.values()) for (const p of list) p.session.goaway();
-    this.#pools.clear();
+    this.#pools.clear((p) => p.session.goaway());
   }
 
-  /** A pooled connection with a slot reserved in the same step as the check. */
-  async #slot(peer: Endpoint, identities?: readonly string[]): Promise<Pooled> {
-    const self = this.#c.workload.identity.current.spiffeId;
-    const key = `${self}|${formatEndpoint(peer)}|${JSON.stringify(identities ?? null)}`;
-    for (;;) {
-      const free = (this.#pools.get(key) ?? []).find(usable);
-      if (free) {
-        free.reserved += 1;
-        return free;
-      }
-      let opening = this.#opening.get(key);
-      if (!opening) {
-        opening = this.#connect(peer, key, identities).finally(() => this.#opening.delete(key));
-        this.#opening.set(key, opening);
-      }
-      const opened = await opening;
-      if (usable(opened)) {
-        opened.reserved += 1;
-        return opened;
-      }
-    }
+  /** A pooled connection with a slot reserved in the same step as the check (see TunnelPools). */
+  #slot(peer: Endpoint, identities?: readonly string[]): Promise<Pooled> {
+    const key = poolKey(this.#c.workload.identity.current.spiffeId, formatEndpoint(peer), identities);
+    return this.#pools.slot(key, () => this.#connect(peer, key, identities));
   }
 
   async #connect(peer: Endpoint, key: string, identities?: readonly string[]): Promise<Pooled> {
@@ -141,14 +120,12 @@ export class NativeHbonePool {
       );
     }
     const pooled: Pooled = { session: hs.http2({ role: 'client' }), peer: hs.spiffeId, reserved: 0 };
-    this.#pools.set(key, [...(this.#pools.get(key) ?? []), pooled]);
-    void pooled.session.ended.then(() => {
-      const list = this.#pools.get(key)?.filter((p) => p !== pooled) ?? [];
-      if (list.length > 0) this.#pools.set(key, list);
-      else this.#pools.delete(key);
-    });
+    this.#pools.add(key, pooled);
+    void pooled.session.ended.then(() => this.#pools.remove(key, pooled));
     return pooled;
   }
 }
 
-const usable = (p: Pooled) => p.session.usable && p.session.streams + p.reserved < STREAMS_PER_CONNECTION;
+/** Room for one more tunnel: HBONE's (ztunnel's) 100 streams per connection. */
+const usable = (p: Pooled) =>
+  p.session.usable && p.session.streams + p.reserved < HBONE_SETTINGS.maxConcurrentStreams;
