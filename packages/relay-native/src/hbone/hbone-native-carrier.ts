@@ -23,7 +23,8 @@ import { engineCarrierFactory } from '../carrier/shared-engine.js';
 import type { RelayEngine } from '../relay-engine.js';
 import { stopReading } from '../socket-handoff.js';
 import { NativeHbonePool } from './native-hbone-pool.js';
-import { NativeHboneServer, tunnelOutcome } from './native-hbone-server.js';
+import { NativeHboneServer } from './native-hbone-server.js';
+import { tunnelOutcome } from './tunnel-outcome.js';
 
 /** Options of {@link hboneNativeCarrier}. */
 export interface HboneNativeCarrierOptions {

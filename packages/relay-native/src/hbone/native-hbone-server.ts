@@ -11,11 +11,13 @@ import {
 import { HBONE_STATUS, parseAuthority, parseForwardedFor } from '@switchyard/hbone';
 import { CloseGuard } from '../carrier/close-guard.js';
 import { EngineStandIn } from '../carrier/engine-stand-in.js';
-import type { Http2Session, IncomingTunnel, TunnelResult } from '../h2-session.js';
+import type { Http2Session, IncomingTunnel } from '../h2-session.js';
 import type { RelayEngine } from '../relay-engine.js';
 import type { PeerHandshake } from '../relay-result.js';
 import { stopReading } from '../socket-handoff.js';
 import type { TlsContext } from '../tls-credentials.js';
+import { carryPost } from './post-mode.js';
+import { tunnelOutcome } from './tunnel-outcome.js';
 
 /** What one served connection knows: the peer, where it came from, whether it is refused. */
 interface Served {
@@ -52,16 +54,11 @@ class NativePeerSession implements PeerSession {
   }
 }
 
-/** A tunnel's end, as the data plane reports it (`up` from the peer towards the app). */
-export const tunnelOutcome = (r: TunnelResult): RelayOutcome =>
-  r.reason === 'eof'
-    ? { up: r.up, down: r.down }
-    : { up: r.up, down: r.down, code: r.reason, reason: `stream ended (${r.reason}, code ${r.code})` };
-
 /**
- * The HBONE server on the engine: TLS (ALPN h2) and HTTP/2 on engine threads, each CONNECT
- * stream answered through the data plane's `serveStream` (authorization, authority, dial) and,
- * once accepted, carried by the engine to the app socket. Every decision stays in JavaScript.
+ * The HBONE server on the engine: TLS (ALPN h2) and HTTP/2 on engine threads, each CONNECT (or
+ * POST-mode) stream answered through the data plane's `serveStream` (authorization, authority,
+ * dial) and, once accepted, carried by the engine to the app socket. Every decision stays in
+ * JavaScript.
  */
 export class NativeHboneServer {
   readonly #c: CarrierContext;
@@ -184,13 +181,13 @@ export class NativeHboneServer {
       t.reset();
       return;
     }
-    // POST mode needs the workloads' mTLS inside the stream, which the engine does not speak.
-    if (t.method !== 'CONNECT') {
-      const why = `method ${t.method} is not served by hbone-native (CONNECT only)`;
-      this.#refuse(t, served, 'method', why);
+    // POST mode: the target rides in x-tun, the workloads' own mTLS inside the stream (post-mode.ts).
+    const post = t.method === 'POST';
+    if (!post && t.method !== 'CONNECT') {
+      this.#refuse(t, served, 'method', `method ${t.method} is not CONNECT`);
       return;
     }
-    const authority = t.overflow ? null : parseAuthority(t.authority);
+    const authority = t.overflow ? null : parseAuthority(post ? t.xTun : t.authority);
     const forwarded = t.forwarded ? parseForwardedFor(t.forwarded) : undefined;
     void this.#c.serveStream({
       peer: served.peer,
@@ -211,6 +208,13 @@ export class NativeHboneServer {
         return Promise.resolve(undefined);
       },
       carry: async (app) => {
+        if (post)
+          return carryPost(this.#c, this.#engine, this.#tls(), {
+            tunnel: t,
+            app,
+            peer: served.peer,
+            source: served.source,
+          });
         const result = await t.accept(app);
         return result ? tunnelOutcome(result) : undefined;
       },
