@@ -423,13 +423,19 @@ export async function loadDriver(name: string): Promise<RedirectionDriver> {
   return driver;
 }
 
-/** Says which carrier the agent runs; a fallback from the default is a warning, with its reason. */
+/**
+ * Says which carrier the agent runs; a fallback from the default is a warning on Linux (the engine
+ * should load there), information elsewhere (Windows never runs it), with its reason either way.
+ */
 function logCarrierChoice(logger: Logger, c: CarrierChoice): void {
   if (c.fellBack)
-    logger.warn('the default carrier cannot run here: running the fallback', {
-      carrier: c.name,
-      default: c.fellBack.from,
-      reason: c.fellBack.reason,
-    });
+    logger[process.platform === 'linux' ? 'warn' : 'info'](
+      'the default carrier cannot run here: running the fallback',
+      {
+        carrier: c.name,
+        default: c.fellBack.from,
+        reason: c.fellBack.reason,
+      },
+    );
   else logger.info('carrier chosen', { carrier: c.name, pinned: c.pinned });
 }
