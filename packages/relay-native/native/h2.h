@@ -40,7 +40,9 @@ typedef struct h2_stream {
   unsigned reported : 1;      /* JavaScript knows the stream: it hears of its end */
   unsigned borrowed : 1;      /* the plain socket is JavaScript's too: close without RST or shutdown until 2xx */
   uint32_t error_code;
-  char fields[4][H2_MAX_FIELD]; /* :method, :authority, x-tun, forwarded */
+  /* :method, :authority, x-tun, forwarded (H2_MAX_FIELD each): allocated by the first header kept
+   * and freed once JavaScript has them, so an open tunnel holds none (client streams never do) */
+  char (*fields)[H2_MAX_FIELD];
   unsigned char field_len[4];
   unsigned field_overflow : 1;
   struct h2_stream *prev, *next; /* the session's streams */

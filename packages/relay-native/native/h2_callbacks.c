@@ -3,6 +3,8 @@
  * closes the connection: it marks the session and the pump acts. */
 #include <pthread.h>
 #include <stdio.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "h2.h"
@@ -44,6 +46,7 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *frame, const uint
     if (strlen(FIELD_NAMES[i]) != namelen || memcmp(FIELD_NAMES[i], name, namelen) != 0) continue;
     if (valuelen >= H2_MAX_FIELD || st->field_len[i]) st->field_overflow = 1;
     else {
+      if (!st->fields && !(st->fields = malloc(4 * sizeof *st->fields))) worker_fatal("HTTP/2 stream", ENOMEM);
       memcpy(st->fields[i], value, valuelen);
       st->field_len[i] = (unsigned char)valuelen;
     }

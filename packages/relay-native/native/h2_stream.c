@@ -34,10 +34,12 @@ void h2_stream_event(h2_stream *st, event_type type) {
     ev.fields = malloc(total);
     if (!ev.fields) worker_fatal("HTTP/2 event", ENOMEM);
     for (int i = 0; i < 4; i++) {
-      memcpy(ev.fields + ev.fields_len, st->fields[i], st->field_len[i]);
+      if (st->field_len[i]) memcpy(ev.fields + ev.fields_len, st->fields[i], st->field_len[i]);
       ev.fields_len += st->field_len[i];
       ev.fields[ev.fields_len++] = 0;
     }
+    free(st->fields); /* JavaScript has them now */
+    st->fields = NULL;
     ev.status = st->field_overflow;
   } else if (type == EV_H2_RESPONSE) {
     ev.status = st->status;
@@ -74,6 +76,8 @@ void h2_stream_release(h2_stream *st, close_reason reason) {
   st->state = HS_DONE;
   free(st->up_buf);
   st->up_buf = NULL;
+  free(st->fields); /* a stream that ended before its event */
+  st->fields = NULL;
   if (st->prev) st->prev->next = st->next; else s->streams = st->next;
   if (st->next) st->next->prev = st->prev;
   if (--s->n_streams == 0) s->idle_since = s->c->w->now;
