@@ -169,6 +169,9 @@ class MtlsNativeCarrier implements Carrier {
     guard: CloseGuard,
   ): Promise<RelayOutcome | undefined> {
     const held = c.socket;
+    // Only the source outlives the hand-off: `c` (its closed Node socket) must not stay reachable
+    // from the promise below for the connection's life.
+    const source = c.client.address;
     // From here the stand-in resets the connection: the guard (an AbortController) can go.
     const standIn = new EngineStandIn(peer.abort);
     if (!this.#c.replace(c, standIn)) {
@@ -187,7 +190,7 @@ class MtlsNativeCarrier implements Carrier {
     if (held !== plain) held.destroy(); // Node's copy only: the engine holds the connection
     this.#open.delete(guard);
     this.#open.add(standIn);
-    return ended.then((result) => this.#finished(result, direction, standIn, c.client.address));
+    return ended.then((result) => this.#finished(result, direction, standIn, source));
   }
 
   /**
