@@ -432,7 +432,7 @@ describe.skipIf(reason !== undefined)(
         await expect
           .poll(async () => (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text())
           .toMatch(
-            /switchyard_connections_total\{workload="shop\/sy13-mesh-server",carrier="hbone",direction="inbound",outcome="spliced"\} 1/,
+            /switchyard_connections_total\{workload="shop\/sy13-mesh-server",carrier="hbone-native",direction="inbound",outcome="spliced"\} 1/,
           );
       } finally {
         await agent.stop();
