@@ -19,6 +19,12 @@ export { Agent, type AgentOptions, type AgentStatus, loadDriver } from './agent.
 export { type CheckResult, preflight } from './check/preflight.js';
 export { type AgentIo, processIo } from './cli/agent-io.js';
 export { agentProgram, run } from './cli/program.js';
+export {
+  askRunningAgent,
+  type RunningAgent,
+  type RunningAgentAnswer,
+} from './cli/running-agent.js';
+export { runningAgentLine } from './cli/version-command.js';
 export type {
   AgentConfig,
   CarrierName,

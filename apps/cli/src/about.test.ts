@@ -1,7 +1,12 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { describePrivileged } from '@switchyard/driver-tproxy/testing';
+import { initCa } from '@switchyard/mesh';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import packageJson from '../package.json' with { type: 'json' };
 import { cli } from './testing/run-cli.js';
@@ -34,6 +39,21 @@ describe('switchyard version', () => {
     const text = await cli('version');
     expect(text.stdout).toMatch(/^switchyard \d+\.\d+\.\d+\n/);
     expect(text.stdout).toMatch(/driver API v1/);
+  });
+
+  it('says when no agent answers, and why, also as JSON', async () => {
+    const config = join(scratch, 'silent-agent.yaml');
+    await writeFile(config, 'identity: { caDir: ca }\nadmin: { port: 1 }\n');
+    const text = await cli('version', '--agent-config', config);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(
+      /\nrunning agent: none answers \(no agent answers at http:\/\/127\.0\.0\.1:1\/status .*\)\n$/,
+    );
+    const json = JSON.parse((await cli('--json', 'version', '--agent-config', config)).stdout);
+    expect(json).toMatchObject({ cli: packageJson.version, runningAgent: null });
+    expect(json.noAnswer).toMatch(/^no agent answers at http:\/\/127\.0\.0\.1:1\/status/);
+    const missing = await cli('version', '--agent-config', join(scratch, 'nowhere.yaml'));
+    expect(missing.stdout).toMatch(/\nrunning agent: none answers \(.*nowhere\.yaml.*\)\n$/);
   });
 
   it('passes a global --json on to the agent (switchyard --json agent …)', async () => {
@@ -176,3 +196,72 @@ describe('SWITCHYARD_* settings and driver options', () => {
     expect(bad.stderr).toMatch(/--driver-option "novalue": write KEY=VALUE/);
   });
 });
+
+describePrivileged('switchyard version with a node agent running (a real switchyard-agent process)', () => {
+  it("prints the running agent's version, pid, node and admin address beside the client's", async () => {
+    const dir = join(scratch, 'running-agent');
+    await mkdir(dir);
+    await initCa({ dir: join(dir, 'ca'), trustDomain: 'cluster.local' });
+    const [adminPort, deadApi] = [await freePort(), await freePort()];
+    // No Kubernetes API answers: the agent stays starting, and answers /status meanwhile.
+    await writeFile(join(dir, 'kubeconfig'), kubeconfig(`http://127.0.0.1:${deadApi}`));
+    const config = join(dir, 'agent.yaml');
+    await writeFile(
+      config,
+      JSON.stringify({
+        node: 'n-version',
+        identity: { caDir: 'ca' },
+        stateDir: 'state',
+        admin: { port: adminPort },
+        meshCidrs: ['10.0.0.0/8'],
+        source: { kind: 'kubernetes', kubeconfig: join(dir, 'kubeconfig') },
+      }),
+    );
+    const require = createRequire(import.meta.url);
+    const agentPackage = require.resolve('@switchyard/agent/package.json');
+    const agentVersion = (require(agentPackage) as { version: string }).version;
+    const bin = join(dirname(agentPackage), 'dist/bin.js');
+    const agent = spawn(process.execPath, [bin, '--config', config], { stdio: 'ignore' });
+    const exited = new Promise((r) => agent.once('exit', r));
+    try {
+      const admin = `127.0.0.1:${adminPort}`;
+      await expect
+        .poll(async () => JSON.parse((await cli('--json', 'version', '--agent-config', config)).stdout), {
+          timeout: 30_000,
+          interval: 250,
+        })
+        .toMatchObject({
+          cli: packageJson.version,
+          runningAgent: { version: agentVersion, pid: agent.pid, node: 'n-version', admin },
+        });
+      const text = await cli('version', '--agent-config', config);
+      expect(text.stdout).toMatch(/^switchyard \d+\.\d+\.\d+\n/);
+      expect(text.stdout).toContain(
+        `\nrunning agent: ${agentVersion}, pid ${agent.pid}, node n-version, admin ${admin}\n`,
+      );
+    } finally {
+      agent.kill('SIGTERM');
+      await exited;
+    }
+  });
+});
+
+/** A kubeconfig naming `server` (plain HTTP on loopback, where nothing answers). */
+function kubeconfig(server: string): string {
+  return JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'none', cluster: { server, 'insecure-skip-tls-verify': true } }],
+    users: [{ name: 'agent', user: {} }],
+    contexts: [{ name: 'none', context: { cluster: 'none', user: 'agent' } }],
+    'current-context': 'none',
+  });
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  await new Promise((r) => server.close(r));
+  return port;
+}

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describePrivileged } from '@switchyard/driver-tproxy/testing';
 import { initCa } from '@switchyard/mesh';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { AGENT_VERSION } from '../lifecycle/agent-version.js';
 import { freePort } from '../testing/agent-node-lab.js';
 import { agentStatus, startAgentProcess } from '../testing/agent-process.js';
 import { writeKubeconfig } from '../testing/kube-fixtures.js';
@@ -48,6 +49,13 @@ describePrivileged('switchyard-agent while it starts (a real process, no Kuberne
     expect(shown.stdout).toMatch(/starting: waiting for the first list of Services.*\nno workloads\n$/);
     const service = await agent('status', '--config', config, '--service', 'web/api');
     expect(service.stderr).toMatch(/the agent is starting \(waiting for .*Kubernetes API\)/);
+    const version = await agent('version', '--json', '--config', config);
+    expect(JSON.parse(version.stdout)).toMatchObject({
+      running: { version: AGENT_VERSION, pid: child.child.pid, node: 'n1', admin: `127.0.0.1:${adminPort}` },
+    });
+    expect((await agent('version', '--config', config)).stdout).toContain(
+      `\nrunning agent: ${AGENT_VERSION}, pid ${child.child.pid}, node n1, admin 127.0.0.1:${adminPort}\n`,
+    );
     child.child.kill('SIGTERM');
     expect(await child.exited).toBe(0);
     expect(child.output()).toMatch(

@@ -65,9 +65,18 @@ describe('switchyard-agent', () => {
     expect(v).toMatchObject({ code: 0, stdout: expect.stringMatching(/^switchyard-agent \d+\.\d+\.\d+\n$/) });
     const r = await agent('version', '--config', join(dir, 'idle.yaml'));
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^switchyard-agent \d+\.\d+\.\d+ \(node .*\)\nrunning agent: none answers/);
+    expect(r.stdout).toMatch(
+      /^switchyard-agent \d+\.\d+\.\d+ \(node .*\)\nrunning agent: none answers \(no agent answers at http:\/\/127\.0\.0\.1:1\/status /,
+    );
     const j = JSON.parse((await agent('version', '--json', '--config', join(dir, 'idle.yaml'))).stdout);
-    expect(j).toMatchObject({ agent: expect.any(String), node: process.versions.node, running: null });
+    expect(j).toMatchObject({
+      agent: expect.any(String),
+      node: process.versions.node,
+      running: null,
+      noAnswer: expect.stringMatching(/^no agent answers at http:\/\/127\.0\.0\.1:1\/status/),
+    });
+    const none = await agent('version', '--config', join(dir, 'nowhere.yaml'));
+    expect(none.stdout).toMatch(/running agent: none answers \(.*nowhere\.yaml.*\)\n$/);
   });
 
   it('usage mistakes carry a code, and come out as JSON under --json', async () => {

@@ -1,10 +1,7 @@
-import { formatEndpoint } from '@switchyard/dataplane';
-import type { AgentStatus } from '../agent.js';
-import { loadConfig } from '../config/validate-config.js';
 import { AGENT_VERSION } from '../lifecycle/agent-version.js';
 import type { AgentIo } from './agent-io.js';
 import { EXIT } from './exit-codes.js';
-import { askAgent } from './status-command.js';
+import { askRunningAgent, type RunningAgent } from './running-agent.js';
 
 /** What `switchyard-agent version --json` prints. */
 export interface AgentVersionReport {
@@ -12,14 +9,23 @@ export interface AgentVersionReport {
   agent: string;
   node: string;
   platform: string;
-  /** The agent answering at the config's admin address, or null when none does (or no config). */
-  running: { version: string; pid: number; node: string; admin: string } | null;
+  /** The agent answering at the config's admin address, or null when none does. */
+  running: RunningAgent | null;
+  /** Why no agent answered (only when `running` is null). */
+  noAnswer?: string;
+}
+
+/** The text line for the running agent, shared with `switchyard version`. */
+export function runningAgentLine(running: RunningAgent | null, noAnswer?: string): string {
+  return running
+    ? `${running.version}, pid ${running.pid}, node ${running.node}, admin ${running.admin}`
+    : `none answers (${noAnswer ?? 'not asked'})`;
 }
 
 /**
  * `switchyard-agent version`: this program's version and, like `istioctl version`, the version
  * of the agent running on this node (asked at the config's admin address; a missing config or a
- * silent agent is reported as "none", not as an error).
+ * silent agent is reported as "none answers" with the reason, not as an error).
  */
 export async function versionCommand(
   configPath: string,
@@ -30,28 +36,13 @@ export async function versionCommand(
     agent: AGENT_VERSION,
     node: process.versions.node,
     platform: `${process.platform}-${process.arch}`,
-    running: await runningAgent(configPath),
+    ...(await askRunningAgent(configPath)),
   };
   if (options.json) io.stdout(`${JSON.stringify(report, null, 2)}\n`);
-  else {
-    io.stdout(`switchyard-agent ${report.agent} (node ${report.node}, ${report.platform})\n`);
-    const r = report.running;
+  else
     io.stdout(
-      r
-        ? `running agent: ${r.version ?? 'unknown (older than this command)'}, pid ${r.pid}, node ${r.node}, admin ${r.admin}\n`
-        : 'running agent: none answers (see "switchyard-agent status")\n',
+      `switchyard-agent ${report.agent} (node ${report.node}, ${report.platform})\n` +
+        `running agent: ${runningAgentLine(report.running, report.noAnswer)}\n`,
     );
-  }
   return EXIT.ok;
-}
-
-async function runningAgent(configPath: string): Promise<AgentVersionReport['running']> {
-  try {
-    const config = await loadConfig(configPath);
-    const admin = formatEndpoint({ address: config.admin.host, port: config.admin.port });
-    const s = await askAgent<AgentStatus>(`http://${admin}/status`, 2000);
-    return { version: s.version, pid: s.pid, node: s.node, admin };
-  } catch {
-    return null;
-  }
 }

@@ -1,8 +1,10 @@
 import { createRequire } from 'node:module';
+import type { RunningAgent } from '@switchyard/agent';
 import { DRIVER_API_VERSION } from '@switchyard/core';
 import packageJson from '../../package.json' with { type: 'json' };
 import { EXIT } from '../exit-codes.js';
 import { type CliIo, printJson } from '../io.js';
+import { runningAgentVersion } from './running-agent-version.js';
 
 /** The packages whose versions `switchyard version` reports, as the CLI resolves them. */
 export const REPORTED_PACKAGES = [
@@ -29,6 +31,14 @@ export interface VersionReport {
   platform: string;
 }
 
+/** What `switchyard version --json` prints: the client's versions and the running agent's. */
+export interface VersionWithAgentReport extends VersionReport {
+  /** The node agent answering here (asked at its config's admin address), or null. */
+  runningAgent: RunningAgent | null;
+  /** Why no agent answered (only when `runningAgent` is null). */
+  noAnswer?: string;
+}
+
 /** Reads the versions, each package's from its own package.json, as Node resolves it from the CLI. */
 export function versionReport(): VersionReport {
   const require = createRequire(import.meta.url);
@@ -50,9 +60,14 @@ export function versionReport(): VersionReport {
   };
 }
 
-/** `switchyard version`: the CLI, every Switchyard package, Node, OpenSSL and the driver API version. */
-export function versionCommand(io: CliIo, json: boolean): number {
-  const report = versionReport();
+/**
+ * `switchyard version`: the CLI, every Switchyard package, Node, OpenSSL and the driver API
+ * version, and, like `istioctl version`, the node agent running here (asked at the admin address
+ * of `agentConfig`, by default the agent's own default config); when none answers it says why.
+ */
+export async function versionCommand(io: CliIo, json: boolean, agentConfig?: string): Promise<number> {
+  const { line, ...agent } = await runningAgentVersion(agentConfig);
+  const report: VersionWithAgentReport = { ...versionReport(), ...agent };
   if (json) {
     printJson(io, report);
     return EXIT.ok;
@@ -63,5 +78,6 @@ export function versionCommand(io: CliIo, json: boolean): number {
   io.stdout(
     `  node ${report.node}, OpenSSL ${report.openssl}, driver API v${report.driverApi}, ${report.platform}\n`,
   );
+  io.stdout(`running agent: ${line}\n`);
   return EXIT.ok;
 }

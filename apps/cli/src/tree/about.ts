@@ -2,14 +2,25 @@ import type { Command } from 'commander';
 import { versionCommand } from '../commands/version.js';
 import { type CompletedProgram, completionScript, SHELLS } from '../completion.js';
 import { EXIT } from '../exit-codes.js';
-import type { CommandContext } from './context.js';
+import { type CommandContext, envOption } from './context.js';
 
 /** `version` and `completion`: what a user asks of any CLI before anything else. */
 export function addAboutCommands(program: Command, { io, done, json }: CommandContext): void {
   program
     .command('version')
-    .description('print the versions of the CLI, every Switchyard package, Node, OpenSSL and the driver API')
-    .action((_o, cmd: Command) => done(versionCommand(io, json(cmd))));
+    .description(
+      'print the versions of the CLI, every Switchyard package, Node, OpenSSL, the driver API and the running node agent',
+    )
+    .addOption(
+      envOption(
+        '--agent-config <file>',
+        "the running agent's config, for its admin address (default: the agent's default config)",
+        'SWITCHYARD_AGENT_CONFIG',
+      ),
+    )
+    .action(async (o: { agentConfig?: string }, cmd: Command) =>
+      done(await versionCommand(io, json(cmd), o.agentConfig)),
+    );
   program
     .command('completion')
     .argument('<shell>', SHELLS.join(', '))
