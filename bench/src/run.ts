@@ -35,10 +35,11 @@ const dist = import.meta.dirname;
 const resultsDir = join(dist, '..', 'results');
 
 const plan = quick
-  ? // two idle counts even when quick: the slope between them is the memory per connection
-    { seconds: 1, runs: 1, roundTrips: 300, rateSeconds: 1, idle: [250, 1000] }
+  ? // Under a minute on 2 cores: every row and column once, the shortest iperf3 run (1 s), and two
+    // small idle counts (the slope between them is the memory per connection).
+    { seconds: 1, runs: 1, roundTrips: 300, rateSeconds: 0.5, idle: [100, 400], settleMs: 200 }
   : // The machine's file limit (20000 here) caps a sidecar at ~9,000 proxied connections (two fds each).
-    { seconds: 4, runs: 3, roundTrips: 3000, rateSeconds: 3, idle: [1000, 9000] };
+    { seconds: 4, runs: 3, roundTrips: 3000, rateSeconds: 3, idle: [1000, 9000], settleMs: 500 };
 if (parsed.options.idle) plan.idle = parsed.options.idle;
 
 const hasIperf = (() => {
@@ -206,7 +207,7 @@ async function idleMemory(
     for (const count of [...counts].sort((a, b) => a - b)) {
       const open = held.reduce((sum, h) => sum + h.opened, 0);
       held.push(await idleConnections(running.entry.port, count - open, running.entry.host, dial));
-      await new Promise((r) => setTimeout(r, 500));
+      await new Promise((r) => setTimeout(r, plan.settleMs));
       points.push({
         connections: held.reduce((sum, h) => sum + h.opened, 0),
         rssMb: Math.max(...running.proxies.map((p) => rssMb(p.pid))),

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Started, start, stopAll } from './processes.js';
+import { type Started, start, startTogether, stopAll } from './processes.js';
 
 /** What the measures connect to: iperf3's server (throughput) or the bench's sink (everything else). */
 export type UpstreamKind = 'iperf' | 'sink';
@@ -217,18 +217,20 @@ function nativePair(name: string, description: string, group: string, viaDataPla
     async start(ctx, kind) {
       const up = await upstream(ctx, kind);
       const [pa, pb] = [port(), port()];
-      const b = await nativeSide(ctx, viaDataPlane, true, {
-        certDir: ctx.certs.server,
-        port: pb,
-        upstreamPort: up.port,
-        group,
-      });
-      const a = await nativeSide(ctx, viaDataPlane, false, {
-        certDir: ctx.certs.client,
-        port: pa,
-        upstreamPort: pb,
-        group,
-      });
+      const [b, a] = await startTogether([
+        nativeSide(ctx, viaDataPlane, true, {
+          certDir: ctx.certs.server,
+          port: pb,
+          upstreamPort: up.port,
+          group,
+        }),
+        nativeSide(ctx, viaDataPlane, false, {
+          certDir: ctx.certs.client,
+          port: pa,
+          upstreamPort: pb,
+          group,
+        }),
+      ]);
       return { entry: local(pa), proxies: [a, b], close: () => stopAll([a, b, up.server]) };
     },
   };
@@ -264,8 +266,10 @@ function haproxyPair(name: string, description: string, group: string): Scenario
         `  bind 127.0.0.1:${pa}`,
         `  server peer 127.0.0.1:${pb} ssl crt ${pem(ctx.certs.client)} ca-file ${ca} verify required ssl-min-ver TLSv1.3`,
       ]);
-      const b = await start('haproxy inbound', 'haproxy', ['-f', cfgB, '-db'], undefined, 500);
-      const a = await start('haproxy outbound', 'haproxy', ['-f', cfgA, '-db'], undefined, 500);
+      const [b, a] = await startTogether([
+        start('haproxy inbound', 'haproxy', ['-f', cfgB, '-db'], { listening: pb }),
+        start('haproxy outbound', 'haproxy', ['-f', cfgA, '-db'], { listening: pa }),
+      ]);
       return { entry: local(pa), proxies: [a, b], close: () => stopAll([a, b, up.server]) };
     },
   };
@@ -333,7 +337,7 @@ export const SCENARIOS: Scenario[] = [
         `  bind 127.0.0.1:${p}`,
         `  server s 127.0.0.1:${up.port}`,
       ]);
-      const relay = await start('haproxy relay', 'haproxy', ['-f', cfg, '-db'], undefined, 500);
+      const relay = await start('haproxy relay', 'haproxy', ['-f', cfg, '-db'], { listening: p });
       return { entry: local(p), proxies: [relay], close: () => stopAll([relay, up.server]) };
     },
   },
@@ -346,19 +350,21 @@ export const SCENARIOS: Scenario[] = [
     async start(ctx, kind) {
       const up = await upstream(ctx, kind);
       const [pa, pb] = [port(), port()];
-      const b = await sidecar(ctx, 'switchyard inbound', {
-        certDir: ctx.certs.server,
-        inbound: { port: pb, host: '127.0.0.1', fixedDestination: { address: '127.0.0.1', port: up.port } },
-      });
-      const a = await sidecar(ctx, 'switchyard outbound', {
-        certDir: ctx.certs.client,
-        outbound: {
-          port: pa,
-          host: '127.0.0.1',
-          meshCidrs: ['127.0.0.0/8'],
-          fixedDestination: { address: '127.0.0.1', port: pb },
-        },
-      });
+      const [b, a] = await startTogether([
+        sidecar(ctx, 'switchyard inbound', {
+          certDir: ctx.certs.server,
+          inbound: { port: pb, host: '127.0.0.1', fixedDestination: { address: '127.0.0.1', port: up.port } },
+        }),
+        sidecar(ctx, 'switchyard outbound', {
+          certDir: ctx.certs.client,
+          outbound: {
+            port: pa,
+            host: '127.0.0.1',
+            meshCidrs: ['127.0.0.0/8'],
+            fixedDestination: { address: '127.0.0.1', port: pb },
+          },
+        }),
+      ]);
       return { entry: local(pa), proxies: [a, b], close: () => stopAll([a, b, up.server]) };
     },
   },
@@ -393,20 +399,17 @@ export const SCENARIOS: Scenario[] = [
           ],
           /READY/,
         );
-      const b = await run('hbone server', {
-        mode: 'server',
-        certDir: ctx.certs.server,
-        port: pb,
-        upstreamPort: up.port,
-      });
-      const a = await run('hbone client', {
-        mode: 'client',
-        certDir: ctx.certs.client,
-        port: pa,
-        hbonePort: pb,
-        // The tunnel names the real target: an HBONE server never dials its own port.
-        upstreamPort: up.port,
-      });
+      const [b, a] = await startTogether([
+        run('hbone server', { mode: 'server', certDir: ctx.certs.server, port: pb, upstreamPort: up.port }),
+        run('hbone client', {
+          mode: 'client',
+          certDir: ctx.certs.client,
+          port: pa,
+          hbonePort: pb,
+          // The tunnel names the real target: an HBONE server never dials its own port.
+          upstreamPort: up.port,
+        }),
+      ]);
       return { entry: local(pa), proxies: [a, b], close: () => stopAll([a, b, up.server]) };
     },
   },
@@ -432,18 +435,20 @@ export const SCENARIOS: Scenario[] = [
           ],
           /READY/,
         );
-      const b = await run('hbone-native server', {
-        certDir: ctx.certs.server,
-        ports: { hbone: pb },
-        inbound: { host: '127.0.0.1', fixedDestination },
-      });
-      // The tunnel names the real target: an HBONE server never dials its own port.
-      const a = await run('hbone-native client', {
-        certDir: ctx.certs.client,
-        ports: {},
-        outbound: { port: pa, host: '127.0.0.1', meshCidrs: ['127.0.0.0/8'], fixedDestination },
-        routeTo: pb,
-      });
+      const [b, a] = await startTogether([
+        run('hbone-native server', {
+          certDir: ctx.certs.server,
+          ports: { hbone: pb },
+          inbound: { host: '127.0.0.1', fixedDestination },
+        }),
+        // The tunnel names the real target: an HBONE server never dials its own port.
+        run('hbone-native client', {
+          certDir: ctx.certs.client,
+          ports: {},
+          outbound: { port: pa, host: '127.0.0.1', meshCidrs: ['127.0.0.0/8'], fixedDestination },
+          routeTo: pb,
+        }),
+      ]);
       return { entry: local(pa), proxies: [a, b], close: () => stopAll([a, b, up.server]) };
     },
   },
@@ -491,8 +496,10 @@ export const SCENARIOS: Scenario[] = [
         `curves = ${PINNED_GROUP}`,
       ]);
       const bin = has('stunnel4') ? 'stunnel4' : 'stunnel';
-      const b = await start('stunnel inbound', bin, [cfgB], undefined, 500);
-      const a = await start('stunnel outbound', bin, [cfgA], undefined, 500);
+      const [b, a] = await startTogether([
+        start('stunnel inbound', bin, [cfgB], { listening: pb }),
+        start('stunnel outbound', bin, [cfgA], { listening: pa }),
+      ]);
       return { entry: local(pa), proxies: [a, b], close: () => stopAll([a, b, up.server]) };
     },
   },
