@@ -3,12 +3,12 @@ import { type AddressInfo, createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { listensOn, type Started, start, startTogether, stopAll } from './processes.js';
 
-/** A free port on loopback (listened on for a moment, then let go). */
+/** A free port on loopback: one the kernel picked for a listener this test then closed. */
 async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  await new Promise((r) => server.close(r));
+  const probe = createServer();
+  await once(probe.listen(0, '127.0.0.1'), 'listening');
+  const { port } = probe.address() as AddressInfo;
+  probe.close();
   return port;
 }
 
