@@ -57,13 +57,13 @@ export function policyFromFlags(f: PolicyFlags): RedirectionPolicy {
   if (f.inboundPort !== undefined) {
     policy.inbound = {};
     if (typeof f.inboundPort === 'string')
-      policy.inbound.port = wholeNumber('--inbound-port', f.inboundPort, 0, 65535);
+      policy.inbound.port = wholeNumber('--inbound-port', f.inboundPort, 1, 65535);
     if (ports.length > 0) policy.inbound.excludePorts = ports;
   }
   if (f.outboundPort !== undefined) {
     policy.outbound = {};
     if (typeof f.outboundPort === 'string')
-      policy.outbound.port = wholeNumber('--outbound-port', f.outboundPort, 0, 65535);
+      policy.outbound.port = wholeNumber('--outbound-port', f.outboundPort, 1, 65535);
     if (ports.length > 0) policy.outbound.excludePorts = ports;
     if (f.excludeCidr.length > 0) policy.outbound.excludeCidrs = f.excludeCidr;
   }

@@ -32,11 +32,14 @@ export async function readDocument(file: string, cwd: string): Promise<unknown> 
     const where = first.linePos?.[0]
       ? ` at line ${first.linePos[0].line}, column ${first.linePos[0].col}`
       : '';
-    throw new InputInvalidError(
-      `${shown} is not valid JSON or YAML${where}: ${first.message.split('\n')[0]}`,
-    );
+    throw new InputInvalidError(`${shown} is not valid JSON or YAML${where}: ${yamlProblem(first.message)}`);
   }
   return doc.toJS();
+}
+
+/** The parser's message without the position it repeats and the colon before its excerpt. */
+function yamlProblem(message: string): string {
+  return (message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '').replace(/:$/, '');
 }
 
 async function readStdin(): Promise<string> {

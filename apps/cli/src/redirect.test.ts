@@ -81,7 +81,10 @@ describe('switchyard redirect (input handling, no host changes)', () => {
   it.each([
     [['redirect', 'apply', '--inbound-port'], /--netns NAME/],
     [['redirect', 'apply', '--netns', 'x'], /say what to capture/],
-    [['redirect', 'apply', '--netns', 'x', '--inbound-port', '0'], /inbound\.port: 0 is not a port/],
+    [
+      ['redirect', 'apply', '--netns', 'x', '--inbound-port', '0'],
+      /--inbound-port "0": expected a whole number from 1 to 65535/,
+    ],
     [
       [
         'redirect',

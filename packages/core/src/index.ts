@@ -123,8 +123,10 @@ export {
 } from './target.js';
 export { assertTargetKind } from './target-check.js';
 export {
+  isPolicyId,
   MAX_LIST_ENTRIES,
   normalizePolicy,
+  POLICY_ID_RULE,
   type PolicyValidation,
   validatePolicy,
 } from './validate-policy.js';

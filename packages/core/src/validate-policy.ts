@@ -19,6 +19,13 @@ export type PolicyValidation = { ok: true; policy: NormalizedPolicy } | { ok: fa
 
 const FAMILIES: readonly IpFamily[] = ['ipv4', 'ipv6'];
 const POLICY_ID = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+/** What a policy id may be, in words (for messages about a bad one). */
+export const POLICY_ID_RULE = '1–32 lowercase letters, digits, "-" or "_", starting with a letter or digit';
+
+/** Whether `id` can name a policy (a bad one can name nothing on a target). */
+export function isPolicyId(id: string): boolean {
+  return POLICY_ID.test(id);
+}
 const SID = /^S-1-\d+(-\d+)+$/i;
 const MAX_U32 = 0xffffffff;
 /**
@@ -187,11 +194,7 @@ export function validatePolicy(input: unknown): PolicyValidation {
   let id = DEFAULT_POLICY_ID;
   if (input.id !== undefined) {
     if (typeof input.id === 'string' && POLICY_ID.test(input.id)) id = input.id;
-    else
-      c.report(
-        'id',
-        `${describe(input.id)} is not a usable id; use 1–32 lowercase letters, digits, "-" or "_", starting with a letter or digit`,
-      );
+    else c.report('id', `${describe(input.id)} is not a usable id; use ${POLICY_ID_RULE}`);
   }
 
   let protocol: 'tcp' = 'tcp';

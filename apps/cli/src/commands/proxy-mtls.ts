@@ -30,6 +30,8 @@ export interface ProxyMtlsOptions {
   bypassMark?: string;
   admin: boolean;
   adminPort: string;
+  /** Flags whose value came from a `SWITCHYARD_*` variable, flag → variable (named in messages). */
+  envNames?: Record<string, string>;
   adminHost: string;
   drainSeconds: string;
   maxConnections: string;
@@ -54,17 +56,29 @@ export interface CommonProxySettings {
 export function commonProxySettings(
   o: Pick<
     ProxyMtlsOptions,
-    'admin' | 'adminPort' | 'adminHost' | 'drainSeconds' | 'meshCidr' | 'plaintextSource' | 'driver' | 'netns'
+    | 'admin'
+    | 'adminPort'
+    | 'adminHost'
+    | 'drainSeconds'
+    | 'meshCidr'
+    | 'plaintextSource'
+    | 'driver'
+    | 'netns'
+    | 'envNames'
   >,
 ): CommonProxySettings {
+  const named = (flag: string) => {
+    const variable = o.envNames?.[flag];
+    return variable ? `${variable} (${flag})` : flag;
+  };
   return {
     admin: o.admin
       ? {
-          port: wholeNumber('--admin-port', o.adminPort, 1, 65535),
-          host: addressFlag('--admin-host', o.adminHost),
+          port: wholeNumber(named('--admin-port'), o.adminPort, 1, 65535),
+          host: addressFlag(named('--admin-host'), o.adminHost),
         }
       : undefined,
-    drainMs: wholeNumber('--drain-seconds', o.drainSeconds, 0, PROXY_DEFAULTS.maxDrainSeconds) * 1000,
+    drainMs: wholeNumber(named('--drain-seconds'), o.drainSeconds, 0, PROXY_DEFAULTS.maxDrainSeconds) * 1000,
     meshCidrs: cidrFlags('--mesh-cidr', o.meshCidr),
     plaintextSources: cidrFlags('--plaintext-source', o.plaintextSource),
     driver: o.driver ?? defaultDriver(),

@@ -1,10 +1,14 @@
 import {
   type DriverRegistry,
   InputInvalidError,
+  isPolicyId,
   normalizePolicy,
+  POLICY_ID_RULE,
+  quoteInput,
   type RedirectionPolicy,
   type Target,
 } from '@switchyard/core';
+import { stringify } from 'yaml';
 import { EXIT } from '../exit-codes.js';
 import { type CliIo, printJson } from '../io.js';
 import { hasPolicyFlags, type PolicyFlags, policyFromFlags } from '../policy-from-flags.js';
@@ -106,8 +110,14 @@ export async function redirectListCommand(
   const policies = await driver.list(target);
   if (json) printJson(io, { driver: driver.name, target, policies });
   else if (policies.length === 0) io.stdout(`no Switchyard policy on ${where(options)}\n`);
-  else for (const p of policies) io.stdout(`${p.id}\n${JSON.stringify(p.policy, null, 2)}\n`);
+  else for (const p of policies) io.stdout(policyText(p.id, p.policy));
   return EXIT.ok;
+}
+
+/** A policy for a person: its id, then its fields as indented YAML (`--json` has the JSON). */
+function policyText(id: string, policy: unknown): string {
+  const body = stringify(policy).trimEnd().replace(/^/gm, '  ');
+  return `policy ${id}\n${body}\n`;
 }
 
 /** `switchyard redirect remove [--id ID]`: removes Switchyard's policies and says how many. */
@@ -117,6 +127,10 @@ export async function redirectRemoveCommand(
   io: CliIo,
   json: boolean,
 ) {
+  if (options.id !== undefined && !isPolicyId(options.id))
+    throw new InputInvalidError(
+      `--id ${quoteInput(options.id)} cannot name a policy (an id is ${POLICY_ID_RULE}); "switchyard redirect list" shows the ids on the target`,
+    );
   const target = await targetOf(options);
   const driver = await registry.create(options.driver ?? defaultDriver());
   const removed = await driver.remove(target, options.id);

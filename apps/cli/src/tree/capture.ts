@@ -10,7 +10,7 @@ import {
   redirectListCommand,
   redirectRemoveCommand,
 } from '../commands/redirect.js';
-import { type CommandContext, collect, envOption } from './context.js';
+import { type CommandContext, collect, envOption, once } from './context.js';
 
 /** `--runtime-endpoint`, shared by every command that reaches CRI. */
 export const runtimeEndpointOption = (about: string) =>
@@ -24,6 +24,7 @@ const targetOptions = (cmd: Command) =>
     .option(
       '--netns <name|path|pid>',
       'the network namespace: a name from "ip netns", a path, or a process id',
+      once,
     )
     .option('--container <id>', "a container's or pod's network, found through CRI (id or unique prefix)")
     .addOption(

@@ -6,7 +6,7 @@ import { type ProxyHboneOptions, proxyHboneCommand } from '../commands/proxy-hbo
 import { type ProxyMtlsOptions, proxyMtlsCommand } from '../commands/proxy-mtls.js';
 import { PROXY_DEFAULTS } from '../proxy-defaults.js';
 import { driverOption } from './capture.js';
-import { type CommandContext, collect, envOption } from './context.js';
+import { type CommandContext, collect, envOption, envSourced, once } from './context.js';
 
 /** The flags `proxy mtls` and `proxy hbone` share, with one default each. */
 function sharedProxyOptions(cmd: Command, what: 'connection' | 'tunnel'): Command {
@@ -35,6 +35,7 @@ function sharedProxyOptions(cmd: Command, what: 'connection' | 'tunnel'): Comman
     .option(
       '--netns <name|path|pid>',
       "open the sidecar's sockets in this network namespace (node-level proxy)",
+      once,
     )
     .addOption(
       envOption('--admin-port <port>', 'port of /metrics, /ready, /healthz', 'SWITCHYARD_ADMIN_PORT').default(
@@ -88,7 +89,14 @@ export function addProxyCommands(program: Command, { io, done, registry, carrier
       ),
     'connection',
   ).action(async (o: ProxyMtlsOptions, cmd: Command) =>
-    done(await proxyMtlsCommand(await registry(cmd), o, io, await carriers(cmd))),
+    done(
+      await proxyMtlsCommand(
+        await registry(cmd),
+        { ...o, envNames: envSourced(cmd) },
+        io,
+        await carriers(cmd),
+      ),
+    ),
   );
 
   sharedProxyOptions(
@@ -128,6 +136,13 @@ export function addProxyCommands(program: Command, { io, done, registry, carrier
       ),
     'tunnel',
   ).action(async (o: ProxyHboneOptions, cmd: Command) =>
-    done(await proxyHboneCommand(await registry(cmd), o, io, await carriers(cmd))),
+    done(
+      await proxyHboneCommand(
+        await registry(cmd),
+        { ...o, envNames: envSourced(cmd) },
+        io,
+        await carriers(cmd),
+      ),
+    ),
   );
 }
