@@ -49,7 +49,7 @@ describe('development CA guards', () => {
   it('refuses to replace an existing CA, and with force says what it replaced', async () => {
     const before = await readFile(join(ca, CA_FILES.key), 'utf8');
     await expect(initCa({ dir: ca, trustDomain: 'other.local' })).rejects.toThrow(
-      /already holds a development CA for cluster\.local.*stop verifying.*--force/,
+      /already holds a development CA for cluster\.local.*stop verifying\. Choose another directory, or replace it on purpose with force: true \(switchyard ca init --force\)$/,
     );
     expect(await readFile(join(ca, CA_FILES.key), 'utf8')).toBe(before);
     const lost = join(root, 'lost');

@@ -130,7 +130,7 @@ export async function initCa(options: InitCaOptions): Promise<InitializedCa> {
   if (replaced && !options.force) {
     const what = replaced.trustDomain ? `a development CA for ${replaced.trustDomain}` : 'a development CA';
     throw new InputInvalidError(
-      `${options.dir} already holds ${what}; replacing it would make every certificate it issued stop verifying. Use another --dir, or --force to destroy it`,
+      `${options.dir} already holds ${what}; replacing it would make every certificate it issued stop verifying. Choose another directory, or replace it on purpose with force: true (switchyard ca init --force)`,
     );
   }
   const {
