@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describePrivileged } from '@switchyard/driver-tproxy/testing';
+import { initCa, issueWorkloadCertificate } from '@switchyard/mesh';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from './testing/run-cli.js';
 
@@ -63,6 +64,26 @@ describe('flags say what they accept, and a mistake changes nothing', () => {
       );
     } finally {
       delete process.env.SWITCHYARD_ADMIN_PORT;
+    }
+  });
+
+  it('proxy --netns naming no namespace is bad input as for redirect: exit 2, SWY_ERR_TARGET_NOT_FOUND', async () => {
+    await initCa({ dir: join(scratch, 'ca'), trustDomain: 'cluster.local' });
+    const { dir } = await issueWorkloadCertificate({
+      caDir: join(scratch, 'ca'),
+      namespace: 'web',
+      serviceAccount: 'api',
+      outDir: join(scratch, 'api'),
+    });
+    const ns = `swy-no-such-ns-${process.pid}`;
+    for (const proxy of ['mtls', 'hbone']) {
+      const r = await cli('proxy', proxy, '--cert-dir', dir, '--netns', ns, '--no-admin');
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `\\nswitchyard: network namespace /run/netns/${ns} does not exist; create it with "ip netns add ${ns}".* \\[SWY_ERR_TARGET_NOT_FOUND\\]\\n$`,
+        ),
+      );
     }
   });
 

@@ -1,4 +1,4 @@
-import { isSwitchyardError, WorkloadFailedError } from '@switchyard/core';
+import { hasErrorCode, isSwitchyardError, WorkloadFailedError } from '@switchyard/core';
 
 /** One thing a proxy command starts: a sidecar, a gateway, a tunnel, the admin server. */
 export interface ProxyPart {
@@ -39,6 +39,9 @@ export async function runUntilSignal(
     log({ level: 'error', msg: 'start failed; stopping what was started', error: (error as Error).message });
     await stopAll(started, 0, log);
     const failed = started[started.length - 1]?.name ?? 'the proxy';
+    // A --netns that does not exist is the user's mistake, reported as redirect reports it (exit 2).
+    const cause = (error as { cause?: unknown }).cause;
+    if (hasErrorCode(cause, 'SWY_ERR_TARGET_NOT_FOUND')) throw cause;
     // A port taken or a namespace gone is the host's doing, not a bug: say which part it stopped.
     throw isSwitchyardError(error)
       ? error
