@@ -8,7 +8,12 @@ import type {
   Target,
   TransparentListenOptions,
 } from '@switchyard/core';
-import { assertTargetKind, connectSocket, DEFAULT_CONNECT_TIMEOUT_MS } from '@switchyard/core';
+import {
+  assertTargetKind,
+  connectSocket,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  formatEndpoint,
+} from '@switchyard/core';
 import { loadAddon } from './native.js';
 import { existingNetns } from './netns.js';
 
@@ -41,12 +46,15 @@ export function transparentSocketOps(defaultMark: number): SocketOps {
     async listen(options: TransparentListenOptions): Promise<Server> {
       const family = options.family ?? (options.host ? familyOf(options.host) : 'ipv4');
       const host = options.host ?? (family === 'ipv6' ? '::' : '0.0.0.0');
-      const fd = loadAddon().listen(
-        host,
-        options.port,
-        options.backlog ?? 511,
-        await nsPathOf(options.target),
-      );
+      const nsPath = await nsPathOf(options.target);
+      let fd: number;
+      try {
+        fd = loadAddon().listen(host, options.port, options.backlog ?? 511, nsPath);
+      } catch (cause) {
+        // "bind failed: Address already in use" alone names neither the port nor the namespace.
+        const where = `${formatEndpoint({ address: host, port: options.port })}${nsPath ? ` in ${nsPath}` : ''}`;
+        throw new Error(`cannot listen on ${where}: ${(cause as Error).message}`, { cause });
+      }
       const server = createServer({ allowHalfOpen: true });
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
