@@ -63,23 +63,23 @@ describe('switchyard version', () => {
   });
 });
 
-describe('switchyard completion', () => {
-  /** What bash offers after the words typed so far, through the generated script. */
-  async function bashOffers(...typed: string[]): Promise<string[]> {
-    const script = join(scratch, 'completion.bash');
-    await writeFile(script, (await cli('completion', 'bash')).stdout);
-    const words = ['switchyard', ...typed].map((w) => `'${w}'`).join(' ');
-    const out = execFileSync(
-      'bash',
-      [
-        '-c',
-        `source ${script}; COMP_WORDS=(${words}); COMP_CWORD=${typed.length}; _switchyard; echo "\${COMPREPLY[@]}"`,
-      ],
-      { encoding: 'utf8' },
-    );
-    return out.trim().split(/\s+/).filter(Boolean);
-  }
+/** What bash offers after the words typed so far, through the generated script. */
+async function bashOffers(...typed: string[]): Promise<string[]> {
+  const script = join(scratch, 'completion.bash');
+  await writeFile(script, (await cli('completion', 'bash')).stdout);
+  const words = ['switchyard', ...typed].map((w) => `'${w}'`).join(' ');
+  const out = execFileSync(
+    'bash',
+    [
+      '-c',
+      `source ${script}; COMP_WORDS=(${words}); COMP_CWORD=${typed.length}; _switchyard; echo "\${COMPREPLY[@]}"`,
+    ],
+    { encoding: 'utf8' },
+  );
+  return out.trim().split(/\s+/).filter(Boolean);
+}
 
+describe('switchyard completion', () => {
   it('bash completes commands, subcommands and their flags, skipping flag values', async () => {
     expect(await bashOffers('re')).toEqual(['redirect']);
     expect(await bashOffers('redirect', 'ap')).toEqual(['apply']);
@@ -88,6 +88,12 @@ describe('switchyard completion', () => {
       '--sni-gateway',
       '--sni-route',
     ]);
+  });
+
+  it('after a flag that takes a value offers no flags (the shell completes files), but after an optional one it does', async () => {
+    expect(await bashOffers('proxy', 'mtls', '--cert-dir', '')).toEqual([]);
+    expect(await bashOffers('agent', 'status', '--config', '')).toEqual([]);
+    expect(await bashOffers('redirect', 'apply', '--inbound-port', '--outb')).toEqual(['--outbound-port']);
   });
 
   it('completes the agent too: switchyard agent … and switchyard-agent, from its own command tree', async () => {
@@ -194,6 +200,17 @@ describe('SWITCHYARD_* settings and driver options', () => {
     const bad = await cli('--driver-option', 'novalue', 'drivers');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--driver-option "novalue": write KEY=VALUE/);
+  });
+});
+
+describePrivileged('switchyard completion of --netns', () => {
+  const ns = `swy-compl-${process.pid}`;
+  beforeAll(() => execFileSync('ip', ['netns', 'add', ns]));
+  afterAll(() => execFileSync('ip', ['netns', 'del', ns]));
+
+  it('offers the network namespaces "ip netns" knows', async () => {
+    expect(await bashOffers('redirect', 'apply', '--netns', ns)).toEqual([ns]);
+    expect(await bashOffers('proxy', 'mtls', '--netns', 'swy-compl-')).toContain(ns);
   });
 });
 

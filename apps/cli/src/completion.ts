@@ -11,7 +11,14 @@ interface Node {
   path: string;
   subcommands: string[];
   flags: string[];
+  /** Its flags that must be followed by a value (`--cert-dir <dir>`): after one, no flag is offered. */
+  valued: string[];
+  /** Its flags whose value may be left out (`--inbound-port [port]`). */
+  optionalValue: string[];
 }
+
+/** Where `ip netns add` keeps named namespaces: what `--netns <TAB>` offers. */
+const NETNS_DIR = '/run/netns';
 
 /** One program to complete: its name on the command line and its command tree. */
 export interface CompletedProgram {
@@ -29,7 +36,15 @@ function walk(command: Command, path = '', grafts: Record<string, Command> = {})
     ...command.options.filter((o) => !o.hidden && o.long).map((o) => o.long as string),
     ...(path === '' ? [] : ['--help']),
   ];
-  const node = { path, subcommands: command.commands.map((c) => c.name()), flags };
+  const longs = (keep: (o: Command['options'][number]) => boolean) =>
+    command.options.filter((o) => !o.hidden && o.long && keep(o)).map((o) => o.long as string);
+  const node = {
+    path,
+    subcommands: command.commands.map((c) => c.name()),
+    flags,
+    valued: longs((o) => o.required),
+    optionalValue: longs((o) => o.optional),
+  };
   return [node, ...command.commands.flatMap((c) => walk(c, path ? `${path} ${c.name()}` : c.name(), grafts))];
 }
 
@@ -44,8 +59,19 @@ function bash(name: string, nodes: Node[]): string {
     .map((n) => `    "${n.path}") words="${[...n.subcommands, ...n.flags].join(' ')}" ;;`)
     .join('\n');
   const known = nodes.map((n) => `"${n.path}"`).join(' ');
+  // A flag counts as valued only where no command lets its value be left out.
+  const optional = new Set(nodes.flatMap((n) => n.optionalValue));
+  const valued = [...new Set(nodes.flatMap((n) => n.valued))].filter(
+    (f) => f !== '--netns' && !optional.has(f),
+  );
+  // After a flag that takes a value: namespace names after --netns; otherwise nothing, so the
+  // shell's own completion (files) takes over.
+  const values = `  case "\${COMP_WORDS[COMP_CWORD-1]}" in
+    --netns) COMPREPLY=( $(compgen -W "$(ls ${NETNS_DIR} 2>/dev/null)" -- "\${COMP_WORDS[COMP_CWORD]}") ); return ;;
+${valued.length > 0 ? `    ${valued.join('|')}) COMPREPLY=(); return ;;\n` : ''}  esac
+`;
   return `${fn(name)}() {
-  local cur="\${COMP_WORDS[COMP_CWORD]}" path="" word words candidate
+${values}  local cur="\${COMP_WORDS[COMP_CWORD]}" path="" word words candidate
   local -a known=(${known})
   for word in "\${COMP_WORDS[@]:1:COMP_CWORD-1}"; do
     candidate="\${path:+$path }$word"
