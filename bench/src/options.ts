@@ -17,7 +17,7 @@ export function helpText(scenarios: readonly string[]): string {
   return [
     'usage: pnpm bench [options]      (or ./run bench [options])',
     '',
-    '  --quick             one short run of everything (about a minute; CI runs this)',
+    '  --quick             one short run of everything (under a minute on 2 cores; CI runs this)',
     '  --only=a,b          run only these scenarios (also: --only a,b)',
     '  --idle=1000,9000    idle-connection counts to measure (default: 100,400 quick; 1000,9000 full)',
     '  --profile           CPU profiles of the Switchyard processes in bench/results/profiles/',
