@@ -387,7 +387,7 @@ function serviceWatchOf(config: AgentConfig, core: AgentCore, logger: Logger): S
   let watch: ServiceWatch | undefined;
   return {
     start: async () => {
-      watch = serviceWatch(await kubeConfig(kubeconfig), directory, logger);
+      watch = serviceWatch(await kubeConfig(kubeconfig), directory, logger, config.retry);
       await watch.start();
     },
     stop: async () => {
@@ -407,6 +407,7 @@ async function watchPolicies(
     await kubeConfig(config.source.kubeconfig),
     core.policy.store,
     logger.child({ component: 'policy' }),
+    config.retry,
   );
   await watch.start();
   return watch;
