@@ -1,5 +1,11 @@
 import { isIP } from 'node:net';
-import { formatTarget, PolicyUnsupportedError, type RedirectionDriver, type Target } from '@switchyard/core';
+import {
+  formatTarget,
+  hasErrorCode,
+  PolicyUnsupportedError,
+  type RedirectionDriver,
+  type Target,
+} from '@switchyard/core';
 import {
   type CarrierFactory,
   DataPlane,
@@ -15,6 +21,7 @@ import { connectDocker, type DockerApi } from '../docker/docker-client.js';
 import type { DockerContainer } from '../docker/docker-container.js';
 import { DockerWatcher } from '../docker/docker-watcher.js';
 import { type HnsEndpointFinder, hnsEndpointFinder } from '../network/hns-endpoint-of.js';
+import type { AppliedJournal } from '../reconcile/applied-journal.js';
 import { backoffDelay } from '../util/backoff.js';
 import { forwardCarrier } from './forward-carrier.js';
 import { registerMetadataMetrics } from './metadata-metrics.js';
@@ -51,6 +58,12 @@ export interface MetadataProxyOptions {
    */
   plane?: DataPlane;
   /**
+   * The agent's journal (loaded): each client's capture is recorded in it before it is applied
+   * and dropped once removed, so `--uninstall` removes metadata captures with the workloads' in
+   * one pass. Entries of clients gone while no agent ran are removed at the first pass.
+   */
+  journal?: AppliedJournal;
+  /**
    * The mesh's opt-in label when the `docker` source captures containers: a client carrying it is
    * left to the mesh if the driver holds one policy per network (tproxy).
    */
@@ -72,6 +85,9 @@ const ANNOUNCE_GRACE_MS = 60_000;
 
 /** The data plane workload serving every client on Windows, where HNS hands captures to the host. */
 const SHARED_WORKLOAD = 'metadata';
+
+/** The id of a client's capture in the agent's journal (never a workload's: those have no `:`). */
+const journalKey = (clientId: string) => `metadata:${clientId}`;
 
 /**
  * Delivers metadata clients' connections to the metadata endpoints to the proxy container.
@@ -105,6 +121,10 @@ export class MetadataProxy {
   /** The next pass after a failed capture (backoff), so a busy node's hiccup is retried soon. */
   #retry: NodeJS.Timeout | undefined;
   #closed = false;
+  /** Whether the journal's entries of clients no longer planned were cleaned up (first pass). */
+  #journalChecked = false;
+  /** Whether the plan comes from a Docker list yet. */
+  #listed = false;
 
   private constructor(o: MetadataProxyOptions, watcher: DockerWatcher) {
     this.#o = o;
@@ -139,6 +159,7 @@ export class MetadataProxy {
     const onContainers = (containers: readonly DockerContainer[]) => {
       const single = !o.driver.capabilities.multiplePolicies;
       proxy.#plan = planMetadata(containers, o.config.label, single ? o.meshOptIn : undefined);
+      proxy.#listed = true;
       void proxy.#reconcile();
     };
     if (proxy.#ownsWatcher) await proxy.#watcher.start(onContainers);
@@ -245,6 +266,9 @@ export class MetadataProxy {
     const running = new Set(clients.map((c) => c.id));
     for (const [id, state] of this.#clients)
       if (!wanted.has(id)) await this.#release(id, state, running.has(id));
+    // Only against a list Docker gave: an empty plan before it would read as "no clients".
+    if (!this.#journalChecked && this.#listed)
+      await this.#dropStale(new Set([...wanted.keys()].map(journalKey)));
     for (const client of wanted.values()) {
       let state = this.#clients.get(client.id);
       if (state && JSON.stringify(state.client.network) !== JSON.stringify(client.network)) {
@@ -304,7 +328,14 @@ export class MetadataProxy {
         client.network.kind === 'netns'
           ? { kind: 'netns', path: client.network.path }
           : { kind: 'hns-endpoint', id: await this.#hnsEndpointOf(client.network.ip) };
-      const { changed } = await driver.apply(state.target, metadataPolicy(this.#o.config, this.#o.bypass));
+      const policy = metadataPolicy(this.#o.config, this.#o.bypass);
+      // Recorded before the rules exist: a crash between the two still leaves a trace to remove.
+      await this.#o.journal?.record(journalKey(client.id), {
+        target: state.target,
+        driver: driver.name,
+        policyId: policy.id,
+      });
+      const { changed } = await driver.apply(state.target, policy);
       await this.#listen(state);
       if (changed || previous?.error)
         logger.info('metadata capture applied', {
@@ -373,9 +404,11 @@ export class MetadataProxy {
   async #release(id: string, state: ClientState, running: boolean): Promise<void> {
     this.#clients.delete(id);
     await this.#unserve(state);
-    if (!running || !state.target) return; // its network went with the container
+    // Its network went with the container.
+    if (!running || !state.target) return void (await this.#o.journal?.drop(journalKey(id)));
     try {
       await this.#o.driver.remove(state.target, AGENT_DEFAULTS.metadataProxy.policyId);
+      await this.#o.journal?.drop(journalKey(id));
       this.#o.logger.info('metadata capture removed: no proxy, clients go direct', {
         container: state.client.name,
       });
@@ -384,6 +417,30 @@ export class MetadataProxy {
         container: state.client.name,
         reason: (error as Error).message,
       });
+    }
+  }
+  /**
+   * Once: the journal's metadata captures of clients not wanted now (gone while no agent ran, or
+   * going direct while no proxy runs) are removed where their network still exists, and forgotten.
+   */
+  async #dropStale(planned: ReadonlySet<string>): Promise<void> {
+    const journal = this.#o.journal;
+    this.#journalChecked = true;
+    const policyId = AGENT_DEFAULTS.metadataProxy.policyId;
+    for (const [key, entry] of journal?.entries() ?? []) {
+      if (entry.policyId !== policyId || planned.has(key)) continue;
+      try {
+        await this.#o.driver.remove(entry.target, policyId);
+      } catch (error) {
+        if (!hasErrorCode(error, 'SWY_ERR_TARGET_NOT_FOUND')) {
+          this.#o.logger.warn('metadata capture not removed', {
+            target: formatTarget(entry.target),
+            reason: (error as Error).message,
+          });
+          continue;
+        }
+      }
+      await journal?.drop(key);
     }
   }
 }

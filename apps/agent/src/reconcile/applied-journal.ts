@@ -2,16 +2,22 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Target, writeJsonAtomic } from '@switchyard/core';
 
-/** One workload whose capture the agent may have applied. */
+/** One capture the agent may have applied: a workload's, or a metadata client's. */
 export interface JournalEntry {
   target: Target;
   driver: string;
+  /**
+   * The id of the capture policy on `target`; absent for a workload's (`AGENT_DEFAULTS.policyId`).
+   * Metadata clients' captures carry `AGENT_DEFAULTS.metadataProxy.policyId`.
+   */
+  policyId?: string;
 }
 
 /**
  * The agent's record of every target it may have put rules on, written *before* it applies them,
- * so a restart after `kill -9` at any point finds (and removes) rules of workloads that are gone.
- * The rules themselves stay the truth: this only says where to look.
+ * so a restart after `kill -9` at any point finds (and removes) rules of workloads that are gone,
+ * and `--uninstall` finds every capture (workloads' and metadata clients') in one place. The
+ * rules themselves stay the truth: this only says where to look.
  */
 export class AppliedJournal {
   readonly path: string;

@@ -90,7 +90,11 @@ export class Reconciler {
   async snapshot(workloads: readonly Workload[], first = false): Promise<void> {
     const next = new Map(workloads.map((w) => [w.id, w]));
     if (first) await this.#in.journal.load();
-    const touched = new Set<string>(first ? this.#in.journal.entries().map(([id]) => id) : []);
+    // Only workloads' entries: metadata clients' captures are metadata proxying's to keep.
+    const ours = this.#in.journal
+      .entries()
+      .filter(([, e]) => (e.policyId ?? AGENT_DEFAULTS.policyId) === AGENT_DEFAULTS.policyId);
+    const touched = new Set<string>(first ? ours.map(([id]) => id) : []);
     for (const [id, w] of next)
       if (first || JSON.stringify(this.#desired.get(id)) !== JSON.stringify(w)) touched.add(id);
     for (const id of this.#desired.keys()) if (!next.has(id)) touched.add(id);
