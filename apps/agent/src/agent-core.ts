@@ -17,8 +17,6 @@ export interface AgentCore {
   reconciler: Reconciler;
   peers: PeerIdentities;
   metrics: AgentMetrics;
-  /** Where every capture the agent applies is recorded first (workloads', metadata clients'). */
-  journal: AppliedJournal;
   /** Services and their endpoints (Kubernetes source): the data plane's destination resolver. */
   services?: ServiceDirectory;
   /** Istio policies (`policy.mode: istio`): what they are, and the data plane's inbound authorizer over them. */
@@ -73,14 +71,12 @@ export function buildCore(
     authorizer = new PolicyAuthorizer(store, plane.metrics.registry, (id) => reconciler?.workload(id));
   const metrics = createAgentMetrics(plane.metrics.registry);
   const resolver = networkResolver(config.criEndpoint, hnsEndpoints);
-  const journal = new AppliedJournal(config.stateDir);
   reconciler = new Reconciler({
-    config,
+    settings: config,
+    workloads: { config, resolver, identities: identityProvider(config.identity, config.stateDir, logger) },
     driver,
     plane,
-    resolver,
-    identities: identityProvider(config.identity, config.stateDir, logger),
-    journal,
+    journal: new AppliedJournal(config.stateDir),
     logger,
     metrics,
   });
@@ -89,7 +85,6 @@ export function buildCore(
     reconciler,
     peers,
     metrics,
-    journal,
     ...(services ? { services } : {}),
     ...(store && authorizer ? { policy: { store, authorizer } } : {}),
     close: () => resolver.close(),

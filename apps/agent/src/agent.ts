@@ -196,8 +196,9 @@ export class Agent {
               registry: plane.metrics.registry,
               // Its relays are workloads of the one data plane: its limits, drain and metrics.
               plane,
-              // Its captures are recorded where the workloads' are: one --uninstall path.
-              journal: core.journal,
+              // Its captures are the one reconciler's units: journaled, retried and resynced
+              // with the workloads', removed by the one --uninstall path.
+              reconciler: r,
               ...(docker ? { watcher: docker } : {}),
               ...(config.source.kind === 'docker'
                 ? { meshOptIn: { label: config.source.label, value: AGENT_DEFAULTS.optInValue } }

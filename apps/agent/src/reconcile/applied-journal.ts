@@ -23,13 +23,25 @@ export class AppliedJournal {
   readonly path: string;
   #entries: Record<string, JournalEntry> = {};
   #saving: Promise<void> = Promise.resolve();
+  #memory = false;
 
   constructor(stateDir: string) {
     this.path = join(stateDir, 'applied.json');
   }
 
+  /**
+   * A journal kept in memory alone, never read or written (metadata proxying without an agent,
+   * whose captures are no agent's to uninstall).
+   */
+  static inMemory(): AppliedJournal {
+    const journal = new AppliedJournal('');
+    journal.#memory = true;
+    return journal;
+  }
+
   /** Reads the journal (an unreadable one is treated as empty). */
   async load(): Promise<void> {
+    if (this.#memory) return;
     try {
       this.#entries = JSON.parse(await readFile(this.path, 'utf8')) as Record<string, JournalEntry>;
     } catch {
@@ -60,6 +72,7 @@ export class AppliedJournal {
   // Write then rename: a crash leaves the old journal or the new one, never half of one. Saves
   // run one after another, each writing the entries as they are when it starts.
   #save(): Promise<void> {
+    if (this.#memory) return Promise.resolve();
     const next = this.#saving.then(async () => {
       await mkdir(join(this.path, '..'), { recursive: true });
       await writeJsonAtomic(this.path, this.#entries);

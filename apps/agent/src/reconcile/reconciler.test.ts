@@ -59,18 +59,21 @@ function reconciler(driver: RedirectionDriver, stateDir: string) {
   });
   const metrics = createAgentMetrics(plane.metrics.registry);
   const r = new Reconciler({
-    config,
+    settings: config,
+    workloads: {
+      config,
+      resolver: {
+        async resolve(w) {
+          if (missing.has(w.name))
+            throw new TargetNotFoundError(`the network namespace of ${w.id} does not exist`);
+          return { target: { kind: 'netns', name: w.name }, addresses: [] };
+        },
+        close() {},
+      },
+      identities: identityProvider(config.identity, stateDir, silentLogger),
+    },
     driver,
     plane,
-    resolver: {
-      async resolve(w) {
-        if (missing.has(w.name))
-          throw new TargetNotFoundError(`the network namespace of ${w.id} does not exist`);
-        return { target: { kind: 'netns', name: w.name }, addresses: [] };
-      },
-      close() {},
-    },
-    identities: identityProvider(config.identity, stateDir, silentLogger),
     journal: new AppliedJournal(stateDir),
     logger: silentLogger,
     metrics,

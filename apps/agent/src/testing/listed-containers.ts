@@ -6,14 +6,38 @@ export const METADATA_LABEL = 'switchyard.io/metadata';
 
 /** A watcher that reports `containers` as Docker's list (everything that listens to it is real). */
 export function listedBy(containers: DockerContainer[]): DockerWatcher {
-  return {
+  return dockerListing(containers).watcher;
+}
+
+/**
+ * A watcher whose list the test changes with `set` (as Docker's events would), and which knows a
+ * container the runtime starts once `starting` names it.
+ */
+export function dockerListing(initial: DockerContainer[]): {
+  watcher: DockerWatcher;
+  set(containers: DockerContainer[]): void;
+  starting(container: DockerContainer): void;
+} {
+  let containers = initial;
+  const starting = new Map<string, DockerContainer>();
+  const listeners = new Set<(c: DockerContainer[]) => void>();
+  const watcher = {
     syncs: 1,
     listen: (listener: (c: DockerContainer[]) => void) => {
+      listeners.add(listener);
       listener(containers);
-      return () => undefined;
+      return () => listeners.delete(listener);
     },
-    starting: async () => undefined,
+    starting: async (id: string) => starting.get(id),
   } as unknown as DockerWatcher;
+  return {
+    watcher,
+    set(next) {
+      containers = next;
+      for (const l of listeners) l(next);
+    },
+    starting: (c) => starting.set(c.id, c),
+  };
 }
 
 /** A running container with the metadata `role` (`client`, `proxy`), in the namespace `netns` if given. */
