@@ -11,9 +11,9 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { repoRoot as repo } from '@switchyard/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readmeBlocks } from './testing/readme-blocks.js';
-import { repo } from './testing/run-cli.js';
 
 /** Every package a user installs, by directory. */
 const PUBLISHED = [
@@ -161,7 +161,7 @@ describe.skipIf(unavailable !== undefined)(
           pnpm: { overrides: files },
         }),
       );
-      copyFileSync(join(repo, 'apps/cli/test-fixtures/consumer.mjs'), join(dir, 'consumer.mjs'));
+      copyFileSync(join(repo, 'tests/test-fixtures/consumer.mjs'), join(dir, 'consumer.mjs'));
       return dir;
     }
 
