@@ -11,8 +11,8 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot as repo } from '@switchyard/test-kit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeRequiring, repoRoot as repo, shWith } from '@switchyard/test-kit';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { readmeBlocks } from './testing/readme-blocks.js';
 
 /** Every package a user installs, by directory. */
@@ -32,20 +32,9 @@ const PUBLISHED = [
 ];
 /** Applications: they depend on core (not as a peer) and are not libraries. */
 const APPS = new Set(['@switchyard/cli', '@switchyard/agent']);
-/** Runs a command; a failure says what it printed. */
-function sh(cwd: string, file: string, ...args: string[]): string {
-  try {
-    return execFileSync(file, args, {
-      cwd,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 240_000,
-    });
-  } catch (error) {
-    const e = error as { stdout?: string; stderr?: string };
-    throw new Error(`${file} ${args.join(' ')} failed in ${cwd}:\n${e.stdout ?? ''}${e.stderr ?? ''}`);
-  }
-}
+/** Runs a command in `cwd`; a failure says what it printed. */
+const sh = (cwd: string, file: string, ...args: string[]) =>
+  shWith({ cwd, timeoutMs: 240_000 }, file, ...args);
 
 /** Why packing cannot run here (it cross-compiles the addon for arm64), or undefined when it can. */
 function packingUnavailable(): string | undefined {
@@ -58,7 +47,7 @@ function packingUnavailable(): string | undefined {
     return 'the arm64 cross-compiler is missing (apt-get install gcc-aarch64-linux-gnu g++-aarch64-linux-gnu; ./run test installs it as root)';
   }
 }
-const unavailable = process.env.CI ? undefined : packingUnavailable();
+const unavailable = packingUnavailable();
 
 let work: string;
 /** Package name → tarball path. */
@@ -95,138 +84,131 @@ function targets(exportsField: unknown): string[] {
   return Object.values(exportsField).flatMap(targets);
 }
 
-describe.skipIf(unavailable !== undefined)(
-  `the published tarballs${unavailable ? ` (skipped: ${unavailable})` : ''}`,
-  () => {
-    it('carry the root LICENSE, point exports only at shipped files with a default condition, and share core as a peer', () => {
-      const license = readFileSync(join(repo, 'LICENSE'), 'utf8');
-      expect(license).toMatch(/Apache License\s+Version 2\.0/);
-      for (const [name, tarball] of tarballs) {
-        const { files, manifest } = contents(tarball);
-        expect(manifest.license, name).toBe('Apache-2.0');
-        expect(
-          sh(work, 'tar', 'xzf', tarball, '-O', 'package/LICENSE'),
-          `${name} ships the root LICENSE`,
-        ).toBe(license);
-        expect(JSON.stringify(manifest.exports), name).not.toContain('@switchyard/source');
-        for (const target of targets(manifest.exports))
-          expect(files, `${name} exports ${target}, which it does not ship`).toContain(
-            `package/${target.replace(/^\.\//, '')}`,
-          );
-        for (const [entry, conditions] of Object.entries(manifest.exports as Record<string, unknown>))
-          if (typeof conditions === 'object')
-            expect(conditions, `${name} "${entry}"`).toHaveProperty('default');
-        const deps = { ...(manifest.dependencies as object), ...(manifest.peerDependencies as object) };
-        expect(JSON.stringify(deps), name).not.toContain('workspace:');
-        if (name !== '@switchyard/core' && !APPS.has(name))
-          expect((manifest.peerDependencies as Record<string, string>)['@switchyard/core'], name).toMatch(
-            /^\^\d/,
-          );
-      }
-      const tproxy = contents(tarballs.get('@switchyard/driver-tproxy') as string).files;
-      expect(tproxy).toEqual(
-        expect.arrayContaining([
-          'package/prebuilds/linux-x64/node.napi.glibc.node',
-          'package/prebuilds/linux-arm64/node.napi.glibc.node',
-          'package/native/transparent.c',
-        ]),
+describeRequiring(unavailable, 'the published tarballs', () => {
+  it('carry the root LICENSE, point exports only at shipped files with a default condition, and share core as a peer', () => {
+    const license = readFileSync(join(repo, 'LICENSE'), 'utf8');
+    expect(license).toMatch(/Apache License\s+Version 2\.0/);
+    for (const [name, tarball] of tarballs) {
+      const { files, manifest } = contents(tarball);
+      expect(manifest.license, name).toBe('Apache-2.0');
+      expect(sh(work, 'tar', 'xzf', tarball, '-O', 'package/LICENSE'), `${name} ships the root LICENSE`).toBe(
+        license,
       );
-      const relay = contents(tarballs.get('@switchyard/relay-native') as string);
-      expect(relay.files).toEqual(
-        expect.arrayContaining([
-          'package/prebuilds/linux-x64/node.napi.glibc.node',
-          'package/native/addon.c',
-        ]),
-      );
-      // linux-x64 only: the engine links nghttp2 statically from this machine's Debian package,
-      // which has no arm64 build here (arm64 compiles at install; docs/roadmap.md)
-      expect(relay.files.filter((f) => f.includes('linux-arm64'))).toEqual([]);
-      // The ASan build is for this repository's tests; it is never shipped.
-      expect(relay.files.filter((f) => f.includes('asan') || f.startsWith('package/build/'))).toEqual([]);
-    });
-
-    /** A new project outside the repository that depends on every tarball, each pinned to its file. */
-    function consumerProject(manager: 'npm' | 'pnpm'): string {
-      const dir = join(work, `with-${manager}`);
-      mkdirSync(dir);
-      const files = Object.fromEntries([...tarballs].map(([name, file]) => [name, `file:${file}`]));
-      writeFileSync(
-        join(dir, 'package.json'),
-        JSON.stringify({
-          name: `consumer-${manager}`,
-          private: true,
-          type: 'module',
-          dependencies: files,
-          overrides: files,
-          pnpm: { overrides: files },
-        }),
-      );
-      copyFileSync(join(repo, 'tests/test-fixtures/consumer.mjs'), join(dir, 'consumer.mjs'));
-      return dir;
-    }
-
-    it.each(['npm', 'pnpm'] as const)(
-      'install into a new project with %s: it validates a policy, creates drivers through the registry, runs a sidecar on loopback, and the CLI reports every package',
-      (manager) => {
-        const dir = consumerProject(manager);
-        if (manager === 'npm') sh(dir, 'npm', 'install', '--no-audit', '--no-fund', '--loglevel=error');
-        else sh(dir, 'pnpm', 'install', '--config.node-linker=isolated');
-        const out = JSON.parse(sh(dir, process.execPath, 'consumer.mjs'));
-        expect(out).toMatchObject({
-          refused: 'SWY_ERR_POLICY_INVALID',
-          tproxyAddon: 'loaded',
-          relayEngine: 'loaded',
-          carriers: ['hbone', 'hbone-native', 'mtls', 'mtls-native'],
-        });
-        expect(out.listening.length).toBeGreaterThan(0);
-        // No compiler ran: both addons came from the prebuilt binaries the tarballs ship.
-        for (const pkg of ['driver-tproxy', 'relay-native'])
-          expect(existsSync(join(dir, `node_modules/@switchyard/${pkg}/build`)), pkg).toBe(false);
-        const agentBin = 'node_modules/@switchyard/agent/dist/bin.js';
-        const agent = JSON.parse(sh(dir, process.execPath, agentBin, 'version', '--json'));
-        expect(agent).toMatchObject({ agent: '0.1.0', running: null });
-        expect(sh(dir, process.execPath, agentBin, '--help')).toMatch(/Usage: switchyard-agent/);
-        const version = JSON.parse(
-          sh(dir, process.execPath, 'node_modules/@switchyard/cli/dist/bin.js', 'version', '--json'),
+      expect(JSON.stringify(manifest.exports), name).not.toContain('@switchyard/source');
+      for (const target of targets(manifest.exports))
+        expect(files, `${name} exports ${target}, which it does not ship`).toContain(
+          `package/${target.replace(/^\.\//, '')}`,
         );
-        // Every package this project installed is found (cni comes with the agent; the CLI does not report it).
-        for (const name of tarballs.keys())
-          if (name !== '@switchyard/cli' && name !== '@switchyard/cni')
-            expect(version.packages[name], name).toMatch(/^\d+\.\d+\.\d+/);
-      },
-      300_000,
+      for (const [entry, conditions] of Object.entries(manifest.exports as Record<string, unknown>))
+        if (typeof conditions === 'object')
+          expect(conditions, `${name} "${entry}"`).toHaveProperty('default');
+      const deps = { ...(manifest.dependencies as object), ...(manifest.peerDependencies as object) };
+      expect(JSON.stringify(deps), name).not.toContain('workspace:');
+      if (name !== '@switchyard/core' && !APPS.has(name))
+        expect((manifest.peerDependencies as Record<string, string>)['@switchyard/core'], name).toMatch(
+          /^\^\d/,
+        );
+    }
+    const tproxy = contents(tarballs.get('@switchyard/driver-tproxy') as string).files;
+    expect(tproxy).toEqual(
+      expect.arrayContaining([
+        'package/prebuilds/linux-x64/node.napi.glibc.node',
+        'package/prebuilds/linux-arm64/node.napi.glibc.node',
+        'package/native/transparent.c',
+      ]),
     );
+    const relay = contents(tarballs.get('@switchyard/relay-native') as string);
+    expect(relay.files).toEqual(
+      expect.arrayContaining(['package/prebuilds/linux-x64/node.napi.glibc.node', 'package/native/addon.c']),
+    );
+    // linux-x64 only: the engine links nghttp2 statically from this machine's Debian package,
+    // which has no arm64 build here (arm64 compiles at install; docs/roadmap.md)
+    expect(relay.files.filter((f) => f.includes('linux-arm64'))).toEqual([]);
+    // The ASan build is for this repository's tests; it is never shipped.
+    expect(relay.files.filter((f) => f.includes('asan') || f.startsWith('package/build/'))).toEqual([]);
+  });
 
-    it('follows the README\'s "Write a driver" literally in a new directory: builds, passes the compliance suite, loads in the CLI', () => {
-      const blocks = readmeBlocks().filter((b) => b.section === 'Write a driver');
-      const setup = blocks.find((b) => b.language === 'sh')?.code ?? '';
-      const project = join(work, 'switchyard-driver-acme');
-      for (const line of setup.trim().split('\n')) {
-        if (line.startsWith('mkdir ')) {
-          mkdirSync(project);
-          continue;
-        }
-        // Core is not on the registry yet: the README says to install the packed tarball instead.
-        const command = line.replace('@switchyard/core@^0.1.0', tarballs.get('@switchyard/core') as string);
-        sh(project, 'sh', '-c', command);
-      }
-      for (const block of blocks.filter((b) => b.file)) {
-        mkdirSync(join(project, 'src'), { recursive: true });
-        writeFileSync(join(project, block.file as string), block.code);
-      }
-      sh(project, 'npx', 'tsc');
-      // biome-ignore lint/suspicious/noControlCharactersInRegex: vitest colours its summary
-      const tests = sh(project, 'npx', 'vitest', 'run').replace(/\x1b\[[0-9;]*m/g, '');
-      expect(tests).toMatch(/Tests\s+\d+ passed/);
-      // The CLI as the npm project above installed it (tests in a file run in order).
-      const cli = join(work, 'with-npm/node_modules/@switchyard/cli/dist/bin.js');
-      const drivers = JSON.parse(
-        sh(project, process.execPath, cli, '--driver-module', '.', 'drivers', '--json'),
-      );
-      expect(drivers.drivers.find((d: { name: string }) => d.name === 'acme')).toMatchObject({
-        usable: true,
-        origin: 'module',
+  /** A new project outside the repository that depends on every tarball, each pinned to its file. */
+  function consumerProject(manager: 'npm' | 'pnpm'): string {
+    const dir = join(work, `with-${manager}`);
+    mkdirSync(dir);
+    const files = Object.fromEntries([...tarballs].map(([name, file]) => [name, `file:${file}`]));
+    writeFileSync(
+      join(dir, 'package.json'),
+      JSON.stringify({
+        name: `consumer-${manager}`,
+        private: true,
+        type: 'module',
+        dependencies: files,
+        overrides: files,
+        pnpm: { overrides: files },
+      }),
+    );
+    copyFileSync(join(repo, 'tests/test-fixtures/consumer.mjs'), join(dir, 'consumer.mjs'));
+    return dir;
+  }
+
+  it.each(['npm', 'pnpm'] as const)(
+    'install into a new project with %s: it validates a policy, creates drivers through the registry, runs a sidecar on loopback, and the CLI reports every package',
+    (manager) => {
+      const dir = consumerProject(manager);
+      if (manager === 'npm') sh(dir, 'npm', 'install', '--no-audit', '--no-fund', '--loglevel=error');
+      else sh(dir, 'pnpm', 'install', '--config.node-linker=isolated');
+      const out = JSON.parse(sh(dir, process.execPath, 'consumer.mjs'));
+      expect(out).toMatchObject({
+        refused: 'SWY_ERR_POLICY_INVALID',
+        tproxyAddon: 'loaded',
+        relayEngine: 'loaded',
+        carriers: ['hbone', 'hbone-native', 'mtls', 'mtls-native'],
       });
-    }, 300_000);
-  },
-);
+      expect(out.listening.length).toBeGreaterThan(0);
+      // No compiler ran: both addons came from the prebuilt binaries the tarballs ship.
+      for (const pkg of ['driver-tproxy', 'relay-native'])
+        expect(existsSync(join(dir, `node_modules/@switchyard/${pkg}/build`)), pkg).toBe(false);
+      const agentBin = 'node_modules/@switchyard/agent/dist/bin.js';
+      const agent = JSON.parse(sh(dir, process.execPath, agentBin, 'version', '--json'));
+      expect(agent).toMatchObject({ agent: '0.1.0', running: null });
+      expect(sh(dir, process.execPath, agentBin, '--help')).toMatch(/Usage: switchyard-agent/);
+      const version = JSON.parse(
+        sh(dir, process.execPath, 'node_modules/@switchyard/cli/dist/bin.js', 'version', '--json'),
+      );
+      // Every package this project installed is found (cni comes with the agent; the CLI does not report it).
+      for (const name of tarballs.keys())
+        if (name !== '@switchyard/cli' && name !== '@switchyard/cni')
+          expect(version.packages[name], name).toMatch(/^\d+\.\d+\.\d+/);
+    },
+    300_000,
+  );
+
+  it('follows the README\'s "Write a driver" literally in a new directory: builds, passes the compliance suite, loads in the CLI', () => {
+    const blocks = readmeBlocks().filter((b) => b.section === 'Write a driver');
+    const setup = blocks.find((b) => b.language === 'sh')?.code ?? '';
+    const project = join(work, 'switchyard-driver-acme');
+    for (const line of setup.trim().split('\n')) {
+      if (line.startsWith('mkdir ')) {
+        mkdirSync(project);
+        continue;
+      }
+      // Core is not on the registry yet: the README says to install the packed tarball instead.
+      const command = line.replace('@switchyard/core@^0.1.0', tarballs.get('@switchyard/core') as string);
+      sh(project, 'sh', '-c', command);
+    }
+    for (const block of blocks.filter((b) => b.file)) {
+      mkdirSync(join(project, 'src'), { recursive: true });
+      writeFileSync(join(project, block.file as string), block.code);
+    }
+    sh(project, 'npx', 'tsc');
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: vitest colours its summary
+    const tests = sh(project, 'npx', 'vitest', 'run').replace(/\x1b\[[0-9;]*m/g, '');
+    expect(tests).toMatch(/Tests\s+\d+ passed/);
+    // The CLI as the npm project above installed it (tests in a file run in order).
+    const cli = join(work, 'with-npm/node_modules/@switchyard/cli/dist/bin.js');
+    const drivers = JSON.parse(
+      sh(project, process.execPath, cli, '--driver-module', '.', 'drivers', '--json'),
+    );
+    expect(drivers.drivers.find((d: { name: string }) => d.name === 'acme')).toMatchObject({
+      usable: true,
+      origin: 'module',
+    });
+  }, 300_000);
+});

@@ -6,23 +6,33 @@ export interface ShOptions {
   /** Written to its standard input. */
   input?: string;
   env?: NodeJS.ProcessEnv;
+  /** Killed after this long, ms. Default: no limit. */
+  timeoutMs?: number;
 }
 
 /**
- * Runs a program (no shell between) and returns its standard output. A failure throws, with the
- * program's standard error in the message.
+ * Runs a program (no shell between) and returns its standard output. A failure throws, saying
+ * which command failed where and what it printed on both outputs.
  */
 export function sh(program: string, ...args: string[]): string {
   return shWith({}, program, ...args);
 }
 
-/** {@link sh} in a directory, with standard input or an environment of its own. */
+/** {@link sh} in a directory, with standard input, an environment or a time limit of its own. */
 export function shWith(options: ShOptions, program: string, ...args: string[]): string {
-  return execFileSync(program, args, {
-    encoding: 'utf8',
-    stdio: ['pipe', 'pipe', 'pipe'],
-    ...(options.cwd ? { cwd: options.cwd } : {}),
-    ...(options.input !== undefined ? { input: options.input } : {}),
-    ...(options.env ? { env: options.env } : {}),
-  });
+  try {
+    return execFileSync(program, args, {
+      encoding: 'utf8',
+      stdio: ['pipe', 'pipe', 'pipe'],
+      ...(options.cwd ? { cwd: options.cwd } : {}),
+      ...(options.input !== undefined ? { input: options.input } : {}),
+      ...(options.env ? { env: options.env } : {}),
+      ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}),
+    });
+  } catch (error) {
+    const e = error as { stdout?: string; stderr?: string; message: string };
+    const where = options.cwd ? ` in ${options.cwd}` : '';
+    const printed = `${e.stdout ?? ''}${e.stderr ?? ''}` || e.message;
+    throw new Error(`${[program, ...args].join(' ')} failed${where}:\n${printed}`);
+  }
 }
