@@ -20,4 +20,4 @@
 export { describeRequiring } from './describe-requiring.js';
 export { freePort } from './free-port.js';
 export { repoRoot } from './repo-root.js';
-export { type ShOptions, sh, shWith } from './sh.js';
+export { type ShFailure, type ShOptions, sh, shWith } from './sh.js';

@@ -10,6 +10,14 @@ export interface ShOptions {
   timeoutMs?: number;
 }
 
+/** What a failed {@link sh} throws carries, besides its message: what the program printed, how it ended. */
+export interface ShFailure {
+  stdout: string | undefined;
+  stderr: string | undefined;
+  status: number | null | undefined;
+  signal: NodeJS.Signals | null | undefined;
+}
+
 /**
  * Runs a program (no shell between) and returns its standard output. A failure throws, saying
  * which command failed where and what it printed on both outputs.
@@ -30,9 +38,12 @@ export function shWith(options: ShOptions, program: string, ...args: string[]): 
       ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}),
     });
   } catch (error) {
-    const e = error as { stdout?: string; stderr?: string; message: string };
+    const e = error as ShFailure & { message: string };
     const where = options.cwd ? ` in ${options.cwd}` : '';
     const printed = `${e.stdout ?? ''}${e.stderr ?? ''}` || e.message;
-    throw new Error(`${[program, ...args].join(' ')} failed${where}:\n${printed}`);
+    const failure: ShFailure = { stdout: e.stdout, stderr: e.stderr, status: e.status, signal: e.signal };
+    throw Object.assign(new Error(`${[program, ...args].join(' ')} failed${where}:\n${printed}`), failure, {
+      cause: error,
+    });
   }
 }

@@ -20,6 +20,10 @@ describe('the test kit', () => {
     expect(() => sh('node', '-e', 'console.error("what went wrong"); process.exit(3)')).toThrow(
       /what went wrong/,
     );
+    // Callers read what the program printed and how it ended from the error, as from execFileSync's.
+    expect(() => sh('node', '-e', 'console.error("on stderr"); process.exit(3)')).toThrow(
+      expect.objectContaining({ stderr: 'on stderr\n', status: 3 }),
+    );
   });
 
   it('knows the repository root', () => {
