@@ -72,11 +72,10 @@ export function buildCore(
   const metrics = createAgentMetrics(plane.metrics.registry);
   const resolver = networkResolver(config.criEndpoint, hnsEndpoints);
   reconciler = new Reconciler({
-    config,
+    settings: config,
+    workloads: { config, resolver, identities: identityProvider(config.identity, config.stateDir, logger) },
     driver,
     plane,
-    resolver,
-    identities: identityProvider(config.identity, config.stateDir, logger),
     journal: new AppliedJournal(config.stateDir),
     logger,
     metrics,

@@ -196,6 +196,9 @@ export class Agent {
               registry: plane.metrics.registry,
               // Its relays are workloads of the one data plane: its limits, drain and metrics.
               plane,
+              // Its captures are the one reconciler's units: journaled, retried and resynced
+              // with the workloads', removed by the one --uninstall path.
+              reconciler: r,
               ...(docker ? { watcher: docker } : {}),
               ...(config.source.kind === 'docker'
                 ? { meshOptIn: { label: config.source.label, value: AGENT_DEFAULTS.optInValue } }
@@ -387,7 +390,7 @@ function serviceWatchOf(config: AgentConfig, core: AgentCore, logger: Logger): S
   let watch: ServiceWatch | undefined;
   return {
     start: async () => {
-      watch = serviceWatch(await kubeConfig(kubeconfig), directory, logger);
+      watch = serviceWatch(await kubeConfig(kubeconfig), directory, logger, config.retry);
       await watch.start();
     },
     stop: async () => {
@@ -407,6 +410,7 @@ async function watchPolicies(
     await kubeConfig(config.source.kubeconfig),
     core.policy.store,
     logger.child({ component: 'policy' }),
+    config.retry,
   );
   await watch.start();
   return watch;

@@ -4,7 +4,6 @@ import { formatTarget, hasErrorCode, type RedirectionDriver } from '@switchyard/
 import { loadDriver } from './agent.js';
 import type { AgentConfig } from './config/agent-config.js';
 import { AGENT_DEFAULTS } from './config/defaults.js';
-import { removeMetadataCaptures } from './metadata/remove-metadata-captures.js';
 import { acquireLock } from './ops/instance-lock.js';
 import { AppliedJournal } from './reconcile/applied-journal.js';
 
@@ -29,10 +28,9 @@ export interface UninstallOptions {
 }
 
 /**
- * Removes everything the agent put on the node: the capture rules on every target it recorded,
- * the metadata captures of running client containers (with `metadataProxy`), the certificates it
- * issued, its journal. Refuses while an agent runs (it would put them back). Reports only what
- * was there to remove.
+ * Removes everything the agent put on the node: the capture rules on every target its journal
+ * recorded (workloads' and metadata clients'), the certificates it issued, its journal. Refuses
+ * while an agent runs (it would put them back). Reports only what was there to remove.
  */
 export async function uninstall(
   config: AgentConfig,
@@ -60,10 +58,11 @@ export async function uninstall(
     };
     for (const [id, entry] of entries) {
       const name = formatTarget(entry.target);
+      const policyId = entry.policyId ?? AGENT_DEFAULTS.policyId;
       try {
         const held = dryRun
-          ? (await (await use()).list(entry.target)).some((p) => p.id === AGENT_DEFAULTS.policyId)
-          : (await (await use()).remove(entry.target, AGENT_DEFAULTS.policyId)) > 0;
+          ? (await (await use()).list(entry.target)).some((p) => p.id === policyId)
+          : (await (await use()).remove(entry.target, policyId)) > 0;
         if (held) result.removed.push(name);
       } catch (error) {
         if (!hasErrorCode(error, 'SWY_ERR_TARGET_NOT_FOUND')) throw error;
@@ -71,8 +70,6 @@ export async function uninstall(
       }
       if (!dryRun) await journal.drop(id);
     }
-    if (config.metadataProxy)
-      result.removed.push(...(await removeMetadataCaptures(config.metadataProxy, await use(), { dryRun })));
     if (!dryRun) {
       await rm(certs, { recursive: true, force: true });
       await rm(journal.path, { force: true });

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildStandIn, standInHooks, standInUnavailable } from '@switchyard/driver-hns/testing';
+import { describeRequiring } from '@switchyard/test-kit';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { cli, repo } from './testing/run-cli.js';
 
@@ -119,60 +120,56 @@ describe('switchyard hns (no HNS needed)', () => {
 });
 
 const reason = standInUnavailable();
-// In CI nothing skips: a missing prerequisite fails the tests instead.
-describe.skipIf(reason !== undefined && !process.env.CI)(
-  `switchyard hns against the stand-in library${reason ? ` (skipped: ${reason})` : ''}`,
-  () => {
-    let library: string;
-    let hooks: ReturnType<typeof standInHooks>;
-    let stateDir: string;
-    const seed = JSON.parse(
-      readFileSync(join(repo, 'packages/driver-hns/test-fixtures/hns-state.json'), 'utf8'),
-    );
-    const conn = () => ['--hcn-library', library, '--state-dir', stateDir];
+describeRequiring(reason, 'switchyard hns against the stand-in library', () => {
+  let library: string;
+  let hooks: ReturnType<typeof standInHooks>;
+  let stateDir: string;
+  const seed = JSON.parse(
+    readFileSync(join(repo, 'packages/driver-hns/test-fixtures/hns-state.json'), 'utf8'),
+  );
+  const conn = () => ['--hcn-library', library, '--state-dir', stateDir];
 
-    beforeAll(() => {
-      library = buildStandIn();
-      hooks = standInHooks(library);
-    });
-    beforeEach(() => {
-      hooks.seed(seed);
-      stateDir = mkdtempSync(join(tmpdir(), 'swy-cli-hns-'));
-    });
-    afterEach(() => rmSync(stateDir, { recursive: true, force: true }));
+  beforeAll(() => {
+    library = buildStandIn();
+    hooks = standInHooks(library);
+  });
+  beforeEach(() => {
+    hooks.seed(seed);
+    stateDir = mkdtempSync(join(tmpdir(), 'swy-cli-hns-'));
+  });
+  afterEach(() => rmSync(stateDir, { recursive: true, force: true }));
 
-    it('add, list and clear as hcnproxyctl does ("Removed N policies")', async () => {
-      const add = await cli('hns', 'add', EP, '--port', '15001', '--usersid', 'S-1-5-32-556', ...conn());
-      expect(add.code).toBe(0);
-      expect(add.stdout).toMatch(/Added policy "default"/);
-      const list = await cli('hns', 'list', EP, '--json', ...conn());
-      expect(JSON.parse(list.stdout).policies).toEqual([
-        {
-          Type: 'L4WFPPROXY',
-          Settings: {
-            OutboundProxyPort: '15001',
-            FilterTuple: { Protocols: '6' },
-            UserSID: 'S-1-5-32-556',
-            OutboundExceptions: { IpAddressExceptions: ['127.0.0.1'] },
-          },
+  it('add, list and clear as hcnproxyctl does ("Removed N policies")', async () => {
+    const add = await cli('hns', 'add', EP, '--port', '15001', '--usersid', 'S-1-5-32-556', ...conn());
+    expect(add.code).toBe(0);
+    expect(add.stdout).toMatch(/Added policy "default"/);
+    const list = await cli('hns', 'list', EP, '--json', ...conn());
+    expect(JSON.parse(list.stdout).policies).toEqual([
+      {
+        Type: 'L4WFPPROXY',
+        Settings: {
+          OutboundProxyPort: '15001',
+          FilterTuple: { Protocols: '6' },
+          UserSID: 'S-1-5-32-556',
+          OutboundExceptions: { IpAddressExceptions: ['127.0.0.1'] },
         },
-      ]);
-      const clear = await cli('hns', 'clear', EP, ...conn());
-      expect(clear.stdout).toBe('Removed 1 policy\n');
-      expect((await cli('hns', 'list', EP, ...conn())).stdout).toMatch(/No L4WFPPROXY policies/);
-    });
+      },
+    ]);
+    const clear = await cli('hns', 'clear', EP, ...conn());
+    expect(clear.stdout).toBe('Removed 1 policy\n');
+    expect((await cli('hns', 'list', EP, ...conn())).stdout).toMatch(/No L4WFPPROXY policies/);
+  });
 
-    it('makes no HNS call at all for invalid input', async () => {
-      const before = hooks.calls();
-      expect((await cli('hns', 'add', EP, '--port', '70000', ...conn())).code).toBe(2);
-      expect((await cli('hns', 'add', EP, '--port', '15001', '--usersid', 'nobody', ...conn())).code).toBe(2);
-      expect(hooks.calls()).toBe(before);
-    });
+  it('makes no HNS call at all for invalid input', async () => {
+    const before = hooks.calls();
+    expect((await cli('hns', 'add', EP, '--port', '70000', ...conn())).code).toBe(2);
+    expect((await cli('hns', 'add', EP, '--port', '15001', '--usersid', 'nobody', ...conn())).code).toBe(2);
+    expect(hooks.calls()).toBe(before);
+  });
 
-    it('reports an unknown endpoint with exit 2', async () => {
-      const r = await cli('hns', 'add', '00000000-0000-4000-8000-000000000000', '--port', '15001', ...conn());
-      expect(r.code).toBe(2);
-      expect(r.stderr).toMatch(/HNS has no endpoint/);
-    });
-  },
-);
+  it('reports an unknown endpoint with exit 2', async () => {
+    const r = await cli('hns', 'add', '00000000-0000-4000-8000-000000000000', '--port', '15001', ...conn());
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/HNS has no endpoint/);
+  });
+});

@@ -4,10 +4,11 @@ import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CARRIER_API_VERSION } from '@switchyard/dataplane/carrier';
+import { freePort } from '@switchyard/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBin } from './testing/run-bin.js';
 import { cli } from './testing/run-cli.js';
-import { freePort, issueTestCerts } from './testing/test-certs.js';
+import { issueTestCerts } from './testing/test-certs.js';
 
 let scratch: string;
 let certs: string;

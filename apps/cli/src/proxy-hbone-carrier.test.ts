@@ -5,10 +5,11 @@ import { join } from 'node:path';
 import { memoryDriver } from '@switchyard/core/memory';
 import { HboneClient } from '@switchyard/hbone';
 import { CertificateStore } from '@switchyard/mesh';
+import { freePort } from '@switchyard/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBin } from './testing/run-bin.js';
 import { cli } from './testing/run-cli.js';
-import { freePort, issueTestCerts } from './testing/test-certs.js';
+import { issueTestCerts } from './testing/test-certs.js';
 
 // `proxy hbone --carrier NAME`: an HBONE carrier from the data plane's carrier registry (an unknown
 // name: proxy-flags.test.ts, for both proxies).

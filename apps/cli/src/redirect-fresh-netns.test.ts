@@ -1,9 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import { describePrivileged } from '@switchyard/driver-tproxy/testing';
+import { sh } from '@switchyard/test-kit';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { cli } from './testing/run-cli.js';
 
-const sh = (...args: string[]) => execFileSync(args[0] as string, args.slice(1), { encoding: 'utf8' });
 let counter = 0;
 
 describePrivileged("the README's first capture, on a namespace fresh from ip netns add", () => {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadHcn, namespaceEndpoints } from '@switchyard/driver-hns';
 import { buildStandIn, standInHooks, standInUnavailable } from '@switchyard/driver-hns/testing';
+import { describeRequiring } from '@switchyard/test-kit';
 import { describe, expect, it } from 'vitest';
 import type { CriClient } from './cri-client.js';
 import { captureTarget, lookupPod, lookupWorkload } from './lookup.js';
@@ -82,11 +83,8 @@ describe('lookup (prefixes, ambiguity, Windows)', () => {
     });
   });
 
-  const reason = standInUnavailable();
-  // In CI nothing skips: a missing prerequisite fails the test instead.
-  it.skipIf(reason !== undefined && !process.env.CI)(
-    `resolves a Windows pod's HNS namespace to its endpoint through the stand-in computenetwork library${reason ? ` (skipped: ${reason})` : ''}`,
-    async () => {
+  describeRequiring(standInUnavailable(), 'through the stand-in computenetwork library', () => {
+    it("resolves a Windows pod's HNS namespace to its endpoint", async () => {
       const library = buildStandIn();
       standInHooks(library).seed(
         JSON.parse(readFileSync(join(fixtures, '../../driver-hns/test-fixtures/hns-state.json'), 'utf8')),
@@ -109,6 +107,6 @@ describe('lookup (prefixes, ambiguity, Windows)', () => {
         kind: 'hns-endpoint',
         id: '93f86a7f-e361-4362-b8a4-81bbb6a622dd',
       });
-    },
-  );
+    });
+  });
 });

@@ -1,7 +1,7 @@
 // Interop with an independent TLS implementation's tools: openssl s_client and s_server.
 import { execFileSync, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describeRequiring, freePort } from '@switchyard/test-kit';
+import { afterAll, expect, it } from 'vitest';
 import { createRelayEngine } from './relay-engine.js';
 import {
   credentials,
@@ -12,22 +12,14 @@ import {
   socketPair,
 } from './test-support/loopback.js';
 
-const hasOpenssl = (() => {
+const opensslMissing = (() => {
   try {
     execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
+    return undefined;
   } catch {
-    return false;
+    return 'the openssl command is missing (apt-get install openssl)';
   }
 })();
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 
 const pemArgs = (leaf: string) => [
   '-cert',
@@ -36,7 +28,7 @@ const pemArgs = (leaf: string) => [
   fixturePath(`${leaf}-key.pem`),
 ];
 
-describe.skipIf(!hasOpenssl)('openssl interop (install openssl to run)', () => {
+describeRequiring(opensslMissing, 'openssl interop', () => {
   const engine = createRelayEngine({ threads: 1 });
   const creds = (leaf: string) => engine.createTlsContext(credentials(leaf));
   afterAll(() => engine.close());

@@ -7,10 +7,10 @@ import { jsonLogger } from '@switchyard/dataplane';
 import { hnsDriver, loadHcn, namespaceEndpoints } from '@switchyard/driver-hns';
 import { buildStandIn, standInHooks, standInUnavailable } from '@switchyard/driver-hns/testing';
 import { initCa } from '@switchyard/mesh';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeRequiring, freePort } from '@switchyard/test-kit';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Agent } from '../agent.js';
 import { validateConfig } from '../config/validate-config.js';
-import { freePort } from '../testing/agent-node-lab.js';
 import { FakeKubeApi } from '../testing/fake-kube-api.js';
 import { namespaceObject, podObject, writeKubeconfig } from '../testing/kube-fixtures.js';
 
@@ -49,21 +49,15 @@ function post(socketPath: string, body: CniRequest): Promise<{ status: number; b
   });
 }
 
-if (reason && process.env.CI)
-  describe('capture before a Windows pod starts (HNS stand-in)', () => {
-    it('has what it needs to run', () => {
-      throw new Error(`cannot run in CI: ${reason}`);
-    });
-  });
-
 /**
  * The CNI contract on Windows: CNI_NETNS is the pod's HNS namespace, whose endpoint the main
  * plugin made. The agent (hns driver through koffi, against the stand-in library with the
  * computenetwork.dll ABI) puts its L4WFPPROXY policies on that endpoint before answering ADD,
  * and takes them off when the sandbox's DEL comes before the pod ever ran.
  */
-describe.skipIf(reason !== undefined)(
-  `capture before a Windows pod starts: CNI ADD on an HNS namespace (stand-in)${reason ? ` (skipped: ${reason})` : ''}`,
+describeRequiring(
+  reason,
+  'capture before a Windows pod starts: CNI ADD on an HNS namespace (stand-in)',
   () => {
     const dir = mkdtempSync(join(tmpdir(), 'swy-prestart-win-'));
     const socket = join(dir, 'state', 'agent.sock');

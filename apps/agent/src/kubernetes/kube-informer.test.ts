@@ -56,6 +56,35 @@ describe('an informer that lost its API server after the first list', () => {
     expect(api.requests.length - again).toBeGreaterThanOrEqual(1);
   }, 40_000);
 
+  it('retries on the configured retry settings, not a backoff of its own', async () => {
+    const api2 = await new FakeKubeApi({ bookmarkMs: 100 }).start();
+    let quick: Informer<V1Namespace> | undefined;
+    try {
+      api2.put('namespaces', namespaceObject('web'));
+      const kc = await kubeConfig(writeKubeconfig(dir, api2.url));
+      quick = await informer<V1Namespace>(
+        kc,
+        '/api/v1/namespaces',
+        () => undefined,
+        silentLogger,
+        undefined,
+        {
+          retry: { initialMs: 100, maxMs: 100 },
+        },
+      );
+      await quick.start();
+      const from = api2.requests.length;
+      api2.unavailable = true;
+      api2.dropWatches();
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      // Every 80–100 ms: 10 or more in 1.5 s, where the default (250 ms doubling) makes at most 4.
+      expect(api2.requests.length - from).toBeGreaterThanOrEqual(10);
+    } finally {
+      await quick?.stop();
+      await api2.close();
+    }
+  });
+
   it('lists in pages of 500, and keeps only what the transform keeps', async () => {
     const paged = await new FakeKubeApi({ bookmarkMs: 100 }).start();
     try {

@@ -1,5 +1,7 @@
 import type { KubeConfig, KubernetesListObject, KubernetesObject, ListWatch } from '@kubernetes/client-node';
 import type { Logger } from '@switchyard/dataplane';
+import type { AgentConfig } from '../config/agent-config.js';
+import { AGENT_DEFAULTS } from '../config/defaults.js';
 import { backoffDelay } from '../util/backoff.js';
 import { loadKubeClient } from './kube-client.js';
 import { kubeGet } from './kube-get.js';
@@ -7,7 +9,6 @@ import { type InformerStore, keepIn } from './store-cache.js';
 
 /** How long an informer's watch may stay open before the server ends it (real informers pick 5–10 min). */
 const WATCH_TIMEOUT_SECONDS = 300;
-const RETRY = { initialMs: 250, maxMs: 30_000 };
 
 /** An informer over one list/watch path, restarted with backoff after errors. */
 export interface Informer<T extends KubernetesObject> {
@@ -36,13 +37,15 @@ export interface InformerOptions<T> {
    * own cache: the informer then holds no copy of them.
    */
   store?: InformerStore;
+  /** The backoff after a failed list or watch: the agent's `retry`. Default `AGENT_DEFAULTS.retry`. */
+  retry?: AgentConfig['retry'];
 }
 
 /**
  * `@kubernetes/client-node`'s ListWatch (list, then watch from the list's resourceVersion, relist
  * on 410 Gone), asking the server for bookmarks so a quiet watch keeps a fresh resourceVersion,
  * and restarted with backoff when the list or the watch fails (ListWatch stops on an error).
- * The backoff (250 ms doubling to 30 s) starts again only once a restarted watch delivers an
+ * The backoff (`retry`: 250 ms doubling to 30 s by default) starts again only once a restarted watch delivers an
  * event: a watch that fails at once, or a list that succeeds before the watch fails, keeps it growing.
  * Lists are read in pages of 500, as JSON (no generated models), from the same path as the watch.
  */
@@ -57,6 +60,7 @@ export async function informer<T extends KubernetesObject>(
   const k8s = await loadKubeClient();
   const watch = new k8s.Watch(kc);
   const transform = options.transform;
+  const retry = options.retry ?? AGENT_DEFAULTS.retry;
   let failures = 0;
   const withBookmarks = {
     watch: (
@@ -107,7 +111,7 @@ export async function informer<T extends KubernetesObject>(
   let first = true;
   let lastError: unknown;
   let timer: NodeJS.Timeout | undefined;
-  const delay = () => backoffDelay(++failures, RETRY.initialMs, RETRY.maxMs);
+  const delay = () => backoffDelay(++failures, retry.initialMs, retry.maxMs);
   lw.on('add', (o: T) => onChange('add', o));
   lw.on('update', (o: T) => onChange('update', o));
   lw.on('delete', (o: T) => onChange('delete', o));

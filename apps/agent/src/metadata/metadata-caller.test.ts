@@ -6,10 +6,9 @@ import { createLab, describePrivileged, type Lab } from '@switchyard/driver-tpro
 import { afterEach, beforeAll, expect, it } from 'vitest';
 import type { MetadataCaller } from '../config/agent-config.js';
 import { validateConfig } from '../config/validate-config.js';
-import type { DockerContainer } from '../docker/docker-container.js';
-import type { DockerWatcher } from '../docker/docker-watcher.js';
 import { freePort } from '../testing/agent-node-lab.js';
 import { type CallerEcho, haproxyUnavailable, startCallerEcho } from '../testing/haproxy-caller.js';
+import { metadataContainer as container, listedBy } from '../testing/listed-containers.js';
 import { MetadataProxy } from './metadata-proxy.js';
 
 // Who the metadata proxy sees as the caller, end to end: a client in a namespace of its own
@@ -18,32 +17,7 @@ import { MetadataProxy } from './metadata-proxy.js';
 // caller from the TCP connection, or from the PROXY v2 header it parses). Only Docker's
 // container list is stood in for: it names the two namespaces as containers.
 
-const LABEL = 'switchyard.io/metadata';
 const run = promisify(execFile);
-
-/** A watcher that reports `containers` as Docker's list (the rest of MetadataProxy is real). */
-function listedBy(containers: DockerContainer[]): DockerWatcher {
-  return {
-    syncs: 1,
-    listen: (listener: (c: DockerContainer[]) => void) => {
-      listener(containers);
-      return () => undefined;
-    },
-    starting: async () => undefined,
-  } as unknown as DockerWatcher;
-}
-
-function container(name: string, role: string, ips: string[], netns?: string): DockerContainer {
-  return {
-    id: `${name}-id`,
-    name,
-    labels: { [LABEL]: role },
-    pid: 1,
-    startedAt: '2026-12-07T00:00:00Z',
-    ips,
-    network: netns ? { kind: 'netns', path: `/run/netns/${netns}` } : undefined,
-  };
-}
 
 describePrivileged('metadata proxying: the caller the proxy sees (namespaces, haproxy)', () => {
   let lab: Lab;

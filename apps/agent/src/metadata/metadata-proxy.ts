@@ -8,14 +8,17 @@ import {
   type Logger,
   type WorkloadPolicy,
 } from '@switchyard/dataplane';
-import type { Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import type { AgentConfig, MetadataProxyConfig } from '../config/agent-config.js';
 import { AGENT_DEFAULTS } from '../config/defaults.js';
 import { connectDocker, type DockerApi } from '../docker/docker-client.js';
 import type { DockerContainer } from '../docker/docker-container.js';
 import { DockerWatcher } from '../docker/docker-watcher.js';
 import { type HnsEndpointFinder, hnsEndpointFinder } from '../network/hns-endpoint-of.js';
-import { backoffDelay } from '../util/backoff.js';
+import { createAgentMetrics } from '../ops/agent-metrics.js';
+import { AppliedJournal } from '../reconcile/applied-journal.js';
+import type { CaptureServe, CaptureUnit } from '../reconcile/capture-unit.js';
+import { Reconciler } from '../reconcile/reconciler.js';
 import { forwardCarrier } from './forward-carrier.js';
 import { registerMetadataMetrics } from './metadata-metrics.js';
 import { type MetadataPlan, type PlannedClient, planMetadata } from './metadata-plan.js';
@@ -28,7 +31,7 @@ export interface MetadataProxyOptions {
   bypass: AgentConfig['bypass'];
   driver: RedirectionDriver;
   logger: Logger;
-  /** Docker reconnect backoff, ms. */
+  /** Backoff of a failed capture and of Docker reconnects, ms (the agent's `retry`). */
   retry: { initialMs: number; maxMs: number };
   /** How often every client's capture is checked again (and Docker relisted), ms. */
   resyncMs: number;
@@ -51,20 +54,17 @@ export interface MetadataProxyOptions {
    */
   plane?: DataPlane;
   /**
+   * The agent's reconciler over `plane`: each client's capture is one of its capture units,
+   * applied, journaled (so `--uninstall` removes it with the workloads' captures), retried and
+   * removed as a workload's is, and checked at the agent's resync. Default: one of its own over
+   * an in-memory journal, resynced every `resyncMs`, stopped with it.
+   */
+  reconciler?: Reconciler;
+  /**
    * The mesh's opt-in label when the `docker` source captures containers: a client carrying it is
    * left to the mesh if the driver holds one policy per network (tproxy).
    */
   meshOptIn?: { label: string; value: string };
-}
-
-interface ClientState {
-  client: PlannedClient;
-  target?: Target;
-  /** Its workload in the data plane (Linux), once served. */
-  workload?: string;
-  error?: string;
-  /** Failed attempts in a row (0 once captured). */
-  attempts: number;
 }
 
 /** How long a client the runtime announced is held while Docker does not report it running, ms. */
@@ -73,16 +73,19 @@ const ANNOUNCE_GRACE_MS = 60_000;
 /** The data plane workload serving every client on Windows, where HNS hands captures to the host. */
 const SHARED_WORKLOAD = 'metadata';
 
+/** A client's capture unit id in the reconciler and the journal (never a workload's: it has a `:`). */
+const unitId = (clientId: string) => `metadata:${clientId}`;
+
 /**
  * Delivers metadata clients' connections to the metadata endpoints to the proxy container.
- * Docker's labels say who is who; each client gets a capture policy for just the endpoints
- * (inside its namespace on Linux, on its HNS endpoint on Windows) and a workload of the data
- * plane with the `forward` carrier (its connection limit, idle timeout, drain and metrics), which
- * reads the current proxy at every connection: a proxy that restarts or moves is followed as
- * soon as Docker reports it. With no proxy the relay refuses (fail closed), unless `whenNoProxy`
- * is `direct`, which removes the clients' captures until a proxy runs again. Containers without
- * the label are never touched. Stopping keeps the captures (fail closed); a client's capture goes
- * with its container's network.
+ * Docker's labels say who is who; the plan (`planMetadata`) gives each client a capture unit of
+ * the reconciler: a capture policy for just the endpoints (inside its namespace on Linux, on its
+ * HNS endpoint on Windows) and a workload of the data plane with the `forward` carrier (its
+ * connection limit, idle timeout, drain and metrics), which reads the current proxy at every
+ * connection: a proxy that restarts or moves is followed as soon as Docker reports it. With no
+ * proxy the relay refuses (fail closed), unless `whenNoProxy` is `direct`, which removes the
+ * clients' captures until a proxy runs again. Containers without the label are never touched.
+ * Stopping keeps the captures (fail closed); a client's capture goes with its container's network.
  */
 export class MetadataProxy {
   readonly #o: MetadataProxyOptions;
@@ -90,21 +93,19 @@ export class MetadataProxy {
   /** Whether {@link #watcher} is this proxy's own (started and closed here) or shared. */
   readonly #ownsWatcher: boolean;
   #unlisten: (() => void) | undefined;
-  readonly #clients = new Map<string, ClientState>();
   readonly #counts: RelayCounts = { relayed: 0, refused: 0, failed: 0 };
   readonly #plane: DataPlane;
   readonly #ownsPlane: boolean;
+  readonly #reconciler: Reconciler;
+  readonly #ownsReconciler: boolean;
   readonly #carrier: CarrierFactory;
   readonly #hnsEndpointOf: HnsEndpointFinder;
   #plan: MetadataPlan = { proxy: undefined, standby: [], clients: [], ignored: [] };
+  /** Whether the plan comes from a Docker list yet: an empty plan before it is not "no clients". */
+  #listed = false;
   /** Clients the runtime announced before Docker reports them running, until it does. */
   readonly #announced = new Map<string, { client: PlannedClient; expires: number }>();
-  #shared: string | undefined;
-  #chain: Promise<void> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
-  /** The next pass after a failed capture (backoff), so a busy node's hiccup is retried soon. */
-  #retry: NodeJS.Timeout | undefined;
-  #closed = false;
 
   private constructor(o: MetadataProxyOptions, watcher: DockerWatcher) {
     this.#o = o;
@@ -114,6 +115,8 @@ export class MetadataProxy {
     this.#watcher = watcher;
     this.#ownsPlane = o.plane === undefined;
     this.#plane = o.plane ?? ownPlane(o);
+    this.#ownsReconciler = o.reconciler === undefined;
+    this.#reconciler = o.reconciler ?? ownReconciler(o, this.#plane);
     this.#carrier = forwardCarrier({
       caller: o.config.caller,
       to: (destination) => this.#route(destination),
@@ -139,13 +142,16 @@ export class MetadataProxy {
     const onContainers = (containers: readonly DockerContainer[]) => {
       const single = !o.driver.capabilities.multiplePolicies;
       proxy.#plan = planMetadata(containers, o.config.label, single ? o.meshOptIn : undefined);
+      proxy.#listed = true;
       void proxy.#reconcile();
     };
     if (proxy.#ownsWatcher) await proxy.#watcher.start(onContainers);
     else proxy.#unlisten = proxy.#watcher.listen(onContainers);
     await proxy.#reconcile();
-    proxy.#timer = setInterval(() => void proxy.#reconcile(true), o.resyncMs);
-    proxy.#timer.unref();
+    if (proxy.#ownsReconciler) {
+      proxy.#timer = setInterval(() => void proxy.#reconciler.resync(), o.resyncMs);
+      proxy.#timer.unref();
+    }
     return proxy;
   }
 
@@ -163,7 +169,7 @@ export class MetadataProxy {
     if (!client) return;
     this.#announced.set(client.id, { client, expires: Date.now() + ANNOUNCE_GRACE_MS });
     await this.#reconcile();
-    const error = this.#clients.get(client.id)?.error;
+    const error = this.#reconciler.capture(unitId(client.id))?.error;
     if (error) throw new Error(`metadata client ${client.name} not captured: ${error}`);
   }
 
@@ -186,17 +192,16 @@ export class MetadataProxy {
     };
   }
 
-  /** Stops following Docker and closes the relays; clients' captures stay (fail closed). */
+  /**
+   * Stops following Docker; clients' captures stay (fail closed). Its own reconciler and data
+   * plane stop with it; the agent's drain its relays with everything else when it stops.
+   */
   async close(): Promise<void> {
-    this.#closed = true;
     clearInterval(this.#timer);
-    clearTimeout(this.#retry);
     this.#unlisten?.();
     if (this.#ownsWatcher) await this.#watcher.close();
-    await this.#chain;
-    // A shared plane drains them with everything else when it closes.
+    if (this.#ownsReconciler) await this.#reconciler.stop();
     if (this.#ownsPlane) await this.#plane.close(0);
-    this.#clients.clear();
   }
 
   /** Where a captured connection goes: the current proxy, for a metadata endpoint (else refused). */
@@ -209,74 +214,55 @@ export class MetadataProxy {
     return { address: proxy.address, port: proxyPort ?? endpoint.port };
   }
 
-  /** The listeners of a workload of ours, as `address:port`. */
-  #listeners(workload: string | undefined): string[] {
-    const status = workload ? this.#plane.workload(workload) : undefined;
-    return (status?.listeners ?? []).map((l) => formatEndpoint(l));
-  }
-
   #clientStatus(c: PlannedClient): MetadataClientStatus {
-    const s = this.#clients.get(c.id);
+    const s = this.#reconciler.capture(unitId(c.id));
     const phase = s?.error ? 'failed' : s ? 'captured' : 'direct';
+    const served = s?.served ? this.#plane.workload(s.served) : undefined;
     return {
       id: c.id,
       name: c.name,
       phase,
       ...(s?.target ? { target: formatTarget(s.target) } : {}),
-      listeners: this.#listeners(s?.workload ?? (s ? this.#shared : undefined)),
+      listeners: (served?.listeners ?? []).map((l) => formatEndpoint(l)),
       ...(s?.error ? { error: s.error, attempts: s.attempts } : {}),
     };
   }
 
-  /** Brings the clients' captures in line with the plan, one pass at a time. */
-  #reconcile(recheck = false): Promise<void> {
-    this.#chain = this.#chain
-      .then(() => this.#pass(recheck))
-      .catch((error: Error) => this.#o.logger.error('metadata reconcile failed', { reason: error.message }));
-    return this.#chain;
-  }
-
-  async #pass(recheck: boolean): Promise<void> {
-    if (this.#closed) return;
+  /** Hands the reconciler every client's capture unit (none while clients go direct). */
+  async #reconcile(): Promise<void> {
+    if (!this.#listed) return;
     const plan = this.#plan;
-    const clients = this.#withAnnounced(plan.clients);
     const direct = !plan.proxy && this.#o.config.whenNoProxy === 'direct';
-    const wanted = new Map(direct ? [] : clients.map((c) => [c.id, c]));
-    const running = new Set(clients.map((c) => c.id));
-    for (const [id, state] of this.#clients)
-      if (!wanted.has(id)) await this.#release(id, state, running.has(id));
-    for (const client of wanted.values()) {
-      let state = this.#clients.get(client.id);
-      if (state && JSON.stringify(state.client.network) !== JSON.stringify(client.network)) {
-        // The container restarted: a new process, a new namespace (or address); the old one is gone.
-        await this.#unserve(state);
-        this.#clients.delete(client.id);
-        state = undefined;
-      }
-      if (!state || state.error || recheck) await this.#capture(client, state);
+    const clients = direct ? [] : this.#withAnnounced(plan.clients);
+    try {
+      await this.#reconciler.captures(
+        AGENT_DEFAULTS.metadataProxy.policyId,
+        clients.map((c) => this.#unit(c)),
+      );
+    } catch (error) {
+      this.#o.logger.error('metadata reconcile failed', { reason: (error as Error).message });
     }
-    this.#retryFailed();
   }
 
-  /**
-   * A failed capture is tried again after a backoff (`retry`), not only at the next resync: a
-   * transient failure (a busy node, a namespace not up yet) must not leave a client uncaptured
-   * for a whole resync interval.
-   */
-  #retryFailed(): void {
-    if (this.#closed || this.#retry) return;
-    const failed = [...this.#clients.values()].filter((s) => s.error);
-    if (failed.length === 0) return;
-    const attempts = Math.max(...failed.map((s) => s.attempts));
-    const { initialMs, maxMs } = this.#o.retry;
-    this.#retry = setTimeout(
-      () => {
-        this.#retry = undefined;
-        void this.#reconcile();
-      },
-      backoffDelay(attempts, initialMs, maxMs),
-    );
-    this.#retry.unref();
+  /** A client's capture unit: its policy on its network, served by a `forward` workload. */
+  #unit(client: PlannedClient): CaptureUnit {
+    const { driver, config, bypass } = this.#o;
+    const network = client.network;
+    const own = driver.targetKinds.includes('netns') && network.kind === 'netns';
+    const serve: CaptureServe = own
+      ? { id: `metadata/${client.id}`, carrier: this.#carrier, policy: this.#policy() }
+      : { id: SHARED_WORKLOAD, carrier: this.#carrier, policy: this.#policy(), shared: true };
+    return {
+      id: unitId(client.id),
+      network: JSON.stringify(network),
+      // Found again each time: on Windows a restarted container may have a new HNS endpoint.
+      target: async (): Promise<Target> =>
+        network.kind === 'netns'
+          ? { kind: 'netns', path: network.path }
+          : { kind: 'hns-endpoint', id: await this.#hnsEndpointOf(network.ip) },
+      policy: metadataPolicy(config, bypass),
+      serve,
+    };
   }
 
   /** The planned clients, with announced ones Docker does not report yet (the announcement is newer). */
@@ -292,56 +278,6 @@ export class MetadataProxy {
       else byId.set(id, a.client);
     }
     return [...byId.values()];
-  }
-
-  async #capture(client: PlannedClient, previous: ClientState | undefined): Promise<void> {
-    const { driver, logger } = this.#o;
-    const state: ClientState = previous ?? { client, attempts: 0 };
-    this.#clients.set(client.id, state);
-    try {
-      // Found again each time: on Windows a restarted container may have a new HNS endpoint.
-      state.target =
-        client.network.kind === 'netns'
-          ? { kind: 'netns', path: client.network.path }
-          : { kind: 'hns-endpoint', id: await this.#hnsEndpointOf(client.network.ip) };
-      const { changed } = await driver.apply(state.target, metadataPolicy(this.#o.config, this.#o.bypass));
-      await this.#listen(state);
-      if (changed || previous?.error)
-        logger.info('metadata capture applied', {
-          container: client.name,
-          target: formatTarget(state.target),
-        });
-      delete state.error;
-      state.attempts = 0;
-    } catch (error) {
-      state.error = (error as Error).message;
-      state.attempts++;
-      logger.warn('metadata capture failed; retrying', {
-        container: client.name,
-        reason: state.error,
-        attempt: state.attempts,
-      });
-    }
-  }
-
-  /** Linux: a workload inside the client's namespace; Windows: one shared workload on the host. */
-  async #listen(state: ClientState): Promise<void> {
-    const { driver } = this.#o;
-    if (driver.targetKinds.includes('netns') && state.target?.kind === 'netns') {
-      if (state.workload) return;
-      const id = `metadata/${state.client.id}`;
-      await this.#plane.addWorkload({
-        id,
-        target: state.target,
-        carrier: this.#carrier,
-        policy: this.#policy(),
-      });
-      state.workload = id;
-      return;
-    }
-    if (this.#shared) return;
-    await this.#plane.addWorkload({ id: SHARED_WORKLOAD, carrier: this.#carrier, policy: this.#policy() });
-    this.#shared = SHARED_WORKLOAD;
   }
 
   /**
@@ -362,30 +298,18 @@ export class MetadataProxy {
       },
     };
   }
+}
 
-  /** Stops serving a client's workload (its open connections are reset). */
-  async #unserve(state: ClientState): Promise<void> {
-    if (state.workload) await this.#plane.removeWorkload(state.workload, 0);
-    delete state.workload;
-  }
-
-  /** Stops serving a client; its capture is removed only while its container still runs (`direct`). */
-  async #release(id: string, state: ClientState, running: boolean): Promise<void> {
-    this.#clients.delete(id);
-    await this.#unserve(state);
-    if (!running || !state.target) return; // its network went with the container
-    try {
-      await this.#o.driver.remove(state.target, AGENT_DEFAULTS.metadataProxy.policyId);
-      this.#o.logger.info('metadata capture removed: no proxy, clients go direct', {
-        container: state.client.name,
-      });
-    } catch (error) {
-      this.#o.logger.warn('metadata capture not removed', {
-        container: state.client.name,
-        reason: (error as Error).message,
-      });
-    }
-  }
+/** A reconciler of its own (capture units alone, an in-memory journal), when the agent's is not shared. */
+function ownReconciler(o: MetadataProxyOptions, plane: DataPlane): Reconciler {
+  return new Reconciler({
+    settings: { retry: o.retry, drainSeconds: 0, announceGraceSeconds: ANNOUNCE_GRACE_MS / 1000 },
+    driver: o.driver,
+    plane,
+    journal: AppliedJournal.inMemory(),
+    logger: o.logger,
+    metrics: createAgentMetrics(new Registry()),
+  });
 }
 
 /** A data plane of its own, when the agent's is not shared (its dials carry the bypass mark on Linux). */

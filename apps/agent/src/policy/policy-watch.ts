@@ -1,5 +1,6 @@
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '@switchyard/dataplane';
+import type { AgentConfig } from '../config/agent-config.js';
 import { type Informer, informer } from '../kubernetes/kube-informer.js';
 import type { PolicyKind, PolicyStore } from './policy-store.js';
 
@@ -40,9 +41,15 @@ function keep(o: PolicyObject): PolicyObject {
  * Informers on `security.istio.io/v1` AuthorizationPolicies and PeerAuthentications (custom
  * objects, through `@kubernetes/client-node`, with the backoff and 410 handling of every other
  * watch). Each event changes its one object in the store. The store is marked synced once both
- * kinds are listed; until then the authorizer refuses every connection.
+ * kinds are listed; until then the authorizer refuses every connection. A failed list or watch is
+ * retried with the agent's `retry` backoff.
  */
-export function policyWatch(kc: KubeConfig, store: PolicyStore, logger: Logger): PolicyWatch {
+export function policyWatch(
+  kc: KubeConfig,
+  store: PolicyStore,
+  logger: Logger,
+  retry?: AgentConfig['retry'],
+): PolicyWatch {
   const informers: Informer<PolicyObject>[] = [];
   return {
     async start() {
@@ -57,7 +64,7 @@ export function policyWatch(kc: KubeConfig, store: PolicyStore, logger: Logger):
             },
             logger,
             undefined,
-            { transform: keep },
+            { transform: keep, ...(retry ? { retry } : {}) },
           ),
         );
       await Promise.all(informers.map((i) => i.start()));

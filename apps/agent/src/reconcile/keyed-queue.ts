@@ -29,6 +29,11 @@ export class KeyedQueue {
     return run;
   }
 
+  /** Resolves when the run of `key` under way now (if any) has finished. */
+  settled(key: string): Promise<void> {
+    return this.#running.get(key) ?? Promise.resolve();
+  }
+
   /** Resolves when nothing is running. */
   async idle(): Promise<void> {
     while (this.#running.size > 0) await Promise.all(this.#running.values());

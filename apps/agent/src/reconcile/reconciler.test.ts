@@ -59,18 +59,21 @@ function reconciler(driver: RedirectionDriver, stateDir: string) {
   });
   const metrics = createAgentMetrics(plane.metrics.registry);
   const r = new Reconciler({
-    config,
+    settings: config,
+    workloads: {
+      config,
+      resolver: {
+        async resolve(w) {
+          if (missing.has(w.name))
+            throw new TargetNotFoundError(`the network namespace of ${w.id} does not exist`);
+          return { target: { kind: 'netns', name: w.name }, addresses: [] };
+        },
+        close() {},
+      },
+      identities: identityProvider(config.identity, stateDir, silentLogger),
+    },
     driver,
     plane,
-    resolver: {
-      async resolve(w) {
-        if (missing.has(w.name))
-          throw new TargetNotFoundError(`the network namespace of ${w.id} does not exist`);
-        return { target: { kind: 'netns', name: w.name }, addresses: [] };
-      },
-      close() {},
-    },
-    identities: identityProvider(config.identity, stateDir, silentLogger),
     journal: new AppliedJournal(stateDir),
     logger: silentLogger,
     metrics,
@@ -124,10 +127,22 @@ describe('Reconciler (memory driver)', () => {
     await first.r.snapshot([workload('a'), workload('b')], true);
     // No stop: the process "died" with its rules in place.
     await first.plane.close(0);
+    // A metadata client's capture in the same journal is metadata proxying's, never removed here.
+    const client = { kind: 'netns' as const, name: 'm' };
+    await driver.apply(client, {
+      id: 'switchyard-metadata',
+      outbound: { port: 15081, includeCidrs: ['169.254.169.254/32'] },
+    });
+    const journal = new AppliedJournal(state);
+    await journal.load();
+    await journal.record('metadata:m', { target: client, driver: 'memory', policyId: 'switchyard-metadata' });
     const second = reconciler(driver, state);
     await second.r.snapshot([workload('a')], true);
     expect(await driver.list({ kind: 'netns', name: 'b' })).toEqual([]);
     expect(await driver.list({ kind: 'netns', name: 'a' })).toHaveLength(1);
+    expect(await driver.list(client)).toHaveLength(1);
+    await journal.load();
+    expect(journal.get('metadata:m')).toBeDefined();
     const actions = (await second.metrics.actions.get()).values;
     expect(actions.find((v) => v.labels.action === 'kept')?.value).toBe(1);
     expect(actions.find((v) => v.labels.action === 'removed')?.value).toBe(1);

@@ -1,11 +1,4 @@
-import {
-  formatTarget,
-  hasErrorCode,
-  normalizePolicy,
-  type RedirectionDriver,
-  SwitchyardError,
-  type Target,
-} from '@switchyard/core';
+import { formatTarget, hasErrorCode, type RedirectionDriver, SwitchyardError } from '@switchyard/core';
 import { type DataPlane, type Logger, WorkloadFailedError } from '@switchyard/dataplane';
 import type { CertificateStore } from '@switchyard/mesh';
 import { createCarrier } from '../carriers/carriers.js';
@@ -18,21 +11,35 @@ import type { NetworkResolver } from '../sources/resolve-network.js';
 import type { Workload } from '../sources/workload.js';
 import { backoffDelay } from '../util/backoff.js';
 import type { AppliedJournal } from './applied-journal.js';
+import type { CaptureReport, CaptureUnit } from './capture-unit.js';
 import { EarlyWorkloads } from './early-workloads.js';
 import { KeyedQueue } from './keyed-queue.js';
+import { RulesKeeper } from './rules-keeper.js';
 import { sameNetwork } from './same-network.js';
+import { UnitServing } from './unit-serving.js';
 import type { Phase, WorkloadRecord, WorkloadReport } from './workload-record.js';
+
+/** What the reconciler needs to plan the source's workloads. */
+export interface WorkloadPlanning {
+  config: AgentConfig;
+  resolver: NetworkResolver;
+  identities: IdentityProvider;
+}
 
 /** What the reconciler drives. */
 export interface ReconcilerInputs {
-  config: AgentConfig;
+  /** The backoff of a failed capture, the drain of a removed one, how long an announcement holds. */
+  settings: Pick<AgentConfig, 'retry' | 'drainSeconds' | 'announceGraceSeconds'>;
   driver: RedirectionDriver;
   plane: DataPlane;
-  resolver: NetworkResolver;
-  identities: IdentityProvider;
   journal: AppliedJournal;
   logger: Logger;
   metrics: AgentMetrics;
+  /**
+   * How the source's workloads are planned. Without it the reconciler keeps capture units alone
+   * (metadata proxying without an agent) and refuses workloads.
+   */
+  workloads?: WorkloadPlanning;
 }
 
 /**
@@ -40,21 +47,30 @@ export interface ReconcilerInputs {
  * driver's `list` and the running data plane. Each workload is reconciled on its own (a failure is
  * reported and retried with backoff while the others go on); every step is idempotent, so a
  * restart after `kill -9` keeps what is right, removes what is gone and adds what is missing.
+ * Capture units (metadata clients, {@link captures}) are kept the same way, beside the workloads.
  */
 export class Reconciler {
   readonly #in: ReconcilerInputs;
   readonly #desired = new Map<string, Workload>();
+  readonly #units = new Map<string, CaptureUnit>();
+  /** The unit groups (policy ids) whose journal entries were checked. */
+  readonly #groups = new Set<string>();
   readonly #records = new Map<string, WorkloadRecord>();
   readonly #queue = new KeyedQueue((id) => this.#reconcile(id));
   readonly #early: EarlyWorkloads;
+  readonly #rules: RulesKeeper;
+  readonly #serving: UnitServing;
+  #journalLoaded: Promise<void> | undefined;
   #stopped = false;
 
   constructor(inputs: ReconcilerInputs) {
     this.#in = inputs;
     this.#early = new EarlyWorkloads(
-      inputs.config.announceGraceSeconds * 1000,
+      inputs.settings.announceGraceSeconds * 1000,
       (id) => void this.#queue.schedule(id),
     );
+    this.#rules = new RulesKeeper(inputs.driver, inputs.journal, inputs.metrics, inputs.logger);
+    this.#serving = new UnitServing(inputs.plane);
   }
 
   /**
@@ -88,9 +104,13 @@ export class Reconciler {
    * once each was reconciled (captured or failed).
    */
   async snapshot(workloads: readonly Workload[], first = false): Promise<void> {
+    if (!this.#in.workloads && workloads.length > 0)
+      throw new WorkloadFailedError('this reconciler keeps capture units only');
     const next = new Map(workloads.map((w) => [w.id, w]));
-    if (first) await this.#in.journal.load();
-    const touched = new Set<string>(first ? this.#in.journal.entries().map(([id]) => id) : []);
+    if (first) await this.#loadJournal();
+    // Only workloads' entries: units' captures are their group's (its first `captures`).
+    const ours = this.#in.journal.entries().filter(([id]) => !this.#unitEntry(id));
+    const touched = new Set<string>(first ? ours.map(([id]) => id) : []);
     for (const [id, w] of next)
       if (first || JSON.stringify(this.#desired.get(id)) !== JSON.stringify(w)) touched.add(id);
     for (const id of this.#desired.keys()) if (!next.has(id)) touched.add(id);
@@ -99,9 +119,73 @@ export class Reconciler {
     await Promise.all([...touched].map((id) => this.#queue.schedule(id)));
   }
 
-  /** Checks every desired workload against the node again (rules flushed, a namespace gone). */
+  /**
+   * Takes the complete set of one group's capture units (every unit's `policy.id` is `group`) and
+   * reconciles each that is new, changed or gone; the first time, also every capture the journal
+   * holds for the group, so one a restart no longer wants is removed. Resolves once each was
+   * reconciled.
+   */
+  async captures(group: string, units: readonly CaptureUnit[]): Promise<void> {
+    await this.#loadJournal();
+    const touched = new Set<string>();
+    if (!this.#groups.has(group)) {
+      this.#groups.add(group);
+      for (const [id, e] of this.#in.journal.entries()) if (e.policyId === group) touched.add(id);
+    }
+    const next = new Map(units.map((u) => [u.id, u]));
+    for (const [id, u] of this.#units)
+      if (u.policy.id === group && !next.has(id)) {
+        this.#units.delete(id);
+        touched.add(id);
+      }
+    for (const [id, u] of next) {
+      const before = this.#units.get(id);
+      if (before && sameUnit(before, u)) continue;
+      this.#units.set(id, u);
+      touched.add(id);
+    }
+    // What an earlier call is still reconciling (unchanged units, removals) is waited for too.
+    const recorded = this.#in.journal.entries().filter(([, e]) => e.policyId === group);
+    const pending = [...next.keys(), ...recorded.map(([id]) => id)]
+      .filter((id) => !touched.has(id))
+      .map((id) => this.#queue.settled(id));
+    await Promise.all([...[...touched].map((id) => this.#queue.schedule(id)), ...pending]);
+  }
+
+  /** Where one capture unit stands; undefined when it is not kept (never wanted, or removed). */
+  capture(id: string): CaptureReport | undefined {
+    const r = this.#records.get(id);
+    if (!r?.unit) return undefined;
+    return {
+      phase: r.phase,
+      ...(r.unitTarget ? { target: r.unitTarget } : {}),
+      ...(r.servedKey ? { served: r.unit.serve.id } : {}),
+      ...(r.error ? { error: r.error.message } : {}),
+      attempts: r.attempts,
+    };
+  }
+
+  /** Checks every desired workload and unit against the node again (rules flushed, a namespace gone). */
   resync(): Promise<void> {
-    return Promise.all([...this.#desired.keys()].map((id) => this.#queue.schedule(id))).then(() => undefined);
+    const ids = [...this.#desired.keys(), ...this.#units.keys()];
+    return Promise.all(ids.map((id) => this.#queue.schedule(id))).then(() => undefined);
+  }
+
+  /** Whether a record is a capture unit's: wanted as one, or journaled as one. */
+  #isUnit(r: Pick<WorkloadRecord, 'id' | 'unit'>): boolean {
+    return r.unit !== undefined || this.#unitEntry(r.id);
+  }
+
+  /** Whether the journal records `id` as a unit's capture (a policy id other than the workloads'). */
+  #unitEntry(id: string): boolean {
+    const policyId = this.#in.journal.get(id)?.policyId;
+    return policyId !== undefined && policyId !== AGENT_DEFAULTS.policyId;
+  }
+
+  /** The journal, read once (a unit group may ask before the first snapshot). */
+  #loadJournal(): Promise<void> {
+    this.#journalLoaded ??= this.#in.journal.load();
+    return this.#journalLoaded;
   }
 
   /** The plans of every workload planned so far (their addresses and identities). */
@@ -113,6 +197,7 @@ export class Reconciler {
   /** Every workload's state, for `status` and `/status`. */
   report(): WorkloadReport[] {
     return [...this.#records.values()]
+      .filter((r) => !this.#isUnit(r))
       .sort((a, b) => a.id.localeCompare(b.id))
       .map((r) => {
         const served = this.#in.plane.workload(r.id);
@@ -149,15 +234,19 @@ export class Reconciler {
 
   async #reconcile(id: string): Promise<void> {
     if (this.#stopped) return;
-    const workload = await this.#wanted(id);
-    const record = this.#record(id);
+    const unit = this.#units.get(id);
+    const isUnit = unit !== undefined || this.#isUnit(this.#records.get(id) ?? { id });
+    const workload = isUnit ? undefined : await this.#wanted(id);
+    const record = this.#record(id, unit);
     clearTimeout(record.retryTimer);
     record.retryTimer = undefined;
     record.retryAt = undefined;
     try {
-      if (!workload) return await this.#remove(record);
-      const network = await this.#in.resolver.resolve(workload);
-      let planned = plan(workload, network, this.#in.config);
+      if (isUnit) return await this.#reconcileUnit(record, unit);
+      if (!workload || !this.#in.workloads) return await this.#remove(record);
+      const { resolver, config } = this.#in.workloads;
+      const network = await resolver.resolve(workload);
+      let planned = plan(workload, network, config);
       // One namespace keeps the target it was first captured under (no re-apply, no new listeners).
       const before = record.plan?.target;
       if (
@@ -168,14 +257,46 @@ export class Reconciler {
         planned = { ...planned, target: before };
       if (JSON.stringify(planned) !== JSON.stringify(record.plan)) this.#phase(record, 'pending');
       record.plan = planned;
-      await this.#ensureRules(record, planned);
+      await this.#rules.ensure(record.id, planned.target, planned.policy);
       await this.#ensureServed(record, planned);
-      record.attempts = 0;
-      record.error = undefined;
-      this.#phase(record, 'captured');
+      this.#captured(record);
     } catch (error) {
       await this.#failed(record, error);
     }
+  }
+
+  #captured(record: WorkloadRecord): void {
+    record.attempts = 0;
+    record.error = undefined;
+    this.#phase(record, 'captured');
+  }
+
+  /** A capture unit: its rules on its target (found again), then its data plane workload. */
+  async #reconcileUnit(record: WorkloadRecord, unit: CaptureUnit | undefined): Promise<void> {
+    if (!unit) return this.#removeUnit(record);
+    if (record.unit && record.unit !== unit && record.unit.serve.id !== unit.serve.id)
+      await this.#serving.unserve(record.id, record.unit.serve);
+    record.unit = unit;
+    const target = await unit.target();
+    record.unitTarget = target;
+    await this.#rules.ensure(record.id, target, unit.policy);
+    const key = UnitServing.key(unit.serve, target);
+    if (record.servedKey !== key || !this.#in.plane.workload(unit.serve.id)) {
+      record.servedKey = undefined;
+      await this.#serving.serve(record.id, unit.serve, target);
+      record.servedKey = key;
+    }
+    this.#captured(record);
+  }
+
+  async #removeUnit(record: WorkloadRecord): Promise<void> {
+    if (record.unit) await this.#serving.unserve(record.id, record.unit.serve);
+    const entry = this.#in.journal.get(record.id);
+    if (entry) await this.#rules.remove(entry.target, entry.policyId);
+    await this.#in.journal.drop(record.id);
+    this.#records.delete(record.id);
+    if (entry)
+      this.#in.logger.info('capture removed', { workload: record.id, target: formatTarget(entry.target) });
   }
 
   /** The source's workload, unless the runtime announced a newer instance the source has not caught up with. */
@@ -193,27 +314,9 @@ export class Reconciler {
   /** Whether the source's workload lives in the network the runtime announced. */
   async #caughtUp(listed: Workload, announced: Workload): Promise<boolean> {
     if (JSON.stringify(listed.network) === JSON.stringify(announced.network)) return true;
-    const resolve = (w: Workload) => this.#in.resolver.resolve(w);
+    const resolve = (w: Workload) => (this.#in.workloads as WorkloadPlanning).resolver.resolve(w);
     const both = await Promise.all([resolve(listed), resolve(announced)]).catch(() => undefined);
     return both ? sameNetwork(both[0].target, both[1].target) : false;
-  }
-
-  async #ensureRules(record: WorkloadRecord, p: WorkloadPlan): Promise<void> {
-    const { driver, journal } = this.#in;
-    const before = journal.get(record.id);
-    if (before && formatTarget(before.target) !== formatTarget(p.target))
-      await this.#removeRules(before.target);
-    // Recorded before the rules exist: a crash between the two still leaves a trace to clean up.
-    await journal.record(record.id, { target: p.target, driver: driver.name });
-    const wanted = normalizePolicy(p.policy);
-    const held = (await driver.list(p.target)).find((a) => a.id === wanted.id);
-    if (held && JSON.stringify(held.policy) === JSON.stringify(wanted)) {
-      this.#in.metrics.actions.inc({ action: 'kept' });
-      return;
-    }
-    await driver.apply(p.target, p.policy);
-    this.#in.metrics.actions.inc({ action: 'applied' });
-    this.#in.logger.info('capture applied', { workload: record.id, target: formatTarget(p.target) });
   }
 
   async #ensureServed(record: WorkloadRecord, p: WorkloadPlan): Promise<void> {
@@ -226,7 +329,7 @@ export class Reconciler {
     // The old instance drains on its own (its listeners close at once); the new one serves now.
     if (served) void this.#drain(record.id, previous);
     else previous?.close();
-    record.store = await this.#in.identities.open(p);
+    record.store = await (this.#in.workloads as WorkloadPlanning).identities.open(p);
     record.servedKey = undefined;
     await plane.addWorkload({
       id: record.id,
@@ -241,15 +344,15 @@ export class Reconciler {
   }
 
   async #remove(record: WorkloadRecord): Promise<void> {
-    const { journal, identities } = this.#in;
+    const { journal } = this.#in;
     // Listeners close at once; connections drain in the background, so a successor under the
     // same id (a restarted container) is never held up by its predecessor's connections.
     void this.#drain(record.id, record.store);
     record.store = undefined;
     const entry = journal.get(record.id);
-    if (entry) await this.#removeRules(entry.target);
+    if (entry) await this.#rules.remove(entry.target);
     await journal.drop(record.id);
-    await identities.forget(record.id);
+    await this.#in.workloads?.identities.forget(record.id);
     clearTimeout(record.retryTimer);
     this.#records.delete(record.id);
     this.#in.metrics.captured.remove({ workload: record.id });
@@ -264,20 +367,11 @@ export class Reconciler {
   /** Stops serving an instance: its connections get `drainSeconds`, then its certificate store closes. */
   async #drain(id: string, store: CertificateStore | undefined): Promise<void> {
     try {
-      await this.#in.plane.removeWorkload(id, this.#in.config.drainSeconds * 1000);
+      await this.#in.plane.removeWorkload(id, this.#in.settings.drainSeconds * 1000);
     } catch (error) {
       this.#in.logger.warn('drain failed', { workload: id, reason: (error as Error).message });
     } finally {
       store?.close();
-    }
-  }
-
-  async #removeRules(target: Target): Promise<void> {
-    try {
-      await this.#in.driver.remove(target, AGENT_DEFAULTS.policyId);
-    } catch (error) {
-      // A namespace that is gone took its rules with it.
-      if (!hasErrorCode(error, 'SWY_ERR_TARGET_NOT_FOUND')) throw error;
     }
   }
 
@@ -293,8 +387,9 @@ export class Reconciler {
     record.attempts += 1;
     record.error = { code: String(code), message };
     this.#phase(record, 'failed');
-    this.#in.metrics.failures.inc({ workload: record.id, code: String(code) });
-    const delay = backoffDelay(record.attempts, this.#in.config.retry.initialMs, this.#in.config.retry.maxMs);
+    if (!this.#isUnit(record)) this.#in.metrics.failures.inc({ workload: record.id, code: String(code) });
+    const { initialMs, maxMs } = this.#in.settings.retry;
+    const delay = backoffDelay(record.attempts, initialMs, maxMs);
     this.#in.logger.warn('workload not captured', {
       workload: record.id,
       code,
@@ -307,10 +402,10 @@ export class Reconciler {
     record.retryTimer.unref();
   }
 
-  #record(id: string): WorkloadRecord {
+  #record(id: string, unit?: CaptureUnit): WorkloadRecord {
     let r = this.#records.get(id);
     if (!r) {
-      r = { id, phase: 'pending', attempts: 0, since: new Date().toISOString() };
+      r = { id, phase: 'pending', attempts: 0, since: new Date().toISOString(), ...(unit ? { unit } : {}) };
       this.#records.set(id, r);
       this.#count();
     }
@@ -320,6 +415,7 @@ export class Reconciler {
   #phase(record: WorkloadRecord, phase: Phase): void {
     if (record.phase !== phase) record.since = new Date().toISOString();
     record.phase = phase;
+    if (this.#isUnit(record)) return; // units are counted by their owner (metadata proxying's series)
     this.#in.metrics.captured.set({ workload: record.id }, phase === 'captured' ? 1 : 0);
     this.#count();
   }
@@ -328,7 +424,14 @@ export class Reconciler {
     for (const phase of ['pending', 'captured', 'failed'] as const)
       this.#in.metrics.workloads.set(
         { phase },
-        [...this.#records.values()].filter((r) => r.phase === phase).length,
+        [...this.#records.values()].filter((r) => !this.#isUnit(r) && r.phase === phase).length,
       );
   }
+}
+
+/** Whether two units of one id want the same: network, rules and serving. */
+function sameUnit(a: CaptureUnit, b: CaptureUnit): boolean {
+  const key = (u: CaptureUnit) =>
+    JSON.stringify([u.network, u.policy, u.serve.id, u.serve.policy, u.serve.shared === true]);
+  return key(a) === key(b);
 }

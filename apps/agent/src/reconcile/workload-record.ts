@@ -1,5 +1,7 @@
+import type { Target } from '@switchyard/core';
 import type { CertificateStore } from '@switchyard/mesh';
 import type { WorkloadPlan } from '../plan/plan.js';
+import type { CaptureUnit } from './capture-unit.js';
 
 /** Where a workload stands. */
 export type Phase = 'pending' | 'captured' | 'failed';
@@ -9,6 +11,10 @@ export interface WorkloadRecord {
   id: string;
   phase: Phase;
   plan?: WorkloadPlan;
+  /** A capture unit's latest wanted state (metadata client), instead of a workload's plan. */
+  unit?: CaptureUnit;
+  /** The target a unit was last found at. */
+  unitTarget?: Target;
   /** The plan the data plane serves now (JSON), to see when it changed. */
   servedKey?: string;
   store?: CertificateStore;

@@ -1,5 +1,6 @@
 import type { KubeConfig, V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import type { Logger } from '@switchyard/dataplane';
+import type { AgentConfig } from '../config/agent-config.js';
 import { type Informer, type InformerEvent, informer } from '../kubernetes/kube-informer.js';
 import type { CompactService, CompactSlice } from './compact.js';
 import type { ServiceDirectory } from './service-directory.js';
@@ -20,9 +21,15 @@ const keyOf = (o: { metadata?: { namespace?: string; name?: string } }) =>
  * (`/apis/discovery.k8s.io/v1/endpointslices`) through `@kubernetes/client-node`, each object
  * reduced on arrival to the fields routing reads. Each event updates its one object in the
  * directory, which re-indexes that one Service at once: a change is in force as soon as its
- * event is read, and costs the same in a large cluster as in a small one.
+ * event is read, and costs the same in a large cluster as in a small one. A failed list or
+ * watch is retried with the agent's `retry` backoff.
  */
-export function serviceWatch(kc: KubeConfig, directory: ServiceDirectory, logger: Logger): ServiceWatch {
+export function serviceWatch(
+  kc: KubeConfig,
+  directory: ServiceDirectory,
+  logger: Logger,
+  retry?: AgentConfig['retry'],
+): ServiceWatch {
   let services: Informer<V1Service> | undefined;
   let slices: Informer<V1EndpointSlice> | undefined;
   let stopped = false;
@@ -41,6 +48,7 @@ export function serviceWatch(kc: KubeConfig, directory: ServiceDirectory, logger
     async start() {
       services = await informer<V1Service>(kc, '/api/v1/services', onService, logger, undefined, {
         transform: keptService,
+        ...(retry ? { retry } : {}),
       });
       slices = await informer<V1EndpointSlice>(
         kc,
@@ -48,7 +56,7 @@ export function serviceWatch(kc: KubeConfig, directory: ServiceDirectory, logger
         onSlice,
         logger,
         undefined,
-        { transform: keptSlice },
+        { transform: keptSlice, ...(retry ? { retry } : {}) },
       );
       await Promise.all([services.start(), slices.start()]);
       if (stopped) return; // stopped while the first list was still being fetched

@@ -21,5 +21,8 @@ export function createSource(config: AgentConfig, logger: Logger, watcher?: Dock
       },
       logger.child({ source: 'docker' }),
     );
-  return kubernetesSource({ ...s, node: config.node }, logger.child({ source: 'kubernetes' }));
+  return kubernetesSource(
+    { ...s, node: config.node, retry: config.retry },
+    logger.child({ source: 'kubernetes' }),
+  );
 }

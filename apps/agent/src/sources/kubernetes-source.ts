@@ -1,5 +1,6 @@
 import type { KubeConfig, V1Namespace, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '@switchyard/dataplane';
+import type { AgentConfig } from '../config/agent-config.js';
 import { AGENT_DEFAULTS } from '../config/defaults.js';
 import { kubeConfig } from '../kubernetes/kube-config.js';
 import { kubeGet } from '../kubernetes/kube-get.js';
@@ -17,6 +18,8 @@ export interface KubernetesSourceOptions {
   label: string;
   /** A kubeconfig file; default the in-cluster service account. */
   kubeconfig?: string;
+  /** The backoff of a failed list or watch (the agent's `retry`). Default `AGENT_DEFAULTS.retry`. */
+  retry?: AgentConfig['retry'];
 }
 
 /** Events of a burst are folded into one snapshot after this long, ms. */
@@ -70,7 +73,7 @@ export function kubernetesSource(options: KubernetesSourceOptions, logger: Logge
           },
           logger,
           selector,
-          { transform, ...(store ? { store } : {}) },
+          { transform, ...(store ? { store } : {}), ...(options.retry ? { retry: options.retry } : {}) },
         );
       const local = await watchOf<V1Pod>('/api/v1/pods', localPod, fieldSelector);
       const namespaces = await watchOf<V1Namespace>(

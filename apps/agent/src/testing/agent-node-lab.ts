@@ -1,10 +1,10 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLab, type Lab } from '@switchyard/driver-tproxy/testing';
 import { initCa } from '@switchyard/mesh';
+import { freePort } from '@switchyard/test-kit';
 import { type AgentProcess, startAgentProcess } from './agent-process.js';
 
 /** A node for agent tests: two namespaces on a veth link, a CA, an agent config and workload file. */
@@ -24,15 +24,6 @@ export interface AgentNodeLab {
   /** The `nft` tables and `ip rule`s in a namespace, and the listening TCP ports. */
   inspect(ns: string): { tables: string[]; rules: number; listening: number[] };
   destroy(): Promise<void>;
-}
-
-/** A free loopback port (for the admin server, so parallel suites never meet). */
-export async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** Builds the node; `config` is merged into the agent config (YAML as JSON). */
@@ -102,7 +93,5 @@ export async function createAgentNodeLab(config: Record<string, unknown> = {}): 
   return node;
 }
 
-/** Runs a command and returns its stdout (tests). */
-export function sh(program: string, ...args: string[]): string {
-  return execFileSync(program, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
+// The one free-port finder and program runner of the repository's tests, where the agent's tests look.
+export { freePort, sh } from '@switchyard/test-kit';

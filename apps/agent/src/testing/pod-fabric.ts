@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { sh } from '@switchyard/test-kit';
 
 /** A pod stood in for by a network namespace on the fabric. */
 export interface FabricPod {
@@ -21,9 +21,6 @@ export interface PodFabric {
   /** Deletes every namespace it made (with them the links, routes and rules). */
   destroy(): void;
 }
-
-const sh = (...args: string[]) =>
-  execFileSync(args[0] as string, args.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
 let made = 0;
 

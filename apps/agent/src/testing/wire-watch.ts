@@ -2,6 +2,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sh } from '@switchyard/test-kit';
 
 /** tcpdump's filter for TCP segments that carry data (not bare SYN, ACK, FIN or RST). */
 const CARRIES_DATA = '(((ip[2:2] - ((ip[0]&0xf)<<2)) - ((tcp[12]&0xf0)>>2)) != 0)';
@@ -90,7 +91,6 @@ export function outsideHost(
   subnet: number,
 ): { name: string; address: string; peerAddress: string; destroy(): void } {
   const name = `${peer}-out`;
-  const sh = (...args: string[]) => execFileSync(args[0] as string, args.slice(1), { stdio: 'ignore' });
   const dev = `o${subnet}${process.pid % 1000}`;
   sh('ip', 'netns', 'add', name);
   sh('ip', 'link', 'add', `${dev}a`, 'netns', name, 'type', 'veth', 'peer', 'name', `${dev}b`, 'netns', peer);

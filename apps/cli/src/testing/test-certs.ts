@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { cli } from './run-cli.js';
 
@@ -19,13 +18,4 @@ export async function issueTestCerts(dir: string): Promise<string> {
     if (r.code !== 0) throw new Error(`switchyard ${args.join(' ')}: ${r.stderr}`);
   }
   return certs;
-}
-
-/** A loopback port nobody listens on right now. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
 }

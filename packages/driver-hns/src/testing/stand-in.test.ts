@@ -5,14 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describeRequiring } from '@switchyard/test-kit';
+import { afterAll, expect, it } from 'vitest';
 import { loadHcn } from '../hcn-binding.js';
 import { buildStandIn, standInHooks, standInUnavailable } from './stand-in.js';
 
 const ENDPOINT = '5d1c7e0a-3f2b-4c8d-9e6f-7a8b9c0d1e2f';
 const reason = standInUnavailable();
 
-describe.skipIf(reason !== undefined && process.env.CI !== 'true')('the HNS stand-in', () => {
+describeRequiring(reason, 'the HNS stand-in', () => {
   const dir = mkdtempSync(join(tmpdir(), 'swy-standin-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { describe, it } from 'vitest';
+import { describeRequiring, sh } from '@switchyard/test-kit';
 
 /** Why the privileged tests cannot run here, or undefined when they can. */
 export function privilegedUnavailable(): string | undefined {
@@ -21,28 +21,7 @@ export function privilegedUnavailable(): string | undefined {
  * (CI=true, which runs as root) a missing prerequisite is a failing test, never a silent skip.
  */
 export function describePrivileged(title: string, body: () => void): void {
-  const reason = privilegedUnavailable();
-  if (!reason) {
-    describe(title, body);
-    return;
-  }
-  if (process.env.CI) {
-    describe(title, () => {
-      it('has what it needs to run', () => {
-        throw new Error(`cannot run in CI: ${reason}`);
-      });
-    });
-    return;
-  }
-  describe.skipIf(true)(`${title} (skipped: ${reason})`, body);
-}
-
-function sh(args: string[], input?: string): string {
-  return execFileSync(args[0] as string, args.slice(1), {
-    encoding: 'utf8',
-    input,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  describeRequiring(privilegedUnavailable(), title, body);
 }
 
 let counter = 0;
@@ -66,19 +45,19 @@ export function createLab(): Lab {
   const subnet = (Number(id) % 250) + 1;
   const a = { name: `swy-${id}-a`, v4: `10.77.${subnet}.1`, v6: `fd77:0:0:${subnet.toString(16)}::1` };
   const b = { name: `swy-${id}-b`, v4: `10.77.${subnet}.2`, v6: `fd77:0:0:${subnet.toString(16)}::2` };
-  const run = (ns: string, ...args: string[]) => sh(['ip', 'netns', 'exec', ns, ...args]);
-  sh(['ip', 'netns', 'add', a.name]);
-  sh(['ip', 'netns', 'add', b.name]);
+  const run = (ns: string, ...args: string[]) => sh('ip', 'netns', 'exec', ns, ...args);
+  sh('ip', 'netns', 'add', a.name);
+  sh('ip', 'netns', 'add', b.name);
   const lab: Lab = {
     a,
     b,
     run,
     destroy() {
-      for (const ns of [a.name, b.name]) if (existsSync(`/run/netns/${ns}`)) sh(['ip', 'netns', 'del', ns]);
+      for (const ns of [a.name, b.name]) if (existsSync(`/run/netns/${ns}`)) sh('ip', 'netns', 'del', ns);
     },
   };
   try {
-    sh([
+    sh(
       'ip',
       'link',
       'add',
@@ -92,7 +71,7 @@ export function createLab(): Lab {
       `veth${id}b`,
       'netns',
       b.name,
-    ]);
+    );
     for (const [host, dev] of [
       [a, `veth${id}a`],
       [b, `veth${id}b`],

@@ -76,7 +76,7 @@ export function describeHboneHostilePeer(name: string, carrier: () => CarrierFac
       });
       // The legitimate peers here share the attacker's address, so the penalty a GOAWAY earns its
       // source is off; it is proven through the CLI, with a peer of its own address, in
-      // apps/cli/src/attack/hbone-held.test.ts.
+      // tests/src/attack/hbone-held.test.ts.
       plane = new DataPlane({
         socketOps: ops,
         identityFallback: 'trust-domain',

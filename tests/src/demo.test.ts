@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { describePrivileged } from '@switchyard/driver-tproxy/testing';
+import { repoRoot as repo } from '@switchyard/test-kit';
 import { expect, it } from 'vitest';
-import { repo } from './testing/run-cli.js';
 
 describePrivileged('the README demo (scripts/demo.mjs)', () => {
   it.each([

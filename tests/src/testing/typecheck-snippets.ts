@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repo } from './run-cli.js';
+import { repoRoot as repo } from '@switchyard/test-kit';
 
 /**
  * Type-checks the `.ts` files under `dir/include` as a consumer project would (strict, NodeNext,

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describePrivileged } from '@switchyard/driver-tproxy/testing';
 import { initCa, issueWorkloadCertificate } from '@switchyard/mesh';
+import { repoRoot as repo } from '@switchyard/test-kit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readmeBlocks } from './testing/readme-blocks.js';
-import { repo } from './testing/run-cli.js';
 import { typecheckSnippets } from './testing/typecheck-snippets.js';
 
 /** Every README of a package, an app or an example, by path in the repository. */
@@ -17,9 +17,9 @@ const READMES = ['packages', 'apps', 'examples'].flatMap((group) =>
     .filter((path) => existsSync(join(repo, path))),
 );
 
-// Inside apps/cli, so the snippets resolve the packages as a project that installed them would:
+// Inside tests/, so the snippets resolve the packages as a project that installed them would:
 // through their published exports and built types (no source condition here).
-const dir = mkdtempSync(join(repo, 'apps/cli/.package-snippets-'));
+const dir = mkdtempSync(join(repo, 'tests/.package-snippets-'));
 writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

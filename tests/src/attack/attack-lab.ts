@@ -10,16 +10,16 @@ import { promisify } from 'node:util';
 import { PROXY_PORTS } from '@switchyard/core';
 import { createLab, type Lab } from '@switchyard/driver-tproxy/testing';
 import { createTestPki, type TestPki } from '@switchyard/mesh/testing';
-import { bin } from '../testing/run-bin.js';
-import { repo } from '../testing/run-cli.js';
+import { repoRoot as repo } from '@switchyard/test-kit';
+import { bin } from '../testing/cli-bin.js';
 import { oneAttackAtATime } from './attack-lock.js';
 import { APP_PORT, startApps } from './lab-app.js';
 
 const run = promisify(execFile);
 const PYTHON = '/usr/bin/python3'; // Debian's, which has python3-h2
 const HBONE_CLIENT = resolve(repo, 'packages/hbone/interop/hbone_client.py');
-const TCP_ATTACK = resolve(repo, 'apps/cli/attack/tcp_attack.py');
-const COLLECT = resolve(repo, 'apps/cli/attack/collect-on-signal.mjs');
+const TCP_ATTACK = resolve(repo, 'tests/attack/tcp_attack.py');
+const COLLECT = resolve(repo, 'tests/attack/collect-on-signal.mjs');
 const GO_PEER = resolve(repo, 'packages/hbone/interop/go');
 
 /** How the proxy under attack is started. */

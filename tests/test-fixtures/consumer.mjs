@@ -1,5 +1,5 @@
 // What a project outside the Switchyard repository does with the published packages: run by
-// apps/cli/src/pack-install.test.ts after installing the packed tarballs with npm and with pnpm.
+// tests/src/pack-install.test.ts after installing the packed tarballs with npm and with pnpm.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';

@@ -3,8 +3,8 @@ import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { TLS_RECORD_LIMITS } from '@switchyard/dataplane';
 import { describePrivileged } from '@switchyard/driver-tproxy/testing';
+import { repoRoot as repo } from '@switchyard/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repo } from '../testing/run-cli.js';
 import { type AttackLab, startAttackLab } from './attack-lab.js';
 import { expectHeld, HOLD_SECONDS, holdBeside } from './held.js';
 import { sample } from './report.js';
@@ -13,7 +13,7 @@ const run = promisify(execFile);
 /** TLS 1.3 records written by hand after Python's ssl handshake (Debian's OpenSSL). */
 const RECORDS = resolve(repo, 'packages/dataplane/interop/tls13_records.py');
 /** Stops one thread of a process with ptrace(2), the others running on. */
-const STOP_THREAD = resolve(repo, 'apps/cli/attack/stop_thread.py');
+const STOP_THREAD = resolve(repo, 'tests/attack/stop_thread.py');
 /** Connections the attacker floods from at once, each reconnecting whenever it is reset. */
 const FLOODERS = 4;
 

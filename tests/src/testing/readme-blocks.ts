@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repo } from './run-cli.js';
+import { repoRoot as repo } from '@switchyard/test-kit';
 
 /** A fenced code block of the README, its list indentation removed. */
 export interface ReadmeBlock {

@@ -1,13 +1,13 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { repoRoot as repo } from '@switchyard/test-kit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readmeBlocks } from './testing/readme-blocks.js';
-import { repo } from './testing/run-cli.js';
 import { typecheckSnippets } from './testing/typecheck-snippets.js';
 
-// Inside apps/cli, so the snippets resolve the packages as a project that installed them would:
+// Inside tests/, so the snippets resolve the packages as a project that installed them would:
 // through their published exports and built types (no source condition here).
-const dir = mkdtempSync(join(repo, 'apps/cli/.readme-snippets-'));
+const dir = mkdtempSync(join(repo, 'tests/.readme-snippets-'));
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
