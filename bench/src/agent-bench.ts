@@ -38,7 +38,7 @@ interface Result {
   readyS: number;
   rssMb: number;
   cpuMsPerChange: number;
-  /** CPU per pod change (a label changed): the identity maps are still rebuilt from every pod. */
+  /** CPU per pod change (a label changed): only the changed pod is re-indexed. */
   cpuMsPerPodChange: number;
   latencyMs: { median: number; max: number };
 }

@@ -1,5 +1,6 @@
 import { IDLE_TARGET_CONNECTIONS, rssAt } from './idle-memory.js';
-import type { MachineInfo, ScenarioResult } from './report.js';
+import type { MachineInfo } from './report.js';
+import type { ScenarioResult } from './scenario-result.js';
 import { targetMark } from './targets.js';
 
 interface Panel {

@@ -1,4 +1,4 @@
-import type { ScenarioResult } from './report.js';
+import type { ScenarioResult } from './scenario-result.js';
 
 /** The idle count the memory target is stated at. */
 export const IDLE_TARGET_CONNECTIONS = 9000;

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { svgChart } from './chart.js';
 import { kbPerConnection, rssAt } from './idle-memory.js';
-import { markdownReport, type ScenarioResult, terminalTable } from './report.js';
+import { markdownReport, terminalTable } from './report.js';
+import type { ScenarioResult } from './scenario-result.js';
 import { checkTargets } from './targets.js';
 
 const row = (scenario: string, over: Partial<ScenarioResult>): ScenarioResult => ({

@@ -1,25 +1,7 @@
 import { kbPerConnection } from './idle-memory.js';
+import type { ScenarioResult } from './scenario-result.js';
 import { fmt } from './stats.js';
 import { checkTargets } from './targets.js';
-
-/** One scenario's results; NaN where a measure was not taken. */
-export interface ScenarioResult {
-  scenario: string;
-  description: string;
-  status: 'ok' | 'skipped' | 'failed';
-  note?: string;
-  throughput1Gbps: number;
-  throughput8Gbps: number;
-  rttP50Us: number;
-  rttP99Us: number;
-  /** Round trip p50 minus direct's, measured in the same run. */
-  addedRttP50Us: number;
-  connectionsPerSecond: number;
-  /** CPU seconds of all the scenario's proxies per GB moved, during the throughput runs. */
-  cpuSecondsPerGB: number;
-  /** Idle connections held open, and the largest proxy's resident memory then, MB. */
-  idle: { connections: number; rssMb: number }[];
-}
 
 /** What the header says about the machine and the TLS in use. */
 export interface MachineInfo {

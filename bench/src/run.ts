@@ -13,7 +13,8 @@ import { bulkThroughput, connectionRate, type Dialer, idleConnections, roundTrip
 import { microBenchmarks } from './micro.js';
 import { helpText, parseOptions } from './options.js';
 import { cpuSeconds, rssMb } from './proc-stats.js';
-import { type MachineInfo, markdownReport, type ScenarioResult, terminalTable } from './report.js';
+import { type MachineInfo, markdownReport, terminalTable } from './report.js';
+import type { ScenarioResult } from './scenario-result.js';
 import { type BenchContext, type Running, SCENARIOS, type Scenario } from './scenarios.js';
 import { median, percentile } from './stats.js';
 import { checkTargets } from './targets.js';

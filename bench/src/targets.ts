@@ -1,5 +1,5 @@
 import { IDLE_TARGET_CONNECTIONS, rssAt } from './idle-memory.js';
-import type { ScenarioResult } from './report.js';
+import type { ScenarioResult } from './scenario-result.js';
 import { ratio } from './stats.js';
 
 /** A target of issue 14, evaluated on this run's ratios. */
