@@ -2,6 +2,8 @@
   "variables": {
     "relay_sources": [
       "native/addon.c",
+      "native/admission.c",
+      "native/admission_addon.c",
       "native/crash.c",
       "native/events.c",
       "native/h2_addon.c",

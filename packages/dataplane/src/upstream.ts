@@ -9,8 +9,10 @@ import {
   type IdentityFallback,
   type IdentityResolver,
   type ServerIdentityDecision,
+  type ServerIdentityFacts,
 } from './identity.js';
 import type { Logger } from './logger.js';
+import { type CompiledServerCheck, compileServerCheck } from './server-admission.js';
 
 /** A plain upstream dial. */
 export interface PlainDial {
@@ -175,15 +177,37 @@ export class Upstream {
     authorization?: import('@switchyard/mesh').AuthorizationPolicy,
     identities?: readonly string[],
   ): ServerIdentityDecision {
-    return checkServerIdentity({
-      presented,
+    return checkServerIdentity({ presented, ...this.#serverFacts(address, self, authorization, identities) });
+  }
+
+  /**
+   * {@link Upstream.checkServer} compiled for `address`, for a handshake that decides the server
+   * where it runs (the native engine's admission table): the same resolver, fallback and rules.
+   */
+  compileServer(
+    address: string,
+    self: SpiffeId,
+    authorization?: import('@switchyard/mesh').AuthorizationPolicy,
+    identities?: readonly string[],
+  ): CompiledServerCheck {
+    return compileServerCheck(this.#serverFacts(address, self, authorization, identities));
+  }
+
+  /** What a server is checked against: this dialer's resolver and fallback, and the dial's rules. */
+  #serverFacts(
+    address: string,
+    self: SpiffeId,
+    authorization?: import('@switchyard/mesh').AuthorizationPolicy,
+    identities?: readonly string[],
+  ): Omit<ServerIdentityFacts, 'presented'> {
+    return {
       address,
       // Identities known for this dial (a Service endpoint's pod) win over the resolver's.
       resolver: identities ? { expected: () => identities } : this.#o.identities,
       fallback: this.#o.identityFallback,
       self,
       authorization,
-    });
+    };
   }
 
   /** How long a connect may take (the data plane's connect timeout), ms. */

@@ -56,6 +56,7 @@ static void engine_finalize(napi_env env, void *data, void *hint) {
     close(e->workers[i].wakefd);
     pthread_mutex_destroy(&e->workers[i].lock);
   }
+  pthread_mutex_destroy(&e->admission_lock);
   engine_release(e);
 }
 
@@ -76,6 +77,7 @@ static napi_value create_engine(napi_env env, napi_callback_info info) {
   e->h2_idle_ms = u32_property(env, argv[0], "h2IdleTimeoutMs", 0);
   e->workers = calloc((size_t)e->n_workers, sizeof *e->workers);
   atomic_init(&e->owners, 2);
+  pthread_mutex_init(&e->admission_lock, NULL);
   napi_value name;
   napi_create_string_utf8(env, "switchyard relay-native events", NAPI_AUTO_LENGTH, &name);
   /* the engine memory is freed once both the handle and the thread-safe function are finalized */
@@ -103,6 +105,7 @@ static napi_value close_engine(napi_env env, napi_callback_info info) {
     worker_post(&e->workers[i], cmd);
   }
   for (int i = 0; i < e->n_workers; i++) pthread_join(e->workers[i].thread, NULL);
+  admission_clear(e);
   napi_release_threadsafe_function(e->tsfn, napi_tsfn_release);
   return NULL;
 }
@@ -157,12 +160,32 @@ static napi_value splice_fds(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* tls(engine, id, context, isClient, fd[, sniff]): handshake on fd; the result arrives as an
- * event. With sniff (servers only), a first byte that is not a TLS handshake record ends it as
- * "not-tls" with nothing read. */
+/* The admission question given with a hand-off (`admission`: { slot, pinned, expected,
+ * trustDomainFallback, plainFd }): the connection is decided on its thread from the table, and
+ * with `plainFd` relayed at once. Returns -1 after throwing. */
+static int admission_arg(napi_env env, napi_value v, conn *c) {
+  napi_valuetype type = napi_undefined;
+  napi_typeof(env, v, &type);
+  if (type == napi_undefined || type == napi_null) return 0;
+  napi_value fd;
+  bool has = false;
+  if (type != napi_object || admission_request_read(env, v, &c->admit_req) != 0) {
+    napi_throw_type_error(env, "ERR_RELAY_NATIVE_ADMISSION", "bad admission question");
+    return -1;
+  }
+  c->admit = 1;
+  if (napi_has_named_property(env, v, "plainFd", &has) == napi_ok && has &&
+      napi_get_named_property(env, v, "plainFd", &fd) == napi_ok)
+    c->b.fd = fd_arg(env, fd);
+  return 0;
+}
+
+/* tls(engine, id, context, isClient, fd[, sniff[, admission]]): handshake on fd; the result arrives
+ * as an event. With sniff (servers only), a first byte that is not a TLS handshake record ends it
+ * as "not-tls" with nothing read. */
 static napi_value tls_fd(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
+  size_t argc = 7;
+  napi_value argv[7];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 5) { napi_throw_type_error(env, NULL, "missing arguments"); return NULL; }
   bool sniff = false;
@@ -185,6 +208,12 @@ static napi_value tls_fd(napi_env env, napi_callback_info info) {
   if (client) SSL_set_connect_state(ssl); else SSL_set_accept_state(ssl);
   conn *c = conn_new(id, KIND_TLS, fd, -1);
   c->ssl = ssl;
+  if (argc > 6 && admission_arg(env, argv[6], c) != 0) {
+    SSL_free(ssl);
+    close(fd); /* the engine owned it from the call */
+    free(c);
+    return NULL;
+  }
   c->sniff = sniff && !client;
   tls_limits_attach(c);
   c->state = ST_HANDSHAKE;
@@ -331,6 +360,7 @@ static napi_value init(napi_env env, napi_value exports) {
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   h2_define(env, exports);
+  admission_define(env, exports);
   return exports;
 }
 

@@ -17,6 +17,8 @@
 
 #include <node_api.h>
 
+#include "admission.h"
+
 /* Why a connection ended; the strings are the `reason` JavaScript sees. */
 typedef enum {
   REASON_EOF = 0,         /* both directions ended with FIN / close_notify */
@@ -92,6 +94,10 @@ typedef struct conn {
   uint64_t empty_debt;           /* records without application data owed, leaking with time */
   uint64_t empty_at;             /* when empty_debt last leaked */
   struct h2_session *h2; /* KIND_H2: the HTTP/2 session (h2.h) */
+  /* admission on this thread (admission.h): asked at the handshake's end when `admit` is set;
+   * `b` may already hold the plain socket (unwatched) to relay at once */
+  unsigned admit : 1;
+  admit_request admit_req;
 } conn;
 
 /* An event for JavaScript, queued by a worker and delivered in batches. */
@@ -115,6 +121,8 @@ typedef struct event {
   char *fields;       /* EV_H2_STREAM: method, authority, x-tun, forwarded, each NUL-terminated */
   size_t fields_len;
   int worker;         /* EV_H2_*: the thread that holds the connection */
+  admit_verdict admitted; /* EV_HANDSHAKE: decided here (relaying or refused), or ASK: JavaScript decides */
+  refuse_code refused;    /* EV_HANDSHAKE, ADMIT_REFUSED: why */
 } event;
 
 typedef enum {
@@ -190,6 +198,10 @@ typedef struct engine {
   int pipe_size;
   uint32_t h2_idle_ms; /* an HTTP/2 connection without a stream this long is closed (0: never) */
   int closed;
+  /* the admission table (admission.c): swapped under the lock, freed by its last reader */
+  pthread_mutex_t admission_lock;
+  admission_table *admission;
+  _Atomic int64_t admission_live;
   /* two owners: JavaScript's handle and the event function; the last to let go frees the engine */
   _Atomic int owners;
 } engine;
@@ -204,6 +216,8 @@ void conn_timer_set(conn *c, int list);
 void conn_close(conn *c, close_reason reason, int err, const char *detail);
 int conn_watch(conn *c, side *s);
 void conn_mark_dirty(conn *c);
+/* relays a handshaken connection to its plain socket (`fd`, or -1: the one it holds already) */
+void conn_start_relay(conn *c, int fd);
 
 /* splice_relay.c */
 void splice_pump(conn *c);
@@ -246,6 +260,10 @@ void h2_event_free(event *ev);
 void h2_define(napi_env env, napi_value exports);
 int h2_tls_configure(SSL_CTX *ctx, const char *alpn);
 int h2_answers_identity(SSL *ssl);
+
+/* admission_addon.c: a hand-off's admission question (-1: malformed); the admission functions */
+int admission_request_read(napi_env env, napi_value obj, admit_request *r);
+void admission_define(napi_env env, napi_value exports);
 
 /* tls_context.c */
 napi_value relay_tls_context_create(napi_env env, napi_callback_info info);

@@ -87,11 +87,13 @@ void conn_close(conn *c, close_reason reason, int err, const char *detail) {
   if (c->state == ST_CLOSED) return;
   worker *w = c->w;
   int reset = reason == REASON_RESET || reason == REASON_TLS_ERROR || reason == REASON_TLS_FLOOD;
+  /* a plain socket that never relayed (given with the hand-off) is reset, as JavaScript would */
+  int plain_unused = c->state != ST_RELAY;
   c->state = ST_CLOSED;
   timer_unlink(c);
   if (c->h2) h2_release(c, reason);
   side_close(w, &c->a, reset);
-  side_close(w, &c->b, reset);
+  side_close(w, &c->b, reset || plain_unused);
   if (c->kind == KIND_SPLICE) splice_release_pipes(c);
   else relay_tls_free_buffers(c);
   if (c->ssl) {
@@ -128,7 +130,8 @@ static void command_add(worker *w, conn *c) {
   atomic_fetch_add(&w->connections, 1);
   c->w = w;
   c->timer_list = -1;
-  if (conn_watch(c, &c->a) != 0 || (c->b.fd >= 0 && conn_watch(c, &c->b) != 0)) {
+  /* a TLS connection's plain socket, given with the hand-off, is watched once it relays */
+  if (conn_watch(c, &c->a) != 0 || (c->b.fd >= 0 && c->state == ST_RELAY && conn_watch(c, &c->b) != 0)) {
     conn_close(c, REASON_RESET, errno, "the socket could not be watched");
     return;
   }
@@ -136,13 +139,15 @@ static void command_add(worker *w, conn *c) {
   conn_mark_dirty(c);
 }
 
-static void command_accept(worker *w, conn *c, int fd) {
-  (void)w;
-  c->b.fd = fd;
+void conn_start_relay(conn *c, int fd) {
+  if (fd >= 0) {
+    if (c->b.fd >= 0) close(c->b.fd); /* one given with the hand-off, replaced by JavaScript's answer */
+    c->b.fd = fd;
+  }
   c->state = ST_RELAY;
   c->b.readable = c->b.writable = 1;
   c->a.readable = c->a.writable = 1; /* events that came while JavaScript decided were not read */
-  if (conn_watch(c, &c->b) != 0) {
+  if (c->b.fd < 0 || conn_watch(c, &c->b) != 0) {
     conn_close(c, REASON_RESET, errno, "the plain socket could not be watched");
     return;
   }
@@ -189,7 +194,7 @@ static void run_commands(worker *w) {
     command *next = cmd->next;
     switch (cmd->type) {
       case CMD_ADD: command_add(w, cmd->c); break;
-      case CMD_ACCEPT: command_accept(w, cmd->c, cmd->fd); break;
+      case CMD_ACCEPT: conn_start_relay(cmd->c, cmd->fd); break;
       case CMD_REJECT: conn_close(cmd->c, REASON_REJECTED, 0, "refused by the authorization policy"); break;
       case CMD_ABORT: command_abort(w, cmd->js_id); break;
       case CMD_STOP: w->stopping = 1; break;
@@ -227,6 +232,7 @@ static void free_dead(worker *w) {
   while (w->dead) {
     conn *c = w->dead;
     w->dead = c->dead_next;
+    admission_request_free(&c->admit_req);
     free(c);
   }
 }

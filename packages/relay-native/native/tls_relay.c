@@ -192,27 +192,52 @@ void relay_tls_pump(conn *c) {
   if (c->up.done && c->down.done) conn_close(c, REASON_EOF, 0, NULL);
 }
 
-static void handshake_done(conn *c) {
-  event ev = {.type = EV_HANDSHAKE, .js_id = c->js_id, .c = c};
+/* The peer's identity and protocol for the handshake event; -1 after closing the connection. */
+static int handshake_event(conn *c, event *ev) {
   char why[160] = "";
-  if (peer_identity(c->ssl, &ev.spiffe_id, &ev.chain, &ev.chain_len, why, sizeof why) != 0) {
+  if (peer_identity(c->ssl, &ev->spiffe_id, &ev->chain, &ev->chain_len, why, sizeof why) != 0) {
     /* an HBONE server answers it in its protocol (401 per stream): JavaScript hears why */
     if (!h2_answers_identity(c->ssl)) {
       conn_close(c, REASON_IDENTITY, 0, why);
-      return;
+      return -1;
     }
-    free(ev.spiffe_id); /* set when only the chain could not be encoded */
-    ev.spiffe_id = strdup("");
-    snprintf(ev.detail, sizeof ev.detail, "%s", why);
+    free(ev->spiffe_id); /* set when only the chain could not be encoded */
+    ev->spiffe_id = strdup("");
+    snprintf(ev->detail, sizeof ev->detail, "%s", why);
   }
   char protocol[128];
   const SSL_CIPHER *cipher = SSL_get_current_cipher(c->ssl);
   const char *group = SSL_group_to_name(c->ssl, SSL_get_negotiated_group(c->ssl));
   snprintf(protocol, sizeof protocol, "%s %s %s", SSL_get_version(c->ssl),
            cipher ? SSL_CIPHER_standard_name(cipher) : "?", group ? group : "?");
-  ev.protocol = strdup(protocol);
-  c->state = ST_AWAIT_DECISION;
+  ev->protocol = strdup(protocol);
+  return 0;
+}
+
+/* Decided here from the admission table: refused (closed), or relaying to the plain socket JavaScript
+ * gave with the hand-off; either way JavaScript hears it in the next batch. Returns 1 when decided. */
+static int admit_now(conn *c, event *ev) {
+  if (!c->admit || !ev->spiffe_id || !ev->spiffe_id[0]) return 0;
+  ev->admitted = admission_decide(c->w->engine, &c->admit_req, ev->spiffe_id, &ev->refused);
+  if (ev->admitted == ADMIT_REFUSED) {
+    char why[96];
+    snprintf(why, sizeof why, "refused by the admission table: %s", REFUSE_CODE_NAMES[ev->refused]);
+    events_push(c->w, ev);
+    conn_close(c, REASON_REJECTED, 0, why);
+    return 1;
+  }
+  if (ev->admitted != ADMIT_ACCEPTED || c->b.fd < 0) return 0; /* a server still needs its app dialed */
+  events_push(c->w, ev);
+  conn_start_relay(c, -1);
+  return 1;
+}
+
+static void handshake_done(conn *c) {
+  event ev = {.type = EV_HANDSHAKE, .js_id = c->js_id, .c = c};
+  if (handshake_event(c, &ev) != 0) return;
   c->w->trim_pending = 1;
+  if (admit_now(c, &ev)) return;
+  c->state = ST_AWAIT_DECISION;
   conn_timer_set(c, LIST_AWAITING); /* JavaScript's decision timer owns it now */
   events_push(c->w, &ev);
 }

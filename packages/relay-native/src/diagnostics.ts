@@ -7,6 +7,9 @@ import { channel } from 'node:diagnostics_channel';
 export const RELAY_CHANNELS = {
   /** `{ closed: RelayClosedEvent[] }`: connections that ended, with byte counts and reasons. */
   closed: channel('switchyard:relay-native:closed'),
-  /** `{ handshakes: { id, spiffeId, protocol }[] }`: TLS peers whose handshake completed. */
+  /**
+   * `{ handshakes: { id, spiffeId, protocol, admitted? }[] }`: TLS peers whose handshake completed;
+   * `admitted` (`accepted` or `refused`) when the engine decided them from its admission table.
+   */
   handshakes: channel('switchyard:relay-native:handshakes'),
 } as const;

@@ -15,6 +15,10 @@ export type NativeEvent =
       protocol: string;
       chain: Buffer;
       identityError: string;
+      /** Decided on the engine thread from the admission table (absent: JavaScript decides). */
+      admitted?: 'accepted' | 'refused';
+      /** With `admitted: 'refused'`: the decision's code (`policy`, `unexpected-identity`, ...). */
+      refusedCode?: string;
     }
   | H2Event;
 
@@ -31,6 +35,17 @@ export type H2Event = { id: number; worker: number; stream: number; tag: number 
   | { type: 'h2response'; status: number }
   | { type: 'h2closed'; up: number; down: number; code: number; reason: string }
 );
+
+/** A connection's admission question, as the addon reads it (native/admission_addon.c). */
+export interface NativeAdmissionQuestion {
+  slot: number;
+  pinned: boolean;
+  /** Identities joined by "\n" ("" for none); absent: the destination is unknown. */
+  expected?: string;
+  trustDomainFallback: boolean;
+  /** The plain socket to relay to once admitted (the engine owns it). */
+  plainFd?: number;
+}
 
 /** An engine or TLS context handle: opaque to JavaScript. */
 export type NativeHandle = object & { readonly __native: unique symbol };
@@ -60,7 +75,18 @@ export interface RelayAddon {
     isClient: boolean,
     fd: number,
     sniff?: boolean,
+    admission?: NativeAdmissionQuestion,
   ): void;
+  /** Replaces the engine's admission table (native/admission.c's wire form); throws on a malformed one. */
+  setAdmission(engine: NativeHandle, table: Buffer): void;
+  /** Admission tables alive: the installed one, and any an engine thread still reads. */
+  admissionLiveTables(engine: NativeHandle): number;
+  /** The table's verdict on `peer` for a question, without a handshake (agreement tests). */
+  admissionDecideForTesting(
+    engine: NativeHandle,
+    question: NativeAdmissionQuestion,
+    peer: string,
+  ): { verdict: 'ask' | 'accepted' | 'refused'; code: string };
   accept(engine: NativeHandle, conn: object, plainFd: number): void;
   reject(engine: NativeHandle, conn: object, unused: number): void;
   abort(engine: NativeHandle, id: number): void;

@@ -1,4 +1,6 @@
+import { closeSync } from 'node:fs';
 import type { Socket } from 'node:net';
+import { type AdmissionTable, engineAdmissionTable } from './admission/admission-table.js';
 import {
   DEFAULT_DECISION_TIMEOUT_MS,
   DEFAULT_H2_IDLE_TIMEOUT_MS,
@@ -13,7 +15,13 @@ import { RELAY_CHANNELS } from './diagnostics.js';
 import { EngineWatchdog, type Heartbeat, type ThreadStall } from './engine-watchdog.js';
 import { RelayEngineClosedError } from './errors.js';
 import { Http2Session } from './h2-session.js';
-import { loadRelayAddon, type NativeEvent, type NativeHandle, type RelayAddon } from './load-addon.js';
+import {
+  loadRelayAddon,
+  type NativeAdmissionQuestion,
+  type NativeEvent,
+  type NativeHandle,
+  type RelayAddon,
+} from './load-addon.js';
 import type { FailedHandshake, PeerHandshake, RelayCloseReason, RelayResult } from './relay-result.js';
 import { takeSocket } from './socket-handoff.js';
 import { TlsContext, type TlsCredentials } from './tls-credentials.js';
@@ -75,6 +83,32 @@ export interface TlsHandOff extends HandOffOptions {
    * reading with `resumeReading`). Default false.
    */
   sniff?: boolean;
+  /**
+   * Decide the peer on the engine thread, from the engine's {@link RelayEngine.admission} table,
+   * instead of handing it to JavaScript: the handshake resolves already admitted (relaying to
+   * `plain`) or refused (closed), and JavaScript only hears of it. Default: JavaScript decides.
+   */
+  admission?: AdmissionQuestion;
+}
+
+/** What a connection asks of the engine's admission table (see {@link TlsHandOff.admission}). */
+export interface AdmissionQuestion {
+  /** The slot of the table that holds the authorization to apply. */
+  slot: number;
+  /**
+   * A client's question: the server must present one of `expected` (or, with none known, is
+   * refused unless `trustDomainFallback`) before the rules are applied.
+   */
+  pinned: boolean;
+  /** The identities the destination must present; undefined: none known. */
+  expected?: readonly string[] | undefined;
+  trustDomainFallback: boolean;
+  /**
+   * The plain socket to relay to once admitted, handed to the engine with the TLS one (Node's
+   * object stays open as a stand-in; destroy it when the handshake resolves). Without it, an
+   * admitted peer still waits for `accept()`.
+   */
+  plain?: Socket;
 }
 
 /** Engine-wide counters. */
@@ -109,6 +143,7 @@ export class RelayEngine {
   readonly #awaiting = new Map<number, object>();
   readonly #watchdog: EngineWatchdog;
   readonly #h2 = new Map<number, Http2Session>();
+  #admission: AdmissionTable | undefined;
   #nextId = 1;
   #closed = false;
 
@@ -163,14 +198,57 @@ export class RelayEngine {
       handOff.credentials instanceof TlsContext
         ? handOff.credentials
         : this.createTlsContext(handOff.credentials);
-    const fd = takeSocket(this.#addon, handOff.socket, handOff.keepSocket);
+    const question = handOff.admission && this.#question(handOff.admission);
+    let fd: number;
+    try {
+      fd = takeSocket(this.#addon, handOff.socket, handOff.keepSocket);
+    } catch (error) {
+      if (question?.plainFd !== undefined) closeSync(question.plainFd);
+      throw error;
+    }
     return new Promise((resolve) => {
       const id = this.#track({ stage: 'handshake', resolve });
       const client = handOff.role === 'client';
       const sniff = !client && handOff.keepSocket === true && handOff.sniff === true;
-      this.#addon.tls(this.#handle, id, context.handle, client, fd, sniff);
+      this.#addon.tls(this.#handle, id, context.handle, client, fd, sniff, question);
       this.#abortOn(handOff.signal, id);
     });
+  }
+
+  /**
+   * The engine's admission table (created on first use): fill a slot per authorization, and name
+   * it in {@link TlsHandOff.admission}.
+   */
+  get admission(): AdmissionTable {
+    this.#assertOpen();
+    this.#admission ??= engineAdmissionTable(this.#addon, this.#handle);
+    return this.#admission;
+  }
+
+  /** @internal admission tables alive in the engine (1 once swaps settle) */
+  admissionLiveTables(): number {
+    this.#assertOpen();
+    return this.#addon.admissionLiveTables(this.#handle);
+  }
+
+  /** @internal the table's verdict on `peer` without a handshake (agreement tests) */
+  admissionDecideForTesting(
+    question: Omit<AdmissionQuestion, 'plain'>,
+    peer: string,
+  ): { verdict: 'ask' | 'accepted' | 'refused'; code: string } {
+    this.#assertOpen();
+    return this.#addon.admissionDecideForTesting(this.#handle, this.#question(question), peer);
+  }
+
+  /** The addon's form of a question; the plain socket's descriptor is the engine's from here. */
+  #question(q: AdmissionQuestion): NativeAdmissionQuestion {
+    return {
+      slot: q.slot,
+      pinned: q.pinned,
+      trustDomainFallback: q.trustDomainFallback,
+      ...(q.expected ? { expected: q.expected.join('\n') } : {}),
+      ...(q.plain ? { plainFd: takeSocket(this.#addon, q.plain, true) } : {}),
+    };
   }
 
   /** Engine-wide counters, read without stopping the threads. */
@@ -207,6 +285,7 @@ export class RelayEngine {
     for (const conn of this.#awaiting.values()) this.#addon.reject(this.#handle, conn, 0);
     this.#awaiting.clear();
     this.#closed = true;
+    this.#admission = undefined;
     this.#watchdog.stop();
     this.#addon.closeEngine(this.#handle);
   }
@@ -265,14 +344,15 @@ export class RelayEngine {
 
   #onEvents(events: NativeEvent[]): void {
     const closed: (RelayResult & { id: number })[] = [];
-    const handshakes: { id: number; spiffeId: string; protocol: string }[] = [];
+    const handshakes: { id: number; spiffeId: string; protocol: string; admitted?: string }[] = [];
     for (const event of events) {
       if (event.type === 'h2stream' || event.type === 'h2response' || event.type === 'h2closed') {
         this.#h2.get(event.id)?.event(event);
         continue;
       }
       if (event.type === 'handshake') {
-        handshakes.push({ id: event.id, spiffeId: event.spiffeId, protocol: event.protocol });
+        const { id, spiffeId, protocol, admitted } = event;
+        handshakes.push({ id, spiffeId, protocol, ...(admitted ? { admitted } : {}) });
         this.#onHandshake(event);
         continue;
       }
@@ -296,6 +376,10 @@ export class RelayEngine {
       // a batch the threads sent before they stopped: the connection is gone with them
       this.#settle(event.id);
       pending.resolve({ ok: false, reason: 'engine-closed', detail: '' });
+      return;
+    }
+    if (event.admitted) {
+      this.#onAdmitted(event, pending.resolve);
       return;
     }
     const { id, conn } = event;
@@ -346,6 +430,42 @@ export class RelayEngine {
         return session;
       },
       abort: this.#aborter(id),
+    });
+  }
+
+  /**
+   * A peer the engine decided from its admission table: relaying already, or refused (its close
+   * event follows in the same batch). JavaScript holds no handle of it: accept and reject only
+   * return how it ends, and abort resets it.
+   */
+  #onAdmitted(
+    event: Extract<NativeEvent, { type: 'handshake' }>,
+    resolve: (r: PeerHandshake | FailedHandshake) => void,
+  ): void {
+    const { id } = event;
+    const ended = new Promise<RelayResult>((done) =>
+      this.#pending.set(id, { stage: 'relay', resolve: done }),
+    );
+    const der = event.chain;
+    const abort = this.#aborter(id);
+    resolve({
+      ok: true,
+      spiffeId: event.spiffeId,
+      get chain() {
+        return parseDerChain(der);
+      },
+      protocol: event.protocol,
+      admitted: event.admitted === 'accepted' ? 'accepted' : 'refused',
+      ...(event.admitted === 'refused' ? { refusedCode: event.refusedCode ?? '' } : {}),
+      accept: () => ended,
+      reject: () => {
+        abort();
+        return ended;
+      },
+      http2: () => {
+        throw new RelayEngineClosedError('the connection was decided by the admission table');
+      },
+      abort,
     });
   }
 }

@@ -71,6 +71,13 @@ export interface PeerHandshake {
   /** Protocol, cipher suite and key-exchange group, e.g. `TLSv1.3 TLS_AES_256_GCM_SHA384 X25519`. */
   protocol: string;
   /**
+   * Set when the engine decided the peer from its admission table (`TlsHandOff.admission`):
+   * `accepted` (relaying already: `accept()` only returns how it ends) or `refused` (closed).
+   */
+  admitted?: 'accepted' | 'refused';
+  /** With `admitted: 'refused'`: the code of the table's decision (`policy`, `unexpected-identity`, ...). */
+  refusedCode?: string;
+  /**
    * Relays between the peer and `plain` (hands `plain` to the engine). Resolves when the
    * connection ends. `keepSocket` leaves Node's `plain` object open as a stand-in (see
    * {@link HandOffOptions}).

@@ -65,6 +65,7 @@ export type { LogFields, Logger } from '../logger.js';
 export type { DataPlaneMetrics, Direction } from '../metrics.js';
 export { outboundFailure } from '../outbound-failure.js';
 export { spliceOutcome } from '../relay.js';
+export { type CompiledServerCheck, compileServerCheck } from '../server-admission.js';
 export { type FirstByte, NOT_TLS, sniffFirstByte, TLS_HANDSHAKE_RECORD } from '../sniff.js';
 export { abort } from '../splice.js';
 export { reportTlsFloods } from '../tls-flood-report.js';

@@ -15,12 +15,13 @@ import {
   type TlsFlood,
 } from '@switchyard/dataplane/carrier';
 import { parseSpiffeId, type SpiffeId } from '@switchyard/mesh';
-import type { RelayEngine } from '../relay-engine.js';
+import type { AdmissionQuestion, RelayEngine } from '../relay-engine.js';
 import type { FailedHandshake, PeerHandshake, RelayResult } from '../relay-result.js';
 import { resumeReading, stopReading } from '../socket-handoff.js';
 import { CloseGuard } from './close-guard.js';
 import { EngineCarrierParts } from './engine-carrier-parts.js';
 import { EngineStandIn } from './engine-stand-in.js';
+import { OutboundAdmission } from './outbound-admission.js';
 import { engineCarrierFactory } from './shared-engine.js';
 
 /** Options of {@link mtlsNativeCarrier}. */
@@ -56,6 +57,7 @@ class MtlsNativeCarrier implements Carrier {
   readonly #parts: EngineCarrierParts;
   /** What resets each open connection: its guard while handshaking, its stand-in once relaying. */
   readonly #open = new Set<CloseGuard | EngineStandIn>();
+  readonly #admission: OutboundAdmission;
 
   constructor(
     context: CarrierContext,
@@ -65,6 +67,7 @@ class MtlsNativeCarrier implements Carrier {
   ) {
     this.#c = context;
     this.#parts = new EngineCarrierParts(context, engine, release, o.groups ? { groups: o.groups } : {});
+    this.#admission = new OutboundAdmission(engine);
   }
 
   /** False while an engine thread is stalled: the data plane is not ready then. */
@@ -85,21 +88,32 @@ class MtlsNativeCarrier implements Carrier {
       return void c.socket.destroy();
     }
     const guard = this.#guard(c.socket);
+    // The server is decided on the engine thread where the table can: no round trip to here.
+    const admission = this.#question(peerAt.address, c.socket);
     // The upstream leg goes to the engine whole: Node's copy of it closes at hand-off.
-    const peer = await this.#handshake('client', raw, guard, false);
+    const peer = await this.#handshake('client', raw, guard, false, false, admission);
     if (!peer.ok) {
       const reason = `TLS to ${formatEndpoint(peerAt)} failed: ${peer.reason} ${peer.detail}`;
       this.#c.outboundFailed({ ...info, kind: 'tls', reason });
       return this.#end(guard, [c.socket], false);
     }
+    // JavaScript's decision stays the truth: the engine's is held against it afterwards.
     const decision = this.#checkServer(peerAt.address, peer.spiffeId);
-    if (!decision.allowed) {
+    const disagreed = peer.admitted !== undefined && decision.allowed !== (peer.admitted === 'accepted');
+    if (disagreed)
+      this.#c.logger.error('the admission table disagreed with the server check', {
+        peer: peer.spiffeId,
+        ...info,
+      });
+    if (!decision.allowed || peer.admitted === 'refused') {
       await peer.reject();
       this.#c.outboundFailed({
         ...info,
         kind: 'identity',
         code: decision.code ?? 'policy',
-        reason: decision.reason,
+        reason: decision.allowed
+          ? `refused by the engine's admission table (${peer.refusedCode})`
+          : decision.reason,
         peer: peer.spiffeId,
       });
       return this.#end(guard, [c.socket], false);
@@ -109,6 +123,13 @@ class MtlsNativeCarrier implements Carrier {
     void this.#relay('outbound', peer, c.socket, c, guard).then((outcome) => {
       if (outcome) this.#c.relayed('outbound', outcome, report);
     });
+  }
+
+  /** What the engine needs to decide the server at `address` itself, or undefined: JavaScript decides. */
+  #question(address: string, plain: Socket): AdmissionQuestion | undefined {
+    const self = parseSpiffeId(this.#c.workload.identity.current.spiffeId) as SpiffeId;
+    const authorization = this.#c.workload.policy.outbound?.authorization;
+    return this.#admission.question(this.#c.upstream.compileServer(address, self, authorization), plain);
   }
 
   /** The server check the JavaScript carrier's dials make: the data plane's resolver and fallback. */
@@ -187,7 +208,8 @@ class MtlsNativeCarrier implements Carrier {
       this.#end(guard, [standIn, held, plain], false);
       return peer.reject().then(() => ({ up: 0, down: 0, code: 'handoff', reason }));
     }
-    if (held !== plain) held.destroy(); // Node's copy only: the engine holds the connection
+    // Node's copy only: the engine holds the connection (an admitted one took `held` with the handshake)
+    if (held !== plain || peer.admitted) held.destroy();
     this.#open.delete(guard);
     this.#open.add(standIn);
     return ended.then((result) => this.#finished(result, direction, standIn, source));
@@ -221,6 +243,7 @@ class MtlsNativeCarrier implements Carrier {
     guard: CloseGuard,
     keep: boolean,
     sniff = false,
+    admission?: AdmissionQuestion,
   ): Promise<PeerHandshake | FailedHandshake> {
     try {
       return await this.#parts.engine.tls({
@@ -230,6 +253,7 @@ class MtlsNativeCarrier implements Carrier {
         keepSocket: keep,
         sniff,
         signal: guard.signal,
+        ...(admission ? { admission } : {}),
       });
     } catch (error) {
       if (!keep) socket.destroy();
@@ -266,6 +290,7 @@ class MtlsNativeCarrier implements Carrier {
       else open.reset();
     }
     this.#open.clear();
+    this.#admission.release();
     this.#parts.release();
   }
 }

@@ -1,9 +1,11 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { loopbackSocketOps } from '@switchyard/core/memory';
 import { DataPlane, type IdentityFallback, type IdentityResolver, silentLogger } from '@switchyard/dataplane';
 import { dialOutbound, LOCAL, readAll, startApp, type TestApp } from '@switchyard/dataplane/testing';
 import { CertificateStore } from '@switchyard/mesh';
 import { createTestPki, type TestPki } from '@switchyard/mesh/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { RELAY_CHANNELS } from '../diagnostics.js';
 import { mtlsNativeCarrier } from './mtls-native-carrier.js';
 
 const SERVER = 'spiffe://cluster.local/ns/suite/sa/pinned-server';
@@ -67,33 +69,46 @@ async function exchange(fallback: IdentityFallback, identities?: IdentityResolve
       },
     },
   });
+  // how the engine decided the client's handshake with the server (the one with the server's ID)
+  const verdicts: string[] = [];
+  const hear = (message: unknown) => {
+    for (const h of (message as { handshakes: { spiffeId: string; admitted?: string }[] }).handshakes)
+      if (h.spiffeId === SERVER) verdicts.push(h.admitted ?? 'asked JavaScript');
+  };
+  subscribe(RELAY_CHANNELS.handshakes.name, hear);
   const s = dialOutbound(status.listeners.find((l) => l.role === 'outbound')?.port ?? 0);
   s.write('HELLO');
   s.end();
-  return { got: await readAll(s), app, metrics: await client.metrics.registry.metrics() };
+  const got = await readAll(s);
+  unsubscribe(RELAY_CHANNELS.handshakes.name, hear);
+  return { got, app, verdicts, metrics: await client.metrics.registry.metrics() };
 }
 
 describe("mtls-native checks a server's identity with the data plane's resolver and fallback", () => {
   it('refuses a server whose identity nobody named when the data plane says refuse', async () => {
-    const { got, app, metrics } = await exchange('refuse');
+    const { got, app, verdicts, metrics } = await exchange('refuse');
     expect(got.bytes).toBe(0);
     expect(app.received()).toBe(0);
+    expect(verdicts).toEqual(['refused']); // on the engine thread, from the admission table
     expect(metrics).toMatch(/switchyard_connections_total\{[^}]*direction="outbound",outcome="denied"\} 1/);
   });
 
   it('carries to a server that presents the identity the resolver pins', async () => {
     const pinned: IdentityResolver = { expected: (a) => (a === LOCAL ? [SERVER] : undefined) };
-    const { got, app } = await exchange('refuse', pinned);
+    const { got, app, verdicts } = await exchange('refuse', pinned);
     expect(got.bytes).toBe(5); // the app echoes
     expect(app.received()).toBe(5);
+    expect(verdicts).toEqual(['accepted']); // relayed without asking JavaScript
   });
 
   it('refuses a server that presents another identity than the pinned one', async () => {
     const other: IdentityResolver = {
       expected: () => ['spiffe://cluster.local/ns/suite/sa/someone-else'],
     };
-    const { got, app } = await exchange('trust-domain', other);
+    const { got, app, verdicts, metrics } = await exchange('trust-domain', other);
     expect(got.bytes).toBe(0);
     expect(app.received()).toBe(0);
+    expect(verdicts).toEqual(['refused']);
+    expect(metrics).toMatch(/switchyard_connections_total\{[^}]*direction="outbound",outcome="denied"\} 1/);
   });
 });
