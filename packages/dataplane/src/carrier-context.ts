@@ -1,4 +1,5 @@
 import type { AnonymousCarrierContext } from './carrier.js';
+import { compileInboundCheck } from './inbound-admission.js';
 import type { InboundPath } from './inbound-path.js';
 import { relay } from './relay.js';
 import type { WorkloadParts } from './workload-parts.js';
@@ -36,6 +37,7 @@ export function carrierContext(
     penalize: (source) => admission.penalize(source),
     replace: (connection, standIn) => admission.replace(connection, standIn),
     relay: (direction, client, server, info) => relay(parts, direction, client, server, info),
+    compileInbound: () => compileInboundCheck(parts),
     get draining() {
       return draining();
     },

@@ -7,6 +7,7 @@ import type { Limits, Timeouts } from './defaults.js';
 import type { ServiceRoute } from './destination-resolver.js';
 import type { Logger } from './logger.js';
 import type { DataPlaneMetrics, Direction } from './metrics.js';
+import type { CompiledPeerCheck } from './server-admission.js';
 import type { Upstream } from './upstream.js';
 import type { WorkloadPolicy } from './workload-spec.js';
 
@@ -273,6 +274,12 @@ export interface CarrierContext {
   ): Promise<void>;
   /** Whether the workload is draining: stop starting new work. */
   readonly draining: boolean;
+  /**
+   * The inbound authorization of captured connections compiled for a handshake that decides
+   * peers where it runs (a native engine's admission table); undefined while it cannot be (the
+   * data plane's authorizer decides). The data plane still authorizes every peer it is handed.
+   */
+  compileInbound?(): CompiledPeerCheck | undefined;
 }
 
 /** One workload's carrier: moves accepted connections' bytes to the peer and back. */

@@ -48,6 +48,7 @@ export {
   type AdminSource,
   startAdminServer,
 } from './admin-server.js';
+export { authorizeInbound, type InboundPeerFacts } from './authorize-inbound.js';
 export type { Carrier, CarrierFactory, ConnectionReport } from './carrier.js';
 export type { CarrierCapabilities } from './carrier-definition.js';
 export {

@@ -1,17 +1,21 @@
 import { type AuthorizationRule, defaultOutboundPolicy } from '@switchyard/mesh';
 import type { ServerIdentityFacts } from './identity.js';
 
+/** An authorization's allow rules, as a table outside JavaScript holds them. */
+export interface CompiledPeerCheck {
+  /** Our own trust domain: a rule without one matches it. */
+  selfTrustDomain: string;
+  /** The allow rules (the policy's, or its default). */
+  rules: readonly AuthorizationRule[];
+}
+
 /**
  * {@link checkServerIdentity}'s inputs for one destination, taken apart so that a data plane
  * that runs handshakes elsewhere (the native engine) can decide a server there, without asking
  * back: the allow rules and our trust domain (a table entry), and what the resolver expects of
  * the address now (the question that goes with the dial).
  */
-export interface CompiledServerCheck {
-  /** Our own trust domain: a rule without one matches it. */
-  selfTrustDomain: string;
-  /** The allow rules after pinning (the policy's, or the default: our trust domain). */
-  rules: readonly AuthorizationRule[];
+export interface CompiledServerCheck extends CompiledPeerCheck {
   /** The identities the destination must present; undefined when the resolver knows none. */
   expected: readonly string[] | undefined;
   /** With no `expected`: any identity the rules allow (the explicit `trust-domain` fallback). */

@@ -226,7 +226,11 @@ static int admit_now(conn *c, event *ev) {
     conn_close(c, REASON_REJECTED, 0, why);
     return 1;
   }
-  if (ev->admitted != ADMIT_ACCEPTED || c->b.fd < 0) return 0; /* a server still needs its app dialed */
+  if (ev->admitted != ADMIT_ACCEPTED) return 0;
+  if (c->b.fd < 0) { /* a server's app is dialed by JavaScript, which then accepts as before */
+    ev->admitted = ADMIT_ASK;
+    return 0;
+  }
   events_push(c->w, ev);
   conn_start_relay(c, -1);
   return 1;

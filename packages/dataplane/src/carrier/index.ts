@@ -60,12 +60,17 @@ export type { Limits, Timeouts } from '../defaults.js';
 export type { ServiceEndpoint, ServiceRoute } from '../destination-resolver.js';
 export { HandshakeGate } from '../handshake-gate.js';
 export { type ServerIdentityDecision, singleSpiffeId } from '../identity.js';
+export { compileInboundPolicy } from '../inbound-admission.js';
 export { type BoundListener, type ListenOptions, listen, unmapAddress } from '../listen.js';
 export type { LogFields, Logger } from '../logger.js';
 export type { DataPlaneMetrics, Direction } from '../metrics.js';
 export { outboundFailure } from '../outbound-failure.js';
 export { spliceOutcome } from '../relay.js';
-export { type CompiledServerCheck, compileServerCheck } from '../server-admission.js';
+export {
+  type CompiledPeerCheck,
+  type CompiledServerCheck,
+  compileServerCheck,
+} from '../server-admission.js';
 export { type FirstByte, NOT_TLS, sniffFirstByte, TLS_HANDSHAKE_RECORD } from '../sniff.js';
 export { abort } from '../splice.js';
 export { reportTlsFloods } from '../tls-flood-report.js';

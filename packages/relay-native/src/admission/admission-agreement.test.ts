@@ -1,7 +1,12 @@
 // The engine's admission table against the data plane's one server check: for every case the
 // table decides, it decides as `checkServerIdentity` does (same verdict, same code).
-import { checkServerIdentity, type IdentityFallback, staticIdentities } from '@switchyard/dataplane';
-import { compileServerCheck } from '@switchyard/dataplane/carrier';
+import {
+  authorizeInbound,
+  checkServerIdentity,
+  type IdentityFallback,
+  staticIdentities,
+} from '@switchyard/dataplane';
+import { compileInboundPolicy, compileServerCheck } from '@switchyard/dataplane/carrier';
 import { type AuthorizationPolicy, parseSpiffeId, type SpiffeId } from '@switchyard/mesh';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRelayEngine } from '../relay-engine.js';
@@ -73,6 +78,7 @@ describe('the admission table agrees with the server check', () => {
   it(`decides ${cases.length * PEERS.length} cases (policy × resolver × fallback × peer) as JavaScript does`, () => {
     const slot = engine.admission.allocate();
     const disagreements: string[] = [];
+    const codes = new Set<string>();
     for (const { policyName, authorization, resolverName, map, fallback } of cases) {
       const resolver = map ? staticIdentities(map) : undefined;
       const facts = { address: ADDRESS, resolver, fallback, self: SELF, authorization };
@@ -87,6 +93,7 @@ describe('the admission table agrees with the server check', () => {
       for (const peer of PEERS) {
         const js = checkServerIdentity({ ...facts, presented: [peer] });
         const native = engine.admissionDecideForTesting(question, peer);
+        codes.add(native.verdict === 'accepted' ? 'accepted' : native.code);
         const same =
           native.verdict === (js.allowed ? 'accepted' : 'refused') && native.code === (js.code ?? '');
         if (!same)
@@ -96,6 +103,35 @@ describe('the admission table agrees with the server check', () => {
       }
     }
     expect(disagreements).toEqual([]);
+    // every outcome the check has occurs in the table of cases
+    expect([...codes].sort()).toEqual(['accepted', 'policy', 'unexpected-identity', 'unknown-destination']);
+  });
+
+  it(`decides ${Object.keys(POLICIES).length * 2 * PEERS.length} inbound cases (policy × our identity × peer) as authorizeInbound does`, () => {
+    const slot = engine.admission.allocate();
+    const disagreements: string[] = [];
+    const verdicts = new Set<string>();
+    for (const [policyName, authorization] of Object.entries(POLICIES))
+      for (const self of ['spiffe://cluster.local/ns/api/sa/server', 'spiffe://partner.example/ns/db/sa/x']) {
+        const policy = authorization ? { port: 15006, authorization } : undefined;
+        const compiled = compileInboundPolicy(policy, self);
+        if (!compiled) throw new Error(`${self} did not compile`);
+        expect(engine.admission.set(slot, compiled)).toBe(true);
+        for (const peer of PEERS) {
+          const js = authorizeInbound({ policy, self, peer });
+          const native = engine.admissionDecideForTesting(
+            { slot, pinned: false, trustDomainFallback: false },
+            peer,
+          );
+          verdicts.add(native.verdict);
+          if (native.verdict !== (js.allowed ? 'accepted' : 'refused') || native.code !== (js.code ?? ''))
+            disagreements.push(
+              `${policyName} / ${self} / ${JSON.stringify(peer).slice(0, 60)}: ${js.allowed} vs ${native.verdict}`,
+            );
+        }
+      }
+    expect(disagreements).toEqual([]);
+    expect([...verdicts].sort()).toEqual(['accepted', 'refused']);
   });
 
   it('asks JavaScript for a slot the table does not hold', () => {

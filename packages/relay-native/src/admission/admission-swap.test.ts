@@ -1,8 +1,9 @@
-// The admission table replaced thousands of times while engine threads decide handshakes with
+// The admission table replaced hundreds of times while engine threads decide handshakes with
 // it: every decision comes from one whole table (phase 1 would admit only from a mix of two), the
 // admitted relay at once without JavaScript's answer, and the replaced tables are all freed (the
 // ASan suite runs this too, for use after free).
-import { type AddressInfo, type Server, createServer as tlsServer } from 'node:tls';
+import type { AddressInfo } from 'node:net';
+import { type Server, createServer as tlsServer } from 'node:tls';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRelayEngine } from '../relay-engine.js';
 import type { RelayResult } from '../relay-result.js';

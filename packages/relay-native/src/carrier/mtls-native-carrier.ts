@@ -18,10 +18,10 @@ import { parseSpiffeId, type SpiffeId } from '@switchyard/mesh';
 import type { AdmissionQuestion, RelayEngine } from '../relay-engine.js';
 import type { FailedHandshake, PeerHandshake, RelayResult } from '../relay-result.js';
 import { resumeReading, stopReading } from '../socket-handoff.js';
+import { AdmissionSlot } from './admission-slot.js';
 import { CloseGuard } from './close-guard.js';
 import { EngineCarrierParts } from './engine-carrier-parts.js';
 import { EngineStandIn } from './engine-stand-in.js';
-import { OutboundAdmission } from './outbound-admission.js';
 import { engineCarrierFactory } from './shared-engine.js';
 
 /** Options of {@link mtlsNativeCarrier}. */
@@ -57,7 +57,8 @@ class MtlsNativeCarrier implements Carrier {
   readonly #parts: EngineCarrierParts;
   /** What resets each open connection: its guard while handshaking, its stand-in once relaying. */
   readonly #open = new Set<CloseGuard | EngineStandIn>();
-  readonly #admission: OutboundAdmission;
+  /** The engine's table slots: the server check of outbound dials, the inbound authorization. */
+  readonly #admission: { outbound: AdmissionSlot; inbound: AdmissionSlot };
 
   constructor(
     context: CarrierContext,
@@ -67,7 +68,7 @@ class MtlsNativeCarrier implements Carrier {
   ) {
     this.#c = context;
     this.#parts = new EngineCarrierParts(context, engine, release, o.groups ? { groups: o.groups } : {});
-    this.#admission = new OutboundAdmission(engine);
+    this.#admission = { outbound: new AdmissionSlot(engine), inbound: new AdmissionSlot(engine) };
   }
 
   /** False while an engine thread is stalled: the data plane is not ready then. */
@@ -129,7 +130,10 @@ class MtlsNativeCarrier implements Carrier {
   #question(address: string, plain: Socket): AdmissionQuestion | undefined {
     const self = parseSpiffeId(this.#c.workload.identity.current.spiffeId) as SpiffeId;
     const authorization = this.#c.workload.policy.outbound?.authorization;
-    return this.#admission.question(this.#c.upstream.compileServer(address, self, authorization), plain);
+    return this.#admission.outbound.server(
+      this.#c.upstream.compileServer(address, self, authorization),
+      plain,
+    );
   }
 
   /** The server check the JavaScript carrier's dials make: the data plane's resolver and fallback. */
@@ -149,7 +153,10 @@ class MtlsNativeCarrier implements Carrier {
     const guard = this.#guard(c.socket);
     // Node's socket keeps the connection's place (pending) in the data plane while it handshakes.
     const sniff = options?.plainAccepted === true;
-    const peer = await this.#handshake('server', c.socket, guard, true, sniff);
+    // A peer the workload's authorization refuses is refused on the engine thread; the data plane
+    // still authorizes (and reports) every peer, refused ones included.
+    const admission = this.#admission.inbound.peer(this.#c.compileInbound?.());
+    const peer = await this.#handshake('server', c.socket, guard, true, sniff, admission);
     if (!peer.ok && peer.reason === 'not-tls' && sniff) {
       this.#open.delete(guard);
       guard.release();
@@ -190,6 +197,14 @@ class MtlsNativeCarrier implements Carrier {
     guard: CloseGuard,
   ): Promise<RelayOutcome | undefined> {
     const held = c.socket;
+    if (peer.admitted === 'refused') {
+      // the data plane allowed what the engine's table refused: the table is wrong, nothing is carried
+      this.#c.logger.error('the admission table refused a peer the data plane allows', {
+        peer: peer.spiffeId,
+      });
+      this.#end(guard, [held, plain], false);
+      return peer.reject().then(() => undefined);
+    }
     // Only the source outlives the hand-off: `c` (its closed Node socket) must not stay reachable
     // from the promise below for the connection's life.
     const source = c.client.address;
@@ -290,7 +305,8 @@ class MtlsNativeCarrier implements Carrier {
       else open.reset();
     }
     this.#open.clear();
-    this.#admission.release();
+    this.#admission.outbound.release();
+    this.#admission.inbound.release();
     this.#parts.release();
   }
 }

@@ -2,7 +2,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { loopbackSocketOps } from '@switchyard/core/memory';
 import { DataPlane, type IdentityFallback, type IdentityResolver, silentLogger } from '@switchyard/dataplane';
 import { dialOutbound, LOCAL, readAll, startApp, type TestApp } from '@switchyard/dataplane/testing';
-import { CertificateStore } from '@switchyard/mesh';
+import { type AuthorizationPolicy, CertificateStore } from '@switchyard/mesh';
 import { createTestPki, type TestPki } from '@switchyard/mesh/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RELAY_CHANNELS } from '../diagnostics.js';
@@ -25,7 +25,11 @@ afterEach(async () => {
  * the given resolver and fallback (the carrier has none of its own). Returns what a plain client
  * of the outbound port got back, and the app behind the server.
  */
-async function exchange(fallback: IdentityFallback, identities?: IdentityResolver) {
+async function exchange(
+  fallback: IdentityFallback,
+  identities?: IdentityResolver,
+  inboundAuthorization?: AuthorizationPolicy,
+) {
   const app: TestApp = await startApp();
   open.push(() => app.close());
   const stores = await Promise.all(
@@ -52,7 +56,14 @@ async function exchange(fallback: IdentityFallback, identities?: IdentityResolve
     id: 'server',
     identity: serverId,
     carrier: mtlsNativeCarrier(),
-    policy: { inbound: { port: 0, host: LOCAL, fixedDestination: { address: LOCAL, port: app.port } } },
+    policy: {
+      inbound: {
+        port: 0,
+        host: LOCAL,
+        fixedDestination: { address: LOCAL, port: app.port },
+        ...(inboundAuthorization ? { authorization: inboundAuthorization } : {}),
+      },
+    },
   });
   const inbound = served.listeners.find((l) => l.role === 'inbound')?.port ?? 0;
   const status = await client.addWorkload({
@@ -69,11 +80,12 @@ async function exchange(fallback: IdentityFallback, identities?: IdentityResolve
       },
     },
   });
-  // how the engine decided the client's handshake with the server (the one with the server's ID)
+  // how the engines decided: the client's handshake (the server's ID), the server's (the client's)
   const verdicts: string[] = [];
+  const inboundVerdicts: string[] = [];
   const hear = (message: unknown) => {
     for (const h of (message as { handshakes: { spiffeId: string; admitted?: string }[] }).handshakes)
-      if (h.spiffeId === SERVER) verdicts.push(h.admitted ?? 'asked JavaScript');
+      (h.spiffeId === SERVER ? verdicts : inboundVerdicts).push(h.admitted ?? 'asked JavaScript');
   };
   subscribe(RELAY_CHANNELS.handshakes.name, hear);
   const s = dialOutbound(status.listeners.find((l) => l.role === 'outbound')?.port ?? 0);
@@ -81,7 +93,14 @@ async function exchange(fallback: IdentityFallback, identities?: IdentityResolve
   s.end();
   const got = await readAll(s);
   unsubscribe(RELAY_CHANNELS.handshakes.name, hear);
-  return { got, app, verdicts, metrics: await client.metrics.registry.metrics() };
+  return {
+    got,
+    app,
+    verdicts,
+    inboundVerdicts,
+    metrics: await client.metrics.registry.metrics(),
+    serverMetrics: await server.metrics.registry.metrics(),
+  };
 }
 
 describe("mtls-native checks a server's identity with the data plane's resolver and fallback", () => {
@@ -95,10 +114,11 @@ describe("mtls-native checks a server's identity with the data plane's resolver 
 
   it('carries to a server that presents the identity the resolver pins', async () => {
     const pinned: IdentityResolver = { expected: (a) => (a === LOCAL ? [SERVER] : undefined) };
-    const { got, app, verdicts } = await exchange('refuse', pinned);
+    const { got, app, verdicts, inboundVerdicts } = await exchange('refuse', pinned);
     expect(got.bytes).toBe(5); // the app echoes
     expect(app.received()).toBe(5);
     expect(verdicts).toEqual(['accepted']); // relayed without asking JavaScript
+    expect(inboundVerdicts).toEqual(['asked JavaScript']); // admitted: the data plane dials the app
   });
 
   it('refuses a server that presents another identity than the pinned one', async () => {
@@ -110,5 +130,18 @@ describe("mtls-native checks a server's identity with the data plane's resolver 
     expect(app.received()).toBe(0);
     expect(verdicts).toEqual(['refused']);
     expect(metrics).toMatch(/switchyard_connections_total\{[^}]*direction="outbound",outcome="denied"\} 1/);
+  });
+
+  it("refuses on the server's engine a client the workload's inbound authorization does not allow, and the data plane still counts it", async () => {
+    const pinned: IdentityResolver = { expected: () => [SERVER] };
+    const { got, app, inboundVerdicts, serverMetrics } = await exchange('refuse', pinned, {
+      allow: [{ namespace: 'elsewhere' }],
+    });
+    expect(got.bytes).toBe(0);
+    expect(app.received()).toBe(0);
+    expect(inboundVerdicts).toEqual(['refused']);
+    expect(serverMetrics).toMatch(
+      /switchyard_connections_total\{[^}]*direction="inbound",outcome="denied"\} 1/,
+    );
   });
 });
