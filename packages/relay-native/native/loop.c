@@ -315,12 +315,15 @@ int worker_start(worker *w) {
   return pthread_create(&w->thread, NULL, worker_main, w) == 0 ? 0 : -1;
 }
 
+/* One wake-up per batch: the thread takes the whole queue after reading its eventfd, so a command
+ * queued behind others that are still waiting is taken with them (no system call of its own). */
 void worker_post(worker *w, command *cmd) {
   cmd->next = NULL;
   pthread_mutex_lock(&w->lock);
+  int wake = w->cmd_head == NULL;
   if (w->cmd_tail) w->cmd_tail->next = cmd; else w->cmd_head = cmd;
   w->cmd_tail = cmd;
   pthread_mutex_unlock(&w->lock);
   uint64_t one = 1;
-  (void)!write(w->wakefd, &one, sizeof one);
+  if (wake) (void)!write(w->wakefd, &one, sizeof one);
 }
