@@ -15,7 +15,8 @@ export const MAX_ADMISSION_STRING = 1024;
 export const MAX_ADMISSION_RULES = 4096;
 
 const MAGIC = 0x31415753; // "SWA1", as native/admission.c reads it
-const FIELDS = ['spiffeId', 'trustDomain', 'namespace', 'serviceAccount'] as const;
+/** The fields of an allow rule, in the order of their bits in the engine's wire form. */
+export const RULE_FIELDS = ['spiffeId', 'trustDomain', 'namespace', 'serviceAccount'] as const;
 
 /** Whether the engine's table can hold `s` exactly (non-empty, bounded, no NUL or line break). */
 export function admissionString(s: string): boolean {
@@ -30,7 +31,7 @@ export function compilable(p: Omit<AdmissionPolicy, 'slot'>): boolean {
     admissionString(p.selfTrustDomain) &&
     p.rules.length <= MAX_ADMISSION_RULES &&
     p.rules.every((r) => {
-      return FIELDS.every((f) => r[f] === undefined || admissionString(r[f] as string));
+      return RULE_FIELDS.every((f) => r[f] === undefined || admissionString(r[f] as string));
     })
   );
 }
@@ -67,10 +68,10 @@ export function encodeAdmissionTable(policies: readonly AdmissionPolicy[]): Buff
     for (const rule of p.rules) {
       u(
         parts,
-        FIELDS.reduce((mask, f, bit) => (rule[f] !== undefined ? mask | (1 << bit) : mask), 0),
+        RULE_FIELDS.reduce((mask, f, bit) => (rule[f] !== undefined ? mask | (1 << bit) : mask), 0),
         1,
       );
-      for (const f of FIELDS) if (rule[f] !== undefined) str(parts, rule[f] as string);
+      for (const f of RULE_FIELDS) if (rule[f] !== undefined) str(parts, rule[f] as string);
     }
   });
   return Buffer.concat(parts);

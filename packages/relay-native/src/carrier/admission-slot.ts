@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { CompiledPeerCheck, CompiledServerCheck } from '@switchyard/dataplane/carrier';
-import { admissionString } from '../admission/encode-table.js';
+import { admissionString, RULE_FIELDS } from '../admission/encode-table.js';
 import type { AdmissionQuestion, RelayEngine } from '../relay-engine.js';
 
 /**
@@ -11,7 +11,7 @@ import type { AdmissionQuestion, RelayEngine } from '../relay-engine.js';
 export class AdmissionSlot {
   readonly #engine: RelayEngine;
   readonly #slot: number;
-  /** The rules the slot holds now (compared by reference: a policy change brings new ones). */
+  /** The rules the slot holds now (a default policy is built anew per check: compared by value). */
   #rules: CompiledPeerCheck['rules'] | undefined;
   #selfTrustDomain = '';
   #usable = false;
@@ -49,7 +49,7 @@ export class AdmissionSlot {
 
   /** Puts `check` in the slot when it changed; whether the engine holds it. */
   #hold(check: CompiledPeerCheck): boolean {
-    if (check.rules !== this.#rules || check.selfTrustDomain !== this.#selfTrustDomain) {
+    if (check.selfTrustDomain !== this.#selfTrustDomain || !sameRules(check.rules, this.#rules)) {
       this.#rules = check.rules;
       this.#selfTrustDomain = check.selfTrustDomain;
       this.#usable = this.#engine.admission.set(this.#slot, {
@@ -59,4 +59,11 @@ export class AdmissionSlot {
     }
     return this.#usable;
   }
+}
+
+/** Whether two rule lists say the same, field by field. */
+function sameRules(a: CompiledPeerCheck['rules'], b: CompiledPeerCheck['rules'] | undefined): boolean {
+  if (a === b) return true;
+  if (!b || a.length !== b.length) return false;
+  return a.every((rule, i) => RULE_FIELDS.every((f) => rule[f] === b[i]?.[f]));
 }
