@@ -56,8 +56,10 @@ static napi_value event_object(napi_env env, event *ev) {
     return obj;
   }
   napi_value conn_handle, chain;
-  napi_create_external(env, ev->c, conn_ref_finalize, NULL, &conn_handle);
-  napi_set_named_property(env, obj, "conn", conn_handle);
+  if (ev->c) { /* absent when the admission table decided: JavaScript holds no pointer to it */
+    napi_create_external(env, ev->c, conn_ref_finalize, NULL, &conn_handle);
+    napi_set_named_property(env, obj, "conn", conn_handle);
+  }
   napi_set_named_property(env, obj, "spiffeId", string(env, ev->spiffe_id));
   napi_set_named_property(env, obj, "protocol", string(env, ev->protocol ? ev->protocol : ""));
   napi_set_named_property(env, obj, "identityError", string(env, ev->detail));

@@ -219,6 +219,8 @@ static int handshake_event(conn *c, event *ev) {
 static int admit_now(conn *c, event *ev) {
   if (!c->admit || !ev->spiffe_id || !ev->spiffe_id[0]) return 0;
   ev->admitted = admission_decide(c->w->engine, &c->admit_req, ev->spiffe_id, &ev->refused);
+  /* a decided connection is never JavaScript's to accept or reject: it gets no handle to it */
+  if (ev->admitted == ADMIT_REFUSED || (ev->admitted == ADMIT_ACCEPTED && c->b.fd >= 0)) ev->c = NULL;
   if (ev->admitted == ADMIT_REFUSED) {
     char why[96];
     snprintf(why, sizeof why, "refused by the admission table: %s", REFUSE_CODE_NAMES[ev->refused]);

@@ -10,7 +10,8 @@ export type NativeEvent =
   | {
       type: 'handshake';
       id: number;
-      conn: object;
+      /** The connection awaiting JavaScript's decision; absent when the admission table decided. */
+      conn?: object;
       spiffeId: string;
       protocol: string;
       chain: Buffer;

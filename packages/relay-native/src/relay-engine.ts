@@ -378,11 +378,12 @@ export class RelayEngine {
       pending.resolve({ ok: false, reason: 'engine-closed', detail: '' });
       return;
     }
-    if (event.admitted) {
+    const { id, conn } = event;
+    // decided by the admission table (the engine gives no handle then): JavaScript only hears it
+    if (event.admitted || !conn) {
       this.#onAdmitted(event, pending.resolve);
       return;
     }
-    const { id, conn } = event;
     this.#awaiting.set(id, conn);
     let ended: Promise<RelayResult> | undefined;
     const decide = (plain: Socket | undefined, options: HandOffOptions = {}): Promise<RelayResult> => {
