@@ -71,6 +71,20 @@ static void tls_fail(conn *c, close_reason reason) {
 }
 
 /* TLS socket → plain socket. Returns 0, or -1 after closing the connection. */
+/* One non-blocking write of the decrypted bytes still buffered, before the connection fails; errno
+ * (the failure's cause, read by tls_fail) is kept. What the app socket does not take now is lost. */
+static void hand_over_before_failing(conn *c, direction *d) {
+  int err = errno;
+  if (d->len > d->off && c->b.writable) {
+    ssize_t n = write(c->b.fd, d->buf + d->off, d->len - d->off);
+    if (n > 0) {
+      d->off += (size_t)n;
+      d->bytes += (uint64_t)n;
+    }
+  }
+  errno = err;
+}
+
 static int pump_decrypt(conn *c) {
   direction *d = &c->up;
   turn_budget turn = {TURN_RECORDS, TURN_BYTES};
@@ -116,7 +130,10 @@ static int pump_decrypt(conn *c) {
       if (e == SSL_ERROR_WANT_WRITE) break;
       if (e == SSL_ERROR_ZERO_RETURN) { d->src_eof = 1; break; }
       if (e == SSL_ERROR_SYSCALL && errno == ECONNRESET) { conn_close(c, REASON_RESET, errno, NULL); return -1; }
-      tls_fail(c, REASON_TLS_ERROR); /* includes EOF without close_notify: a truncation */
+      /* includes EOF without close_notify: a truncation. What was decrypted before it is authentic
+       * and the app gets it before the reset, however the records and the FIN fell into reads. */
+      hand_over_before_failing(c, d);
+      tls_fail(c, REASON_TLS_ERROR);
       return -1;
     }
     if (d->len == 0 && !d->src_eof) { buffer_drop(c->w, d); return 0; }
