@@ -1,6 +1,6 @@
 import { authorize, defaultInboundPolicy, parseSpiffeId, type SpiffeId } from '@switchyard/mesh';
 import type { InboundAuthorization } from './carrier.js';
-import type { InboundPolicy } from './workload-spec.js';
+import type { InboundPolicy } from './workload-policy.js';
 
 /** The facts {@link authorizeInbound} needs. */
 export interface InboundPeerFacts {

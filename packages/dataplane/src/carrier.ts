@@ -9,7 +9,7 @@ import type { Logger } from './logger.js';
 import type { DataPlaneMetrics, Direction } from './metrics.js';
 import type { CompiledPeerCheck } from './server-admission.js';
 import type { Upstream } from './upstream.js';
-import type { WorkloadPolicy } from './workload-spec.js';
+import type { WorkloadPolicy } from './workload-policy.js';
 
 /** An accepted connection with the facts known at accept time (linkerd's `orig_dst`). */
 export interface Accepted {

@@ -17,9 +17,9 @@ import { jsonLogger, type Logger } from './logger.js';
 import { createDataPlaneMetrics, type DataPlaneMetrics, type Direction } from './metrics.js';
 import { createServiceMetrics, type ServiceMetrics } from './service-metrics.js';
 import { Upstream } from './upstream.js';
-import { type ListenerStatus, Workload } from './workload.js';
+import { Workload } from './workload.js';
 import { checkWorkloadSpec } from './workload-check.js';
-import type { WorkloadConfig } from './workload-config.js';
+import type { ListenerStatus, WorkloadConfig } from './workload-config.js';
 import type { WorkloadSpec } from './workload-spec.js';
 
 /** The shared inputs of a {@link DataPlane}, built once and handed to every workload's carrier. */

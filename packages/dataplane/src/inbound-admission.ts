@@ -1,7 +1,7 @@
 import { defaultInboundPolicy, parseSpiffeId } from '@switchyard/mesh';
 import type { CompiledPeerCheck } from './server-admission.js';
 import type { WorkloadParts } from './workload-parts.js';
-import type { InboundPolicy } from './workload-spec.js';
+import type { InboundPolicy } from './workload-policy.js';
 
 /**
  * {@link authorizeInbound}'s rules for a workload (`policy`, our SPIFFE ID `self`) compiled for a

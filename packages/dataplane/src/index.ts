@@ -139,7 +139,7 @@ export {
   type UpstreamOptions,
   type VerifiedTls,
 } from './upstream.js';
-export type { ListenerStatus } from './workload.js';
+export type { ListenerStatus } from './workload-config.js';
 export {
   type CertificateSummary,
   RECENT_DENIALS,
@@ -147,10 +147,5 @@ export {
   summarizePem,
   type WorkloadConfig,
 } from './workload-config.js';
-export type {
-  InboundPolicy,
-  ListenSpec,
-  OutboundPolicy,
-  WorkloadPolicy,
-  WorkloadSpec,
-} from './workload-spec.js';
+export type { InboundPolicy, ListenSpec, OutboundPolicy, WorkloadPolicy } from './workload-policy.js';
+export type { WorkloadSpec } from './workload-spec.js';

@@ -3,7 +3,7 @@ import type { IpFamily, SocketOps, Target } from '@switchyard/core';
 import type { Accepted } from './carrier.js';
 import type { Endpoint } from './decide.js';
 import type { Logger } from './logger.js';
-import type { ListenSpec } from './workload-spec.js';
+import type { ListenSpec } from './workload-policy.js';
 
 const FAMILIES: IpFamily[] = ['ipv4', 'ipv6'];
 

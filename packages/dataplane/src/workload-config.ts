@@ -1,8 +1,15 @@
 import { X509Certificate } from 'node:crypto';
 import type { WorkloadCertificate } from '@switchyard/mesh';
 import type { ConnectionReport } from './carrier.js';
-import type { ListenerStatus } from './workload.js';
-import type { InboundPolicy, OutboundPolicy, WorkloadSpec } from './workload-spec.js';
+import type { InboundPolicy, OutboundPolicy } from './workload-policy.js';
+import type { WorkloadSpec } from './workload-spec.js';
+
+/** One listener of a workload, for status. */
+export interface ListenerStatus {
+  role: string;
+  address: string;
+  port: number;
+}
 
 /** How many recent denials and refusals a workload keeps for introspection. */
 export const RECENT_DENIALS = 20;

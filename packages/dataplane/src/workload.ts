@@ -11,19 +11,14 @@ import { type BoundListener, closeListeners, listen } from './listen.js';
 import type { Logger } from './logger.js';
 import type { Direction } from './metrics.js';
 import { OutboundPath } from './outbound-path.js';
+import type { ListenerStatus } from './workload-config.js';
 import { type WorkloadConfig, workloadConfig } from './workload-config.js';
 import type { WorkloadInputs } from './workload-inputs.js';
 import type { WorkloadParts } from './workload-parts.js';
-import type { ListenSpec, WorkloadSpec } from './workload-spec.js';
+import type { ListenSpec } from './workload-policy.js';
+import type { WorkloadSpec } from './workload-spec.js';
 
 export type { WorkloadInputs } from './workload-inputs.js';
-
-/** One listener of a workload, for status. */
-export interface ListenerStatus {
-  role: string;
-  address: string;
-  port: number;
-}
 
 /**
  * One workload served by the data plane: a thin composition of its stages (admission, the

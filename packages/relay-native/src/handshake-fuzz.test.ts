@@ -3,8 +3,8 @@
 import type { Socket } from 'node:net';
 import { connect as tlsConnect, createServer as tlsServer } from 'node:tls';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { FailedHandshake, PeerHandshake } from './peer-handshake.js';
 import { createRelayEngine } from './relay-engine.js';
-import type { FailedHandshake, PeerHandshake } from './relay-result.js';
 import { credentials, fixture, socketPair } from './test-support/loopback.js';
 
 type Action = 'end' | 'reset' | 'flip';

@@ -42,21 +42,16 @@ export {
   type OpenedTunnel,
   type TunnelResult,
 } from './h2-session.js';
+export type { HandOffOptions } from './hand-off-options.js';
 export { nativeEngineUnavailable } from './load-addon.js';
+export type { FailedHandshake, Http2Options, PeerHandshake } from './peer-handshake.js';
 export {
   createRelayEngine,
   type EngineTlsLimits,
-  type HandOffOptions,
   RelayEngine,
   type RelayEngineOptions,
   type RelayEngineStats,
   type TlsHandOff,
 } from './relay-engine.js';
-export type {
-  FailedHandshake,
-  Http2Options,
-  PeerHandshake,
-  RelayCloseReason,
-  RelayResult,
-} from './relay-result.js';
+export type { RelayCloseReason, RelayResult } from './relay-result.js';
 export { TlsContext, type TlsCredentials } from './tls-credentials.js';

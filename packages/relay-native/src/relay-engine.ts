@@ -15,6 +15,7 @@ import { RELAY_CHANNELS } from './diagnostics.js';
 import { EngineWatchdog, type Heartbeat, type ThreadStall } from './engine-watchdog.js';
 import { RelayEngineClosedError } from './errors.js';
 import { Http2Session } from './h2-session.js';
+import type { HandOffOptions } from './hand-off-options.js';
 import {
   loadRelayAddon,
   type NativeAdmissionQuestion,
@@ -22,7 +23,8 @@ import {
   type NativeHandle,
   type RelayAddon,
 } from './load-addon.js';
-import type { FailedHandshake, PeerHandshake, RelayCloseReason, RelayResult } from './relay-result.js';
+import type { FailedHandshake, PeerHandshake } from './peer-handshake.js';
+import type { RelayCloseReason, RelayResult } from './relay-result.js';
 import { takeSocket } from './socket-handoff.js';
 import { TlsContext, type TlsCredentials } from './tls-credentials.js';
 
@@ -56,17 +58,6 @@ export interface EngineTlsLimits {
   /** Records carrying no application data a second, sustained, and the burst above it. */
   emptyRecordsPerSecond: number;
   emptyRecordBurst: number;
-}
-
-/** How a socket is handed over, and how to stop the relay from outside. */
-export interface HandOffOptions {
-  /**
-   * Leave Node's socket object open (not reading) as a stand-in for whoever tracks it; destroy it
-   * after the relay ends. Default: destroyed at hand-off.
-   */
-  keepSocket?: boolean;
-  /** Aborting resets the connection (RST on both sides), whatever state it is in. */
-  signal?: AbortSignal;
 }
 
 /** What {@link RelayEngine.tls} needs: the socket, which end of TLS it is, and its credentials. */

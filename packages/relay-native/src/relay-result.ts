@@ -1,8 +1,3 @@
-import type { X509Certificate } from 'node:crypto';
-import type { Socket } from 'node:net';
-import type { Http2Session, IncomingTunnel } from './h2-session.js';
-import type { HandOffOptions } from './relay-engine.js';
-
 /** Why the engine ended a connection. */
 export type RelayCloseReason =
   /** both directions ended in order (FIN, or close_notify then FIN) */
@@ -36,15 +31,6 @@ export type RelayCloseReason =
   /** HTTP/2: a keepalive PING went unanswered */
   | 'keepalive-timeout';
 
-/** How {@link PeerHandshake.http2} serves or dials HTTP/2 on the connection. */
-export interface Http2Options {
-  role: 'server' | 'client';
-  /** Server: the policy refused the peer; its streams are answered 401 and the connection ends soon. */
-  denied?: boolean;
-  /** Server: each stream the peer opens, to accept or refuse (exactly once). */
-  onStream?: (tunnel: IncomingTunnel) => void;
-}
-
 /** How a relayed connection ended. */
 export interface RelayResult {
   /** Bytes moved from the first socket to the second (TLS: from the peer to the plain socket). */
@@ -53,54 +39,5 @@ export interface RelayResult {
   down: number;
   reason: RelayCloseReason;
   /** The system or OpenSSL error text, when there is one; else empty. */
-  detail: string;
-}
-
-/** A TLS peer the engine verified: JavaScript decides with {@link PeerHandshake.accept} or `reject`. */
-export interface PeerHandshake {
-  ok: true;
-  /**
-   * The peer's one SPIFFE ID (`spiffe://trust-domain/...`). Empty only on an HBONE server (ALPN
-   * h2) whose peer presented none or several: `identityError` says which, and the data plane
-   * answers its streams 401.
-   */
-  spiffeId: string;
-  identityError?: string;
-  /** The verified chain, leaf first (parsed on each read: keep it if you need it twice). */
-  readonly chain: X509Certificate[];
-  /** Protocol, cipher suite and key-exchange group, e.g. `TLSv1.3 TLS_AES_256_GCM_SHA384 X25519`. */
-  protocol: string;
-  /**
-   * Set when the engine decided the peer from its admission table (`TlsHandOff.admission`):
-   * `accepted` (relaying already: `accept()` only returns how it ends) or `refused` (closed).
-   */
-  admitted?: 'accepted' | 'refused';
-  /** With `admitted: 'refused'`: the code of the table's decision (`policy`, `unexpected-identity`, ...). */
-  refusedCode?: string;
-  /**
-   * Relays between the peer and `plain` (hands `plain` to the engine). Resolves when the
-   * connection ends. `keepSocket` leaves Node's `plain` object open as a stand-in (see
-   * {@link HandOffOptions}).
-   */
-  accept(plain: Socket, options?: { keepSocket?: boolean }): Promise<RelayResult>;
-  /** Closes the connection; no byte reaches the application. */
-  reject(): Promise<RelayResult>;
-  /**
-   * Speaks HTTP/2 on the connection (its context offered ALPN h2) instead of relaying it: the
-   * engine frames, JavaScript decides each stream. Its `ended` resolves when the connection ends.
-   */
-  http2(options: Http2Options): Http2Session;
-  /**
-   * Resets the connection now, whatever its stage: awaiting a decision it is rejected, relaying
-   * both ends get an RST. Holding this function holds nothing else of the handshake (a relayed
-   * connection's JavaScript stays small); after the end it does nothing.
-   */
-  readonly abort: () => void;
-}
-
-/** A handshake that did not complete; the engine already closed the socket. */
-export interface FailedHandshake {
-  ok: false;
-  reason: RelayCloseReason;
   detail: string;
 }

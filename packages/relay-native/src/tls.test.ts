@@ -1,8 +1,8 @@
 import { type TLSSocket, connect as tlsConnect, createServer as tlsServer } from 'node:tls';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RelayCredentialsError } from './errors.js';
+import type { PeerHandshake } from './peer-handshake.js';
 import { createRelayEngine } from './relay-engine.js';
-import type { PeerHandshake } from './relay-result.js';
 import {
   credentials,
   dial,

@@ -86,4 +86,4 @@ export {
 } from '../tls-terminator.js';
 export { TlsTruncatedError, TruncationGuard } from '../truncation-guard.js';
 export { formatEndpoint, type Upstream, type VerifiedTls } from '../upstream.js';
-export type { WorkloadPolicy } from '../workload-spec.js';
+export type { WorkloadPolicy } from '../workload-policy.js';

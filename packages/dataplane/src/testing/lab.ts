@@ -9,7 +9,7 @@ import { DataPlane } from '../data-plane.js';
 import type { Endpoint } from '../decide.js';
 import type { Limits } from '../defaults.js';
 import { silentLogger } from '../logger.js';
-import type { InboundPolicy, WorkloadPolicy } from '../workload-spec.js';
+import type { InboundPolicy, WorkloadPolicy } from '../workload-policy.js';
 
 /** The loopback address every suite socket uses. */
 export const LOCAL = '127.0.0.1';

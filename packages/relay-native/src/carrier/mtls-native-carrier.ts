@@ -15,8 +15,9 @@ import {
   type TlsFlood,
 } from '@switchyard/dataplane/carrier';
 import { parseSpiffeId, type SpiffeId } from '@switchyard/mesh';
+import type { FailedHandshake, PeerHandshake } from '../peer-handshake.js';
 import type { AdmissionQuestion, RelayEngine } from '../relay-engine.js';
-import type { FailedHandshake, PeerHandshake, RelayResult } from '../relay-result.js';
+import type { RelayResult } from '../relay-result.js';
 import { resumeReading, stopReading } from '../socket-handoff.js';
 import { AdmissionSlot } from './admission-slot.js';
 import { CloseGuard } from './close-guard.js';

@@ -12,8 +12,8 @@ import { HBONE_STATUS, parseAuthority, parseForwardedFor } from '@switchyard/hbo
 import { CloseGuard } from '../carrier/close-guard.js';
 import { EngineStandIn } from '../carrier/engine-stand-in.js';
 import type { Http2Session, IncomingTunnel } from '../h2-session.js';
+import type { PeerHandshake } from '../peer-handshake.js';
 import type { RelayEngine } from '../relay-engine.js';
-import type { PeerHandshake } from '../relay-result.js';
 import { stopReading } from '../socket-handoff.js';
 import type { TlsContext } from '../tls-credentials.js';
 import { carryPost } from './post-mode.js';
