@@ -15,9 +15,11 @@ usage: tls13_records.py HOST PORT CERT_DIR MODE SECONDS [CONNECTIONS] [SOURCE_IP
        empty-data           an empty application data record, then a 1-byte one, in turn (OpenSSL
                             refuses only 32 empty records in a row)
        echo:N               N KeyUpdates, then one line of data, read back from an echo app:
-                            proves the records and the key schedule are right       MODE+h2              the same, the data bytes a valid HTTP/2 connection (preface, SETTINGS,
-                            then frames of an unknown type, which a server must ignore) one byte a
-                            record, so an HTTP/2 server reads on instead of failing the preface
+                            proves the records and the key schedule are right
+       MODE+h2              the same, offering ALPN h2, the data bytes a valid HTTP/2 connection
+                            (preface, SETTINGS, then frames of an unknown type, which a server must
+                            ignore) one byte a record, so an HTTP/2 server reads on instead of
+                            failing the preface
   CONNECTIONS connections in parallel (default 1), each reconnecting when the peer closes it,
   until SECONDS have passed. Prints one JSON object.
 """
@@ -83,7 +85,7 @@ class Writer:
         return out
 
 
-def connect(host, port, cert_dir, source):
+def connect(host, port, cert_dir, source, h2=False):
     keylog = tempfile.NamedTemporaryFile(prefix="tls13-keylog-", delete=False)
     keylog.close()
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -92,6 +94,8 @@ def connect(host, port, cert_dir, source):
     ctx.verify_mode = ssl.CERT_NONE  # the attacker does not care who the server is
     ctx.load_cert_chain(f"{cert_dir}/cert-chain.pem", f"{cert_dir}/key.pem")
     ctx.keylog_filename = keylog.name
+    if h2:
+        ctx.set_alpn_protocols(["h2"])  # an HTTP/2 server only reads a peer that asked for it
     raw = socket.create_connection((host, port), timeout=5, source_address=(source, 0) if source else None)
     tls = ctx.wrap_socket(raw)  # `raw` is detached: records go out through a copy of the descriptor
     out = socket.socket(tls.family, tls.type, fileno=os.dup(tls.fileno()))
@@ -150,7 +154,7 @@ def peer_closed(sock):
 def flood_one(host, port, cert_dir, mode, until, source, tally, lock):
     while time.monotonic() < until:
         try:
-            tls, writer = connect(host, port, cert_dir, source)
+            tls, writer = connect(host, port, cert_dir, source, mode.endswith("+h2"))
         except (OSError, RuntimeError, ssl.SSLError) as error:
             with lock:
                 tally["failed_connections"] += 1

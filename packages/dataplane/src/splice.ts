@@ -67,6 +67,25 @@ function moved(from: Duplex, to: Duplex): number {
 }
 
 /**
+ * Corks `to` while the chunks `from` emits in one go are written (Node's TLS emits each record
+ * of a read as a chunk of its own): they leave as one write, not a system call (and, with
+ * TCP_NODELAY, a packet) each, as tiny records from a peer would otherwise make them.
+ */
+function coalesce(from: Duplex, to: Duplex): void {
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    to.uncork();
+  };
+  from.on('data', () => {
+    if (corked || to.destroyed) return;
+    corked = true;
+    to.cork();
+    process.nextTick(uncork);
+  });
+}
+
+/**
  * Joins two streams both ways with back-pressure (a slow reader pauses the other side's reads)
  * and half-close (one side's end becomes the other's end, while the other direction keeps
  * flowing). An error on either side, or one closing before its data ended, aborts the other
@@ -117,6 +136,8 @@ export function splice(a: Duplex, b: Duplex): Promise<SpliceResult> {
     };
     a.on('end', passEnd(a, b, 'a'));
     b.on('end', passEnd(b, a, 'b'));
+    coalesce(a, b);
+    coalesce(b, a);
     a.pipe(b, { end: false });
     b.pipe(a, { end: false });
   });

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { type AddressInfo, createServer, type Server } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { CertificateStore } from '@switchyard/mesh';
@@ -7,6 +8,7 @@ import { createTestPki, type TestPki } from '@switchyard/mesh/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TLS_RECORD_LIMITS, type TlsFlood } from './tls-record-limits.js';
 import { TlsTerminator } from './tls-terminator.js';
+import { TruncationGuard } from './truncation-guard.js';
 
 const run = promisify(execFile);
 /** TLS 1.3 records written by hand after Python's ssl handshake (Debian's OpenSSL): see the script. */
@@ -16,6 +18,9 @@ let pki: TestPki;
 let peerDir: string;
 let server: Server;
 let port: number;
+/** The same, the ciphertext carried under TLS by a {@link TruncationGuard} (as the mTLS carrier does). */
+let guarded: Server;
+let guardedPort: number;
 const floods: { kind: TlsFlood; detail: string; source: string | undefined }[] = [];
 beforeAll(async () => {
   pki = await createTestPki();
@@ -28,20 +33,30 @@ beforeAll(async () => {
   });
   identity.close();
   // every secure connection echoes what it reads, as an app behind the carrier would
-  server = createServer((raw) =>
-    terminator.accept(raw, {
+  const echo = (tls: TLSSocket) => {
+    tls.on('error', () => undefined);
+    tls.pipe(tls);
+  };
+  server = createServer((raw) => terminator.accept(raw, { secure: echo, failed: () => undefined }));
+  guarded = createServer((raw) => {
+    const guard = new TruncationGuard(raw);
+    guard.on('error', () => undefined);
+    terminator.accept(guard, {
       secure: (tls) => {
-        tls.on('error', () => undefined);
-        tls.pipe(tls);
+        guard.watch(tls);
+        echo(tls);
       },
       failed: () => undefined,
-    }),
-  );
+    });
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => guarded.listen(0, '127.0.0.1', r));
   port = (server.address() as AddressInfo).port;
+  guardedPort = (guarded.address() as AddressInfo).port;
 });
 afterAll(async () => {
   server?.close();
+  guarded?.close();
   await pki?.dispose();
 });
 
@@ -51,10 +66,11 @@ const attack = async (
   mode: string,
   seconds = 0,
   from = `127.0.0.${source++}`,
+  to = port,
 ): Promise<Record<string, unknown>> => {
   await new Promise((r) => setTimeout(r, 200)); // the previous attack's last connection is gone
   floods.length = 0;
-  const args = [RECORDS, '127.0.0.1', `${port}`, peerDir, mode, `${seconds}`, '1', from];
+  const args = [RECORDS, '127.0.0.1', `${to}`, peerDir, mode, `${seconds}`, '1', from];
   return JSON.parse((await run('/usr/bin/python3', args, { timeout: 30_000 })).stdout);
 };
 
@@ -104,10 +120,20 @@ describe('what a TLS peer may send after the handshake, on the JavaScript carrie
     expect(result.most_records_one_connection).toBeLessThan(TLS_RECORD_LIMITS.emptyRecordBurst * 64);
   }, 30_000);
 
-  it('carries 1-byte records: data, however small, is not limited', async () => {
-    const result = (await attack('tiny', 2)) as { closed_by_server: number; records: number };
-    expect(result.records).toBeGreaterThan(1_000);
-    expect(result.closed_by_server).toBe(0);
-    expect(floods).toEqual([]);
-  }, 30_000);
+  it.each([
+    ['a TCP socket', () => port],
+    ['a TruncationGuard', () => guardedPort],
+  ])(
+    'carries 1-byte records: data, however small, is not limited (TLS over %s)',
+    async (_, to) => {
+      const result = (await attack('tiny', 2, undefined, to())) as {
+        closed_by_server: number;
+        records: number;
+      };
+      expect(result.records).toBeGreaterThan(1_000);
+      expect(floods).toEqual([]);
+      expect(result.closed_by_server).toBe(0);
+    },
+    30_000,
+  );
 });

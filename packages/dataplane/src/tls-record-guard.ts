@@ -20,6 +20,8 @@ interface Guarded {
   plain0: number;
   /** Records without application data owed (each byte of data pays one back), leaking with time. */
   debt: number;
+  /** Whether the debt was over the burst at the last check. */
+  over: boolean;
   /** Records and bytes of application data since the handshake (what a short connection is judged by). */
   records: number;
   plain: number;
@@ -48,8 +50,15 @@ function sweep(): void {
 }
 
 /**
+ * Records one read of the socket (64 KiB) may hold: ciphertext read but not yet decrypted at a
+ * check looks like that many records without data, until the next check sees their data.
+ */
+const READ_RECORDS = (64 * 1024) / RECORD_OVERHEAD;
+
+/**
  * Brings one connection's debt up to date and floods it over `share` of the burst: the whole
- * burst while it runs, half of it when it has closed (a connection the protocol above ended
+ * burst while it runs (at two checks running, unless over by more than a read's records: see
+ * {@link READ_RECORDS}), half of it when it has closed (a connection the protocol above ended
  * first, with that many records owed, was flooding too: its source is penalized the same).
  */
 function check(g: Guarded, now: number, share: number): void {
@@ -61,7 +70,10 @@ function check(g: Guarded, now: number, share: number): void {
   g.records += records;
   g.plain += plain - g.plain0;
   Object.assign(g, { raw0: raw, plain0: plain, at: now });
-  if (g.debt > burst * share)
+  const over = g.debt > burst * share;
+  const flooding = over && (g.over || share < 1 || g.debt > burst + READ_RECORDS);
+  g.over = over;
+  if (flooding)
     g.flood(
       'empty-records',
       `more than ${rate} records a second (burst ${burst}) carrying no application data`,
@@ -102,6 +114,7 @@ export function guardTlsRecords(
     raw0: raw.bytesRead,
     plain0: tls.bytesRead,
     debt: 0,
+    over: false,
     records: 0,
     plain: 0,
     at: Date.now(),

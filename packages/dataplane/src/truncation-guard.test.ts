@@ -5,7 +5,7 @@ import { CertificateStore } from '@switchyard/mesh';
 import { createTestPki, type TestPki } from '@switchyard/mesh/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TlsTerminator } from './tls-terminator.js';
-import { TruncationGuard } from './truncation-guard.js';
+import { TLS_RECORDS_PER_TURN, TruncationGuard } from './truncation-guard.js';
 
 type Ending = { data: number; end: 'end' | 'error'; error?: string };
 
@@ -74,5 +74,47 @@ describe('TruncationGuard', () => {
     const tls = await send(4 * 1024 * 1024, false);
     expect(await done).toMatchObject({ end: 'error', error: 'SWY_ERR_TLS_TRUNCATED' });
     tls.destroy();
+  });
+});
+
+// The ciphertext is handed on a bounded number of records a turn: a peer writing tiny records
+// cannot have all of a 64 KiB read decrypted at once while other connections wait.
+describe('TruncationGuard pacing', () => {
+  /** `count` TLS records of one byte each (6 bytes apiece). */
+  const tiny = (count: number) =>
+    Buffer.concat(Array.from({ length: count }, () => Buffer.from([0x17, 0x03, 0x03, 0x00, 0x01, 0x2a])));
+
+  it('hands on at most TLS_RECORDS_PER_TURN records at a time, all of them in order, other connections in between', async () => {
+    const seen: { who: string; bytes: number }[] = [];
+    const total = new Map<string, Buffer[]>();
+    let ended: () => void = () => undefined;
+    const done = new Promise<void>((r) => (ended = r));
+    const server = createServer((raw: Socket) => {
+      const guard = new TruncationGuard(raw);
+      let who = '';
+      guard.on('data', (d: Buffer) => {
+        who ||= d.length === 6 ? 'small' : 'flood';
+        seen.push({ who, bytes: d.length });
+        total.set(who, [...(total.get(who) ?? []), d]);
+      });
+      guard.on('end', () => who === 'flood' && ended());
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const flood = tiny(200_000);
+    const a = connect(port, '127.0.0.1');
+    const b = connect(port, '127.0.0.1');
+    a.end(flood);
+    b.write(tiny(1));
+    await done;
+    expect(Buffer.concat(total.get('flood') ?? [])).toEqual(flood);
+    expect(Math.max(...seen.map((s) => s.bytes))).toBeLessThanOrEqual(TLS_RECORDS_PER_TURN * 6);
+    // the small connection's record went through while the flood's were still being handed on
+    const small = seen.findIndex((s) => s.who === 'small');
+    expect(small).toBeGreaterThan(-1);
+    expect(small).toBeLessThan(seen.length - 1);
+    a.destroy();
+    b.destroy();
+    server.close();
   });
 });

@@ -45,6 +45,9 @@ const h2Settings = {
   maxConcurrentStreams: HBONE_SETTINGS.maxConcurrentStreams,
 };
 
+/** Why a peer that negotiated no HTTP/2 is refused after its handshake. */
+const NO_H2 = 'the peer did not negotiate HTTP/2 (ALPN h2): HBONE peers must offer h2';
+
 /** What the server knows of one HTTP/2 connection. */
 interface Session {
   session: ServerHttp2Session;
@@ -116,6 +119,12 @@ export class HboneServer {
           tls.on('error', (error) =>
             this.#c.logger.debug('HBONE connection error', { reason: error.message }),
           );
+          // A peer that did not ask for h2: Node's HTTP/2 would only half-close it and hold it
+          // (unread) for 10 s, so each reconnection of a client that floods it costs memory.
+          if (tls.alpnProtocol !== 'h2') {
+            tls.destroy();
+            return resolve({ ok: false, failure: 'protocol', reason: NO_H2 });
+          }
           resolve({ ok: true, session: tlsSession(c.socket, tls) });
         },
       });

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { connect as h2connect } from 'node:http2';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
 import { loopbackSocketOps } from '@switchyard/core/memory';
 import { CERT_FILES, CertificateStore } from '@switchyard/mesh';
 import { createTestPki, type TestPki } from '@switchyard/mesh/testing';
@@ -122,6 +123,30 @@ describe('HBONE over loopback', () => {
     tunnels[499]!.end('x');
     expect(await one).toBe('x');
     for (const t of tunnels) t.destroy();
+  });
+
+  it('closes at once a peer that did not offer h2, counted as a TLS protocol failure', async () => {
+    const server = await hboneServer();
+    const tls = tlsConnect({
+      host: LOCAL,
+      port: server.port,
+      cert: readFileSync(join(dirs.client, CERT_FILES.chain)),
+      key: readFileSync(join(dirs.client, CERT_FILES.key)),
+      ca: readFileSync(join(dirs.client, CERT_FILES.bundle)),
+      checkServerIdentity: () => undefined,
+    });
+    cleanups.push(() => tls.destroy());
+    tls.on('error', () => undefined); // the end is what is looked at
+    await new Promise<void>((resolve) => tls.once('secureConnect', () => resolve()));
+    expect(tls.alpnProtocol).toBe(false);
+    const started = Date.now();
+    await new Promise<void>((resolve) => tls.once('close', () => resolve()));
+    // Node's HTTP/2 would have half-closed it and held it for 10 s
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(server.sessionCount).toBe(0);
+    expect(await server.metrics.registry.metrics()).toMatch(
+      /switchyard_tls_failures_total\{[^}]*reason="protocol"\} 1/,
+    );
   });
 
   it('answers 401 to a denied identity, and the target never sees a byte', async () => {
