@@ -230,6 +230,10 @@ void h2_drain_peer(h2_session *s) {
     int n = SSL_read(c->ssl, c->w->h2->scratch, sizeof c->w->h2->scratch);
     if (n > 0) {
       tls_limits_delivered(c, (size_t)n);
+      if (s->calm && (s->calm_drained += (size_t)n) > H2_CALM_DRAIN_BYTES) {
+        conn_close(c, REASON_CALM, 0, c->detail); /* a flood that goes on after its GOAWAY */
+        return;
+      }
       continue;
     }
     int e = SSL_get_error(c->ssl, n);
