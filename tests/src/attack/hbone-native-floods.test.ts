@@ -32,9 +32,13 @@ async function flood(lab: AttackLab, mode: string): Promise<FloodTally> {
   const [source] = lab.sources(1);
   const { host, port } = lab.target;
   const args = [RECORDS, host, `${port}`, lab.certs.peer, `${mode}+h2`, `${HOLD_SECONDS}`, `${FLOODERS}`];
-  const { stdout } = await run('ip', ['netns', 'exec', lab.lab.a.name, '/usr/bin/python3', ...args, `${source}`], {
-    timeout: (HOLD_SECONDS + 30) * 1000,
-  });
+  const { stdout } = await run(
+    'ip',
+    ['netns', 'exec', lab.lab.a.name, '/usr/bin/python3', ...args, `${source}`],
+    {
+      timeout: (HOLD_SECONDS + 30) * 1000,
+    },
+  );
   return JSON.parse(stdout);
 }
 
@@ -80,7 +84,9 @@ describePrivileged('switchyard proxy hbone --carrier hbone-native, TLS floods an
       const held = await holdBeside(lab, () => flood(lab, 'empty-data'));
       expectHeld(lab, `hbone-native: empty record + 1 byte, ${FLOODERS} connections`, held);
       expectReset(held.result, (await floods('empty-records')) - before);
-      expect(held.result.records / held.result.connections).toBeLessThan(TLS_RECORD_LIMITS.emptyRecordBurst * 64);
+      expect(held.result.records / held.result.connections).toBeLessThan(
+        TLS_RECORD_LIMITS.emptyRecordBurst * 64,
+      );
       expect(held.cpuSeconds).toBeLessThan(held.seconds);
     },
     ATTACK_TEST_TIMEOUT_MS,

@@ -85,7 +85,9 @@ describePrivileged('switchyard proxy hbone --carrier hbone-native, attacks held 
       const result = held.result as { connections: number; refused: number };
       // The legitimate peer's dials: one per new tunnel, and each run's pinged tunnel.
       const attackerDials = lab.appConnections() - dials - held.control.tried - held.under.tried - 2;
-      console.log(`hbone-native rapid reset: ${attackerDials} app dials for ${result.connections} connections`);
+      console.log(
+        `hbone-native rapid reset: ${attackerDials} app dials for ${result.connections} connections`,
+      );
       expect(result.connections).toBeGreaterThan(0);
       expect(attackerDials).toBeLessThanOrEqual(2 * result.connections);
       expect((await resets('rapid-reset-goaway')) - goaways).toBeGreaterThanOrEqual(result.connections - 1);
