@@ -16,6 +16,14 @@
 #define H2_MAX_STREAMS 100
 /* A header value longer than this is not HBONE: the stream is refused with 400 by JavaScript. */
 #define H2_MAX_FIELD 256
+/* Control frames (every frame but DATA) a connection may send per second of the tick: two seconds
+ * over it end the connection (h2_commands.c), and so does twice it within one second, counted as
+ * the frames arrive (h2_callbacks.c): a flood is cut within a bounded number of frames. */
+#define H2_CONTROL_FRAMES_PER_SECOND 10000
+#define H2_CONTROL_FRAMES_BURST (2 * H2_CONTROL_FRAMES_PER_SECOND)
+/* What a connection told ENHANCE_YOUR_CALM may still send, read and dropped, before it is cut
+ * without waiting for its close (h2_session.c): the grace is for its GOAWAY, not its flood. */
+#define H2_CALM_DRAIN_BYTES (256 * 1024)
 
 typedef enum { HS_HEADERS, HS_AWAIT, HS_OPEN, HS_DONE } h2_stream_state;
 
@@ -63,6 +71,7 @@ typedef struct h2_session {
   uint32_t early_resets;
   uint64_t reset_window_start;
   uint32_t control_frames, control_strikes;
+  size_t calm_drained; /* bytes read and dropped since the connection was told to calm down */
   uint32_t invalid_frames, refused_streams;
   uint64_t calm_at;
   uint64_t closing_since; /* GOAWAY flushed and FIN sent: reading only until the peer closes */

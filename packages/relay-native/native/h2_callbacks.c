@@ -19,7 +19,8 @@ static const char *const FIELD_NAMES[4] = {":method", ":authority", "x-tun", "fo
 static int on_begin_frame(nghttp2_session *ng, const nghttp2_frame_hd *hd, void *user) {
   (void)ng;
   h2_session *s = user;
-  if (hd->type != NGHTTP2_DATA) s->control_frames++;
+  if (hd->type != NGHTTP2_DATA && ++s->control_frames > H2_CONTROL_FRAMES_BURST)
+    s->calm_pending = "control-frame-flood: control frames over the budget";
   return 0;
 }
 

@@ -12,7 +12,6 @@
 
 #include "h2.h"
 
-#define CONTROL_FRAMES_PER_SECOND 10000
 #define KEEPALIVE_INTERVAL_MS 10000
 #define KEEPALIVE_TIMEOUT_MS 20000
 /* a connection told ENHANCE_YOUR_CALM that does not take its GOAWAY within this is cut, and a
@@ -140,7 +139,7 @@ void h2_command(worker *w, command *cmd) {
 static const char *tick_session(h2_session *s, uint64_t now, close_reason *reason) {
   conn *c = s->c;
   engine *e = c->w->engine;
-  s->control_strikes = s->control_frames > CONTROL_FRAMES_PER_SECOND ? s->control_strikes + 1 : 0;
+  s->control_strikes = s->control_frames > H2_CONTROL_FRAMES_PER_SECOND ? s->control_strikes + 1 : 0;
   s->control_frames = 0;
   if (s->control_strikes >= 2) h2_session_calm(s, "control-frame-flood: control frames over the budget");
   *reason = s->closing_since ? s->end_reason : REASON_CALM;

@@ -3,6 +3,7 @@
  * (that would free the session under them): they mark it, and the pump closes afterwards. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <openssl/err.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -230,6 +231,10 @@ void h2_drain_peer(h2_session *s) {
     int n = SSL_read(c->ssl, c->w->h2->scratch, sizeof c->w->h2->scratch);
     if (n > 0) {
       tls_limits_delivered(c, (size_t)n);
+      if (s->calm && (s->calm_drained += (size_t)n) > H2_CALM_DRAIN_BYTES) {
+        conn_close(c, REASON_CALM, 0, c->detail); /* a flood that goes on after its GOAWAY */
+        return;
+      }
       continue;
     }
     int e = SSL_get_error(c->ssl, n);
@@ -241,9 +246,27 @@ void h2_drain_peer(h2_session *s) {
   }
 }
 
+/* A server connection cut with tunnels open (a drain's deadline, an abort): each tunnel's
+ * RST_STREAM goes out first, as far as the socket takes it now, so the peer reads a cut and not the
+ * clean end a bare close after GOAWAY looks like. */
+static void reset_open_streams(h2_session *s) {
+  for (h2_stream *st = s->streams; st; st = st->next)
+    if (st->state != HS_DONE) nghttp2_submit_rst_stream(s->ng, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_CANCEL);
+  const uint8_t *data;
+  ssize_t n;
+  while ((n = nghttp2_session_mem_send(s->ng, &data)) > 0)
+    h2_buffer_append(&s->out, &s->out_len, &s->out_cap, data, (size_t)n);
+  if (s->out_len > s->out_off && s->out_len - s->out_off <= INT_MAX) {
+    ERR_clear_error();
+    (void)SSL_write(s->c->ssl, s->out + s->out_off, (int)(s->out_len - s->out_off));
+    ERR_clear_error();
+  }
+}
+
 /* The connection is closing (conn_close): every tunnel ends with it, reset. */
 void h2_release(conn *c, close_reason reason) {
   h2_session *s = c->h2;
+  if (reason == REASON_RESET && !s->client && s->streams && c->ssl) reset_open_streams(s);
   while (s->streams) {
     h2_stream_release(s->streams, reason == REASON_EOF ? REASON_RESET : reason);
   }

@@ -30,6 +30,8 @@ export interface AttackLabOptions {
   adminPort?: number;
   /** Skip the first wave and the warm-up (suites that do not hold memory to a baseline). */
   light?: boolean;
+  /** `--carrier` (e.g. `hbone-native` for `proxy hbone`); the proxy's own carrier when absent. */
+  carrier?: string;
 }
 
 /** A process's memory (after a full garbage collection) and descriptors. */
@@ -155,7 +157,8 @@ async function assemble(
   const certs = { peer: await pki.issue('peer', 'web'), denied: await pki.issue('intruder', 'other') };
   const app = await startApps(lab);
   cleanup.push(() => app.close());
-  const proxy = await startProxy(kind, lab, await pki.issue('server', 'web'), adminPort, options.engine);
+  const server = await pki.issue('server', 'web');
+  const proxy = await startProxy(kind, lab, server, adminPort, options.engine, options.carrier);
   cleanup.push(() => proxy.stop());
   const target = kind === 'hbone' ? { host: lab.b.v4, port: 15008 } : { host: lab.b.v4, port: APP_PORT };
   const authority = `${lab.b.v4}:${APP_PORT}`;
@@ -282,10 +285,12 @@ async function startProxy(
   certDir: string,
   adminPort: number,
   engine: 'js' | 'native' = 'js',
+  carrier?: string,
 ): Promise<ProxyProcess> {
   const args = ['proxy', kind, '--netns', lab.b.name, '--cert-dir', certDir, '--inbound-port', '15006'];
   args.push('--admin-port', `${adminPort}`, '--drain-seconds', '1', '--access-log');
   if (engine === 'native') args.push('--engine', 'native');
+  if (carrier !== undefined) args.push('--carrier', carrier);
   const child: ChildProcess = spawn(process.execPath, ['--expose-gc', '--import', COLLECT, bin, ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -6,6 +6,7 @@ import {
   type InboundAuthorization,
   type PeerSession,
   type RelayOutcome,
+  type TlsFlood,
   unmapAddress,
 } from '@switchyard/dataplane/carrier';
 import { HBONE_STATUS, parseAuthority, parseForwardedFor } from '@switchyard/hbone';
@@ -133,6 +134,7 @@ export class NativeHboneServer {
     void h2.ended.then((result) => {
       this.#open.delete(peer);
       if (result.reason === 'enhance-your-calm') this.#calmed(served, result.detail);
+      if (result.reason === 'tls-flood') this.#flooded(served, result.detail);
       if (result.reason === 'eof') standIn.destroy();
       else standIn.resetAndDestroy();
     });
@@ -143,10 +145,19 @@ export class NativeHboneServer {
     const reason = detail.split(':')[0] ?? 'enhance-your-calm';
     this.#c.metrics.streamResets.inc({ workload: this.#c.labels.workload, reason });
     const who = served.peer ? { peer: served.peer } : {};
+    const penaltyMs = this.#c.penalize(served.source);
     this.#c.logger.warn(`closed an HBONE connection with ENHANCE_YOUR_CALM (${detail})`, {
       source: served.source,
       ...who,
+      penaltyMs,
     });
+  }
+
+  /** The engine reset a connection that flooded TLS records: counted by the limit its detail names first; its source penalized. */
+  #flooded(served: Served, detail: string): void {
+    const reason = detail.split(':')[0] as TlsFlood;
+    this.#c.metrics.tlsFloods.inc({ ...this.#c.labels, direction: 'inbound', reason });
+    this.#c.penalize(served.source);
   }
 
   /** GOAWAY on every connection: open tunnels finish, no new ones start. */
