@@ -26,7 +26,7 @@ export class HandshakeGate {
   admit(source: string): { release: () => void } | { refused: 'pending-limit' | 'pending-per-source' } {
     const fromSource = this.#bySource.get(source) ?? 0;
     if (this.#pending >= this.#max) return { refused: 'pending-limit' };
-    if (fromSource >= this.#maxPerSource) return { refused: 'pending-per-source' };
+    if (fromSource >= this.#shareOf(fromSource)) return { refused: 'pending-per-source' };
     this.#pending += 1;
     this.#bySource.set(source, fromSource + 1);
     let released = false;
@@ -40,5 +40,16 @@ export class HandshakeGate {
         else this.#bySource.delete(source);
       },
     };
+  }
+
+  /**
+   * What one source may hold now: the per-source cap, and once the gate is half full an equal
+   * share of it among the sources holding handshakes and one more, so that a few sources that
+   * abandon handshakes as fast as they open them cannot fill it and a newcomer still gets in.
+   */
+  #shareOf(fromSource: number): number {
+    if (this.#pending * 2 < this.#max) return this.#maxPerSource;
+    const holders = this.#bySource.size + (fromSource === 0 ? 1 : 0);
+    return Math.min(this.#maxPerSource, Math.max(1, Math.floor(this.#max / (holders + 1))));
   }
 }

@@ -290,6 +290,12 @@ void relay_tls_handshake(conn *c) {
     int go = sniff_first_byte(c);
     if (go <= 0) return;
   }
+  /* No TLS client ends its side before the handshake is done: one that did (ClientHello+FIN churn)
+   * is closed before the server's costly part (key exchange, signature) is done for nobody. */
+  if (c->a.peer_closed && SSL_is_server(c->ssl)) {
+    conn_close(c, REASON_HANDSHAKE_FAILED, 0, "the client closed its side during the handshake");
+    return;
+  }
   ERR_clear_error();
   int r = SSL_do_handshake(c->ssl);
   conn_touch(c);
