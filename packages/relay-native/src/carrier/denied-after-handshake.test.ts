@@ -1,8 +1,9 @@
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { CHANNELS, type ConnectionReport } from '@switchyard/dataplane';
-import { dialOutbound, startPair } from '@switchyard/dataplane/testing';
+import type { WorkloadStatus } from '@switchyard/dataplane';
+import { dialOutbound } from '@switchyard/dataplane/testing';
 import { createTestPki, type TestPki } from '@switchyard/mesh/testing';
+import { mtlsCarrier } from '@switchyard/mtls-proxy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIT_NOBODY, clientEnd, dialAndWait, watchedPair } from '../test-support/watched-pair.js';
 import { mtlsNativeCarrier } from './mtls-native-carrier.js';
 
 let pki: TestPki;
@@ -11,75 +12,93 @@ beforeAll(async () => {
 });
 afterAll(() => pki.dispose());
 
-/** A connection report as the data plane publishes it: with the workload and carrier named. */
-type ConnectionEvent = ConnectionReport & { workload: string; carrier: string };
+/** Both mTLS carriers, each as client and server of its own pair: a denial must reach both alike. */
+const CARRIERS = [
+  ['mtls', mtlsCarrier],
+  ['mtls-native', mtlsNativeCarrier],
+] as const;
 
-/** How a plain client's connection ended: a clean end, or the error it saw; and what it was sent. */
-function outcome(s: ReturnType<typeof dialOutbound>): Promise<{ ended: string; answer: string }> {
-  let answer = '';
-  s.on('data', (d: Buffer) => {
-    answer += d.toString('latin1');
-  });
-  return new Promise((resolve) => {
-    s.once('end', () => resolve({ ended: 'end', answer }));
-    s.once('error', (e: NodeJS.ErrnoException) => resolve({ ended: e.code ?? e.message, answer }));
-    s.once('close', () => resolve({ ended: 'close', answer }));
-  });
-}
+/** The server workload's inbound listener, where the client's carrier dials. */
+const toInbound = (s: WorkloadStatus) => ({
+  address: '127.0.0.1',
+  port: s.listeners.find((l) => l.role === 'inbound')?.port ?? 0,
+});
 
-describe('mtls-native: a connection the server denies after the TLS handshake, as its client sees it', () => {
-  it.each([
-    [
-      'writes its request and waits for the answer (as an HTTP client does)',
-      'GET / HTTP/1.1\r\nHost: server\r\n\r\n',
-    ],
-    ['writes nothing (a protocol where the server speaks first)', ''],
-  ])(
-    'the client %s: it is reset, never given a clean empty answer; reported failed, not spliced',
-    async (_how, request) => {
-      const events: ConnectionEvent[] = [];
-      const onEvent = (e: unknown) => events.push(e as ConnectionEvent);
-      subscribe(CHANNELS.connection, onEvent);
-      // The server allows only a namespace the client is not in: TLS 1.3 completes (the client's
-      // certificate is valid), then the server's authorization refuses the peer and closes.
-      const p = await startPair({
-        carrier: mtlsNativeCarrier,
-        pki,
-        route: (s) => ({
-          address: '127.0.0.1',
-          port: s.listeners.find((l) => l.role === 'inbound')?.port ?? 0,
-        }),
-        inbound: { authorization: { allow: [{ namespace: 'nobody' }] } },
-      });
+describe.each(CARRIERS)(
+  '%s: a connection the server denies after the TLS handshake, as its client sees it',
+  (name, carrier) => {
+    it.each([
+      [
+        'writes its request and waits for the answer (as an HTTP client does)',
+        'GET / HTTP/1.1\r\nHost: server\r\n\r\n',
+      ],
+      ['writes nothing (a protocol where the server speaks first)', ''],
+    ])(
+      'the client %s: it is reset, never given a clean empty answer; reported failed, not spliced',
+      async (_how, request) => {
+        // The server allows only a namespace the client is not in: TLS 1.3 completes (the client's
+        // certificate is valid), then the server's authorization refuses the peer and closes.
+        const w = await watchedPair({
+          carrier,
+          pki,
+          route: toInbound,
+          inbound: ADMIT_NOBODY,
+        });
+        try {
+          expect(await dialAndWait(w.pair.outboundPort, request)).toEqual({
+            ended: 'ECONNRESET',
+            answer: '',
+          });
+          await expect
+            .poll(() => w.events.find((e) => e.direction === 'outbound' && e.carrier === name))
+            .toMatchObject({
+              workload: 'client',
+              outcome: 'failed',
+              code: 'reset',
+              peer: 'spiffe://cluster.local/ns/suite/sa/suite-server',
+              down: 0,
+            });
+          expect(w.events.find((e) => e.direction === 'inbound')).toMatchObject({
+            workload: 'server',
+            outcome: 'denied',
+            peer: 'spiffe://cluster.local/ns/suite/sa/suite-client',
+          });
+          expect(w.events.some((e) => e.outcome === 'spliced')).toBe(false);
+          expect(w.pair.app.received()).toBe(0);
+          expect(await w.pair.client.metrics.registry.metrics()).toMatch(
+            /switchyard_connections_total\{[^}]*direction="outbound",outcome="failed"\} 1/,
+          );
+        } finally {
+          await w.dispose();
+        }
+      },
+    );
+  },
+);
+
+describe.each(CARRIERS)(
+  '%s: a client that ends its side first, and a server that closes without a reply',
+  (name, carrier) => {
+    it('is a clean end for the client and spliced, not a denial: a server may read and close', async () => {
+      const w = await watchedPair({ carrier, pki, route: toInbound });
       try {
-        const client = dialOutbound(p.outboundPort);
-        const seen = outcome(client);
-        if (request) client.write(request);
-        expect(await seen).toEqual({ ended: 'ECONNRESET', answer: '' });
+        // The app reads the whole request, then closes without writing a byte.
+        w.pair.app.mode = 'sink';
+        const client = dialOutbound(w.pair.outboundPort);
+        const seen = clientEnd(client);
+        client.end('QUIT\r\n');
+        await expect.poll(() => w.pair.app.sockets[0]?.readableEnded).toBe(true);
+        w.pair.app.sockets[0]?.end();
+        expect(await seen).toEqual({ ended: 'end', answer: '' });
         client.destroy();
         await expect
-          .poll(() => events.find((e) => e.direction === 'outbound' && e.workload === 'client'))
-          .toMatchObject({
-            carrier: 'mtls-native',
-            outcome: 'failed',
-            code: 'reset',
-            peer: 'spiffe://cluster.local/ns/suite/sa/suite-server',
-            down: 0,
-          });
-        expect(events.find((e) => e.direction === 'inbound')).toMatchObject({
-          workload: 'server',
-          outcome: 'denied',
-          peer: 'spiffe://cluster.local/ns/suite/sa/suite-client',
-        });
-        expect(events.some((e) => e.outcome === 'spliced')).toBe(false);
-        expect(p.app.received()).toBe(0);
-        expect(await p.client.metrics.registry.metrics()).toMatch(
-          /switchyard_connections_total\{[^}]*direction="outbound",outcome="failed"\} 1/,
-        );
+          .poll(() => w.events.find((e) => e.direction === 'outbound' && e.carrier === name))
+          .toMatchObject({ workload: 'client', outcome: 'spliced', up: 6, down: 0 });
+        expect(w.pair.app.received()).toBe(6);
+        expect(w.events.some((e) => e.outcome === 'failed' || e.outcome === 'denied')).toBe(false);
       } finally {
-        unsubscribe(CHANNELS.connection, onEvent);
-        await p.dispose();
+        await w.dispose();
       }
-    },
-  );
-});
+    });
+  },
+);
