@@ -2,7 +2,7 @@
 // how its connection ended: for tests of what a client app sees when the far side ends it.
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { Socket } from 'node:net';
-import { CHANNELS, type ConnectionReport } from '@switchyard/dataplane';
+import { type CarrierFactory, CHANNELS, type ConnectionReport } from '@switchyard/dataplane';
 import { type CarrierPair, dialOutbound, type PairOptions, startPair } from '@switchyard/dataplane/testing';
 
 /** A connection report as the data plane publishes it: with the workload and carrier named. */
@@ -65,3 +65,15 @@ export async function dialAndWait(
 
 /** An inbound policy that admits only a namespace no test peer is in: every peer is denied. */
 export const ADMIT_NOBODY = { authorization: { allow: [{ namespace: 'nobody' }] } };
+
+/**
+ * One carrier for `startPair` that is `server` for the first workload it makes (the server's) and
+ * `client` for the second: a pair of two different carriers.
+ */
+export function serverThenClient(
+  server: () => CarrierFactory,
+  client: () => CarrierFactory,
+): () => CarrierFactory {
+  let made = 0;
+  return () => (made++ === 0 ? server() : client());
+}
