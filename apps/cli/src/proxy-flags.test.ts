@@ -100,9 +100,42 @@ describe('proxy flags are checked before anything listens', () => {
           r = await start();
         expect(r.signal, `proxy ${proxy} kept running after its admin server failed`).toBeNull();
         expect(r.code).toBe(1);
-        expect(r.stderr).toMatch(/admin server could not start: .*EADDRINUSE.*\[SWY_ERR_WORKLOAD_FAILED\]/);
-        expect(r.stderr).toMatch(/stopping what was started/);
+        expect(r.stderr).toMatch(
+          /admin server could not start: .*EADDRINUSE.*\[SWY_ERR_WORKLOAD_FAILED\]\n$/,
+        );
+        expect(r.stderr.match(/EADDRINUSE/g), r.stderr).toHaveLength(1);
       }
+    } finally {
+      taken.close();
+    }
+  });
+
+  it.each([
+    ['mtls', '--inbound-port'],
+    ['hbone', '--hbone-port'],
+  ])('proxy %s with %s taken says so once, as its last line, and exits 1', async (proxy, flag) => {
+    const taken: Server = createServer();
+    await new Promise<void>((r) => taken.listen(0, '0.0.0.0', r));
+    const port = String((taken.address() as { port: number }).port);
+    try {
+      const others =
+        proxy === 'hbone'
+          ? ['--outbound-port', String(await freePort()), '--inbound-port', String(await freePort())]
+          : ['--outbound-port', String(await freePort())];
+      const r = await runBin(
+        ['proxy', proxy, '--cert-dir', certs, '--driver', 'memory', '--no-admin', ...others, flag, port],
+        { timeoutMs: 10_000 },
+      );
+      expect(r.signal, `proxy ${proxy} kept running after its port was refused`).toBeNull();
+      expect(r.code).toBe(1);
+      // One line, the last: no JSON log line repeating it before.
+      expect(r.stderr.match(/already in use/g), r.stderr).toHaveLength(1);
+      expect(r.stderr.endsWith('\n')).toBe(true);
+      expect(r.stderr.trimEnd().split('\n').at(-1)).toMatch(
+        new RegExp(
+          `^switchyard: workload sidecar: .*already in use.*:${port}\\b.*\\[SWY_ERR_WORKLOAD_FAILED\\]$`,
+        ),
+      );
     } finally {
       taken.close();
     }

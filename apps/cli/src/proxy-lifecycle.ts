@@ -36,7 +36,7 @@ export async function runUntilSignal(
     }
   } catch (error) {
     signals.stopListening();
-    log({ level: 'error', msg: 'start failed; stopping what was started', error: (error as Error).message });
+    // Not logged here: the error thrown below is the one line that says it (the command's last).
     await stopAll(started, 0, log);
     const failed = started[started.length - 1]?.name ?? 'the proxy';
     // A --netns that does not exist is the user's mistake, reported as redirect reports it (exit 2).

@@ -187,7 +187,8 @@ export class DataPlane {
       this.#workloads.delete(spec.id);
       this.#failed.set(spec.id, { spec, error: (error as Error).message });
       this.#publish(spec.id, 'failed', (error as Error).message);
-      this.logger.error('workload failed', { workload: spec.id, reason: (error as Error).message });
+      // Thrown to the caller, who says it once (the agent's "workload not captured", a proxy's last line).
+      this.logger.debug('workload failed', { workload: spec.id, reason: (error as Error).message });
       throw error;
     }
     this.#publish(spec.id, 'serving');

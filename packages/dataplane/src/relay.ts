@@ -6,27 +6,37 @@ import type { Endpoint } from './decide.js';
 import { dialApp } from './dial-app.js';
 import type { Direction } from './metrics.js';
 import { type SpliceResult, splice } from './splice.js';
+import { TlsTruncatedError } from './truncation-guard.js';
 import { formatEndpoint } from './upstream.js';
 import type { WorkloadParts } from './workload-parts.js';
 
 /** The code of an outbound relay whose destination closed first without sending a byte. */
 export const CLOSED_BEFORE_REPLY = 'closed-before-reply';
 
+/** Why an outbound connection may end before its reply: said where that is how it ended. */
+const DENIAL_HINT =
+  "(after a TLS handshake, a denial by the server's policy ends this way; the server's log says why)";
+
 /**
  * How a splice ended, as a relay outcome. Outbound (`server` is the destination), a destination
  * that ends the connection first without a byte back is named (`closed-before-reply`), not a
  * clean end: after a TLS handshake that is how a server's authorization denial reaches its client
- * (TLS 1.3 carries no reason; the server's own log has it).
+ * (TLS 1.3 carries no reason; the server's own log has it). A carrier that fails a TLS stream ended
+ * without close_notify (the JavaScript mTLS client, as the native engine) gets a reset instead.
  */
 function outcomeOf(result: SpliceResult, direction?: Direction): RelayOutcome {
   const bytes = { up: result.aToB, down: result.bToA };
-  if (result.error) return { ...bytes, code: 'reset', reason: result.error.message };
+  if (result.error) {
+    const truncated = result.error instanceof TlsTruncatedError;
+    if (direction === 'outbound' && truncated && result.bToA === 0)
+      return { ...bytes, code: 'reset', reason: `${result.error.message} ${DENIAL_HINT}` };
+    return { ...bytes, code: 'reset', reason: result.error.message };
+  }
   if (direction === 'outbound' && result.firstEnded === 'b' && result.bToA === 0)
     return {
       ...bytes,
       code: CLOSED_BEFORE_REPLY,
-      reason:
-        "the destination closed the connection before sending a byte (after a TLS handshake, a denial by the server's policy ends this way; the server's log says why)",
+      reason: `the destination closed the connection before sending a byte ${DENIAL_HINT}`,
     };
   return bytes;
 }

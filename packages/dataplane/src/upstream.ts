@@ -13,6 +13,7 @@ import {
 } from './identity.js';
 import type { Logger } from './logger.js';
 import { type CompiledServerCheck, compileServerCheck } from './server-admission.js';
+import { TruncationGuard } from './truncation-guard.js';
 
 /** A plain upstream dial. */
 export interface PlainDial {
@@ -36,6 +37,12 @@ export interface TlsDial {
   authorization?: import('@switchyard/mesh').AuthorizationPolicy | undefined;
   /** The identities `peer` must present, known for this dial (a Service endpoint's pod); default: the resolver's. */
   identities?: readonly string[] | undefined;
+  /**
+   * Fail the TLS socket (an error, so a relay resets its app) when the server's TCP ends without
+   * a TLS close_notify, as the native engine does, instead of reading that as a clean end: a
+   * server's denial after the handshake ends this way. Default: off (Node reads it as an end).
+   */
+  failOnTruncation?: boolean | undefined;
 }
 
 /** A TLS connection whose server identity was checked. */
@@ -118,9 +125,10 @@ export class Upstream {
     const remembered = this.#sessions.get(key);
     const cached = remembered && Date.now() - remembered.at < SESSION_MAX_AGE_MS ? remembered : undefined;
     let tls: TLSSocket;
+    const guard = d.failOnTruncation ? new TruncationGuard(raw) : undefined;
     try {
       tls = tlsConnect({
-        socket: raw,
+        socket: guard ?? raw,
         cert: cert.chain,
         key: cert.key,
         ca: cert.bundle,
@@ -162,6 +170,11 @@ export class Upstream {
       );
     }
     verified = presented;
+    if (guard) {
+      guard.watch(tls);
+      // abort() writes its undecryptable record on the TCP socket under TLS (`_parent`).
+      (tls as TLSSocket & { _parent?: unknown })._parent = raw;
+    }
     return { tls, raw, peer: presented[0] as string };
   }
 

@@ -1,5 +1,6 @@
 import {
   type Accepted,
+  abort,
   type CarrierContext,
   type Endpoint,
   formatEndpoint,
@@ -53,7 +54,11 @@ export function tunnelInfo(
 /** What a failed tunnel open carries (an identity refusal, a TLS failure, an HboneTunnelError, a socket error). */
 export type TunnelFailure = { code?: string; reason?: string; status?: number; message: string };
 
-/** Accounts a tunnel that could not open, and closes the captured connection. */
+/**
+ * Accounts a tunnel that could not open, and resets the captured connection: a denied CONNECT
+ * (403, RST_STREAM) must never reach the app as a clean end with no bytes, which would read as a
+ * server that answered nothing.
+ */
 export function tunnelFailed(
   context: CarrierContext,
   c: Accepted,
@@ -64,5 +69,5 @@ export function tunnelFailed(
   // A tunnel the peer answered with an error status is a failed connect, named by the status.
   const code = failure.kind === 'connect' && e.status ? tunnelStatusCode(e.status) : failure.code;
   context.outboundFailed({ ...info, ...failure, ...(code ? { code } : {}) });
-  c.socket.destroy();
+  abort(c.socket);
 }

@@ -1,5 +1,6 @@
 import {
   type Accepted,
+  abort,
   type Carrier,
   type CarrierContext,
   type CarrierFactory,
@@ -55,10 +56,13 @@ class MtlsCarrier implements Carrier {
         certificates: workload.identity,
         target: workload.target,
         authorization: outbound?.authorization,
+        // A server's denial after the handshake ends its TCP without close_notify: a reset here.
+        failOnTruncation: true,
       });
     } catch (error) {
       this.#c.outboundFailed({ ...info, ...outboundFailure(error) });
-      return void c.socket.destroy();
+      // A reset, as the native engine does: a clean end would read as a server that said nothing.
+      return void abort(c.socket);
     }
     this.#c.track(verified.raw, verified.tls);
     if (c.socket.destroyed) return void verified.tls.destroy();

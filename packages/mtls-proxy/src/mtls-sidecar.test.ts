@@ -173,7 +173,7 @@ describe('MtlsSidecar over loopback', () => {
     },
   );
 
-  it('a connection the server denies after the handshake is reported by the client as closed-before-reply, not spliced', async () => {
+  it('a connection the server denies after the handshake resets the client app and is reported failed/reset with the reason, not spliced', async () => {
     const events: ConnectionEvent[] = [];
     const onEvent = (e: unknown) => events.push(e as ConnectionEvent);
     subscribe(CHANNELS.connection, onEvent);
@@ -183,20 +183,23 @@ describe('MtlsSidecar over loopback', () => {
       const { app: target, a } = await meshPair({ authorization: { allow: [{ serviceAccount: 'nobody' }] } });
       // As an HTTP client does: it writes its request and waits for the answer without ending its side.
       const client = plainClient(a.port('outbound'));
-      client.on('error', () => {});
-      client.write('GET / HTTP/1.1\r\nHost: server\r\n\r\n');
+      const ended = new Promise<string>((resolve) => {
+        client.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+        client.once('end', () => resolve('end'));
+      });
       let answer = '';
       client.on('data', (d: Buffer) => {
         answer += d.toString();
       });
-      await new Promise((r) => client.once('end', r));
-      client.end();
+      client.write('GET / HTTP/1.1\r\nHost: server\r\n\r\n');
+      expect(await ended).toBe('ECONNRESET');
+      client.destroy();
       expect(answer).toBe('');
       await expect
         .poll(() => events.find((e) => e.direction === 'outbound'))
         .toMatchObject({
           outcome: 'failed',
-          code: 'closed-before-reply',
+          code: 'reset',
           reason: expect.stringContaining("a denial by the server's policy ends this way"),
           peer: 'spiffe://cluster.local/ns/web/sa/server',
           down: 0,

@@ -5,6 +5,7 @@ import { createTestPki, type TestPki } from '@switchyard/mesh/testing';
 import { mtlsCarrier } from '@switchyard/mtls-proxy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hboneNativeCarrier } from '../hbone/hbone-native-carrier.js';
+import { serverThenClient } from '../test-support/watched-pair.js';
 import { mtlsNativeCarrier } from './mtls-native-carrier.js';
 
 let pki: TestPki;
@@ -22,11 +23,12 @@ describe('the native carriers and their JavaScript references speak the same wir
   ] as [string, () => CarrierFactory, () => CarrierFactory, string][])(
     '%s carry 4 MiB both ways intact',
     async (_title, server, client, role) => {
-      const made: CarrierFactory[] = [];
+      const made: string[] = [];
       // startPair makes the server workload's carrier first, then the client's.
+      const both = serverThenClient(server, client);
       const carrier = () => {
-        const factory = made.length === 0 ? server() : client();
-        made.push(factory);
+        const factory = both();
+        made.push(factory.name);
         return factory;
       };
       const p = await startPair({
@@ -38,7 +40,7 @@ describe('the native carriers and their JavaScript references speak the same wir
         }),
       });
       try {
-        expect(made.map((f) => f.name)).toEqual([server().name, client().name]);
+        expect(made).toEqual([server().name, client().name]);
         const s = dialOutbound(p.outboundPort);
         const echoed = readAll(s);
         const sent = await sendRandom(s, 4 * 1024 * 1024);

@@ -87,7 +87,7 @@ class MtlsNativeCarrier implements Carrier {
       raw = await upstream.dial({ destination: peerAt, target: workload.target });
     } catch (error) {
       this.#c.outboundFailed({ ...info, kind: 'connect', reason: (error as Error).message });
-      return void c.socket.destroy();
+      return void c.socket.resetAndDestroy(); // as after a failed handshake: never a clean end
     }
     const guard = this.#guard(c.socket);
     // The server is decided on the engine thread where the table can: no round trip to here.
