@@ -24,6 +24,8 @@ command -v runc >/dev/null || missing+=(runc)
 dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
 # The agent's Docker tests (metadata proxying) start a real dockerd of their own.
 command -v dockerd >/dev/null || missing+=(docker.io)
+# The completion tests run the generated fish script in a real fish.
+command -v fish >/dev/null || missing+=(fish)
 # pnpm bench measures against these peers, and drives throughput with iperf3.
 command -v haproxy >/dev/null || missing+=(haproxy)
 command -v stunnel4 >/dev/null || missing+=(stunnel4)

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describePrivileged } from '@switchyard/driver-tproxy/testing';
 import { initCa } from '@switchyard/mesh';
+import { describeRequiring } from '@switchyard/test-kit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import packageJson from '../package.json' with { type: 'json' };
 import { cli } from './testing/run-cli.js';
@@ -78,6 +79,42 @@ async function bashOffers(...typed: string[]): Promise<string[]> {
   );
   return out.trim().split(/\s+/).filter(Boolean);
 }
+
+/** What a real fish offers after the words typed so far (the last word partial), through the generated script. */
+async function fishOffers(typed: string): Promise<string[]> {
+  const script = join(scratch, 'completion.fish');
+  await writeFile(script, (await cli('completion', 'fish')).stdout);
+  const out = execFileSync(
+    'fish',
+    ['--no-config', '-c', `source ${script}; complete -C 'switchyard ${typed}'`],
+    {
+      encoding: 'utf8',
+      cwd: scratch,
+    },
+  );
+  return out
+    .split('\n')
+    .map((line) => line.split('\t')[0])
+    .filter(Boolean);
+}
+
+const hasFish = (() => {
+  try {
+    execFileSync('fish', ['--version'], { stdio: 'ignore' });
+    return undefined;
+  } catch {
+    return 'fish is not installed (apt-get install fish)';
+  }
+})();
+
+describeRequiring(hasFish, 'switchyard completion in a real fish', () => {
+  it('completes commands and flags, and files after a flag that takes a value', async () => {
+    expect(await fishOffers('redirect ap')).toEqual(['apply']);
+    expect(await fishOffers('redirect apply --net')).toEqual(['--netns']);
+    await writeFile(join(scratch, 'fish-cert-marker.pem'), '');
+    expect(await fishOffers('proxy mtls --cert-dir fish-cert-')).toEqual(['fish-cert-marker.pem']);
+  });
+});
 
 describe('switchyard completion', () => {
   it('bash completes commands, subcommands and their flags, skipping flag values', async () => {
@@ -200,6 +237,18 @@ describe('SWITCHYARD_* settings and driver options', () => {
     const bad = await cli('--driver-option', 'novalue', 'drivers');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--driver-option "novalue": write KEY=VALUE/);
+  });
+});
+
+const notRoot = process.getuid?.() === 0 ? undefined : 'it adds a network namespace (run as root)';
+
+describeRequiring(hasFish ?? notRoot, 'fish completion of --netns', () => {
+  const ns = `swy-fish-${process.pid}`;
+  beforeAll(() => execFileSync('ip', ['netns', 'add', ns]));
+  afterAll(() => execFileSync('ip', ['netns', 'del', ns]));
+
+  it('offers the network namespaces "ip netns" knows', async () => {
+    expect(await fishOffers(`redirect apply --netns ${ns.slice(0, -1)}`)).toEqual([ns]);
   });
 });
 

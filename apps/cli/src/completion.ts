@@ -87,6 +87,12 @@ complete -o default -F ${fn(name)} ${name}
 `;
 }
 
+/** What fish offers after a flag: namespace names after --netns, files after another valued flag. */
+function fishValue(flag: string, n: Node): string {
+  if (flag === '--netns') return ` -x -a '(command ls ${NETNS_DIR} 2>/dev/null)'`;
+  return n.valued.includes(flag) ? ' -r -F' : '';
+}
+
 function fish(name: string, nodes: Node[]): string {
   const lines = [`complete -c ${name} -f`];
   for (const n of nodes) {
@@ -96,7 +102,9 @@ function fish(name: string, nodes: Node[]): string {
     if (n.subcommands.length > 0)
       lines.push(`complete -c ${name} -n '${condition}' -a '${n.subcommands.join(' ')}'`);
     for (const flag of n.flags)
-      lines.push(`complete -c ${name} -n '${words.length === 0 ? 'true' : condition}' -l ${flag.slice(2)}`);
+      lines.push(
+        `complete -c ${name} -n '${words.length === 0 ? 'true' : condition}' -l ${flag.slice(2)}${fishValue(flag, n)}`,
+      );
   }
   return `${lines.join('\n')}\n`;
 }
