@@ -79,9 +79,10 @@ describe('flags say what they accept, and a mistake changes nothing', () => {
     for (const proxy of ['mtls', 'hbone']) {
       const r = await cli('proxy', proxy, '--cert-dir', dir, '--netns', ns, '--no-admin');
       expect(r.code).toBe(2);
+      // the user's one line, and nothing logged before it
       expect(r.stderr).toMatch(
         new RegExp(
-          `\\nswitchyard: network namespace /run/netns/${ns} does not exist; create it with "ip netns add ${ns}".* \\[SWY_ERR_TARGET_NOT_FOUND\\]\\n$`,
+          `^switchyard: network namespace /run/netns/${ns} does not exist; create it with "ip netns add ${ns}".* \\[SWY_ERR_TARGET_NOT_FOUND\\]\\n$`,
         ),
       );
     }
