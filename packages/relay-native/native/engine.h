@@ -54,7 +54,6 @@ typedef struct side {
   unsigned readable : 1;
   unsigned writable : 1;
   unsigned registered : 1;
-  unsigned peer_closed : 1; /* the peer shut down its sending side (EPOLLRDHUP/EPOLLHUP seen) */
 } side;
 
 /* One direction of bytes. Splice directions hold a pipe only while bytes are in flight; TLS

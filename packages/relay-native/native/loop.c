@@ -245,7 +245,6 @@ static void close_everything(worker *w) {
 
 static void mark_ready(side *s, uint32_t events) {
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) s->readable = 1;
-  if (events & (EPOLLRDHUP | EPOLLHUP)) s->peer_closed = 1;
   if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) s->writable = 1;
 }
 

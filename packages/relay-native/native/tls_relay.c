@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <openssl/err.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -285,14 +286,22 @@ static int sniff_first_byte(conn *c) {
   return -1;
 }
 
+/* Whether the peer has shut down its sending side (its FIN is in), even with its data still unread. */
+static int peer_has_closed(int fd) {
+  struct pollfd p = {.fd = fd, .events = POLLRDHUP};
+  return poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP)) != 0;
+}
+
 void relay_tls_handshake(conn *c) {
   if (c->sniff) {
     int go = sniff_first_byte(c);
     if (go <= 0) return;
   }
-  /* No TLS client ends its side before the handshake is done: one that did (ClientHello+FIN churn)
-   * is closed before the server's costly part (key exchange, signature) is done for nobody. */
-  if (c->a.peer_closed && SSL_is_server(c->ssl)) {
+  /* No TLS client ends its side before the server has answered its ClientHello: one that did
+   * (ClientHello+FIN churn) is closed before the server's costly part (key exchange, signature) is
+   * done for nobody. Later a FIN may come with the client's Finished (TLS 1.3: a short request and
+   * its end can follow at once), so only a handshake not yet begun is judged. */
+  if (SSL_is_server(c->ssl) && SSL_in_before(c->ssl) && peer_has_closed(c->a.fd)) {
     conn_close(c, REASON_HANDSHAKE_FAILED, 0, "the client closed its side during the handshake");
     return;
   }

@@ -1,3 +1,4 @@
+import { Duplex } from 'node:stream';
 import { type TLSSocket, connect as tlsConnect, createServer as tlsServer } from 'node:tls';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RelayCredentialsError } from './errors.js';
@@ -30,6 +31,23 @@ function nodeTlsClient(port: number, leaf: string): TLSSocket {
   });
 }
 
+/** The first flight of a Node TLS client: its ClientHello record(s), as written to the wire. */
+function clientHello(): Promise<Buffer> {
+  return new Promise((resolve) => {
+    const wire = new Duplex({
+      read() {},
+      write(chunk: Buffer, _encoding, done) {
+        resolve(Buffer.from(chunk));
+        done();
+      },
+    });
+    tlsConnect({ socket: wire, ca: fixture('ca.pem'), checkServerIdentity: () => undefined }).on(
+      'error',
+      () => undefined,
+    );
+  });
+}
+
 describe('TLS in the engine', () => {
   const engine = createRelayEngine({ threads: 2 });
   const serverContext = engine.createTlsContext(credentials('server'));
@@ -49,6 +67,22 @@ describe('TLS in the engine', () => {
     listener.server.close();
     return { client, handshake: await handshake };
   }
+
+  it('closes a client that ended its side with its ClientHello before doing the server part of the handshake', async () => {
+    const listener = await pausedServer();
+    const raw = await dial(listener.port);
+    raw.on('error', () => undefined);
+    raw.end(await clientHello()); // the ClientHello and the FIN at once, as handshake churn sends them
+    const socket = await listener.next();
+    listener.server.close();
+    await new Promise((r) => setTimeout(r, 50)); // both are in the server's socket before the hand-off
+    const handshake = await engine.tls({ role: 'server', socket, credentials: serverContext });
+    expect(handshake).toMatchObject({
+      ok: false,
+      reason: 'handshake-failed',
+      detail: 'the client closed its side during the handshake',
+    });
+  });
 
   it('serves a Node TLS client: the peer identity first, then a relay with intact bytes', async () => {
     const { client, handshake } = await engineServer();

@@ -34,7 +34,7 @@ describePrivileged('switchyard proxy hbone --carrier hbone-native, attacks held 
     // once: the resident memory every attack is held to is taken after it.
     const firstWave = async (l: AttackLab) => {
       const at = [l.target.host, `${l.target.port}`];
-      await l.python('tcp', 'hello-churn', ...at, '3', '200000', l.sources(20).join(','));
+      await l.python('tcp', 'hello-churn', ...at, '8', '200000', l.sources(20).join(','));
       await l.python('hbone', ...at, l.certs.peer, l.authority, 'rapid-reset-loop', '500', '3');
     };
     lab = await startAttackLab('hbone', firstWave, {

@@ -58,9 +58,9 @@ describePrivileged('metadata clients as capture units of the reconciler (namespa
     docker.set([{ ...client, network: { kind: 'netns', path: `/run/netns/${lab.b.name}` } }, owner]);
     await expect.poll(() => captured(lab.b.name)).toBe(true);
     await expect.poll(() => captured(lab.a.name)).toBe(false);
-    expect(proxy.status().clients.map((c) => [c.phase, c.target])).toEqual([
-      ['captured', `netns:/run/netns/${lab.b.name}`],
-    ]);
+    await expect
+      .poll(() => proxy.status().clients.map((c) => [c.phase, c.target]))
+      .toEqual([['captured', `netns:/run/netns/${lab.b.name}`]]);
     expect(proxy.status().clients[0]?.listeners).toHaveLength(1);
   });
 
