@@ -94,7 +94,7 @@ async function fishOffers(typed: string): Promise<string[]> {
   );
   return out
     .split('\n')
-    .map((line) => line.split('\t')[0])
+    .map((line) => line.split('\t')[0] ?? '')
     .filter(Boolean);
 }
 
