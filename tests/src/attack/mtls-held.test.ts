@@ -39,8 +39,7 @@ describePrivileged('switchyard proxy mtls, attacks held for seconds', () => {
       expect(app).toMatchObject({ head: expect.stringContaining('GET /metrics') });
     }, 60_000);
 
-    // JavaScript carrier only: the native engine handles its own handshakes (issue 26 item 4).
-    it.runIf(engine === 'js')(
+    it(
       'handshakes abandoned with a FIN from 20 sources free their slots at once',
       async () => {
         const timeouts = await failures('timeout');

@@ -115,9 +115,9 @@ describePrivileged('TLS 1.3 floods after the handshake, held for seconds', () =>
       expect(held.result.closed_by_server).toBe(0);
     }, 120_000);
 
-    it.runIf(engine === 'native')(
-      'an engine thread stopped for 8 s turns /readyz to 503, counted, and back when it runs',
-      async () => {
+    // Only the native engine has threads of its own to stall.
+    if (engine === 'native')
+      it('an engine thread stopped for 8 s turns /readyz to 503, counted, and back when it runs', async () => {
         const readyz = () =>
           lab.lab.run(
             lab.lab.b.name,
@@ -143,8 +143,6 @@ describePrivileged('TLS 1.3 floods after the handshake, held for seconds', () =>
           await new Promise((r) => setTimeout(r, 250));
         expect(readyz()).toBe('200');
         expect(sample(await lab.metrics(), 'switchyard_engine_threads_stalled')).toBe(0);
-      },
-      60_000,
-    );
+      }, 60_000);
   });
 });
