@@ -1,46 +1,12 @@
-import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { TLS_RECORD_LIMITS } from '@switchyard/dataplane';
 import { describePrivileged } from '@switchyard/driver-tproxy/testing';
-import { repoRoot as repo } from '@switchyard/test-kit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type AttackLab, startAttackLab } from './attack-lab.js';
 import { ATTACK_TEST_TIMEOUT_MS } from './attack-lock.js';
-import { expectHeld, HOLD_SECONDS, holdBeside } from './held.js';
+import { expectHeld, holdBeside } from './held.js';
 import { DOWNLOAD_BYTES, DOWNLOAD_PORT } from './lab-app.js';
 import { sample } from './report.js';
-
-const run = promisify(execFile);
-/** TLS 1.3 records written by hand after Python's ssl handshake (Debian's OpenSSL). */
-const RECORDS = resolve(repo, 'packages/dataplane/interop/tls13_records.py');
-/** Connections the attacker floods from at once, each reconnecting whenever it is reset. */
-const FLOODERS = 4;
-
-interface FloodTally {
-  connections: number;
-  failed_connections: number;
-  closed_by_server: number;
-  key_updates: number;
-  records: number;
-  most_key_updates_one_connection: number;
-  most_records_one_connection: number;
-}
-
-/** The hand-written records (their data bytes a valid HTTP/2 connection) from an address of their own. */
-async function flood(lab: AttackLab, mode: string): Promise<FloodTally> {
-  const [source] = lab.sources(1);
-  const { host, port } = lab.target;
-  const args = [RECORDS, host, `${port}`, lab.certs.peer, `${mode}+h2`, `${HOLD_SECONDS}`, `${FLOODERS}`];
-  const { stdout } = await run(
-    'ip',
-    ['netns', 'exec', lab.lab.a.name, '/usr/bin/python3', ...args, `${source}`],
-    {
-      timeout: (HOLD_SECONDS + 30) * 1000,
-    },
-  );
-  return JSON.parse(stdout);
-}
+import { expectReset, FLOODERS, flood } from './tls-flood.js';
 
 // TLS 1.3 floods after an authenticated handshake, and a drain, against `switchyard proxy hbone
 // --carrier hbone-native` started through the CLI, each flood held for 10 s from a second
@@ -57,18 +23,11 @@ describePrivileged('switchyard proxy hbone --carrier hbone-native, TLS floods an
     await lab?.close();
   });
 
-  /** Every flooding connection is reset (at most the last few still open), and counted. */
-  const expectReset = (result: FloodTally, counted: number) => {
-    expect(result.connections).toBeGreaterThan(0);
-    expect(result.closed_by_server).toBeGreaterThanOrEqual(result.connections - FLOODERS);
-    expect(counted).toBeGreaterThanOrEqual(Math.max(1, result.connections - FLOODERS));
-  };
-
   it(
     'KeyUpdates, each followed by a data byte, reset at the limit and counted',
     async () => {
       const before = await floods('key-updates');
-      const held = await holdBeside(lab, () => flood(lab, 'keyupdate-data'));
+      const held = await holdBeside(lab, () => flood(lab, 'hbone', 'keyupdate-data'));
       expectHeld(lab, `hbone-native: KeyUpdate + 1 byte, ${FLOODERS} connections`, held);
       expectReset(held.result, (await floods('key-updates')) - before);
       expect(held.result.most_key_updates_one_connection).toBeLessThan(16_384);
@@ -81,7 +40,7 @@ describePrivileged('switchyard proxy hbone --carrier hbone-native, TLS floods an
     'empty records, each followed by a data byte, from reconnecting flooders: reset and counted',
     async () => {
       const before = await floods('empty-records');
-      const held = await holdBeside(lab, () => flood(lab, 'empty-data'));
+      const held = await holdBeside(lab, () => flood(lab, 'hbone', 'empty-data'));
       expectHeld(lab, `hbone-native: empty record + 1 byte, ${FLOODERS} connections`, held);
       expectReset(held.result, (await floods('empty-records')) - before);
       expect(held.result.records / held.result.connections).toBeLessThan(
@@ -95,7 +54,7 @@ describePrivileged('switchyard proxy hbone --carrier hbone-native, TLS floods an
   it(
     '1-byte records from 4 connections do not starve the others',
     async () => {
-      const held = await holdBeside(lab, () => flood(lab, 'tiny'));
+      const held = await holdBeside(lab, () => flood(lab, 'hbone', 'tiny'));
       expectHeld(lab, `hbone-native: 1-byte records, ${FLOODERS} connections`, held);
       expect(held.result.records).toBeGreaterThan(10_000);
     },
