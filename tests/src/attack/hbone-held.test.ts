@@ -1,9 +1,9 @@
 import { describePrivileged } from '@switchyard/driver-tproxy/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expectAdminPortRefused } from './admin-port.js';
 import { type AttackLab, startAttackLab } from './attack-lab.js';
 import { ATTACK_TEST_TIMEOUT_MS } from './attack-lock.js';
 import { expectHeld, HOLD_SECONDS, holdBeside } from './held.js';
-import { APP_PORT } from './lab-app.js';
 import { sample } from './report.js';
 
 /** A non-default admin port: the proxy must know it is its own whatever its number. */
@@ -32,13 +32,7 @@ describePrivileged('switchyard proxy hbone, attacks held for seconds', () => {
   });
 
   it('a tunnel to the admin port gets 503, whatever its number', async () => {
-    // The admin endpoints answer on that port, inside the workload's namespace.
-    expect(await lab.metrics()).toContain('switchyard_');
-    const at = [lab.target.host, `${lab.target.port}`, lab.certs.peer];
-    const admin = await lab.python('hbone', ...at, `${lab.lab.b.v4}:${ADMIN_PORT}`, 'tunnel');
-    expect(admin).toMatchObject({ status: 503, echo: '' });
-    const app = await lab.python('hbone', ...at, `${lab.lab.b.v4}:${APP_PORT}`, 'tunnel');
-    expect(app).toMatchObject({ status: 200 });
+    await expectAdminPortRefused(lab, ADMIN_PORT);
   }, 60_000);
 
   it(
