@@ -120,7 +120,7 @@ export async function connectionRate(
   concurrency = 8,
   host = '127.0.0.1',
   open: Dialer = plainDial,
-): Promise<number> {
+): Promise<{ perSecond: number; connections: number }> {
   const deadline = Date.now() + seconds * 1000;
   let done = 0;
   const started = Date.now();
@@ -142,7 +142,7 @@ export async function connectionRate(
       }
     }),
   );
-  return done / ((Date.now() - started) / 1000);
+  return { perSecond: done / ((Date.now() - started) / 1000), connections: done };
 }
 
 /** How long one idle connection may take to prove itself with an echo. */

@@ -314,6 +314,7 @@ async function main(): Promise<void> {
         rttP99Us: Number.NaN,
         addedRttP50Us: Number.NaN,
         connectionsPerSecond: Number.NaN,
+        cpuMsPerConnection: Number.NaN,
         cpuSecondsPerGB: Number.NaN,
         idle: [],
       };
@@ -340,13 +341,20 @@ async function main(): Promise<void> {
           base.rttP50Us = percentile(rtts, 50);
           base.rttP99Us = percentile(rtts, 99);
           progress(++step, steps, `${scenario.name}: new connections`);
-          base.connectionsPerSecond = await connectionRate(
+          const cpuBefore = running.proxies.map((p) => cpuSeconds(p.pid));
+          const rate = await connectionRate(
             running.entry.port,
             plan.rateSeconds,
             8,
             running.entry.host,
             dial,
           );
+          const cpu = running.proxies.reduce(
+            (sum, p, j) => sum + (cpuSeconds(p.pid) - (cpuBefore[j] ?? 0)),
+            0,
+          );
+          base.connectionsPerSecond = rate.perSecond;
+          base.cpuMsPerConnection = running.proxies.length ? (cpu * 1000) / rate.connections : Number.NaN;
           progress(++step, steps, `${scenario.name}: idle connections`);
           if (scenario.tlsPair) base.idle = await idleMemory(running, idleCounts(scenario), dial);
         } finally {

@@ -18,7 +18,8 @@
       "native/splice_relay.c",
       "native/tls_context.c",
       "native/tls_limits.c",
-      "native/tls_relay.c"
+      "native/tls_relay.c",
+      "native/tls_resume.c"
     ],
     "comment": "nghttp2 from Debian's libnghttp2-dev, linked statically with its symbols hidden: Node exports its own nghttp2 (another version), which would otherwise take our calls",
     "nghttp2_libs": ["-Wl,--exclude-libs,libnghttp2.a", "-l:libnghttp2.a"]

@@ -198,24 +198,21 @@ static napi_value tls_fd(napi_env env, napi_callback_info info) {
   napi_get_value_double(env, argv[1], &id);
   napi_get_value_external(env, argv[2], (void **)&ctx);
   napi_get_value_bool(env, argv[3], &client);
-  SSL *ssl = ctx ? SSL_new(ctx) : NULL;
   int fd = fd_arg(env, argv[4]);
-  if (!ssl || SSL_set_fd(ssl, fd) != 1) {
-    SSL_free(ssl);
+  if (!ctx || SSL_CTX_up_ref(ctx) != 1) {
     napi_throw_error(env, "ERR_RELAY_NATIVE_CREDENTIALS", "could not start TLS on the socket");
     return NULL;
   }
-  if (client) SSL_set_connect_state(ssl); else SSL_set_accept_state(ssl);
   conn *c = conn_new(id, KIND_TLS, fd, -1);
-  c->ssl = ssl;
+  c->start_ctx = ctx; /* its thread makes the SSL (relay_tls_start): SSL_new costs the JavaScript thread */
+  c->client = client;
   if (argc > 6 && admission_arg(env, argv[6], c) != 0) {
-    SSL_free(ssl);
+    SSL_CTX_free(ctx);
     close(fd); /* the engine owned it from the call */
     free(c);
     return NULL;
   }
   c->sniff = sniff && !client;
-  tls_limits_attach(c);
   c->state = ST_HANDSHAKE;
   c->a.readable = c->a.writable = 1;
   post_add(e, c);

@@ -78,6 +78,7 @@ typedef struct conn {
   direction up;   /* a → b (TLS: decrypted from the peer, written in plain) */
   direction down; /* b → a (TLS: read in plain, encrypted to the peer) */
   SSL *ssl;
+  SSL_CTX *start_ctx; /* until its thread creates `ssl` from it (relay_tls_start): SSL_new is slow */
   int err; /* errno or 0, for the close detail */
   char detail[160];
   uint64_t last_active;
@@ -87,6 +88,7 @@ typedef struct conn {
   unsigned dirty : 1;
   unsigned sniff : 1; /* server handshake: look at the first byte (without reading it) first */
   unsigned flood : 1; /* a TLS limit was crossed: `detail` says which; the connection is reset */
+  unsigned client : 1; /* TLS: this end dialed (it offers a session to resume) */
   struct conn *dirty_next;
   /* TLS records the peer sent after the handshake (tls_limits.c) */
   uint32_t key_updates;          /* in the window that began at key_update_window */
@@ -112,6 +114,7 @@ typedef struct event {
   unsigned char *chain; /* EV_HANDSHAKE: DER certificates, each prefixed by a 4-byte length */
   size_t chain_len;
   char *protocol;     /* EV_HANDSHAKE: e.g. "TLSv1.3 TLS_AES_256_GCM_SHA384 X25519" */
+  int resumed;        /* EV_HANDSHAKE: a session resumed (tls_resume.c), not a full handshake */
   uint64_t up, down;  /* EV_CLOSED */
   close_reason reason;
   char detail[160];
@@ -229,10 +232,18 @@ void tls_limits_attach(conn *c);
 void tls_limits_delivered(conn *c, size_t plain);
 
 /* tls_relay.c */
+/* Creates the connection's SSL from `start_ctx` on its own thread; -1 when OpenSSL could not. */
+int relay_tls_start(conn *c);
 void relay_tls_pump(conn *c);
 void relay_tls_handshake(conn *c);
 void relay_tls_free_buffers(conn *c);
 void relay_tls_release_spares(worker *w);
+
+/* tls_resume.c: tickets and a client session per destination on every context (see the file) */
+int tls_resume_configure(SSL_CTX *ctx);
+/* Offers the newest fresh session for the destination `fd` is connected to; remembers the
+ * destination so the session this handshake brings replaces it. */
+void tls_resume_offer(SSL *ssl, int fd);
 
 /* peer_identity.c */
 int peer_identity(SSL *ssl, char **spiffe_id, unsigned char **chain, size_t *chain_len, char *why, size_t why_len);

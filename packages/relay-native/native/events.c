@@ -63,6 +63,9 @@ static napi_value event_object(napi_env env, event *ev) {
   napi_set_named_property(env, obj, "spiffeId", string(env, ev->spiffe_id));
   napi_set_named_property(env, obj, "protocol", string(env, ev->protocol ? ev->protocol : ""));
   napi_set_named_property(env, obj, "identityError", string(env, ev->detail));
+  napi_value resumed;
+  napi_get_boolean(env, ev->resumed != 0, &resumed);
+  napi_set_named_property(env, obj, "resumed", resumed);
   if (ev->admitted != ADMIT_ASK) { /* decided on the engine thread from the admission table */
     napi_set_named_property(env, obj, "admitted", string(env, ev->admitted == ADMIT_ACCEPTED ? "accepted" : "refused"));
     napi_set_named_property(env, obj, "refusedCode", string(env, REFUSE_CODE_NAMES[ev->refused]));

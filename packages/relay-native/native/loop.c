@@ -130,6 +130,10 @@ static void command_add(worker *w, conn *c) {
   atomic_fetch_add(&w->connections, 1);
   c->w = w;
   c->timer_list = -1;
+  if (c->start_ctx && relay_tls_start(c) != 0) {
+    conn_close(c, REASON_TLS_ERROR, 0, "OpenSSL could not start TLS on the socket");
+    return;
+  }
   /* a TLS connection's plain socket, given with the hand-off, is watched once it relays */
   if (conn_watch(c, &c->a) != 0 || (c->b.fd >= 0 && c->state == ST_RELAY && conn_watch(c, &c->b) != 0)) {
     conn_close(c, REASON_RESET, errno, "the socket could not be watched");

@@ -55,20 +55,28 @@ static unsigned char *chain_der(STACK_OF(X509) *chain, size_t *out_len) {
   return out;
 }
 
+/* The chain the handshake verified; a resumed session verified it when it was made and keeps only
+ * the leaf, so then the chain is the leaf alone (`*owned` is set: the caller frees the stack). */
+static STACK_OF(X509) *verified_chain(SSL *ssl, STACK_OF(X509) **owned) {
+  *owned = NULL;
+  if (!SSL_session_reused(ssl)) return SSL_get0_verified_chain(ssl);
+  X509 *leaf = SSL_get0_peer_certificate(ssl);
+  if (!leaf || !(*owned = sk_X509_new_null())) return NULL;
+  if (sk_X509_push(*owned, leaf) <= 0) { sk_X509_free(*owned); *owned = NULL; }
+  return *owned;
+}
+
 int peer_identity(SSL *ssl, char **spiffe_id, unsigned char **chain, size_t *chain_len, char *why, size_t why_len) {
-  STACK_OF(X509) *verified = SSL_get0_verified_chain(ssl);
-  if (SSL_get_verify_result(ssl) != X509_V_OK || !verified || sk_X509_num(verified) == 0) {
-    snprintf(why, why_len, "the peer presented no verified certificate");
-    return -1;
-  }
-  *spiffe_id = spiffe_id_of(sk_X509_value(verified, 0), why, why_len);
-  if (!*spiffe_id) return -1;
-  *chain = chain_der(verified, chain_len);
-  if (!*chain) {
+  STACK_OF(X509) *owned;
+  STACK_OF(X509) *verified = verified_chain(ssl, &owned);
+  int ok = SSL_get_verify_result(ssl) == X509_V_OK && verified && sk_X509_num(verified) > 0;
+  if (!ok) snprintf(why, why_len, "the peer presented no verified certificate");
+  if (ok) *spiffe_id = spiffe_id_of(sk_X509_value(verified, 0), why, why_len);
+  if (ok && *spiffe_id && !(*chain = chain_der(verified, chain_len))) {
     free(*spiffe_id);
     *spiffe_id = NULL;
     snprintf(why, why_len, "the peer chain could not be encoded");
-    return -1;
   }
-  return 0;
+  sk_X509_free(owned); /* the stack only: the leaf belongs to the session */
+  return ok && *spiffe_id ? 0 : -1;
 }

@@ -102,9 +102,11 @@ static SSL_CTX *ctx_new(void) {
   /* read several records per recv(): fewer syscalls on the decrypt side */
   SSL_CTX_set_read_ahead(ctx, 1);
   SSL_CTX_set_default_read_buffer_len(ctx, 64 * 1024);
-  /* our clients never resume: tickets would be work and bytes for nothing */
-  SSL_CTX_set_num_tickets(ctx, 0);
-  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  /* tickets for peers, a session per destination for our own dials (tls_resume.c) */
+  if (tls_resume_configure(ctx) != 0) {
+    SSL_CTX_free(ctx);
+    return NULL;
+  }
   /* compressing our certificate (RFC 8879) costs milliseconds of high-quality brotli per
    * handshake (OpenSSL compresses a client certificate on the fly even when a compressed copy is
    * stored): send it uncompressed; compressed ones from peers are still accepted */

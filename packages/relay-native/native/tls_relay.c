@@ -119,13 +119,18 @@ static int pump_decrypt(conn *c) {
     while (d->len < RELAY_BUFFER) {
       ERR_clear_error();
       int n = SSL_read(c->ssl, d->buf + d->len, RELAY_BUFFER - (int)d->len);
+      if (n > 0 && c->flood) n = 0; /* this read came at or after the record over the limit: dropped */
       if (n > 0) {
         d->len += (size_t)n;
         tls_limits_delivered(c, (size_t)n);
         if (!budget_spend(&turn, (size_t)n)) break;
         continue;
       }
-      if (c->flood) { conn_close(c, REASON_TLS_FLOOD, 0, c->detail); return -1; }
+      if (c->flood) { /* what was decrypted before the limit was crossed is authentic: the app gets it */
+        hand_over_before_failing(c, d);
+        conn_close(c, REASON_TLS_FLOOD, 0, c->detail);
+        return -1;
+      }
       int e = SSL_get_error(c->ssl, n);
       if (e == SSL_ERROR_WANT_READ) { c->a.readable = 0; break; }
       if (e == SSL_ERROR_WANT_WRITE) break;
@@ -203,6 +208,7 @@ static int pump_encrypt(conn *c) {
 void relay_tls_pump(conn *c) {
   if (pump_decrypt(c) != 0) return;
   if (c->flood) { /* crossed while SSL_read still returned buffered data */
+    hand_over_before_failing(c, &c->up);
     conn_close(c, REASON_TLS_FLOOD, 0, c->detail);
     return;
   }
@@ -229,6 +235,7 @@ static int handshake_event(conn *c, event *ev) {
   snprintf(protocol, sizeof protocol, "%s %s %s", SSL_get_version(c->ssl),
            cipher ? SSL_CIPHER_standard_name(cipher) : "?", group ? group : "?");
   ev->protocol = strdup(protocol);
+  ev->resumed = SSL_session_reused(c->ssl);
   return 0;
 }
 
@@ -264,6 +271,22 @@ static void handshake_done(conn *c) {
   c->state = ST_AWAIT_DECISION;
   conn_timer_set(c, LIST_AWAITING); /* JavaScript's decision timer owns it now */
   events_push(c->w, &ev);
+}
+
+int relay_tls_start(conn *c) {
+  SSL_CTX *ctx = c->start_ctx;
+  c->start_ctx = NULL;
+  c->ssl = SSL_new(ctx);
+  SSL_CTX_free(ctx); /* the SSL holds its own reference */
+  if (!c->ssl || SSL_set_fd(c->ssl, c->a.fd) != 1) return -1;
+  if (c->client) {
+    SSL_set_connect_state(c->ssl);
+    tls_resume_offer(c->ssl, c->a.fd);
+  } else {
+    SSL_set_accept_state(c->ssl);
+  }
+  tls_limits_attach(c);
+  return 0;
 }
 
 /* The TLS record type of a handshake (RFC 8446 5.1): every ClientHello starts with it. */

@@ -16,6 +16,8 @@ export type NativeEvent =
       protocol: string;
       chain: Buffer;
       identityError: string;
+      /** A session resumed from a ticket (no certificates exchanged), not a full handshake. */
+      resumed: boolean;
       /** Decided on the engine thread from the admission table (absent: JavaScript decides). */
       admitted?: 'accepted' | 'refused';
       /** With `admitted: 'refused'`: the decision's code (`policy`, `unexpected-identity`, ...). */

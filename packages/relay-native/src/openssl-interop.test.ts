@@ -1,5 +1,8 @@
 // Interop with an independent TLS implementation's tools: openssl s_client and s_server.
 import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describeRequiring, freePort } from '@switchyard/test-kit';
 import { afterAll, expect, it } from 'vitest';
 import { createRelayEngine } from './relay-engine.js';
@@ -28,6 +31,25 @@ const pemArgs = (leaf: string) => [
   fixturePath(`${leaf}-key.pem`),
 ];
 
+/** openssl s_client with the client fixture, verifying the server against the test CA, X25519. */
+const sClient = (port: number, extra: string[]) =>
+  spawn(
+    'openssl',
+    [
+      's_client',
+      '-connect',
+      `127.0.0.1:${port}`,
+      ...pemArgs('client'),
+      '-CAfile',
+      fixturePath('ca.pem'),
+      '-verify_return_error',
+      '-groups',
+      'X25519',
+      ...extra,
+    ],
+    { stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+
 describeRequiring(opensslMissing, 'openssl interop', () => {
   const engine = createRelayEngine({ threads: 1 });
   const creds = (leaf: string) => engine.createTlsContext(credentials(leaf));
@@ -35,23 +57,7 @@ describeRequiring(opensslMissing, 'openssl interop', () => {
 
   it('serves openssl s_client with a client certificate', async () => {
     const listener = await pausedServer();
-    const child = spawn(
-      'openssl',
-      [
-        's_client',
-        '-connect',
-        `127.0.0.1:${listener.port}`,
-        ...pemArgs('client'),
-        '-CAfile',
-        fixturePath('ca.pem'),
-        '-verify_return_error',
-        '-groups',
-        'X25519',
-        '-quiet',
-        '-ign_eof',
-      ],
-      { stdio: ['pipe', 'pipe', 'pipe'] },
-    );
+    const child = sClient(listener.port, ['-quiet', '-ign_eof']);
     let out = '';
     child.stdout.on('data', (d) => {
       out += d;
@@ -115,6 +121,52 @@ describeRequiring(opensslMissing, 'openssl interop', () => {
       app.outside.destroy();
     } finally {
       child.kill();
+    }
+  });
+
+  it('gives openssl s_client a ticket it resumes with, and still names the client', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'swy-resume-'));
+    const session = join(dir, 'session.pem');
+    const server = creds('server');
+    const listener = await pausedServer();
+    /** One s_client connection: says hello, reads the app's answer, ends; its output and the engine's peer. */
+    const once = async (sessionArgs: string[]) => {
+      const child = sClient(listener.port, sessionArgs);
+      let out = '';
+      child.stdout.on('data', (d) => {
+        out += d;
+      });
+      const peer = await engine.tls({ role: 'server', socket: await listener.next(), credentials: server });
+      if (!peer.ok) throw new Error(peer.detail);
+      const app = await socketPair();
+      const result = peer.accept(app.inside);
+      app.outside.write('hello from the app\n'); // s_client reads the ticket before it
+      await new Promise<void>((resolve) => {
+        const check = () => out.includes('hello from the app') && resolve();
+        child.stdout.on('data', check);
+        check();
+      });
+      child.stdin.end();
+      app.outside.end();
+      await Promise.all([new Promise((resolve) => child.once('exit', resolve)), result]);
+      return { out, peer };
+    };
+    try {
+      const first = await once(['-sess_out', session]);
+      expect(first.out).toContain('New, TLSv1.3');
+      expect(first.peer).toMatchObject({
+        resumed: false,
+        spiffeId: 'spiffe://cluster.local/ns/test/sa/client',
+      });
+      const second = await once(['-sess_in', session]);
+      expect(second.out).toContain('Reused, TLSv1.3');
+      expect(second.peer).toMatchObject({
+        resumed: true,
+        spiffeId: 'spiffe://cluster.local/ns/test/sa/client',
+      });
+    } finally {
+      listener.server.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

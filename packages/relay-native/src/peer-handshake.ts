@@ -28,6 +28,12 @@ export interface PeerHandshake {
   /** Protocol, cipher suite and key-exchange group, e.g. `TLSv1.3 TLS_AES_256_GCM_SHA384 X25519`. */
   protocol: string;
   /**
+   * The session was resumed (a ticket from an earlier full handshake with this peer, at most
+   * 5 minutes old and never past its certificate's expiry): the identity is the one that
+   * handshake verified, and `chain` holds the leaf only.
+   */
+  resumed: boolean;
+  /**
    * Set when the engine decided the peer from its admission table (`TlsHandOff.admission`):
    * `accepted` (relaying already: `accept()` only returns how it ends) or `refused` (closed).
    */

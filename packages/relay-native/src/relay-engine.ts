@@ -403,6 +403,7 @@ export class RelayEngine {
         return parseDerChain(der);
       },
       protocol: event.protocol,
+      resumed: event.resumed,
       accept: (plain, options) => decide(plain, options),
       reject: () => decide(undefined),
       http2: (options) => {
@@ -447,6 +448,7 @@ export class RelayEngine {
         return parseDerChain(der);
       },
       protocol: event.protocol,
+      resumed: event.resumed,
       admitted: event.admitted === 'accepted' ? 'accepted' : 'refused',
       ...(event.admitted === 'refused' ? { refusedCode: event.refusedCode ?? '' } : {}),
       accept: () => ended,

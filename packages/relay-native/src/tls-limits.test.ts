@@ -78,7 +78,8 @@ describe('what a TLS peer may send after the handshake, in the engine', () => {
     expect(relay.detail).toMatch(/^empty-records/);
     // one data byte per empty record: the burst, plus what the sustained rate paid back meanwhile
     // (more the slower the attacker writes: a loaded machine, the ASan build)
-    expect(relay.up).toBeGreaterThanOrEqual(TLS_RECORD_LIMITS.emptyRecordBurst);
+    // (the data record that crosses the limit is dropped with what follows it: the burst less one)
+    expect(relay.up).toBeGreaterThanOrEqual(TLS_RECORD_LIMITS.emptyRecordBurst - 1);
     expect(relay.up).toBeLessThan(TLS_RECORD_LIMITS.emptyRecordBurst * 16);
     expect(python.closed_by_server).toBe(python.connections);
   }, 30_000);

@@ -1,0 +1,167 @@
+// TLS 1.3 session resumption between engine ends (native/tls_resume.c), and with openssl s_client.
+import { execFileSync, spawn } from 'node:child_process';
+import { describeRequiring } from '@switchyard/test-kit';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { FailedHandshake, PeerHandshake } from './peer-handshake.js';
+import { createRelayEngine } from './relay-engine.js';
+import {
+  credentials,
+  dial,
+  firstData,
+  fixture,
+  fixturePath,
+  pausedServer,
+  socketPair,
+} from './test-support/loopback.js';
+import type { TlsContext } from './tls-credentials.js';
+
+const CLIENT_ID = 'spiffe://cluster.local/ns/test/sa/client';
+const SERVER_ID = 'spiffe://cluster.local/ns/test/sa/server';
+const PYTHON = '/usr/bin/python3';
+
+/** Credentials whose leaf, from the test CA, expires `seconds` from now. */
+function shortLived(spiffeId: string, seconds: number) {
+  const script = new URL('./test-support/short-lived-cert.py', import.meta.url).pathname;
+  const out = execFileSync(PYTHON, [
+    script,
+    fixturePath('ca.pem'),
+    fixturePath('ca-key.pem'),
+    spiffeId,
+    `${seconds}`,
+  ]);
+  const { cert, key } = JSON.parse(out.toString()) as { cert: string; key: string };
+  return { cert, key, ca: fixture('ca.pem'), groups: 'X25519' };
+}
+
+const cryptographyMissing = (() => {
+  try {
+    execFileSync(PYTHON, ['-c', 'import cryptography'], { stdio: 'ignore' });
+    return undefined;
+  } catch {
+    return 'python3-cryptography is missing (apt-get install python3-cryptography)';
+  }
+})();
+
+type Handshake = PeerHandshake | FailedHandshake;
+
+describe('TLS session resumption on the engine', () => {
+  const engine = createRelayEngine({ threads: 2 });
+  afterAll(() => engine.close());
+
+  /** One connection to `port`: the engine dials as `client` and serves the accepted end as `server`. */
+  async function connect(
+    listener: Awaited<ReturnType<typeof pausedServer>>,
+    client: TlsContext,
+    server: TlsContext,
+  ) {
+    const [clientEnd, serverEnd] = await Promise.all([
+      dial(listener.port).then((socket) => engine.tls({ role: 'client', socket, credentials: client })),
+      listener.next().then((socket) => engine.tls({ role: 'server', socket, credentials: server })),
+    ]);
+    return { clientEnd, serverEnd };
+  }
+
+  /** Relays a ping from the client's app to the server's app and back, then ends both. */
+  async function pingPong(clientEnd: Handshake, serverEnd: Handshake) {
+    if (!clientEnd.ok || !serverEnd.ok) throw new Error('handshake failed');
+    const user = await socketPair();
+    const app = await socketPair();
+    const results = [clientEnd.accept(user.inside), serverEnd.accept(app.inside)];
+    const atApp = firstData(app.outside);
+    user.outside.write('ping');
+    expect((await atApp).toString()).toBe('ping');
+    const atUser = firstData(user.outside); // the ticket came before this reply
+    app.outside.write('pong');
+    expect((await atUser).toString()).toBe('pong');
+    user.outside.end();
+    app.outside.end();
+    await Promise.all(results);
+  }
+
+  it('resumes the next connection to the same destination, and both ends still name each other', async () => {
+    const listener = await pausedServer();
+    const client = engine.createTlsContext(credentials('client'));
+    const server = engine.createTlsContext(credentials('server'));
+    const first = await connect(listener, client, server);
+    expect(first.clientEnd).toMatchObject({ ok: true, resumed: false, spiffeId: SERVER_ID });
+    expect(first.serverEnd).toMatchObject({ ok: true, resumed: false, spiffeId: CLIENT_ID });
+    await pingPong(first.clientEnd, first.serverEnd);
+    for (let i = 0; i < 3; i++) {
+      const next = await connect(listener, client, server);
+      expect(next.clientEnd).toMatchObject({ ok: true, resumed: true, spiffeId: SERVER_ID });
+      expect(next.serverEnd).toMatchObject({ ok: true, resumed: true, spiffeId: CLIENT_ID });
+      expect((next.serverEnd as PeerHandshake).chain.map((c) => c.subjectAltName)).toEqual([
+        `URI:${CLIENT_ID}`,
+      ]);
+      expect((next.serverEnd as PeerHandshake).protocol).toMatch(/x25519$/i); // a fresh key exchange each time
+      await pingPong(next.clientEnd, next.serverEnd);
+    }
+    listener.server.close();
+  });
+
+  it('does a full handshake after either side rotated its context', async () => {
+    const listener = await pausedServer();
+    const client = engine.createTlsContext(credentials('client'));
+    const first = await connect(listener, client, engine.createTlsContext(credentials('server')));
+    await pingPong(first.clientEnd, first.serverEnd);
+    // a new server context has new ticket keys: the client's ticket is not accepted
+    const rotatedServer = engine.createTlsContext(credentials('server'));
+    const afterServer = await connect(listener, client, rotatedServer);
+    expect(afterServer.clientEnd).toMatchObject({ ok: true, resumed: false, spiffeId: SERVER_ID });
+    expect(afterServer.serverEnd).toMatchObject({ ok: true, resumed: false, spiffeId: CLIENT_ID });
+    await pingPong(afterServer.clientEnd, afterServer.serverEnd);
+    // a new client context remembers no session
+    const afterClient = await connect(
+      listener,
+      engine.createTlsContext(credentials('client')),
+      rotatedServer,
+    );
+    expect(afterClient.clientEnd).toMatchObject({ ok: true, resumed: false });
+    expect(afterClient.serverEnd).toMatchObject({ ok: true, resumed: false });
+    await pingPong(afterClient.clientEnd, afterClient.serverEnd);
+    listener.server.close();
+  });
+
+  it('keeps sessions per destination: another port gets a full handshake', async () => {
+    const [one, two] = [await pausedServer(), await pausedServer()];
+    const client = engine.createTlsContext(credentials('client'));
+    const server = engine.createTlsContext(credentials('server'));
+    const first = await connect(one, client, server);
+    await pingPong(first.clientEnd, first.serverEnd);
+    const other = await connect(two, client, server);
+    expect(other.clientEnd).toMatchObject({ ok: true, resumed: false });
+    await pingPong(other.clientEnd, other.serverEnd);
+    one.server.close();
+    two.server.close();
+  });
+
+  describeRequiring(cryptographyMissing, 'past a certificate’s expiry', () => {
+    it('a server does not resume a client whose certificate expired since: the full handshake fails', async () => {
+      const listener = await pausedServer();
+      const client = engine.createTlsContext(shortLived(CLIENT_ID, 3));
+      const server = engine.createTlsContext(credentials('server'));
+      const first = await connect(listener, client, server);
+      expect(first.serverEnd).toMatchObject({ ok: true, resumed: false, spiffeId: CLIENT_ID });
+      await pingPong(first.clientEnd, first.serverEnd);
+      await new Promise((r) => setTimeout(r, 4_000));
+      const late = await connect(listener, client, server);
+      expect(late.serverEnd.ok).toBe(false); // the expired certificate, verified again
+      if (late.clientEnd.ok) late.clientEnd.abort();
+      listener.server.close();
+    });
+
+    it('a client does not offer a session whose server certificate expired since: the full handshake fails', async () => {
+      const listener = await pausedServer();
+      const client = engine.createTlsContext(credentials('client'));
+      const server = engine.createTlsContext(shortLived(SERVER_ID, 3));
+      const first = await connect(listener, client, server);
+      expect(first.clientEnd).toMatchObject({ ok: true, resumed: false, spiffeId: SERVER_ID });
+      await pingPong(first.clientEnd, first.serverEnd);
+      await new Promise((r) => setTimeout(r, 4_000));
+      const late = await connect(listener, client, server);
+      expect(late.clientEnd.ok).toBe(false);
+      if (late.serverEnd.ok) late.serverEnd.abort();
+      listener.server.close();
+    });
+  });
+});
