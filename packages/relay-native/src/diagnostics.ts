@@ -8,8 +8,9 @@ export const RELAY_CHANNELS = {
   /** `{ closed: RelayClosedEvent[] }`: connections that ended, with byte counts and reasons. */
   closed: channel('switchyard:relay-native:closed'),
   /**
-   * `{ handshakes: { id, spiffeId, protocol, admitted? }[] }`: TLS peers whose handshake completed;
-   * `admitted` (`accepted` or `refused`) when the engine decided them from its admission table.
+   * `{ handshakes: { id, spiffeId, protocol, resumed, admitted? }[] }`: TLS peers whose handshake
+   * completed (`resumed`: from a session ticket); `admitted` (`accepted` or `refused`) when the
+   * engine decided them from its admission table.
    */
   handshakes: channel('switchyard:relay-native:handshakes'),
 } as const;

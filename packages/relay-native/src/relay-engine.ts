@@ -335,15 +335,21 @@ export class RelayEngine {
 
   #onEvents(events: NativeEvent[]): void {
     const closed: (RelayResult & { id: number })[] = [];
-    const handshakes: { id: number; spiffeId: string; protocol: string; admitted?: string }[] = [];
+    const handshakes: {
+      id: number;
+      spiffeId: string;
+      protocol: string;
+      resumed: boolean;
+      admitted?: string;
+    }[] = [];
     for (const event of events) {
       if (event.type === 'h2stream' || event.type === 'h2response' || event.type === 'h2closed') {
         this.#h2.get(event.id)?.event(event);
         continue;
       }
       if (event.type === 'handshake') {
-        const { id, spiffeId, protocol, admitted } = event;
-        handshakes.push({ id, spiffeId, protocol, ...(admitted ? { admitted } : {}) });
+        const { id, spiffeId, protocol, resumed, admitted } = event;
+        handshakes.push({ id, spiffeId, protocol, resumed, ...(admitted ? { admitted } : {}) });
         this.#onHandshake(event);
         continue;
       }

@@ -6,6 +6,7 @@ import { type AuthorizationPolicy, CertificateStore } from '@switchyard/mesh';
 import { createTestPki, type TestPki } from '@switchyard/mesh/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RELAY_CHANNELS } from '../diagnostics.js';
+import { addOutboundClient } from '../test-support/outbound-client.js';
 import { mtlsNativeCarrier } from './mtls-native-carrier.js';
 
 const SERVER = 'spiffe://cluster.local/ns/suite/sa/pinned-server';
@@ -66,20 +67,7 @@ async function exchange(
     },
   });
   const inbound = served.listeners.find((l) => l.role === 'inbound')?.port ?? 0;
-  const status = await client.addWorkload({
-    id: 'client',
-    identity: clientId,
-    carrier: mtlsNativeCarrier(),
-    policy: {
-      outbound: {
-        port: 0,
-        host: LOCAL,
-        meshCidrs: ['127.0.0.0/8'],
-        fixedDestination: { address: LOCAL, port: app.port },
-        route: () => ({ address: LOCAL, port: inbound }),
-      },
-    },
-  });
+  const outbound = await addOutboundClient(client, clientId, app.port, inbound);
   // how the engines decided: the client's handshake (the server's ID), the server's (the client's)
   const verdicts: string[] = [];
   const inboundVerdicts: string[] = [];
@@ -88,7 +76,7 @@ async function exchange(
       (h.spiffeId === SERVER ? verdicts : inboundVerdicts).push(h.admitted ?? 'asked JavaScript');
   };
   subscribe(RELAY_CHANNELS.handshakes.name, hear);
-  const s = dialOutbound(status.listeners.find((l) => l.role === 'outbound')?.port ?? 0);
+  const s = dialOutbound(outbound);
   s.write('HELLO');
   s.end();
   const got = await readAll(s);
