@@ -109,10 +109,13 @@ static int on_new_session(SSL *ssl, SSL_SESSION *session) {
 /* A server refuses a ticket whose client certificate expired since: a full handshake instead. */
 static SSL_TICKET_RETURN on_ticket(SSL *ssl, SSL_SESSION *session, const unsigned char *name, size_t name_len,
                                    SSL_TICKET_STATUS status, void *arg) {
-  (void)ssl; (void)name; (void)name_len; (void)arg;
+  (void)name; (void)name_len; (void)arg;
   switch (status) {
   case SSL_TICKET_SUCCESS:
-    return session_fresh(session) ? SSL_TICKET_RETURN_USE : SSL_TICKET_RETURN_IGNORE_RENEW;
+    if (!session_fresh(session)) return SSL_TICKET_RETURN_IGNORE_RENEW;
+    /* the client keeps the session it resumed: no new ticket to encrypt, send and keep per connection */
+    SSL_set_num_tickets(ssl, 0);
+    return SSL_TICKET_RETURN_USE;
   case SSL_TICKET_SUCCESS_RENEW:
     return session_fresh(session) ? SSL_TICKET_RETURN_USE_RENEW : SSL_TICKET_RETURN_IGNORE_RENEW;
   case SSL_TICKET_FATAL_ERR_MALLOC:
