@@ -1,7 +1,7 @@
 /* TLS 1.3 session resumption between mesh proxies. A full mutual handshake costs both sides a
  * signature and two chain verifications; a resumed one (PSK with a fresh key exchange, so the
  * same group and forward secrecy) costs neither. Servers issue one stateless ticket per full
- * handshake, encrypted under keys that live in their context only: a rotated certificate or CA
+ * handshake (none when resuming: the client keeps its session), encrypted under keys that live in their context only: a rotated certificate or CA
  * bundle is a new context, so older tickets fail and the peer does a full handshake. Clients keep
  * the newest session per destination address in a small table owned by their context (a rotated
  * client certificate starts an empty one). A session is never used, on either side, past
