@@ -187,9 +187,15 @@ export class HboneServer {
       maxSessionRejectedStreams: HBONE_LIMITS.maxRejectedStreams,
       maxSessionInvalidFrames: HBONE_LIMITS.maxInvalidFrames,
     });
-    server.on('session', (s: ServerHttp2Session) => this.#onSession(s, tls, bigWindow, denied));
+    // The server has this one session: a stream whose HEADERS and RST_STREAM came in one read is
+    // emitted after its reset, its own `session` already gone, so the session is taken from here.
+    let session: ServerHttp2Session | undefined;
+    server.on('session', (s: ServerHttp2Session) => {
+      session = s;
+      this.#onSession(s, tls, bigWindow, denied);
+    });
     server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) =>
-      this.#onStream(stream, headers),
+      this.#onStream(stream, headers, session),
     );
     server.emit('connection', tls);
   }
@@ -249,9 +255,9 @@ export class HboneServer {
     if (denied) setTimeout(() => session.destroy(), this.#c.timeouts.handshake).unref();
   }
 
-  #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+  #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, session?: ServerHttp2Session): void {
     if (this.#closing) return void stream.close(h2.NGHTTP2_REFUSED_STREAM);
-    const state = stream.session ? this.#sessions.get(stream.session as ServerHttp2Session) : undefined;
+    const state = session ? this.#sessions.get(session) : undefined;
     if (!state) return void stream.close(h2.NGHTTP2_REFUSED_STREAM);
     stream.on('error', (error) => this.#c.logger.debug('HBONE stream error', { reason: error.message }));
     state.streams.add(stream);
