@@ -6,6 +6,8 @@ usage: hostile_upstream.py flood CERT_DIR ADDRESS PORT KIND SECONDS -> an HBONE 
            (window: WINDOW_UPDATE, ping: PING, settings: empty SETTINGS) as fast as the socket takes
            them, until the proxy cuts it; for SECONDS
        hostile_upstream.py echo ADDRESS PORT SECONDS -> a plain TCP echo server
+       hostile_upstream.py tls-echo CERT_DIR ADDRESS PORT SECONDS -> the same behind mTLS (a legitimate
+           mTLS upstream)
        hostile_upstream.py dial HOST PORT SECONDS -> connects to HOST:PORT (through the proxy's capture)
            once every 50 ms, sends a line and waits up to 2 s for its echo; for SECONDS
 Each prints one JSON object when it is done.
@@ -86,7 +88,7 @@ def flood(cert_dir, address, port, kind, seconds):
     return {"connections": len(tally), "handshakes_failed": failed, "frames": sorted(tally)}
 
 
-def echo(address, port, seconds):
+def echo(address, port, seconds, ctx=None):
     listener = socket.create_server((address, int(port)))
     listener.settimeout(0.5)
     until = time.monotonic() + float(seconds)
@@ -107,7 +109,11 @@ def echo(address, port, seconds):
     while time.monotonic() < until:
         try:
             s, _ = listener.accept()
-        except socket.timeout:
+            if ctx:
+                s.settimeout(5)
+                s = ctx.wrap_socket(s, server_side=True)
+                s.settimeout(None)
+        except (OSError, ssl.SSLError):
             continue
         served += 1
         threading.Thread(target=serve, args=(s,), daemon=True).start()
@@ -147,6 +153,10 @@ if __name__ == "__main__":
         result = flood(*sys.argv[2:7])
     elif mode == "echo":
         result = echo(*sys.argv[2:5])
+    elif mode == "tls-echo":
+        ctx = server_context(sys.argv[2])
+        ctx.set_alpn_protocols(["http/1.1"])
+        result = echo(*sys.argv[3:6], ctx=ctx)
     else:
         result = dial(*sys.argv[2:5])
     print(json.dumps(result))

@@ -111,6 +111,8 @@ export interface AttackLab {
   upstream(where: 'a' | 'b', ...args: string[]): Promise<Record<string, unknown>>;
   /** Starts Go's HBONE server (`hbone-go server`) in namespace `a` on `at`; resolves with its stop. */
   goServer(certDir: string, at: string): Promise<() => void>;
+  /** Runs a shell pipeline in namespace `a` until the returned stop is called (its whole group). */
+  shell(script: string): () => void;
   /**
    * Runs `attack` while the legitimate peer opens new connections from another address; then
    * waits until the proxy's descriptors and live memory are back within 10 % of the baseline.
@@ -203,6 +205,7 @@ async function assemble(
     upstream: (where, ...args) =>
       python(lab, HOSTILE_UPSTREAM, args, where === 'a' ? lab.a.name : lab.b.name),
     goServer: (certDir, at) => goServer(lab, goPeer, certDir, at),
+    shell: (script) => shell(lab, script),
     go: (...args) => goPeerRun<Record<string, unknown>>(lab, goPeer, args).done,
     beside: (attack) =>
       oneAttackAtATime(async () => {
@@ -257,6 +260,22 @@ function addSources(lab: Lab, count: number): string[] {
     out.push(address);
   }
   return out;
+}
+
+/** A shell pipeline in the attacker's namespace, in a process group of its own (stopped whole). */
+function shell(lab: Lab, script: string): () => void {
+  const child = spawn('ip', ['netns', 'exec', lab.a.name, 'sh', '-c', script], {
+    stdio: 'ignore',
+    detached: true,
+  });
+  child.on('error', () => undefined);
+  return () => {
+    try {
+      process.kill(-(child.pid as number), 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  };
 }
 
 /** Go's HBONE server in the attacker's namespace, listening once it printed its port. */
