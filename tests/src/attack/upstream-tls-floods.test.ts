@@ -42,7 +42,11 @@ for (const proxy of PROXIES)
       lab = await startAttackLab(proxy.kind, async () => undefined, {
         ...proxy.options,
         light: true,
-        proxyArgs: (l) => ['--mesh-cidr', `${l.a.v4.replace(/\.1$/, '.0')}/24`],
+        proxyArgs: (l) => [
+          ...(proxy.kind === 'mtls' ? ['--outbound-port'] : []),
+          '--mesh-cidr',
+          `${l.a.v4.replace(/\.1$/, '.0')}/24`,
+        ],
       });
       await run(process.execPath, [bin, 'redirect', 'apply', '--netns', lab.lab.b.name, '--outbound-port']);
       [legitAddress] = lab.sources(1) as [string];
