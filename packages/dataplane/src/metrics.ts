@@ -32,8 +32,11 @@ export interface DataPlaneMetrics {
   denials: Counter<ConnectionLabels | 'reason'>;
   /** Connections or streams refused before any work, by reason (`limit`, `draining`, `outside-mesh`, `authority`…). */
   refusals: Counter<ConnectionLabels | 'reason'>;
-  /** HBONE streams reset by the peer or by us, by reason. */
-  streamResets: Counter<'workload' | 'reason'>;
+  /**
+   * HBONE streams reset by the peer or by us, by reason; `direction` says which side of ours the
+   * connection was (`inbound`: a client of our server, `outbound`: a server our client dialled).
+   */
+  streamResets: Counter<'workload' | 'reason' | 'direction'>;
   /** Connections cut at the drain deadline. */
   drainResets: Counter<'workload' | 'carrier'>;
   /** When the workload's certificate expires (Unix time). */
@@ -82,6 +85,7 @@ export function createDataPlaneMetrics(prefix = 'switchyard'): DataPlaneMetrics 
     streamResets: counter('hbone_stream_resets_total', 'HBONE streams reset, by reason', [
       'workload',
       'reason',
+      'direction',
     ]),
     drainResets: counter('drain_resets_total', 'Connections cut at the drain deadline', [
       'workload',

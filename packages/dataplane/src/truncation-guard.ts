@@ -43,10 +43,16 @@ export class TruncationGuard extends Duplex {
   #scheduled = false;
   /** The TCP socket closed cleanly while ciphertext waited here: destroyed once it went on. */
   #rawClosed = false;
+  readonly #recordsPerTurn: number;
 
-  constructor(raw: Socket) {
+  /**
+   * `recordsPerTurn`: records handed to TLS at once (default {@link TLS_RECORDS_PER_TURN}); each
+   * hand-over is one `data` event of this stream, after which its plaintext has been processed.
+   */
+  constructor(raw: Socket, recordsPerTurn = TLS_RECORDS_PER_TURN) {
     super({ allowHalfOpen: raw.allowHalfOpen });
     this.#raw = raw;
+    this.#recordsPerTurn = recordsPerTurn;
     raw.on('data', (chunk: Buffer) => {
       if (this.#backlog) this.#backlog = Buffer.concat([this.#backlog, chunk]);
       else this.#forward(chunk);
@@ -87,7 +93,7 @@ export class TruncationGuard extends Duplex {
 
   /** Hands TLS this turn's records of `chunk`; the rest waits for the next turn. */
   #forward(chunk: Buffer): void {
-    const end = this.#records.cut(chunk, TLS_RECORDS_PER_TURN);
+    const end = this.#records.cut(chunk, this.#recordsPerTurn);
     if (end < chunk.length) {
       this.#backlog = chunk.subarray(end);
       this.#raw.pause();

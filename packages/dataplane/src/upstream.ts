@@ -13,6 +13,8 @@ import {
 } from './identity.js';
 import type { Logger } from './logger.js';
 import { type CompiledServerCheck, compileServerCheck } from './server-admission.js';
+import { guardTlsRecords } from './tls-record-guard.js';
+import type { TlsFlood } from './tls-record-limits.js';
 import { TruncationGuard } from './truncation-guard.js';
 
 /** A plain upstream dial. */
@@ -43,6 +45,16 @@ export interface TlsDial {
    * server's denial after the handshake ends this way. Default: off (Node reads it as an end).
    */
   failOnTruncation?: boolean | undefined;
+  /**
+   * Carry the ciphertext to TLS through a JavaScript stream ({@link VerifiedTls.carried}) that
+   * hands TLS this many records at a time (implied by `failOnTruncation`, with its default).
+   */
+  recordsPerTurn?: number | undefined;
+  /**
+   * Called when the server crosses a limit of `TLS_RECORD_LIMITS` after the handshake (the
+   * connection is then destroyed, whether or not this is given): count it.
+   */
+  onFlood?: ((kind: TlsFlood, detail: string) => void) | undefined;
 }
 
 /** A TLS connection whose server identity was checked. */
@@ -50,6 +62,8 @@ export interface VerifiedTls {
   tls: TLSSocket;
   /** The TCP socket under it (to reset at a drain deadline). */
   raw: Socket;
+  /** The stream carrying the ciphertext to TLS, when the dial asked for one. */
+  carried?: TruncationGuard | undefined;
   /** The server's SPIFFE ID. */
   peer: string;
 }
@@ -125,7 +139,10 @@ export class Upstream {
     const remembered = this.#sessions.get(key);
     const cached = remembered && Date.now() - remembered.at < SESSION_MAX_AGE_MS ? remembered : undefined;
     let tls: TLSSocket;
-    const guard = d.failOnTruncation ? new TruncationGuard(raw) : undefined;
+    const guard =
+      d.failOnTruncation || d.recordsPerTurn !== undefined
+        ? new TruncationGuard(raw, d.recordsPerTurn)
+        : undefined;
     try {
       tls = tlsConnect({
         socket: guard ?? raw,
@@ -170,12 +187,14 @@ export class Upstream {
       );
     }
     verified = presented;
+    // A server is held to the same TLS record limits as a client (KeyUpdates, records without data).
+    guardTlsRecords(tls, guard ?? raw, 'client', (kind, detail) => d.onFlood?.(kind, detail));
     if (guard) {
-      guard.watch(tls);
+      if (d.failOnTruncation) guard.watch(tls);
       // abort() writes its undecryptable record on the TCP socket under TLS (`_parent`).
       (tls as TLSSocket & { _parent?: unknown })._parent = raw;
     }
-    return { tls, raw, peer: presented[0] as string };
+    return { tls, raw, peer: presented[0] as string, ...(guard ? { carried: guard } : {}) };
   }
 
   /**

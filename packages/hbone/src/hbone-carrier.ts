@@ -9,6 +9,7 @@ import type {
   ServiceRoute,
   Upstream,
 } from '@switchyard/dataplane/carrier';
+import { reportTlsFloods } from '@switchyard/dataplane/carrier';
 import { parseSpiffeId } from '@switchyard/mesh';
 import { HboneClient } from './hbone-client.js';
 import { HboneServer } from './hbone-server.js';
@@ -70,10 +71,19 @@ export class HboneCarrier implements Carrier {
     this.#c = context;
     this.upstream = context.upstream;
     const { workload } = context;
+    const tlsFlood = reportTlsFloods(context, 'outbound');
     this.client = new HboneClient({
       upstream: context.upstream,
       certificates: workload.identity,
       logger: context.logger,
+      // A server we dial is never penalized at accept (it is not a source): counted, and cut.
+      onTlsFlood: (kind, detail) => tlsFlood(kind, detail, undefined),
+      onControlFrameFlood: () =>
+        context.metrics.streamResets.inc({
+          workload: context.labels.workload,
+          reason: 'control-frame-flood',
+          direction: 'outbound',
+        }),
       ...(workload.target ? { target: workload.target } : {}),
       ...(workload.policy.outbound?.authorization
         ? { authorization: workload.policy.outbound.authorization }

@@ -13,6 +13,7 @@ import {
   type IdentityResolver,
   type Logger,
   silentLogger,
+  type TlsFlood,
   Upstream,
 } from '@switchyard/dataplane';
 import {
@@ -23,12 +24,13 @@ import {
   spiffeIdsFromSan,
 } from '@switchyard/mesh';
 import { formatAuthority, forwardedFor, type HboneAuthority } from './authority.js';
+import { ControlFrameBudget } from './control-frame-budget.js';
 import { awaitTunnel, HboneConnectError, lostBeforeAnswer } from './hbone-client-error.js';
 import { keepAlive } from './keepalive.js';
 
 export { HboneConnectError };
 
-import { HBONE_PORT, HBONE_SETTINGS } from './settings.js';
+import { HBONE_LIMITS, HBONE_PORT, HBONE_SETTINGS } from './settings.js';
 import { poolKey, TunnelPools } from './tunnel-pools.js';
 
 /** Options of {@link HboneClient}. */
@@ -49,6 +51,16 @@ export interface HboneClientOptions {
   idleTimeoutMs?: number;
   /** Where failures of pooled connections are logged (debug). Default: nowhere. */
   logger?: Logger;
+  /**
+   * A peer crossed a TLS record limit (`TLS_RECORD_LIMITS`): its connection is reset whether or
+   * not this is given; count it.
+   */
+  onTlsFlood?: (kind: TlsFlood, detail: string) => void;
+  /**
+   * A peer sent more than the control-frame budget allows (`HBONE_LIMITS`): its connection is
+   * sent GOAWAY ENHANCE_YOUR_CALM and closed (its tunnels with it) whether or not this is given.
+   */
+  onControlFrameFlood?: (peer: string) => void;
 }
 
 /** What one tunnel asks for. */
@@ -74,6 +86,9 @@ export interface TunnelRequest {
    */
   mode?: 'connect' | 'post';
 }
+
+/** How long a GOAWAY ENHANCE_YOUR_CALM may take to leave before its connection is destroyed, ms. */
+const CALM_GRACE_MS = 100;
 
 /** Tunnel errors from a pooled connection that had served before and broke before any answer. */
 const staleConnection = new WeakSet<Error>();
@@ -266,6 +281,19 @@ export class HboneClient {
     return inner;
   }
 
+  /**
+   * A peer that floods control frames: GOAWAY ENHANCE_YOUR_CALM, then the connection closed (its
+   * tunnels fail with it; other peers' connections are not touched). Never pooled again.
+   */
+  #calm(pooled: Pooled, peer: string): void {
+    this.#pools.remove(pooled.key, pooled);
+    this.#log.warn('closing an HBONE connection whose peer floods control frames', { peer });
+    this.#o.onControlFrameFlood?.(peer);
+    const { session } = pooled;
+    if (!session.destroyed && !session.closed) session.goaway(h2.NGHTTP2_ENHANCE_YOUR_CALM);
+    setTimeout(() => session.destroy(), CALM_GRACE_MS).unref();
+  }
+
   /** Closes every pooled connection (GOAWAY, then close). */
   close(): void {
     this.#pools.clear((p) => p.session.close());
@@ -292,6 +320,7 @@ export class HboneClient {
     const {
       tls,
       raw,
+      carried,
       peer: identity,
     } = await this.#upstream.tls({
       peer,
@@ -300,6 +329,8 @@ export class HboneClient {
       alpn: ['h2'],
       authorization: this.#o.authorization,
       identities,
+      recordsPerTurn: HBONE_LIMITS.recordsPerCheck,
+      ...(this.#o.onTlsFlood ? { onFlood: this.#o.onTlsFlood } : {}),
     });
     // HTTP/2 must see its peer's FIN, or a dead peer's session lingers in CLOSE-WAIT.
     raw.allowHalfOpen = false;
@@ -328,6 +359,9 @@ export class HboneClient {
     });
     session.setLocalWindowSize(HBONE_SETTINGS.connectionWindow);
     const pooled: Pooled = { session, key, streams: 0, answered: 0, peer: identity };
+    // What the peer sends besides DATA, counted as TLS is handed its ciphertext.
+    if (carried)
+      new ControlFrameBudget(session, tls).watch(carried, () => this.#calm(pooled, formatAuthority(peer)));
     keepAlive(session, this.#log);
     session.once('close', () => {
       clearTimeout(pooled.idleTimer);

@@ -23,11 +23,13 @@ import {
   reportTlsFloods,
   singleSpiffeId,
   TlsTerminator,
+  TruncationGuard,
   tlsSession,
   unmapAddress,
 } from '@switchyard/dataplane/carrier';
 import { spiffeIdsFromSan, type WorkloadCertificate } from '@switchyard/mesh';
 import { parseAuthority, parseForwardedFor } from './authority.js';
+import { ControlFrameBudget } from './control-frame-budget.js';
 import { keepAlive } from './keepalive.js';
 import { HBONE_LIMITS, HBONE_SETTINGS, HBONE_STATUS } from './settings.js';
 
@@ -62,10 +64,16 @@ interface Session {
   resetWindowStart: number;
   /** The policy refuses this peer: every stream gets 401, and the connection closes soon. */
   denied: boolean;
-  /** The app sockets of its tunnels, and the bytes of those already closed: the DATA it carried. */
-  apps: Map<Socket, ServerHttp2Stream>;
-  closedAppBytes: number;
+  /** Its non-DATA bytes, counted as TLS is handed ciphertext (undefined: a reverse tunnel's). */
+  budget: ControlFrameBudget | undefined;
   streams: Set<ServerHttp2Stream>;
+}
+
+/** The stream under TLS of a connection accepted on 15008, and the addresses it joins. */
+interface Carried {
+  stream: Duplex;
+  peerAddress: string;
+  localAddress: string;
 }
 
 /**
@@ -78,6 +86,8 @@ interface Session {
 export class HboneServer {
   readonly #c: CarrierContext;
   readonly #sessions = new Map<ServerHttp2Session, Session>();
+  /** The stream under each accepted connection's TLS, until HTTP/2 serves it. */
+  readonly #carried = new WeakMap<TLSSocket, Carried>();
   #closing = false;
   #secureContext: SecureContext;
   readonly #terminator: TlsTerminator;
@@ -112,8 +122,11 @@ export class HboneServer {
   handshake(c: Accepted): Promise<HandshakeResult> {
     // HTTP/2 needs to see its peer's FIN: half-open stays for the relayed byte streams only.
     c.socket.allowHalfOpen = false;
+    // The ciphertext reaches TLS through JavaScript, a few records at a time, so the control-frame
+    // budget is checked as it arrives (see ControlFrameBudget); a FIN stays a FIN (never watched).
+    const carried = new TruncationGuard(c.socket, HBONE_LIMITS.recordsPerCheck);
     return new Promise<HandshakeResult>((resolve) => {
-      this.#terminator.accept(c.socket, {
+      this.#terminator.accept(carried, {
         failed: (failure) => resolve({ ok: false, failure, reason: failure }),
         secure: (tls) => {
           tls.on('error', (error) =>
@@ -125,6 +138,9 @@ export class HboneServer {
             tls.destroy();
             return resolve({ ok: false, failure: 'protocol', reason: NO_H2 });
           }
+          // abort() writes its undecryptable record on the TCP socket under TLS (`_parent`).
+          (tls as TLSSocket & { _parent?: unknown })._parent = c.socket;
+          this.#carry(tls, carried, c.socket);
           resolve({ ok: true, session: tlsSession(c.socket, tls) });
         },
       });
@@ -144,10 +160,21 @@ export class HboneServer {
   /**
    * Serves HBONE over a TLS connection this side dialled (a reverse tunnel, H2R): the peer that
    * accepted it opens CONNECT streams, handled exactly like those on 15008, the peer being the
-   * identity it presented to our dial.
+   * identity it presented to our dial. `carried` is the stream that hands its TLS the ciphertext
+   * of `raw` (the control-frame budget is checked on it), when the dial made one.
    */
-  serveReverse(tls: TLSSocket): void {
+  serveReverse(tls: TLSSocket, carried?: { stream: Duplex; raw: Socket }): void {
+    if (carried) this.#carry(tls, carried.stream, carried.raw);
     this.#serve(tls, false, false);
+  }
+
+  /** Remembers the stream under `tls` and the addresses of `raw`, for the session HTTP/2 starts on it. */
+  #carry(tls: TLSSocket, stream: Duplex, raw: Socket): void {
+    this.#carried.set(tls, {
+      stream,
+      peerAddress: unmapAddress(raw.remoteAddress ?? ''),
+      localAddress: unmapAddress(raw.localAddress ?? ''),
+    });
   }
 
   /**
@@ -160,9 +187,15 @@ export class HboneServer {
       maxSessionRejectedStreams: HBONE_LIMITS.maxRejectedStreams,
       maxSessionInvalidFrames: HBONE_LIMITS.maxInvalidFrames,
     });
-    server.on('session', (s: ServerHttp2Session) => this.#onSession(s, tls, bigWindow, denied));
+    // The server has this one session: a stream whose HEADERS and RST_STREAM came in one read is
+    // emitted after its reset, its own `session` already gone, so the session is taken from here.
+    let session: ServerHttp2Session | undefined;
+    server.on('session', (s: ServerHttp2Session) => {
+      session = s;
+      this.#onSession(s, tls, bigWindow, denied);
+    });
     server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) =>
-      this.#onStream(stream, headers),
+      this.#onStream(stream, headers, session),
     );
     server.emit('connection', tls);
   }
@@ -197,16 +230,17 @@ export class HboneServer {
 
   #onSession(session: ServerHttp2Session, tls: TLSSocket, bigWindow: boolean, denied: boolean): void {
     const presented = spiffeIdsFromSan(tls.getPeerCertificate?.()?.subjectaltname);
+    const carried = this.#carried.get(tls);
+    this.#carried.delete(tls);
     const state: Session = {
       session,
-      peerAddress: unmapAddress(tls.remoteAddress ?? ''),
-      localAddress: unmapAddress(tls.localAddress ?? ''),
+      peerAddress: carried?.peerAddress ?? unmapAddress(tls.remoteAddress ?? ''),
+      localAddress: carried?.localAddress ?? unmapAddress(tls.localAddress ?? ''),
       peer: singleSpiffeId(presented).id,
       earlyResets: 0,
       resetWindowStart: Date.now(),
       denied,
-      apps: new Map(),
-      closedAppBytes: 0,
+      budget: carried ? new ControlFrameBudget(session, tls) : undefined,
       streams: new Set(),
     };
     this.#sessions.set(session, state);
@@ -214,13 +248,16 @@ export class HboneServer {
     session.once('close', () => this.#sessions.delete(session));
     if (bigWindow) session.once('connect', () => session.setLocalWindowSize(HBONE_SETTINGS.connectionWindow));
     keepAlive(session, this.#c.logger);
-    this.#budgetControlFrames(state, tls);
+    if (carried)
+      state.budget?.watch(carried.stream, () =>
+        this.#calm(state, 'control-frame-flood', 'closing an HBONE connection that floods control frames'),
+      );
     if (denied) setTimeout(() => session.destroy(), this.#c.timeouts.handshake).unref();
   }
 
-  #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+  #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, session?: ServerHttp2Session): void {
     if (this.#closing) return void stream.close(h2.NGHTTP2_REFUSED_STREAM);
-    const state = stream.session ? this.#sessions.get(stream.session as ServerHttp2Session) : undefined;
+    const state = session ? this.#sessions.get(session) : undefined;
     if (!state) return void stream.close(h2.NGHTTP2_REFUSED_STREAM);
     stream.on('error', (error) => this.#c.logger.debug('HBONE stream error', { reason: error.message }));
     state.streams.add(stream);
@@ -232,40 +269,11 @@ export class HboneServer {
   }
 
   /**
-   * Bounds what a peer sends besides DATA (WINDOW_UPDATE, PING, SETTINGS, HEADERS, RST_STREAM):
-   * every second, the plaintext read on the connection minus the DATA delivered to its tunnels'
-   * apps; over {@link HBONE_LIMITS.controlBytesPerSecond} twice in a row closes the connection
-   * with ENHANCE_YOUR_CALM. Node's HTTP/2 has no per-frame hook for WINDOW_UPDATE, so the bytes
-   * are what is counted.
-   */
-  #budgetControlFrames(state: Session, tls: TLSSocket): void {
-    let lastRead = tls.bytesRead;
-    let lastData = 0;
-    let strikes = 0;
-    const timer = setInterval(() => {
-      const read = tls.bytesRead;
-      let data = state.closedAppBytes;
-      // DATA counts once read off the connection: written to the app, or still queued on the way.
-      for (const [app, stream] of state.apps)
-        data += app.bytesWritten + app.writableLength + stream.readableLength;
-      const control = read - lastRead - (data - lastData);
-      lastRead = read;
-      lastData = data;
-      strikes = control > HBONE_LIMITS.controlBytesPerSecond ? strikes + 1 : 0;
-      if (strikes < 2 || state.session.destroyed || state.session.closed) return;
-      clearInterval(timer);
-      this.#calm(state, 'control-frame-flood', 'closing an HBONE connection that floods control frames');
-    }, 1_000);
-    timer.unref();
-    state.session.once('close', () => clearInterval(timer));
-  }
-
-  /**
    * Closes an abusive connection: GOAWAY ENHANCE_YOUR_CALM, then the socket; its source is
    * refused at accept for a while, longer for each strike, so reconnecting earns it nothing.
    */
   #calm(state: Session, reason: string, msg: string): void {
-    this.#c.metrics.streamResets.inc({ workload: this.#c.labels.workload, reason });
+    this.#c.metrics.streamResets.inc({ workload: this.#c.labels.workload, reason, direction: 'inbound' });
     const penaltyMs = this.#c.penalize(state.peerAddress);
     this.#c.logger.warn(msg, { source: state.peerAddress, peer: state.peer, penaltyMs });
     if (!state.session.destroyed && !state.session.closed) state.session.goaway(h2.NGHTTP2_ENHANCE_YOUR_CALM);
@@ -282,7 +290,11 @@ export class HboneServer {
       state.earlyResets = 0;
     }
     state.earlyResets += 1;
-    this.#c.metrics.streamResets.inc({ workload: this.#c.labels.workload, reason: 'reset-before-answer' });
+    this.#c.metrics.streamResets.inc({
+      workload: this.#c.labels.workload,
+      reason: 'reset-before-answer',
+      direction: 'inbound',
+    });
     if (state.earlyResets === HBONE_LIMITS.maxEarlyResets)
       this.#calm(
         state,
@@ -350,14 +362,9 @@ export class HboneServer {
         if (!stream.destroyed && !stream.headersSent)
           stream.respond({ ':status': answer }, { endStream: true });
       },
-      open: async (app) => {
+      open: async () => {
         stream.off('close', onClose);
         if (stream.destroyed || stream.closed) return undefined;
-        state.apps.set(app, stream);
-        app.once('close', () => {
-          state.apps.delete(app);
-          state.closedAppBytes += app.bytesWritten;
-        });
         stream.respond({ ':status': HBONE_STATUS.ok });
         return post ? this.#innerTls(stream, state) : stream;
       },

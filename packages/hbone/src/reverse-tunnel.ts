@@ -10,6 +10,7 @@ import { HboneConnectError } from './hbone-client-error.js';
 import type { HboneServer } from './hbone-server.js';
 import type { HboneSidecar } from './hbone-sidecar.js';
 import type { ReverseTunnelSettings } from './reverse-tunnel-listener.js';
+import { HBONE_LIMITS } from './settings.js';
 
 /** The port reverse tunnels are accepted on (core's {@link PROXY_PORTS}). */
 export const REVERSE_TUNNEL_PORT = PROXY_PORTS.reverseTunnel;
@@ -146,19 +147,20 @@ export class ReverseTunnelDialer {
   }
 
   async #connect(): Promise<void> {
-    const { tls, raw } = await this.#upstream.tls({
+    const { tls, raw, carried } = await this.#upstream.tls({
       peer: this.#o.gateway,
       certificates: this.#o.certificates,
       target: this.#o.target,
       alpn: ['h2'],
       authorization: this.#o.authorization,
+      recordsPerTurn: HBONE_LIMITS.recordsPerCheck,
     });
     this.#failures = 0;
     tls.on('error', (error) => this.#log.debug('reverse tunnel connection error', { reason: error.message }));
     tls.once('close', () => this.#scheduleRedial());
     this.#tls = tls;
     this.#raw = raw;
-    this.#o.server.serveReverse(tls);
+    this.#o.server.serveReverse(tls, carried ? { stream: carried, raw } : undefined);
   }
 }
 

@@ -41,6 +41,17 @@ export const HBONE_LIMITS = {
   maxRejectedStreams: 100,
   /** Invalid frames (Node's `maxSessionInvalidFrames`). */
   maxInvalidFrames: 1_000,
-  /** Bytes per second of frames other than DATA (WINDOW_UPDATE, PING, HEADERS…), two seconds running. */
+  /**
+   * Bytes of frames other than DATA (WINDOW_UPDATE, PING, SETTINGS, HEADERS…, and DATA's own
+   * frame headers) a peer may send a second, sustained: a token bucket holding at most
+   * {@link HBONE_LIMITS.controlByteBurst}, checked each time TLS is handed ciphertext.
+   */
   controlBytesPerSecond: 1024 * 1024,
+  /** The bucket's size: non-DATA bytes a peer may send at once. */
+  controlByteBurst: 256 * 1024,
+  /**
+   * TLS records handed to TLS (and so to HTTP/2) between two checks of the bucket: at most
+   * 8 × 16 KiB of plaintext, 14,563 frames of 9 bytes, pass before a flooding peer is cut.
+   */
+  recordsPerCheck: 8,
 } as const;

@@ -33,6 +33,7 @@ class MtlsCarrier implements Carrier {
   readonly #c: CarrierContext;
   readonly #terminator: TlsTerminator;
   readonly #onRotated = (cert: WorkloadCertificate) => this.#terminator.rotate(cert);
+  readonly #outboundFlood: ReturnType<typeof reportTlsFloods>;
 
   constructor(context: CarrierContext) {
     this.#c = context;
@@ -41,6 +42,7 @@ class MtlsCarrier implements Carrier {
       handshakeTimeout: context.timeouts.handshake,
       onFlood: reportTlsFloods(context, 'inbound'),
     });
+    this.#outboundFlood = reportTlsFloods(context, 'outbound');
     context.workload.identity.on('rotated', this.#onRotated);
   }
 
@@ -58,6 +60,8 @@ class MtlsCarrier implements Carrier {
         authorization: outbound?.authorization,
         // A server's denial after the handshake ends its TCP without close_notify: a reset here.
         failOnTruncation: true,
+        // A server flooding TLS records is counted and cut, never penalized (it is not a source).
+        onFlood: (kind, detail) => this.#outboundFlood(kind, detail, undefined),
       });
     } catch (error) {
       this.#c.outboundFailed({ ...info, ...outboundFailure(error) });

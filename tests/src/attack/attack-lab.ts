@@ -19,6 +19,7 @@ const run = promisify(execFile);
 const PYTHON = '/usr/bin/python3'; // Debian's, which has python3-h2
 const HBONE_CLIENT = resolve(repo, 'packages/hbone/interop/hbone_client.py');
 const TCP_ATTACK = resolve(repo, 'tests/attack/tcp_attack.py');
+const HOSTILE_UPSTREAM = resolve(repo, 'tests/attack/hostile_upstream.py');
 const COLLECT = resolve(repo, 'tests/attack/collect-on-signal.mjs');
 const GO_PEER = resolve(repo, 'packages/hbone/interop/go');
 
@@ -32,6 +33,8 @@ export interface AttackLabOptions {
   light?: boolean;
   /** `--carrier` (e.g. `hbone-native` for `proxy hbone`); the proxy's own carrier when absent. */
   carrier?: string;
+  /** More flags for the proxy, from the lab's addresses (e.g. `--mesh-cidr`). */
+  proxyArgs?: (lab: Lab) => string[];
 }
 
 /** A process's memory (after a full garbage collection) and descriptors. */
@@ -102,6 +105,15 @@ export interface AttackLab {
   /** Runs a python attacker in the attacker's namespace and parses what it printed. */
   python(script: 'hbone' | 'tcp', ...args: string[]): Promise<Record<string, unknown>>;
   /**
+   * Runs `tests/attack/hostile_upstream.py` in namespace `a` (upstreams: beside the attacker) or
+   * `b` (a client of the proxy, captured on its way out) and parses what it printed.
+   */
+  upstream(where: 'a' | 'b', ...args: string[]): Promise<Record<string, unknown>>;
+  /** Starts Go's HBONE server (`hbone-go server`) in namespace `a` on `at`; resolves with its stop. */
+  goServer(certDir: string, at: string): Promise<() => void>;
+  /** Runs a shell pipeline in namespace `a` until the returned stop is called (its whole group). */
+  shell(script: string): () => void;
+  /**
    * Runs `attack` while the legitimate peer opens new connections from another address; then
    * waits until the proxy's descriptors and live memory are back within 10 % of the baseline.
    */
@@ -158,7 +170,9 @@ async function assemble(
   const app = await startApps(lab);
   cleanup.push(() => app.close());
   const server = await pki.issue('server', 'web');
-  const proxy = await startProxy(kind, lab, server, adminPort, options.engine, options.carrier);
+  const proxy = await startProxy(kind, lab, server, adminPort, options.engine, options.carrier, [
+    ...(options.proxyArgs?.(lab) ?? []),
+  ]);
   cleanup.push(() => proxy.stop());
   const target = kind === 'hbone' ? { host: lab.b.v4, port: 15008 } : { host: lab.b.v4, port: APP_PORT };
   const authority = `${lab.b.v4}:${APP_PORT}`;
@@ -188,6 +202,10 @@ async function assemble(
     logLines: () => proxy.stderrLines(),
     terminate: () => proxy.stop(),
     python: (script, ...args) => python(lab, script === 'hbone' ? HBONE_CLIENT : TCP_ATTACK, args),
+    upstream: (where, ...args) =>
+      python(lab, HOSTILE_UPSTREAM, args, where === 'a' ? lab.a.name : lab.b.name),
+    goServer: (certDir, at) => goServer(lab, goPeer, certDir, at),
+    shell: (script) => shell(lab, script),
     go: (...args) => goPeerRun<Record<string, unknown>>(lab, goPeer, args).done,
     beside: (attack) =>
       oneAttackAtATime(async () => {
@@ -214,8 +232,13 @@ async function buildGoPeer(work: string): Promise<string> {
   return out;
 }
 
-async function python(lab: Lab, script: string, args: string[]): Promise<Record<string, unknown>> {
-  const { stdout } = await run('ip', ['netns', 'exec', lab.a.name, PYTHON, script, ...args], {
+async function python(
+  lab: Lab,
+  script: string,
+  args: string[],
+  ns = lab.a.name,
+): Promise<Record<string, unknown>> {
+  const { stdout } = await run('ip', ['netns', 'exec', ns, PYTHON, script, ...args], {
     timeout: 60_000,
     maxBuffer: 1 << 20,
   });
@@ -237,6 +260,36 @@ function addSources(lab: Lab, count: number): string[] {
     out.push(address);
   }
   return out;
+}
+
+/** A shell pipeline in the attacker's namespace, in a process group of its own (stopped whole). */
+function shell(lab: Lab, script: string): () => void {
+  const child = spawn('ip', ['netns', 'exec', lab.a.name, 'sh', '-c', script], {
+    stdio: 'ignore',
+    detached: true,
+  });
+  child.on('error', () => undefined);
+  return () => {
+    try {
+      process.kill(-(child.pid as number), 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  };
+}
+
+/** Go's HBONE server in the attacker's namespace, listening once it printed its port. */
+async function goServer(lab: Lab, goPeer: string, certDir: string, at: string): Promise<() => void> {
+  const child = spawn('ip', ['netns', 'exec', lab.a.name, goPeer, 'server', certDir, at], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  child.stdout.resume();
+  await new Promise<void>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`hbone-go server exited (${code})`)));
+    child.stdout.once('data', () => resolve());
+  });
+  return () => child.kill();
 }
 
 /** Runs the Go peer in the attacker's namespace; closing its stdin stops it early. */
@@ -286,8 +339,10 @@ async function startProxy(
   adminPort: number,
   engine: 'js' | 'native' = 'js',
   carrier?: string,
+  more: string[] = [],
 ): Promise<ProxyProcess> {
   const args = ['proxy', kind, '--netns', lab.b.name, '--cert-dir', certDir, '--inbound-port', '15006'];
+  args.push(...more);
   args.push('--admin-port', `${adminPort}`, '--drain-seconds', '1', '--access-log');
   if (engine === 'native') args.push('--engine', 'native');
   if (carrier !== undefined) args.push('--carrier', carrier);

@@ -4,7 +4,7 @@
 // method, authority and forwarded header); a CONNECT is answered 200 and relayed to its
 // authority both ways (the request body's end is passed on as a half-close), anything else 400.
 //
-// usage: hbone-go server CERT_DIR
+// usage: hbone-go server CERT_DIR [ADDRESS:PORT]   (default 127.0.0.1, a free port)
 package main
 
 import (
@@ -30,7 +30,11 @@ func serve(args []string) {
 	}
 	config.NextProtos = []string{"h2"}
 	config.ClientAuth = tls.RequireAnyClientCert
-	listener, err := tls.Listen("tcp", "127.0.0.1:0", config)
+	at := "127.0.0.1:0"
+	if len(args) > 1 {
+		at = args[1]
+	}
+	listener, err := tls.Listen("tcp", at, config)
 	if err != nil {
 		panic(err)
 	}

@@ -121,8 +121,23 @@ export class NativeHbonePool {
     }
     const pooled: Pooled = { session: hs.http2({ role: 'client' }), peer: hs.spiffeId, reserved: 0 };
     this.#pools.add(key, pooled);
-    void pooled.session.ended.then(() => this.#pools.remove(key, pooled));
+    void pooled.session.ended.then((result) => {
+      this.#pools.remove(key, pooled);
+      this.#countAbuse(result.reason, result.detail);
+    });
     return pooled;
+  }
+
+  /**
+   * An upstream the engine cut for abuse (ENHANCE_YOUR_CALM, a TLS flood) is counted as the
+   * JavaScript client counts it, `direction="outbound"`; never penalized (it is not a source).
+   */
+  #countAbuse(reason: string, detail: string): void {
+    const word = detail.split(':')[0] ?? reason;
+    const { metrics, labels } = this.#c;
+    if (reason === 'enhance-your-calm')
+      metrics.streamResets.inc({ workload: labels.workload, reason: word, direction: 'outbound' });
+    if (reason === 'tls-flood') metrics.tlsFloods.inc({ ...labels, direction: 'outbound', reason: word });
   }
 }
 

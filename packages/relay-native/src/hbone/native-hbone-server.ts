@@ -143,7 +143,7 @@ export class NativeHboneServer {
   /** The engine closed an abusive connection (ENHANCE_YOUR_CALM): counted by the word its detail starts with. */
   #calmed(served: Served, detail: string): void {
     const reason = detail.split(':')[0] ?? 'enhance-your-calm';
-    this.#c.metrics.streamResets.inc({ workload: this.#c.labels.workload, reason });
+    this.#c.metrics.streamResets.inc({ workload: this.#c.labels.workload, reason, direction: 'inbound' });
     const who = served.peer ? { peer: served.peer } : {};
     const penaltyMs = this.#c.penalize(served.source);
     this.#c.logger.warn(`closed an HBONE connection with ENHANCE_YOUR_CALM (${detail})`, {
