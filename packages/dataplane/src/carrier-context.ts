@@ -2,6 +2,7 @@ import type { AnonymousCarrierContext } from './carrier.js';
 import { compileInboundCheck } from './inbound-admission.js';
 import type { InboundPath } from './inbound-path.js';
 import { relay } from './relay.js';
+import { compileStreamCheck } from './stream-admission.js';
 import type { WorkloadParts } from './workload-parts.js';
 
 /**
@@ -38,6 +39,7 @@ export function carrierContext(
     replace: (connection, standIn) => admission.replace(connection, standIn),
     relay: (direction, client, server, info) => relay(parts, direction, client, server, info),
     compileInbound: () => compileInboundCheck(parts),
+    compileStreams: () => compileStreamCheck(parts),
     get draining() {
       return draining();
     },

@@ -8,6 +8,7 @@ import type { ServiceRoute } from './destination-resolver.js';
 import type { Logger } from './logger.js';
 import type { DataPlaneMetrics, Direction } from './metrics.js';
 import type { CompiledPeerCheck } from './server-admission.js';
+import type { CompiledStreamCheck } from './stream-admission.js';
 import type { Upstream } from './upstream.js';
 import type { WorkloadPolicy } from './workload-policy.js';
 
@@ -280,6 +281,13 @@ export interface CarrierContext {
    * data plane's authorizer decides). The data plane still authorizes every peer it is handed.
    */
   compileInbound?(): CompiledPeerCheck | undefined;
+  /**
+   * {@link CarrierContext.serveStream}'s decisions compiled for an engine that decides HBONE
+   * streams where it runs (a native engine's admission table); undefined while they cannot be.
+   * A carrier that decides a stream so reports it afterwards (`report`, `relayed`) as
+   * `serveStream` would; every stream the table cannot decide still goes to `serveStream`.
+   */
+  compileStreams?(): CompiledStreamCheck | undefined;
 }
 
 /** One workload's carrier: moves accepted connections' bytes to the peer and back. */

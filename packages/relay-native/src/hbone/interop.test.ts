@@ -1,10 +1,11 @@
 // hbone-native against independent HTTP/2 stacks in both roles: python3-h2 and Go's net/http
 // (the HBONE package's interop peers). With the JavaScript hbone carrier: ../carrier/mixed-pair.test.ts.
 import { execFile, execFileSync, spawn } from 'node:child_process';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { loopbackSocketOps } from '@switchyard/core/memory';
-import { DataPlane, silentLogger } from '@switchyard/dataplane';
+import { CHANNELS, DataPlane, silentLogger } from '@switchyard/dataplane';
 import {
   dialOutbound,
   LOCAL,
@@ -19,6 +20,7 @@ import { CertificateStore } from '@switchyard/mesh';
 import { createTestPki, type TestPki } from '@switchyard/mesh/testing';
 import { describeRequiring } from '@switchyard/test-kit';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { RELAY_CHANNELS } from '../diagnostics.js';
 import { hboneNativeCarrier } from './hbone-native-carrier.js';
 
 const PYTHON = '/usr/bin/python3';
@@ -144,6 +146,53 @@ describeRequiring(why, 'hbone-native interop (python3-h2, Go)', () => {
     expect((await python(port, dirs.intruder, `${LOCAL}:${app.port}`, 'tunnel')).status).toBe(401);
     expect((await python(port, dirs.client, `${LOCAL}:1`, 'tunnel')).status).toBe(503);
     expect((await python(port, dirs.client, 'nonsense', 'tunnel')).status).toBe(400);
+  });
+
+  it("decides python-h2's streams on the engine and the data plane hears each: admitted and relayed, refused by authority and proxy port", async () => {
+    const decided: unknown[] = [];
+    const reports: Record<string, unknown>[] = [];
+    const onDecided = (m: unknown) => decided.push(m);
+    const onReport = (m: unknown) => reports.push(m as Record<string, unknown>);
+    RELAY_CHANNELS.decidedStreams.subscribe(onDecided);
+    subscribe(CHANNELS.connection, onReport);
+    cleanups.push(() => {
+      RELAY_CHANNELS.decidedStreams.unsubscribe(onDecided);
+      unsubscribe(CHANNELS.connection, onReport);
+    });
+    const port = await nativeServer();
+    expect((await python(port, dirs.client, `${LOCAL}:${app.port}`, 'tunnel')).status).toBe(200);
+    expect((await python(port, dirs.client, '10.9.9.9:80', 'tunnel')).status).toBe(400);
+    expect((await python(port, dirs.client, `${LOCAL}:${port}`, 'tunnel')).status).toBe(503);
+    expect(decided).toMatchObject([
+      { verdict: 'accepted', code: '', authority: `${LOCAL}:${app.port}` },
+      { verdict: 'refused', code: 'not-this-workload', authority: '10.9.9.9:80' },
+      { verdict: 'refused', code: 'proxy-port', authority: `${LOCAL}:${port}` },
+    ]);
+    const peer = expect.stringMatching(/\/ns\/web\/sa\/client$/);
+    const inbound = () => reports.filter((r) => r.direction === 'inbound');
+    await expect.poll(() => inbound().length).toBe(3);
+    expect(inbound()).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          outcome: 'spliced',
+          peer,
+          destination: `${LOCAL}:${app.port}`,
+          forwardedFor: '192.0.2.10',
+        }),
+        expect.objectContaining({
+          outcome: 'refused',
+          code: 'not-this-workload',
+          peer,
+          destination: '10.9.9.9:80',
+        }),
+        expect.objectContaining({
+          outcome: 'refused',
+          code: 'proxy-port',
+          peer,
+          destination: `${LOCAL}:${port}`,
+        }),
+      ]),
+    );
   });
 
   it('refuses python-h2 streams over its advertised limit of 100', async () => {
