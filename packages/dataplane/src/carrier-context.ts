@@ -34,6 +34,7 @@ export function carrierContext(
     relayed: (direction, outcome, info) => reporter.relayed(direction, outcome, info),
     outboundFailed: (failure) => reporter.outboundFailed(failure),
     serveStream: (stream) => inbound.serveStream(stream),
+    decideStream: (stream) => inbound.decideStream(stream),
     track: (socket, outer) => admission.track(socket, outer),
     penalize: (source) => admission.penalize(source),
     replace: (connection, standIn) => admission.replace(connection, standIn),

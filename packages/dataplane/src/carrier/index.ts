@@ -29,7 +29,6 @@
  * @module
  */
 
-export { authorizeInbound } from '../authorize-inbound.js';
 export type {
   Accepted,
   AnonymousCarrierContext,
@@ -48,6 +47,8 @@ export type {
   PeerSession,
   RelayOutcome,
   StandIn,
+  StreamFacts,
+  StreamVerdict,
 } from '../carrier.js';
 export {
   CARRIER_API_VERSION,

@@ -1,5 +1,5 @@
-import { authorizeInbound, type CarrierContext, formatEndpoint } from '@switchyard/dataplane/carrier';
-import { type HboneAuthority, parseAuthority, parseForwardedFor } from '@switchyard/hbone';
+import { type CarrierContext, formatEndpoint, type StreamVerdict } from '@switchyard/dataplane/carrier';
+import { parseAuthority, parseForwardedFor } from '@switchyard/hbone';
 import type { DecidedTunnel } from '../h2-session.js';
 import { tunnelOutcome } from './tunnel-outcome.js';
 
@@ -7,49 +7,60 @@ import { tunnelOutcome } from './tunnel-outcome.js';
 export interface StreamOrigin {
   peer: string | undefined;
   source: string;
+  arrivedOn: string;
 }
 
-/** Why the table refused, in the words the data plane's `serveStream` reports the same refusal with. */
-function refusal(
-  c: CarrierContext,
-  peer: string | undefined,
-  authority: HboneAuthority | undefined,
-  t: DecidedTunnel,
-): { outcome: 'denied' | 'refused' | 'failed'; code: string; reason: string } {
-  const address = authority?.address ?? t.authority;
-  if (t.code === 'policy') {
-    const self = c.workload.identity.current.spiffeId;
-    const { reason } = authorizeInbound({ policy: c.workload.policy.inbound, self, peer });
-    return { outcome: 'denied', code: 'policy', reason };
-  }
-  if (t.code === 'not-this-workload')
+/** Whether the engine let the stream through its table (a failed dial was admitted first). */
+const engineAdmitted = (t: DecidedTunnel) => t.verdict === 'accepted' || t.code === 'connect';
+
+/** What is reported for a stream the data plane allows but the engine did not relay. */
+function notRelayed(verdict: Extract<StreamVerdict, { allowed: true }>, t: DecidedTunnel) {
+  if (t.code === 'connect')
     return {
-      outcome: 'refused',
-      code: t.code,
-      reason: `${address} is not an address of the workload served here`,
+      outcome: 'failed' as const,
+      code: 'connect',
+      reason: `connect to ${formatEndpoint(verdict.destination)} failed: ${t.detail}`,
     };
-  if (t.code === 'proxy-port')
-    return { outcome: 'refused', code: t.code, reason: `port ${authority?.port} is the proxy's own` };
-  const destination = c.workload.policy.inbound?.fixedDestination ?? authority;
-  const to = destination ? formatEndpoint(destination) : t.authority;
-  return { outcome: 'failed', code: 'connect', reason: `connect to ${to} failed: ${t.detail}` };
+  return {
+    outcome: 'refused' as const,
+    code: t.code,
+    reason: `refused by the engine's admission table (${t.code})`,
+  };
 }
 
 /**
- * Reports a stream the engine's admission table decided as the data plane reports a stream it
- * served: a refusal at once (with what `serveStream` names for it), an admitted tunnel at its end.
+ * A stream the engine's admission table decided, heard afterwards: the data plane's own decision
+ * (`decideStream`) is asked and stays the truth — a stream the engine admitted against it is
+ * reset and the disagreement logged — and the stream is reported as `serveStream` reports one:
+ * a refusal at once, a relayed tunnel at its end.
  */
 export function reportDecided(c: CarrierContext, from: StreamOrigin, t: DecidedTunnel): void {
   const authority = parseAuthority(t.authority);
   const forwarded = t.forwarded ? parseForwardedFor(t.forwarded) : undefined;
-  const info = { source: from.source, ...(from.peer ? { peer: from.peer } : {}) };
-  const where = authority ? { ...info, destination: formatEndpoint(authority) } : info;
-  const full = { ...where, ...(forwarded ? { forwardedFor: forwarded.address } : {}) };
-  if (t.verdict === 'accepted') {
-    void t.ended?.then((result) => c.relayed('inbound', tunnelOutcome(result), full));
+  const verdict = c.decideStream?.({
+    ...from,
+    authority,
+    ...(forwarded ? { forwardedFor: forwarded.address } : {}),
+  });
+  if (!verdict) {
+    // a data plane that cannot say gets nothing relayed on its behalf (it compiled no table either)
+    if (t.verdict === 'accepted') t.reset();
     return;
   }
-  const r = refusal(c, from.peer, authority, t);
-  const fields = t.code === 'policy' ? info : t.code === 'connect' ? full : where;
-  c.report({ ...fields, direction: 'inbound', ...r });
+  if (verdict.allowed !== engineAdmitted(t)) {
+    c.logger.error('the admission table disagreed with the data plane on a stream', {
+      ...verdict.report,
+      engine: t.verdict === 'accepted' ? 'accepted' : `refused (${t.code})`,
+    });
+    if (t.verdict === 'accepted' && !verdict.allowed) t.reset(); // fail closed: the data plane's refusal holds
+  }
+  if (!verdict.allowed) {
+    c.report({ ...verdict.report, direction: 'inbound', outcome: verdict.outcome });
+    return;
+  }
+  if (t.verdict === 'refused') {
+    c.report({ ...verdict.report, direction: 'inbound', ...notRelayed(verdict, t) });
+    return;
+  }
+  void t.ended?.then((result) => c.relayed('inbound', tunnelOutcome(result), verdict.report));
 }
