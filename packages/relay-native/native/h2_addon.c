@@ -87,9 +87,12 @@ static napi_value start(napi_env env, napi_callback_info info, command_type type
     napi_throw_type_error(env, "ERR_RELAY_NATIVE_ADMISSION", "bad stream admission (slot, peer)");
     return NULL;
   }
-  worker_post(c->w, cmd);
+  /* read before the post: once the thread has the command, the connection may close and be freed */
+  worker *w = c->w;
+  int index = w->index;
+  worker_post(w, cmd);
   napi_value out;
-  napi_create_int32(env, c->w->index, &out);
+  napi_create_int32(env, index, &out);
   return out;
 }
 static napi_value h2_serve(napi_env env, napi_callback_info info) { return start(env, info, CMD_H2_SERVE); }
