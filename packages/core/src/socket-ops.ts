@@ -60,6 +60,12 @@ export interface SocketOps {
   /** True when {@link SocketOps.dial} can use a non-local source address (the original client's). */
   readonly preservesSource: boolean;
   /**
+   * True when {@link SocketOps.dial} without a `target` or `source` is a plain connect(2) from
+   * this process's own network namespace that ignores `mark`: a native engine running in the
+   * process may make that same connect itself. Absent: only `dial` dials.
+   */
+  readonly inProcessDial?: boolean;
+  /**
    * Starts a listener that accepts captured connections on `options.port`.
    * Resolves once the server is listening; the caller owns it and closes it. Accepted sockets are
    * half-open capable (`allowHalfOpen`), so a proxy can carry one direction's end across.

@@ -2,6 +2,7 @@ import type { AnonymousCarrierContext } from './carrier.js';
 import { compileInboundCheck } from './inbound-admission.js';
 import type { InboundPath } from './inbound-path.js';
 import { relay } from './relay.js';
+import { compileStreamCheck } from './stream-admission.js';
 import type { WorkloadParts } from './workload-parts.js';
 
 /**
@@ -33,11 +34,13 @@ export function carrierContext(
     relayed: (direction, outcome, info) => reporter.relayed(direction, outcome, info),
     outboundFailed: (failure) => reporter.outboundFailed(failure),
     serveStream: (stream) => inbound.serveStream(stream),
+    decideStream: (stream) => inbound.decideStream(stream),
     track: (socket, outer) => admission.track(socket, outer),
     penalize: (source) => admission.penalize(source),
     replace: (connection, standIn) => admission.replace(connection, standIn),
     relay: (direction, client, server, info) => relay(parts, direction, client, server, info),
     compileInbound: () => compileInboundCheck(parts),
+    compileStreams: () => compileStreamCheck(parts),
     get draining() {
       return draining();
     },

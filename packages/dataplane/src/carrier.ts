@@ -8,6 +8,7 @@ import type { ServiceRoute } from './destination-resolver.js';
 import type { Logger } from './logger.js';
 import type { DataPlaneMetrics, Direction } from './metrics.js';
 import type { CompiledPeerCheck } from './server-admission.js';
+import type { CompiledStreamCheck } from './stream-admission.js';
 import type { Upstream } from './upstream.js';
 import type { WorkloadPolicy } from './workload-policy.js';
 
@@ -219,6 +220,24 @@ export interface CarrierWorkload {
   addresses: readonly string[];
 }
 
+/** What {@link CarrierContext.decideStream} decides a stream by: an {@link InboundStream}'s facts. */
+export type StreamFacts = Pick<InboundStream, 'peer' | 'source' | 'arrivedOn' | 'authority' | 'forwardedFor'>;
+
+/**
+ * The data plane's verdict on a stream before any dial: allowed (dial `destination`; report a
+ * relay with `report`), or refused (answer `status`, else 401 for `denied` and 503 for the rest;
+ * `report` holds what is reported, its code and reason included).
+ */
+export type StreamVerdict =
+  | { allowed: true; destination: Endpoint; report: Omit<ConnectionReport, 'outcome' | 'direction'> }
+  | {
+      allowed: false;
+      outcome: 'denied' | 'refused';
+      code: string;
+      status?: number;
+      report: Omit<ConnectionReport, 'outcome' | 'direction'>;
+    };
+
 /** What the data plane gives a carrier for one workload: every shared input, built once. */
 export interface CarrierContext {
   workload: CarrierWorkload & { identity: CertificateStore };
@@ -245,6 +264,11 @@ export interface CarrierContext {
    * exactly as for a connection. Resolves when the stream is done.
    */
   serveStream(stream: InboundStream): Promise<void>;
+  /**
+   * {@link CarrierContext.serveStream}'s decision alone, before any dial: asked for a stream an
+   * engine decided from its table (see `compileStreams`), whose verdict is held against it.
+   */
+  decideStream?(stream: StreamFacts): StreamVerdict;
   /**
    * Holds a socket the carrier opened (an upstream leg of a connection already counted) until it
    * closes, so drain can abort it at the deadline (through `outer`, the TLS layered on it, when
@@ -280,6 +304,13 @@ export interface CarrierContext {
    * data plane's authorizer decides). The data plane still authorizes every peer it is handed.
    */
   compileInbound?(): CompiledPeerCheck | undefined;
+  /**
+   * {@link CarrierContext.serveStream}'s decisions compiled for an engine that decides HBONE
+   * streams where it runs (a native engine's admission table); undefined while they cannot be.
+   * A carrier that decides a stream so reports it afterwards (`report`, `relayed`) as
+   * `serveStream` would; every stream the table cannot decide still goes to `serveStream`.
+   */
+  compileStreams?(): CompiledStreamCheck | undefined;
 }
 
 /** One workload's carrier: moves accepted connections' bytes to the peer and back. */

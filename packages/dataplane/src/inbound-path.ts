@@ -9,6 +9,8 @@ import type {
   InboundAuthorization,
   InboundStream,
   PeerSession,
+  StreamFacts,
+  StreamVerdict,
 } from './carrier.js';
 import type { ReportInfo } from './connection-report.js';
 import { decideAuthority, decideInbound, type Endpoint } from './decide.js';
@@ -266,14 +268,18 @@ export class InboundPath {
     l.accept(c, session, decision);
   }
 
-  /** One tunnel a peer opened: authorize → authority → dial → relay → report. */
-  async serveStream(s: InboundStream): Promise<void> {
+  /**
+   * What {@link InboundPath.serveStream} decides about a stream before any dial: the peer first,
+   * then the authority (IP:port, owned by the workload, not a proxy port), then, with the data
+   * plane's authorizer, this peer for this destination. Also asked for streams an engine decided
+   * from its table: this decision stays the truth.
+   */
+  decideStream(s: StreamFacts): StreamVerdict {
     const info = { source: s.source, ...(s.peer ? { peer: s.peer } : {}) };
     const decision = this.authorize(s.peer, undefined, undefined, { source: s.source });
     // The peer is authorized first, before anything it asked for is looked at.
-    if (!decision.allowed) return this.#refuse(s, info, 'denied', decision.code ?? 'policy', decision.reason);
-    if (!s.authority)
-      return this.#refuse(s, info, 'refused', 'authority', 'the authority is not IP:port', 400);
+    if (!decision.allowed) return refusal(info, 'denied', decision.code ?? 'policy', decision.reason);
+    if (!s.authority) return refusal(info, 'refused', 'authority', 'the authority is not IP:port', 400);
     const allowed = decideAuthority({
       authority: s.authority,
       arrivedOn: s.arrivedOn,
@@ -282,17 +288,32 @@ export class InboundPath {
     });
     const where = { ...info, destination: formatEndpoint(s.authority) };
     if (allowed.kind === 'deny')
-      return this.#refuse(s, where, 'refused', allowed.code, allowed.reason, allowed.status);
+      return refusal(where, 'refused', allowed.code, allowed.reason, allowed.status);
     // Then, with the data plane's authorizer, this peer for this destination (L4 policies name ports).
     if (this.#p.inputs.authorizer) {
       const v = this.authorize(s.peer, undefined, undefined, { source: s.source, destination: s.authority });
       if (!v.allowed) {
         const named = v.policy ? { ...where, policy: v.policy } : where;
-        return this.#refuse(s, named, 'denied', v.code ?? 'policy', v.reason);
+        return refusal(named, 'denied', v.code ?? 'policy', v.reason);
       }
     }
-    const destination = this.#p.spec.policy.inbound?.fixedDestination ?? s.authority;
-    const full = { ...where, ...(s.forwardedFor ? { forwardedFor: s.forwardedFor } : {}) };
+    const forwarded = s.forwardedFor ? { forwardedFor: s.forwardedFor } : {};
+    return {
+      allowed: true,
+      destination: this.#p.spec.policy.inbound?.fixedDestination ?? s.authority,
+      report: { ...where, ...forwarded },
+    };
+  }
+
+  /** One tunnel a peer opened: authorize → authority → dial → relay → report. */
+  async serveStream(s: InboundStream): Promise<void> {
+    const verdict = this.decideStream(s);
+    if (!verdict.allowed) {
+      this.#p.reporter.report({ ...verdict.report, direction: 'inbound', outcome: verdict.outcome });
+      const status = verdict.status ? { status: verdict.status } : {};
+      return s.refuse({ outcome: verdict.outcome, code: verdict.code, ...status });
+    }
+    const { destination, report: full } = verdict;
     if (s.signal.aborted) return;
     let app: Socket;
     try {
@@ -327,4 +348,15 @@ export class InboundPath {
     this.#p.reporter.report(event);
     s.refuse({ outcome, code, ...(status ? { status } : {}) });
   }
+}
+
+/** A refused stream's verdict: what is reported, and what the peer is answered. */
+function refusal(
+  info: ReportInfo,
+  outcome: 'denied' | 'refused',
+  code: string,
+  reason: string,
+  status?: number,
+): Extract<StreamVerdict, { allowed: false }> {
+  return { allowed: false, outcome, code, ...(status ? { status } : {}), report: { ...info, code, reason } };
 }

@@ -107,6 +107,11 @@ export class Upstream {
     return this.#o.socketOps.preservesSource;
   }
 
+  /** Whether a plain dial without target or source is a connect(2) a native engine in this process may make itself. */
+  get inProcessDial(): boolean {
+    return this.#o.socketOps.inProcessDial === true;
+  }
+
   /** Connects in plain TCP. Rejects with the socket error (its `code` intact). */
   async dial(d: PlainDial): Promise<Socket> {
     const socket = await this.#o.socketOps.dial({

@@ -4,9 +4,10 @@
  * or a thread still deciding with it), so a decision never sees half a table.
  *
  * Wire format (little-endian), built by src/admission/encode-table.ts:
- *   u32 magic "SWA1", u32 policies, then per policy (slots strictly increasing):
+ *   u32 magic "SWA2", u32 policies, then per policy (slots strictly increasing):
  *   u32 slot, str selfTrustDomain, u16 rules, then per rule: u8 fields (1 spiffeId, 2 trustDomain,
- *   4 namespace, 8 serviceAccount), then one str per field set, in that order.
+ *   4 namespace, 8 serviceAccount), then one str per field set, in that order; then u8 streams
+ *   (0, or 1 and an HBONE stream section: admission_stream.c).
  *   str: u16 length (1..MAX_STRING), bytes without NUL. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,69 +15,19 @@
 
 #include "admission.h"
 #include "engine.h"
+#include "admission_internal.h"
 
-const char *const REFUSE_CODE_NAMES[REFUSE_COUNT] = {"", "unexpected-identity", "unknown-destination", "policy"};
+const char *const REFUSE_CODE_NAMES[REFUSE_COUNT] = {"", "unexpected-identity", "unknown-destination", "policy",
+                                                     "not-this-workload", "proxy-port", "connect"};
 
-#define TABLE_MAGIC 0x31415753u /* "SWA1" */
-#define MAX_POLICIES 65536u
-#define MAX_RULES 4096u
-#define MAX_STRING 1024u
-#define FIELD_SPIFFE_ID 1u
-#define FIELD_TRUST_DOMAIN 2u
-#define FIELD_NAMESPACE 4u
-#define FIELD_SERVICE_ACCOUNT 8u
-
-typedef struct span {
-  const char *p; /* NULL: the rule leaves this field open */
-  size_t n;
-} span;
-
-typedef struct rule {
-  span spiffe_id, trust_domain, name_space, service_account;
-} rule;
-
-typedef struct policy {
-  uint32_t slot;
-  span self_trust_domain;
-  uint32_t n_rules;
-  rule *rules;
-} policy;
-
-struct admission_table {
-  _Atomic int refs;
-  _Atomic int64_t *live; /* the engine's count of tables alive */
-  uint32_t n_policies;
-  policy *policies; /* sorted by slot */
-  rule *rules;      /* every policy's rules, one allocation */
-  unsigned char *bytes; /* the strings point into this copy of the wire form */
-};
-
-typedef struct reader {
-  const unsigned char *p, *end;
-  int bad;
-} reader;
-
-static uint32_t read_u(reader *r, int width) {
-  if (r->bad || (size_t)(r->end - r->p) < (size_t)width) { r->bad = 1; return 0; }
-  uint32_t v = 0;
-  for (int i = width - 1; i >= 0; i--) v = (v << 8) | r->p[i];
-  r->p += width;
-  return v;
-}
-
-static span read_str(reader *r) {
-  uint32_t n = read_u(r, 2);
-  if (r->bad || n == 0 || n > MAX_STRING || (size_t)(r->end - r->p) < n || memchr(r->p, 0, n)) {
-    r->bad = 1;
-    return (span){NULL, 0};
-  }
-  span s = {(const char *)r->p, n};
-  r->p += n;
-  return s;
-}
+#define TABLE_MAGIC 0x32415753u /* "SWA2" */
 
 static void table_free(admission_table *t) {
   if (!t) return;
+  for (uint32_t i = 0; t->policies && i < t->n_policies; i++) {
+    stream_rules_free(t->policies[i].streams);
+    free(t->policies[i].streams);
+  }
   free(t->policies);
   free(t->rules);
   free(t->bytes);
@@ -98,6 +49,9 @@ static int count_rules(reader r, uint32_t n_policies, size_t *total) {
       for (uint32_t bit = 1; bit <= 8; bit <<= 1)
         if (fields & bit) read_str(&r);
     }
+    uint32_t streams = read_u(&r, 1);
+    if (streams > 1) return -1;
+    if (streams) stream_rules_read(&r, NULL);
   }
   return r.bad || r.p != r.end ? -1 : 0;
 }
@@ -143,10 +97,18 @@ admission_table *admission_parse(const unsigned char *data, size_t len, char *wh
     p->n_rules = read_u(&r, 2);
     p->rules = next;
     for (uint32_t j = 0; j < p->n_rules; j++) read_rule(&r, next++);
+    if (read_u(&r, 1)) {
+      if (!(p->streams = calloc(1, sizeof *p->streams))) {
+        snprintf(why, why_len, "out of memory for the admission table");
+        table_free(t);
+        return NULL;
+      }
+      stream_rules_read(&r, p->streams);
+    }
     if (i > 0 && p->slot <= t->policies[i - 1].slot) r.bad = 1;
   }
   if (r.bad) {
-    snprintf(why, why_len, "the admission table's slots are not strictly increasing");
+    snprintf(why, why_len, "the admission table is malformed (its slots must strictly increase)");
     table_free(t);
     return NULL;
   }
@@ -154,14 +116,14 @@ admission_table *admission_parse(const unsigned char *data, size_t len, char *wh
   return t;
 }
 
-static void table_release(admission_table *t) {
+void admission_release(admission_table *t) {
   if (!t || atomic_fetch_sub(&t->refs, 1) != 1) return;
   atomic_fetch_sub(t->live, 1);
   table_free(t);
 }
 
 /* The table now, held until table_release: the lock covers only the load and the count. */
-static admission_table *table_acquire(engine *e) {
+admission_table *admission_acquire(engine *e) {
   pthread_mutex_lock(&e->admission_lock);
   admission_table *t = e->admission;
   if (t) atomic_fetch_add(&t->refs, 1);
@@ -176,7 +138,7 @@ void admission_install(engine *e, admission_table *t) {
   admission_table *old = e->admission;
   e->admission = t;
   pthread_mutex_unlock(&e->admission_lock);
-  table_release(old);
+  admission_release(old);
 }
 
 void admission_clear(engine *e) {
@@ -184,7 +146,7 @@ void admission_clear(engine *e) {
   admission_table *old = e->admission;
   e->admission = NULL;
   pthread_mutex_unlock(&e->admission_lock);
-  table_release(old);
+  admission_release(old);
 }
 
 int64_t admission_live_tables(engine *e) { return atomic_load(&e->admission_live); }
@@ -195,7 +157,7 @@ void admission_request_free(admit_request *r) {
   r->expected_len = 0;
 }
 
-static const policy *policy_of(const admission_table *t, uint32_t slot) {
+const policy *admission_policy(const admission_table *t, uint32_t slot) {
   size_t lo = 0, hi = t->n_policies;
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
@@ -255,7 +217,7 @@ static int rule_matches(const rule *r, const policy *p, const char *peer, const 
          (!r->service_account.p || span_is(r->service_account, id->service_account.p, id->service_account.n));
 }
 
-static int policy_allows(const policy *p, const char *peer) {
+int admission_policy_allows(const policy *p, const char *peer) {
   spiffe_parts id;
   if (!parse_spiffe(peer, &id)) return 0;
   for (uint32_t i = 0; i < p->n_rules; i++)
@@ -275,16 +237,16 @@ static int expected_has(const admit_request *r, const char *peer) {
 
 admit_verdict admission_decide(engine *e, const admit_request *r, const char *peer, refuse_code *code) {
   *code = REFUSE_NONE;
-  admission_table *t = table_acquire(e);
-  const policy *p = t ? policy_of(t, r->slot) : NULL;
+  admission_table *t = admission_acquire(e);
+  const policy *p = t ? admission_policy(t, r->slot) : NULL;
   admit_verdict verdict = ADMIT_ASK;
   if (p) {
     verdict = ADMIT_REFUSED;
     if (r->pinned && r->expected && !expected_has(r, peer)) *code = REFUSE_UNEXPECTED_IDENTITY;
     else if (r->pinned && !r->expected && !r->trust_domain_fallback) *code = REFUSE_UNKNOWN_DESTINATION;
-    else if (!policy_allows(p, peer)) *code = REFUSE_POLICY;
+    else if (!admission_policy_allows(p, peer)) *code = REFUSE_POLICY;
     else verdict = ADMIT_ACCEPTED;
   }
-  table_release(t);
+  admission_release(t);
   return verdict;
 }

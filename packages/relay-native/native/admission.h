@@ -21,6 +21,9 @@ typedef enum {
   REFUSE_UNEXPECTED_IDENTITY, /* the destination must present another identity */
   REFUSE_UNKNOWN_DESTINATION, /* no identity is known for the destination, and none is trusted */
   REFUSE_POLICY,              /* no allow rule of the policy matches the peer */
+  REFUSE_NOT_THIS_WORKLOAD,   /* a stream's authority is not an address of the workload (400) */
+  REFUSE_PROXY_PORT,          /* a stream's authority is one of the proxy's own ports (503) */
+  REFUSE_CONNECT,             /* the engine's dial of the app failed (503) */
   REFUSE_COUNT
 } refuse_code;
 
@@ -37,6 +40,32 @@ typedef struct admit_request {
 
 typedef struct admission_table admission_table;
 
+/* An IP address as bytes (an IPv4-mapped IPv6 address is held as IPv4). */
+typedef struct ip_addr {
+  uint8_t family; /* 4 or 6 */
+  uint8_t bytes[16];
+} ip_addr;
+
+/* One HBONE stream's question (admission_stream.c): the peer of its connection, the address the
+ * connection arrived on and the authority the stream asks for. */
+typedef struct stream_question {
+  uint32_t slot;
+  const char *peer;
+  ip_addr local;
+  ip_addr address;
+  uint16_t port;
+} stream_question;
+
+/* The table's answer for a stream: ADMIT_ACCEPTED comes with where the engine dials the app. */
+typedef struct stream_verdict {
+  admit_verdict verdict;
+  refuse_code code;
+  int status;        /* ADMIT_REFUSED: the HTTP status to answer */
+  ip_addr to;        /* ADMIT_ACCEPTED: the app's address and port */
+  uint16_t to_port;
+  uint32_t connect_timeout_ms;
+} stream_verdict;
+
 /* Parses a table JavaScript built; NULL with `why` on anything malformed (nothing is installed). */
 admission_table *admission_parse(const unsigned char *data, size_t len, char *why, size_t why_len);
 /* Installs `t` (the engine owns it now); the snapshot it replaces is freed by its last reader. */
@@ -48,5 +77,7 @@ admit_verdict admission_decide(struct engine *e, const admit_request *r, const c
 /* Tables alive (installed or still read by a thread): 1 after any swap settles, 0 after close. */
 int64_t admission_live_tables(struct engine *e);
 void admission_request_free(admit_request *r);
+/* The verdict for an HBONE stream under the engine's table now (ADMIT_ASK: JavaScript decides). */
+void admission_decide_stream(struct engine *e, const stream_question *q, stream_verdict *v);
 
 #endif

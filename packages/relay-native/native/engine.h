@@ -142,7 +142,8 @@ typedef struct command {
   int32_t stream; /* CMD_H2_*: the stream, or the status to refuse with */
   int status;
   double tag;
-  char *fields; /* CMD_H2_OPEN: the request's header fields */
+  char *fields; /* CMD_H2_OPEN: the request's header fields; CMD_H2_SERVE: the peer's SPIFFE ID (or NULL) */
+  uint32_t slot; /* CMD_H2_SERVE: the admission table's slot for the streams (0: none) */
   size_t fields_len;
   struct command *next;
 } command;

@@ -1,7 +1,9 @@
 /* HTTP/2 for HBONE on the engine's threads (nghttp2, linked statically with its symbols hidden).
  * A TLS connection JavaScript accepted for HTTP/2 carries CONNECT streams; each accepted stream
- * relays its DATA to a plain socket JavaScript handed over. JavaScript decides every stream
- * (authority, authorization, the app's dial) from one event; the engine keeps the limits. */
+ * relays its DATA to a plain socket. JavaScript decides a stream (authority, authorization, the
+ * app's dial) from one event and hands the socket over — or, on a connection served with a slot
+ * of the admission table, the engine decides from the table and dials the app itself
+ * (h2_admit.c), and JavaScript hears of it afterwards. The engine keeps the limits. */
 #ifndef SWITCHYARD_RELAY_H2_H
 #define SWITCHYARD_RELAY_H2_H
 
@@ -47,7 +49,10 @@ typedef struct h2_stream {
   unsigned discard : 1;       /* refused: DATA that still comes is dropped */
   unsigned reported : 1;      /* JavaScript knows the stream: it hears of its end */
   unsigned borrowed : 1;      /* the plain socket is JavaScript's too: close without RST or shutdown until 2xx */
+  unsigned decide : 1;        /* the admission table decides it once this read is done (h2_admit.c) */
+  unsigned dialing : 1;       /* admitted by the table: the engine's connect to the app is in flight */
   uint32_t error_code;
+  uint64_t dial_deadline; /* dialing: when the connect times out (ms, the worker's clock) */
   /* :method, :authority, x-tun, forwarded (H2_MAX_FIELD each): allocated by the first header kept
    * and freed once JavaScript has them, so an open tunnel holds none (client streams never do) */
   char (*fields)[H2_MAX_FIELD];
@@ -62,6 +67,9 @@ typedef struct h2_session {
   nghttp2_session *ng;
   int client;
   int denied; /* the policy refused this peer: streams are answered 401 and the connection ends soon */
+  uint32_t stream_slot; /* server: the admission table's slot deciding its streams (0: JavaScript decides) */
+  char *peer;           /* with stream_slot: the peer's SPIFFE ID */
+  ip_addr local;        /* with stream_slot: the address the connection arrived on */
   h2_stream *streams;
   int n_streams;
   /* TLS bytes nghttp2 produced that the socket has not taken yet */
@@ -99,7 +107,7 @@ typedef struct h2_worker {
 } h2_worker;
 
 /* h2_session.c */
-int h2_session_start(conn *c, int client, int denied);
+int h2_session_start(conn *c, int client, int denied, uint32_t stream_slot, char *peer);
 void h2_pump(conn *c);
 void h2_session_calm(h2_session *s, const char *why);
 void h2_drain_peer(h2_session *s);
@@ -115,6 +123,13 @@ void h2_stream_closed(h2_stream *st, uint32_t error_code);
 int h2_stream_take_data(h2_stream *st, const uint8_t *data, size_t len);
 nghttp2_data_provider h2_stream_source(h2_stream *st);
 void h2_stream_event(h2_stream *st, event_type type);
+
+/* h2_admit.c: streams the admission table decides, and the engine's dial of their app */
+void h2_stream_decide(h2_stream *st);
+void h2_stream_dialed(h2_stream *st);
+void h2_dial_timeouts(h2_session *s, uint64_t now);
+int h2_local_address(int fd, ip_addr *out);
+void h2_stream_decided_event(h2_stream *st, admit_verdict verdict, refuse_code code, int err);
 
 /* h2_callbacks.c */
 nghttp2_session_callbacks *h2_callbacks(int client);

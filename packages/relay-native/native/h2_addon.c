@@ -38,9 +38,39 @@ static command *session_command(napi_env env, napi_value *argv, worker **out, co
   return cmd;
 }
 
-/* h2Serve(engine, conn, denied) / h2Client(engine, conn): HTTP/2 instead of a plain relay. */
+/* The longest peer identity a served connection keeps for its streams' table decisions. */
+#define MAX_PEER 2048
+
+/* h2Serve's optional slot and peer: the admission table decides the connection's streams. */
+static int stream_admission(napi_env env, size_t argc, napi_value *argv, command *cmd) {
+  if (argc < 5) return 0;
+  napi_valuetype type;
+  uint32_t slot = 0;
+  size_t len = 0;
+  if (napi_typeof(env, argv[3], &type) != napi_ok || type == napi_undefined) return 0;
+  if (napi_get_value_uint32(env, argv[3], &slot) != napi_ok ||
+      napi_get_value_string_utf8(env, argv[4], NULL, 0, &len) != napi_ok || len > MAX_PEER)
+    return -1;
+  if (slot == 0 || len == 0) return 0;
+  cmd->fields = malloc(len + 1);
+  if (!cmd->fields) worker_fatal("command", 12);
+  napi_get_value_string_utf8(env, argv[4], cmd->fields, len + 1, &len);
+  if (strlen(cmd->fields) != len) { /* an embedded NUL: no identity the table could match */
+    free(cmd->fields);
+    cmd->fields = NULL;
+    return 0;
+  }
+  cmd->slot = slot;
+  return 0;
+}
+
+/* h2Serve(engine, conn, denied, slot?, peer?) / h2Client(engine, conn): HTTP/2 instead of a
+ * plain relay; a served connection with a slot has its streams decided by the admission table. */
 static napi_value start(napi_env env, napi_callback_info info, command_type type) {
-  ARGS(3);
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 3) { napi_throw_type_error(env, NULL, "missing arguments"); return NULL; }
   if (!engine_of(env, argv[0])) return NULL;
   conn *c = NULL;
   bool denied = false;
@@ -52,9 +82,17 @@ static napi_value start(napi_env env, napi_callback_info info, command_type type
   cmd->c = c;
   cmd->fd = -1;
   cmd->status = denied;
-  worker_post(c->w, cmd);
+  if (type == CMD_H2_SERVE && stream_admission(env, argc, argv, cmd) != 0) {
+    free(cmd);
+    napi_throw_type_error(env, "ERR_RELAY_NATIVE_ADMISSION", "bad stream admission (slot, peer)");
+    return NULL;
+  }
+  /* read before the post: once the thread has the command, the connection may close and be freed */
+  worker *w = c->w;
+  int index = w->index;
+  worker_post(w, cmd);
   napi_value out;
-  napi_create_int32(env, c->w->index, &out);
+  napi_create_int32(env, index, &out);
   return out;
 }
 static napi_value h2_serve(napi_env env, napi_callback_info info) { return start(env, info, CMD_H2_SERVE); }
@@ -137,7 +175,15 @@ napi_value h2_event_object(napi_env env, event *ev) {
   set_num(env, obj, "worker", ev->worker);
   set_num(env, obj, "stream", ev->stream);
   set_num(env, obj, "tag", ev->tag);
-  if (ev->type == EV_H2_STREAM) stream_fields(env, obj, ev);
+  if (ev->type == EV_H2_STREAM) {
+    stream_fields(env, obj, ev);
+    if (ev->admitted != ADMIT_ASK) { /* decided by the admission table: JavaScript only hears it */
+      const char *decided = ev->admitted == ADMIT_ACCEPTED ? "accepted" : "refused";
+      set_str(env, obj, "decided", decided, strlen(decided));
+      set_str(env, obj, "refusedCode", REFUSE_CODE_NAMES[ev->refused], strlen(REFUSE_CODE_NAMES[ev->refused]));
+      set_str(env, obj, "detail", ev->detail, strlen(ev->detail));
+    }
+  }
   else if (ev->type == EV_H2_RESPONSE) set_num(env, obj, "status", ev->status);
   else {
     set_num(env, obj, "up", (double)ev->up);

@@ -69,7 +69,9 @@ static void early_reset(h2_session *s) {
 static void on_headers(h2_session *s, h2_stream *st, const nghttp2_frame *frame) {
   if (!s->client && frame->headers.cat == NGHTTP2_HCAT_REQUEST && st->state == HS_HEADERS) {
     st->state = HS_AWAIT;
-    h2_stream_event(st, EV_H2_STREAM);
+    /* with a table: decided after this read (h2_admit.c), so a reset in the same read is never dialled */
+    if (s->stream_slot && !s->denied) st->decide = 1;
+    else h2_stream_event(st, EV_H2_STREAM);
   } else if (s->client && frame->headers.cat == NGHTTP2_HCAT_RESPONSE && st->state == HS_AWAIT) {
     if (st->status >= 200 && st->status < 300) {
       st->state = HS_OPEN;

@@ -127,7 +127,10 @@ static void command_on_session(worker *w, command *cmd) {
 void h2_command(worker *w, command *cmd) {
   if (cmd->type == CMD_H2_SERVE || cmd->type == CMD_H2_CLIENT) {
     /* like CMD_ACCEPT: the connection awaits this decision, so it is still here */
-    if (cmd->c->state == ST_AWAIT_DECISION) h2_session_start(cmd->c, cmd->type == CMD_H2_CLIENT, cmd->status);
+    if (cmd->c->state == ST_AWAIT_DECISION) {
+      h2_session_start(cmd->c, cmd->type == CMD_H2_CLIENT, cmd->status, cmd->slot, cmd->fields);
+      cmd->fields = NULL; /* the peer's SPIFFE ID: the session's now */
+    }
   } else {
     command_on_session(w, cmd);
   }
@@ -148,6 +151,7 @@ static const char *tick_session(h2_session *s, uint64_t now, close_reason *reaso
   *reason = REASON_REJECTED;
   if (s->denied && e->handshake_timeout_ms && now - s->born > e->handshake_timeout_ms)
     return "a refused peer's connection ends soon";
+  h2_dial_timeouts(s, now);
   *reason = REASON_KEEPALIVE;
   if (s->ping_sent_at && now - s->ping_sent_at > KEEPALIVE_TIMEOUT_MS) return "the peer did not answer a PING in time";
   if (!s->ping_sent_at && now - s->last_ping >= KEEPALIVE_INTERVAL_MS) {

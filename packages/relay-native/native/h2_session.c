@@ -55,11 +55,12 @@ static void registry_remove(h2_session *s) {
 
 /* Starts HTTP/2 on a connection JavaScript accepted: HBONE's SETTINGS and connection window. A
  * server whose client offered no ALPN speaks HTTP/2 by prior knowledge; a client requires h2. */
-int h2_session_start(conn *c, int client, int denied) {
+int h2_session_start(conn *c, int client, int denied, uint32_t stream_slot, char *peer) {
   const unsigned char *alpn = NULL;
   unsigned int alpn_len = 0;
   SSL_get0_alpn_selected(c->ssl, &alpn, &alpn_len);
   if (client && !(alpn_len == 2 && memcmp(alpn, "h2", 2) == 0)) {
+    free(peer);
     conn_close(c, REASON_PROTOCOL, 0, "the server did not agree on ALPN h2");
     return -1;
   }
@@ -71,6 +72,13 @@ int h2_session_start(conn *c, int client, int denied) {
   s->c = c;
   s->client = client;
   s->denied = denied;
+  /* streams decided by the table need the peer and the address the connection arrived on */
+  if (!client && stream_slot && peer && *peer && h2_local_address(c->a.fd, &s->local) == 0) {
+    s->stream_slot = stream_slot;
+    s->peer = peer;
+  } else {
+    free(peer);
+  }
   s->born = s->idle_since = s->last_ping = c->w->now;
   s->reset_window_start = c->w->now;
   int rv = client ? nghttp2_session_client_new2(&s->ng, h2_callbacks(1), s, opt)
@@ -273,6 +281,7 @@ void h2_release(conn *c, close_reason reason) {
   registry_remove(s);
   nghttp2_session_del(s->ng);
   free(s->out);
+  free(s->peer);
   free(s);
   c->h2 = NULL;
 }

@@ -3,6 +3,7 @@
  * the peer's window allows). The up buffer exists only while the app is slower than the peer. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -25,22 +26,29 @@ h2_stream *h2_stream_new(h2_session *s, int32_t id) {
   return st;
 }
 
-void h2_stream_event(h2_stream *st, event_type type) {
+/* The stream's header fields into its event (JavaScript has them then: the stream keeps none). */
+static void stream_fields(h2_stream *st, event *ev) {
+  size_t total = 0;
+  for (int i = 0; i < 4; i++) total += st->field_len[i] + 1u;
+  ev->fields = malloc(total);
+  if (!ev->fields) worker_fatal("HTTP/2 event", ENOMEM);
+  for (int i = 0; i < 4; i++) {
+    if (st->field_len[i] && st->fields) memcpy(ev->fields + ev->fields_len, st->fields[i], st->field_len[i]);
+    ev->fields_len += st->field_len[i];
+    ev->fields[ev->fields_len++] = 0;
+  }
+  free(st->fields);
+  st->fields = NULL;
+  ev->status = st->field_overflow;
+}
+
+static void push_event(h2_stream *st, event_type type, admit_verdict verdict, refuse_code code, int err) {
   conn *c = st->s->c;
-  event ev = {.type = type, .js_id = c->js_id, .stream = st->id, .tag = st->tag, .worker = c->w->index};
+  event ev = {.type = type, .js_id = c->js_id, .stream = st->id, .tag = st->tag, .worker = c->w->index,
+              .admitted = verdict, .refused = code};
   if (type == EV_H2_STREAM) {
-    size_t total = 0;
-    for (int i = 0; i < 4; i++) total += st->field_len[i] + 1u;
-    ev.fields = malloc(total);
-    if (!ev.fields) worker_fatal("HTTP/2 event", ENOMEM);
-    for (int i = 0; i < 4; i++) {
-      if (st->field_len[i]) memcpy(ev.fields + ev.fields_len, st->fields[i], st->field_len[i]);
-      ev.fields_len += st->field_len[i];
-      ev.fields[ev.fields_len++] = 0;
-    }
-    free(st->fields); /* JavaScript has them now */
-    st->fields = NULL;
-    ev.status = st->field_overflow;
+    stream_fields(st, &ev);
+    if (err) snprintf(ev.detail, sizeof ev.detail, "%s", strerror(err));
   } else if (type == EV_H2_RESPONSE) {
     ev.status = st->status;
   } else {
@@ -48,8 +56,17 @@ void h2_stream_event(h2_stream *st, event_type type) {
     ev.down = st->down_bytes;
     ev.status = (int)st->error_code;
   }
-  st->reported = 1;
+  /* a stream the table refused is over for JavaScript with this event: no close event follows */
+  st->reported = verdict != ADMIT_REFUSED;
   events_push(c->w, &ev);
+}
+
+void h2_stream_event(h2_stream *st, event_type type) { push_event(st, type, ADMIT_ASK, REFUSE_NONE, 0); }
+
+/* A stream the admission table decided: admitted (its dial connected: relaying) or refused
+ * (answered already; `err` the dial's errno when it was the connect that failed). */
+void h2_stream_decided_event(h2_stream *st, admit_verdict verdict, refuse_code code, int err) {
+  push_event(st, EV_H2_STREAM, verdict, code, err);
 }
 
 /* The stream is over for us: the plain socket closes (reset unless the end was clean), JavaScript
@@ -136,6 +153,8 @@ int h2_stream_take_data(h2_stream *st, const uint8_t *data, size_t len) {
 }
 
 void h2_stream_pump(h2_stream *st) {
+  if (st->decide) h2_stream_decide(st);
+  if (st->dialing && (st->plain.writable || st->plain.readable)) h2_stream_dialed(st);
   if (st->state != HS_OPEN || st->plain.fd < 0) return;
   if (flush_up(st) != 0) {
     if (st->closed) h2_stream_release(st, REASON_RESET);

@@ -13,4 +13,9 @@ export const RELAY_CHANNELS = {
    * engine decided them from its admission table.
    */
   handshakes: channel('switchyard:relay-native:handshakes'),
+  /**
+   * `{ stream, authority, verdict, code }`: an HBONE stream the engine decided from its admission
+   * table (`accepted`: dialled and relaying; `refused` with the table's code), as JavaScript hears it.
+   */
+  decidedStreams: channel('switchyard:relay-native:decided-streams'),
 } as const;

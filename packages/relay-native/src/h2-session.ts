@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { RELAY_CHANNELS } from './diagnostics.js';
 import type { H2Event, NativeHandle, RelayAddon } from './load-addon.js';
 import type { RelayCloseReason, RelayResult } from './relay-result.js';
 import { takeSocket } from './socket-handoff.js';
@@ -39,6 +40,26 @@ export interface IncomingTunnel {
   reset(): void;
 }
 
+/**
+ * A stream the engine's admission table decided (h2_admit.c): refused (answered already) or
+ * accepted (the engine dialled the app and relays). JavaScript only hears of it, to report it.
+ */
+export interface DecidedTunnel {
+  /** The HTTP/2 stream id. */
+  readonly stream: number;
+  readonly authority: string;
+  readonly forwarded: string;
+  readonly verdict: 'accepted' | 'refused';
+  /** Refused: the table's code (`policy`, `not-this-workload`, `proxy-port`, `connect`). */
+  readonly code: string;
+  /** Refused with `connect`: why the engine's dial failed. */
+  readonly detail: string;
+  /** Accepted: resolves with the tunnel's end. */
+  readonly ended: Promise<TunnelResult> | undefined;
+  /** Resets the stream (RST_STREAM CANCEL): a drain deadline. */
+  reset(): void;
+}
+
 /** What {@link Http2Session.open} resolves with: the peer's answer, and, for a 2xx, the tunnel's end. */
 export type OpenedTunnel =
   | { ok: true; status: number; ended: Promise<TunnelResult>; reset: () => void }
@@ -76,6 +97,7 @@ export class Http2Session {
   readonly ended: Promise<RelayResult>;
   readonly #c: H2Commands;
   readonly #onStream: ((tunnel: IncomingTunnel) => void) | undefined;
+  readonly #onDecided: ((tunnel: DecidedTunnel) => void) | undefined;
   readonly #server = new Map<number, { abort: AbortController; ended?: (r: TunnelResult) => void }>();
   readonly #client = new Map<number, ClientPending>();
   #nextTag = 1;
@@ -83,9 +105,15 @@ export class Http2Session {
   #goaway = false;
 
   /** @internal made by {@link PeerHandshake.http2} */
-  constructor(c: H2Commands, ended: Promise<RelayResult>, onStream?: (tunnel: IncomingTunnel) => void) {
+  constructor(
+    c: H2Commands,
+    ended: Promise<RelayResult>,
+    onStream?: (tunnel: IncomingTunnel) => void,
+    onDecided?: (tunnel: DecidedTunnel) => void,
+  ) {
     this.#c = c;
     this.#onStream = onStream;
+    this.#onDecided = onDecided;
     this.ended = ended.then((result) => {
       this.#closed = true;
       this.#failAll(result.reason);
@@ -169,7 +197,38 @@ export class Http2Session {
     pending.answered({ ok: true, status: e.status, ended, reset: () => this.#reset(e.stream) });
   }
 
+  /** A stream the table decided: an accepted one is followed to its end, a refused one is over. */
+  #decided(e: Extract<H2Event, { type: 'h2stream' }>, verdict: 'accepted' | 'refused'): void {
+    let ended: Promise<TunnelResult> | undefined;
+    if (verdict === 'accepted') {
+      const state: { abort: AbortController; ended?: (r: TunnelResult) => void } = {
+        abort: new AbortController(),
+      };
+      ended = new Promise<TunnelResult>((resolve) => {
+        state.ended = resolve;
+      });
+      this.#server.set(e.stream, state);
+    }
+    const code = e.refusedCode ?? '';
+    if (RELAY_CHANNELS.decidedStreams.hasSubscribers)
+      RELAY_CHANNELS.decidedStreams.publish({ stream: e.stream, authority: e.authority, verdict, code });
+    this.#onDecided?.({
+      stream: e.stream,
+      authority: e.authority,
+      forwarded: e.forwarded,
+      verdict,
+      code,
+      detail: e.detail ?? '',
+      ended,
+      reset: () => this.#reset(e.stream),
+    });
+  }
+
   #incoming(e: Extract<H2Event, { type: 'h2stream' }>): void {
+    if (e.decided) {
+      this.#decided(e, e.decided);
+      return;
+    }
     const abort = new AbortController();
     const state: { abort: AbortController; ended?: (r: TunnelResult) => void } = { abort };
     this.#server.set(e.stream, state);

@@ -37,6 +37,7 @@ export {
   RelayHandOffError,
 } from './errors.js';
 export {
+  type DecidedTunnel,
   Http2Session,
   type IncomingTunnel,
   type OpenedTunnel,

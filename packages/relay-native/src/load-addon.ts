@@ -34,6 +34,12 @@ export type H2Event = { id: number; worker: number; stream: number; tag: number 
       xTun: string;
       forwarded: string;
       overflow: boolean;
+      /** Set when the admission table decided the stream on the engine (h2_admit.c): JavaScript only hears it. */
+      decided?: 'accepted' | 'refused';
+      /** With `decided: 'refused'`: the table's code (`policy`, `not-this-workload`, `proxy-port`, `connect`). */
+      refusedCode?: string;
+      /** With `refusedCode: 'connect'`: why the engine's dial failed. */
+      detail?: string;
     }
   | { type: 'h2response'; status: number }
   | { type: 'h2closed'; up: number; down: number; code: number; reason: string }
@@ -107,7 +113,8 @@ export interface RelayAddon {
   crashForTesting(engine: NativeHandle, signal: number): void;
   stallForTesting(engine: NativeHandle, thread: number, ms: number): void;
   /** Serves (or dials) HTTP/2 on a handshaken connection instead of relaying it; returns its thread. */
-  h2Serve(engine: NativeHandle, conn: object, denied: boolean): number;
+  /** `slot` and `peer`: the admission table decides the connection's streams (h2_admit.c). */
+  h2Serve(engine: NativeHandle, conn: object, denied: boolean, slot?: number, peer?: string): number;
   h2Client(engine: NativeHandle, conn: object, unused: boolean): number;
   h2Accept(engine: NativeHandle, worker: number, id: number, stream: number, fd: number): void;
   h2Refuse(engine: NativeHandle, worker: number, id: number, stream: number, status: number): void;

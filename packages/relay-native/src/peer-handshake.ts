@@ -1,6 +1,6 @@
 import type { X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
-import type { Http2Session, IncomingTunnel } from './h2-session.js';
+import type { DecidedTunnel, Http2Session, IncomingTunnel } from './h2-session.js';
 import type { HandOffOptions } from './hand-off-options.js';
 import type { RelayCloseReason, RelayResult } from './relay-result.js';
 
@@ -11,6 +11,11 @@ export interface Http2Options {
   denied?: boolean;
   /** Server: each stream the peer opens, to accept or refuse (exactly once). */
   onStream?: (tunnel: IncomingTunnel) => void;
+  /**
+   * Server: the admission table's slot that decides the streams of this (not denied) connection
+   * of `peer` on the engine; `onDecided` hears of each stream it decided (`onStream` gets the rest).
+   */
+  streams?: { slot: number; peer: string; onDecided: (tunnel: DecidedTunnel) => void };
 }
 
 /** A TLS peer the engine verified: JavaScript decides with {@link PeerHandshake.accept} or `reject`. */

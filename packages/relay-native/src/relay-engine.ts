@@ -418,12 +418,16 @@ export class RelayEngine {
         clearTimeout(timer);
         this.#awaiting.delete(id);
         ended = new Promise((resolve) => this.#pending.set(id, { stage: 'relay', resolve }));
-        const serve = options.role === 'server' ? this.#addon.h2Serve : this.#addon.h2Client;
-        const worker = serve(this.#handle, conn, options.denied === true);
+        const streams = options.role === 'server' && !options.denied ? options.streams : undefined;
+        const worker =
+          options.role === 'server'
+            ? this.#addon.h2Serve(this.#handle, conn, options.denied === true, streams?.slot, streams?.peer)
+            : this.#addon.h2Client(this.#handle, conn, false);
         const session = new Http2Session(
           { addon: this.#addon, handle: this.#handle, worker, id, running: () => !this.#closed },
           ended,
           options.onStream,
+          streams?.onDecided,
         );
         this.#h2.set(id, session);
         return session;

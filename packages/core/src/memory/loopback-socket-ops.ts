@@ -46,6 +46,7 @@ export function loopbackSocketOps(): SocketOps {
   return {
     transparent: false,
     preservesSource: false,
+    inProcessDial: true,
     async listen(options: TransparentListenOptions): Promise<Server> {
       refuseTarget(options.target);
       const { createServer } = await loadNet();

@@ -47,6 +47,8 @@ export type {
   PeerSession,
   RelayOutcome,
   StandIn,
+  StreamFacts,
+  StreamVerdict,
 } from '../carrier.js';
 export {
   CARRIER_API_VERSION,
@@ -73,6 +75,7 @@ export {
 } from '../server-admission.js';
 export { type FirstByte, NOT_TLS, sniffFirstByte, TLS_HANDSHAKE_RECORD } from '../sniff.js';
 export { abort } from '../splice.js';
+export { type CompiledStreamCheck, canonicalAddress } from '../stream-admission.js';
 export { reportTlsFloods } from '../tls-flood-report.js';
 export { guardTlsRecords } from '../tls-record-guard.js';
 export { TLS_RECORD_LIMITS, type TlsFlood, type TlsRecordLimits } from '../tls-record-limits.js';

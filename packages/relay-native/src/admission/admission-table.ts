@@ -34,7 +34,7 @@ export class AdmissionTable {
       this.release(slot);
       return false;
     }
-    const key = JSON.stringify([policy.selfTrustDomain, policy.rules]);
+    const key = JSON.stringify([policy.selfTrustDomain, policy.rules, policy.streams ?? null]);
     if (this.#slots.get(slot)?.key === key) return true;
     this.#slots.set(slot, { policy, key });
     this.#reinstall();

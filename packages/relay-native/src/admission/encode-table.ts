@@ -1,4 +1,5 @@
 import type { AuthorizationRule } from '@switchyard/mesh';
+import { type AdmissionStreams, encodeStreams, streamsCompilable } from './encode-streams.js';
 
 /** One policy of an admission table: the allow rules of one authorization, and our trust domain. */
 export interface AdmissionPolicy {
@@ -7,6 +8,8 @@ export interface AdmissionPolicy {
   /** Our trust domain: a rule without one matches it. */
   selfTrustDomain: string;
   rules: readonly AuthorizationRule[];
+  /** What the slot decides HBONE streams by besides the rules; absent: JavaScript decides every stream. */
+  streams?: AdmissionStreams | undefined;
 }
 
 /** The longest string the engine's table holds (bytes of UTF-8); longer ones are not compiled. */
@@ -14,7 +17,7 @@ export const MAX_ADMISSION_STRING = 1024;
 /** The most rules one policy may have in the engine's table; more are not compiled. */
 export const MAX_ADMISSION_RULES = 4096;
 
-const MAGIC = 0x31415753; // "SWA1", as native/admission.c reads it
+const MAGIC = 0x32415753; // "SWA2", as native/admission.c reads it
 /** The fields of an allow rule, in the order of their bits in the engine's wire form. */
 export const RULE_FIELDS = ['spiffeId', 'trustDomain', 'namespace', 'serviceAccount'] as const;
 
@@ -32,9 +35,12 @@ export function compilable(p: Omit<AdmissionPolicy, 'slot'>): boolean {
     p.rules.length <= MAX_ADMISSION_RULES &&
     p.rules.every((r) => {
       return RULE_FIELDS.every((f) => r[f] === undefined || admissionString(r[f] as string));
-    })
+    }) &&
+    (p.streams === undefined || streamsCompilable(p.streams))
   );
 }
+
+export type { AdmissionStreams };
 
 function str(parts: Buffer[], s: string): void {
   const bytes = Buffer.from(s, 'utf8');
@@ -73,6 +79,8 @@ export function encodeAdmissionTable(policies: readonly AdmissionPolicy[]): Buff
       );
       for (const f of RULE_FIELDS) if (rule[f] !== undefined) str(parts, rule[f] as string);
     }
+    u(parts, p.streams ? 1 : 0, 1);
+    if (p.streams) parts.push(encodeStreams(p.streams));
   });
   return Buffer.concat(parts);
 }

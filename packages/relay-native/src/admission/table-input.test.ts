@@ -44,7 +44,7 @@ describe('admission tables from hostile input', () => {
       Buffer.concat([VALID, Buffer.from([0])]), // trailing bytes
       Buffer.from(VALID).fill(0, 0, 4), // magic
       withU32(VALID, 4, 0xffffffff), // policy count
-      withU32(VALID, 8 + 4 + 2 + 13 + 2 + 1 + 2 + 3, 0), // the second slot (0) below the first
+      withU32(VALID, 8 + 4 + 2 + 13 + 2 + 1 + 2 + 3 + 1, 0), // the second slot (0) below the first
       withByte(VALID, 12, 0), // the trust domain's length: 0
       withByte(VALID, 15, 0), // a NUL inside the trust domain
       ...Array.from({ length: VALID.length - 1 }, (_, n) => VALID.subarray(0, n)), // every cut

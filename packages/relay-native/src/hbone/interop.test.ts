@@ -1,10 +1,12 @@
 // hbone-native against independent HTTP/2 stacks in both roles: python3-h2 and Go's net/http
 // (the HBONE package's interop peers). With the JavaScript hbone carrier: ../carrier/mixed-pair.test.ts.
 import { execFile, execFileSync, spawn } from 'node:child_process';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { loopbackSocketOps } from '@switchyard/core/memory';
-import { DataPlane, silentLogger } from '@switchyard/dataplane';
+import { CHANNELS, DataPlane, type Logger, silentLogger } from '@switchyard/dataplane';
 import {
   dialOutbound,
   LOCAL,
@@ -19,6 +21,8 @@ import { CertificateStore } from '@switchyard/mesh';
 import { createTestPki, type TestPki } from '@switchyard/mesh/testing';
 import { describeRequiring } from '@switchyard/test-kit';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { RELAY_CHANNELS } from '../diagnostics.js';
+import { createRelayEngine } from '../relay-engine.js';
 import { hboneNativeCarrier } from './hbone-native-carrier.js';
 
 const PYTHON = '/usr/bin/python3';
@@ -144,6 +148,100 @@ describeRequiring(why, 'hbone-native interop (python3-h2, Go)', () => {
     expect((await python(port, dirs.intruder, `${LOCAL}:${app.port}`, 'tunnel')).status).toBe(401);
     expect((await python(port, dirs.client, `${LOCAL}:1`, 'tunnel')).status).toBe(503);
     expect((await python(port, dirs.client, 'nonsense', 'tunnel')).status).toBe(400);
+  });
+
+  it("decides python-h2's streams on the engine and the data plane hears each: admitted and relayed, refused by authority and proxy port", async () => {
+    const decided: unknown[] = [];
+    const reports: Record<string, unknown>[] = [];
+    const onDecided = (m: unknown) => decided.push(m);
+    const onReport = (m: unknown) => reports.push(m as Record<string, unknown>);
+    RELAY_CHANNELS.decidedStreams.subscribe(onDecided);
+    subscribe(CHANNELS.connection, onReport);
+    cleanups.push(() => {
+      RELAY_CHANNELS.decidedStreams.unsubscribe(onDecided);
+      unsubscribe(CHANNELS.connection, onReport);
+    });
+    const port = await nativeServer();
+    expect((await python(port, dirs.client, `${LOCAL}:${app.port}`, 'tunnel')).status).toBe(200);
+    expect((await python(port, dirs.client, '10.9.9.9:80', 'tunnel')).status).toBe(400);
+    expect((await python(port, dirs.client, `${LOCAL}:${port}`, 'tunnel')).status).toBe(503);
+    expect(decided).toMatchObject([
+      { verdict: 'accepted', code: '', authority: `${LOCAL}:${app.port}` },
+      { verdict: 'refused', code: 'not-this-workload', authority: '10.9.9.9:80' },
+      { verdict: 'refused', code: 'proxy-port', authority: `${LOCAL}:${port}` },
+    ]);
+    const peer = expect.stringMatching(/\/ns\/web\/sa\/client$/);
+    const inbound = () => reports.filter((r) => r.direction === 'inbound');
+    await expect.poll(() => inbound().length).toBe(3);
+    expect(inbound()).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          outcome: 'spliced',
+          peer,
+          destination: `${LOCAL}:${app.port}`,
+          forwardedFor: '192.0.2.10',
+        }),
+        expect.objectContaining({
+          outcome: 'refused',
+          code: 'not-this-workload',
+          peer,
+          destination: '10.9.9.9:80',
+        }),
+        expect.objectContaining({
+          outcome: 'refused',
+          code: 'proxy-port',
+          peer,
+          destination: `${LOCAL}:${port}`,
+        }),
+      ]),
+    );
+  });
+
+  it("holds the engine's table to the data plane: a stream a wrong table admits is reset, reported as the data plane refuses it, and logged", async () => {
+    // the data plane owns only 127.0.0.1 (where the connection arrives); a wrong table also owns
+    // .2, whose app holds its tunnel open without a byte: only the data plane's reset ends it
+    const elsewhere = createServer({ allowHalfOpen: true }, (c) => c.on('error', () => undefined).resume());
+    await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.2', resolve));
+    const elsewherePort = (elsewhere.address() as AddressInfo).port;
+    const engine = createRelayEngine({ threads: 1 });
+    const errors: string[] = [];
+    const logger: Logger = { ...silentLogger, error: (msg) => errors.push(msg), child: () => logger };
+    const reports: Record<string, unknown>[] = [];
+    const onReport = (m: unknown) => reports.push(m as Record<string, unknown>);
+    subscribe(CHANNELS.connection, onReport);
+    const p = new DataPlane({ socketOps: loopbackSocketOps(), identityFallback: 'trust-domain', logger });
+    cleanups.push(async () => {
+      unsubscribe(CHANNELS.connection, onReport);
+      await p.close(0);
+      engine.close();
+      elsewhere.close();
+    });
+    const status = await p.addWorkload({
+      id: 'server',
+      identity: await CertificateStore.open(dirs.server, { watch: false }),
+      carrier: hboneNativeCarrier({ engine }),
+      policy: { ports: { hbone: 0 }, inbound: { host: LOCAL } },
+    });
+    const port = status.listeners.find((l) => l.role === 'hbone')?.port ?? 0;
+    // the data plane's own answer first (and the server's slot, the engine's first, filled)
+    expect((await python(port, dirs.client, `127.0.0.2:${elsewherePort}`, 'tunnel')).status).toBe(400);
+    engine.admission.set(1, {
+      selfTrustDomain: 'cluster.local',
+      rules: [{}],
+      streams: {
+        addresses: ['127.0.0.2'],
+        proxyPorts: [],
+        dial: { to: 'authority' },
+        connectTimeoutMs: 5_000,
+      },
+    });
+    const wrong = await python(port, dirs.client, `127.0.0.2:${elsewherePort}`, 'tunnel');
+    expect(wrong.status).toBe(200); // the engine admitted and dialled at once...
+    expect(wrong.reset).not.toBeNull(); // ...and the data plane's refusal reset it
+    expect(errors).toContain('the admission table disagreed with the data plane on a stream');
+    const refused = reports.filter((r) => r.direction === 'inbound' && r.code === 'not-this-workload');
+    expect(refused).toHaveLength(2);
+    expect(reports.some((r) => r.direction === 'inbound' && r.outcome === 'spliced')).toBe(false);
   });
 
   it('refuses python-h2 streams over its advertised limit of 100', async () => {

@@ -12,12 +12,14 @@ import {
 import { HBONE_STATUS, parseAuthority, parseForwardedFor } from '@switchyard/hbone';
 import { CloseGuard } from '../carrier/close-guard.js';
 import { EngineStandIn } from '../carrier/engine-stand-in.js';
-import type { Http2Session, IncomingTunnel } from '../h2-session.js';
+import type { DecidedTunnel, Http2Session, IncomingTunnel } from '../h2-session.js';
 import type { PeerHandshake } from '../peer-handshake.js';
 import type { RelayEngine } from '../relay-engine.js';
 import { stopReading } from '../socket-handoff.js';
 import type { TlsContext } from '../tls-credentials.js';
 import { carryPost } from './post-mode.js';
+import { reportDecided } from './report-decided.js';
+import { StreamSlot } from './stream-slot.js';
 import { tunnelOutcome } from './tunnel-outcome.js';
 
 /** What one served connection knows: the peer, where it came from, whether it is refused. */
@@ -58,20 +60,23 @@ class NativePeerSession implements PeerSession {
 /**
  * The HBONE server on the engine: TLS (ALPN h2) and HTTP/2 on engine threads, each CONNECT (or
  * POST-mode) stream answered through the data plane's `serveStream` (authorization, authority,
- * dial) and, once accepted, carried by the engine to the app socket. Every decision stays in
- * JavaScript.
+ * dial) and, once accepted, carried by the engine to the app socket — or, where the data plane's
+ * decisions compile into the engine's admission table, decided and dialled on the engine thread
+ * (JavaScript reports those streams afterwards, as `serveStream` would).
  */
 export class NativeHboneServer {
   readonly #c: CarrierContext;
   readonly #engine: RelayEngine;
   readonly #tls: () => TlsContext;
   readonly #open = new Map<PeerHandshake, Served>();
+  readonly #streams: StreamSlot;
   #closing = false;
 
   constructor(context: CarrierContext, engine: RelayEngine, tls: () => TlsContext) {
     this.#c = context;
     this.#engine = engine;
     this.#tls = tls;
+    this.#streams = new StreamSlot(engine);
   }
 
   /** Open HTTP/2 connections. */
@@ -125,10 +130,16 @@ export class NativeHboneServer {
     guard.release();
     c.socket.destroy(); // Node's copy only: the engine holds the connection
     this.#open.set(peer, served);
+    // an authorized peer's streams are decided on the engine where the table can (compiled anew
+    // per connection: the slot is replaced when what it compiles to changed)
+    const slot = served.denied || !served.peer ? undefined : this.#streams.hold(this.#c.compileStreams?.());
     const h2 = peer.http2({
       role: 'server',
       denied: served.denied,
       onStream: (t) => this.#stream(served, t),
+      ...(slot !== undefined && served.peer
+        ? { streams: { slot, peer: served.peer, onDecided: (t: DecidedTunnel) => this.#decided(served, t) } }
+        : {}),
     });
     served.session = h2;
     void h2.ended.then((result) => {
@@ -168,11 +179,18 @@ export class NativeHboneServer {
   /** Resets every connection (its tunnels with it) and waits for the engine to report them. */
   async close(): Promise<void> {
     this.#closing = true;
+    this.#streams.release(); // streams still opening are asked of JavaScript, which resets them
     const ended = [...this.#open].map(([peer, served]) => {
       peer.abort();
       return served.session?.ended;
     });
     await Promise.all(ended);
+  }
+
+  /** A stream the engine decided from the table: reported as the data plane reports its own. */
+  #decided(served: Served, t: DecidedTunnel): void {
+    if (this.#closing && t.verdict === 'accepted') t.reset();
+    reportDecided(this.#c, served, t);
   }
 
   #refuse(t: IncomingTunnel, served: Served, code: string, reason: string): void {
