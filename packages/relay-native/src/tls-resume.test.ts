@@ -19,8 +19,11 @@ const CLIENT_ID = 'spiffe://cluster.local/ns/test/sa/client';
 const SERVER_ID = 'spiffe://cluster.local/ns/test/sa/server';
 const PYTHON = '/usr/bin/python3';
 
-/** Credentials whose leaf, from the test CA, expires `seconds` from now. */
-function shortLived(spiffeId: string, seconds: number) {
+/**
+ * Credentials whose leaf, from the test CA, expires `seconds` from now; with `issuerSeconds`, the
+ * leaf comes from an intermediate CA (sent in the chain) that expires then.
+ */
+function shortLived(spiffeId: string, seconds: number, issuerSeconds?: number) {
   const script = new URL('./test-support/short-lived-cert.py', import.meta.url).pathname;
   const out = execFileSync(PYTHON, [
     script,
@@ -28,6 +31,7 @@ function shortLived(spiffeId: string, seconds: number) {
     fixturePath('ca-key.pem'),
     spiffeId,
     `${seconds}`,
+    ...(issuerSeconds === undefined ? [] : [`${issuerSeconds}`]),
   ]);
   const { cert, key } = JSON.parse(out.toString()) as { cert: string; key: string };
   return { cert, key, ca: fixture('ca.pem'), groups: 'X25519' };
@@ -147,6 +151,34 @@ describe('TLS session resumption on the engine', () => {
       const late = await connect(listener, client, server);
       expect(late.serverEnd.ok).toBe(false); // the expired certificate, verified again
       if (late.clientEnd.ok) late.clientEnd.abort();
+      listener.server.close();
+    });
+
+    it('a server does not resume a client whose issuing CA expired since (the leaf did not): the full handshake fails', async () => {
+      const listener = await pausedServer();
+      const client = engine.createTlsContext(shortLived(CLIENT_ID, 86_400, 3));
+      const server = engine.createTlsContext(credentials('server'));
+      const first = await connect(listener, client, server);
+      expect(first.serverEnd).toMatchObject({ ok: true, resumed: false, spiffeId: CLIENT_ID });
+      await pingPong(first.clientEnd, first.serverEnd);
+      await new Promise((r) => setTimeout(r, 4_000));
+      const late = await connect(listener, client, server);
+      expect(late.serverEnd.ok).toBe(false); // the expired intermediate, verified again
+      if (late.clientEnd.ok) late.clientEnd.abort();
+      listener.server.close();
+    });
+
+    it('a client does not offer a session whose server’s issuing CA expired since: the full handshake fails', async () => {
+      const listener = await pausedServer();
+      const client = engine.createTlsContext(credentials('client'));
+      const server = engine.createTlsContext(shortLived(SERVER_ID, 86_400, 3));
+      const first = await connect(listener, client, server);
+      expect(first.clientEnd).toMatchObject({ ok: true, resumed: false, spiffeId: SERVER_ID });
+      await pingPong(first.clientEnd, first.serverEnd);
+      await new Promise((r) => setTimeout(r, 4_000));
+      const late = await connect(listener, client, server);
+      expect(late.clientEnd.ok).toBe(false);
+      if (late.serverEnd.ok) late.serverEnd.abort();
       listener.server.close();
     });
 
