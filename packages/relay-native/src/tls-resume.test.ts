@@ -1,5 +1,5 @@
 // TLS 1.3 session resumption between engine ends (native/tls_resume.c), and with openssl s_client.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { describeRequiring } from '@switchyard/test-kit';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { FailedHandshake, PeerHandshake } from './peer-handshake.js';
@@ -165,6 +165,24 @@ describe('TLS session resumption on the engine', () => {
       const late = await connect(listener, client, server);
       expect(late.serverEnd.ok).toBe(false); // the expired intermediate, verified again
       if (late.clientEnd.ok) late.clientEnd.abort();
+      listener.server.close();
+    });
+
+    it('resuming before the issuing CA expired does not carry the session past it (a renewed ticket ends when the one it renews does)', async () => {
+      const listener = await pausedServer();
+      const client = engine.createTlsContext(credentials('client'));
+      const server = engine.createTlsContext(shortLived(SERVER_ID, 86_400, 4));
+      const first = await connect(listener, client, server);
+      expect(first.clientEnd).toMatchObject({ ok: true, resumed: false });
+      await pingPong(first.clientEnd, first.serverEnd);
+      await new Promise((r) => setTimeout(r, 2_000));
+      const resumed = await connect(listener, client, server);
+      expect(resumed.clientEnd).toMatchObject({ ok: true, resumed: true });
+      await pingPong(resumed.clientEnd, resumed.serverEnd); // a ticket sent now would come first
+      await new Promise((r) => setTimeout(r, 3_000));
+      const late = await connect(listener, client, server);
+      expect(late.clientEnd.ok).toBe(false);
+      if (late.serverEnd.ok) late.serverEnd.abort();
       listener.server.close();
     });
 
