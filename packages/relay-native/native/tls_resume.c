@@ -1,7 +1,7 @@
 /* TLS 1.3 session resumption between mesh proxies. A full mutual handshake costs both sides a
  * signature and two chain verifications; a resumed one (PSK with a fresh key exchange, so the
  * same group and forward secrecy) costs neither. Servers issue one stateless ticket per handshake
- * (OpenSSL 3.0 renews every TLS 1.3 ticket it accepts), encrypted under keys that live in their
+ * (Node's OpenSSL renews every TLS 1.3 ticket it accepts), encrypted under keys that live in their
  * context only: a rotated certificate or CA bundle is a new context, so older tickets fail and the
  * peer does a full handshake. Clients keep the newest session per destination address in a small
  * table owned by their context (a rotated client certificate starts an empty one). A session is
@@ -153,7 +153,7 @@ static SSL_TICKET_RETURN on_ticket(SSL *ssl, SSL_SESSION *session, const unsigne
                                    SSL_TICKET_STATUS status, void *arg) {
   (void)name; (void)name_len; (void)arg;
   switch (status) {
-  case SSL_TICKET_SUCCESS: /* not what OpenSSL 3.0 says of a TLS 1.3 ticket: see SUCCESS_RENEW */
+  case SSL_TICKET_SUCCESS: /* not what OpenSSL 3.5 says of a TLS 1.3 ticket: see SUCCESS_RENEW */
   case SSL_TICKET_SUCCESS_RENEW: /* every good TLS 1.3 ticket: the resumed connection gets a new one */
     if (!session_fresh(session) || !remember_expiry(ssl, session)) return SSL_TICKET_RETURN_IGNORE_RENEW;
     return SSL_TICKET_RETURN_USE_RENEW;

@@ -139,6 +139,27 @@ describe('TLS session resumption on the engine', () => {
     two.server.close();
   });
 
+  it('serves concurrent handshakes on both engine threads from one context’s session table', async () => {
+    const listeners = [await pausedServer(), await pausedServer()];
+    const client = engine.createTlsContext(credentials('client'));
+    const server = engine.createTlsContext(credentials('server'));
+    for (const listener of listeners) {
+      const first = await connect(listener, client, server);
+      await pingPong(first.clientEnd, first.serverEnd);
+    }
+    // each connection reads its destination's slot and stores the renewed session while others do
+    // (the ASan build checks the table's memory: asan.test.ts)
+    const rounds = await Promise.all(
+      Array.from({ length: 16 }, async (_, i) => {
+        const pair = await connect(listeners[i % 2] as (typeof listeners)[0], client, server);
+        await pingPong(pair.clientEnd, pair.serverEnd);
+        return pair.clientEnd.ok && pair.serverEnd.ok;
+      }),
+    );
+    expect(rounds).toEqual(rounds.map(() => true));
+    for (const listener of listeners) listener.server.close();
+  });
+
   describeRequiring(cryptographyMissing, 'past a certificate’s expiry', () => {
     it('a server does not resume a client whose certificate expired since: the full handshake fails', async () => {
       const listener = await pausedServer();
