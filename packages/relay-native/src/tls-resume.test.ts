@@ -139,6 +139,65 @@ describe('TLS session resumption on the engine', () => {
     two.server.close();
   });
 
+  /** The client's app gets nothing from a server end that refused it. */
+  async function closedWithNothing(clientEnd: PeerHandshake) {
+    const user = await socketPair();
+    user.outside.on('error', () => undefined); // the refusal resets the connection
+    expect((await clientEnd.accept(user.inside)).up).toBe(0);
+    user.outside.destroy();
+  }
+
+  it('decides a resumed client by the server’s admission table as it is now, and JavaScript may still refuse it', async () => {
+    const listener = await pausedServer();
+    const client = engine.createTlsContext(credentials('client'));
+    const server = engine.createTlsContext(credentials('server'));
+    const slot = engine.admission.allocate();
+    const admitting = { selfTrustDomain: 'cluster.local', rules: [{ spiffeId: CLIENT_ID }] };
+    /** A connection whose server end asks the table at `slot`; both ends' handshakes. */
+    const decided = async () => {
+      const [clientEnd, serverEnd] = await Promise.all([
+        dial(listener.port).then((socket) => engine.tls({ role: 'client', socket, credentials: client })),
+        listener.next().then((socket) =>
+          engine.tls({
+            role: 'server',
+            socket,
+            credentials: server,
+            admission: { slot, pinned: false, trustDomainFallback: false },
+          }),
+        ),
+      ]);
+      return { clientEnd, serverEnd };
+    };
+    engine.admission.set(slot, admitting);
+    const first = await decided();
+    // admitted by the table: a server end without its app's socket still waits for accept()
+    expect(first.serverEnd).toMatchObject({ ok: true, resumed: false });
+    expect((first.serverEnd as PeerHandshake).admitted).toBeUndefined();
+    await pingPong(first.clientEnd, first.serverEnd);
+    const again = await decided();
+    expect(again.serverEnd).toMatchObject({ ok: true, resumed: true });
+    expect((again.serverEnd as PeerHandshake).admitted).toBeUndefined();
+    await pingPong(again.clientEnd, again.serverEnd);
+    // the server's authorization no longer names the client: its resumed session is refused
+    engine.admission.set(slot, { selfTrustDomain: 'cluster.local', rules: [{ namespace: 'elsewhere' }] });
+    const refused = await decided();
+    expect(refused.clientEnd).toMatchObject({ ok: true, resumed: true });
+    expect(refused.serverEnd).toMatchObject({ ok: true, resumed: true, admitted: 'refused' });
+    if (refused.clientEnd.ok) await closedWithNothing(refused.clientEnd);
+    // a reset marks the client's session spent (OpenSSL): a full handshake brings a new one
+    const full = await connect(listener, client, server);
+    await pingPong(full.clientEnd, full.serverEnd);
+    // without the table, JavaScript decides a resumed peer as any other: a reject closes it
+    const asked = await connect(listener, client, server);
+    expect(asked.serverEnd).toMatchObject({ ok: true, resumed: true });
+    if (!asked.serverEnd.ok || !asked.clientEnd.ok) throw new Error('handshake failed');
+    expect(asked.serverEnd.admitted).toBeUndefined();
+    await asked.serverEnd.reject();
+    await closedWithNothing(asked.clientEnd);
+    engine.admission.release(slot);
+    listener.server.close();
+  });
+
   it('serves concurrent handshakes on both engine threads from one context’s session table', async () => {
     const listeners = [await pausedServer(), await pausedServer()];
     const client = engine.createTlsContext(credentials('client'));
