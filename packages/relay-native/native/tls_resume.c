@@ -107,8 +107,12 @@ static void bound_lifetime(SSL *ssl, SSL_SESSION *session) {
     if (until < left) left = until;
   }
   const time_t *expiry = SSL_get_ex_data(ssl, expiry_index);
-  if (SSL_session_reused(ssl)) left = expiry ? (long)(*expiry - time(NULL)) : 0; /* no chain verified here */
-  else if (!chain) left = 0;
+  if (SSL_session_reused(ssl)) { /* no chain verified here: what the resumed session had left */
+    long until = expiry ? (long)(*expiry - time(NULL)) : 0;
+    if (until < left) left = until;
+  } else if (!chain) {
+    left = 0;
+  }
   SSL_SESSION_set_timeout(session, left > 0 ? left : 0);
 }
 
