@@ -1,6 +1,8 @@
 """Issues a P-256 leaf from the test CA that expires in a few seconds: prints JSON {cert, key}.
 
-usage: short-lived-cert.py CA_CERT CA_KEY SPIFFE_ID SECONDS
+usage: short-lived-cert.py CA_CERT CA_KEY SPIFFE_ID SECONDS [ISSUER_SECONDS]
+With ISSUER_SECONDS, the leaf is issued by an intermediate CA (from the test CA) that expires then,
+and `cert` is the leaf followed by that intermediate.
 (openssl's own commands take whole days; tests of expiry need seconds)
 """
 import datetime
@@ -18,8 +20,25 @@ with open(ca_cert_path, "rb") as f:
 with open(ca_key_path, "rb") as f:
     ca_key = serialization.load_pem_private_key(f.read(), password=None)
 
-key = ec.generate_private_key(ec.SECP256R1())
 now = datetime.datetime.now(datetime.timezone.utc)
+chain = []
+if len(sys.argv) > 5:
+    issuer_key = ec.generate_private_key(ec.SECP256R1())
+    issuer = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "switchyard-test intermediate")]))
+        .issuer_name(ca_cert.subject)
+        .public_key(issuer_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(seconds=float(sys.argv[5])))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    ca_cert, ca_key, chain = issuer, issuer_key, [issuer]
+
+key = ec.generate_private_key(ec.SECP256R1())
 cert = (
     x509.CertificateBuilder()
     .subject_name(x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "switchyard-test")]))
@@ -34,6 +53,6 @@ cert = (
     .sign(ca_key, hashes.SHA256())
 )
 print(json.dumps({
-    "cert": cert.public_bytes(serialization.Encoding.PEM).decode(),
+    "cert": "".join(c.public_bytes(serialization.Encoding.PEM).decode() for c in [cert, *chain]),
     "key": key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode(),
 }))
