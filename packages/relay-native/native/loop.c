@@ -266,7 +266,12 @@ static void *worker_main(void *arg) {
     if (n == 0 && w->trim_pending) {
       /* handshakes leave freed memory spread over the heap: give it back once things are quiet */
       relay_tls_release_spares(w);
+#ifndef __SANITIZE_ADDRESS__
+      /* Not under AddressSanitizer: glibc's allocator is unused there, and its first malloc_trim
+       * sets it up from the calling thread; two engine threads doing that at once left glibc's
+       * count of threads on its main arena short, and its check aborted the process at thread exit */
       malloc_trim(0);
+#endif
       w->trim_pending = 0;
     }
     w->now = engine_now_ms();
